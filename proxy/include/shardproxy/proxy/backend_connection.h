@@ -1,0 +1,98 @@
+// The proxy's own async MySQL client: one logged-in connection to one backend.
+// Place in the request flow: the pool creates these; a session borrows one, brings it to the
+// session's state (schema, SET variables) and forwards commands through its Channel.
+// Implements MySQL protocol "Connection Phase" as a client (native and caching_sha2 auth,
+// auth switch, optional TLS, RSA key exchange for caching_sha2 full auth without TLS).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include <boost/asio/any_io_executor.hpp>
+
+#include "shardproxy/catalog/topology.h"
+#include "shardproxy/proxy/channel.h"
+#include "shardproxy/proxy/protocol/constants.h"
+
+namespace shardproxy::proxy {
+
+// Capabilities that change what the backend sends or accepts, so a pooled connection can only
+// serve clients that negotiated the same subset (the pool keys on it).
+inline constexpr std::uint32_t kSessionCapabilities =
+    protocol::cap::kFoundRows | protocol::cap::kIgnoreSpace | protocol::cap::kLocalFiles |
+    protocol::cap::kMultiStatements | protocol::cap::kMultiResults |
+    protocol::cap::kPsMultiResults | protocol::cap::kSessionTrack | protocol::cap::kDeprecateEof |
+    protocol::cap::kInteractive;
+
+struct BackendLogin {
+  std::string user;
+  std::string password;
+  std::uint8_t charset = protocol::kCharsetUtf8mb4GeneralCi;
+  std::uint32_t sessionCaps = 0;  // subset of kSessionCapabilities the client negotiated
+};
+
+struct BackendOptions {
+  std::chrono::milliseconds connectTimeout{5000};
+  std::size_t maxPacket = 1024 * 1024 * 1024;
+  asio::ssl::context* tls = nullptr;  // TLS to the backend when set and the server offers it
+};
+
+class BackendConnection {
+ public:
+  static asio::awaitable<Result<std::unique_ptr<BackendConnection>>> connect(
+      asio::any_io_executor ex, const catalog::Backend& backend, const BackendLogin& login,
+      const BackendOptions& options);
+
+  Channel& channel() { return channel_; }
+  std::uint32_t capabilities() const { return caps_; }
+  const std::string& address() const { return address_; }
+  const std::string& serverVersion() const { return serverVersion_; }
+  std::uint32_t threadId() const { return threadId_; }
+  std::uint64_t serial() const { return serial_; }
+  const BackendLogin& login() const { return login_; }
+
+  // Sends one command and reads its whole response without relaying it (state restore, pool
+  // checks). Result sets are read and dropped. An ERR from the server becomes an Error carrying
+  // its errno/SQLSTATE; a broken socket becomes kBackendLost.
+  asio::awaitable<Status> command(protocol::Command cmd, std::string_view arg);
+  // COM_STMT_PREPARE, metadata dropped; returns the backend's statement id.
+  asio::awaitable<Result<std::uint32_t>> prepare(std::string_view sql);
+
+  // Session-sync bookkeeping owned by the session that borrows the connection.
+  std::uint64_t syncedVersion = 0;
+  std::string schema;
+  bool broken = false;     // not safe to reuse (I/O error, abandoned mid-response)
+  bool dirtyCaps = false;  // COM_SET_OPTION changed it: close instead of pooling
+  std::chrono::steady_clock::time_point idleSince;
+
+  BackendConnection(tcp::socket socket, std::size_t maxPacket, std::string address)
+      : channel_(std::move(socket), maxPacket), address_(std::move(address)) {}
+
+ private:
+  asio::awaitable<Status> login(const BackendLogin& login, const BackendOptions& options);
+  Error lost(std::string_view what) const;
+
+  Channel channel_;
+  std::string address_;
+  std::string serverVersion_;
+  std::uint32_t caps_ = 0;
+  std::uint32_t threadId_ = 0;
+  std::uint64_t serial_ = 0;
+  BackendLogin login_;
+};
+
+// Reads only the server greeting (no login): the proxy learns the version and capabilities it
+// should present to clients.
+struct ServerGreeting {
+  std::string version;
+  std::uint32_t capabilities = 0;
+  std::uint8_t charset = 0;
+};
+asio::awaitable<Result<ServerGreeting>> probeBackend(asio::any_io_executor ex,
+                                                     const catalog::Backend& backend,
+                                                     std::chrono::milliseconds timeout);
+
+}  // namespace shardproxy::proxy

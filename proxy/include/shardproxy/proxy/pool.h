@@ -1,0 +1,79 @@
+// Backend connection pools, one per event-loop thread (no locks: a client and the backend
+// connections it uses stay on one thread).
+// Place in the request flow: a session calls acquire() when a statement needs a backend and
+// release() when it is done with it (session end, COM_CHANGE_USER). A released connection is
+// reset (COM_RESET_CONNECTION) before anyone else can get it; a connection idle longer than
+// pingAfterIdle is pinged before reuse; idle connections beyond minIdle close after idleTimeout.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <list>
+#include <map>
+#include <memory>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "shardproxy/catalog/topology.h"
+#include "shardproxy/proxy/backend_connection.h"
+#include "shardproxy/proxy/config.h"
+
+namespace shardproxy::proxy {
+
+struct PoolStats {
+  std::uint64_t created = 0;
+  std::uint64_t reused = 0;
+  std::uint64_t closed = 0;
+  std::uint64_t pingFailures = 0;
+  std::uint64_t waits = 0;
+  std::uint64_t timeouts = 0;
+};
+
+class Pool {
+ public:
+  Pool(asio::any_io_executor ex, catalog::TopologyPtr topology, PoolConfig config,
+       BackendOptions backendOptions, std::size_t threads);
+
+  asio::awaitable<Result<std::unique_ptr<BackendConnection>>> acquire(std::size_t backend,
+                                                                      const BackendLogin& login);
+  // Takes a connection back. Broken ones are closed; others are reset, then kept idle.
+  void release(std::size_t backend, std::unique_ptr<BackendConnection> conn);
+
+  void startMaintenance();
+  void closeAll();
+  const PoolStats& stats() const { return stats_; }
+  std::size_t openConnections(std::size_t backend) const { return perBackend_.at(backend).open; }
+  std::size_t idleConnections() const;
+
+ private:
+  using Key = std::tuple<std::size_t, std::string, std::uint8_t, std::uint32_t>;
+  struct PerBackend {
+    std::size_t open = 0;  // idle + borrowed + being created
+    std::deque<asio::steady_timer*> waiters;
+  };
+  static Key keyOf(std::size_t backend, const BackendLogin& login) {
+    return {backend, login.user, login.charset, login.sessionCaps};
+  }
+  bool usable(BackendConnection& conn);
+  asio::awaitable<void> resetAndKeep(std::size_t backend, std::unique_ptr<BackendConnection> conn);
+  void closed(std::size_t backend);
+  asio::awaitable<void> maintain();
+
+  asio::any_io_executor ex_;
+  catalog::TopologyPtr topology_;
+  PoolConfig config_;
+  BackendOptions backendOptions_;
+  std::size_t maxPerThread_;
+  std::vector<PerBackend> perBackend_;
+  std::map<Key, std::vector<std::unique_ptr<BackendConnection>>> idle_;
+  std::map<Key, BackendLogin> logins_;  // to refill minIdle
+  PoolStats stats_;
+  bool closing_ = false;
+  asio::steady_timer maintenanceTimer_;
+};
+
+}  // namespace shardproxy::proxy

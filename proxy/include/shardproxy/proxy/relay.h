@@ -1,0 +1,41 @@
+// Streams one backend response to a client as it arrives.
+// Place in the request flow: after the session forwarded a command, relayResponse() moves the
+// answer from the backend's read buffer to the client socket: each read from the backend is
+// scanned for packet boundaries (ResponseScanner) and written to the client in one write before
+// the next read — so memory is bounded by the buffer, rows are never copied or decoded, and a
+// slow client slows the backend read (backpressure).
+#pragma once
+
+#include <cstdint>
+
+#include "shardproxy/proxy/backend_connection.h"
+#include "shardproxy/proxy/channel.h"
+#include "shardproxy/proxy/protocol/response_scanner.h"
+
+namespace shardproxy::proxy {
+
+struct RelayOptions {
+  protocol::ResponseKind kind = protocol::ResponseKind::kQuery;
+  // COM_STMT_PREPARE: write this id over the backend's statement id in PREPARE_OK.
+  bool rewritePrepareId = false;
+  std::uint32_t clientStatementId = 0;
+};
+
+struct RelayResult {
+  enum class Outcome : std::uint8_t { kDone, kClientGone, kBackendLost, kBackendProtocol };
+  Outcome outcome = Outcome::kDone;
+  bool sawError = false;         // the response was (or ended with) an ERR packet
+  bool sawStatus = false;        // a final OK/EOF carried status flags
+  std::uint16_t statusFlags = 0;
+  std::uint8_t nextSeq = 1;      // sequence id for a packet the proxy appends (an ERR)
+  bool clientStreamBroken = false;  // part of a packet reached the client: it cannot resync
+  std::uint32_t backendStatementId = 0;
+  std::uint16_t prepareParams = 0;
+  std::uint16_t prepareColumns = 0;
+  std::uint64_t bytes = 0;
+};
+
+asio::awaitable<RelayResult> relayResponse(BackendConnection& backend, Channel& client,
+                                           const RelayOptions& options);
+
+}  // namespace shardproxy::proxy

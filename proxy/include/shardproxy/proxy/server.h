@@ -1,0 +1,72 @@
+// The proxy process: one io_context per thread, each with its own SO_REUSEPORT acceptor, pool
+// and sessions, so a client and its backend connections never cross threads.
+// Place in the request flow: accepts TCP connections and spawns one ClientSession coroutine per
+// connection; SIGTERM/SIGINT stop accepting, let running statements finish within the grace
+// period, then run() returns 0.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+
+#include "shardproxy/catalog/topology.h"
+#include "shardproxy/proxy/config.h"
+#include "shardproxy/proxy/pool.h"
+#include "shardproxy/proxy/tls.h"
+
+namespace shardproxy::proxy {
+
+class ClientSession;
+
+// What every session on every thread shares; immutable after start except the atomics and the
+// mutex-guarded fast-auth cache (touched only at login).
+struct SharedState {
+  Config config;
+  catalog::TopologyPtr topology;
+  std::unique_ptr<TlsMaterial> tls;
+  std::string serverVersion;
+  std::uint32_t serverCapabilities = 0;
+  std::uint8_t serverCharset = 45;
+  std::atomic<std::uint32_t> nextConnectionId{1};
+  std::atomic<std::size_t> clientConnections{0};
+
+  // caching_sha2_password: users that completed a full authentication since start.
+  bool fastAuthCached(const std::string& user);
+  void rememberFastAuth(const std::string& user);
+
+ private:
+  std::mutex fastAuthMutex_;
+  std::set<std::string> fastAuth_;
+};
+
+struct ThreadContext {
+  ThreadContext(SharedState& shared, std::size_t threads);
+  boost::asio::io_context io{1};
+  SharedState& shared;
+  Pool pool;
+  std::set<ClientSession*> sessions;
+  bool shuttingDown = false;
+};
+
+class Server {
+ public:
+  explicit Server(Config config);
+  ~Server();
+  // Blocks until shutdown; returns the process exit code.
+  int run();
+
+ private:
+  Status prepare();
+
+  SharedState shared_;
+  std::vector<std::unique_ptr<ThreadContext>> threads_;
+};
+
+}  // namespace shardproxy::proxy

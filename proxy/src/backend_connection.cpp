@@ -1,0 +1,330 @@
+#include "shardproxy/proxy/backend_connection.h"
+
+#include <atomic>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <fmt/format.h>
+
+#include "shardproxy/proxy/protocol/auth.h"
+#include "shardproxy/proxy/protocol/messages.h"
+#include "shardproxy/proxy/protocol/response_scanner.h"
+
+namespace shardproxy::proxy {
+
+namespace {
+constexpr auto kAwait = asio::as_tuple(asio::use_awaitable);
+std::atomic<std::uint64_t> gSerial{1};
+
+constexpr std::uint32_t kBaseCaps =
+    protocol::cap::kLongPassword | protocol::cap::kLongFlag | protocol::cap::kProtocol41 |
+    protocol::cap::kTransactions | protocol::cap::kSecureConnection | protocol::cap::kPluginAuth |
+    protocol::cap::kPluginAuthLenencData | protocol::cap::kConnectAttrs |
+    protocol::cap::kConnectWithDb;
+
+std::string authResponseFor(std::string_view plugin, std::string_view password,
+                            std::string_view nonce) {
+  if (plugin == protocol::kCachingSha2Plugin) return protocol::cachingSha2Scramble(password, nonce);
+  if (plugin == protocol::kClearPasswordPlugin) return std::string(password) + '\0';
+  return protocol::nativeScramble(password, nonce);
+}
+
+asio::awaitable<Result<tcp::socket>> openSocket(asio::any_io_executor ex,
+                                                const catalog::Backend& backend,
+                                                std::chrono::milliseconds timeout) {
+  tcp::resolver resolver(ex);
+  auto [rec, endpoints] =
+      co_await resolver.async_resolve(backend.host, std::to_string(backend.port), kAwait);
+  if (rec) {
+    co_return Error::make(ErrorCode::kBackendUnreachable,
+                          fmt::format("Can't resolve backend '{}': {}", backend.address(),
+                                      rec.message()));
+  }
+  tcp::socket socket(ex);
+  asio::steady_timer timer(ex);
+  timer.expires_after(timeout);
+  bool timedOut = false;
+  timer.async_wait([&](error_code ec) {
+    if (!ec) {
+      timedOut = true;
+      error_code ignored;
+      socket.cancel(ignored);
+      socket.close(ignored);
+    }
+  });
+  auto [cec, ep] = co_await asio::async_connect(socket, endpoints, kAwait);
+  timer.cancel();
+  if (cec || timedOut) {
+    co_return Error::make(
+        ErrorCode::kBackendUnreachable,
+        fmt::format("Can't connect to backend '{}' ({})", backend.address(),
+                    timedOut ? std::string("connect timeout") : cec.message()));
+  }
+  socket.set_option(tcp::no_delay(true));
+  co_return std::move(socket);
+}
+}  // namespace
+
+Error BackendConnection::lost(std::string_view what) const {
+  return Error::make(ErrorCode::kBackendLost,
+                     fmt::format("Lost connection to backend '{}' {}", address_, what));
+}
+
+asio::awaitable<Result<std::unique_ptr<BackendConnection>>> BackendConnection::connect(
+    asio::any_io_executor ex, const catalog::Backend& backend, const BackendLogin& login,
+    const BackendOptions& options) {
+  auto socket = co_await openSocket(ex, backend, options.connectTimeout);
+  if (!socket) co_return socket.takeError();
+  auto conn = std::make_unique<BackendConnection>(std::move(*socket), options.maxPacket,
+                                                  backend.address());
+  conn->channel_.armDeadline(options.connectTimeout);
+  Status st = co_await conn->login(login, options);
+  conn->channel_.disarmDeadline();
+  if (!st) {
+    if (conn->channel_.deadlineExpired()) {
+      co_return Error::make(ErrorCode::kBackendUnreachable,
+                            fmt::format("Login to backend '{}' timed out", backend.address()));
+    }
+    co_return st.takeError();
+  }
+  conn->serial_ = gSerial.fetch_add(1, std::memory_order_relaxed);
+  conn->idleSince = std::chrono::steady_clock::now();
+  co_return std::move(conn);
+}
+
+asio::awaitable<Status> BackendConnection::login(const BackendLogin& login,
+                                                 const BackendOptions& options) {
+  login_ = login;
+  auto greetingPkt = co_await channel_.readPacket();
+  if (!greetingPkt) co_return lost("while reading its greeting");
+  if (!greetingPkt->payload.empty() && greetingPkt->payload[0] == protocol::kErrHeader) {
+    auto err = protocol::decodeErr(greetingPkt->payload);
+    co_return Error::fromServer(err ? err->errorCode : 2013, err ? err->sqlState : "HY000",
+                                fmt::format("Backend '{}' refused the connection: {}", address_,
+                                            err ? err->message : "malformed error"));
+  }
+  auto greeting = protocol::decodeHandshakeV10(greetingPkt->payload);
+  if (!greeting || !(greeting->capabilities & protocol::cap::kProtocol41)) {
+    co_return Error::make(ErrorCode::kBackendProtocol,
+                          fmt::format("Backend '{}' sent an unsupported greeting", address_));
+  }
+  serverVersion_ = greeting->serverVersion;
+  threadId_ = greeting->connectionId;
+  std::uint8_t seq = static_cast<std::uint8_t>(greetingPkt->seq + 1);
+  caps_ = (kBaseCaps | (login.sessionCaps & kSessionCapabilities)) & greeting->capabilities;
+  caps_ |= protocol::cap::kProtocol41;
+
+  if (options.tls != nullptr && (greeting->capabilities & protocol::cap::kSsl)) {
+    caps_ |= protocol::cap::kSsl;
+    auto& out = channel_.out();
+    std::size_t start = protocol::beginPacket(out);
+    protocol::encodeSslRequest(caps_, static_cast<std::uint32_t>(options.maxPacket), login.charset,
+                               out);
+    protocol::endPacket(out, start, seq);
+    if (co_await channel_.flush()) co_return lost("during the TLS request");
+    if (auto ec = co_await channel_.stream().handshakeTls(*options.tls,
+                                                          asio::ssl::stream_base::client)) {
+      co_return Error::make(ErrorCode::kBackendUnreachable,
+                            fmt::format("TLS handshake with backend '{}' failed: {}", address_,
+                                        ec.message()));
+    }
+  }
+
+  std::string plugin = greeting->authPluginName.empty() ? protocol::kNativePasswordPlugin
+                                                        : greeting->authPluginName;
+  if (plugin != protocol::kCachingSha2Plugin) plugin = protocol::kNativePasswordPlugin;
+  std::string nonce = greeting->authPluginData;
+
+  protocol::HandshakeResponse41 resp;
+  resp.capabilities = caps_;
+  resp.maxPacketSize = static_cast<std::uint32_t>(options.maxPacket);
+  resp.charset = login.charset;
+  resp.username = login.user;
+  resp.authResponse = authResponseFor(plugin, login.password, nonce);
+  resp.authPluginName = plugin;
+  resp.attributes = {{"_client_name", "shardproxy"}, {"program_name", "shardproxy"}};
+  {
+    auto& out = channel_.out();
+    std::size_t start = protocol::beginPacket(out);
+    protocol::encode(resp, out);
+    protocol::endPacket(out, start, seq);
+    if (co_await channel_.flush()) co_return lost("during login");
+  }
+
+  while (true) {
+    auto pkt = co_await channel_.readPacket();
+    if (!pkt) co_return lost("during login");
+    seq = static_cast<std::uint8_t>(pkt->lastSeq + 1);
+    protocol::ByteView p = pkt->payload;
+    if (p.empty()) co_return lost("(empty packet during login)");
+    auto sendAuthData = [&](std::string_view data) -> asio::awaitable<bool> {
+      auto& out = channel_.out();
+      std::size_t start = protocol::beginPacket(out);
+      protocol::ByteWriter(out).str(data);
+      protocol::endPacket(out, start, seq);
+      co_return !(co_await channel_.flush());
+    };
+    switch (p[0]) {
+      case protocol::kOkHeader:
+        co_return Status{};
+      case protocol::kErrHeader: {
+        auto err = protocol::decodeErr(p);
+        co_return Error::fromServer(err ? err->errorCode : 1045, err ? err->sqlState : "28000",
+                                    fmt::format("Backend '{}' refused the login of '{}': {}",
+                                                address_, login.user,
+                                                err ? err->message : "malformed error"));
+      }
+      case protocol::kAuthSwitchHeader: {
+        auto sw = protocol::decodeAuthSwitchRequest(p);
+        if (!sw) co_return lost("(malformed auth switch)");
+        plugin = sw->pluginName;
+        if (!sw->pluginData.empty()) nonce = sw->pluginData;
+        if (plugin != protocol::kNativePasswordPlugin && plugin != protocol::kCachingSha2Plugin &&
+            !(plugin == protocol::kClearPasswordPlugin && channel_.stream().isTls())) {
+          co_return Error::make(ErrorCode::kAuthPluginUnsupported,
+                                fmt::format("Backend '{}' asked for auth plugin '{}', which the "
+                                            "proxy does not implement",
+                                            address_, plugin));
+        }
+        if (!co_await sendAuthData(authResponseFor(plugin, login.password, nonce))) {
+          co_return lost("during login");
+        }
+        break;
+      }
+      case protocol::kAuthMoreDataHeader: {
+        if (plugin != protocol::kCachingSha2Plugin || p.size() < 2) {
+          co_return lost("(unexpected auth data)");
+        }
+        if (p[1] == protocol::kCachingSha2FastAuthOk) break;  // OK follows
+        if (p[1] == protocol::kCachingSha2FullAuth) {
+          if (channel_.stream().isTls()) {
+            if (!co_await sendAuthData(login.password + std::string(1, '\0'))) {
+              co_return lost("during login");
+            }
+          } else {
+            std::string req(1, static_cast<char>(protocol::kCachingSha2RequestPublicKey));
+            if (!co_await sendAuthData(req)) co_return lost("during login");
+          }
+          break;
+        }
+        // Otherwise this is the server's RSA public key (PEM).
+        auto encrypted = protocol::cachingSha2RsaEncrypt(protocol::asString(p.subspan(1)),
+                                                         login.password, nonce);
+        if (!encrypted) {
+          co_return Error::make(ErrorCode::kBackendProtocol,
+                                fmt::format("Backend '{}' sent an unusable RSA key", address_));
+        }
+        if (!co_await sendAuthData(*encrypted)) co_return lost("during login");
+        break;
+      }
+      default:
+        co_return lost("(unexpected packet during login)");
+    }
+  }
+}
+
+asio::awaitable<Status> BackendConnection::command(protocol::Command cmd, std::string_view arg) {
+  auto& out = channel_.out();
+  std::uint8_t seq = 0;
+  std::size_t start = protocol::beginPacket(out);
+  protocol::ByteWriter w(out);
+  w.u8(static_cast<std::uint8_t>(cmd));
+  w.str(arg);
+  protocol::endPacket(out, start, seq);
+  if (co_await channel_.flush()) {
+    broken = true;
+    co_return lost("while sending a command");
+  }
+  protocol::ResponseScanner scanner;
+  protocol::ResponseKind kind = cmd == protocol::Command::kQuery
+                                    ? protocol::ResponseKind::kQuery
+                                    : protocol::ResponseKind::kSinglePacket;
+  scanner.start(kind, caps_);
+  std::optional<Error> firstError;
+  while (!scanner.done()) {
+    auto pkt = co_await channel_.readPacket();
+    if (!pkt) {
+      broken = true;
+      co_return lost("while reading a response");
+    }
+    if (!pkt->payload.empty() && pkt->payload[0] == protocol::kErrHeader && !firstError) {
+      auto err = protocol::decodeErr(pkt->payload);
+      if (err) firstError = Error::fromServer(err->errorCode, err->sqlState, err->message);
+    }
+    auto step = scanner.onPacket(pkt->payload, static_cast<std::uint32_t>(pkt->payload.size()));
+    if (step == protocol::ResponseScanner::Step::kMalformed ||
+        step == protocol::ResponseScanner::Step::kLocalInfile) {
+      broken = true;
+      co_return Error::make(ErrorCode::kBackendProtocol,
+                            fmt::format("Backend '{}' sent an unexpected packet", address_));
+    }
+  }
+  if (firstError) co_return *firstError;
+  co_return Status{};
+}
+
+asio::awaitable<Result<std::uint32_t>> BackendConnection::prepare(std::string_view sql) {
+  auto& out = channel_.out();
+  std::uint8_t seq = 0;
+  std::size_t start = protocol::beginPacket(out);
+  protocol::ByteWriter w(out);
+  w.u8(static_cast<std::uint8_t>(protocol::Command::kStmtPrepare));
+  w.str(sql);
+  protocol::endPacket(out, start, seq);
+  if (co_await channel_.flush()) {
+    broken = true;
+    co_return lost("while preparing a statement");
+  }
+  protocol::ResponseScanner scanner;
+  scanner.start(protocol::ResponseKind::kPrepare, caps_);
+  std::uint32_t id = 0;
+  while (!scanner.done()) {
+    auto pkt = co_await channel_.readPacket();
+    if (!pkt) {
+      broken = true;
+      co_return lost("while preparing a statement");
+    }
+    if (scanner.packets() == 0) {
+      if (!pkt->payload.empty() && pkt->payload[0] == protocol::kErrHeader) {
+        auto err = protocol::decodeErr(pkt->payload);
+        co_return Error::fromServer(err ? err->errorCode : 1105, err ? err->sqlState : "HY000",
+                                    err ? err->message : "prepare failed");
+      }
+      auto ok = protocol::decodeStmtPrepareOk(pkt->payload);
+      if (ok) id = ok->statementId;
+    }
+    if (scanner.onPacket(pkt->payload, static_cast<std::uint32_t>(pkt->payload.size())) ==
+        protocol::ResponseScanner::Step::kMalformed) {
+      broken = true;
+      co_return Error::make(ErrorCode::kBackendProtocol,
+                            fmt::format("Backend '{}' sent a malformed prepare response", address_));
+    }
+  }
+  co_return id;
+}
+
+asio::awaitable<Result<ServerGreeting>> probeBackend(asio::any_io_executor ex,
+                                                     const catalog::Backend& backend,
+                                                     std::chrono::milliseconds timeout) {
+  auto socket = co_await openSocket(ex, backend, timeout);
+  if (!socket) co_return socket.takeError();
+  Channel ch(std::move(*socket), 1 << 20);
+  ch.armDeadline(timeout);
+  auto pkt = co_await ch.readPacket();
+  ch.disarmDeadline();
+  if (!pkt) {
+    co_return Error::make(ErrorCode::kBackendUnreachable,
+                          fmt::format("Backend '{}' sent no greeting", backend.address()));
+  }
+  auto greeting = protocol::decodeHandshakeV10(pkt->payload);
+  if (!greeting) {
+    co_return Error::make(ErrorCode::kBackendProtocol,
+                          fmt::format("Backend '{}' sent an unsupported greeting",
+                                      backend.address()));
+  }
+  ch.stream().close();
+  co_return ServerGreeting{greeting->serverVersion, greeting->capabilities, greeting->charset};
+}
+
+}  // namespace shardproxy::proxy

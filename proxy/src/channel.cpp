@@ -1,0 +1,158 @@
+#include "shardproxy/proxy/channel.h"
+
+#include <cstring>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+
+#include "shardproxy/proxy/protocol/constants.h"
+#include "shardproxy/proxy/protocol/messages.h"
+
+namespace shardproxy::proxy {
+
+namespace {
+constexpr auto kAwait = asio::as_tuple(asio::use_awaitable);
+}
+
+asio::awaitable<std::pair<error_code, std::size_t>> Stream::readSome(asio::mutable_buffer buf) {
+  if (tls_) {
+    auto [ec, n] = co_await tls_->async_read_some(buf, kAwait);
+    co_return std::pair{ec, n};
+  }
+  auto [ec, n] = co_await socket_.async_read_some(buf, kAwait);
+  co_return std::pair{ec, n};
+}
+
+asio::awaitable<error_code> Stream::writeAll(asio::const_buffer buf) {
+  if (tls_) {
+    auto [ec, n] = co_await asio::async_write(*tls_, buf, kAwait);
+    co_return ec;
+  }
+  auto [ec, n] = co_await asio::async_write(socket_, buf, kAwait);
+  co_return ec;
+}
+
+asio::awaitable<error_code> Stream::handshakeTls(asio::ssl::context& ctx,
+                                                 asio::ssl::stream_base::handshake_type type) {
+  tls_ = std::make_unique<asio::ssl::stream<tcp::socket&>>(socket_, ctx);
+  auto [ec] = co_await tls_->async_handshake(type, kAwait);
+  co_return ec;
+}
+
+void Stream::close() {
+  error_code ignored;
+  socket_.shutdown(tcp::socket::shutdown_both, ignored);
+  socket_.close(ignored);
+}
+
+Channel::Channel(tcp::socket socket, std::size_t maxPacket)
+    : stream_(std::move(socket)),
+      in_(kInitialBuffer),
+      maxPacket_(maxPacket),
+      deadline_(stream_.socket().get_executor()) {}
+
+asio::awaitable<error_code> Channel::fill(std::size_t want) {
+  if (head_ == tail_) {
+    head_ = tail_ = 0;
+  } else if (head_ > 0 && (head_ + want > in_.size() || in_.size() - tail_ < 4096)) {
+    std::memmove(in_.data(), in_.data() + head_, tail_ - head_);
+    tail_ -= head_;
+    head_ = 0;
+  }
+  if (head_ + want > in_.size()) in_.resize(head_ + want);
+  if (tail_ == in_.size()) in_.resize(in_.size() * 2);
+  auto [ec, n] = co_await stream_.readSome(asio::buffer(in_.data() + tail_, in_.size() - tail_));
+  if (!ec && n == 0) ec = asio::error::eof;
+  tail_ += n;
+  co_return ec;
+}
+
+void Channel::shrinkIfLarge() {
+  if (in_.size() > kKeepBuffer && buffered() <= kInitialBuffer) {
+    std::memmove(in_.data(), in_.data() + head_, buffered());
+    tail_ -= head_;
+    head_ = 0;
+    in_.resize(kInitialBuffer);
+    in_.shrink_to_fit();
+  }
+  if (merged_.capacity() > kKeepBuffer) {
+    protocol::Bytes().swap(merged_);
+  }
+}
+
+asio::awaitable<Result<Packet>> Channel::readPacket() {
+  using protocol::kHeaderSize;
+  using protocol::kMaxPayload;
+  bool split = false;
+  merged_.clear();
+  Packet pkt;
+  bool firstPhysical = true;
+  std::uint8_t expectSeq = 0;
+  while (true) {
+    while (buffered() < kHeaderSize) {
+      if (auto ec = co_await fill(kHeaderSize)) {
+        co_return Error::make(ErrorCode::kBackendLost, ec.message());
+      }
+    }
+    auto hdr = protocol::parseHeader(in_.data() + head_);
+    std::size_t total = split ? merged_.size() + hdr.length : hdr.length;
+    if (total > maxPacket_) {
+      co_return Error::make(ErrorCode::kPacketTooLarge,
+                            "Got a packet bigger than 'max_allowed_packet' bytes");
+    }
+    if (!firstPhysical && hdr.seq != expectSeq) {
+      co_return Error::make(ErrorCode::kPacketsOutOfOrder, "Got packets out of order");
+    }
+    while (buffered() < kHeaderSize + hdr.length) {
+      if (auto ec = co_await fill(kHeaderSize + hdr.length)) {
+        co_return Error::make(ErrorCode::kBackendLost, ec.message());
+      }
+    }
+    const std::uint8_t* start = in_.data() + head_;
+    if (firstPhysical) pkt.seq = hdr.seq;
+    pkt.lastSeq = hdr.seq;
+    expectSeq = static_cast<std::uint8_t>(hdr.seq + 1);
+    firstPhysical = false;
+    if (!split && hdr.length < kMaxPayload) {
+      pkt.payload = protocol::ByteView(start + kHeaderSize, hdr.length);
+      pkt.raw = protocol::ByteView(start, kHeaderSize + hdr.length);
+      head_ += kHeaderSize + hdr.length;
+      co_return pkt;
+    }
+    split = true;
+    merged_.insert(merged_.end(), start + kHeaderSize, start + kHeaderSize + hdr.length);
+    head_ += kHeaderSize + hdr.length;
+    if (hdr.length < kMaxPayload) {
+      pkt.payload = protocol::ByteView(merged_.data(), merged_.size());
+      pkt.raw = {};
+      co_return pkt;
+    }
+  }
+}
+
+asio::awaitable<error_code> Channel::flush() {
+  error_code ec = co_await stream_.writeAll(asio::buffer(out_));
+  out_.clear();
+  co_return ec;
+}
+
+asio::awaitable<error_code> Channel::write(protocol::ByteView bytes) {
+  co_return co_await stream_.writeAll(asio::buffer(bytes.data(), bytes.size()));
+}
+
+void Channel::armDeadline(std::chrono::milliseconds timeout) {
+  deadlineExpired_ = false;
+  deadline_.expires_after(timeout);
+  deadline_.async_wait([this](error_code ec) {
+    if (ec) return;  // disarmed
+    deadlineExpired_ = true;
+    error_code ignored;
+    stream_.socket().cancel(ignored);
+    stream_.socket().close(ignored);
+  });
+}
+
+void Channel::disarmDeadline() { deadline_.cancel(); }
+
+}  // namespace shardproxy::proxy

@@ -1,0 +1,741 @@
+#include "shardproxy/proxy/client_session.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "shardproxy/common/logging.h"
+#include "shardproxy/proxy/protocol/auth.h"
+#include "shardproxy/proxy/protocol/messages.h"
+#include "shardproxy/proxy/server.h"
+
+namespace shardproxy::proxy {
+
+namespace cap = protocol::cap;
+using protocol::Command;
+using protocol::ResponseKind;
+
+namespace {
+
+constexpr std::chrono::milliseconds kHandshakeTimeout{10000};
+
+std::uint32_t readU32(const std::uint8_t* p) {
+  return static_cast<std::uint32_t>(p[0] | (p[1] << 8) | (p[2] << 16)) |
+         (static_cast<std::uint32_t>(p[3]) << 24);
+}
+void writeU32(std::uint8_t* p, std::uint32_t v) {
+  for (int i = 0; i < 4; ++i) p[i] = static_cast<std::uint8_t>(v >> (8 * i));
+}
+
+// Only statements that may change session state (USE, SET, or several statements at once) need
+// the analyzer; everything else skips it, so the common path does no extra work.
+bool mayChangeSession(std::string_view sql) {
+  std::size_t i = 0;
+  while (i < sql.size() && std::isspace(static_cast<unsigned char>(sql[i]))) ++i;
+  if (i < sql.size() && (sql[i] == '/' || sql[i] == '#' || sql[i] == '-')) return true;
+  if (sql.size() - i >= 4) {
+    char a = static_cast<char>(std::tolower(static_cast<unsigned char>(sql[i])));
+    char b = static_cast<char>(std::tolower(static_cast<unsigned char>(sql[i + 1])));
+    char c = static_cast<char>(std::tolower(static_cast<unsigned char>(sql[i + 2])));
+    char d = sql[i + 3];
+    bool boundary = std::isspace(static_cast<unsigned char>(d)) || d == '@' || d == '`';
+    if (boundary && ((a == 's' && b == 'e' && c == 't') || (a == 'u' && b == 's' && c == 'e'))) {
+      return true;
+    }
+  }
+  return std::memchr(sql.data() + i, ';', sql.size() - i) != nullptr;
+}
+
+}  // namespace
+
+ClientSession::ClientSession(ThreadContext& ctx, tcp::socket socket)
+    : ctx_(ctx),
+      client_(std::move(socket), ctx.shared.config.maxAllowedPacket),
+      id_(ctx.shared.nextConnectionId.fetch_add(1, std::memory_order_relaxed)) {
+  error_code ec;
+  auto ep = client_.stream().socket().remote_endpoint(ec);
+  peerHost_ = ec ? "unknown" : ep.address().to_string();
+  client_.stream().socket().set_option(tcp::no_delay(true), ec);
+  ctx_.sessions.insert(this);
+  ctx_.shared.clientConnections.fetch_add(1, std::memory_order_relaxed);
+}
+
+ClientSession::~ClientSession() {
+  releaseBackend();
+  ctx_.sessions.erase(this);
+  ctx_.shared.clientConnections.fetch_sub(1, std::memory_order_relaxed);
+}
+
+std::string ClientSession::peer() const { return fmt::format("conn={} {}", id_, peerHost_); }
+
+void ClientSession::requestClose() {
+  closeRequested_ = true;
+  if (idle_) client_.stream().close();
+}
+
+asio::awaitable<void> ClientSession::run(std::unique_ptr<ClientSession> self) {
+  auto log = moduleLogger("proxy");
+  if (self->ctx_.shared.clientConnections.load() > self->ctx_.shared.config.maxClientConnections) {
+    std::uint8_t seq = 0;
+    co_await self->sendError(Error::make(ErrorCode::kTooManyConnections, "Too many connections"),
+                             seq);
+    co_return;
+  }
+  if (co_await self->handshake()) {
+    log->debug("{} user={} authenticated", self->peer(), self->user_);
+    co_await self->commandLoop();
+  }
+  log->debug("{} closed", self->peer());
+  self->client_.stream().close();
+}
+
+std::uint16_t ClientSession::statusFlags() const {
+  std::uint16_t flags = 0;
+  if (state_.autocommit) flags |= protocol::status::kAutocommit;
+  if (state_.inTransaction) flags |= protocol::status::kInTrans;
+  return flags;
+}
+
+asio::awaitable<bool> ClientSession::sendOk(std::uint8_t seq, std::uint16_t extraStatus) {
+  auto& out = client_.out();
+  std::size_t start = protocol::beginPacket(out);
+  protocol::OkPacket ok;
+  ok.statusFlags = static_cast<std::uint16_t>(statusFlags() | extraStatus);
+  protocol::encode(ok, caps_ & ~cap::kSessionTrack, out);
+  if (caps_ & cap::kSessionTrack) protocol::ByteWriter(out).u8(0);  // empty info string
+  protocol::endPacket(out, start, seq);
+  co_return !(co_await client_.flush());
+}
+
+asio::awaitable<bool> ClientSession::sendError(const Error& error, std::uint8_t seq) {
+  auto& out = client_.out();
+  std::size_t start = protocol::beginPacket(out);
+  protocol::encode(protocol::ErrPacket{error.mysqlErrno, error.sqlState, error.message}, out);
+  protocol::endPacket(out, start, seq);
+  co_return !(co_await client_.flush());
+}
+
+// --- Connection phase (MySQL protocol "Connection Phase") ----------------------------------
+
+asio::awaitable<bool> ClientSession::handshake() {
+  SharedState& shared = ctx_.shared;
+  const std::string nonce = protocol::makeScramble();
+  client_.armDeadline(kHandshakeTimeout);
+  std::uint8_t seq = 0;
+  {
+    protocol::HandshakeV10 hello;
+    hello.serverVersion = shared.serverVersion;
+    hello.connectionId = id_;
+    hello.authPluginData = nonce;
+    hello.capabilities = shared.serverCapabilities;
+    hello.charset = shared.serverCharset;
+    hello.statusFlags = protocol::status::kAutocommit;
+    hello.authPluginName = shared.config.authPlugin;
+    auto& out = client_.out();
+    std::size_t start = protocol::beginPacket(out);
+    protocol::encode(hello, out);
+    protocol::endPacket(out, start, seq);
+    if (co_await client_.flush()) co_return false;
+  }
+  auto pkt = co_await client_.readPacket();
+  if (!pkt) co_return false;
+  seq = static_cast<std::uint8_t>(pkt->lastSeq + 1);
+  if (protocol::isSslRequest(pkt->payload)) {
+    if (!(shared.serverCapabilities & cap::kSsl) || !shared.tls) co_return false;
+    if (co_await client_.stream().handshakeTls(shared.tls->serverContext(),
+                                               asio::ssl::stream_base::server)) {
+      co_return false;
+    }
+    pkt = co_await client_.readPacket();
+    if (!pkt) co_return false;
+    seq = static_cast<std::uint8_t>(pkt->lastSeq + 1);
+  }
+  auto resp = protocol::decodeHandshakeResponse41(pkt->payload);
+  if (!resp) {
+    co_await sendError(Error::make(ErrorCode::kHandshakeFailed, "Bad handshake"), seq);
+    co_return false;
+  }
+  caps_ = resp->capabilities & shared.serverCapabilities;
+  state_.charset = resp->charset == 0 ? shared.serverCharset : resp->charset;
+  std::string plugin = (resp->capabilities & cap::kPluginAuth) && !resp->authPluginName.empty()
+                           ? resp->authPluginName
+                           : std::string(protocol::kNativePasswordPlugin);
+  if (!co_await authenticate(resp->username, resp->authResponse, plugin, seq, nonce)) {
+    co_return false;
+  }
+  client_.disarmDeadline();
+  if (!resp->database.empty()) {
+    state_.setSchema(resp->database);
+    auto conn = co_await backendFor(router::route(state_, {}));
+    if (!conn) {
+      co_await sendError(conn.error(), seq);
+      co_return false;
+    }
+  }
+  co_return co_await sendOk(seq);
+}
+
+asio::awaitable<bool> ClientSession::authenticate(const std::string& user, std::string authData,
+                                                  std::string plugin, std::uint8_t& seq,
+                                                  const std::string& nonce) {
+  SharedState& shared = ctx_.shared;
+  const std::string& serverPlugin = shared.config.authPlugin;
+  auto readAuthData = [&]() -> asio::awaitable<std::optional<std::string>> {
+    auto pkt = co_await client_.readPacket();
+    if (!pkt) co_return std::nullopt;
+    seq = static_cast<std::uint8_t>(pkt->lastSeq + 1);
+    co_return std::string(protocol::asString(pkt->payload));
+  };
+  auto sendRaw = [&](std::string_view bytes) -> asio::awaitable<bool> {
+    auto& out = client_.out();
+    std::size_t start = protocol::beginPacket(out);
+    protocol::ByteWriter(out).str(bytes);
+    protocol::endPacket(out, start, seq);
+    co_return !(co_await client_.flush());
+  };
+  if (plugin != protocol::kNativePasswordPlugin && plugin != protocol::kCachingSha2Plugin) {
+    plugin = serverPlugin;  // unknown plugin: switch to ours
+    authData.clear();
+    auto& out = client_.out();
+    std::size_t start = protocol::beginPacket(out);
+    protocol::encode(protocol::AuthSwitchRequest{plugin, nonce}, out);
+    protocol::endPacket(out, start, seq);
+    if (co_await client_.flush()) co_return false;
+    auto data = co_await readAuthData();
+    if (!data) co_return false;
+    authData = std::move(*data);
+  }
+  const catalog::User* account = shared.topology->findUser(user);
+  auto deny = [&]() -> asio::awaitable<bool> {
+    std::string msg = fmt::format("Access denied for user '{}'@'{}' (using password: {})", user,
+                                  peerHost_, authData.empty() ? "NO" : "YES");
+    Error err = Error::make(ErrorCode::kAccessDenied, std::move(msg));
+    co_await sendError(err, seq);
+    moduleLogger("proxy")->info("{} access denied for user '{}'", peer(), user);
+    co_return false;
+  };
+  if (plugin == protocol::kNativePasswordPlugin) {
+    if (account == nullptr ||
+        !protocol::secureEquals(authData, protocol::nativeScramble(account->password, nonce))) {
+      co_return co_await deny();
+    }
+  } else {
+    // caching_sha2_password: fast path when the scramble matches and the user is cached;
+    // otherwise full authentication (cleartext over TLS, or RSA without TLS).
+    if (account == nullptr) co_return co_await deny();
+    if (account->password.empty()) {
+      if (!authData.empty()) co_return co_await deny();
+    } else {
+      bool scrambleOk =
+          protocol::secureEquals(authData, protocol::cachingSha2Scramble(account->password, nonce));
+      if (scrambleOk && shared.fastAuthCached(user)) {
+        std::string fastOk(1, static_cast<char>(protocol::kCachingSha2FastAuthOk));
+        if (!co_await sendRaw(fastOk)) {
+          co_return false;
+        }
+      } else {
+        std::string fullAuth(1, static_cast<char>(protocol::kCachingSha2FullAuth));
+        if (!co_await sendRaw(fullAuth)) {
+          co_return false;
+        }
+        auto reply = co_await readAuthData();
+        if (!reply) co_return false;
+        std::string password;
+        if (client_.stream().isTls()) {
+          password = *reply;
+          if (!password.empty() && password.back() == '\0') password.pop_back();
+        } else {
+          if (reply->size() != 1 || (*reply)[0] != protocol::kCachingSha2RequestPublicKey ||
+              !shared.tls || shared.tls->publicKeyPem().empty()) {
+            Error err = Error::make(ErrorCode::kSslRequired,
+                                    std::string("Authentication requires secure connection."));
+            co_await sendError(err, seq);
+            co_return false;
+          }
+          std::string keyPacket(1, '\x01');
+          keyPacket += shared.tls->publicKeyPem();
+          if (!co_await sendRaw(keyPacket)) co_return false;
+          auto cipher = co_await readAuthData();
+          if (!cipher) co_return false;
+          auto plain = shared.tls->decrypt(*cipher);
+          if (!plain) co_return co_await deny();
+          for (std::size_t i = 0; i < plain->size(); ++i) {
+            (*plain)[i] = static_cast<char>((*plain)[i] ^ nonce[i % nonce.size()]);
+          }
+          password = *plain;
+          if (!password.empty() && password.back() == '\0') password.pop_back();
+        }
+        if (!protocol::secureEquals(password, account->password)) co_return co_await deny();
+        shared.rememberFastAuth(user);
+      }
+    }
+  }
+  user_ = user;
+  password_ = account->password;
+  co_return true;
+}
+
+// --- Command phase ---------------------------------------------------------------------------
+
+asio::awaitable<void> ClientSession::commandLoop() {
+  auto log = moduleLogger("proxy");
+  while (!closeRequested_ && !ctx_.shuttingDown) {
+    idle_ = true;
+    auto pkt = co_await client_.readPacket();
+    idle_ = false;
+    if (!pkt) {
+      if (pkt.error().code == ErrorCode::kPacketTooLarge) {
+        co_await sendError(pkt.error(), 1);
+      }
+      co_return;
+    }
+    if (pkt->seq != 0) {
+      co_await sendError(Error::make(ErrorCode::kPacketsOutOfOrder, "Got packets out of order"),
+                         static_cast<std::uint8_t>(pkt->lastSeq + 1));
+      co_return;
+    }
+    if (pkt->payload.empty()) {
+      co_await sendError(Error::make(ErrorCode::kMalformedPacket, "Malformed communication packet"),
+                         1);
+      co_return;
+    }
+    if (!co_await dispatch(*pkt)) co_return;
+    client_.shrinkIfLarge();
+  }
+}
+
+asio::awaitable<bool> ClientSession::dispatch(const Packet& pkt) {
+  auto cmd = static_cast<Command>(pkt.payload[0]);
+  std::uint8_t seq = static_cast<std::uint8_t>(pkt.lastSeq + 1);
+  switch (cmd) {
+    case Command::kQuit:
+      co_return false;
+    case Command::kQuery:
+      co_return co_await onQuery(pkt);
+    case Command::kInitDb:
+      co_return co_await onInitDb(pkt);
+    case Command::kPing:
+      co_return co_await sendOk(seq);
+    case Command::kFieldList:
+      co_return co_await onSimpleForward(pkt, ResponseKind::kFieldList);
+    case Command::kStatistics:
+      co_return co_await onSimpleForward(pkt, ResponseKind::kSinglePacket);
+    case Command::kSetOption:
+      co_return co_await onSetOption(pkt);
+    case Command::kResetConnection:
+      co_return co_await onResetConnection(pkt);
+    case Command::kChangeUser:
+      co_return co_await onChangeUser(pkt);
+    case Command::kStmtPrepare:
+      co_return co_await onStmtPrepare(pkt);
+    case Command::kStmtExecute:
+      co_return co_await onStmtExecute(pkt);
+    case Command::kStmtFetch:
+    case Command::kStmtReset:
+    case Command::kStmtSendLongData:
+    case Command::kStmtClose:
+      co_return co_await onStmtWithId(pkt);
+    default:
+      co_return co_await sendError(
+          Error::make(ErrorCode::kUnknownCommand,
+                      fmt::format("Unknown command (0x{:02x})", pkt.payload[0])),
+          seq);
+  }
+}
+
+asio::awaitable<Result<BackendConnection*>> ClientSession::backendFor(
+    const router::RouteDecision& route) {
+  if (backend_ && backendIndex_ != route.backend) releaseBackend();
+  if (!backend_) {
+    BackendLogin login;
+    const auto& shared = ctx_.shared;
+    if (shared.topology->backendUser) {
+      login.user = shared.topology->backendUser->name;
+      login.password = shared.topology->backendUser->password;
+    } else {
+      login.user = user_;
+      login.password = password_;
+    }
+    login.charset = state_.charset;
+    login.sessionCaps = caps_ & kSessionCapabilities;
+    auto conn = co_await ctx_.pool.acquire(route.backend, login);
+    if (!conn) co_return conn.takeError();
+    backend_ = std::move(*conn);
+    backendIndex_ = route.backend;
+  }
+  Status st = co_await syncState(*backend_);
+  if (!st) {
+    Error err = st.takeError();
+    if (backend_->broken) dropBackend();
+    co_return err;
+  }
+  co_return backend_.get();
+}
+
+asio::awaitable<Status> ClientSession::syncState(BackendConnection& conn) {
+  if (conn.syncedVersion == state_.version) co_return Status{};
+  if (!state_.schema.empty() && conn.schema != state_.schema) {
+    Status st = co_await conn.command(Command::kInitDb, state_.schema);
+    if (!st) co_return st;
+    conn.schema = state_.schema;
+  }
+  for (const std::string& sql : state_.replayStatements()) {
+    Status st = co_await conn.command(Command::kQuery, sql);
+    if (!st) co_return st;
+  }
+  conn.syncedVersion = state_.version;
+  co_return Status{};
+}
+
+void ClientSession::dropBackend() {
+  if (!backend_) return;
+  backend_->broken = true;
+  ctx_.pool.release(backendIndex_, std::move(backend_));
+}
+
+void ClientSession::releaseBackend() {
+  if (!backend_) return;
+  if (state_.inTransaction) backend_->broken = true;  // never hand out an open transaction
+  ctx_.pool.release(backendIndex_, std::move(backend_));
+}
+
+asio::awaitable<bool> ClientSession::forward(BackendConnection& conn, const Packet& pkt) {
+  error_code ec;
+  if (!pkt.raw.empty()) {
+    ec = co_await conn.channel().write(pkt.raw);
+  } else {
+    auto& out = conn.channel().out();
+    std::uint8_t seq = 0;
+    std::size_t start = protocol::beginPacket(out);
+    protocol::ByteWriter(out).bytes(pkt.payload);
+    protocol::endPacket(out, start, seq);
+    ec = co_await conn.channel().flush();
+  }
+  co_return !ec;
+}
+
+asio::awaitable<bool> ClientSession::relay(BackendConnection& conn, const Packet& pkt,
+                                           const RelayOptions& options, RelayResult* out) {
+  std::uint8_t seq = static_cast<std::uint8_t>(pkt.lastSeq + 1);
+  if (!co_await forward(conn, pkt)) {
+    std::string addr = conn.address();
+    dropBackend();
+    co_return co_await sendError(
+        Error::make(ErrorCode::kBackendLost,
+                    fmt::format("Lost connection to backend '{}' while sending the command", addr)),
+        seq);
+  }
+  RelayResult r = co_await relayResponse(conn, client_, options);
+  if (out != nullptr) *out = r;
+  if (r.sawStatus) {
+    state_.inTransaction = (r.statusFlags & protocol::status::kInTrans) != 0;
+    state_.autocommit = (r.statusFlags & protocol::status::kAutocommit) != 0;
+  }
+  switch (r.outcome) {
+    case RelayResult::Outcome::kDone:
+      co_return true;
+    case RelayResult::Outcome::kClientGone:
+      dropBackend();
+      co_return false;
+    case RelayResult::Outcome::kBackendLost:
+    case RelayResult::Outcome::kBackendProtocol: {
+      std::string addr = conn.address();
+      bool inTx = state_.inTransaction;
+      state_.inTransaction = false;
+      dropBackend();
+      moduleLogger("proxy")->warn("{} backend '{}' failed during a statement", peer(), addr);
+      if (r.clientStreamBroken) co_return false;
+      std::uint8_t errSeq = r.bytes > 0 ? r.nextSeq : seq;
+      co_return co_await sendError(
+          Error::make(r.outcome == RelayResult::Outcome::kBackendLost ? ErrorCode::kBackendLost
+                                                                      : ErrorCode::kBackendProtocol,
+                      fmt::format("Lost connection to backend '{}' during query{}", addr,
+                                  inTx ? "; the open transaction was rolled back" : "")),
+          errSeq);
+    }
+  }
+  co_return false;
+}
+
+asio::awaitable<bool> ClientSession::onQuery(const Packet& pkt) {
+  std::string_view sql = protocol::asString(pkt.payload.subspan(1));
+  std::uint8_t seq = static_cast<std::uint8_t>(pkt.lastSeq + 1);
+  changes_.clear();
+  if (mayChangeSession(sql)) router::analyzeSession(sql, changes_);
+  auto conn = co_await backendFor(router::route(state_, sql));
+  if (!conn) co_return co_await sendError(conn.error(), seq);
+  RelayResult r;
+  bool keep = co_await relay(**conn, pkt, RelayOptions{ResponseKind::kQuery}, &r);
+  if (!changes_.empty() && r.outcome == RelayResult::Outcome::kDone && !r.sawError) {
+    for (const auto& c : changes_) state_.apply(c);
+    if (backend_) {
+      backend_->syncedVersion = state_.version;
+      backend_->schema = state_.schema;
+    }
+  }
+  co_return keep;
+}
+
+asio::awaitable<bool> ClientSession::onInitDb(const Packet& pkt) {
+  std::uint8_t seq = static_cast<std::uint8_t>(pkt.lastSeq + 1);
+  std::string schema(protocol::asString(pkt.payload.subspan(1)));
+  auto conn = co_await backendFor(router::route(state_, {}));
+  if (!conn) co_return co_await sendError(conn.error(), seq);
+  RelayResult r;
+  bool keep = co_await relay(**conn, pkt, RelayOptions{ResponseKind::kSinglePacket}, &r);
+  if (r.outcome == RelayResult::Outcome::kDone && !r.sawError) {
+    state_.setSchema(schema);
+    if (backend_) {
+      backend_->schema = schema;
+      backend_->syncedVersion = state_.version;
+    }
+  }
+  co_return keep;
+}
+
+asio::awaitable<bool> ClientSession::onSimpleForward(const Packet& pkt, ResponseKind kind) {
+  std::uint8_t seq = static_cast<std::uint8_t>(pkt.lastSeq + 1);
+  auto conn = co_await backendFor(router::route(state_, {}));
+  if (!conn) co_return co_await sendError(conn.error(), seq);
+  co_return co_await relay(**conn, pkt, RelayOptions{kind});
+}
+
+asio::awaitable<bool> ClientSession::onSetOption(const Packet& pkt) {
+  std::uint8_t seq = static_cast<std::uint8_t>(pkt.lastSeq + 1);
+  if (pkt.payload.size() != 3) {
+    co_return co_await sendError(Error::make(ErrorCode::kMalformedPacket,
+                                             "Malformed COM_SET_OPTION packet"),
+                                 seq);
+  }
+  auto conn = co_await backendFor(router::route(state_, {}));
+  if (!conn) co_return co_await sendError(conn.error(), seq);
+  (*conn)->dirtyCaps = true;  // the pooled connection's multi-statement mode now differs
+  RelayResult r;
+  bool keep = co_await relay(**conn, pkt, RelayOptions{ResponseKind::kSinglePacket}, &r);
+  if (r.outcome == RelayResult::Outcome::kDone && !r.sawError) {
+    std::uint16_t option = static_cast<std::uint16_t>(pkt.payload[1] | (pkt.payload[2] << 8));
+    if (option == 0) caps_ |= cap::kMultiStatements;
+    if (option == 1) caps_ &= ~cap::kMultiStatements;
+  }
+  co_return keep;
+}
+
+asio::awaitable<bool> ClientSession::onResetConnection(const Packet& pkt) {
+  std::uint8_t seq = static_cast<std::uint8_t>(pkt.lastSeq + 1);
+  // Server semantics: roll back, drop temporary tables, user variables, prepared statements and
+  // session variables; keep the user and the current schema. Returning the backend connection
+  // to the pool does exactly that on the backend side (it is reset before reuse).
+  releaseBackend();
+  std::string schema = state_.schema;
+  std::uint8_t charset = state_.charset;
+  state_ = router::SessionState{};
+  state_.charset = charset;
+  state_.setSchema(schema);
+  statements_.clear();
+  co_return co_await sendOk(seq);
+}
+
+asio::awaitable<bool> ClientSession::onChangeUser(const Packet& pkt) {
+  std::uint8_t seq = static_cast<std::uint8_t>(pkt.lastSeq + 1);
+  protocol::ByteReader r(pkt.payload.subspan(1));
+  std::string user(r.nulTerminated());
+  std::string authData;
+  if (caps_ & cap::kSecureConnection) {
+    std::uint8_t len = r.u8();
+    authData = r.str(len);
+  } else {
+    authData = r.nulTerminated();
+  }
+  std::string schema(r.nulTerminatedOrEof());
+  std::uint16_t charset = state_.charset;
+  if (r.remaining() >= 2) charset = r.u16();
+  std::string plugin = protocol::kNativePasswordPlugin;
+  if ((caps_ & cap::kPluginAuth) && !r.atEnd()) plugin = r.nulTerminatedOrEof();
+  if (r.failed()) {
+    co_await sendError(Error::make(ErrorCode::kMalformedPacket, "Malformed COM_CHANGE_USER"), seq);
+    co_return false;
+  }
+  // Re-authenticate with a fresh scramble: switch the client to our plugin and nonce.
+  std::string nonce = protocol::makeScramble();
+  std::string serverPlugin = ctx_.shared.config.authPlugin;
+  {
+    auto& out = client_.out();
+    std::size_t start = protocol::beginPacket(out);
+    protocol::encode(protocol::AuthSwitchRequest{serverPlugin, nonce}, out);
+    protocol::endPacket(out, start, seq);
+    if (co_await client_.flush()) co_return false;
+  }
+  auto reply = co_await client_.readPacket();
+  if (!reply) co_return false;
+  seq = static_cast<std::uint8_t>(reply->lastSeq + 1);
+  releaseBackend();
+  statements_.clear();
+  state_ = router::SessionState{};
+  state_.charset = static_cast<std::uint8_t>(charset);
+  if (!co_await authenticate(user, std::string(protocol::asString(reply->payload)), serverPlugin,
+                             seq, nonce)) {
+    co_return false;  // MySQL closes the connection after a failed COM_CHANGE_USER
+  }
+  if (!schema.empty()) {
+    state_.setSchema(schema);
+    auto conn = co_await backendFor(router::route(state_, {}));
+    if (!conn) {
+      co_await sendError(conn.error(), seq);
+      co_return false;
+    }
+  }
+  co_return co_await sendOk(seq);
+}
+
+// --- Prepared statements (MySQL protocol "Prepared Statements") -----------------------------
+
+asio::awaitable<bool> ClientSession::onStmtPrepare(const Packet& pkt) {
+  std::uint8_t seq = static_cast<std::uint8_t>(pkt.lastSeq + 1);
+  std::string_view sql = protocol::asString(pkt.payload.subspan(1));
+  auto conn = co_await backendFor(router::route(state_, sql));
+  if (!conn) co_return co_await sendError(conn.error(), seq);
+  std::uint32_t clientId = nextStatementId_++;
+  RelayResult r;
+  RelayOptions options{ResponseKind::kPrepare, true, clientId};
+  std::uint64_t serial = (*conn)->serial();
+  bool keep = co_await relay(**conn, pkt, options, &r);
+  if (r.outcome == RelayResult::Outcome::kDone && !r.sawError) {
+    PreparedStatement& st = statements_[clientId];
+    st.sql.assign(sql);
+    st.params = r.prepareParams;
+    st.columns = r.prepareColumns;
+    st.backendId = r.backendStatementId;
+    st.backendSerial = serial;
+  }
+  co_return keep;
+}
+
+asio::awaitable<Result<ClientSession::PreparedStatement*>> ClientSession::preparedOn(
+    std::uint32_t clientId, BackendConnection& conn) {
+  auto it = statements_.find(clientId);
+  if (it == statements_.end()) {
+    co_return Error::make(ErrorCode::kUnknownStatement,
+                          fmt::format("Unknown prepared statement handler ({}) given to "
+                                      "mysqld_stmt_execute",
+                                      clientId));
+  }
+  PreparedStatement& st = it->second;
+  if (st.backendSerial != conn.serial()) {
+    // A replacement backend connection: prepare the statement there first, silently.
+    auto id = co_await conn.prepare(st.sql);
+    if (!id) co_return id.takeError();
+    st.backendId = *id;
+    st.backendSerial = conn.serial();
+  }
+  co_return &st;
+}
+
+asio::awaitable<bool> ClientSession::onStmtExecute(const Packet& pkt) {
+  std::uint8_t seq = static_cast<std::uint8_t>(pkt.lastSeq + 1);
+  if (pkt.payload.size() < 10) {
+    co_return co_await sendError(
+        Error::make(ErrorCode::kMalformedPacket, "Malformed COM_STMT_EXECUTE packet"), seq);
+  }
+  std::uint32_t clientId = readU32(pkt.payload.data() + 1);
+  auto conn = co_await backendFor(router::route(state_, {}));
+  if (!conn) co_return co_await sendError(conn.error(), seq);
+  std::uint64_t serialBefore = 0;
+  if (auto it = statements_.find(clientId); it != statements_.end()) {
+    serialBefore = it->second.backendSerial;
+  }
+  auto stmt = co_await preparedOn(clientId, **conn);
+  if (!stmt) {
+    if (backend_ && backend_->broken) dropBackend();
+    co_return co_await sendError(stmt.error(), seq);
+  }
+  PreparedStatement& st = **stmt;
+  bool reprepared = serialBefore != st.backendSerial;
+  // The payload lives in this session's own read buffer: rewriting the id in place avoids a copy.
+  auto* payload = const_cast<std::uint8_t*>(pkt.payload.data());
+  std::size_t typesAt = 10 + (st.params + 7) / 8;
+  if (st.params > 0 && pkt.payload.size() > typesAt) {
+    if (payload[typesAt] == 1 && pkt.payload.size() >= typesAt + 1 + 2u * st.params) {
+      st.paramTypes.assign(payload + typesAt + 1, payload + typesAt + 1 + 2 * st.params);
+    } else if (payload[typesAt] == 0 && reprepared) {
+      // The new backend statement has never seen the parameter types: send them again.
+      if (st.paramTypes.size() != 2u * st.params) {
+        co_return co_await sendError(
+            Error::make(ErrorCode::kMalformedPacket,
+                        "COM_STMT_EXECUTE without parameter types on a re-prepared statement"),
+            seq);
+      }
+      protocol::Bytes rebuilt(pkt.payload.begin(), pkt.payload.end());
+      rebuilt[typesAt] = 1;
+      rebuilt.insert(rebuilt.begin() + static_cast<std::ptrdiff_t>(typesAt + 1),
+                     st.paramTypes.begin(), st.paramTypes.end());
+      writeU32(rebuilt.data() + 1, st.backendId);
+      Packet copy;
+      copy.payload = protocol::ByteView(rebuilt);
+      copy.seq = 0;
+      copy.lastSeq = pkt.lastSeq;
+      co_return co_await relay(**conn, copy, RelayOptions{ResponseKind::kExecute});
+    }
+  }
+  writeU32(payload + 1, st.backendId);
+  co_return co_await relay(**conn, pkt, RelayOptions{ResponseKind::kExecute});
+}
+
+asio::awaitable<bool> ClientSession::onStmtWithId(const Packet& pkt) {
+  auto cmd = static_cast<Command>(pkt.payload[0]);
+  std::uint8_t seq = static_cast<std::uint8_t>(pkt.lastSeq + 1);
+  const bool replies = cmd == Command::kStmtFetch || cmd == Command::kStmtReset;
+  if (pkt.payload.size() < 5) {
+    if (!replies) co_return true;
+    co_return co_await sendError(Error::make(ErrorCode::kMalformedPacket, "Malformed packet"), seq);
+  }
+  std::uint32_t clientId = readU32(pkt.payload.data() + 1);
+  auto it = statements_.find(clientId);
+  if (cmd == Command::kStmtClose) {
+    if (it != statements_.end()) {
+      if (backend_ && it->second.backendSerial == backend_->serial()) {
+        writeU32(const_cast<std::uint8_t*>(pkt.payload.data()) + 1, it->second.backendId);
+        if (!co_await forward(*backend_, pkt)) dropBackend();
+      }
+      statements_.erase(it);
+    }
+    co_return true;  // COM_STMT_CLOSE has no response
+  }
+  if (it == statements_.end()) {
+    if (!replies) co_return true;  // SEND_LONG_DATA has no response either
+    co_return co_await sendError(
+        Error::make(ErrorCode::kUnknownStatement,
+                    fmt::format("Unknown prepared statement handler ({}) given to {}", clientId,
+                                cmd == Command::kStmtFetch ? "mysqld_stmt_fetch"
+                                                           : "mysqld_stmt_reset")),
+        seq);
+  }
+  if (cmd == Command::kStmtFetch && (!backend_ || it->second.backendSerial != backend_->serial())) {
+    // The cursor lived on a backend connection that is gone.
+    co_return co_await sendError(
+        Error::make(ErrorCode::kBackendLost,
+                    "The cursor's backend connection was lost; execute the statement again"),
+        seq);
+  }
+  auto conn = co_await backendFor(router::route(state_, {}));
+  if (!conn) {
+    if (!replies) co_return true;
+    co_return co_await sendError(conn.error(), seq);
+  }
+  auto stmt = co_await preparedOn(clientId, **conn);
+  if (!stmt) {
+    if (!replies) co_return true;
+    co_return co_await sendError(stmt.error(), seq);
+  }
+  writeU32(const_cast<std::uint8_t*>(pkt.payload.data()) + 1, (*stmt)->backendId);
+  if (cmd == Command::kStmtSendLongData) {
+    if (!co_await forward(**conn, pkt)) dropBackend();
+    co_return true;
+  }
+  co_return co_await relay(**conn, pkt,
+                           RelayOptions{cmd == Command::kStmtFetch ? ResponseKind::kFetch
+                                                                   : ResponseKind::kSinglePacket});
+}
+
+}  // namespace shardproxy::proxy

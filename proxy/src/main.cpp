@@ -1,0 +1,137 @@
+// shardproxy entry point: flags and config file → Config → Server::run().
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include "shardproxy/common/errors.h"
+#include "shardproxy/common/logging.h"
+#include "shardproxy/proxy/config.h"
+#include "shardproxy/proxy/server.h"
+
+using shardproxy::proxy::Config;
+
+int main(int argc, char** argv) {
+  CLI::App app{"shardproxy — a MySQL sharding proxy. Applications connect to it as to MySQL."};
+  app.set_version_flag("--version", std::string("shardproxy ") + SHARDPROXY_VERSION);
+  std::string configFile, listen, logLevel, logFormat, backendUser, serverVersion, authPlugin,
+      tlsCert, tlsKey;
+  std::vector<std::string> backends, users;
+  unsigned threads = 0;
+  std::size_t maxPacket = 0, poolMax = 0, poolMinIdle = 0, maxClients = 0;
+  long long idleTimeout = -1, acquireTimeout = -1, connectTimeout = -1, pingAfterIdle = -1,
+            grace = -1;
+  bool backendTls = false, errorReference = false;
+
+  app.add_option("--config", configFile, "JSON configuration file (flags override its keys)");
+  app.add_option("--listen", listen, "Address for applications, host:port (default 127.0.0.1:6033)");
+  app.add_option("--backend", backends, "Backend MySQL server host:port (repeatable)");
+  app.add_option("--user", users, "Application user name:password (repeatable)");
+  app.add_option("--backend-user", backendUser,
+                 "Log in to backends as name:password instead of the client's own login");
+  app.add_option("--threads", threads, "Event-loop threads (default: one per core)");
+  app.add_option("--log-level", logLevel, "trace|debug|info|warn|error|critical|off (default info)");
+  app.add_option("--log-format", logFormat, "text|json (default text)");
+  app.add_option("--max-allowed-packet", maxPacket, "Largest client packet in bytes (default 64 MiB)");
+  app.add_option("--server-version", serverVersion,
+                 "Version string shown to clients (default: the first backend's)");
+  app.add_option("--auth-plugin", authPlugin,
+                 "mysql_native_password (default) or caching_sha2_password");
+  app.add_option("--tls-cert", tlsCert, "PEM certificate for client TLS (default: self-signed)");
+  app.add_option("--tls-key", tlsKey, "PEM private key for --tls-cert");
+  app.add_flag("--backend-tls", backendTls, "Use TLS to backends that offer it");
+  app.add_option("--pool-max", poolMax, "Max connections per backend (default 200)");
+  app.add_option("--pool-min-idle", poolMinIdle, "Idle connections kept per backend and login");
+  app.add_option("--pool-idle-timeout-ms", idleTimeout, "Close idle connections after (default 60000)");
+  app.add_option("--pool-acquire-timeout-ms", acquireTimeout,
+                 "Wait this long for a free connection at the pool limit (default 5000)");
+  app.add_option("--connect-timeout-ms", connectTimeout, "Backend connect+login timeout (default 5000)");
+  app.add_option("--ping-after-idle-ms", pingAfterIdle,
+                 "Ping a pooled connection idle this long before reuse (default 2000)");
+  app.add_option("--shutdown-grace-ms", grace,
+                 "On SIGTERM, wait this long for running statements (default 10000)");
+  app.add_option("--max-client-connections", maxClients, "Client connection limit (default 10000)");
+  app.add_flag("--error-reference", errorReference, "Print the error reference (markdown) and exit");
+  CLI11_PARSE(app, argc, argv);
+
+  if (errorReference) {
+    std::cout << shardproxy::errorReferenceMarkdown();
+    return 0;
+  }
+  auto fail = [](const std::string& msg) {
+    std::cerr << "shardproxy: " << msg << "\n";
+    return 2;
+  };
+  Config config;
+  if (!configFile.empty()) {
+    std::ifstream in(configFile);
+    if (!in) return fail("cannot read config file '" + configFile + "'");
+    std::stringstream ss;
+    ss << in.rdbuf();
+    if (auto st = shardproxy::proxy::applyJsonConfig(ss.str(), config); !st) {
+      return fail(configFile + ": " + st.error().message);
+    }
+  }
+  if (!listen.empty()) {
+    auto hp = shardproxy::proxy::parseHostPort(listen, "--listen");
+    if (!hp) return fail(hp.error().message);
+    config.listenHost = hp->first;
+    config.listenPort = hp->second;
+  }
+  if (!backends.empty()) {
+    config.backends.clear();
+    for (const auto& b : backends) {
+      auto hp = shardproxy::proxy::parseHostPort(b, "--backend");
+      if (!hp) return fail(hp.error().message);
+      config.backends.push_back({hp->first, hp->second});
+    }
+  }
+  if (!users.empty()) {
+    config.users.clear();
+    for (const auto& u : users) {
+      auto user = shardproxy::proxy::parseUserSpec(u, "--user");
+      if (!user) return fail(user.error().message);
+      config.users.push_back(*user);
+    }
+  }
+  if (!backendUser.empty()) {
+    auto user = shardproxy::proxy::parseUserSpec(backendUser, "--backend-user");
+    if (!user) return fail(user.error().message);
+    config.backendUser = *user;
+  }
+  if (threads != 0) config.threads = threads;
+  if (!logLevel.empty()) config.logLevel = logLevel;
+  if (!logFormat.empty()) {
+    if (logFormat != "text" && logFormat != "json") return fail("--log-format must be text or json");
+    config.logJson = logFormat == "json";
+  }
+  if (maxPacket != 0) config.maxAllowedPacket = maxPacket;
+  if (!serverVersion.empty()) config.serverVersion = serverVersion;
+  if (!authPlugin.empty()) config.authPlugin = authPlugin;
+  if (!tlsCert.empty()) config.tlsCert = tlsCert;
+  if (!tlsKey.empty()) config.tlsKey = tlsKey;
+  if (backendTls) config.backendTls = true;
+  if (poolMax != 0) config.pool.maxConnections = poolMax;
+  if (poolMinIdle != 0) config.pool.minIdle = poolMinIdle;
+  if (idleTimeout >= 0) config.pool.idleTimeout = std::chrono::milliseconds(idleTimeout);
+  if (acquireTimeout >= 0) config.pool.acquireTimeout = std::chrono::milliseconds(acquireTimeout);
+  if (connectTimeout >= 0) config.pool.connectTimeout = std::chrono::milliseconds(connectTimeout);
+  if (pingAfterIdle >= 0) config.pool.pingAfterIdle = std::chrono::milliseconds(pingAfterIdle);
+  if (grace >= 0) config.shutdownGrace = std::chrono::milliseconds(grace);
+  if (maxClients != 0) config.maxClientConnections = maxClients;
+
+  if (auto st = shardproxy::proxy::validate(config); !st) return fail(st.error().message);
+  if (!shardproxy::configureLogging(config.logLevel, config.logJson)) {
+    return fail("unknown log level '" + config.logLevel + "'");
+  }
+  shardproxy::proxy::Server server(std::move(config));
+  int rc = server.run();
+  spdlog::shutdown();
+  std::fflush(nullptr);
+  // Skip destructors of detached coroutines still parked on the stopped loops.
+  std::_Exit(rc);
+}

@@ -1,0 +1,210 @@
+#include "shardproxy/proxy/pool.h"
+
+#include <sys/socket.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <fmt/format.h>
+
+#include "shardproxy/common/logging.h"
+
+namespace shardproxy::proxy {
+
+namespace {
+constexpr auto kAwait = asio::as_tuple(asio::use_awaitable);
+}
+
+Pool::Pool(asio::any_io_executor ex, catalog::TopologyPtr topology, PoolConfig config,
+           BackendOptions backendOptions, std::size_t threads)
+    : ex_(ex),
+      topology_(std::move(topology)),
+      config_(config),
+      backendOptions_(backendOptions),
+      maxPerThread_(std::max<std::size_t>(1, (config.maxConnections + threads - 1) / threads)),
+      perBackend_(topology_->backends.size()),
+      maintenanceTimer_(ex) {}
+
+std::size_t Pool::idleConnections() const {
+  std::size_t n = 0;
+  for (const auto& [k, v] : idle_) n += v.size();
+  return n;
+}
+
+bool Pool::usable(BackendConnection& conn) {
+  // The server closed an idle connection (wait_timeout, restart) if the socket reads EOF or has
+  // unsolicited data; a non-blocking peek tells without a round trip.
+  auto& sock = conn.channel().stream().socket();
+  std::uint8_t byte;
+  ssize_t n = ::recv(sock.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  if (n == 0 || n > 0) return false;
+  return errno == EAGAIN || errno == EWOULDBLOCK;
+}
+
+asio::awaitable<Result<std::unique_ptr<BackendConnection>>> Pool::acquire(
+    std::size_t backend, const BackendLogin& login) {
+  if (backend >= perBackend_.size()) {
+    co_return Error::make(ErrorCode::kInternal, "no such backend");
+  }
+  const catalog::Backend& target = topology_->backends[backend];
+  Key key = keyOf(backend, login);
+  auto deadline = std::chrono::steady_clock::now() + config_.acquireTimeout;
+  while (true) {
+    if (closing_) co_return Error::make(ErrorCode::kShuttingDown, "The proxy is shutting down");
+    auto it = idle_.find(key);
+    while (it != idle_.end() && !it->second.empty()) {
+      std::unique_ptr<BackendConnection> conn = std::move(it->second.back());
+      it->second.pop_back();
+      if (!usable(*conn)) {
+        closed(backend);
+        ++stats_.closed;
+        continue;
+      }
+      auto idleFor = std::chrono::steady_clock::now() - conn->idleSince;
+      if (idleFor > config_.pingAfterIdle) {
+        Status st = co_await conn->command(protocol::Command::kPing, {});
+        if (!st) {
+          ++stats_.pingFailures;
+          closed(backend);
+          continue;
+        }
+      }
+      ++stats_.reused;
+      co_return std::move(conn);
+    }
+    PerBackend& pb = perBackend_[backend];
+    if (pb.open < maxPerThread_) {
+      ++pb.open;
+      logins_.try_emplace(key, login);
+      auto conn = co_await BackendConnection::connect(ex_, target, login, backendOptions_);
+      if (!conn) {
+        closed(backend);
+        co_return conn.takeError();
+      }
+      ++stats_.created;
+      co_return std::move(*conn);
+    }
+    // At the limit: wait for a release or the acquire timeout.
+    if (std::chrono::steady_clock::now() >= deadline) {
+      ++stats_.timeouts;
+      co_return Error::make(
+          ErrorCode::kPoolExhausted,
+          fmt::format("No connection to backend '{}' became free within {} ms (pool max {})",
+                      target.address(), config_.acquireTimeout.count(), config_.maxConnections));
+    }
+    ++stats_.waits;
+    asio::steady_timer waiter(ex_);
+    waiter.expires_at(deadline);
+    pb.waiters.push_back(&waiter);
+    co_await waiter.async_wait(kAwait);
+    std::erase(pb.waiters, &waiter);
+  }
+}
+
+void Pool::closed(std::size_t backend) {
+  PerBackend& pb = perBackend_[backend];
+  if (pb.open > 0) --pb.open;
+  if (!pb.waiters.empty()) {
+    pb.waiters.front()->cancel();
+    pb.waiters.pop_front();
+  }
+}
+
+void Pool::release(std::size_t backend, std::unique_ptr<BackendConnection> conn) {
+  if (!conn) return;
+  if (conn->broken || conn->dirtyCaps || closing_) {
+    ++stats_.closed;
+    conn->channel().stream().close();
+    closed(backend);
+    return;
+  }
+  asio::co_spawn(ex_, resetAndKeep(backend, std::move(conn)), asio::detached);
+}
+
+asio::awaitable<void> Pool::resetAndKeep(std::size_t backend,
+                                         std::unique_ptr<BackendConnection> conn) {
+  Status st = co_await conn->command(protocol::Command::kResetConnection, {});
+  if (!st || closing_) {
+    ++stats_.closed;
+    conn->channel().stream().close();
+    closed(backend);
+    co_return;
+  }
+  conn->syncedVersion = 0;
+  conn->schema.clear();
+  conn->idleSince = std::chrono::steady_clock::now();
+  Key key = keyOf(backend, conn->login());
+  idle_[key].push_back(std::move(conn));
+  PerBackend& pb = perBackend_[backend];
+  if (!pb.waiters.empty()) {
+    pb.waiters.front()->cancel();
+    pb.waiters.pop_front();
+  }
+}
+
+void Pool::startMaintenance() { asio::co_spawn(ex_, maintain(), asio::detached); }
+
+asio::awaitable<void> Pool::maintain() {
+  auto log = moduleLogger("proxy");
+  while (!closing_) {
+    maintenanceTimer_.expires_after(std::chrono::seconds(1));
+    co_await maintenanceTimer_.async_wait(kAwait);
+    if (closing_) break;
+    auto now = std::chrono::steady_clock::now();
+    for (auto& [key, conns] : idle_) {
+      std::size_t backend = std::get<0>(key);
+      // Oldest first; keep minIdle of the freshest.
+      while (conns.size() > config_.minIdle && !conns.empty() &&
+             now - conns.front()->idleSince > config_.idleTimeout) {
+        conns.front()->channel().stream().close();
+        conns.erase(conns.begin());
+        ++stats_.closed;
+        closed(backend);
+      }
+      std::erase_if(conns, [&](const std::unique_ptr<BackendConnection>& c) {
+        if (usable(*c)) return false;
+        ++stats_.closed;
+        closed(backend);
+        return true;
+      });
+    }
+    // Refill minIdle for logins already used, so a burst finds warm connections.
+    if (config_.minIdle > 0) {
+      for (auto& [key, login] : logins_) {
+        std::size_t backend = std::get<0>(key);
+        auto& conns = idle_[key];
+        if (conns.size() >= config_.minIdle || perBackend_[backend].open >= maxPerThread_) continue;
+        ++perBackend_[backend].open;
+        auto conn = co_await BackendConnection::connect(ex_, topology_->backends[backend], login,
+                                                        backendOptions_);
+        if (!conn) {
+          closed(backend);
+          log->warn("pool: could not refill min_idle for backend '{}': {}",
+                    topology_->backends[backend].address(), conn.error().message);
+          continue;
+        }
+        ++stats_.created;
+        idle_[key].push_back(std::move(*conn));
+      }
+    }
+  }
+}
+
+void Pool::closeAll() {
+  closing_ = true;
+  maintenanceTimer_.cancel();
+  for (auto& [key, conns] : idle_) {
+    for (auto& c : conns) {
+      // Polite COM_QUIT is skipped: closing the socket is enough for the server.
+      c->channel().stream().close();
+    }
+    conns.clear();
+  }
+  for (auto& pb : perBackend_) {
+    for (auto* w : pb.waiters) w->cancel();
+    pb.waiters.clear();
+  }
+}
+
+}  // namespace shardproxy::proxy

@@ -1,0 +1,52 @@
+// What a client session has changed about its connection state, and the routing call.
+// Place in the request flow: the session asks analyzeSession() what a statement changes
+// (USE, SET), applies it to SessionState once the backend accepted it, and replays that state on
+// any backend connection it picks up (replaySql()). route() is the one per-statement routing
+// decision; the router issue replaces its body with the parser + planner.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace shardproxy::router {
+
+struct SessionChange {
+  enum class Type : std::uint8_t { kUse, kSetSession, kSetUserVariable, kSetNames };
+  Type type;
+  std::string name;   // lower-cased variable name ("sql_mode", "@x", "names"), or the schema
+  std::string value;  // the assignment's text to replay ("sql_mode = 'ANSI'")
+};
+
+// Splits a (multi-)statement text at top-level semicolons and reports the session changes of
+// each statement in order. Statements that change nothing report nothing. Never throws; text
+// it does not understand is treated as changing nothing.
+void analyzeSession(std::string_view sql, std::vector<SessionChange>& out);
+
+struct SessionState {
+  std::string schema;
+  std::uint8_t charset = 45;  // the handshake collation id
+  bool autocommit = true;
+  bool inTransaction = false;
+  // Session-scope assignments in the order first set; the latest value of each name wins.
+  std::vector<std::pair<std::string, std::string>> assignments;
+  // Bumped whenever schema or assignments change, so a backend connection knows if it is in sync.
+  std::uint64_t version = 1;
+
+  void apply(const SessionChange& change);
+  void setSchema(std::string_view s);
+  // Statements that recreate every assignment on a fresh connection: one "SET a = x, b = y"
+  // plus, separately, a SET SESSION TRANSACTION characteristic. Empty if nothing was set.
+  std::vector<std::string> replayStatements() const;
+};
+
+// The per-statement routing decision. Today: every statement goes to the primary of backend 0.
+struct RouteDecision {
+  std::size_t backend = 0;
+  bool primary = true;
+};
+RouteDecision route(const SessionState& state, std::string_view sql);
+
+}  // namespace shardproxy::router
