@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Integration tests: a real local cluster (1 shard: primary + replica) and shardproxy in front of
+# it, then real clients nobody here wrote, then the protocol/fault tests (which start their own
+# cluster and proxies). Everything runs on 127.0.0.1 with free ports and is stopped at the end.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+bin="${SHARDPROXY_BIN:-$root/build/shardproxy}"
+work="$(mktemp -d /tmp/shardproxy-it.XXXXXX)"
+proxy_pid=""
+cleanup() {
+  [[ -n "$proxy_pid" ]] && kill -TERM "$proxy_pid" 2>/dev/null && wait "$proxy_pid" 2>/dev/null || true
+  "$root/scripts/cluster" down "$work/cluster" >/dev/null 2>&1 || true
+  if [[ "${KEEP_WORK:-0}" != 1 ]]; then rm -rf "$work"; else echo "work dir kept: $work"; fi
+}
+trap cleanup EXIT
+
+free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+lines="$("$root/scripts/cluster" up "$work/cluster" --shards 1 --replicas 1)"
+backend_port="$(echo "$lines" | awk '/role=primary/ { for (i=1;i<=NF;i++) if ($i ~ /^port=/) { sub("port=","",$i); print $i } }' | head -1)"
+port="$(free_port)"
+"$bin" --listen "127.0.0.1:$port" --backend "127.0.0.1:$backend_port" --user app:secret \
+  --threads 2 --log-level info >"$work/proxy.log" 2>&1 &
+proxy_pid=$!
+for _ in $(seq 50); do
+  mariadb -h127.0.0.1 -P"$port" -uapp -psecret -e 'SELECT 1' >/dev/null 2>&1 && break
+  sleep 0.2
+done
+
+failed=0
+echo "-- real clients through shardproxy (127.0.0.1:$port → backend $backend_port)"
+SP_HOST=127.0.0.1 SP_PORT="$port" SP_USER=app SP_PASSWORD=secret SP_DB=shop \
+  bash "$root/tests/integration/run_clients.sh" || failed=1
+
+if ! kill -0 "$proxy_pid" 2>/dev/null; then
+  echo "FAIL: shardproxy died during the client tests; log:"; tail -50 "$work/proxy.log"; failed=1
+fi
+
+echo "-- protocol and fault tests"
+SHARDPROXY_BIN="$bin" /usr/bin/python3 "$root/tests/integration/protocol_faults_test.py" || failed=1
+
+if ((failed)); then
+  echo "integration: FAILED (proxy log: $work/proxy.log)"; KEEP_WORK=1; exit 1
+fi
+echo "integration: all passed"
