@@ -4,6 +4,7 @@
 #include <cctype>
 #include <cstring>
 
+#include <boost/asio/post.hpp>
 #include <fmt/format.h>
 
 #include "shardproxy/common/logging.h"
@@ -63,6 +64,7 @@ ClientSession::ClientSession(ThreadContext& ctx, tcp::socket socket)
 }
 
 ClientSession::~ClientSession() {
+  if (registered_) ctx_.shared.unregisterSession(id_);
   releaseBackend();
   ctx_.sessions.erase(this);
   ctx_.shared.clientConnections.fetch_sub(1, std::memory_order_relaxed);
@@ -274,6 +276,8 @@ asio::awaitable<bool> ClientSession::authenticate(const std::string& user, std::
   }
   user_ = user;
   password_ = account->password;
+  ctx_.shared.registerSession(id_, {&ctx_, this, user_});
+  registered_ = true;
   co_return true;
 }
 
@@ -364,6 +368,8 @@ asio::awaitable<Result<BackendConnection*>> ClientSession::backendFor(
     if (!conn) co_return conn.takeError();
     backend_ = std::move(*conn);
     backendIndex_ = route.backend;
+    backendThreadId_.store(backend_->threadId(), std::memory_order_relaxed);
+    backendIndexShared_.store(route.backend, std::memory_order_relaxed);
   }
   Status st = co_await syncState(*backend_);
   if (!st) {
@@ -391,12 +397,14 @@ asio::awaitable<Status> ClientSession::syncState(BackendConnection& conn) {
 
 void ClientSession::dropBackend() {
   if (!backend_) return;
+  backendThreadId_.store(0, std::memory_order_relaxed);
   backend_->broken = true;
   ctx_.pool.release(backendIndex_, std::move(backend_));
 }
 
 void ClientSession::releaseBackend() {
   if (!backend_) return;
+  backendThreadId_.store(0, std::memory_order_relaxed);
   if (state_.inTransaction) backend_->broken = true;  // never hand out an open transaction
   ctx_.pool.release(backendIndex_, std::move(backend_));
 }
@@ -463,6 +471,9 @@ asio::awaitable<bool> ClientSession::onQuery(const Packet& pkt) {
   std::string_view sql = protocol::asString(pkt.payload.subspan(1));
   std::uint8_t seq = static_cast<std::uint8_t>(pkt.lastSeq + 1);
   changes_.clear();
+  if (sql.size() > 4 && (sql[0] == 'k' || sql[0] == 'K')) {
+    if (auto kill = router::parseKill(sql)) co_return co_await onKill(*kill, seq);
+  }
   if (mayChangeSession(sql)) router::analyzeSession(sql, changes_);
   auto conn = co_await backendFor(router::route(state_, sql));
   if (!conn) co_return co_await sendError(conn.error(), seq);
@@ -476,6 +487,59 @@ asio::awaitable<bool> ClientSession::onQuery(const Packet& pkt) {
     }
   }
   co_return keep;
+}
+
+asio::awaitable<bool> ClientSession::onKill(const router::KillRequest& kill, std::uint8_t seq) {
+  // Connection ids clients see are the proxy's; the backend thread behind the target session is
+  // what must be killed (sending the client's id to a backend would hit an unrelated thread).
+  struct Target {
+    bool found = false;
+    bool owner = false;
+    ThreadContext* thread = nullptr;
+    std::uint32_t backendThread = 0;
+    std::size_t backendIndex = 0;
+  };
+  const auto id = static_cast<std::uint32_t>(kill.id);
+  Target t = ctx_.shared.withSession(id, [&](SharedState::SessionEntry* e) {
+    Target r;
+    if (e == nullptr) return r;
+    r.found = true;
+    r.owner = e->user == user_;
+    r.thread = e->thread;
+    r.backendThread = e->session->backendThreadId();
+    r.backendIndex = e->session->backendIndex();
+    return r;
+  });
+  if (!t.found) {
+    co_return co_await sendError(Error::fromServer(1094, "HY000", fmt::format("Unknown thread id: {}", kill.id)),
+                                 seq);
+  }
+  if (!t.owner) {
+    co_return co_await sendError(Error::fromServer(1095, "HY000", fmt::format("You are not owner of thread {}", kill.id)),
+                                 seq);
+  }
+  if (id == id_) {
+    if (kill.queryOnly) co_return co_await sendOk(seq);
+    co_await sendError(Error::fromServer(1927, "70100", "Connection was killed"), seq);
+    co_return false;
+  }
+  if (t.backendThread != 0) {
+    auto conn = co_await backendFor(router::RouteDecision{t.backendIndex, true});
+    if (!conn) co_return co_await sendError(conn.error(), seq);
+    std::string sql = fmt::format("KILL {}{}", kill.queryOnly ? "QUERY " : "", t.backendThread);
+    Status st = co_await (*conn)->command(Command::kQuery, sql);
+    if (!st && backend_ && backend_->broken) dropBackend();
+    // An unknown backend thread means the statement already ended: nothing left to kill.
+  }
+  if (!kill.queryOnly) {
+    asio::post(t.thread->io, [shared = &ctx_.shared, id] {
+      shared->withSession(id, [](SharedState::SessionEntry* e) {
+        if (e != nullptr) e->session->requestClose();
+        return 0;
+      });
+    });
+  }
+  co_return co_await sendOk(seq);
 }
 
 asio::awaitable<bool> ClientSession::onInitDb(const Packet& pkt) {

@@ -45,6 +45,16 @@ asio::awaitable<void> acceptLoop(ThreadContext& ctx, tcp::acceptor& acceptor) {
 }
 }  // namespace
 
+void SharedState::registerSession(std::uint32_t id, SessionEntry entry) {
+  std::lock_guard lock(registryMutex_);
+  registry_[id] = std::move(entry);
+}
+
+void SharedState::unregisterSession(std::uint32_t id) {
+  std::lock_guard lock(registryMutex_);
+  registry_.erase(id);
+}
+
 bool SharedState::fastAuthCached(const std::string& user) {
   std::lock_guard lock(fastAuthMutex_);
   return fastAuth_.contains(user);

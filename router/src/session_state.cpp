@@ -284,6 +284,38 @@ std::vector<std::string> SessionState::replayStatements() const {
   return out;
 }
 
+std::optional<KillRequest> parseKill(std::string_view sql) {
+  Lexer lex(sql);
+  bool more = false;
+  std::vector<Token> toks = statementTokens(lex, more);
+  if (more) {
+    // Only a single statement (a trailing ';' is fine).
+    Token next = lex.next();
+    if (next.kind != Token::Kind::kEnd) return std::nullopt;
+  }
+  std::size_t i = 0;
+  if (toks.empty() || !iequals(toks[0].text, "KILL")) return std::nullopt;
+  ++i;
+  KillRequest req;
+  if (i < toks.size() && (iequals(toks[i].text, "HARD") || iequals(toks[i].text, "SOFT"))) ++i;
+  if (i < toks.size() && iequals(toks[i].text, "CONNECTION")) {
+    ++i;
+  } else if (i < toks.size() && iequals(toks[i].text, "QUERY")) {
+    req.queryOnly = true;
+    ++i;
+    if (i < toks.size() && iequals(toks[i].text, "ID")) return std::nullopt;  // KILL QUERY ID qid
+  }
+  if (i + 1 != toks.size() || toks[i].kind != Token::Kind::kNumber) return std::nullopt;
+  std::uint64_t id = 0;
+  for (char c : toks[i].text) {
+    if (!std::isdigit(static_cast<unsigned char>(c))) return std::nullopt;
+    id = id * 10 + static_cast<std::uint64_t>(c - '0');
+    if (id > UINT32_MAX) return std::nullopt;
+  }
+  req.id = id;
+  return req;
+}
+
 RouteDecision route(const SessionState& /*state*/, std::string_view /*sql*/) { return {}; }
 
 }  // namespace shardproxy::router

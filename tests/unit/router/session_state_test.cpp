@@ -113,3 +113,27 @@ TEST(SessionState, VersionBumpsOnEveryChange) {
 
 }  // namespace
 }  // namespace shardproxy::router
+
+namespace shardproxy::router {
+namespace {
+
+TEST(KillParser, RecognisesEveryForm) {
+  auto k = parseKill("KILL 42");
+  ASSERT_TRUE(k);
+  EXPECT_EQ(k->id, 42u);
+  EXPECT_FALSE(k->queryOnly);
+  k = parseKill("kill query 7;");
+  ASSERT_TRUE(k);
+  EXPECT_TRUE(k->queryOnly);
+  k = parseKill("KILL HARD CONNECTION 9");
+  ASSERT_TRUE(k);
+  EXPECT_EQ(k->id, 9u);
+  EXPECT_FALSE(parseKill("KILL QUERY ID 5"));  // a query id, not a connection id
+  EXPECT_FALSE(parseKill("KILL USER app"));
+  EXPECT_FALSE(parseKill("KILL 1; SELECT 1"));
+  EXPECT_FALSE(parseKill("KILL 99999999999"));
+  EXPECT_FALSE(parseKill("killer"));
+}
+
+}  // namespace
+}  // namespace shardproxy::router

@@ -5,6 +5,7 @@
 // prepared statements so a replacement backend connection can be brought to the same state.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -31,6 +32,9 @@ class ClientSession {
   std::uint32_t id() const { return id_; }
   // Shutdown: close now if waiting for a command, else after the running one.
   void requestClose();
+  // Read from other threads (KILL): the backend thread serving this session, 0 if none.
+  std::uint32_t backendThreadId() const { return backendThreadId_.load(std::memory_order_relaxed); }
+  std::size_t backendIndex() const { return backendIndexShared_.load(std::memory_order_relaxed); }
 
  private:
   struct PreparedStatement {
@@ -50,6 +54,7 @@ class ClientSession {
   asio::awaitable<bool> dispatch(const Packet& pkt);
 
   asio::awaitable<bool> onQuery(const Packet& pkt);
+  asio::awaitable<bool> onKill(const router::KillRequest& kill, std::uint8_t seq);
   asio::awaitable<bool> onInitDb(const Packet& pkt);
   asio::awaitable<bool> onSimpleForward(const Packet& pkt, protocol::ResponseKind kind);
   asio::awaitable<bool> onSetOption(const Packet& pkt);
@@ -89,6 +94,9 @@ class ClientSession {
   std::size_t backendIndex_ = 0;
   std::unordered_map<std::uint32_t, PreparedStatement> statements_;
   std::uint32_t nextStatementId_ = 1;
+  std::atomic<std::uint32_t> backendThreadId_{0};
+  std::atomic<std::size_t> backendIndexShared_{0};
+  bool registered_ = false;
   bool idle_ = false;
   bool closeRequested_ = false;
 };

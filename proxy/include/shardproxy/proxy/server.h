@@ -12,6 +12,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
@@ -24,6 +25,7 @@
 namespace shardproxy::proxy {
 
 class ClientSession;
+struct ThreadContext;
 
 // What every session on every thread shares; immutable after start except the atomics and the
 // mutex-guarded fast-auth cache (touched only at login).
@@ -37,11 +39,29 @@ struct SharedState {
   std::atomic<std::uint32_t> nextConnectionId{1};
   std::atomic<std::size_t> clientConnections{0};
 
+  // Every authenticated session by proxy connection id, for KILL <id> (any thread).
+  struct SessionEntry {
+    ThreadContext* thread = nullptr;
+    ClientSession* session = nullptr;
+    std::string user;
+  };
+  void registerSession(std::uint32_t id, SessionEntry entry);
+  void unregisterSession(std::uint32_t id);
+  // Runs fn(entry*) under the registry lock; entry is null when the id is unknown.
+  template <typename Fn>
+  auto withSession(std::uint32_t id, Fn&& fn) {
+    std::lock_guard lock(registryMutex_);
+    auto it = registry_.find(id);
+    return fn(it == registry_.end() ? nullptr : &it->second);
+  }
+
   // caching_sha2_password: users that completed a full authentication since start.
   bool fastAuthCached(const std::string& user);
   void rememberFastAuth(const std::string& user);
 
  private:
+  std::mutex registryMutex_;
+  std::unordered_map<std::uint32_t, SessionEntry> registry_;
   std::mutex fastAuthMutex_;
   std::set<std::string> fastAuth_;
 };

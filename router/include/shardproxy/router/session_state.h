@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -41,6 +42,14 @@ struct SessionState {
   // plus, separately, a SET SESSION TRANSACTION characteristic. Empty if nothing was set.
   std::vector<std::string> replayStatements() const;
 };
+
+// KILL [HARD | SOFT] [CONNECTION | QUERY [ID]] id — the id is a proxy connection id, which the
+// proxy translates to the backend thread serving that session.
+struct KillRequest {
+  bool queryOnly = false;
+  std::uint64_t id = 0;
+};
+std::optional<KillRequest> parseKill(std::string_view sql);
 
 // The per-statement routing decision. Today: every statement goes to the primary of backend 0.
 struct RouteDecision {
