@@ -152,6 +152,14 @@ asio::awaitable<Status> BackendConnection::login(const BackendLogin& login,
     if (co_await channel_.flush()) co_return lost("during login");
   }
 
+  nonce_ = nonce;
+  plugin_ = plugin;
+  co_return co_await authExchange(seq, plugin, nonce);
+}
+
+asio::awaitable<Status> BackendConnection::authExchange(std::uint8_t seq, std::string plugin,
+                                                        std::string nonce) {
+  const BackendLogin& login = login_;
   while (true) {
     auto pkt = co_await channel_.readPacket();
     if (!pkt) co_return lost("during login");
@@ -180,6 +188,8 @@ asio::awaitable<Status> BackendConnection::login(const BackendLogin& login,
         if (!sw) co_return lost("(malformed auth switch)");
         plugin = sw->pluginName;
         if (!sw->pluginData.empty()) nonce = sw->pluginData;
+        plugin_ = plugin;
+        nonce_ = nonce;
         if (plugin != protocol::kNativePasswordPlugin && plugin != protocol::kCachingSha2Plugin &&
             !(plugin == protocol::kClearPasswordPlugin && channel_.stream().isTls())) {
           co_return Error::make(ErrorCode::kAuthPluginUnsupported,
@@ -222,6 +232,34 @@ asio::awaitable<Status> BackendConnection::login(const BackendLogin& login,
         co_return lost("(unexpected packet during login)");
     }
   }
+}
+
+asio::awaitable<Status> BackendConnection::resetSession(bool clearSchema) {
+  if (!clearSchema) co_return co_await command(protocol::Command::kResetConnection, {});
+  // COM_RESET_CONNECTION keeps the current schema; COM_CHANGE_USER to the same login without a
+  // schema resets everything, the schema included (MySQL protocol "COM_CHANGE_USER").
+  std::uint8_t seq = 0;
+  std::string plugin = plugin_.empty() ? std::string(protocol::kNativePasswordPlugin) : plugin_;
+  auto& out = channel_.out();
+  std::size_t start = protocol::beginPacket(out);
+  protocol::ByteWriter w(out);
+  w.u8(static_cast<std::uint8_t>(protocol::Command::kChangeUser));
+  w.nulStr(login_.user);
+  std::string auth = authResponseFor(plugin, login_.password, nonce_);
+  w.u8(static_cast<std::uint8_t>(auth.size()));
+  w.str(auth);
+  w.nulStr("");
+  w.u16(login_.charset);
+  w.nulStr(plugin);
+  if (caps_ & protocol::cap::kConnectAttrs) w.lenenc(0);
+  protocol::endPacket(out, start, seq);
+  if (co_await channel_.flush()) {
+    broken = true;
+    co_return lost("while resetting the session");
+  }
+  Status st = co_await authExchange(seq, plugin, nonce_);
+  if (!st) broken = true;
+  co_return st;
 }
 
 asio::awaitable<Status> BackendConnection::command(protocol::Command cmd, std::string_view arg) {

@@ -124,7 +124,7 @@ void Pool::release(std::size_t backend, std::unique_ptr<BackendConnection> conn)
 
 asio::awaitable<void> Pool::resetAndKeep(std::size_t backend,
                                          std::unique_ptr<BackendConnection> conn) {
-  Status st = co_await conn->command(protocol::Command::kResetConnection, {});
+  Status st = co_await conn->resetSession(!conn->schema.empty());
   if (!st || closing_) {
     ++stats_.closed;
     conn->channel().stream().close();

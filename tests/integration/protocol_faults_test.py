@@ -377,7 +377,7 @@ class Raw:
             p += plugin + b"\0"
         return p
 
-    def auth_exchange(self, password):
+    def auth_exchange(self, password, rsa_full_auth=False):
         """Follow the server through auth switches / caching_sha2 steps until OK or ERR."""
         while True:
             p = self.read_message()
@@ -404,17 +404,54 @@ class Raw:
                     continue
                 if p[1:] == b"\x04":
                     self.auth_events.append(("full_auth",))
-                    return "full_auth"
+                    if not rsa_full_auth:
+                        return "full_auth"
+                    r = self.sha2_rsa_full_auth(password)
+                    if r is not None:
+                        return r
+                    continue
                 raise ProtocolError(f"unexpected auth-more-data {p[:40]!r}")
+            # caching_sha2 status bytes sent without the AuthMoreData (0x01) prefix: a protocol
+            # violation; recorded so a test can report it, and followed so the exchange goes on.
+            if p in (b"\x03", b"\x04"):
+                self.auth_events.append(("unprefixed", p))
+                if p == b"\x03":
+                    continue
+                if not rsa_full_auth:
+                    return "full_auth"
+                r = self.sha2_rsa_full_auth(password)
+                if r is not None:
+                    return r
+                continue
             raise ProtocolError(f"unexpected packet during auth: {p[:40]!r}")
 
-    def login(self, user=USER, password=PASSWORD, db=None, caps=DEFAULT_CAPS):
+    def sha2_rsa_full_auth(self, password):
+        """caching_sha2 full authentication without TLS: request the server's RSA key, send the
+        password XOR nonce encrypted with RSA-OAEP(SHA1). Returns an Err if the server refuses
+        the key request, else None (the caller reads the final OK/ERR)."""
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import padding
+        self.send_packet(b"\x02")
+        p = self.read_message()
+        if p[:1] == b"\xff":
+            return Err(p)
+        if p[:1] != b"\x01" or b"PUBLIC KEY" not in p:
+            raise ProtocolError(f"expected 0x01 + PEM public key, got {p[:60]!r}")
+        self.auth_events.append(("public_key",))
+        key = serialization.load_pem_public_key(p[1:])
+        msg = xor_bytes(password.encode() + b"\0",
+                        (self.nonce * (1 + (len(password) + 1) // len(self.nonce))))
+        self.send_packet(key.encrypt(msg, padding.OAEP(mgf=padding.MGF1(algorithm=hashes.SHA1()),
+                                                       algorithm=hashes.SHA1(), label=None)))
+        return None
+
+    def login(self, user=USER, password=PASSWORD, db=None, caps=DEFAULT_CAPS, rsa_full_auth=False):
         """Greeting + response (scrambled for the server's announced plugin) + auth exchange."""
         self.read_greeting()
         plugin = self.plugin if self.plugin in (NATIVE, CACHING_SHA2) else NATIVE
         auth = (sha2_scramble if plugin == CACHING_SHA2 else native_scramble)(password, self.nonce)
         self.send_packet(self.handshake_response(user, auth, db=db, caps=caps, plugin=plugin))
-        return self.auth_exchange(password)
+        return self.auth_exchange(password, rsa_full_auth)
 
     # --- command phase ---
     def command(self, cmd, data=b""):
@@ -963,9 +1000,11 @@ def test_03_client_gone_mid_result():
     p = Proxy()
     for i in range(3):
         r = Raw(p.port)
-        require(isinstance(r.login(), Ok), "raw login failed")
+        require(isinstance(r.login(db="shop"), Ok), "raw login failed")
         r.command(COM_QUERY, BIG_SQL.encode())
-        got = 0
+        first = r.read_message()
+        require(first[:1] not in (b"\xff", b"\x00"), f"the big query did not start a result set: {first[:80]!r}")
+        got = len(r.buf)
         while got < 256 * 1024:
             chunk = r.sock.recv(65536)
             require(chunk, "proxy closed the connection during the big result")
@@ -1197,22 +1236,29 @@ def test_08_split_packets():
     got = r[0][0] if r else b""
     check(len(got) == len(blob) and hashlib.sha256(got).hexdigest() == want,
           f"20 MB blob read back: {len(got)} bytes sha {hashlib.sha256(got).hexdigest()[:16]}, want {want[:16]}")
-    # Exact boundaries: a client packet of exactly 0xffffff bytes (followed by an empty packet),
-    # and server rows of exactly 0xffffff and 0xffffff + 1 bytes.
-    k = MAX_PAYLOAD - 1 - len("SELECT LENGTH('')")
-    sql = "SELECT LENGTH('" + "a" * k + "')"
-    require(len(sql) + 1 == MAX_PAYLOAD, "boundary query length arithmetic")
-    try:
-        with c.cursor() as cur:
-            cur.execute(sql)
-            check(cur.fetchall() == ((k,),), "query payload of exactly 0xffffff bytes: wrong result")
-    except pymysql.MySQLError as e:
-        check(False, f"query payload of exactly 0xffffff bytes failed: {e.args!r}")
-    for n, what in ((MAX_PAYLOAD - 4, "row payload 0xffffff"), (MAX_PAYLOAD - 3, "row payload 0x1000000")):
+    # Exact boundaries: client packets of exactly 0xffffff and 2 * 0xffffff bytes (each followed
+    # by an empty packet), and server rows of 0xffffff, 0xffffff + 1 and 2 * 0xffffff bytes.
+    for total, what in ((MAX_PAYLOAD, "query payload of exactly 0xffffff bytes"),
+                        (2 * MAX_PAYLOAD, "query payload of exactly 2 * 0xffffff bytes")):
+        k = total - 1 - len("SELECT LENGTH('')")
+        sql = "SELECT LENGTH('" + "a" * k + "')"
+        require(len(sql) + 1 == total, "boundary query length arithmetic")
+        try:
+            with c.cursor() as cur:
+                cur.execute(sql)
+                r = cur.fetchall()
+                check(r == ((k,),), f"{what}: result {r!r}, want {k}")
+        except pymysql.MySQLError as e:
+            check(False, f"{what} failed: {e.args!r}")
+    # Row payload = 4 (lenenc of n) + n + 5 (lenenc 'tail').
+    for total, what in ((MAX_PAYLOAD, "row payload of exactly 0xffffff bytes"),
+                        (MAX_PAYLOAD + 1, "row payload of 0xffffff + 1 bytes"),
+                        (2 * MAX_PAYLOAD, "row payload of exactly 2 * 0xffffff bytes")):
+        n = total - 9
         try:
             r = pquery(c, f"SELECT REPEAT('b', {n}), 'tail'")
             ok = r and len(r[0][0]) == n and r[0][0] == "b" * n and r[0][1] == "tail"
-            check(ok, f"{what}: got {len(r[0][0]) if r else None} bytes")
+            check(ok, f"{what}: got {len(r[0][0]) if r else None} bytes, tail {r[0][1] if r else None!r}")
         except pymysql.MySQLError as e:
             check(False, f"{what}: {e.args!r}")
     check(pquery(c, "SELECT 42") == ((42,),), "connection out of step after the big packets")
@@ -1249,7 +1295,7 @@ class RssSampler:
 @test(limit=60)
 def test_09_streaming_memory():
     p = Proxy()
-    c = pconn(p.port, cursorclass=pymysql.cursors.SSCursor, read_timeout=60)
+    c = pconn(p.port, database="shop", cursorclass=pymysql.cursors.SSCursor, read_timeout=60)
     pquery(c, "SELECT 1")
     base = p.rss_kb()
     total = rows = 0
@@ -1270,7 +1316,7 @@ def test_09_streaming_memory():
     # Slow reader: tiny receive buffer, sleeps between reads.
     base2 = p.rss_kb()
     r = Raw(p.port, rcvbuf=32 * 1024)
-    require(isinstance(r.login(), Ok), "raw login failed")
+    require(isinstance(r.login(db="shop"), Ok), "raw login failed")
     r.command(COM_QUERY, b"SELECT REPEAT('x', 1024) FROM seq_1_to_210000")
     got = 0
     with RssSampler(p) as s2:
@@ -1485,7 +1531,7 @@ def test_11e_change_user():
 def test_11f_prepared_cursor():
     p = Proxy()
     r = Raw(p.port)
-    require(isinstance(r.login(), Ok), "raw login failed")
+    require(isinstance(r.login(db="shop"), Ok), "raw login failed")
     prep = r.prepare("SELECT seq, CONCAT('r', seq) FROM seq_1_to_100 WHERE seq > ?")
     require(not isinstance(prep, Err), f"COM_STMT_PREPARE: {prep!r}")
     stmt_id, params, cols = prep
@@ -1603,52 +1649,86 @@ def test_12a_caching_sha2_pymysql():
         import cryptography  # noqa: F401
     except ImportError:
         require(False, "python3-cryptography is not installed (needed for RSA full auth)")
-    p = Proxy(extra=["--auth-plugin", "caching_sha2_password"], name="sha2-")
-    # Full authentication over plain TCP: PyMySQL requests the RSA public key.
+    sha2 = ["--auth-plugin", "caching_sha2_password"]
+
+    # Raw client, packet by packet: first login = full auth over RSA, second = fast path.
+    p = Proxy(extra=sha2, name="sha2raw-")
+    r = Raw(p.port)
     try:
-        c = pconn(p.port)
+        res = r.login(rsa_full_auth=True)
+    except (ConnClosed, socket.timeout, ProtocolError) as e:
+        res = e
+    log(f"raw first login: {res!r} events {r.auth_events!r}")
+    check(r.plugin == CACHING_SHA2, f"greeting announces {r.plugin!r}")
+    check(isinstance(res, Ok), f"raw first login (full auth, RSA): {res!r} events {r.auth_events!r}")
+    check(r.auth_events[:1] == [("full_auth",)],
+          f"raw first login: the full-auth request must be AuthMoreData 0x01 0x04; server sent {r.auth_events!r}")
+    r.close()
+    r = Raw(p.port)
+    try:
+        res = r.login(rsa_full_auth=True)
+    except (ConnClosed, socket.timeout, ProtocolError) as e:
+        res = e
+    log(f"raw second login: {res!r} events {r.auth_events!r}")
+    check(isinstance(res, Ok) and r.auth_events == [("fast_ok",)],
+          f"raw second login: expected fast-auth OK (0x01 0x03) then OK, got {res!r} events {r.auth_events!r}")
+    if isinstance(res, Ok):
+        q = r.query("SELECT 1")
+        check(isinstance(q, Rows) and q.rows == [[b"1"]], f"query after the fast path: {q!r}")
+    r.close()
+    # Wrong password: scramble mismatch -> full auth -> RSA -> 1045.
+    r = Raw(p.port)
+    try:
+        res = r.login(password="wrong", rsa_full_auth=True)
+    except (ConnClosed, socket.timeout, ProtocolError) as e:
+        res = e
+    check(is_err(res, 1045, "28000"), f"raw wrong password: expected ERR 1045 28000, got {res!r} events {r.auth_events!r}")
+    r.close()
+
+    # PyMySQL on a fresh proxy: first login = full auth (requests the RSA public key).
+    p2 = Proxy(extra=sha2, name="sha2py-")
+    try:
+        c = pconn(p2.port)
         check(pquery(c, "SELECT CURRENT_USER()")[0][0].startswith("app@"), "CURRENT_USER")
         c.close()
     except Exception as e:  # noqa: BLE001
         check(False, f"pymysql first login (full auth over RSA): {e!r}")
-    # Second login: fast path (0x01 0x03 then OK), seen by the raw client.
-    r = Raw(p.port)
-    res = r.login()
-    check(r.plugin == CACHING_SHA2, f"greeting announces {r.plugin!r}")
-    check(isinstance(res, Ok) and ("fast_ok",) in r.auth_events,
-          f"second login: expected fast-auth OK, got {res!r} events {r.auth_events!r}")
-    if isinstance(res, Ok):
-        q = r.query("SELECT 1")
-        check(isinstance(q, Rows) and q.rows == [[b"1"]], f"query after fast auth: {q!r}")
-    r.close()
+    # PyMySQL on the proxy where the user is cached: the fast path.
     try:
         c = pconn(p.port)
-        pquery(c, "SELECT 1")
+        check(pquery(c, "SELECT 2") == ((2,),), "pymysql fast path query")
         c.close()
     except Exception as e:  # noqa: BLE001
-        check(False, f"pymysql second login: {e!r}")
-    # Wrong password (fast-path scramble mismatch -> full auth -> denied).
-    try:
-        pconn(p.port, password="wrong").close()
-        check(False, "wrong password accepted")
-    except pymysql.MySQLError as e:
-        check(e.args[0] == 1045, f"wrong password: expected 1045, got {e.args!r}")
-    r = Raw(p.port)
-    r.read_greeting()
-    r.send_packet(r.handshake_response(USER, sha2_scramble("wrong", r.nonce), plugin=CACHING_SHA2))
-    res = r.auth_exchange("wrong")
-    check(res == "full_auth", f"raw wrong scramble: expected a full-auth request (0x01 0x04), got {res!r}")
-    r.close()
+        check(False, f"pymysql login on the fast path: {e!r}")
+    for px, what in ((p2, "uncached"), (p, "cached")):
+        try:
+            c = pconn(px.port, password="wrong", autocommit=None)
+            try:
+                after = f"a following SELECT 1 returned {pquery(c, 'SELECT 1')!r}"
+            except Exception as e:  # noqa: BLE001
+                after = f"a following SELECT 1 raised {e!r}"
+            c.close()
+            check(False, f"pymysql wrong password ({what} user): connect() returned without 1045; {after}")
+        except pymysql.MySQLError as e:
+            check(e.args[0] == 1045, f"pymysql wrong password ({what} user): expected 1045, got {e.args!r}")
+
     # TLS + full auth (cleartext over TLS) on a fresh proxy.
-    p2 = Proxy(extra=["--auth-plugin", "caching_sha2_password"], name="sha2tls-")
+    p3 = Proxy(extra=sha2, name="sha2tls-")
     try:
-        c = pconn(p2.port, ssl={"check_hostname": False, "verify_mode": ssl.CERT_NONE})
+        c = pconn(p3.port, ssl={"check_hostname": False, "verify_mode": ssl.CERT_NONE})
         check(c._sock.cipher() is not None, "pymysql TLS: no cipher")
         check(pquery(c, "SELECT 1") == ((1,),), "pymysql TLS query")
         c.close()
     except Exception as e:  # noqa: BLE001
         check(False, f"pymysql TLS full auth: {e!r}")
-    assert_proxy_serves(p, "sha2 proxy at the end")
+    for px in (p, p2, p3):
+        # The raw client (not PyMySQL) so that this end check does not depend on the framing above.
+        if check(px.alive(), f"{px.name} exited"):
+            r = Raw(px.port)
+            res = r.login(rsa_full_auth=True)
+            q = r.query("SELECT 1") if isinstance(res, Ok) else res
+            check(isinstance(q, Rows) and q.rows == [[b"1"]], f"{px.name} at the end: {q!r}")
+            r.close()
 
 
 @test(limit=60)
@@ -1714,6 +1794,104 @@ def test_13_tls_native():
     except pymysql.MySQLError as e:
         check(e.args[0] == 1045, f"TLS wrong password: expected 1045, got {e.args!r}")
     assert_proxy_serves(p, "after TLS")
+
+
+class TlsSock:
+    """A socket-like object (recv/sendall/settimeout/close) speaking TLS through ssl.MemoryBIO, so
+    the test decides exactly which bytes share a TCP write with the SSLRequest packet."""
+
+    def __init__(self, sock):
+        self.sock = sock
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        self.inc, self.out = ssl.MemoryBIO(), ssl.MemoryBIO()
+        self.obj = ctx.wrap_bio(self.inc, self.out, server_side=False)
+
+    def client_hello(self):
+        try:
+            self.obj.do_handshake()
+        except ssl.SSLWantReadError:
+            pass
+        return self.out.read()
+
+    def finish_handshake(self):
+        while True:
+            try:
+                self.obj.do_handshake()
+                pending = self.out.read()
+                if pending:
+                    self.sock.sendall(pending)
+                return
+            except ssl.SSLWantReadError:
+                pending = self.out.read()
+                if pending:
+                    self.sock.sendall(pending)
+                data = self.sock.recv(65536)
+                if not data:
+                    raise ConnClosed("connection closed during the TLS handshake")
+                self.inc.write(data)
+
+    def settimeout(self, t):
+        self.sock.settimeout(t)
+
+    def sendall(self, data):
+        self.obj.write(data)
+        self.sock.sendall(self.out.read())
+
+    def recv(self, n):
+        while True:
+            try:
+                return self.obj.read(n)
+            except ssl.SSLWantReadError:
+                data = self.sock.recv(65536)
+                if not data:
+                    return b""
+                self.inc.write(data)
+            except ssl.SSLZeroReturnError:
+                return b""
+
+    def close(self):
+        self.sock.close()
+
+
+@test(limit=30)
+def test_13b_tls_request_coalesced_with_client_hello():
+    """SSLRequest and the TLS ClientHello in one TCP write (as a fast client or Nagle can produce):
+    the proxy must not swallow the ClientHello bytes it read together with the SSLRequest."""
+    p = Proxy()
+    for coalesced in (False, True):
+        what = "SSLRequest + ClientHello in one write" if coalesced else "SSLRequest, then ClientHello"
+        r = Raw(p.port, timeout=4)
+        r.read_greeting()
+        tls = TlsSock(r.sock)
+        hello = tls.client_hello()
+        caps = DEFAULT_CAPS | CLIENT_SSL
+        ssl_request = struct.pack("<IIB23s", caps, 16 * 1024 * 1024, 45, b"")
+        frame = struct.pack("<I", len(ssl_request))[:3] + b"\x01" + ssl_request
+        if coalesced:
+            r.sock.sendall(frame + hello)
+        else:
+            r.sock.sendall(frame)
+            time.sleep(0.1)
+            r.sock.sendall(hello)
+        t0 = time.monotonic()
+        try:
+            tls.finish_handshake()
+        except (socket.timeout, ConnClosed, ssl.SSLError) as e:
+            check(False, f"{what}: TLS handshake did not complete ({e!r} after {time.monotonic() - t0:.1f}s)")
+            r.close()
+            continue
+        r.sock = tls
+        r.seq = 2
+        r.send_packet(r.handshake_response(USER, native_scramble(PASSWORD, r.nonce), caps=caps))
+        res = r.auth_exchange(PASSWORD)
+        check(isinstance(res, Ok), f"{what}: login over TLS: {res!r}")
+        if isinstance(res, Ok):
+            q = r.query("SELECT 1")
+            check(isinstance(q, Rows) and q.rows == [[b"1"]], f"{what}: SELECT 1 over TLS: {q!r}")
+        r.close()
+    assert_proxy_serves(p, "after the TLS handshakes")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -279,6 +279,7 @@ async function testTransactions(c) {
 }
 
 async function testErrors(c) {
+  await c.query("SET @sp_marker = 'same session'");
   await expectError(c.query('SELEC 1'), 1064, '42000', 'query syntax error');
   check((await c.query('SELECT 1 AS x'))[0][0].x === 1, 'connection unusable after syntax error');
   await expectError(c.execute('SELEC ?', [1]), 1064, '42000', 'prepare syntax error');
@@ -291,6 +292,8 @@ async function testErrors(c) {
   await c.ping();
   check((await c.execute('SELECT COUNT(*) AS n FROM it_node_tx'))[0][0].n === '2',
     'unusable after execute errors');
+  check((await c.query('SELECT @sp_marker AS m'))[0][0].m === 'same session',
+    'session variable lost after errors');
 }
 
 async function testMultiStatements() {

@@ -264,6 +264,7 @@ sub expect_error {
 
 sub test_errors {
     my ($dbh) = @_;
+    $dbh->do("SET \@sp_marker = 'same session'");
     expect_error($dbh, sub { $dbh->do('SELEC 1') }, 1064, '42000', 'syntax error');
     check(($dbh->selectrow_array('SELECT ?', undef, 1))[0] == 1, 'unusable after syntax error');
     expect_error($dbh, sub { $dbh->prepare('SELEC ?') }, 1064, '42000', 'prepare syntax error');
@@ -273,6 +274,8 @@ sub test_errors {
         1146, '42S02', 'missing table');
     check($dbh->ping, 'ping after errors');
     check(($dbh->selectrow_array('SELECT COUNT(*) FROM it_perl_tx'))[0] == 2, 'unusable after errors');
+    check(($dbh->selectrow_array('SELECT @sp_marker'))[0] eq 'same session',
+        'session variable lost after errors');
 }
 
 sub test_use {

@@ -263,6 +263,7 @@ def expect_error(cur, sql, errno, what):
 
 def test_errors(conn):
     cur = conn.cursor()
+    cur.execute("SET @sp_marker = 'same session'")
     expect_error(cur, "SELEC 1", 1064, "syntax error")
     cur.execute("SELECT 1")
     check(cur.fetchone() == (1,), "connection unusable after syntax error")
@@ -278,6 +279,8 @@ def test_errors(conn):
     cur.execute(f"SELECT v FROM {T_TX} WHERE id = 10")
     check(cur.fetchone() == ("in tx",), "row from transaction with a failed statement lost")
     conn.ping(reconnect=False)
+    cur.execute("SELECT @sp_marker")
+    check(cur.fetchone() == ("same session",), "session variable lost after errors")
 
 
 def test_multi_statements():

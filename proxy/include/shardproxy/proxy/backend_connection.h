@@ -58,6 +58,9 @@ class BackendConnection {
   // checks). Result sets are read and dropped. An ERR from the server becomes an Error carrying
   // its errno/SQLSTATE; a broken socket becomes kBackendLost.
   asio::awaitable<Status> command(protocol::Command cmd, std::string_view arg);
+  // Returns the connection to a fresh session for the next borrower: COM_RESET_CONNECTION, or
+  // COM_CHANGE_USER when the schema must be cleared too (reset keeps the current schema).
+  asio::awaitable<Status> resetSession(bool clearSchema);
   // COM_STMT_PREPARE, metadata dropped; returns the backend's statement id.
   asio::awaitable<Result<std::uint32_t>> prepare(std::string_view sql);
 
@@ -73,6 +76,8 @@ class BackendConnection {
 
  private:
   asio::awaitable<Status> login(const BackendLogin& login, const BackendOptions& options);
+  // Reads the server's answers after an authentication response until OK or ERR.
+  asio::awaitable<Status> authExchange(std::uint8_t seq, std::string plugin, std::string nonce);
   Error lost(std::string_view what) const;
 
   Channel channel_;
@@ -82,6 +87,8 @@ class BackendConnection {
   std::uint32_t threadId_ = 0;
   std::uint64_t serial_ = 0;
   BackendLogin login_;
+  std::string nonce_;
+  std::string plugin_;
 };
 
 // Reads only the server greeting (no login): the proxy learns the version and capabilities it
