@@ -233,12 +233,15 @@ asio::awaitable<bool> ClientSession::authenticate(const std::string& user, std::
       bool scrambleOk =
           protocol::secureEquals(authData, protocol::cachingSha2Scramble(account->password, nonce));
       if (scrambleOk && shared.fastAuthCached(user)) {
-        std::string fastOk(1, static_cast<char>(protocol::kCachingSha2FastAuthOk));
+        // AuthMoreData: 0x01 then the caching_sha2 status byte.
+        std::string fastOk{static_cast<char>(protocol::kAuthMoreDataHeader),
+                           static_cast<char>(protocol::kCachingSha2FastAuthOk)};
         if (!co_await sendRaw(fastOk)) {
           co_return false;
         }
       } else {
-        std::string fullAuth(1, static_cast<char>(protocol::kCachingSha2FullAuth));
+        std::string fullAuth{static_cast<char>(protocol::kAuthMoreDataHeader),
+                             static_cast<char>(protocol::kCachingSha2FullAuth)};
         if (!co_await sendRaw(fullAuth)) {
           co_return false;
         }
@@ -290,12 +293,14 @@ asio::awaitable<void> ClientSession::commandLoop() {
     auto pkt = co_await client_.readPacket();
     idle_ = false;
     if (!pkt) {
+      log->debug("{} read failed: {}", peer(), pkt.error().message);
       if (pkt.error().code == ErrorCode::kPacketTooLarge) {
         co_await sendError(pkt.error(), 1);
       }
       co_return;
     }
     if (pkt->seq != 0) {
+      log->debug("{} command packet with sequence id {}", peer(), pkt->seq);
       co_await sendError(Error::make(ErrorCode::kPacketsOutOfOrder, "Got packets out of order"),
                          static_cast<std::uint8_t>(pkt->lastSeq + 1));
       co_return;

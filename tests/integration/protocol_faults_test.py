@@ -10,6 +10,7 @@ prepared statements with cursors, long data.
 Run with Debian's interpreter (python3-pymysql, python3-cryptography):
     /usr/bin/python3 tests/integration/protocol_faults_test.py [-k SUBSTRING] [-v]
 Env: SHARDPROXY_BIN (default build/shardproxy under the repo root),
+     PF_LOG_LEVEL (proxy --log-level, default info),
      PF_KEEP=1 keeps the temp dir (cluster data, proxy logs) for inspection.
 Prints PASS/FAIL per test and a summary; exits 1 if any test failed.
 """
@@ -37,6 +38,7 @@ PROXY_BIN = os.environ.get("SHARDPROXY_BIN", str(REPO / "build" / "shardproxy"))
 CLUSTER = REPO / "scripts" / "cluster"
 USER, PASSWORD = "app", "secret"
 VERBOSE = "-v" in sys.argv
+LOG_LEVEL = os.environ.get("PF_LOG_LEVEL", "info")
 
 # ---------------------------------------------------------------------------------------------
 # MySQL protocol constants
@@ -669,14 +671,24 @@ class Proxy:
             self.port = free_port()
             args = [PROXY_BIN, "--listen", f"127.0.0.1:{self.port}",
                     "--backend", backend or f"127.0.0.1:{Env.backend_port}",
-                    "--threads", "2", "--log-level", "info"]
+                    "--threads", "2", "--log-level", LOG_LEVEL]
             for u in users:
                 args += ["--user", u]
             args += list(extra)
             self.args = args
             logf = open(self.log_path, "ab")
-            self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=logf,
-                                         stderr=subprocess.STDOUT, cwd=str(REPO))
+            # The binary may be mid-rebuild (being linked): wait for it rather than fail.
+            wait_until = time.monotonic() + 60
+            while True:
+                try:
+                    self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=logf,
+                                                 stderr=subprocess.STDOUT, cwd=str(REPO))
+                    break
+                except OSError as e:  # EACCES / ENOENT / ETXTBSY while the linker writes it
+                    if time.monotonic() > wait_until:
+                        raise
+                    log(f"cannot start {PROXY_BIN} ({e}); waiting for the build")
+                    time.sleep(1)
             logf.close()
             Env.proxies.append(self)
             if self._wait_ready(10):

@@ -36,6 +36,9 @@ if ! kill -0 "$proxy_pid" 2>/dev/null; then
   echo "FAIL: shardproxy died during the client tests; log:"; tail -50 "$work/proxy.log"; failed=1
 fi
 
+echo "-- backend client against caching_sha2_password (proxy → proxy → MariaDB)"
+SHARDPROXY_BIN="$bin" bash "$root/tests/integration/backend_auth_test.sh" "$backend_port" || failed=1
+
 echo "-- protocol and fault tests"
 SHARDPROXY_BIN="$bin" /usr/bin/python3 "$root/tests/integration/protocol_faults_test.py" || failed=1
 
