@@ -131,6 +131,37 @@ asio::awaitable<Result<Packet>> Channel::readPacket() {
   }
 }
 
+asio::awaitable<Result<Packet>> Channel::readPacketNoReadAhead() {
+  using protocol::kHeaderSize;
+  head_ = tail_ = 0;
+  auto readExactly = [this](std::size_t n) -> asio::awaitable<error_code> {
+    if (in_.size() < n) in_.resize(n);
+    while (tail_ < n) {
+      auto [ec, got] = co_await stream_.readSome(asio::buffer(in_.data() + tail_, n - tail_));
+      if (!ec && got == 0) ec = asio::error::eof;
+      if (ec) co_return ec;
+      tail_ += got;
+    }
+    co_return error_code{};
+  };
+  if (auto ec = co_await readExactly(kHeaderSize)) {
+    co_return Error::make(ErrorCode::kBackendLost, ec.message());
+  }
+  auto hdr = protocol::parseHeader(in_.data());
+  if (hdr.length >= protocol::kMaxPayload || hdr.length > maxPacket_) {
+    co_return Error::make(ErrorCode::kPacketTooLarge, "Handshake packet too large");
+  }
+  if (auto ec = co_await readExactly(kHeaderSize + hdr.length)) {
+    co_return Error::make(ErrorCode::kBackendLost, ec.message());
+  }
+  head_ = tail_;
+  Packet pkt;
+  pkt.payload = protocol::ByteView(in_.data() + kHeaderSize, hdr.length);
+  pkt.raw = protocol::ByteView(in_.data(), kHeaderSize + hdr.length);
+  pkt.seq = pkt.lastSeq = hdr.seq;
+  co_return pkt;
+}
+
 asio::awaitable<error_code> Channel::flush() {
   error_code ec = co_await stream_.writeAll(asio::buffer(out_));
   out_.clear();

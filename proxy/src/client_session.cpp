@@ -141,7 +141,7 @@ asio::awaitable<bool> ClientSession::handshake() {
     protocol::endPacket(out, start, seq);
     if (co_await client_.flush()) co_return false;
   }
-  auto pkt = co_await client_.readPacket();
+  auto pkt = co_await client_.readPacketNoReadAhead();
   if (!pkt) co_return false;
   seq = static_cast<std::uint8_t>(pkt->lastSeq + 1);
   if (protocol::isSslRequest(pkt->payload)) {
@@ -306,9 +306,11 @@ asio::awaitable<void> ClientSession::commandLoop() {
       co_return;
     }
     if (pkt->payload.empty()) {
-      co_await sendError(Error::make(ErrorCode::kMalformedPacket, "Malformed communication packet"),
-                         1);
-      co_return;
+      // No command byte: answer like MySQL (unknown command) and keep the connection.
+      if (!co_await sendError(Error::make(ErrorCode::kUnknownCommand, "Unknown command"), 1)) {
+        co_return;
+      }
+      continue;
     }
     if (!co_await dispatch(*pkt)) co_return;
     client_.shrinkIfLarge();

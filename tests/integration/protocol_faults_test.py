@@ -1657,10 +1657,9 @@ def test_11h_load_data_local():
 # ---------------------------------------------------------------------------------------------
 @test(limit=60)
 def test_12a_caching_sha2_pymysql():
-    try:
-        import cryptography  # noqa: F401
-    except ImportError:
-        require(False, "python3-cryptography is not installed (needed for RSA full auth)")
+    import importlib.util
+    require(importlib.util.find_spec("cryptography") is not None,
+            "python3-cryptography is not installed (needed for RSA full auth)")
     sha2 = ["--auth-plugin", "caching_sha2_password"]
 
     # Raw client, packet by packet: first login = full auth over RSA, second = fast path.

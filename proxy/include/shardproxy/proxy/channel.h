@@ -65,6 +65,9 @@ class Channel {
   // Reads one logical packet, merging split packets. Errors: the peer closed (kBackendLost for
   // callers to rename), kPacketTooLarge, kPacketsOutOfOrder (for split continuations).
   asio::awaitable<Result<Packet>> readPacket();
+  // Reads one unsplit packet without reading past its end: used for the packet before a TLS
+  // upgrade, whose following bytes (the ClientHello) belong to the TLS engine, not to us.
+  asio::awaitable<Result<Packet>> readPacketNoReadAhead();
 
   // --- raw buffer access for the streaming relay ---
   std::uint8_t* data() { return in_.data(); }
