@@ -15,22 +15,14 @@ namespace {
 constexpr auto kAwait = asio::as_tuple(asio::use_awaitable);
 }
 
-asio::awaitable<std::pair<error_code, std::size_t>> Stream::readSome(asio::mutable_buffer buf) {
-  if (tls_) {
-    auto [ec, n] = co_await tls_->async_read_some(buf, kAwait);
-    co_return std::pair{ec, n};
-  }
-  auto [ec, n] = co_await socket_.async_read_some(buf, kAwait);
-  co_return std::pair{ec, n};
+asio::awaitable<std::tuple<error_code, std::size_t>> Stream::readSome(asio::mutable_buffer buf) {
+  if (tls_) return tls_->async_read_some(buf, kAwait);
+  return socket_.async_read_some(buf, kAwait);
 }
 
-asio::awaitable<error_code> Stream::writeAll(asio::const_buffer buf) {
-  if (tls_) {
-    auto [ec, n] = co_await asio::async_write(*tls_, buf, kAwait);
-    co_return ec;
-  }
-  auto [ec, n] = co_await asio::async_write(socket_, buf, kAwait);
-  co_return ec;
+asio::awaitable<std::tuple<error_code, std::size_t>> Stream::writeAll(asio::const_buffer buf) {
+  if (tls_) return asio::async_write(*tls_, buf, kAwait);
+  return asio::async_write(socket_, buf, kAwait);
 }
 
 asio::awaitable<error_code> Stream::handshakeTls(asio::ssl::context& ctx,
@@ -163,13 +155,9 @@ asio::awaitable<Result<Packet>> Channel::readPacketNoReadAhead() {
 }
 
 asio::awaitable<error_code> Channel::flush() {
-  error_code ec = co_await stream_.writeAll(asio::buffer(out_));
+  auto [ec, n] = co_await stream_.writeAll(asio::buffer(out_));
   out_.clear();
   co_return ec;
-}
-
-asio::awaitable<error_code> Channel::write(protocol::ByteView bytes) {
-  co_return co_await stream_.writeAll(asio::buffer(bytes.data(), bytes.size()));
 }
 
 void Channel::armDeadline(std::chrono::milliseconds timeout) {

@@ -387,6 +387,13 @@ asio::awaitable<Result<BackendConnection*>> ClientSession::backendFor(
   co_return backend_.get();
 }
 
+BackendConnection* ClientSession::readyBackend(const router::RouteDecision& route) {
+  if (backend_ && backendIndex_ == route.backend && backend_->syncedVersion == state_.version) {
+    return backend_.get();
+  }
+  return nullptr;
+}
+
 asio::awaitable<Status> ClientSession::syncState(BackendConnection& conn) {
   if (conn.syncedVersion == state_.version) co_return Status{};
   if (!state_.schema.empty() && conn.schema != state_.schema) {
@@ -419,7 +426,8 @@ void ClientSession::releaseBackend() {
 asio::awaitable<bool> ClientSession::forward(BackendConnection& conn, const Packet& pkt) {
   error_code ec;
   if (!pkt.raw.empty()) {
-    ec = co_await conn.channel().write(pkt.raw);
+    auto [wec, n] = co_await conn.channel().write(pkt.raw);
+    ec = wec;
   } else {
     auto& out = conn.channel().out();
     std::uint8_t seq = 0;
@@ -482,10 +490,14 @@ asio::awaitable<bool> ClientSession::onQuery(const Packet& pkt) {
     if (auto kill = router::parseKill(sql)) co_return co_await onKill(*kill, seq);
   }
   if (mayChangeSession(sql)) router::analyzeSession(sql, changes_);
-  auto conn = co_await backendFor(router::route(state_, sql));
-  if (!conn) co_return co_await sendError(conn.error(), seq);
+  BackendConnection* be = readyBackend(router::route(state_, sql));
+  if (be == nullptr) {
+    auto conn = co_await backendFor(router::route(state_, sql));
+    if (!conn) co_return co_await sendError(conn.error(), seq);
+    be = *conn;
+  }
   RelayResult r;
-  bool keep = co_await relay(**conn, pkt, RelayOptions{ResponseKind::kQuery}, &r);
+  bool keep = co_await relay(*be, pkt, RelayOptions{ResponseKind::kQuery}, &r);
   if (!changes_.empty() && r.outcome == RelayResult::Outcome::kDone && !r.sawError) {
     for (const auto& c : changes_) state_.apply(c);
     if (backend_) {
@@ -710,19 +722,28 @@ asio::awaitable<bool> ClientSession::onStmtExecute(const Packet& pkt) {
         Error::make(ErrorCode::kMalformedPacket, "Malformed COM_STMT_EXECUTE packet"), seq);
   }
   std::uint32_t clientId = readU32(pkt.payload.data() + 1);
-  auto conn = co_await backendFor(router::route(state_, {}));
-  if (!conn) co_return co_await sendError(conn.error(), seq);
-  std::uint64_t serialBefore = 0;
-  if (auto it = statements_.find(clientId); it != statements_.end()) {
-    serialBefore = it->second.backendSerial;
+  BackendConnection* be = readyBackend(router::route(state_, {}));
+  if (be == nullptr) {
+    auto acquired = co_await backendFor(router::route(state_, {}));
+    if (!acquired) co_return co_await sendError(acquired.error(), seq);
+    be = *acquired;
   }
-  auto stmt = co_await preparedOn(clientId, **conn);
-  if (!stmt) {
-    if (backend_ && backend_->broken) dropBackend();
-    co_return co_await sendError(stmt.error(), seq);
+  BackendConnection** conn = &be;
+  PreparedStatement* found = nullptr;
+  bool reprepared = false;
+  if (auto it = statements_.find(clientId);
+      it != statements_.end() && it->second.backendSerial == be->serial()) {
+    found = &it->second;  // prepared on this connection already: no extra round trip
+  } else {
+    auto stmt = co_await preparedOn(clientId, **conn);
+    if (!stmt) {
+      if (backend_ && backend_->broken) dropBackend();
+      co_return co_await sendError(stmt.error(), seq);
+    }
+    found = *stmt;
+    reprepared = true;
   }
-  PreparedStatement& st = **stmt;
-  bool reprepared = serialBefore != st.backendSerial;
+  PreparedStatement& st = *found;
   // The payload lives in this session's own read buffer: rewriting the id in place avoids a copy.
   auto* payload = const_cast<std::uint8_t*>(pkt.payload.data());
   std::size_t typesAt = 10 + (st.params + 7) / 8;

@@ -25,7 +25,8 @@ asio::awaitable<bool> relayLocalInfile(BackendConnection& backend, Channel& clie
     auto pkt = co_await client.readPacket();
     if (!pkt) co_return false;
     if (!pkt->raw.empty()) {
-      if (co_await backend.channel().write(pkt->raw)) co_return false;
+      auto [ec, n] = co_await backend.channel().write(pkt->raw);
+      if (ec) co_return false;
     } else {
       auto& out = backend.channel().out();
       std::uint8_t seq = pkt->seq;
@@ -109,7 +110,8 @@ asio::awaitable<RelayResult> relayResponse(BackendConnection& backend, Channel& 
     }
     std::size_t n = pos - bc.head();
     if (n > 0 && !clientGone) {
-      if (co_await client.write(protocol::ByteView(data + bc.head(), n))) clientGone = true;
+      auto [ec, written] = co_await client.write(protocol::ByteView(data + bc.head(), n));
+      if (ec) clientGone = true;
       result.bytes += n;
     }
     bc.consume(n);

@@ -67,6 +67,9 @@ class ClientSession {
   // Returns a backend connection in the session's state, for the routing decision.
   asio::awaitable<Result<BackendConnection*>> backendFor(const router::RouteDecision& route);
   asio::awaitable<Status> syncState(BackendConnection& conn);
+  // The session's backend connection when it already serves `route` in the session's state:
+  // the common case, decided without a coroutine call.
+  BackendConnection* readyBackend(const router::RouteDecision& route);
   asio::awaitable<Result<PreparedStatement*>> preparedOn(std::uint32_t clientId,
                                                          BackendConnection& conn);
   asio::awaitable<bool> forward(BackendConnection& conn, const Packet& pkt);

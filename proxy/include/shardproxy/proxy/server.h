@@ -68,7 +68,9 @@ struct SharedState {
 
 struct ThreadContext {
   ThreadContext(SharedState& shared, std::size_t threads);
-  boost::asio::io_context io{1};
+  // One thread runs this context and every socket stays on it, so the reactor's per-descriptor
+  // locks are dropped (UNSAFE_IO); the scheduler keeps its lock for posts from other threads.
+  boost::asio::io_context io{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
   SharedState& shared;
   Pool pool;
   std::set<ClientSession*> sessions;

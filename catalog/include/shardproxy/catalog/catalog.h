@@ -1,0 +1,92 @@
+// The catalog: the single source of truth for one proxy, in SQLite (WAL, foreign keys,
+// synchronous=FULL for changes). Keyspaces, shards with key ranges, backends, table rules,
+// users (password hashes only) and a change log.
+// Place in the request flow: admin statements (admin port) call the mutators below on the admin
+// thread; after each successful change the proxy builds a new immutable Snapshot and swaps it in
+// atomically; sessions read a Snapshot per statement. Nothing here runs on an event loop.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "shardproxy/catalog/snapshot.h"
+#include "shardproxy/common/errors.h"
+
+struct sqlite3;
+
+namespace shardproxy::catalog {
+
+// Who made a change and with which statement; recorded in the change log.
+struct ChangeContext {
+  std::string who;        // "admin@127.0.0.1", "bootstrap", ...
+  std::string statement;  // the admin statement text as received
+};
+
+struct ChangeRecord {
+  std::uint64_t version = 0;
+  std::string time;  // UTC, ISO 8601
+  std::string statement;
+  std::string who;
+};
+
+class Catalog {
+ public:
+  // The schema version this build writes; files with a newer one are refused.
+  static constexpr int kSchemaVersion = 1;
+
+  // Opens (creating if missing) and upgrades the schema in one transaction.
+  static Result<std::unique_ptr<Catalog>> open(const std::string& path);
+  ~Catalog();
+  Catalog(const Catalog&) = delete;
+  Catalog& operator=(const Catalog&) = delete;
+
+  // True when the catalog holds no keyspace, backend or user yet (bootstrap imports then).
+  Result<bool> empty();
+  std::uint64_t version() const { return version_; }
+
+  // An immutable view of the whole catalog at the current version.
+  Result<SnapshotPtr> snapshot();
+
+  // --- changes: each is one transaction that checks every invariant, bumps the version and
+  // appends to the change log; on any error nothing changes and the Error says which rule broke.
+  Status createKeyspace(std::string_view name, bool sharded, const ChangeContext& ctx);
+  Status dropKeyspace(std::string_view name, const ChangeContext& ctx);
+  // shardName is the key range in Vitess notation for sharded keyspaces ("-80", "80-c0", "c0-",
+  // "-" for the whole space); an unsharded keyspace has exactly one shard, any name, whole range.
+  Status createShard(std::string_view keyspace, std::string_view shardName,
+                     const Endpoint& primary, const std::vector<Endpoint>& replicas, bool serving,
+                     const ChangeContext& ctx);
+  Status dropShard(std::string_view keyspace, std::string_view shardName, const ChangeContext& ctx);
+  Status setShardServing(std::string_view keyspace, std::string_view shardName, bool serving,
+                         const ChangeContext& ctx);
+  Status addBackend(const Endpoint& address, std::string_view keyspace, std::string_view shardName,
+                    BackendRole role, std::optional<std::uint32_t> weight,
+                    std::optional<std::uint32_t> maxLagSeconds, const ChangeContext& ctx);
+  Status dropBackend(const Endpoint& address, const ChangeContext& ctx);
+  Status setBackendState(const Endpoint& address, BackendState state, const ChangeContext& ctx);
+  Status createTableRule(std::string_view keyspace, std::string_view table, TableKind kind,
+                         std::string_view shardKeyColumn, const ChangeContext& ctx);
+  Status dropTableRule(std::string_view keyspace, std::string_view table, const ChangeContext& ctx);
+  // Stores only hashes: mysql_native_password's SHA1(SHA1(pw)) and SHA256(SHA256(pw)) for
+  // caching_sha2_password. keyspaces empty = every keyspace.
+  Status createUser(std::string_view name, std::string_view password,
+                    const std::vector<std::string>& keyspaces, const ChangeContext& ctx);
+  Status dropUser(std::string_view name, const ChangeContext& ctx);
+
+  Result<std::vector<ChangeRecord>> changes(std::optional<std::uint32_t> limit);
+
+  // The bootstrap/dump JSON format (docs/catalog.md). importJson runs as ONE transaction.
+  Status importJson(std::string_view json, const ChangeContext& ctx);
+  Result<std::string> exportJson();
+
+ private:
+  explicit Catalog(sqlite3* db);
+  sqlite3* db_;
+  std::uint64_t version_ = 0;
+};
+
+}  // namespace shardproxy::catalog

@@ -1,0 +1,104 @@
+// An immutable, consistent view of the catalog at one version.
+// Place in the request flow: built by Catalog::snapshot() after each change and published through
+// an atomic std::shared_ptr<const Snapshot>; every statement reads one Snapshot from start to end.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace shardproxy::catalog {
+
+enum class BackendRole : std::uint8_t { kPrimary, kReplica };
+enum class BackendState : std::uint8_t { kOnline, kDraining, kOffline };
+enum class TableKind : std::uint8_t { kSharded, kReference };
+
+std::string_view toString(BackendRole role);
+std::string_view toString(BackendState state);
+std::string_view toString(TableKind kind);
+
+struct Endpoint {
+  std::string host;
+  std::uint16_t port = 3306;
+  std::string toString() const { return host + ":" + std::to_string(port); }
+  bool operator==(const Endpoint&) const = default;
+};
+
+// A half-open range of 64-bit keyspace IDs [start, end); end == nullopt means up to 2^64.
+struct KeyRange {
+  std::uint64_t start = 0;
+  std::optional<std::uint64_t> end;
+  bool contains(std::uint64_t id) const { return id >= start && (!end || id < *end); }
+  bool overlaps(const KeyRange& other) const;
+  // Vitess notation: "-80", "80-c0", "c0-", "-" (hex prefixes, left-aligned to 64 bits).
+  static std::optional<KeyRange> parse(std::string_view text);
+  std::string toString() const;
+  bool operator==(const KeyRange&) const = default;
+};
+
+struct Backend {
+  std::int64_t id = 0;
+  Endpoint address;
+  std::string keyspace;
+  std::string shard;
+  BackendRole role = BackendRole::kPrimary;
+  std::uint32_t weight = 1;
+  BackendState state = BackendState::kOnline;
+  std::uint32_t maxLagSeconds = 30;
+};
+
+struct Shard {
+  std::string keyspace;
+  std::string name;
+  KeyRange range;
+  bool serving = true;
+  std::vector<std::size_t> backends;  // indexes into Snapshot::backends
+  std::optional<std::size_t> primary;
+};
+
+struct Keyspace {
+  std::string name;
+  bool sharded = false;
+  std::vector<std::size_t> shards;           // indexes into Snapshot::shards, by range start
+  std::vector<KeyRange> uncovered;           // gaps among serving shards (sharded keyspaces)
+  bool complete() const { return uncovered.empty() && !shards.empty(); }
+};
+
+struct TableRule {
+  std::string keyspace;
+  std::string table;
+  TableKind kind = TableKind::kSharded;
+  std::string shardKey;      // empty for reference tables
+  std::string hashFunction;  // "xxh3"
+};
+
+struct User {
+  std::string name;
+  std::string nativeHash;  // SHA1(SHA1(pw)), 20 raw bytes; empty = empty password
+  std::string sha2Hash;    // SHA256(SHA256(pw)), 32 raw bytes; empty = empty password
+  std::vector<std::string> keyspaces;  // empty = all
+  bool mayUse(std::string_view keyspace) const;
+};
+
+struct Snapshot {
+  std::uint64_t version = 0;
+  std::vector<Keyspace> keyspaces;
+  std::vector<Shard> shards;
+  std::vector<Backend> backends;
+  std::vector<TableRule> tables;
+  std::vector<User> users;
+
+  const Keyspace* findKeyspace(std::string_view name) const;
+  const User* findUser(std::string_view name) const;
+  const Backend* findBackend(const Endpoint& address) const;
+  const TableRule* findTable(std::string_view keyspace, std::string_view table) const;
+  // The serving shard of a sharded keyspace that owns the keyspace ID, or nullptr (a gap).
+  const Shard* shardFor(const Keyspace& keyspace, std::uint64_t keyspaceId) const;
+};
+
+using SnapshotPtr = std::shared_ptr<const Snapshot>;
+
+}  // namespace shardproxy::catalog

@@ -1,0 +1,79 @@
+// The admin SQL grammar: what DBAs type on the admin port (docs/admin-sql.md).
+// Place in the request flow: the admin session hands each statement's text to parseAdmin(); the
+// resulting AdminStatement is executed against the catalog by proxy/admin_session.
+// Hand-written lexer + recursive descent, case-insensitive keywords, identifiers plain or
+// `backquoted`, strings '...' with MySQL escapes. Pure: no I/O.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "shardproxy/catalog/snapshot.h"
+
+namespace shardproxy::router::admin {
+
+struct ShowKeyspaces {};
+struct ShowShards { std::optional<std::string> keyspace; };
+struct ShowBackends { std::optional<std::string> keyspace; };
+struct ShowTableRules { std::optional<std::string> keyspace; };
+struct ShowUsers {};
+struct ShowCatalogVersion {};
+struct ShowCatalogChanges { std::optional<std::uint32_t> limit; };
+struct CreateKeyspace { std::string name; bool sharded = false; };
+struct DropKeyspace { std::string name; };
+struct CreateShard {
+  std::string keyspace;
+  std::string shard;
+  catalog::Endpoint primary;
+  std::vector<catalog::Endpoint> replicas;
+  bool serving = true;
+};
+struct DropShard { std::string keyspace; std::string shard; };
+struct AddBackend {
+  catalog::Endpoint address;
+  std::string keyspace;
+  std::string shard;
+  catalog::BackendRole role = catalog::BackendRole::kReplica;
+  std::optional<std::uint32_t> weight;
+  std::optional<std::uint32_t> maxLagSeconds;
+};
+struct DropBackend { catalog::Endpoint address; };
+struct SetBackendState { catalog::Endpoint address; catalog::BackendState state; };
+struct CreateTableRule {
+  std::string keyspace;
+  std::string table;
+  catalog::TableKind kind = catalog::TableKind::kSharded;
+  std::string shardKey;  // sharded tables only
+};
+struct DropTableRule { std::string keyspace; std::string table; };
+struct CreateUser {
+  std::string name;
+  std::string password;
+  std::vector<std::string> keyspaces;  // empty = all
+};
+struct DropUser { std::string name; };
+
+using AdminStatement =
+    std::variant<ShowKeyspaces, ShowShards, ShowBackends, ShowTableRules, ShowUsers,
+                 ShowCatalogVersion, ShowCatalogChanges, CreateKeyspace, DropKeyspace, CreateShard,
+                 DropShard, AddBackend, DropBackend, SetBackendState, CreateTableRule,
+                 DropTableRule, CreateUser, DropUser>;
+
+struct AdminParseError {
+  enum class Kind : std::uint8_t {
+    kSyntax,        // → ER_PARSE_ERROR 1064, SQLSTATE 42000
+    kNotSupported,  // valid-looking statement outside the admin surface → ER_NOT_SUPPORTED_YET 1235
+  };
+  Kind kind = Kind::kSyntax;
+  std::size_t position = 0;  // byte offset of the offending token
+  std::string message;       // MySQL style: "... near 'rest of text' at line N"
+};
+
+// Parses one statement (an optional trailing ';' is allowed). Size and nesting are capped.
+std::variant<AdminStatement, AdminParseError> parseAdmin(std::string_view sql);
+
+}  // namespace shardproxy::router::admin
