@@ -45,6 +45,18 @@ constexpr std::array<ErrorInfo, static_cast<std::size_t>(ErrorCode::kCount)> kRe
      "The peer asked for an authentication plugin the proxy does not implement."},
     {ErrorCode::kSslRequired, "ssl_required", 3159, "HY000",
      "The operation needs a TLS connection (e.g. caching_sha2 full authentication)."},
+    {ErrorCode::kCatalogInvariant, "catalog_invariant", 3100, "HY000",
+     "An admin change would break a catalog rule (the message names it); nothing changed."},
+    {ErrorCode::kCatalogNotFound, "catalog_not_found", 1146, "42S02",
+     "An admin statement names a keyspace, shard, backend, table rule or user that does not exist."},
+    {ErrorCode::kCatalogExists, "catalog_exists", 1050, "42S01",
+     "An admin statement creates something whose name is already taken."},
+    {ErrorCode::kCatalogIo, "catalog_io", 1030, "HY000",
+     "The catalog file could not be read or written (SQLite's message is included)."},
+    {ErrorCode::kParseError, "parse_error", 1064, "42000",
+     "A statement did not parse; the message shows where."},
+    {ErrorCode::kNoRoute, "no_route", 1105, "HY000",
+     "No online backend can serve the statement (a gap in a keyspace, or no online primary)."},
 }};
 
 }  // namespace

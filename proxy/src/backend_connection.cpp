@@ -23,13 +23,6 @@ constexpr std::uint32_t kBaseCaps =
     protocol::cap::kPluginAuthLenencData | protocol::cap::kConnectAttrs |
     protocol::cap::kConnectWithDb;
 
-std::string authResponseFor(std::string_view plugin, std::string_view password,
-                            std::string_view nonce) {
-  if (plugin == protocol::kCachingSha2Plugin) return protocol::cachingSha2Scramble(password, nonce);
-  if (plugin == protocol::kClearPasswordPlugin) return std::string(password) + '\0';
-  return protocol::nativeScramble(password, nonce);
-}
-
 asio::awaitable<Result<tcp::socket>> openSocket(asio::any_io_executor ex,
                                                 const catalog::Backend& backend,
                                                 std::chrono::milliseconds timeout) {
@@ -141,7 +134,13 @@ asio::awaitable<Status> BackendConnection::login(const BackendLogin& login,
   resp.maxPacketSize = static_cast<std::uint32_t>(options.maxPacket);
   resp.charset = login.charset;
   resp.username = login.user;
-  resp.authResponse = authResponseFor(plugin, login.password, nonce);
+  auto scramble = protocol::scrambleFor(plugin, login.credentials, nonce);
+  if (!scramble) {
+    // caching_sha2 needs SHA256(pw); try native, the server will switch us if it must.
+    plugin = protocol::kNativePasswordPlugin;
+    scramble = protocol::scrambleFor(plugin, login.credentials, nonce);
+  }
+  resp.authResponse = scramble.value_or(std::string());
   resp.authPluginName = plugin;
   resp.attributes = {{"_client_name", "shardproxy"}, {"program_name", "shardproxy"}};
   {
@@ -197,9 +196,16 @@ asio::awaitable<Status> BackendConnection::authExchange(std::uint8_t seq, std::s
                                             "proxy does not implement",
                                             address_, plugin));
         }
-        if (!co_await sendAuthData(authResponseFor(plugin, login.password, nonce))) {
-          co_return lost("during login");
+        auto scramble = protocol::scrambleFor(plugin, login.credentials, nonce);
+        if (!scramble) {
+          co_return Error::make(
+              ErrorCode::kBackendLoginRefused,
+              fmt::format("Backend '{}' wants {} for '{}', and the proxy does not know enough of "
+                          "the password for it (set backend_user, or create the user with "
+                          "mysql_native_password)",
+                          address_, plugin, login.user));
         }
+        if (!co_await sendAuthData(*scramble)) co_return lost("during login");
         break;
       }
       case protocol::kAuthMoreDataHeader: {
@@ -208,8 +214,16 @@ asio::awaitable<Status> BackendConnection::authExchange(std::uint8_t seq, std::s
         }
         if (p[1] == protocol::kCachingSha2FastAuthOk) break;  // OK follows
         if (p[1] == protocol::kCachingSha2FullAuth) {
+          if (!login.credentials.cleartext) {
+            co_return Error::make(
+                ErrorCode::kBackendLoginRefused,
+                fmt::format("Backend '{}' asks for a full caching_sha2_password authentication of "
+                            "'{}', which needs the cleartext password the proxy does not have "
+                            "(set backend_user, or log in once over TLS)",
+                            address_, login.user));
+          }
           if (channel_.stream().isTls()) {
-            if (!co_await sendAuthData(login.password + std::string(1, '\0'))) {
+            if (!co_await sendAuthData(*login.credentials.cleartext + std::string(1, '\0'))) {
               co_return lost("during login");
             }
           } else {
@@ -219,8 +233,8 @@ asio::awaitable<Status> BackendConnection::authExchange(std::uint8_t seq, std::s
           break;
         }
         // Otherwise this is the server's RSA public key (PEM).
-        auto encrypted = protocol::cachingSha2RsaEncrypt(protocol::asString(p.subspan(1)),
-                                                         login.password, nonce);
+        auto encrypted = protocol::cachingSha2RsaEncrypt(
+            protocol::asString(p.subspan(1)), login.credentials.cleartext.value_or(""), nonce);
         if (!encrypted) {
           co_return Error::make(ErrorCode::kBackendProtocol,
                                 fmt::format("Backend '{}' sent an unusable RSA key", address_));
@@ -245,7 +259,7 @@ asio::awaitable<Status> BackendConnection::resetSession(bool clearSchema) {
   protocol::ByteWriter w(out);
   w.u8(static_cast<std::uint8_t>(protocol::Command::kChangeUser));
   w.nulStr(login_.user);
-  std::string auth = authResponseFor(plugin, login_.password, nonce_);
+  std::string auth = protocol::scrambleFor(plugin, login_.credentials, nonce_).value_or("");
   w.u8(static_cast<std::uint8_t>(auth.size()));
   w.str(auth);
   w.nulStr("");

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "shardproxy/common/logging.h"
+#include "shardproxy/proxy/authenticator.h"
 #include "shardproxy/proxy/protocol/auth.h"
 #include "shardproxy/proxy/protocol/messages.h"
 #include "shardproxy/proxy/server.h"
@@ -123,53 +124,15 @@ asio::awaitable<bool> ClientSession::sendError(const Error& error, std::uint8_t 
 
 asio::awaitable<bool> ClientSession::handshake() {
   SharedState& shared = ctx_.shared;
-  const std::string nonce = protocol::makeScramble();
-  client_.armDeadline(kHandshakeTimeout);
-  std::uint8_t seq = 0;
-  {
-    protocol::HandshakeV10 hello;
-    hello.serverVersion = shared.serverVersion;
-    hello.connectionId = id_;
-    hello.authPluginData = nonce;
-    hello.capabilities = shared.serverCapabilities;
-    hello.charset = shared.serverCharset;
-    hello.statusFlags = protocol::status::kAutocommit;
-    hello.authPluginName = shared.config.authPlugin;
-    auto& out = client_.out();
-    std::size_t start = protocol::beginPacket(out);
-    protocol::encode(hello, out);
-    protocol::endPacket(out, start, seq);
-    if (co_await client_.flush()) co_return false;
-  }
-  auto pkt = co_await client_.readPacketNoReadAhead();
-  if (!pkt) co_return false;
-  seq = static_cast<std::uint8_t>(pkt->lastSeq + 1);
-  if (protocol::isSslRequest(pkt->payload)) {
-    if (!(shared.serverCapabilities & cap::kSsl) || !shared.tls) co_return false;
-    if (co_await client_.stream().handshakeTls(shared.tls->serverContext(),
-                                               asio::ssl::stream_base::server)) {
-      co_return false;
-    }
-    pkt = co_await client_.readPacket();
-    if (!pkt) co_return false;
-    seq = static_cast<std::uint8_t>(pkt->lastSeq + 1);
-  }
-  auto resp = protocol::decodeHandshakeResponse41(pkt->payload);
-  if (!resp) {
-    co_await sendError(Error::make(ErrorCode::kHandshakeFailed, "Bad handshake"), seq);
-    co_return false;
-  }
-  caps_ = resp->capabilities & shared.serverCapabilities;
-  state_.charset = resp->charset == 0 ? shared.serverCharset : resp->charset;
-  std::string plugin = (resp->capabilities & cap::kPluginAuth) && !resp->authPluginName.empty()
-                           ? resp->authPluginName
-                           : std::string(protocol::kNativePasswordPlugin);
-  if (!co_await authenticate(resp->username, resp->authResponse, plugin, seq, nonce)) {
-    co_return false;
-  }
-  client_.disarmDeadline();
-  if (!resp->database.empty()) {
-    state_.setSchema(resp->database);
+  auto phase = co_await acceptConnection(client_, shared.identity, id_, shared.appAccounts(),
+                                         peerHost_);
+  if (!phase) co_return false;
+  caps_ = phase->capabilities;
+  std::uint8_t seq = phase->nextSeq;
+  state_.charset = phase->response.charset == 0 ? shared.identity.charset : phase->response.charset;
+  onAuthenticated(phase->response.username, std::move(phase->credentials));
+  if (!phase->response.database.empty()) {
+    state_.setSchema(phase->response.database);
     auto conn = co_await backendFor(router::route(state_, {}));
     if (!conn) {
       co_await sendError(conn.error(), seq);
@@ -179,109 +142,18 @@ asio::awaitable<bool> ClientSession::handshake() {
   co_return co_await sendOk(seq);
 }
 
-asio::awaitable<bool> ClientSession::authenticate(const std::string& user, std::string authData,
-                                                  std::string plugin, std::uint8_t& seq,
-                                                  const std::string& nonce) {
-  SharedState& shared = ctx_.shared;
-  const std::string& serverPlugin = shared.config.authPlugin;
-  auto readAuthData = [&]() -> asio::awaitable<std::optional<std::string>> {
-    auto pkt = co_await client_.readPacket();
-    if (!pkt) co_return std::nullopt;
-    seq = static_cast<std::uint8_t>(pkt->lastSeq + 1);
-    co_return std::string(protocol::asString(pkt->payload));
-  };
-  auto sendRaw = [&](std::string_view bytes) -> asio::awaitable<bool> {
-    auto& out = client_.out();
-    std::size_t start = protocol::beginPacket(out);
-    protocol::ByteWriter(out).str(bytes);
-    protocol::endPacket(out, start, seq);
-    co_return !(co_await client_.flush());
-  };
-  if (plugin != protocol::kNativePasswordPlugin && plugin != protocol::kCachingSha2Plugin) {
-    plugin = serverPlugin;  // unknown plugin: switch to ours
-    authData.clear();
-    auto& out = client_.out();
-    std::size_t start = protocol::beginPacket(out);
-    protocol::encode(protocol::AuthSwitchRequest{plugin, nonce}, out);
-    protocol::endPacket(out, start, seq);
-    if (co_await client_.flush()) co_return false;
-    auto data = co_await readAuthData();
-    if (!data) co_return false;
-    authData = std::move(*data);
-  }
-  const catalog::User* account = shared.topology->findUser(user);
-  auto deny = [&]() -> asio::awaitable<bool> {
-    std::string msg = fmt::format("Access denied for user '{}'@'{}' (using password: {})", user,
-                                  peerHost_, authData.empty() ? "NO" : "YES");
-    Error err = Error::make(ErrorCode::kAccessDenied, std::move(msg));
-    co_await sendError(err, seq);
-    moduleLogger("proxy")->info("{} access denied for user '{}'", peer(), user);
-    co_return false;
-  };
-  if (plugin == protocol::kNativePasswordPlugin) {
-    if (account == nullptr ||
-        !protocol::secureEquals(authData, protocol::nativeScramble(account->password, nonce))) {
-      co_return co_await deny();
-    }
-  } else {
-    // caching_sha2_password: fast path when the scramble matches and the user is cached;
-    // otherwise full authentication (cleartext over TLS, or RSA without TLS).
-    if (account == nullptr) co_return co_await deny();
-    if (account->password.empty()) {
-      if (!authData.empty()) co_return co_await deny();
-    } else {
-      bool scrambleOk =
-          protocol::secureEquals(authData, protocol::cachingSha2Scramble(account->password, nonce));
-      if (scrambleOk && shared.fastAuthCached(user)) {
-        // AuthMoreData: 0x01 then the caching_sha2 status byte.
-        std::string fastOk{static_cast<char>(protocol::kAuthMoreDataHeader),
-                           static_cast<char>(protocol::kCachingSha2FastAuthOk)};
-        if (!co_await sendRaw(fastOk)) {
-          co_return false;
-        }
-      } else {
-        std::string fullAuth{static_cast<char>(protocol::kAuthMoreDataHeader),
-                             static_cast<char>(protocol::kCachingSha2FullAuth)};
-        if (!co_await sendRaw(fullAuth)) {
-          co_return false;
-        }
-        auto reply = co_await readAuthData();
-        if (!reply) co_return false;
-        std::string password;
-        if (client_.stream().isTls()) {
-          password = *reply;
-          if (!password.empty() && password.back() == '\0') password.pop_back();
-        } else {
-          if (reply->size() != 1 || (*reply)[0] != protocol::kCachingSha2RequestPublicKey ||
-              !shared.tls || shared.tls->publicKeyPem().empty()) {
-            Error err = Error::make(ErrorCode::kSslRequired,
-                                    std::string("Authentication requires secure connection."));
-            co_await sendError(err, seq);
-            co_return false;
-          }
-          std::string keyPacket(1, '\x01');
-          keyPacket += shared.tls->publicKeyPem();
-          if (!co_await sendRaw(keyPacket)) co_return false;
-          auto cipher = co_await readAuthData();
-          if (!cipher) co_return false;
-          auto plain = shared.tls->decrypt(*cipher);
-          if (!plain) co_return co_await deny();
-          for (std::size_t i = 0; i < plain->size(); ++i) {
-            (*plain)[i] = static_cast<char>((*plain)[i] ^ nonce[i % nonce.size()]);
-          }
-          password = *plain;
-          if (!password.empty() && password.back() == '\0') password.pop_back();
-        }
-        if (!protocol::secureEquals(password, account->password)) co_return co_await deny();
-        shared.rememberFastAuth(user);
-      }
-    }
-  }
+void ClientSession::onAuthenticated(const std::string& user, protocol::Credentials credentials) {
   user_ = user;
-  password_ = account->password;
-  ctx_.shared.registerSession(id_, {&ctx_, this, user_});
-  registered_ = true;
-  co_return true;
+  credentials_ = std::move(credentials);
+  if (!registered_) {
+    ctx_.shared.registerSession(id_, {&ctx_, this, user_});
+    registered_ = true;
+  } else {
+    ctx_.shared.withSession(id_, [&](SharedState::SessionEntry* e) {
+      if (e != nullptr) e->user = user_;
+      return 0;
+    });
+  }
 }
 
 // --- Command phase ---------------------------------------------------------------------------
@@ -364,10 +236,10 @@ asio::awaitable<Result<BackendConnection*>> ClientSession::backendFor(
     const auto& shared = ctx_.shared;
     if (shared.topology->backendUser) {
       login.user = shared.topology->backendUser->name;
-      login.password = shared.topology->backendUser->password;
+      login.credentials = protocol::credentialsFromPassword(shared.topology->backendUser->password);
     } else {
       login.user = user_;
-      login.password = password_;
+      login.credentials = credentials_;
     }
     login.charset = state_.charset;
     login.sessionCaps = caps_ & kSessionCapabilities;
@@ -642,11 +514,11 @@ asio::awaitable<bool> ClientSession::onChangeUser(const Packet& pkt) {
   }
   // Re-authenticate with a fresh scramble: switch the client to our plugin and nonce.
   std::string nonce = protocol::makeScramble();
-  std::string serverPlugin = ctx_.shared.config.authPlugin;
+  const ServerIdentity& identity = ctx_.shared.identity;
   {
     auto& out = client_.out();
     std::size_t start = protocol::beginPacket(out);
-    protocol::encode(protocol::AuthSwitchRequest{serverPlugin, nonce}, out);
+    protocol::encode(protocol::AuthSwitchRequest{identity.authPlugin, nonce}, out);
     protocol::endPacket(out, start, seq);
     if (co_await client_.flush()) co_return false;
   }
@@ -657,10 +529,12 @@ asio::awaitable<bool> ClientSession::onChangeUser(const Packet& pkt) {
   statements_.clear();
   state_ = router::SessionState{};
   state_.charset = static_cast<std::uint8_t>(charset);
-  if (!co_await authenticate(user, std::string(protocol::asString(reply->payload)), serverPlugin,
-                             seq, nonce)) {
-    co_return false;  // MySQL closes the connection after a failed COM_CHANGE_USER
-  }
+  auto creds = co_await authenticateClient(client_, identity, user,
+                                           std::string(protocol::asString(reply->payload)),
+                                           identity.authPlugin, seq, nonce,
+                                           ctx_.shared.appAccounts(), peerHost_);
+  if (!creds) co_return false;  // MySQL closes the connection after a failed COM_CHANGE_USER
+  onAuthenticated(user, std::move(*creds));
   if (!schema.empty()) {
     state_.setSchema(schema);
     auto conn = co_await backendFor(router::route(state_, {}));

@@ -55,16 +55,6 @@ void SharedState::unregisterSession(std::uint32_t id) {
   registry_.erase(id);
 }
 
-bool SharedState::fastAuthCached(const std::string& user) {
-  std::lock_guard lock(fastAuthMutex_);
-  return fastAuth_.contains(user);
-}
-
-void SharedState::rememberFastAuth(const std::string& user) {
-  std::lock_guard lock(fastAuthMutex_);
-  fastAuth_.insert(user);
-}
-
 ThreadContext::ThreadContext(SharedState& s, std::size_t threads)
     : shared(s),
       pool(io.get_executor(), s.topology, s.config.pool,
@@ -101,17 +91,28 @@ Status Server::prepare() {
       asio::detached);
   probeIo.run();
   std::uint32_t backendCaps = 0xffffffff;
+  auto& identity = shared_.identity;
   if (greeting) {
-    shared_.serverVersion = greeting->version;
+    identity.version = greeting->version;
     backendCaps = greeting->capabilities;
     log->info("backend '{}' is {}", c.backends.front().address(), greeting->version);
   } else {
-    shared_.serverVersion = "8.0.36";
+    identity.version = "8.0.36";
     log->warn("could not probe backend '{}' ({}); presenting version {}",
-              c.backends.front().address(), greeting.error().message, shared_.serverVersion);
+              c.backends.front().address(), greeting.error().message, identity.version);
   }
-  if (!c.serverVersion.empty()) shared_.serverVersion = c.serverVersion;
-  shared_.serverCapabilities = kAdvertisedCaps & ~(kSessionCapabilities & ~backendCaps);
+  if (!c.serverVersion.empty()) identity.version = c.serverVersion;
+  identity.capabilities = kAdvertisedCaps & ~(kSessionCapabilities & ~backendCaps);
+  identity.authPlugin = c.authPlugin;
+  identity.tls = shared_.tls.get();
+  identity.cache = &shared_.fastAuth;
+  auto accounts = std::make_shared<std::map<std::string, AccountHashes>>();
+  for (const auto& u : c.users) (*accounts)[u.name] = AccountHashes::fromPassword(u.password);
+  shared_.setAppAccounts([accounts](const std::string& user) -> std::optional<AccountHashes> {
+    auto it = accounts->find(user);
+    if (it == accounts->end()) return std::nullopt;
+    return it->second;
+  });
   return {};
 }
 

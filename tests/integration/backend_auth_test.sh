@@ -4,6 +4,8 @@
 # --auth-plugin caching_sha2_password (in front of MariaDB): proxy A → proxy B → MariaDB.
 #   first login from A to B: full authentication (RSA key exchange without TLS, cleartext with TLS)
 #   later logins: the fast path (B caches the user after a full authentication)
+# A and A2 also present caching_sha2_password, so the mariadb CLI's full authentication (over TLS,
+# the CLI's default) gives them SHA256(pw) and the password — what B's two paths need.
 # Usage: backend_auth_test.sh BACKEND_PORT   (a MariaDB primary with app:secret)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -38,11 +40,12 @@ for mode in rsa tls; do
   extra=(); [[ "$mode" == tls ]] && extra=(--backend-tls)
   # --ping-after-idle-ms 0 and a fresh connection per query make every query a new B login.
   start_proxy "a-$mode" "$a_port" --backend "127.0.0.1:$b_port" --user app:secret \
-    --pool-max 1 "${extra[@]}"
+    --pool-max 1 --auth-plugin caching_sha2_password "${extra[@]}"
   check "A→B ($mode): first login is a full authentication" "42" "$(query "$a_port" 'SELECT 42' 2>&1)"
   # A's pooled connection is reused; force new B logins by killing B's backend sessions via a new A.
   a2_port="$(free_port)"
-  start_proxy "a2-$mode" "$a2_port" --backend "127.0.0.1:$b_port" --user app:secret "${extra[@]}"
+  start_proxy "a2-$mode" "$a2_port" --backend "127.0.0.1:$b_port" --user app:secret \
+    --auth-plugin caching_sha2_password "${extra[@]}"
   check "A2→B ($mode): second login takes the fast path" "43" "$(query "$a2_port" 'SELECT 43' 2>&1)"
   bad_port="$(free_port)"
   start_proxy "bad-$mode" "$bad_port" --backend "127.0.0.1:$b_port" --user app:wrong "${extra[@]}"

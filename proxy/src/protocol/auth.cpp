@@ -1,5 +1,7 @@
 #include "shardproxy/proxy/protocol/auth.h"
 
+#include "shardproxy/proxy/protocol/constants.h"
+
 #include <memory>
 
 #include <openssl/bio.h>
@@ -100,6 +102,52 @@ std::optional<std::string> cachingSha2RsaEncrypt(std::string_view publicKeyPem,
   }
   out.resize(outLen);
   return out;
+}
+
+Credentials credentialsFromPassword(std::string_view password) {
+  Credentials c;
+  c.emptyPassword = password.empty();
+  if (!password.empty()) {
+    c.nativeStage1 = sha1(password);
+    c.sha2Stage1 = sha256(password);
+  }
+  c.cleartext = std::string(password);
+  return c;
+}
+
+std::optional<std::string> scrambleFor(std::string_view plugin, const Credentials& creds,
+                                       std::string_view nonce) {
+  if (creds.emptyPassword) return plugin == kClearPasswordPlugin ? std::string(1, '\0') : std::string();
+  std::string n(nonce.substr(0, 20));
+  if (plugin == kCachingSha2Plugin) {
+    if (creds.sha2Stage1.empty()) return std::nullopt;
+    return xorBytes(creds.sha2Stage1, sha256(sha256(creds.sha2Stage1) + n));
+  }
+  if (plugin == kClearPasswordPlugin) {
+    if (!creds.cleartext) return std::nullopt;
+    return *creds.cleartext + '\0';
+  }
+  if (creds.nativeStage1.empty()) return std::nullopt;
+  return xorBytes(creds.nativeStage1, sha1(n + sha1(creds.nativeStage1)));
+}
+
+std::optional<std::string> verifyNativeStage1(std::string_view response, std::string_view nonce,
+                                              std::string_view storedHash) {
+  if (response.size() != 20 || storedHash.size() != 20) return std::nullopt;
+  std::string stage1 =
+      xorBytes(std::string(response), sha1(std::string(nonce.substr(0, 20)) + std::string(storedHash)));
+  if (!secureEquals(sha1(stage1), storedHash)) return std::nullopt;
+  return stage1;
+}
+
+std::optional<std::string> verifyCachingSha2Stage1(std::string_view response,
+                                                   std::string_view nonce,
+                                                   std::string_view storedHash) {
+  if (response.size() != 32 || storedHash.size() != 32) return std::nullopt;
+  std::string stage1 =
+      xorBytes(std::string(response), sha256(std::string(storedHash) + std::string(nonce.substr(0, 20))));
+  if (!secureEquals(sha256(stage1), storedHash)) return std::nullopt;
+  return stage1;
 }
 
 bool secureEquals(std::string_view a, std::string_view b) {

@@ -33,6 +33,12 @@ enum class ErrorCode : std::uint16_t {
   kConfigInvalid,
   kAuthPluginUnsupported,
   kSslRequired,
+  kCatalogInvariant,
+  kCatalogNotFound,
+  kCatalogExists,
+  kCatalogIo,
+  kParseError,
+  kNoRoute,
   kCount
 };
 

@@ -15,6 +15,7 @@
 
 #include "shardproxy/catalog/topology.h"
 #include "shardproxy/proxy/channel.h"
+#include "shardproxy/proxy/protocol/auth.h"
 #include "shardproxy/proxy/protocol/constants.h"
 
 namespace shardproxy::proxy {
@@ -29,7 +30,7 @@ inline constexpr std::uint32_t kSessionCapabilities =
 
 struct BackendLogin {
   std::string user;
-  std::string password;
+  protocol::Credentials credentials;
   std::uint8_t charset = protocol::kCharsetUtf8mb4GeneralCi;
   std::uint32_t sessionCaps = 0;  // subset of kSessionCapabilities the client negotiated
 };

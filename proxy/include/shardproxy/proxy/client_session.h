@@ -14,6 +14,7 @@
 
 #include "shardproxy/proxy/backend_connection.h"
 #include "shardproxy/proxy/channel.h"
+#include "shardproxy/proxy/protocol/auth.h"
 #include "shardproxy/proxy/relay.h"
 #include "shardproxy/router/session_state.h"
 
@@ -47,9 +48,7 @@ class ClientSession {
   };
 
   asio::awaitable<bool> handshake();
-  asio::awaitable<bool> authenticate(const std::string& user, std::string authData,
-                                     std::string plugin, std::uint8_t& seq,
-                                     const std::string& nonce);
+  void onAuthenticated(const std::string& user, protocol::Credentials credentials);
   asio::awaitable<void> commandLoop();
   asio::awaitable<bool> dispatch(const Packet& pkt);
 
@@ -89,7 +88,7 @@ class ClientSession {
   std::uint32_t id_;
   std::uint32_t caps_ = 0;
   std::string user_;
-  std::string password_;
+  protocol::Credentials credentials_;  // to log in to backends as this user
   std::string peerHost_;
   router::SessionState state_;
   std::vector<router::SessionChange> changes_;

@@ -18,6 +18,7 @@
 #include <boost/asio/io_context.hpp>
 
 #include "shardproxy/catalog/topology.h"
+#include "shardproxy/proxy/authenticator.h"
 #include "shardproxy/proxy/config.h"
 #include "shardproxy/proxy/pool.h"
 #include "shardproxy/proxy/tls.h"
@@ -33,9 +34,8 @@ struct SharedState {
   Config config;
   catalog::TopologyPtr topology;
   std::unique_ptr<TlsMaterial> tls;
-  std::string serverVersion;
-  std::uint32_t serverCapabilities = 0;
-  std::uint8_t serverCharset = 45;
+  ServerIdentity identity;  // what the app port presents (version, capabilities, auth plugin)
+  FastAuthCache fastAuth;
   std::atomic<std::uint32_t> nextConnectionId{1};
   std::atomic<std::size_t> clientConnections{0};
 
@@ -55,15 +55,14 @@ struct SharedState {
     return fn(it == registry_.end() ? nullptr : &it->second);
   }
 
-  // caching_sha2_password: users that completed a full authentication since start.
-  bool fastAuthCached(const std::string& user);
-  void rememberFastAuth(const std::string& user);
+  // Application accounts (stored hashes) by user name.
+  const AccountLookup& appAccounts() const { return appAccounts_; }
+  void setAppAccounts(AccountLookup lookup) { appAccounts_ = std::move(lookup); }
 
  private:
   std::mutex registryMutex_;
   std::unordered_map<std::uint32_t, SessionEntry> registry_;
-  std::mutex fastAuthMutex_;
-  std::set<std::string> fastAuth_;
+  AccountLookup appAccounts_;
 };
 
 struct ThreadContext {

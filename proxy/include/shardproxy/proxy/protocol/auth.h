@@ -31,6 +31,31 @@ std::optional<std::string> cachingSha2RsaEncrypt(std::string_view publicKeyPem,
                                                  std::string_view password,
                                                  std::string_view nonce);
 
+// What the proxy knows of a user's password: enough to log in to backends as that user without
+// ever storing the password. stage1 values come from a client's scramble checked against the
+// stored hashes (native: SHA1(pw); caching_sha2: SHA256(pw)) or from a cleartext password.
+struct Credentials {
+  std::string nativeStage1;               // SHA1(pw), 20 bytes
+  std::string sha2Stage1;                 // SHA256(pw), 32 bytes
+  std::optional<std::string> cleartext;  // only after a full caching_sha2 auth, or from config
+  bool emptyPassword = false;
+};
+Credentials credentialsFromPassword(std::string_view password);
+
+// A login's auth response for `plugin` from what is known; std::nullopt when it is not enough
+// (e.g. caching_sha2 needs SHA256(pw) but only SHA1(pw) is known).
+std::optional<std::string> scrambleFor(std::string_view plugin, const Credentials& creds,
+                                       std::string_view nonce);
+
+// Checks a client's native response against the stored SHA1(SHA1(pw)); returns SHA1(pw).
+std::optional<std::string> verifyNativeStage1(std::string_view response, std::string_view nonce,
+                                              std::string_view storedHash);
+// Checks a caching_sha2 fast-path response against the stored SHA256(SHA256(pw)); returns
+// SHA256(pw).
+std::optional<std::string> verifyCachingSha2Stage1(std::string_view response,
+                                                   std::string_view nonce,
+                                                   std::string_view storedHash);
+
 // Constant-time comparison for secrets.
 bool secureEquals(std::string_view a, std::string_view b);
 
