@@ -24,14 +24,14 @@ constexpr std::uint32_t kBaseCaps =
     protocol::cap::kConnectWithDb;
 
 asio::awaitable<Result<tcp::socket>> openSocket(asio::any_io_executor ex,
-                                                const catalog::Backend& backend,
+                                                const catalog::Endpoint& backend,
                                                 std::chrono::milliseconds timeout) {
   tcp::resolver resolver(ex);
   auto [rec, endpoints] =
       co_await resolver.async_resolve(backend.host, std::to_string(backend.port), kAwait);
   if (rec) {
     co_return Error::make(ErrorCode::kBackendUnreachable,
-                          fmt::format("Can't resolve backend '{}': {}", backend.address(),
+                          fmt::format("Can't resolve backend '{}': {}", backend.toString(),
                                       rec.message()));
   }
   tcp::socket socket(ex);
@@ -51,7 +51,7 @@ asio::awaitable<Result<tcp::socket>> openSocket(asio::any_io_executor ex,
   if (cec || timedOut) {
     co_return Error::make(
         ErrorCode::kBackendUnreachable,
-        fmt::format("Can't connect to backend '{}' ({})", backend.address(),
+        fmt::format("Can't connect to backend '{}' ({})", backend.toString(),
                     timedOut ? std::string("connect timeout") : cec.message()));
   }
   socket.set_option(tcp::no_delay(true));
@@ -65,19 +65,19 @@ Error BackendConnection::lost(std::string_view what) const {
 }
 
 asio::awaitable<Result<std::unique_ptr<BackendConnection>>> BackendConnection::connect(
-    asio::any_io_executor ex, const catalog::Backend& backend, const BackendLogin& login,
+    asio::any_io_executor ex, const catalog::Endpoint& backend, const BackendLogin& login,
     const BackendOptions& options) {
   auto socket = co_await openSocket(ex, backend, options.connectTimeout);
   if (!socket) co_return socket.takeError();
   auto conn = std::make_unique<BackendConnection>(std::move(*socket), options.maxPacket,
-                                                  backend.address());
+                                                  backend.toString());
   conn->channel_.armDeadline(options.connectTimeout);
   Status st = co_await conn->login(login, options);
   conn->channel_.disarmDeadline();
   if (!st) {
     if (conn->channel_.deadlineExpired()) {
       co_return Error::make(ErrorCode::kBackendUnreachable,
-                            fmt::format("Login to backend '{}' timed out", backend.address()));
+                            fmt::format("Login to backend '{}' timed out", backend.toString()));
     }
     co_return st.takeError();
   }
@@ -357,7 +357,7 @@ asio::awaitable<Result<std::uint32_t>> BackendConnection::prepare(std::string_vi
 }
 
 asio::awaitable<Result<ServerGreeting>> probeBackend(asio::any_io_executor ex,
-                                                     const catalog::Backend& backend,
+                                                     const catalog::Endpoint& backend,
                                                      std::chrono::milliseconds timeout) {
   auto socket = co_await openSocket(ex, backend, timeout);
   if (!socket) co_return socket.takeError();
@@ -367,13 +367,13 @@ asio::awaitable<Result<ServerGreeting>> probeBackend(asio::any_io_executor ex,
   ch.disarmDeadline();
   if (!pkt) {
     co_return Error::make(ErrorCode::kBackendUnreachable,
-                          fmt::format("Backend '{}' sent no greeting", backend.address()));
+                          fmt::format("Backend '{}' sent no greeting", backend.toString()));
   }
   auto greeting = protocol::decodeHandshakeV10(pkt->payload);
   if (!greeting) {
     co_return Error::make(ErrorCode::kBackendProtocol,
                           fmt::format("Backend '{}' sent an unsupported greeting",
-                                      backend.address()));
+                                      backend.toString()));
   }
   ch.stream().close();
   co_return ServerGreeting{greeting->serverVersion, greeting->capabilities, greeting->charset};

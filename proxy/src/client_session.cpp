@@ -133,7 +133,7 @@ asio::awaitable<bool> ClientSession::handshake() {
   onAuthenticated(phase->response.username, std::move(phase->credentials));
   if (!phase->response.database.empty()) {
     state_.setSchema(phase->response.database);
-    auto conn = co_await backendFor(router::route(state_, {}));
+    auto conn = co_await backendForStatement({});
     if (!conn) {
       co_await sendError(conn.error(), seq);
       co_return false;
@@ -228,27 +228,38 @@ asio::awaitable<bool> ClientSession::dispatch(const Packet& pkt) {
   }
 }
 
+Result<router::RouteDecision> ClientSession::routeFor(std::string_view sql) {
+  snapshot_ = ctx_.shared.snapshot();
+  return router::route(*snapshot_, state_, user_, sql, backend_ ? &backendAddress_ : nullptr);
+}
+
+asio::awaitable<Result<BackendConnection*>> ClientSession::backendForStatement(std::string_view sql) {
+  auto route = routeFor(sql);
+  if (!route) co_return route.takeError();
+  if (BackendConnection* ready = readyBackend(*route)) co_return ready;
+  co_return co_await backendFor(route->backend->address);
+}
+
 asio::awaitable<Result<BackendConnection*>> ClientSession::backendFor(
-    const router::RouteDecision& route) {
-  if (backend_ && backendIndex_ != route.backend) releaseBackend();
+    const catalog::Endpoint& address) {
+  if (backend_ && !(backendAddress_ == address)) releaseBackend();
   if (!backend_) {
     BackendLogin login;
     const auto& shared = ctx_.shared;
-    if (shared.topology->backendUser) {
-      login.user = shared.topology->backendUser->name;
-      login.credentials = protocol::credentialsFromPassword(shared.topology->backendUser->password);
+    if (shared.config.backendUser) {
+      login.user = shared.config.backendUser->name;
+      login.credentials = protocol::credentialsFromPassword(shared.config.backendUser->password);
     } else {
       login.user = user_;
       login.credentials = credentials_;
     }
     login.charset = state_.charset;
     login.sessionCaps = caps_ & kSessionCapabilities;
-    auto conn = co_await ctx_.pool.acquire(route.backend, login);
+    auto conn = co_await ctx_.pool.acquire(address, login);
     if (!conn) co_return conn.takeError();
     backend_ = std::move(*conn);
-    backendIndex_ = route.backend;
-    backendThreadId_.store(backend_->threadId(), std::memory_order_relaxed);
-    backendIndexShared_.store(route.backend, std::memory_order_relaxed);
+    backendAddress_ = address;
+    publishBackend();
   }
   Status st = co_await syncState(*backend_);
   if (!st) {
@@ -259,8 +270,20 @@ asio::awaitable<Result<BackendConnection*>> ClientSession::backendFor(
   co_return backend_.get();
 }
 
+void ClientSession::publishBackend() {
+  std::uint32_t thread = backend_ ? backend_->threadId() : 0;
+  ctx_.shared.withSession(id_, [&](SharedState::SessionEntry* e) {
+    if (e != nullptr) {
+      e->backend = backendAddress_;
+      e->backendThread = thread;
+    }
+    return 0;
+  });
+}
+
 BackendConnection* ClientSession::readyBackend(const router::RouteDecision& route) {
-  if (backend_ && backendIndex_ == route.backend && backend_->syncedVersion == state_.version) {
+  if (backend_ && backendAddress_ == route.backend->address &&
+      backend_->syncedVersion == state_.version) {
     return backend_.get();
   }
   return nullptr;
@@ -283,16 +306,16 @@ asio::awaitable<Status> ClientSession::syncState(BackendConnection& conn) {
 
 void ClientSession::dropBackend() {
   if (!backend_) return;
-  backendThreadId_.store(0, std::memory_order_relaxed);
   backend_->broken = true;
-  ctx_.pool.release(backendIndex_, std::move(backend_));
+  ctx_.pool.release(std::move(backend_));
+  publishBackend();
 }
 
 void ClientSession::releaseBackend() {
   if (!backend_) return;
-  backendThreadId_.store(0, std::memory_order_relaxed);
   if (state_.inTransaction) backend_->broken = true;  // never hand out an open transaction
-  ctx_.pool.release(backendIndex_, std::move(backend_));
+  ctx_.pool.release(std::move(backend_));
+  publishBackend();
 }
 
 asio::awaitable<bool> ClientSession::forward(BackendConnection& conn, const Packet& pkt) {
@@ -362,9 +385,11 @@ asio::awaitable<bool> ClientSession::onQuery(const Packet& pkt) {
     if (auto kill = router::parseKill(sql)) co_return co_await onKill(*kill, seq);
   }
   if (mayChangeSession(sql)) router::analyzeSession(sql, changes_);
-  BackendConnection* be = readyBackend(router::route(state_, sql));
+  auto route = routeFor(sql);
+  if (!route) co_return co_await sendError(route.error(), seq);
+  BackendConnection* be = readyBackend(*route);
   if (be == nullptr) {
-    auto conn = co_await backendFor(router::route(state_, sql));
+    auto conn = co_await backendFor(route->backend->address);
     if (!conn) co_return co_await sendError(conn.error(), seq);
     be = *conn;
   }
@@ -388,7 +413,7 @@ asio::awaitable<bool> ClientSession::onKill(const router::KillRequest& kill, std
     bool owner = false;
     ThreadContext* thread = nullptr;
     std::uint32_t backendThread = 0;
-    std::size_t backendIndex = 0;
+    catalog::Endpoint backend;
   };
   const auto id = static_cast<std::uint32_t>(kill.id);
   Target t = ctx_.shared.withSession(id, [&](SharedState::SessionEntry* e) {
@@ -397,8 +422,8 @@ asio::awaitable<bool> ClientSession::onKill(const router::KillRequest& kill, std
     r.found = true;
     r.owner = e->user == user_;
     r.thread = e->thread;
-    r.backendThread = e->session->backendThreadId();
-    r.backendIndex = e->session->backendIndex();
+    r.backendThread = e->backendThread;
+    r.backend = e->backend;
     return r;
   });
   if (!t.found) {
@@ -415,7 +440,7 @@ asio::awaitable<bool> ClientSession::onKill(const router::KillRequest& kill, std
     co_return false;
   }
   if (t.backendThread != 0) {
-    auto conn = co_await backendFor(router::RouteDecision{t.backendIndex, true});
+    auto conn = co_await backendFor(t.backend);
     if (!conn) co_return co_await sendError(conn.error(), seq);
     std::string sql = fmt::format("KILL {}{}", kill.queryOnly ? "QUERY " : "", t.backendThread);
     Status st = co_await (*conn)->command(Command::kQuery, sql);
@@ -436,7 +461,7 @@ asio::awaitable<bool> ClientSession::onKill(const router::KillRequest& kill, std
 asio::awaitable<bool> ClientSession::onInitDb(const Packet& pkt) {
   std::uint8_t seq = static_cast<std::uint8_t>(pkt.lastSeq + 1);
   std::string schema(protocol::asString(pkt.payload.subspan(1)));
-  auto conn = co_await backendFor(router::route(state_, {}));
+  auto conn = co_await backendForStatement({});
   if (!conn) co_return co_await sendError(conn.error(), seq);
   RelayResult r;
   bool keep = co_await relay(**conn, pkt, RelayOptions{ResponseKind::kSinglePacket}, &r);
@@ -452,7 +477,7 @@ asio::awaitable<bool> ClientSession::onInitDb(const Packet& pkt) {
 
 asio::awaitable<bool> ClientSession::onSimpleForward(const Packet& pkt, ResponseKind kind) {
   std::uint8_t seq = static_cast<std::uint8_t>(pkt.lastSeq + 1);
-  auto conn = co_await backendFor(router::route(state_, {}));
+  auto conn = co_await backendForStatement({});
   if (!conn) co_return co_await sendError(conn.error(), seq);
   co_return co_await relay(**conn, pkt, RelayOptions{kind});
 }
@@ -464,7 +489,7 @@ asio::awaitable<bool> ClientSession::onSetOption(const Packet& pkt) {
                                              "Malformed COM_SET_OPTION packet"),
                                  seq);
   }
-  auto conn = co_await backendFor(router::route(state_, {}));
+  auto conn = co_await backendForStatement({});
   if (!conn) co_return co_await sendError(conn.error(), seq);
   (*conn)->dirtyCaps = true;  // the pooled connection's multi-statement mode now differs
   RelayResult r;
@@ -537,7 +562,7 @@ asio::awaitable<bool> ClientSession::onChangeUser(const Packet& pkt) {
   onAuthenticated(user, std::move(*creds));
   if (!schema.empty()) {
     state_.setSchema(schema);
-    auto conn = co_await backendFor(router::route(state_, {}));
+    auto conn = co_await backendForStatement({});
     if (!conn) {
       co_await sendError(conn.error(), seq);
       co_return false;
@@ -551,7 +576,7 @@ asio::awaitable<bool> ClientSession::onChangeUser(const Packet& pkt) {
 asio::awaitable<bool> ClientSession::onStmtPrepare(const Packet& pkt) {
   std::uint8_t seq = static_cast<std::uint8_t>(pkt.lastSeq + 1);
   std::string_view sql = protocol::asString(pkt.payload.subspan(1));
-  auto conn = co_await backendFor(router::route(state_, sql));
+  auto conn = co_await backendForStatement(sql);
   if (!conn) co_return co_await sendError(conn.error(), seq);
   std::uint32_t clientId = nextStatementId_++;
   RelayResult r;
@@ -596,9 +621,11 @@ asio::awaitable<bool> ClientSession::onStmtExecute(const Packet& pkt) {
         Error::make(ErrorCode::kMalformedPacket, "Malformed COM_STMT_EXECUTE packet"), seq);
   }
   std::uint32_t clientId = readU32(pkt.payload.data() + 1);
-  BackendConnection* be = readyBackend(router::route(state_, {}));
+  auto route = routeFor({});
+  if (!route) co_return co_await sendError(route.error(), seq);
+  BackendConnection* be = readyBackend(*route);
   if (be == nullptr) {
-    auto acquired = co_await backendFor(router::route(state_, {}));
+    auto acquired = co_await backendFor(route->backend->address);
     if (!acquired) co_return co_await sendError(acquired.error(), seq);
     be = *acquired;
   }
@@ -684,7 +711,7 @@ asio::awaitable<bool> ClientSession::onStmtWithId(const Packet& pkt) {
                     "The cursor's backend connection was lost; execute the statement again"),
         seq);
   }
-  auto conn = co_await backendFor(router::route(state_, {}));
+  auto conn = co_await backendForStatement({});
   if (!conn) {
     if (!replies) co_return true;
     co_return co_await sendError(conn.error(), seq);

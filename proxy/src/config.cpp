@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <rapidjson/document.h>
 #include <rapidjson/error/en.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
 
 namespace shardproxy::proxy {
 namespace {
@@ -24,7 +26,7 @@ Result<bool> getBool(const Value& v, const std::string& key) {
   return v.GetBool();
 }
 
-Status parseUser(const Value& v, const std::string& key, catalog::User& out) {
+Status parseUser(const Value& v, const std::string& key, ConfigUser& out) {
   if (v.IsString()) {
     auto u = parseUserSpec(v.GetString(), key);
     if (!u) return u.takeError();
@@ -43,6 +45,17 @@ Status parseUser(const Value& v, const std::string& key, catalog::User& out) {
       auto s = getString(it->value, path);
       if (!s) return s.takeError();
       out.password = *s;
+    } else if (name == "native_hash" || name == "sha2_hash") {
+      auto s = getString(it->value, path);
+      if (!s) return s.takeError();
+      (name == "native_hash" ? out.nativeHashHex : out.sha2HashHex) = *s;
+    } else if (name == "keyspaces") {
+      if (!it->value.IsArray()) return invalid(fmt::format("config: '{}' must be an array", path));
+      for (rapidjson::SizeType i = 0; i < it->value.Size(); ++i) {
+        auto s = getString(it->value[i], fmt::format("{}[{}]", path, i));
+        if (!s) return s.takeError();
+        out.keyspaces.push_back(*s);
+      }
     } else {
       return invalid(fmt::format("config: unknown key '{}'", path));
     }
@@ -51,7 +64,8 @@ Status parseUser(const Value& v, const std::string& key, catalog::User& out) {
   return {};
 }
 
-Status parseBackend(const Value& v, const std::string& key, catalog::Backend& out) {
+Status parseBackend(const Value& v, const std::string& key, ConfigBackend& cb) {
+  catalog::Endpoint& out = cb.address;
   if (v.IsString()) {
     auto hp = parseHostPort(v.GetString(), key);
     if (!hp) return hp.takeError();
@@ -76,9 +90,9 @@ Status parseBackend(const Value& v, const std::string& key, catalog::Backend& ou
       auto s = getString(it->value, path);
       if (!s) return s.takeError();
       if (*s == "primary") {
-        out.role = catalog::BackendRole::kPrimary;
+        cb.role = catalog::BackendRole::kPrimary;
       } else if (*s == "replica") {
-        out.role = catalog::BackendRole::kReplica;
+        cb.role = catalog::BackendRole::kReplica;
       } else {
         return invalid(fmt::format("config: '{}' must be \"primary\" or \"replica\"", path));
       }
@@ -165,12 +179,84 @@ Result<std::pair<std::string, std::uint16_t>> parseHostPort(const std::string& t
   return std::pair{host, static_cast<std::uint16_t>(port)};
 }
 
-Result<catalog::User> parseUserSpec(const std::string& text, const std::string& what) {
+Result<ConfigUser> parseUserSpec(const std::string& text, const std::string& what) {
   auto colon = text.find(':');
   if (colon == std::string::npos || colon == 0) {
     return invalid(fmt::format("{}: '{}' is not name:password", what, text));
   }
-  return catalog::User{text.substr(0, colon), text.substr(colon + 1)};
+  return ConfigUser{text.substr(0, colon), text.substr(colon + 1), {}};
+}
+
+std::string bootstrapJson(const Config& c) {
+  rapidjson::StringBuffer buf;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+  w.StartObject();
+  w.Key("keyspaces");
+  w.StartArray();
+  if (!c.keyspacesJson.empty()) {
+    rapidjson::Document ks;
+    ks.Parse(c.keyspacesJson.c_str());
+    for (auto& k : ks.GetArray()) k.Accept(w);
+  }
+  if (!c.backends.empty()) {
+    // The shorthand: one unsharded keyspace, "default", whose shard holds the listed backends.
+    w.StartObject();
+    w.Key("name");
+    w.String("default");
+    w.Key("sharded");
+    w.Bool(false);
+    w.Key("shards");
+    w.StartArray();
+    w.StartObject();
+    w.Key("name");
+    w.String("0");
+    w.Key("backends");
+    w.StartArray();
+    bool primarySeen = false;
+    for (const auto& b : c.backends) {
+      bool primary = b.role == catalog::BackendRole::kPrimary && !primarySeen;
+      primarySeen = primarySeen || primary;
+      w.StartObject();
+      w.Key("host");
+      w.String(b.address.host.c_str());
+      w.Key("port");
+      w.Uint(b.address.port);
+      w.Key("role");
+      w.String(primary ? "primary" : "replica");
+      w.EndObject();
+    }
+    w.EndArray();
+    w.EndObject();
+    w.EndArray();
+    w.EndObject();
+  }
+  w.EndArray();
+  w.Key("users");
+  w.StartArray();
+  for (const auto& u : c.users) {
+    w.StartObject();
+    w.Key("name");
+    w.String(u.name.c_str());
+    if (!u.nativeHashHex.empty() || !u.sha2HashHex.empty()) {
+      w.Key("native_hash");
+      w.String(u.nativeHashHex.c_str());
+      w.Key("sha2_hash");
+      w.String(u.sha2HashHex.c_str());
+    } else {
+      w.Key("password");
+      w.String(u.password.c_str());
+    }
+    if (!u.keyspaces.empty()) {
+      w.Key("keyspaces");
+      w.StartArray();
+      for (const auto& k : u.keyspaces) w.String(k.c_str());
+      w.EndArray();
+    }
+    w.EndObject();
+  }
+  w.EndArray();
+  w.EndObject();
+  return buf.GetString();
 }
 
 Status applyJsonConfig(const std::string& json, Config& c) {
@@ -209,7 +295,7 @@ Status applyJsonConfig(const std::string& json, Config& c) {
       if (!v.IsArray()) return invalid("config: 'backends' must be an array");
       c.backends.clear();
       for (rapidjson::SizeType i = 0; i < v.Size(); ++i) {
-        catalog::Backend b;
+        ConfigBackend b;
         st = parseBackend(v[i], fmt::format("backends[{}]", i), b);
         if (!st) return st;
         c.backends.push_back(b);
@@ -218,13 +304,28 @@ Status applyJsonConfig(const std::string& json, Config& c) {
       if (!v.IsArray()) return invalid("config: 'users' must be an array");
       c.users.clear();
       for (rapidjson::SizeType i = 0; i < v.Size(); ++i) {
-        catalog::User u;
+        ConfigUser u;
         st = parseUser(v[i], fmt::format("users[{}]", i), u);
         if (!st) return st;
         c.users.push_back(u);
       }
+    } else if (key == "admin_users") {
+      if (!v.IsArray()) return invalid("config: 'admin_users' must be an array");
+      c.adminUsers.clear();
+      for (rapidjson::SizeType i = 0; i < v.Size(); ++i) {
+        ConfigUser u;
+        st = parseUser(v[i], fmt::format("admin_users[{}]", i), u);
+        if (!st) return st;
+        c.adminUsers.push_back(u);
+      }
+    } else if (key == "keyspaces") {
+      if (!v.IsArray()) return invalid("config: 'keyspaces' must be an array");
+      rapidjson::StringBuffer buf;
+      rapidjson::Writer<rapidjson::StringBuffer> writer(buf);
+      v.Accept(writer);
+      c.keyspacesJson = buf.GetString();  // validated key by key by the catalog's importer
     } else if (key == "backend_user") {
-      catalog::User u;
+      ConfigUser u;
       st = parseUser(v, key, u);
       if (st) c.backendUser = u;
     } else if (key == "max_allowed_packet") {
@@ -249,10 +350,21 @@ Status applyJsonConfig(const std::string& json, Config& c) {
       auto n = getUint(v, key);
       if (!n) return n.takeError();
       c.maxClientConnections = *n;
-    } else if (key == "admin_listen" || key == "catalog") {
-      // Reserved for the catalog/admin issue; accepted so one config file serves both.
+    } else if (key == "admin_listen") {
       auto s = getString(v, key);
       if (!s) return s.takeError();
+      if (*s == "off" || s->empty()) {
+        c.adminEnabled = false;
+      } else {
+        auto hp = parseHostPort(*s, "config: 'admin_listen'");
+        if (!hp) return hp.takeError();
+        c.adminListenHost = hp->first;
+        c.adminListenPort = hp->second;
+      }
+    } else if (key == "catalog") {
+      auto s = getString(v, key);
+      if (!s) return s.takeError();
+      c.catalogPath = *s;
     } else {
       return invalid(fmt::format("config: unknown key '{}'", key));
     }
@@ -262,10 +374,6 @@ Status applyJsonConfig(const std::string& json, Config& c) {
 }
 
 Status validate(const Config& c) {
-  if (c.backends.empty()) return invalid("config: at least one backend is required (--backend host:port)");
-  if (c.users.empty() && !c.backendUser) {
-    return invalid("config: at least one user is required (--user name:password)");
-  }
   if (c.authPlugin != "mysql_native_password" && c.authPlugin != "caching_sha2_password") {
     return invalid("config: 'auth_plugin' must be mysql_native_password or caching_sha2_password");
   }

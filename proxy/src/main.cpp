@@ -20,7 +20,9 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("shardproxy ") + SHARDPROXY_VERSION);
   std::string configFile, listen, logLevel, logFormat, backendUser, serverVersion, authPlugin,
       tlsCert, tlsKey;
-  std::vector<std::string> backends, users;
+  std::vector<std::string> backends, users, adminUsers;
+  std::string adminListen, catalogPath;
+  bool dumpCatalog = false;
   unsigned threads = 0;
   std::size_t maxPacket = 0, poolMax = 0, poolMinIdle = 0, maxClients = 0;
   long long idleTimeout = -1, acquireTimeout = -1, connectTimeout = -1, pingAfterIdle = -1,
@@ -29,8 +31,15 @@ int main(int argc, char** argv) {
 
   app.add_option("--config", configFile, "JSON configuration file (flags override its keys)");
   app.add_option("--listen", listen, "Address for applications, host:port (default 127.0.0.1:6033)");
-  app.add_option("--backend", backends, "Backend MySQL server host:port (repeatable)");
-  app.add_option("--user", users, "Application user name:password (repeatable)");
+  app.add_option("--backend", backends,
+                 "Bootstrap: backend host:port of the unsharded keyspace 'default' (repeatable; "
+                 "the first is the primary)");
+  app.add_option("--user", users, "Bootstrap: application user name:password (repeatable)");
+  app.add_option("--catalog", catalogPath, "Catalog file (SQLite; default shardproxy.db)");
+  app.add_option("--admin-listen", adminListen,
+                 "Admin port host:port (default 127.0.0.1:6032; 'off' disables it)");
+  app.add_option("--admin-user", adminUsers, "Admin account name:password (repeatable)");
+  app.add_flag("--dump-catalog", dumpCatalog, "Print the catalog as bootstrap JSON and exit");
   app.add_option("--backend-user", backendUser,
                  "Log in to backends as name:password instead of the client's own login");
   app.add_option("--threads", threads, "Event-loop threads (default: one per core)");
@@ -84,10 +93,14 @@ int main(int argc, char** argv) {
   }
   if (!backends.empty()) {
     config.backends.clear();
+    bool first = true;
     for (const auto& b : backends) {
       auto hp = shardproxy::proxy::parseHostPort(b, "--backend");
       if (!hp) return fail(hp.error().message);
-      config.backends.push_back({hp->first, hp->second});
+      config.backends.push_back({{hp->first, hp->second},
+                                 first ? shardproxy::catalog::BackendRole::kPrimary
+                                       : shardproxy::catalog::BackendRole::kReplica});
+      first = false;
     }
   }
   if (!users.empty()) {
@@ -98,6 +111,25 @@ int main(int argc, char** argv) {
       config.users.push_back(*user);
     }
   }
+  if (!adminUsers.empty()) {
+    config.adminUsers.clear();
+    for (const auto& u : adminUsers) {
+      auto user = shardproxy::proxy::parseUserSpec(u, "--admin-user");
+      if (!user) return fail(user.error().message);
+      config.adminUsers.push_back(*user);
+    }
+  }
+  if (!adminListen.empty()) {
+    if (adminListen == "off") {
+      config.adminEnabled = false;
+    } else {
+      auto hp = shardproxy::proxy::parseHostPort(adminListen, "--admin-listen");
+      if (!hp) return fail(hp.error().message);
+      config.adminListenHost = hp->first;
+      config.adminListenPort = hp->second;
+    }
+  }
+  if (!catalogPath.empty()) config.catalogPath = catalogPath;
   if (!backendUser.empty()) {
     auto user = shardproxy::proxy::parseUserSpec(backendUser, "--backend-user");
     if (!user) return fail(user.error().message);
@@ -128,6 +160,7 @@ int main(int argc, char** argv) {
   if (!shardproxy::configureLogging(config.logLevel, config.logJson)) {
     return fail("unknown log level '" + config.logLevel + "'");
   }
+  if (dumpCatalog) return shardproxy::proxy::Server::dumpCatalog(config);
   shardproxy::proxy::Server server(std::move(config));
   int rc = server.run();
   spdlog::shutdown();

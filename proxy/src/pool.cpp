@@ -2,6 +2,8 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/as_tuple.hpp>
@@ -16,14 +18,12 @@ namespace {
 constexpr auto kAwait = asio::as_tuple(asio::use_awaitable);
 }
 
-Pool::Pool(asio::any_io_executor ex, catalog::TopologyPtr topology, PoolConfig config,
-           BackendOptions backendOptions, std::size_t threads)
+Pool::Pool(asio::any_io_executor ex, PoolConfig config, BackendOptions backendOptions,
+           std::size_t threads)
     : ex_(ex),
-      topology_(std::move(topology)),
       config_(config),
       backendOptions_(backendOptions),
       maxPerThread_(std::max<std::size_t>(1, (config.maxConnections + threads - 1) / threads)),
-      perBackend_(topology_->backends.size()),
       maintenanceTimer_(ex) {}
 
 std::size_t Pool::idleConnections() const {
@@ -43,11 +43,8 @@ bool Pool::usable(BackendConnection& conn) {
 }
 
 asio::awaitable<Result<std::unique_ptr<BackendConnection>>> Pool::acquire(
-    std::size_t backend, const BackendLogin& login) {
-  if (backend >= perBackend_.size()) {
-    co_return Error::make(ErrorCode::kInternal, "no such backend");
-  }
-  const catalog::Backend& target = topology_->backends[backend];
+    const catalog::Endpoint& target, const BackendLogin& login) {
+  const std::string backend = target.toString();
   Key key = keyOf(backend, login);
   auto deadline = std::chrono::steady_clock::now() + config_.acquireTimeout;
   while (true) {
@@ -76,7 +73,7 @@ asio::awaitable<Result<std::unique_ptr<BackendConnection>>> Pool::acquire(
     PerBackend& pb = perBackend_[backend];
     if (pb.open < maxPerThread_) {
       ++pb.open;
-      logins_.try_emplace(key, login);
+      logins_.try_emplace(key, target, login);
       auto conn = co_await BackendConnection::connect(ex_, target, login, backendOptions_);
       if (!conn) {
         closed(backend);
@@ -91,7 +88,7 @@ asio::awaitable<Result<std::unique_ptr<BackendConnection>>> Pool::acquire(
       co_return Error::make(
           ErrorCode::kPoolExhausted,
           fmt::format("No connection to backend '{}' became free within {} ms (pool max {})",
-                      target.address(), config_.acquireTimeout.count(), config_.maxConnections));
+                      backend, config_.acquireTimeout.count(), config_.maxConnections));
     }
     ++stats_.waits;
     asio::steady_timer waiter(ex_);
@@ -102,7 +99,7 @@ asio::awaitable<Result<std::unique_ptr<BackendConnection>>> Pool::acquire(
   }
 }
 
-void Pool::closed(std::size_t backend) {
+void Pool::closed(const std::string& backend) {
   PerBackend& pb = perBackend_[backend];
   if (pb.open > 0) --pb.open;
   if (!pb.waiters.empty()) {
@@ -111,19 +108,20 @@ void Pool::closed(std::size_t backend) {
   }
 }
 
-void Pool::release(std::size_t backend, std::unique_ptr<BackendConnection> conn) {
+void Pool::release(std::unique_ptr<BackendConnection> conn) {
   if (!conn) return;
+  const std::string backend = conn->address();
   if (conn->broken || conn->dirtyCaps || closing_) {
     ++stats_.closed;
     conn->channel().stream().close();
     closed(backend);
     return;
   }
-  asio::co_spawn(ex_, resetAndKeep(backend, std::move(conn)), asio::detached);
+  asio::co_spawn(ex_, resetAndKeep(std::move(conn)), asio::detached);
 }
 
-asio::awaitable<void> Pool::resetAndKeep(std::size_t backend,
-                                         std::unique_ptr<BackendConnection> conn) {
+asio::awaitable<void> Pool::resetAndKeep(std::unique_ptr<BackendConnection> conn) {
+  const std::string backend = conn->address();
   Status st = co_await conn->resetSession(!conn->schema.empty());
   if (!st || closing_) {
     ++stats_.closed;
@@ -153,7 +151,7 @@ asio::awaitable<void> Pool::maintain() {
     if (closing_) break;
     auto now = std::chrono::steady_clock::now();
     for (auto& [key, conns] : idle_) {
-      std::size_t backend = std::get<0>(key);
+      const std::string& backend = std::get<0>(key);
       // Oldest first; keep minIdle of the freshest.
       while (conns.size() > config_.minIdle && !conns.empty() &&
              now - conns.front()->idleSince > config_.idleTimeout) {
@@ -171,17 +169,17 @@ asio::awaitable<void> Pool::maintain() {
     }
     // Refill minIdle for logins already used, so a burst finds warm connections.
     if (config_.minIdle > 0) {
-      for (auto& [key, login] : logins_) {
-        std::size_t backend = std::get<0>(key);
+      for (auto& [key, entry] : logins_) {
+        const std::string& backend = std::get<0>(key);
         auto& conns = idle_[key];
         if (conns.size() >= config_.minIdle || perBackend_[backend].open >= maxPerThread_) continue;
         ++perBackend_[backend].open;
-        auto conn = co_await BackendConnection::connect(ex_, topology_->backends[backend], login,
+        auto conn = co_await BackendConnection::connect(ex_, entry.first, entry.second,
                                                         backendOptions_);
         if (!conn) {
           closed(backend);
-          log->warn("pool: could not refill min_idle for backend '{}': {}",
-                    topology_->backends[backend].address(), conn.error().message);
+          log->warn("pool: could not refill min_idle for backend '{}': {}", backend,
+                    conn.error().message);
           continue;
         }
         ++stats_.created;
@@ -189,6 +187,23 @@ asio::awaitable<void> Pool::maintain() {
       }
     }
   }
+}
+
+void Pool::retire(const std::vector<std::string>& addresses) {
+  for (auto it = idle_.begin(); it != idle_.end(); ++it) {
+    const std::string& backend = std::get<0>(it->first);
+    if (std::find(addresses.begin(), addresses.end(), backend) == addresses.end()) continue;
+    for (auto& c : it->second) {
+      c->channel().stream().close();
+      ++stats_.closed;
+      closed(backend);
+    }
+    it->second.clear();
+  }
+  std::erase_if(logins_, [&](const auto& entry) {
+    return std::find(addresses.begin(), addresses.end(), std::get<0>(entry.first)) !=
+           addresses.end();
+  });
 }
 
 void Pool::closeAll() {
@@ -201,7 +216,7 @@ void Pool::closeAll() {
     }
     conns.clear();
   }
-  for (auto& pb : perBackend_) {
+  for (auto& [address, pb] : perBackend_) {
     for (auto* w : pb.waiters) w->cancel();
     pb.waiters.clear();
   }

@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "shardproxy/common/logging.h"
+#include "shardproxy/proxy/admin_session.h"
 #include "shardproxy/proxy/client_session.h"
 #include "shardproxy/proxy/protocol/constants.h"
 
@@ -57,64 +58,249 @@ void SharedState::unregisterSession(std::uint32_t id) {
 
 ThreadContext::ThreadContext(SharedState& s, std::size_t threads)
     : shared(s),
-      pool(io.get_executor(), s.topology, s.config.pool,
+      pool(io.get_executor(), s.config.pool,
            BackendOptions{s.config.pool.connectTimeout, 1ULL << 30,
                           s.config.backendTls && s.tls ? &s.tls->clientContext() : nullptr},
            threads) {}
 
+void SharedState::publish(catalog::SnapshotPtr next) {
+  catalog::SnapshotPtr previous = snapshot_.exchange(next, std::memory_order_acq_rel);
+  // Idle pooled connections to backends that stopped serving close now; sessions that hold one
+  // move away at their next statement (OFFLINE) or when they end (DRAINING).
+  std::vector<std::string> retired;
+  if (previous) {
+    for (const auto& b : previous->backends) {
+      const catalog::Backend* now = next->findBackend(b.address);
+      if (now == nullptr || now->state != catalog::BackendState::kOnline) {
+        retired.push_back(b.address.toString());
+      }
+    }
+  }
+  if (retired.empty()) return;
+  for (ThreadContext* t : threads) {
+    asio::post(t->io, [t, retired] { t->pool.retire(retired); });
+  }
+}
+
+AdminResult SharedState::runAdmin(std::string_view sql, const std::string& who, bool& changed) {
+  std::lock_guard lock(adminMutex_);
+  AdminExecutor executor(*catalog_);
+  AdminResult result = executor.execute(sql, who, changed);
+  if (changed) {
+    auto snap = catalog_->snapshot();
+    if (snap) {
+      publish(*snap);
+      moduleLogger("catalog")->info("catalog version {} by {}", (*snap)->version, who);
+    } else {
+      moduleLogger("catalog")->error("catalog changed but its snapshot failed: {}",
+                                     snap.error().message);
+    }
+  }
+  return result;
+}
+
 Server::Server(Config config) { shared_.config = std::move(config); }
 Server::~Server() = default;
+
+namespace {
+// Names what a config's bootstrap topology has that the catalog does not, and the reverse.
+void warnAboutDifferences(const catalog::Snapshot& catalogSnap, const catalog::Snapshot& configSnap,
+                          const std::string& path) {
+  auto log = moduleLogger("catalog");
+  for (const auto& k : configSnap.keyspaces) {
+    if (catalogSnap.findKeyspace(k.name) == nullptr) {
+      log->warn("config keyspace '{}' is not in catalog {} (the catalog wins; use the admin port)",
+                k.name, path);
+    }
+  }
+  for (const auto& b : configSnap.backends) {
+    if (catalogSnap.findBackend(b.address) == nullptr) {
+      log->warn("config backend {} is not in catalog {} (the catalog wins)", b.address.toString(),
+                path);
+    }
+  }
+  for (const auto& u : configSnap.users) {
+    if (catalogSnap.findUser(u.name) == nullptr) {
+      log->warn("config user '{}' is not in catalog {} (the catalog wins)", u.name, path);
+    }
+  }
+  for (const auto& b : catalogSnap.backends) {
+    if (configSnap.findBackend(b.address) == nullptr && !configSnap.backends.empty()) {
+      log->warn("catalog backend {} is not in the config's bootstrap topology",
+                b.address.toString());
+    }
+  }
+}
+}  // namespace
+
+Status Server::openCatalog() {
+  auto log = moduleLogger("catalog");
+  const Config& c = shared_.config;
+  auto opened = catalog::Catalog::open(c.catalogPath);
+  if (!opened) return opened.takeError();
+  auto cat = std::move(*opened);
+  auto empty = cat->empty();
+  if (!empty) return empty.takeError();
+  const std::string bootstrap = bootstrapJson(c);
+  const bool configHasTopology = !c.backends.empty() || !c.keyspacesJson.empty() || !c.users.empty();
+  if (*empty && configHasTopology) {
+    Status st = cat->importJson(bootstrap, {"bootstrap", "import of the configuration"});
+    if (!st) return st;
+    log->info("catalog {} bootstrapped from the configuration (version {})", c.catalogPath,
+              cat->version());
+  } else if (!*empty && configHasTopology) {
+    auto scratch = catalog::Catalog::open(":memory:");
+    Status imported = scratch ? (*scratch)->importJson(bootstrap, {"compare", "config"})
+                              : Status(scratch.error());
+    if (!imported) {
+      log->warn("the configuration's topology does not form a valid catalog ({}); catalog {} is "
+                "used as it is",
+                imported.error().message, c.catalogPath);
+    } else {
+      auto a = cat->snapshot();
+      auto b = (*scratch)->snapshot();
+      if (a && b) warnAboutDifferences(**a, **b, c.catalogPath);
+    }
+  }
+  shared_.setCatalog(std::move(cat));
+  return {};
+}
+
+int Server::dumpCatalog(const Config& config) {
+  Server server(config);
+  if (Status st = server.openCatalog(); !st) {
+    std::fprintf(stderr, "shardproxy: %s\n", st.error().message.c_str());
+    return 1;
+  }
+  auto json = server.shared_.catalogPtr()->exportJson();
+  if (!json) {
+    std::fprintf(stderr, "shardproxy: %s\n", json.error().message.c_str());
+    return 1;
+  }
+  std::printf("%s\n", json->c_str());
+  return 0;
+}
 
 Status Server::prepare() {
   auto log = moduleLogger("proxy");
   Config& c = shared_.config;
-  auto topology = std::make_shared<catalog::Topology>();
-  topology->backends = c.backends;
-  topology->users = c.users;
-  topology->backendUser = c.backendUser;
-  shared_.topology = topology;
-
   auto tls = TlsMaterial::create(c.tlsCert, c.tlsKey);
   if (!tls) return tls.takeError();
   shared_.tls = std::move(*tls);
   if (shared_.tls->generated()) log->info("TLS: using a generated self-signed certificate");
 
+  if (Status st = openCatalog(); !st) return st;
+  auto snap = shared_.catalogPtr()->snapshot();
+  if (!snap) return snap.takeError();
+  shared_.publish(*snap);
+
   // Present the backend's own version and capabilities, so clients enable what it supports.
-  asio::io_context probeIo;
-  Result<ServerGreeting> greeting = Error::make(ErrorCode::kInternal, "not probed");
-  asio::co_spawn(
-      probeIo,
-      [&]() -> asio::awaitable<void> {
-        greeting = co_await probeBackend(probeIo.get_executor(), c.backends.front(),
-                                         c.pool.connectTimeout);
-      },
-      asio::detached);
-  probeIo.run();
+  const catalog::Backend* probeTarget = nullptr;
+  for (const auto& b : (*snap)->backends) {
+    if (b.role == catalog::BackendRole::kPrimary && b.state == catalog::BackendState::kOnline) {
+      probeTarget = &b;
+      break;
+    }
+  }
   std::uint32_t backendCaps = 0xffffffff;
   auto& identity = shared_.identity;
-  if (greeting) {
-    identity.version = greeting->version;
-    backendCaps = greeting->capabilities;
-    log->info("backend '{}' is {}", c.backends.front().address(), greeting->version);
+  identity.version = "8.0.36";
+  if (probeTarget != nullptr) {
+    asio::io_context probeIo;
+    Result<ServerGreeting> greeting = Error::make(ErrorCode::kInternal, "not probed");
+    asio::co_spawn(
+        probeIo,
+        [&]() -> asio::awaitable<void> {
+          greeting = co_await probeBackend(probeIo.get_executor(), probeTarget->address,
+                                           c.pool.connectTimeout);
+        },
+        asio::detached);
+    probeIo.run();
+    if (greeting) {
+      identity.version = greeting->version;
+      backendCaps = greeting->capabilities;
+      log->info("backend '{}' is {}", probeTarget->address.toString(), greeting->version);
+    } else {
+      log->warn("could not probe backend '{}' ({}); presenting version {}",
+                probeTarget->address.toString(), greeting.error().message, identity.version);
+    }
   } else {
-    identity.version = "8.0.36";
-    log->warn("could not probe backend '{}' ({}); presenting version {}",
-              c.backends.front().address(), greeting.error().message, identity.version);
+    log->warn("the catalog has no online primary yet; add shards on the admin port");
   }
   if (!c.serverVersion.empty()) identity.version = c.serverVersion;
   identity.capabilities = kAdvertisedCaps & ~(kSessionCapabilities & ~backendCaps);
   identity.authPlugin = c.authPlugin;
   identity.tls = shared_.tls.get();
   identity.cache = &shared_.fastAuth;
-  auto accounts = std::make_shared<std::map<std::string, AccountHashes>>();
-  for (const auto& u : c.users) (*accounts)[u.name] = AccountHashes::fromPassword(u.password);
-  shared_.setAppAccounts([accounts](const std::string& user) -> std::optional<AccountHashes> {
-    auto it = accounts->find(user);
-    if (it == accounts->end()) return std::nullopt;
-    return it->second;
-  });
+
+  auto& admin = shared_.adminIdentity;
+  admin.version = "8.0.36-shardproxy-admin";
+  admin.capabilities = kAdvertisedCaps & ~cap::kSessionTrack & ~cap::kLocalFiles;
+  admin.authPlugin = protocol::kNativePasswordPlugin;
+  admin.tls = shared_.tls.get();
+  admin.cache = &shared_.adminFastAuth;
+
+  auto adminAccounts = std::make_shared<std::map<std::string, AccountHashes>>();
+  for (const auto& u : c.adminUsers) (*adminAccounts)[u.name] = AccountHashes::fromPassword(u.password);
+  if (adminAccounts->empty() && c.adminEnabled) {
+    if (c.adminListenHost == "127.0.0.1" || c.adminListenHost == "::1" ||
+        c.adminListenHost == "localhost") {
+      (*adminAccounts)["admin"] = AccountHashes::fromPassword("admin");
+      log->warn("no --admin-user given: admin:admin may log in on {}:{} (loopback only)",
+                c.adminListenHost, c.adminListenPort);
+    } else {
+      return Error::make(ErrorCode::kConfigInvalid,
+                         "an admin port on a non-loopback address needs --admin-user name:password");
+    }
+  }
+  SharedState* shared = &shared_;
+  shared_.setAccountLookups(
+      [shared](const std::string& user) -> std::optional<AccountHashes> {
+        auto snapNow = shared->snapshot();
+        const catalog::User* u = snapNow ? snapNow->findUser(user) : nullptr;
+        if (u == nullptr) return std::nullopt;
+        return AccountHashes{u->nativeHash, u->sha2Hash};
+      },
+      [adminAccounts](const std::string& user) -> std::optional<AccountHashes> {
+        auto it = adminAccounts->find(user);
+        if (it == adminAccounts->end()) return std::nullopt;
+        return it->second;
+      });
   return {};
 }
+
+namespace {
+asio::awaitable<void> adminAcceptLoop(SharedState& shared, tcp::acceptor& acceptor) {
+  auto log = moduleLogger("proxy");
+  while (!shared.shuttingDown.load()) {
+    auto [ec, socket] = co_await acceptor.async_accept(kAwait);
+    if (ec) {
+      if (shared.shuttingDown.load() || ec == asio::error::operation_aborted) break;
+      log->warn("admin accept failed: {}", ec.message());
+      continue;
+    }
+    auto session = std::make_unique<AdminSession>(shared, std::move(socket));
+    asio::co_spawn(acceptor.get_executor(), AdminSession::run(std::move(session)), asio::detached);
+  }
+}
+
+Status listenOn(tcp::acceptor& acceptor, const std::string& host, std::uint16_t port,
+                bool reusePort) {
+  error_code ec;
+  tcp::endpoint ep(asio::ip::make_address(host, ec), port);
+  if (ec) return Error::make(ErrorCode::kConfigInvalid, fmt::format("invalid listen address '{}'", host));
+  acceptor.open(ep.protocol(), ec);
+  if (!ec) acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec && reusePort) acceptor.set_option(ReusePort(true), ec);
+  if (!ec) acceptor.bind(ep, ec);
+  if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return Error::make(ErrorCode::kConfigInvalid,
+                       fmt::format("cannot listen on {}:{}: {}", host, port, ec.message()));
+  }
+  return {};
+}
+}  // namespace
 
 int Server::run() {
   auto log = moduleLogger("proxy");
@@ -129,27 +315,29 @@ int Server::run() {
     threads_.push_back(std::make_unique<ThreadContext>(shared_, n));
     auto& ctx = *threads_.back();
     auto acceptor = std::make_unique<tcp::acceptor>(ctx.io);
-    error_code ec;
-    tcp::endpoint ep(asio::ip::make_address(c.listenHost, ec), c.listenPort);
-    if (ec) {
-      log->critical("invalid listen address '{}': {}", c.listenHost, ec.message());
-      return 1;
-    }
-    acceptor->open(ep.protocol(), ec);
-    if (!ec) acceptor->set_option(tcp::acceptor::reuse_address(true), ec);
-    if (!ec) acceptor->set_option(ReusePort(true), ec);
-    if (!ec) acceptor->bind(ep, ec);
-    if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
-    if (ec) {
-      log->critical("cannot listen on {}:{}: {}", c.listenHost, c.listenPort, ec.message());
+    if (Status st = listenOn(*acceptor, c.listenHost, c.listenPort, true); !st) {
+      log->critical("{}", st.error().message);
       return 1;
     }
     asio::co_spawn(ctx.io, acceptLoop(ctx, *acceptor), asio::detached);
     ctx.pool.startMaintenance();
     acceptors.push_back(std::move(acceptor));
   }
-  log->info("shardproxy listening on {}:{} ({} threads, {} backend(s))", c.listenHost,
-            c.listenPort, n, c.backends.size());
+  for (auto& t : threads_) shared_.threads.push_back(t.get());
+  asio::io_context adminIo(1);
+  tcp::acceptor adminAcceptor(adminIo);
+  if (c.adminEnabled) {
+    if (Status st = listenOn(adminAcceptor, c.adminListenHost, c.adminListenPort, false); !st) {
+      log->critical("admin port: {}", st.error().message);
+      return 1;
+    }
+    asio::co_spawn(adminIo, adminAcceptLoop(shared_, adminAcceptor), asio::detached);
+  }
+  log->info("shardproxy listening on {}:{} ({} threads), admin on {}, catalog {} version {}",
+            c.listenHost, c.listenPort, n,
+            c.adminEnabled ? fmt::format("{}:{}", c.adminListenHost, c.adminListenPort)
+                           : std::string("off"),
+            c.catalogPath, shared_.snapshot()->version);
 
   std::vector<std::thread> workers;
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
@@ -157,6 +345,8 @@ int Server::run() {
     guards.emplace_back(t->io.get_executor());
     workers.emplace_back([&io = t->io] { io.run(); });
   }
+  guards.emplace_back(adminIo.get_executor());
+  workers.emplace_back([&adminIo] { adminIo.run(); });
 
   asio::io_context mainIo(1);
   asio::signal_set signals(mainIo, SIGTERM, SIGINT);
@@ -164,6 +354,11 @@ int Server::run() {
     if (ec) return;
     log->info("signal {}: stop accepting, finishing running statements (grace {} ms)", sig,
               c.shutdownGrace.count());
+    shared_.shuttingDown.store(true);
+    asio::post(adminIo, [&adminAcceptor] {
+      error_code ignored;
+      adminAcceptor.close(ignored);
+    });
     for (std::size_t i = 0; i < threads_.size(); ++i) {
       auto& ctx = *threads_[i];
       auto* acceptor = acceptors[i].get();
@@ -189,6 +384,7 @@ int Server::run() {
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
     for (auto& t : threads_) t->io.stop();
+    adminIo.stop();
   });
   mainIo.run();
   for (auto& w : workers) w.join();

@@ -316,6 +316,51 @@ std::optional<KillRequest> parseKill(std::string_view sql) {
   return req;
 }
 
-RouteDecision route(const SessionState& /*state*/, std::string_view /*sql*/) { return {}; }
+Result<RouteDecision> route(const catalog::Snapshot& snapshot, const SessionState& state,
+                            std::string_view user, std::string_view /*sql*/,
+                            const catalog::Endpoint* current) {
+  const catalog::Keyspace* ks = state.schema.empty() ? nullptr : snapshot.findKeyspace(state.schema);
+  if (ks == nullptr) {
+    for (const auto& k : snapshot.keyspaces) {
+      if (!k.sharded) {
+        ks = &k;
+        break;
+      }
+    }
+  }
+  if (ks == nullptr) {
+    return Error::make(ErrorCode::kNoRoute,
+                       "No keyspace serves schema '" + state.schema +
+                           "', and there is no unsharded keyspace to take it");
+  }
+  if (const catalog::User* u = snapshot.findUser(user); u != nullptr && !u->mayUse(ks->name)) {
+    return Error::fromServer(1044, "42000",
+                             "Access denied for user '" + std::string(user) + "' to keyspace '" +
+                                 ks->name + "'");
+  }
+  if (ks->sharded) {
+    return Error::make(ErrorCode::kNotSupportedYet,
+                       "Keyspace '" + ks->name +
+                           "' is sharded; routing by shard key arrives with the router");
+  }
+  for (auto idx : ks->shards) {
+    const catalog::Shard& shard = snapshot.shards[idx];
+    if (!shard.serving) continue;
+    if (!shard.primary) break;
+    const catalog::Backend& b = snapshot.backends[*shard.primary];
+    bool usable = b.state == catalog::BackendState::kOnline ||
+                  (b.state == catalog::BackendState::kDraining && current != nullptr &&
+                   *current == b.address);
+    if (!usable) {
+      return Error::make(ErrorCode::kNoRoute, "Shard " + ks->name + "/" + shard.name +
+                                                  " has no online primary (" +
+                                                  b.address.toString() + " is " +
+                                                  std::string(catalog::toString(b.state)) + ")");
+    }
+    return RouteDecision{&b, ks, true};
+  }
+  return Error::make(ErrorCode::kNoRoute,
+                     "Keyspace '" + ks->name + "' has no serving shard with a primary");
+}
 
 }  // namespace shardproxy::router

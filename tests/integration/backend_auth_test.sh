@@ -22,7 +22,8 @@ trap cleanup EXIT
 free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 start_proxy() {  # name, port, args...
   local name="$1" port="$2"; shift 2
-  "$bin" --listen "127.0.0.1:$port" --threads 1 --log-level warn "$@" >"$work/$name.log" 2>&1 &
+  "$bin" --listen "127.0.0.1:$port" --threads 1 --log-level warn --catalog "$work/$name.db" \
+    --admin-listen off "$@" >"$work/$name.log" 2>&1 &
   pids+=($!)
   for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0; sleep 0.1; done
   echo "FAIL: $name did not start"; cat "$work/$name.log"; exit 1

@@ -671,7 +671,11 @@ class Proxy:
             self.port = free_port()
             args = [PROXY_BIN, "--listen", f"127.0.0.1:{self.port}",
                     "--backend", backend or f"127.0.0.1:{Env.backend_port}",
-                    "--threads", "2", "--log-level", LOG_LEVEL]
+                    "--threads", "2", "--log-level", LOG_LEVEL,
+                    # Each proxy gets its own catalog (bootstrapped from these flags) and no
+                    # admin port, so parallel proxies never share state or collide on 6032.
+                    "--catalog", str(Path(Env.tmp) / f"{self.name}-{_attempt}.db"),
+                    "--admin-listen", "off"]
             for u in users:
                 args += ["--user", u]
             args += list(extra)

@@ -19,7 +19,9 @@ free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("12
 lines="$("$root/scripts/cluster" up "$work/cluster" --shards 1 --replicas 1)"
 backend_port="$(echo "$lines" | awk '/role=primary/ { for (i=1;i<=NF;i++) if ($i ~ /^port=/) { sub("port=","",$i); print $i } }' | head -1)"
 port="$(free_port)"
+admin_port="$(free_port)"
 "$bin" --listen "127.0.0.1:$port" --backend "127.0.0.1:$backend_port" --user app:secret \
+  --admin-listen "127.0.0.1:$admin_port" --admin-user admin:adminpw --catalog "$work/catalog.db" \
   --threads 2 --log-level info >"$work/proxy.log" 2>&1 &
 proxy_pid=$!
 for _ in $(seq 50); do
@@ -35,6 +37,13 @@ SP_HOST=127.0.0.1 SP_PORT="$port" SP_USER=app SP_PASSWORD=secret SP_DB=shop \
 if ! kill -0 "$proxy_pid" 2>/dev/null; then
   echo "FAIL: shardproxy died during the client tests; log:"; tail -50 "$work/proxy.log"; failed=1
 fi
+
+echo "-- admin port with the mariadb CLI (catalog changes seen live by application sessions)"
+SHARDPROXY_BIN="$bin" bash "$root/tests/integration/admin_port_test.sh" "$port" "$admin_port" \
+  "$backend_port" "$(echo "$lines" | awk '/role=replica/ { for (i=1;i<=NF;i++) if ($i ~ /^port=/) { sub("port=","",$i); print $i } }' | head -1)" || failed=1
+
+echo "-- catalog: kill -9 during changes leaves the old or the new state"
+CATALOG_STRESS_BIN="$(dirname "$bin")/catalog_stress" bash "$root/tests/integration/catalog_kill9_test.sh" || failed=1
 
 echo "-- backend client against caching_sha2_password (proxy → proxy → MariaDB)"
 SHARDPROXY_BIN="$bin" bash "$root/tests/integration/backend_auth_test.sh" "$backend_port" || failed=1

@@ -202,8 +202,10 @@ void encode(const OkPacket& m, std::uint32_t caps, Bytes& out) {
   if (caps & cap::kSessionTrack) {
     w.lenencStr(m.info);
     if (m.statusFlags & status::kSessionStateChanged) w.lenencStr(m.sessionStateChanges);
-  } else {
-    w.str(m.info);
+  } else if (!m.info.empty()) {
+    // The documentation says string<EOF>, but servers write (and libmysql/Connector/C read) a
+    // length-encoded string here.
+    w.lenencStr(m.info);
   }
 }
 
@@ -226,8 +228,10 @@ std::optional<OkPacket> decodeOk(ByteView payload, std::uint32_t caps) {
     if ((m.statusFlags & status::kSessionStateChanged) && !r.atEnd()) {
       m.sessionStateChanges = r.lenencStr();
     }
-  } else {
-    m.info = r.rest();
+  } else if (!r.atEnd()) {
+    ByteReader lenenc(payload.subspan(r.position()));
+    std::string_view info = lenenc.lenencStr();
+    m.info = (!lenenc.failed() && lenenc.atEnd()) ? info : r.rest();
   }
   if (r.failed()) return std::nullopt;
   return m;

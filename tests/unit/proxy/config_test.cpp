@@ -27,8 +27,8 @@ TEST(JsonConfig, ReadsEveryKey) {
   EXPECT_EQ(c.threads, 3u);
   EXPECT_TRUE(c.logJson);
   ASSERT_EQ(c.backends.size(), 2u);
-  EXPECT_EQ(c.backends[1].host, "db2");
-  EXPECT_EQ(c.backends[1].port, 3308);
+  EXPECT_EQ(c.backends[1].address.host, "db2");
+  EXPECT_EQ(c.backends[1].address.port, 3308);
   ASSERT_EQ(c.users.size(), 2u);
   EXPECT_EQ(c.users[1].password, "pw");
   ASSERT_TRUE(c.backendUser);
@@ -79,15 +79,40 @@ TEST(ConfigFlags, HostPortAndUserSpecs) {
   EXPECT_FALSE(parseUserSpec(":x", "--user"));
 }
 
-TEST(ConfigValidation, RequiresBackendsAndUsers) {
+TEST(ConfigValidation, RejectsBadValues) {
   Config c;
-  EXPECT_FALSE(validate(c).ok());
-  c.backends.push_back({"h", 1});
-  EXPECT_FALSE(validate(c).ok());
-  c.users.push_back({"u", "p"});
-  EXPECT_TRUE(validate(c).ok());
+  EXPECT_TRUE(validate(c).ok());  // the topology may come from the catalog alone
   c.authPlugin = "sha256_password";
   EXPECT_FALSE(validate(c).ok());
+  c.authPlugin = "mysql_native_password";
+  c.tlsCert = "cert.pem";
+  EXPECT_FALSE(validate(c).ok());  // a certificate without its key
+}
+
+TEST(JsonConfig, CatalogAndAdminKeys) {
+  Config c;
+  Status st = applyJsonConfig(R"({"catalog": "/tmp/x.db", "admin_listen": "127.0.0.1:7032",
+    "admin_users": ["root:pw"], "keyspaces": [{"name": "shop", "sharded": true}]})", c);
+  ASSERT_TRUE(st.ok()) << st.error().message;
+  EXPECT_EQ(c.catalogPath, "/tmp/x.db");
+  EXPECT_EQ(c.adminListenPort, 7032);
+  ASSERT_EQ(c.adminUsers.size(), 1u);
+  EXPECT_EQ(c.adminUsers[0].password, "pw");
+  EXPECT_NE(c.keyspacesJson.find("shop"), std::string::npos);
+  Config off;
+  ASSERT_TRUE(applyJsonConfig(R"({"admin_listen": "off"})", off).ok());
+  EXPECT_FALSE(off.adminEnabled);
+}
+
+TEST(BootstrapJson, ShorthandBackendsBecomeTheDefaultKeyspace) {
+  Config c;
+  c.backends.push_back({{"10.0.0.1", 3306}, catalog::BackendRole::kPrimary});
+  c.backends.push_back({{"10.0.0.2", 3306}, catalog::BackendRole::kReplica});
+  c.users.push_back({"app", "secret", {}});
+  std::string json = bootstrapJson(c);
+  EXPECT_NE(json.find(R"("name":"default","sharded":false)"), std::string::npos) << json;
+  EXPECT_NE(json.find(R"("host":"10.0.0.2","port":3306,"role":"replica")"), std::string::npos);
+  EXPECT_NE(json.find(R"("name":"app","password":"secret")"), std::string::npos);
 }
 
 TEST(TlsMaterial, GeneratedKeyDecryptsCachingSha2Password) {

@@ -13,7 +13,7 @@
 
 #include <boost/asio/any_io_executor.hpp>
 
-#include "shardproxy/catalog/topology.h"
+#include "shardproxy/catalog/snapshot.h"
 #include "shardproxy/proxy/channel.h"
 #include "shardproxy/proxy/protocol/auth.h"
 #include "shardproxy/proxy/protocol/constants.h"
@@ -44,7 +44,7 @@ struct BackendOptions {
 class BackendConnection {
  public:
   static asio::awaitable<Result<std::unique_ptr<BackendConnection>>> connect(
-      asio::any_io_executor ex, const catalog::Backend& backend, const BackendLogin& login,
+      asio::any_io_executor ex, const catalog::Endpoint& backend, const BackendLogin& login,
       const BackendOptions& options);
 
   Channel& channel() { return channel_; }
@@ -100,7 +100,7 @@ struct ServerGreeting {
   std::uint8_t charset = 0;
 };
 asio::awaitable<Result<ServerGreeting>> probeBackend(asio::any_io_executor ex,
-                                                     const catalog::Backend& backend,
+                                                     const catalog::Endpoint& backend,
                                                      std::chrono::milliseconds timeout);
 
 }  // namespace shardproxy::proxy

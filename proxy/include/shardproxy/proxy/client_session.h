@@ -33,9 +33,6 @@ class ClientSession {
   std::uint32_t id() const { return id_; }
   // Shutdown: close now if waiting for a command, else after the running one.
   void requestClose();
-  // Read from other threads (KILL): the backend thread serving this session, 0 if none.
-  std::uint32_t backendThreadId() const { return backendThreadId_.load(std::memory_order_relaxed); }
-  std::size_t backendIndex() const { return backendIndexShared_.load(std::memory_order_relaxed); }
 
  private:
   struct PreparedStatement {
@@ -63,12 +60,17 @@ class ClientSession {
   asio::awaitable<bool> onStmtExecute(const Packet& pkt);
   asio::awaitable<bool> onStmtWithId(const Packet& pkt);  // FETCH, RESET, SEND_LONG_DATA, CLOSE
 
+  // Routes `sql` against the current catalog snapshot (kept in snapshot_ for the statement).
+  Result<router::RouteDecision> routeFor(std::string_view sql);
   // Returns a backend connection in the session's state, for the routing decision.
-  asio::awaitable<Result<BackendConnection*>> backendFor(const router::RouteDecision& route);
+  asio::awaitable<Result<BackendConnection*>> backendFor(const catalog::Endpoint& backend);
+  // routeFor + backendFor.
+  asio::awaitable<Result<BackendConnection*>> backendForStatement(std::string_view sql);
   asio::awaitable<Status> syncState(BackendConnection& conn);
   // The session's backend connection when it already serves `route` in the session's state:
   // the common case, decided without a coroutine call.
   BackendConnection* readyBackend(const router::RouteDecision& route);
+  void publishBackend();  // for KILL from other sessions
   asio::awaitable<Result<PreparedStatement*>> preparedOn(std::uint32_t clientId,
                                                          BackendConnection& conn);
   asio::awaitable<bool> forward(BackendConnection& conn, const Packet& pkt);
@@ -93,11 +95,10 @@ class ClientSession {
   router::SessionState state_;
   std::vector<router::SessionChange> changes_;
   std::unique_ptr<BackendConnection> backend_;
-  std::size_t backendIndex_ = 0;
+  catalog::Endpoint backendAddress_;
+  catalog::SnapshotPtr snapshot_;
   std::unordered_map<std::uint32_t, PreparedStatement> statements_;
   std::uint32_t nextStatementId_ = 1;
-  std::atomic<std::uint32_t> backendThreadId_{0};
-  std::atomic<std::size_t> backendIndexShared_{0};
   bool registered_ = false;
   bool idle_ = false;
   bool closeRequested_ = false;

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "shardproxy/catalog/topology.h"
+#include "shardproxy/catalog/snapshot.h"
 #include "shardproxy/common/errors.h"
 
 namespace shardproxy::proxy {
@@ -23,15 +23,37 @@ struct PoolConfig {
   std::chrono::milliseconds pingAfterIdle{2000};
 };
 
+struct ConfigUser {
+  std::string name;
+  std::string password;
+  std::vector<std::string> keyspaces;  // empty = all
+  // A dumped catalog lists hashes instead of passwords (hex), so a dump can bootstrap a catalog.
+  std::string nativeHashHex;
+  std::string sha2HashHex;
+};
+
+struct ConfigBackend {
+  catalog::Endpoint address;
+  catalog::BackendRole role = catalog::BackendRole::kPrimary;
+};
+
 struct Config {
   std::string listenHost = "127.0.0.1";
   std::uint16_t listenPort = 6033;
   unsigned threads = 0;  // 0: one per core
   std::string logLevel = "info";
   bool logJson = false;
-  std::vector<catalog::Backend> backends;
-  std::vector<catalog::User> users;
-  std::optional<catalog::User> backendUser;
+  // Bootstrap topology, imported into an empty catalog (docs/catalog.md): `keyspaces` as raw
+  // JSON, plus the shorthand `backends` (one unsharded keyspace named "default") and `users`.
+  std::string keyspacesJson;
+  std::vector<ConfigBackend> backends;
+  std::vector<ConfigUser> users;
+  std::optional<ConfigUser> backendUser;
+  std::string catalogPath = "shardproxy.db";
+  std::string adminListenHost = "127.0.0.1";
+  std::uint16_t adminListenPort = 6032;
+  bool adminEnabled = true;
+  std::vector<ConfigUser> adminUsers;
   std::size_t maxAllowedPacket = 64 * 1024 * 1024;
   std::string serverVersion;  // empty: the first backend's own version
   std::string authPlugin = "mysql_native_password";
@@ -48,8 +70,10 @@ Status applyJsonConfig(const std::string& json, Config& config);
 // "host:port" → (host, port); the error names `what`.
 Result<std::pair<std::string, std::uint16_t>> parseHostPort(const std::string& text,
                                                             const std::string& what);
-// "name:password" → User.
-Result<catalog::User> parseUserSpec(const std::string& text, const std::string& what);
+// "name:password" → user.
+Result<ConfigUser> parseUserSpec(const std::string& text, const std::string& what);
+// The bootstrap document for Catalog::importJson built from the config's topology keys.
+std::string bootstrapJson(const Config& config);
 Status validate(const Config& config);
 
 }  // namespace shardproxy::proxy

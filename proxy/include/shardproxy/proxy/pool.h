@@ -18,7 +18,7 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/steady_timer.hpp>
 
-#include "shardproxy/catalog/topology.h"
+#include "shardproxy/catalog/snapshot.h"
 #include "shardproxy/proxy/backend_connection.h"
 #include "shardproxy/proxy/config.h"
 
@@ -35,42 +35,47 @@ struct PoolStats {
 
 class Pool {
  public:
-  Pool(asio::any_io_executor ex, catalog::TopologyPtr topology, PoolConfig config,
-       BackendOptions backendOptions, std::size_t threads);
+  Pool(asio::any_io_executor ex, PoolConfig config, BackendOptions backendOptions,
+       std::size_t threads);
 
-  asio::awaitable<Result<std::unique_ptr<BackendConnection>>> acquire(std::size_t backend,
-                                                                      const BackendLogin& login);
+  asio::awaitable<Result<std::unique_ptr<BackendConnection>>> acquire(
+      const catalog::Endpoint& backend, const BackendLogin& login);
   // Takes a connection back. Broken ones are closed; others are reset, then kept idle.
-  void release(std::size_t backend, std::unique_ptr<BackendConnection> conn);
+  void release(std::unique_ptr<BackendConnection> conn);
+  // Closes idle connections to backends the catalog no longer lets serve (offline, draining,
+  // dropped); called when a new snapshot is published.
+  void retire(const std::vector<std::string>& addressesToClose);
 
   void startMaintenance();
   void closeAll();
   const PoolStats& stats() const { return stats_; }
-  std::size_t openConnections(std::size_t backend) const { return perBackend_.at(backend).open; }
+  std::size_t openConnections(const std::string& address) const {
+    auto it = perBackend_.find(address);
+    return it == perBackend_.end() ? 0 : it->second.open;
+  }
   std::size_t idleConnections() const;
 
  private:
-  using Key = std::tuple<std::size_t, std::string, std::uint8_t, std::uint32_t>;
+  using Key = std::tuple<std::string, std::string, std::uint8_t, std::uint32_t>;
   struct PerBackend {
     std::size_t open = 0;  // idle + borrowed + being created
     std::deque<asio::steady_timer*> waiters;
   };
-  static Key keyOf(std::size_t backend, const BackendLogin& login) {
-    return {backend, login.user, login.charset, login.sessionCaps};
+  static Key keyOf(const std::string& address, const BackendLogin& login) {
+    return {address, login.user, login.charset, login.sessionCaps};
   }
   bool usable(BackendConnection& conn);
-  asio::awaitable<void> resetAndKeep(std::size_t backend, std::unique_ptr<BackendConnection> conn);
-  void closed(std::size_t backend);
+  asio::awaitable<void> resetAndKeep(std::unique_ptr<BackendConnection> conn);
+  void closed(const std::string& address);
   asio::awaitable<void> maintain();
 
   asio::any_io_executor ex_;
-  catalog::TopologyPtr topology_;
   PoolConfig config_;
   BackendOptions backendOptions_;
   std::size_t maxPerThread_;
-  std::vector<PerBackend> perBackend_;
+  std::map<std::string, PerBackend> perBackend_;  // by "host:port"
   std::map<Key, std::vector<std::unique_ptr<BackendConnection>>> idle_;
-  std::map<Key, BackendLogin> logins_;  // to refill minIdle
+  std::map<Key, std::pair<catalog::Endpoint, BackendLogin>> logins_;  // to refill minIdle
   PoolStats stats_;
   bool closing_ = false;
   asio::steady_timer maintenanceTimer_;

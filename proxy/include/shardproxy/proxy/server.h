@@ -1,8 +1,9 @@
-// The proxy process: one io_context per thread, each with its own SO_REUSEPORT acceptor, pool
-// and sessions, so a client and its backend connections never cross threads.
-// Place in the request flow: accepts TCP connections and spawns one ClientSession coroutine per
-// connection; SIGTERM/SIGINT stop accepting, let running statements finish within the grace
-// period, then run() returns 0.
+// The proxy process: one io_context per thread for applications, each with its own SO_REUSEPORT
+// acceptor, pool and sessions (a client and its backend connections never cross threads), plus
+// one admin thread for the admin port, where catalog changes (blocking SQLite) are allowed.
+// Place in the request flow: accepts TCP connections and spawns one session coroutine per
+// connection; publishes catalog snapshots; SIGTERM/SIGINT stop accepting, let running statements
+// finish within the grace period, then run() returns 0.
 #pragma once
 
 #include <atomic>
@@ -17,7 +18,8 @@
 
 #include <boost/asio/io_context.hpp>
 
-#include "shardproxy/catalog/topology.h"
+#include "shardproxy/catalog/catalog.h"
+#include "shardproxy/proxy/admin_executor.h"
 #include "shardproxy/proxy/authenticator.h"
 #include "shardproxy/proxy/config.h"
 #include "shardproxy/proxy/pool.h"
@@ -28,22 +30,44 @@ namespace shardproxy::proxy {
 class ClientSession;
 struct ThreadContext;
 
-// What every session on every thread shares; immutable after start except the atomics and the
-// mutex-guarded fast-auth cache (touched only at login).
+// What every session on every thread shares. Sessions read the catalog only through snapshot();
+// the admin thread is the only writer of the catalog.
 struct SharedState {
   Config config;
-  catalog::TopologyPtr topology;
   std::unique_ptr<TlsMaterial> tls;
-  ServerIdentity identity;  // what the app port presents (version, capabilities, auth plugin)
+  ServerIdentity identity;       // the application port
+  ServerIdentity adminIdentity;  // the admin port
   FastAuthCache fastAuth;
+  FastAuthCache adminFastAuth;
   std::atomic<std::uint32_t> nextConnectionId{1};
   std::atomic<std::size_t> clientConnections{0};
+  std::atomic<bool> shuttingDown{false};
+  std::vector<ThreadContext*> threads;
+
+  catalog::SnapshotPtr snapshot() const { return snapshot_.load(std::memory_order_acquire); }
+  // Swaps in a new snapshot and tells every thread's pool which backends stopped serving.
+  void publish(catalog::SnapshotPtr next);
+
+  // Runs one admin statement against the catalog (admin thread only) and publishes on change.
+  AdminResult runAdmin(std::string_view sql, const std::string& who, bool& changed);
+  void setCatalog(std::unique_ptr<catalog::Catalog> c) { catalog_ = std::move(c); }
+  catalog::Catalog* catalogPtr() { return catalog_.get(); }
+
+  // Application accounts come from the current snapshot; admin accounts from the config.
+  const AccountLookup& appAccounts() const { return appAccounts_; }
+  const AccountLookup& adminAccounts() const { return adminAccounts_; }
+  void setAccountLookups(AccountLookup app, AccountLookup admin) {
+    appAccounts_ = std::move(app);
+    adminAccounts_ = std::move(admin);
+  }
 
   // Every authenticated session by proxy connection id, for KILL <id> (any thread).
   struct SessionEntry {
     ThreadContext* thread = nullptr;
     ClientSession* session = nullptr;
     std::string user;
+    catalog::Endpoint backend;     // the backend connection it holds, if backendThread != 0
+    std::uint32_t backendThread = 0;
   };
   void registerSession(std::uint32_t id, SessionEntry entry);
   void unregisterSession(std::uint32_t id);
@@ -55,14 +79,14 @@ struct SharedState {
     return fn(it == registry_.end() ? nullptr : &it->second);
   }
 
-  // Application accounts (stored hashes) by user name.
-  const AccountLookup& appAccounts() const { return appAccounts_; }
-  void setAppAccounts(AccountLookup lookup) { appAccounts_ = std::move(lookup); }
-
  private:
+  std::atomic<catalog::SnapshotPtr> snapshot_;
+  std::unique_ptr<catalog::Catalog> catalog_;
+  std::mutex adminMutex_;
+  AccountLookup appAccounts_;
+  AccountLookup adminAccounts_;
   std::mutex registryMutex_;
   std::unordered_map<std::uint32_t, SessionEntry> registry_;
-  AccountLookup appAccounts_;
 };
 
 struct ThreadContext {
@@ -82,9 +106,12 @@ class Server {
   ~Server();
   // Blocks until shutdown; returns the process exit code.
   int run();
+  // --dump-catalog: opens the catalog (bootstrapping it if empty), prints it as JSON.
+  static int dumpCatalog(const Config& config);
 
  private:
   Status prepare();
+  Status openCatalog();
 
   SharedState shared_;
   std::vector<std::unique_ptr<ThreadContext>> threads_;

@@ -42,7 +42,10 @@ struct AddBackend {
   std::optional<std::uint32_t> maxLagSeconds;
 };
 struct DropBackend { catalog::Endpoint address; };
-struct SetBackendState { catalog::Endpoint address; catalog::BackendState state; };
+struct SetBackendState {
+  catalog::Endpoint address;
+  catalog::BackendState state = catalog::BackendState::kOnline;
+};
 struct CreateTableRule {
   std::string keyspace;
   std::string table;
@@ -54,6 +57,10 @@ struct CreateUser {
   std::string name;
   std::string password;
   std::vector<std::string> keyspaces;  // empty = all
+  // Where the password literal (quotes included) sits in the statement text, so the change log
+  // can record the statement with the password replaced (see redactPassword()).
+  std::size_t passwordBegin = 0;
+  std::size_t passwordEnd = 0;
 };
 struct DropUser { std::string name; };
 
@@ -75,5 +82,9 @@ struct AdminParseError {
 
 // Parses one statement (an optional trailing ';' is allowed). Size and nesting are capped.
 std::variant<AdminStatement, AdminParseError> parseAdmin(std::string_view sql);
+
+// The statement text with the password literal of a CREATE USER replaced by '<redacted>', for
+// the change log and logs; other statements are returned unchanged.
+std::string redactPassword(std::string_view sql, const AdminStatement& statement);
 
 }  // namespace shardproxy::router::admin

@@ -12,6 +12,9 @@
 #include <utility>
 #include <vector>
 
+#include "shardproxy/catalog/snapshot.h"
+#include "shardproxy/common/errors.h"
+
 namespace shardproxy::router {
 
 struct SessionChange {
@@ -51,11 +54,18 @@ struct KillRequest {
 };
 std::optional<KillRequest> parseKill(std::string_view sql);
 
-// The per-statement routing decision. Today: every statement goes to the primary of backend 0.
+// The per-statement routing decision. Today: the primary of the session's keyspace (the keyspace
+// named like the current schema, else the default: the first unsharded keyspace); sharded
+// keyspaces wait for the router issue. `current` is the backend the session already uses, which
+// it may keep while that backend is DRAINING.
+// Points into the snapshot passed to route(): valid while the caller holds that snapshot.
 struct RouteDecision {
-  std::size_t backend = 0;
+  const catalog::Backend* backend = nullptr;
+  const catalog::Keyspace* keyspace = nullptr;
   bool primary = true;
 };
-RouteDecision route(const SessionState& state, std::string_view sql);
+Result<RouteDecision> route(const catalog::Snapshot& snapshot, const SessionState& state,
+                            std::string_view user, std::string_view sql,
+                            const catalog::Endpoint* current);
 
 }  // namespace shardproxy::router

@@ -1,0 +1,159 @@
+// Catalog: opening the file, snapshots, the change log, and the mutators, each of which is one
+// applyChange() around the row operations in store_*.cpp.
+#include "shardproxy/catalog/catalog.h"
+
+#include <fmt/format.h>
+#include <sqlite3.h>
+
+#include "catalog_errors.h"
+#include "model.h"
+#include "schema.h"
+#include "sqlite_util.h"
+#include "store.h"
+
+namespace shardproxy::catalog {
+
+using detail::applyChange;
+
+Result<std::unique_ptr<Catalog>> Catalog::open(const std::string& path) {
+  sqlite3* db = nullptr;
+  const int rc =
+      sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
+  std::unique_ptr<Catalog> catalog(new Catalog(db));  // closes `db` on every path below
+  if (rc != SQLITE_OK) {
+    return detail::ioError(fmt::format("catalog file {} cannot be opened: {}", path,
+                                       db != nullptr ? sqlite3_errmsg(db) : "out of memory"));
+  }
+  sqlite3_extended_result_codes(db, 1);
+  if (Status s = detail::configureConnection(db, path); !s) return s.takeError();
+  if (Status s = detail::upgradeSchema(db, path); !s) return s.takeError();
+  auto version = detail::readCatalogVersion(db);
+  if (!version) return version.takeError();
+  catalog->version_ = *version;
+  return catalog;
+}
+
+Catalog::Catalog(sqlite3* db) : db_(db) {}
+
+Catalog::~Catalog() {
+  sqlite3_close_v2(db_);
+}
+
+Result<bool> Catalog::empty() {
+  detail::Statement st(db_,
+                       "SELECT (SELECT count(*) FROM keyspaces) + (SELECT count(*) FROM backends) "
+                       "+ (SELECT count(*) FROM users)");
+  auto row = st.step();
+  if (!row) return row.takeError();
+  return st.int64(0) == 0;
+}
+
+Result<SnapshotPtr> Catalog::snapshot() {
+  auto tx = detail::Transaction::begin(db_, detail::Transaction::Kind::kRead);
+  if (!tx) return tx.takeError();
+  auto snap = detail::readSnapshot(db_);
+  if (!snap) return snap;
+  if (Status s = tx->commit(); !s) return s.takeError();
+  version_ = (*snap)->version;
+  return snap;
+}
+
+Status Catalog::createKeyspace(std::string_view name, bool sharded, const ChangeContext& ctx) {
+  return applyChange(db_, version_, ctx,
+                     [&] { return detail::insertKeyspace(db_, name, sharded); });
+}
+
+Status Catalog::dropKeyspace(std::string_view name, const ChangeContext& ctx) {
+  return applyChange(db_, version_, ctx, [&] { return detail::deleteKeyspace(db_, name); });
+}
+
+Status Catalog::createShard(std::string_view keyspace, std::string_view shardName,
+                            const Endpoint& primary, const std::vector<Endpoint>& replicas,
+                            bool serving, const ChangeContext& ctx) {
+  return applyChange(db_, version_, ctx, [&]() -> Status {
+    auto name = detail::insertShard(db_, keyspace, shardName, serving);
+    if (!name) return name.takeError();
+    Status s = detail::insertBackend(db_, keyspace, *name,
+                                     detail::BackendSpec{primary, BackendRole::kPrimary});
+    for (std::size_t i = 0; s && i < replicas.size(); ++i) {
+      s = detail::insertBackend(db_, keyspace, *name, detail::BackendSpec{replicas[i]});
+    }
+    return s;
+  });
+}
+
+Status Catalog::dropShard(std::string_view keyspace, std::string_view shardName,
+                          const ChangeContext& ctx) {
+  return applyChange(db_, version_, ctx,
+                     [&] { return detail::deleteShard(db_, keyspace, shardName); });
+}
+
+Status Catalog::setShardServing(std::string_view keyspace, std::string_view shardName, bool serving,
+                                const ChangeContext& ctx) {
+  return applyChange(db_, version_, ctx,
+                     [&] { return detail::updateShardServing(db_, keyspace, shardName, serving); });
+}
+
+Status Catalog::addBackend(const Endpoint& address, std::string_view keyspace,
+                           std::string_view shardName, BackendRole role,
+                           std::optional<std::uint32_t> weight,
+                           std::optional<std::uint32_t> maxLagSeconds, const ChangeContext& ctx) {
+  const detail::BackendSpec spec{address, role, weight.value_or(detail::kDefaultWeight),
+                                 BackendState::kOnline,
+                                 maxLagSeconds.value_or(detail::kDefaultMaxLagSeconds)};
+  return applyChange(db_, version_, ctx,
+                     [&] { return detail::insertBackend(db_, keyspace, shardName, spec); });
+}
+
+Status Catalog::dropBackend(const Endpoint& address, const ChangeContext& ctx) {
+  return applyChange(db_, version_, ctx, [&] { return detail::deleteBackend(db_, address); });
+}
+
+Status Catalog::setBackendState(const Endpoint& address, BackendState state,
+                                const ChangeContext& ctx) {
+  return applyChange(db_, version_, ctx,
+                     [&] { return detail::updateBackendState(db_, address, state); });
+}
+
+Status Catalog::createTableRule(std::string_view keyspace, std::string_view table, TableKind kind,
+                                std::string_view shardKeyColumn, const ChangeContext& ctx) {
+  return applyChange(db_, version_, ctx, [&] {
+    return detail::insertTableRule(db_, keyspace, table, kind, shardKeyColumn,
+                                   detail::kHashFunction);
+  });
+}
+
+Status Catalog::dropTableRule(std::string_view keyspace, std::string_view table,
+                              const ChangeContext& ctx) {
+  return applyChange(db_, version_, ctx,
+                     [&] { return detail::deleteTableRule(db_, keyspace, table); });
+}
+
+Status Catalog::createUser(std::string_view name, std::string_view password,
+                           const std::vector<std::string>& keyspaces, const ChangeContext& ctx) {
+  const std::string native = detail::nativePasswordHash(password);
+  const std::string sha2 = detail::sha2PasswordHash(password);
+  return applyChange(db_, version_, ctx,
+                     [&] { return detail::insertUser(db_, name, native, sha2, keyspaces); });
+}
+
+Status Catalog::dropUser(std::string_view name, const ChangeContext& ctx) {
+  return applyChange(db_, version_, ctx, [&] { return detail::deleteUser(db_, name); });
+}
+
+Result<std::vector<ChangeRecord>> Catalog::changes(std::optional<std::uint32_t> limit) {
+  detail::Statement st(db_,
+                       "SELECT version, time, statement, who FROM change_log "
+                       "ORDER BY version DESC LIMIT ?");
+  st.bind(1, limit ? std::int64_t{*limit} : std::int64_t{-1});  // -1: no limit
+  std::vector<ChangeRecord> out;
+  for (;;) {
+    auto row = st.step();
+    if (!row) return row.takeError();
+    if (!*row) return out;
+    out.push_back(
+        ChangeRecord{static_cast<std::uint64_t>(st.int64(0)), st.text(1), st.text(2), st.text(3)});
+  }
+}
+
+}  // namespace shardproxy::catalog

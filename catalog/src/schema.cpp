@@ -1,0 +1,153 @@
+#include "schema.h"
+
+#include <fmt/format.h>
+#include <sqlite3.h>
+
+#include <array>
+
+#include "catalog_errors.h"
+#include "shardproxy/catalog/catalog.h"
+#include "sqlite_util.h"
+
+namespace shardproxy::catalog::detail {
+namespace {
+
+// Step N takes user_version N-1 to N. Steps are append-only: once released, a step never
+// changes, because files in the field were created by it.
+constexpr const char* kStep1 = R"sql(
+CREATE TABLE meta (
+  id              INTEGER PRIMARY KEY CHECK (id = 1),
+  catalog_version INTEGER NOT NULL CHECK (catalog_version >= 0)
+);
+INSERT INTO meta (id, catalog_version) VALUES (1, 0);
+
+CREATE TABLE keyspaces (
+  name    TEXT PRIMARY KEY NOT NULL CHECK (length(name) BETWEEN 1 AND 64),
+  sharded INTEGER NOT NULL CHECK (sharded IN (0, 1))
+);
+
+CREATE TABLE shards (
+  keyspace    TEXT NOT NULL REFERENCES keyspaces (name),
+  name        TEXT NOT NULL CHECK (length(name) BETWEEN 1 AND 64),
+  range_start TEXT NOT NULL CHECK (length(range_start) = 16),
+  range_end   TEXT CHECK (range_end IS NULL OR length(range_end) = 16),
+  serving     INTEGER NOT NULL CHECK (serving IN (0, 1)),
+  PRIMARY KEY (keyspace, name),
+  CHECK (range_end IS NULL OR range_start < range_end)
+);
+
+CREATE TABLE backends (
+  id              INTEGER PRIMARY KEY AUTOINCREMENT,
+  keyspace        TEXT NOT NULL,
+  shard           TEXT NOT NULL,
+  host            TEXT NOT NULL CHECK (length(host) >= 1),
+  port            INTEGER NOT NULL CHECK (port BETWEEN 1 AND 65535),
+  role            TEXT NOT NULL CHECK (role IN ('primary', 'replica')),
+  weight          INTEGER NOT NULL CHECK (weight BETWEEN 1 AND 4294967295),
+  state           TEXT NOT NULL CHECK (state IN ('online', 'draining', 'offline')),
+  max_lag_seconds INTEGER NOT NULL CHECK (max_lag_seconds BETWEEN 0 AND 4294967295),
+  UNIQUE (host, port),
+  FOREIGN KEY (keyspace, shard) REFERENCES shards (keyspace, name) ON DELETE CASCADE
+);
+CREATE INDEX backends_by_shard ON backends (keyspace, shard);
+
+CREATE TABLE table_rules (
+  keyspace      TEXT NOT NULL REFERENCES keyspaces (name) ON DELETE CASCADE,
+  table_name    TEXT NOT NULL CHECK (length(table_name) BETWEEN 1 AND 64),
+  kind          TEXT NOT NULL CHECK (kind IN ('sharded', 'reference')),
+  shard_key     TEXT NOT NULL DEFAULT '',
+  hash_function TEXT NOT NULL DEFAULT 'xxh3',
+  PRIMARY KEY (keyspace, table_name)
+);
+
+CREATE TABLE users (
+  name        TEXT PRIMARY KEY NOT NULL CHECK (length(name) >= 1),
+  native_hash BLOB NOT NULL CHECK (length(native_hash) IN (0, 20)),
+  sha2_hash   BLOB NOT NULL CHECK (length(sha2_hash) IN (0, 32)),
+  CHECK ((length(native_hash) = 0) = (length(sha2_hash) = 0))
+);
+
+CREATE TABLE user_keyspaces (
+  user     TEXT NOT NULL REFERENCES users (name) ON DELETE CASCADE,
+  keyspace TEXT NOT NULL REFERENCES keyspaces (name),
+  PRIMARY KEY (user, keyspace)
+);
+CREATE INDEX user_keyspaces_by_keyspace ON user_keyspaces (keyspace);
+
+CREATE TABLE change_log (
+  version   INTEGER PRIMARY KEY,
+  time      TEXT NOT NULL,
+  statement TEXT NOT NULL,
+  who       TEXT NOT NULL
+);
+)sql";
+
+constexpr std::array<const char*, 1> kUpgradeSteps{kStep1};
+static_assert(kUpgradeSteps.size() == Catalog::kSchemaVersion,
+              "one upgrade step per schema version");
+
+Result<int> userVersion(sqlite3* db) {
+  Statement st(db, "PRAGMA user_version");
+  auto row = st.step();
+  if (!row) return row.takeError();
+  return static_cast<int>(st.int64(0));
+}
+
+}  // namespace
+
+Status configureConnection(sqlite3* db, const std::string& path) {
+  // The first statement that reads the file; a file that is not SQLite fails here.
+  Statement wal(db, "PRAGMA journal_mode = WAL");
+  auto row = wal.step();
+  if (!row) {
+    return ioError(fmt::format("catalog file {} cannot be opened: {}", path, sqlite3_errmsg(db)));
+  }
+  // An in-memory catalog (":memory:", used to compare a config with the real catalog) has no
+  // file to journal; everything else must be WAL.
+  if (!*row || (wal.text(0) != "wal" && !(path == ":memory:" && wal.text(0) == "memory"))) {
+    return ioError(fmt::format("catalog file {} cannot use WAL mode (journal mode '{}')", path,
+                               *row ? wal.text(0) : std::string()));
+  }
+  for (const char* pragma :
+       {"PRAGMA foreign_keys = ON", "PRAGMA synchronous = FULL", "PRAGMA busy_timeout = 5000"}) {
+    Status s = exec(db, pragma);
+    if (!s) return s;
+  }
+  return {};
+}
+
+Status upgradeSchema(sqlite3* db, const std::string& path) {
+  const int target = Catalog::kSchemaVersion;
+  auto tx = Transaction::begin(db, Transaction::Kind::kWrite);
+  if (!tx) return tx.takeError();
+  auto current = userVersion(db);
+  if (!current) return current.takeError();
+  if (*current > target) {
+    return Error::make(ErrorCode::kConfigInvalid,
+                       fmt::format("catalog file {} has schema version {}, newer than this "
+                                   "shardproxy supports ({}); upgrade shardproxy",
+                                   path, *current, target));
+  }
+  if (*current < 0) {
+    return Error::make(ErrorCode::kConfigInvalid,
+                       fmt::format("catalog file {} has schema version {}, which no shardproxy "
+                                   "writes",
+                                   path, *current));
+  }
+  if (*current == target) return {};
+  for (int v = *current; v < target; ++v) {
+    if (sqlite3_exec(db, kUpgradeSteps.at(static_cast<std::size_t>(v)), nullptr, nullptr,
+                     nullptr) != SQLITE_OK) {
+      return ioError(
+          fmt::format("catalog file {}: upgrading the schema from version {} to {} "
+                      "failed: {}",
+                      path, v, v + 1, sqlite3_errmsg(db)));
+    }
+  }
+  // PRAGMA takes no bound parameters; `target` is a compile-time integer, not data.
+  Status s = exec(db, fmt::format("PRAGMA user_version = {}", target).c_str());
+  if (!s) return s;
+  return tx->commit();
+}
+
+}  // namespace shardproxy::catalog::detail

@@ -1,0 +1,82 @@
+// The catalog's row-level operations. Each runs inside a write transaction the caller owns
+// (Catalog's mutators or importJson), checks the rules about its own change with a message that
+// names them, and leaves the cross-row rules to checkInvariants() before COMMIT.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "model.h"
+#include "shardproxy/catalog/catalog.h"
+#include "shardproxy/catalog/snapshot.h"
+
+struct sqlite3;
+
+namespace shardproxy::catalog::detail {
+class Statement;
+}
+
+namespace shardproxy::catalog::detail {
+
+struct BackendSpec {
+  Endpoint address;
+  BackendRole role = BackendRole::kReplica;
+  std::uint32_t weight = 1;
+  BackendState state = BackendState::kOnline;
+  std::uint32_t maxLagSeconds = 30;
+};
+
+// --- shared checks (store_topology.cpp)
+// The key range stored in columns `column` (start) and `column + 1` (end, NULL = 2^64), or an
+// error naming the shard when the stored text is not 16 hex digits (a hand-edited file).
+Result<KeyRange> storedRangeAt(const Statement& st, int column, std::string_view keyspace,
+                               std::string_view shard);
+Status validateName(std::string_view what, std::string_view name,
+                    std::size_t maxLength = kMaxNameLength);
+// The keyspace's `sharded` flag, or "keyspace 'x' does not exist".
+Result<bool> requireKeyspace(sqlite3* db, std::string_view name);
+
+// --- keyspaces, shards, backends (store_topology.cpp)
+Status insertKeyspace(sqlite3* db, std::string_view name, bool sharded);
+Status deleteKeyspace(sqlite3* db, std::string_view name);
+// Returns the stored shard name: the canonical Vitess form in a sharded keyspace ("8-c" → "80-c0").
+Result<std::string> insertShard(sqlite3* db, std::string_view keyspace, std::string_view name,
+                                bool serving);
+Status deleteShard(sqlite3* db, std::string_view keyspace, std::string_view name);
+Status updateShardServing(sqlite3* db, std::string_view keyspace, std::string_view name,
+                          bool serving);
+Status insertBackend(sqlite3* db, std::string_view keyspace, std::string_view shard,
+                     const BackendSpec& spec);
+Status deleteBackend(sqlite3* db, const Endpoint& address);
+Status updateBackendState(sqlite3* db, const Endpoint& address, BackendState state);
+
+// --- table rules and users (store_access.cpp)
+// The rules one table rule must follow on its own (kind vs keyspace, shard key, hash function).
+Status checkTableRuleShape(std::string_view keyspace, bool keyspaceSharded, std::string_view table,
+                           TableKind kind, std::string_view shardKey,
+                           std::string_view hashFunction);
+Status insertTableRule(sqlite3* db, std::string_view keyspace, std::string_view table,
+                       TableKind kind, std::string_view shardKey, std::string_view hashFunction);
+Status deleteTableRule(sqlite3* db, std::string_view keyspace, std::string_view table);
+Status insertUser(sqlite3* db, std::string_view name, std::string_view nativeHash,
+                  std::string_view sha2Hash, const std::vector<std::string>& keyspaces);
+Status deleteUser(sqlite3* db, std::string_view name);
+
+// --- whole-catalog rules and bookkeeping (invariants.cpp)
+// Every rule of docs/catalog.md over the whole file; the first violation found, or ok.
+Status checkInvariants(sqlite3* db);
+Result<std::uint64_t> readCatalogVersion(sqlite3* db);
+// Bumps meta's version and appends the change log row; returns the new version.
+Result<std::uint64_t> recordChange(sqlite3* db, const ChangeContext& ctx);
+// One change: BEGIN IMMEDIATE, `apply`, checkInvariants, recordChange, COMMIT. On any error
+// the transaction rolls back and `version` is untouched; on success it is the new version.
+Status applyChange(sqlite3* db, std::uint64_t& version, const ChangeContext& ctx,
+                   const std::function<Status()>& apply);
+
+// --- reading (snapshot_reader.cpp); the caller holds a read transaction.
+Result<SnapshotPtr> readSnapshot(sqlite3* db);
+
+}  // namespace shardproxy::catalog::detail

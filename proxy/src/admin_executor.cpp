@@ -1,0 +1,197 @@
+#include "shardproxy/proxy/admin_executor.h"
+
+#include <algorithm>
+#include <cctype>
+
+#include <fmt/format.h>
+
+#include "shardproxy/router/admin_statement.h"
+
+namespace shardproxy::proxy {
+
+namespace adm = router::admin;
+
+namespace {
+
+std::string hex64(std::uint64_t v) { return fmt::format("{:016x}", v); }
+
+std::string joinRanges(const std::vector<catalog::KeyRange>& ranges) {
+  std::string out;
+  for (const auto& r : ranges) {
+    if (!out.empty()) out += ",";
+    out += r.toString();
+  }
+  return out;
+}
+
+bool keyspaceMatches(const std::optional<std::string>& filter, const std::string& ks) {
+  return !filter || *filter == ks;
+}
+
+// Each visitor case is one small function: a SHOW builds rows from the snapshot, a change calls
+// the catalog.
+class Visitor {
+ public:
+  Visitor(catalog::Catalog& catalog, const catalog::ChangeContext& ctx, bool& changed)
+      : catalog_(catalog), ctx_(ctx), changed_(changed) {}
+
+  AdminResult operator()(const adm::ShowKeyspaces&) {
+    auto snap = snapshot();
+    if (!snap) return snap.takeError();
+    TextResultSet rs{{"name", "sharded", "serving_shards", "complete", "uncovered_ranges"}, {}};
+    for (const auto& ks : (*snap)->keyspaces) {
+      std::size_t serving = 0;
+      for (auto idx : ks.shards) serving += (*snap)->shards[idx].serving ? 1 : 0;
+      rs.rows.push_back({ks.name, yesNo(ks.sharded), std::to_string(serving), yesNo(ks.complete()),
+                         joinRanges(ks.uncovered)});
+    }
+    return rs;
+  }
+  AdminResult operator()(const adm::ShowShards& s) {
+    auto snap = snapshot();
+    if (!snap) return snap.takeError();
+    if (auto err = requireKeyspace(**snap, s.keyspace)) return *err;
+    TextResultSet rs{{"keyspace", "shard", "range_start", "range_end", "serving", "primary", "replicas"}, {}};
+    for (const auto& sh : (*snap)->shards) {
+      if (!keyspaceMatches(s.keyspace, sh.keyspace)) continue;
+      std::string primary, replicas;
+      for (auto idx : sh.backends) {
+        const auto& b = (*snap)->backends[idx];
+        if (b.role == catalog::BackendRole::kPrimary) {
+          primary = b.address.toString();
+        } else {
+          replicas += (replicas.empty() ? "" : ",") + b.address.toString();
+        }
+      }
+      rs.rows.push_back({sh.keyspace, sh.name, hex64(sh.range.start),
+                         sh.range.end ? std::optional<std::string>(hex64(*sh.range.end)) : std::nullopt,
+                         yesNo(sh.serving), primary.empty() ? std::nullopt : std::optional(primary),
+                         replicas});
+    }
+    return rs;
+  }
+  AdminResult operator()(const adm::ShowBackends& s) {
+    auto snap = snapshot();
+    if (!snap) return snap.takeError();
+    if (auto err = requireKeyspace(**snap, s.keyspace)) return *err;
+    TextResultSet rs{{"keyspace", "shard", "address", "role", "weight", "state", "max_lag_seconds"}, {}};
+    for (const auto& b : (*snap)->backends) {
+      if (!keyspaceMatches(s.keyspace, b.keyspace)) continue;
+      rs.rows.push_back({b.keyspace, b.shard, b.address.toString(),
+                         std::string(catalog::toString(b.role)), std::to_string(b.weight),
+                         std::string(catalog::toString(b.state)), std::to_string(b.maxLagSeconds)});
+    }
+    return rs;
+  }
+  AdminResult operator()(const adm::ShowTableRules& s) {
+    auto snap = snapshot();
+    if (!snap) return snap.takeError();
+    if (auto err = requireKeyspace(**snap, s.keyspace)) return *err;
+    TextResultSet rs{{"keyspace", "table", "kind", "shard_key", "hash"}, {}};
+    for (const auto& t : (*snap)->tables) {
+      if (!keyspaceMatches(s.keyspace, t.keyspace)) continue;
+      rs.rows.push_back({t.keyspace, t.table, std::string(catalog::toString(t.kind)),
+                         t.shardKey.empty() ? std::nullopt : std::optional(t.shardKey),
+                         t.hashFunction.empty() ? std::nullopt : std::optional(t.hashFunction)});
+    }
+    return rs;
+  }
+  AdminResult operator()(const adm::ShowUsers&) {
+    auto snap = snapshot();
+    if (!snap) return snap.takeError();
+    TextResultSet rs{{"name", "keyspaces"}, {}};
+    for (const auto& u : (*snap)->users) {
+      std::string ks;
+      for (const auto& k : u.keyspaces) ks += (ks.empty() ? "" : ",") + k;
+      rs.rows.push_back({u.name, u.keyspaces.empty() ? std::string("*") : ks});
+    }
+    return rs;
+  }
+  AdminResult operator()(const adm::ShowCatalogVersion&) {
+    return TextResultSet{{"version"}, {{std::to_string(catalog_.version())}}};
+  }
+  AdminResult operator()(const adm::ShowCatalogChanges& s) {
+    auto changes = catalog_.changes(s.limit);
+    if (!changes) return changes.takeError();
+    TextResultSet rs{{"version", "time", "who", "statement"}, {}};
+    for (const auto& c : *changes) {
+      rs.rows.push_back({std::to_string(c.version), c.time, c.who, c.statement});
+    }
+    return rs;
+  }
+  AdminResult operator()(const adm::CreateKeyspace& s) {
+    return done(catalog_.createKeyspace(s.name, s.sharded, ctx_));
+  }
+  AdminResult operator()(const adm::DropKeyspace& s) {
+    return done(catalog_.dropKeyspace(s.name, ctx_));
+  }
+  AdminResult operator()(const adm::CreateShard& s) {
+    return done(catalog_.createShard(s.keyspace, s.shard, s.primary, s.replicas, s.serving, ctx_));
+  }
+  AdminResult operator()(const adm::DropShard& s) {
+    return done(catalog_.dropShard(s.keyspace, s.shard, ctx_));
+  }
+  AdminResult operator()(const adm::AddBackend& s) {
+    return done(catalog_.addBackend(s.address, s.keyspace, s.shard, s.role, s.weight,
+                                    s.maxLagSeconds, ctx_));
+  }
+  AdminResult operator()(const adm::DropBackend& s) {
+    return done(catalog_.dropBackend(s.address, ctx_));
+  }
+  AdminResult operator()(const adm::SetBackendState& s) {
+    return done(catalog_.setBackendState(s.address, s.state, ctx_));
+  }
+  AdminResult operator()(const adm::CreateTableRule& s) {
+    return done(catalog_.createTableRule(s.keyspace, s.table, s.kind, s.shardKey, ctx_));
+  }
+  AdminResult operator()(const adm::DropTableRule& s) {
+    return done(catalog_.dropTableRule(s.keyspace, s.table, ctx_));
+  }
+  AdminResult operator()(const adm::CreateUser& s) {
+    return done(catalog_.createUser(s.name, s.password, s.keyspaces, ctx_));
+  }
+  AdminResult operator()(const adm::DropUser& s) { return done(catalog_.dropUser(s.name, ctx_)); }
+
+ private:
+  static std::optional<std::string> yesNo(bool b) { return std::string(b ? "yes" : "no"); }
+
+  Result<catalog::SnapshotPtr> snapshot() { return catalog_.snapshot(); }
+
+  static std::optional<Error> requireKeyspace(const catalog::Snapshot& snap,
+                                              const std::optional<std::string>& ks) {
+    if (ks && snap.findKeyspace(*ks) == nullptr) {
+      return Error::make(ErrorCode::kCatalogNotFound,
+                         fmt::format("keyspace '{}' does not exist", *ks));
+    }
+    return std::nullopt;
+  }
+
+  AdminResult done(Status st) {
+    if (!st) return st.takeError();
+    changed_ = true;
+    return AdminOk{1, fmt::format("catalog version {}", catalog_.version())};
+  }
+
+  catalog::Catalog& catalog_;
+  const catalog::ChangeContext& ctx_;
+  bool& changed_;
+};
+
+}  // namespace
+
+AdminResult AdminExecutor::execute(std::string_view sql, const std::string& who, bool& changed) {
+  changed = false;
+  auto parsed = adm::parseAdmin(sql);
+  if (auto* err = std::get_if<adm::AdminParseError>(&parsed)) {
+    return Error::make(err->kind == adm::AdminParseError::Kind::kSyntax ? ErrorCode::kParseError
+                                                                        : ErrorCode::kNotSupportedYet,
+                       err->message);
+  }
+  const auto& statement = std::get<adm::AdminStatement>(parsed);
+  // The change log keeps the statement, never a password typed in it.
+  catalog::ChangeContext ctx{who, adm::redactPassword(sql, statement)};
+  Visitor visitor(catalog_, ctx, changed);
+  return std::visit(visitor, statement);
+}
+
+}  // namespace shardproxy::proxy

@@ -1,0 +1,55 @@
+#include "shardproxy/proxy/result_set.h"
+
+#include "shardproxy/proxy/protocol/constants.h"
+#include "shardproxy/proxy/protocol/messages.h"
+
+namespace shardproxy::proxy {
+
+void encodeResultSet(const TextResultSet& rs, std::uint32_t caps, std::uint16_t status,
+                     std::uint8_t& seq, protocol::Bytes& out) {
+  const bool deprecateEof = (caps & protocol::cap::kDeprecateEof) != 0;
+  std::size_t start = protocol::beginPacket(out);
+  protocol::ByteWriter(out).lenenc(rs.columns.size());
+  protocol::endPacket(out, start, seq);
+  for (const auto& name : rs.columns) {
+    start = protocol::beginPacket(out);
+    protocol::ColumnDefinition def;
+    def.name = name;
+    def.orgName = name;
+    def.charset = protocol::kCharsetUtf8mb4GeneralCi;
+    def.columnLength = 1024;
+    def.type = 0xfd;  // MYSQL_TYPE_VAR_STRING
+    protocol::encode(def, out);
+    protocol::endPacket(out, start, seq);
+  }
+  if (!deprecateEof) {
+    start = protocol::beginPacket(out);
+    protocol::encode(protocol::EofPacket{0, status}, out);
+    protocol::endPacket(out, start, seq);
+  }
+  for (const auto& row : rs.rows) {
+    start = protocol::beginPacket(out);
+    protocol::ByteWriter w(out);
+    for (const auto& cell : row) {
+      if (cell) {
+        w.lenencStr(*cell);
+      } else {
+        w.u8(0xfb);  // NULL
+      }
+    }
+    protocol::endPacket(out, start, seq);
+  }
+  start = protocol::beginPacket(out);
+  if (deprecateEof) {
+    protocol::OkPacket ok;
+    ok.eofHeader = true;
+    ok.statusFlags = status;
+    protocol::encode(ok, caps & ~protocol::cap::kSessionTrack, out);
+    if (caps & protocol::cap::kSessionTrack) protocol::ByteWriter(out).u8(0);
+  } else {
+    protocol::encode(protocol::EofPacket{0, status}, out);
+  }
+  protocol::endPacket(out, start, seq);
+}
+
+}  // namespace shardproxy::proxy

@@ -1,0 +1,133 @@
+#include "shardproxy/proxy/admin_executor.h"
+
+#include <unistd.h>
+
+#include <filesystem>
+
+#include <gtest/gtest.h>
+
+namespace shardproxy::proxy {
+namespace {
+
+class AdminExecutorTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    path_ = std::filesystem::temp_directory_path() /
+            ("admin_exec_" + std::to_string(::getpid()) + "_" +
+             ::testing::UnitTest::GetInstance()->current_test_info()->name() + ".db");
+    std::filesystem::remove(path_);
+    auto c = catalog::Catalog::open(path_.string());
+    ASSERT_TRUE(c) << c.error().message;
+    catalog_ = std::move(*c);
+    exec_ = std::make_unique<AdminExecutor>(*catalog_);
+  }
+  void TearDown() override {
+    exec_.reset();
+    catalog_.reset();
+    for (auto suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path_.string() + suffix);
+  }
+  AdminResult run(std::string_view sql, bool* changedOut = nullptr) {
+    bool changed = false;
+    AdminResult r = exec_->execute(sql, "admin@test", changed);
+    if (changedOut != nullptr) *changedOut = changed;
+    return r;
+  }
+  void ok(std::string_view sql) {
+    AdminResult r = run(sql);
+    ASSERT_TRUE(std::holds_alternative<AdminOk>(r))
+        << sql << ": " << (std::holds_alternative<Error>(r) ? std::get<Error>(r).message : "rows");
+  }
+  TextResultSet rows(std::string_view sql) {
+    AdminResult r = run(sql);
+    EXPECT_TRUE(std::holds_alternative<TextResultSet>(r)) << sql;
+    return std::holds_alternative<TextResultSet>(r) ? std::get<TextResultSet>(r) : TextResultSet{};
+  }
+  Error error(std::string_view sql) {
+    AdminResult r = run(sql);
+    EXPECT_TRUE(std::holds_alternative<Error>(r)) << sql;
+    return std::holds_alternative<Error>(r) ? std::get<Error>(r) : Error{};
+  }
+
+  std::filesystem::path path_;
+  std::unique_ptr<catalog::Catalog> catalog_;
+  std::unique_ptr<AdminExecutor> exec_;
+};
+
+TEST_F(AdminExecutorTest, BuildsAShardedKeyspaceShardByShard) {
+  bool changed = false;
+  run("CREATE KEYSPACE shop SHARDED", &changed);
+  EXPECT_TRUE(changed);
+  ok("CREATE SHARD shop.`-80` PRIMARY '127.0.0.1:13306' REPLICAS ('127.0.0.1:13307')");
+  TextResultSet ks = rows("SHOW KEYSPACES");
+  ASSERT_EQ(ks.rows.size(), 1u);
+  EXPECT_EQ(ks.rows[0][0], "shop");
+  EXPECT_EQ(ks.rows[0][3], "no");    // complete
+  EXPECT_EQ(ks.rows[0][4], "80-");   // the uncovered range is named
+  ok("CREATE SHARD shop.`80-` PRIMARY '127.0.0.1:13316'");
+  ks = rows("show keyspaces");
+  EXPECT_EQ(ks.rows[0][3], "yes");
+  EXPECT_EQ(ks.rows[0][4], "");
+  TextResultSet shards = rows("SHOW SHARDS FROM shop");
+  ASSERT_EQ(shards.rows.size(), 2u);
+  EXPECT_EQ(shards.rows[0][1], "-80");
+  EXPECT_EQ(shards.rows[0][5], "127.0.0.1:13306");
+  EXPECT_EQ(shards.rows[0][6], "127.0.0.1:13307");
+}
+
+TEST_F(AdminExecutorTest, RejectedChangesLeaveTheCatalogAlone) {
+  ok("CREATE KEYSPACE shop SHARDED");
+  ok("CREATE SHARD shop.`-80` PRIMARY '127.0.0.1:13306'");
+  auto version = catalog_->version();
+  bool changed = true;
+  Error overlap = std::get<Error>(run("CREATE SHARD shop.`40-c0` PRIMARY '127.0.0.1:13316'", &changed));
+  EXPECT_FALSE(changed);
+  EXPECT_EQ(overlap.code, ErrorCode::kCatalogInvariant);
+  EXPECT_NE(overlap.message.find("overlap"), std::string::npos) << overlap.message;
+  EXPECT_EQ(catalog_->version(), version);
+  EXPECT_EQ(error("CREATE KEYSPACE shop").mysqlErrno, 1050);
+  EXPECT_EQ(error("DROP KEYSPACE nosuch").mysqlErrno, 1146);
+  EXPECT_EQ(error("SHOW SHARDS FROM nosuch").mysqlErrno, 1146);
+  EXPECT_EQ(catalog_->version(), version);
+}
+
+TEST_F(AdminExecutorTest, ParseErrorsAndForeignStatements) {
+  Error syntax = error("CREATE SHARDD shop.x");
+  EXPECT_EQ(syntax.mysqlErrno, 1064);
+  EXPECT_EQ(syntax.sqlState, "42000");
+  EXPECT_NE(syntax.message.find("near"), std::string::npos);
+  Error select = error("SELECT * FROM t");
+  EXPECT_EQ(select.mysqlErrno, 1235);
+}
+
+TEST_F(AdminExecutorTest, BackendStateAndUsers) {
+  ok("CREATE KEYSPACE main");
+  ok("CREATE SHARD main.`0` PRIMARY '127.0.0.1:13306'");
+  ok("ADD BACKEND '127.0.0.1:13307' TO SHARD main.`0` AS REPLICA WEIGHT 3 MAX LAG 5");
+  ok("SET BACKEND '127.0.0.1:13307' DRAINING");
+  TextResultSet b = rows("SHOW BACKENDS FROM main");
+  ASSERT_EQ(b.rows.size(), 2u);
+  bool found = false;
+  for (const auto& row : b.rows) {
+    if (row[2] == "127.0.0.1:13307") {
+      found = true;
+      EXPECT_EQ(row[3], "replica");
+      EXPECT_EQ(row[4], "3");
+      EXPECT_EQ(row[5], "draining");
+      EXPECT_EQ(row[6], "5");
+    }
+  }
+  EXPECT_TRUE(found);
+  ok("CREATE USER 'app' IDENTIFIED BY 'hunter2' KEYSPACES (main)");
+  TextResultSet users = rows("SHOW USERS");
+  ASSERT_EQ(users.rows.size(), 1u);
+  EXPECT_EQ(users.rows[0][1], "main");
+  TextResultSet log = rows("SHOW CATALOG CHANGES LIMIT 1");
+  ASSERT_EQ(log.rows.size(), 1u);
+  EXPECT_EQ(log.rows[0][2], "admin@test");
+  EXPECT_EQ(log.rows[0][3]->find("hunter2"), std::string::npos) << *log.rows[0][3];
+  TextResultSet version = rows("SHOW CATALOG VERSION");
+  EXPECT_EQ(version.rows[0][0], std::to_string(catalog_->version()));
+}
+
+}  // namespace
+}  // namespace shardproxy::proxy

@@ -1,0 +1,670 @@
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "shardproxy/router/admin_statement.h"
+
+namespace shardproxy::router::admin {
+namespace {
+
+using catalog::BackendRole;
+using catalog::BackendState;
+using catalog::Endpoint;
+using catalog::TableKind;
+using ErrKind = AdminParseError::Kind;
+
+template <typename T>
+T parseAs(std::string_view sql) {
+  auto r = parseAdmin(sql);
+  if (const auto* e = std::get_if<AdminParseError>(&r)) {
+    ADD_FAILURE() << "'" << sql << "' failed: " << e->message;
+    return T{};
+  }
+  const auto* t = std::get_if<T>(&std::get<AdminStatement>(r));
+  if (!t) {
+    ADD_FAILURE() << "'" << sql << "' parsed as statement #" << std::get<AdminStatement>(r).index();
+    return T{};
+  }
+  return *t;
+}
+
+AdminParseError errorOf(std::string_view sql) {
+  auto r = parseAdmin(sql);
+  if (const auto* e = std::get_if<AdminParseError>(&r)) return *e;
+  ADD_FAILURE() << "'" << sql << "' parsed, expected an error";
+  return {};
+}
+
+std::string syntax(std::string_view hint, std::string_view near, int line = 1) {
+  return "You have an error in your SQL syntax; " + std::string(hint) + " near '" +
+         std::string(near) + "' at line " + std::to_string(line);
+}
+
+// ---------------------------------------------------------------- SHOW
+
+TEST(AdminParser, ShowKeyspacesAndUsersAndCatalogVersion) {
+  parseAs<ShowKeyspaces>("SHOW KEYSPACES");
+  parseAs<ShowKeyspaces>("show keyspaces;");
+  parseAs<ShowKeyspaces>("  ShOw\n\tKeYsPaCeS  ;  ");
+  parseAs<ShowUsers>("SHOW USERS;");
+  parseAs<ShowCatalogVersion>("show catalog version");
+}
+
+TEST(AdminParser, ShowWithOptionalFrom) {
+  EXPECT_FALSE(parseAs<ShowShards>("SHOW SHARDS").keyspace);
+  EXPECT_EQ(parseAs<ShowShards>("SHOW SHARDS FROM shop").keyspace, "shop");
+  EXPECT_EQ(parseAs<ShowShards>("show shards in `my shop`;").keyspace, "my shop");
+  EXPECT_FALSE(parseAs<ShowBackends>("SHOW BACKENDS;").keyspace);
+  EXPECT_EQ(parseAs<ShowBackends>("SHOW BACKENDS FROM Shop").keyspace, "Shop");
+  EXPECT_FALSE(parseAs<ShowTableRules>("SHOW TABLE RULES").keyspace);
+  EXPECT_EQ(parseAs<ShowTableRules>("show table rules from shop;").keyspace, "shop");
+}
+
+TEST(AdminParser, ShowCatalogChangesWithLimit) {
+  EXPECT_FALSE(parseAs<ShowCatalogChanges>("SHOW CATALOG CHANGES").limit);
+  EXPECT_EQ(parseAs<ShowCatalogChanges>("SHOW CATALOG CHANGES LIMIT 10;").limit, 10u);
+  EXPECT_EQ(parseAs<ShowCatalogChanges>("SHOW CATALOG CHANGES LIMIT 0").limit, 0u);
+  EXPECT_EQ(parseAs<ShowCatalogChanges>("SHOW CATALOG CHANGES LIMIT 4294967295").limit,
+            4294967295u);
+  EXPECT_EQ(parseAs<ShowCatalogChanges>("SHOW CATALOG CHANGES LIMIT 000042").limit, 42u);
+}
+
+// ---------------------------------------------------------------- keyspaces
+
+TEST(AdminParser, CreateAndDropKeyspace) {
+  auto a = parseAs<CreateKeyspace>("CREATE KEYSPACE shop");
+  EXPECT_EQ(a.name, "shop");
+  EXPECT_FALSE(a.sharded);
+  auto b = parseAs<CreateKeyspace>("create keyspace `shop` sharded;");
+  EXPECT_EQ(b.name, "shop");
+  EXPECT_TRUE(b.sharded);
+  EXPECT_EQ(parseAs<DropKeyspace>("DROP KEYSPACE shop;").name, "shop");
+  // Keywords are fine as names: every name has a fixed place in the grammar.
+  EXPECT_EQ(parseAs<CreateKeyspace>("CREATE KEYSPACE sharded SHARDED").name, "sharded");
+  EXPECT_EQ(parseAs<DropKeyspace>("DROP KEYSPACE keyspace").name, "keyspace");
+  // Identifiers may start with digits, may hold $ and non-ASCII letters.
+  EXPECT_EQ(parseAs<DropKeyspace>("DROP KEYSPACE 1shop$").name, "1shop$");
+  EXPECT_EQ(parseAs<DropKeyspace>("DROP KEYSPACE boutique_\xC3\xA9t\xC3\xA9").name,
+            "boutique_\xC3\xA9t\xC3\xA9");
+}
+
+// ---------------------------------------------------------------- shards
+
+TEST(AdminParser, CreateShardMinimal) {
+  auto s = parseAs<CreateShard>("CREATE SHARD shop.`-80` PRIMARY '127.0.0.1:13306'");
+  EXPECT_EQ(s.keyspace, "shop");
+  EXPECT_EQ(s.shard, "-80");
+  EXPECT_EQ(s.primary, (Endpoint{"127.0.0.1", 13306}));
+  EXPECT_TRUE(s.replicas.empty());
+  EXPECT_TRUE(s.serving);
+}
+
+TEST(AdminParser, CreateShardWithEveryOption) {
+  auto s = parseAs<CreateShard>(
+      "create shard `shop`.`80-c0` primary \"db1.example.com:3306\" "
+      "replicas ('10.0.0.2:3306', '[::1]:3307', '[2001:db8::7]:13306') not serving;");
+  EXPECT_EQ(s.keyspace, "shop");
+  EXPECT_EQ(s.shard, "80-c0");
+  EXPECT_EQ(s.primary, (Endpoint{"db1.example.com", 3306}));
+  ASSERT_EQ(s.replicas.size(), 3u);
+  EXPECT_EQ(s.replicas[0], (Endpoint{"10.0.0.2", 3306}));
+  EXPECT_EQ(s.replicas[1], (Endpoint{"::1", 3307}));
+  EXPECT_EQ(s.replicas[2], (Endpoint{"2001:db8::7", 13306}));
+  EXPECT_FALSE(s.serving);
+}
+
+TEST(AdminParser, CreateShardOptionsInAnyOrder) {
+  auto s =
+      parseAs<CreateShard>("CREATE SHARD shop.`c0-` PRIMARY 'h:1' NOT SERVING REPLICAS ('h:2')");
+  EXPECT_FALSE(s.serving);
+  ASSERT_EQ(s.replicas.size(), 1u);
+  EXPECT_EQ(s.replicas[0], (Endpoint{"h", 2}));
+}
+
+TEST(AdminParser, ShardNamesMayBeNumbersOrPlainIdentifiers) {
+  EXPECT_EQ(parseAs<CreateShard>("CREATE SHARD commerce.0 PRIMARY 'h:3306'").shard, "0");
+  EXPECT_EQ(parseAs<DropShard>("DROP SHARD commerce.main").shard, "main");
+  auto d = parseAs<DropShard>("DROP SHARD shop.`-80`;");
+  EXPECT_EQ(d.keyspace, "shop");
+  EXPECT_EQ(d.shard, "-80");
+  // Whitespace and comments may sit around the dot, as in MySQL.
+  EXPECT_EQ(parseAs<DropShard>("DROP SHARD shop . /* x */ `-`").shard, "-");
+}
+
+// ---------------------------------------------------------------- backends
+
+TEST(AdminParser, AddBackendWithEveryOption) {
+  auto b = parseAs<AddBackend>(
+      "ADD BACKEND '127.0.0.1:13308' TO SHARD shop.`-80` AS REPLICA WEIGHT 5 MAX LAG 10;");
+  EXPECT_EQ(b.address, (Endpoint{"127.0.0.1", 13308}));
+  EXPECT_EQ(b.keyspace, "shop");
+  EXPECT_EQ(b.shard, "-80");
+  EXPECT_EQ(b.role, BackendRole::kReplica);
+  EXPECT_EQ(b.weight, 5u);
+  EXPECT_EQ(b.maxLagSeconds, 10u);
+}
+
+TEST(AdminParser, AddBackendDefaultsAndPrimaryAndAnyOrder) {
+  auto a = parseAs<AddBackend>("add backend 'h:3306' to shard shop.`-80`");
+  EXPECT_EQ(a.role, BackendRole::kReplica);
+  EXPECT_FALSE(a.weight);
+  EXPECT_FALSE(a.maxLagSeconds);
+  auto p = parseAs<AddBackend>("ADD BACKEND 'h:3306' TO SHARD shop.`-80` AS PRIMARY");
+  EXPECT_EQ(p.role, BackendRole::kPrimary);
+  auto o = parseAs<AddBackend>("ADD BACKEND 'h:3306' TO SHARD s.x MAX LAG 0 WEIGHT 0 AS replica");
+  EXPECT_EQ(o.weight, 0u);
+  EXPECT_EQ(o.maxLagSeconds, 0u);
+}
+
+TEST(AdminParser, DropAndSetBackend) {
+  EXPECT_EQ(parseAs<DropBackend>("DROP BACKEND '127.0.0.1:13308';").address,
+            (Endpoint{"127.0.0.1", 13308}));
+  auto off = parseAs<SetBackendState>("SET BACKEND '127.0.0.1:13307' OFFLINE");
+  EXPECT_EQ(off.address, (Endpoint{"127.0.0.1", 13307}));
+  EXPECT_EQ(off.state, BackendState::kOffline);
+  EXPECT_EQ(parseAs<SetBackendState>("set backend 'h:1' online;").state, BackendState::kOnline);
+  EXPECT_EQ(parseAs<SetBackendState>("SET BACKEND 'h:1' Draining").state, BackendState::kDraining);
+}
+
+// ---------------------------------------------------------------- table rules
+
+TEST(AdminParser, TableRules) {
+  auto s = parseAs<CreateTableRule>("CREATE SHARDED TABLE shop.orders SHARD KEY (customer_id);");
+  EXPECT_EQ(s.keyspace, "shop");
+  EXPECT_EQ(s.table, "orders");
+  EXPECT_EQ(s.kind, TableKind::kSharded);
+  EXPECT_EQ(s.shardKey, "customer_id");
+  auto r = parseAs<CreateTableRule>("create reference table `shop`.`countries`");
+  EXPECT_EQ(r.kind, TableKind::kReference);
+  EXPECT_EQ(r.table, "countries");
+  EXPECT_TRUE(r.shardKey.empty());
+  auto d = parseAs<DropTableRule>("DROP TABLE RULE shop.orders");
+  EXPECT_EQ(d.keyspace, "shop");
+  EXPECT_EQ(d.table, "orders");
+}
+
+// ---------------------------------------------------------------- users
+
+TEST(AdminParser, CreateUserForms) {
+  auto a = parseAs<CreateUser>("CREATE USER 'app' IDENTIFIED BY 'secret'");
+  EXPECT_EQ(a.name, "app");
+  EXPECT_EQ(a.password, "secret");
+  EXPECT_TRUE(a.keyspaces.empty());
+  EXPECT_EQ(parseAs<CreateUser>("create user app identified by 'x'").name, "app");
+  EXPECT_EQ(parseAs<CreateUser>("CREATE USER `app` IDENTIFIED BY 'x'").name, "app");
+  EXPECT_EQ(parseAs<CreateUser>("CREATE USER \"app\" IDENTIFIED BY \"x\"").name, "app");
+  EXPECT_EQ(parseAs<CreateUser>("CREATE USER 'app'@'%' IDENTIFIED BY 'x'").name, "app");
+  EXPECT_EQ(parseAs<CreateUser>("CREATE USER app @ `%` IDENTIFIED BY 'x'").name, "app");
+  EXPECT_EQ(parseAs<CreateUser>("CREATE USER 'app' IDENTIFIED BY ''").password, "");
+  auto k = parseAs<CreateUser>(
+      "CREATE USER 'app' IDENTIFIED BY 'secret' KEYSPACES (shop, `billing`, customers);");
+  EXPECT_EQ(k.keyspaces, (std::vector<std::string>{"shop", "billing", "customers"}));
+}
+
+TEST(AdminParser, DropUserForms) {
+  EXPECT_EQ(parseAs<DropUser>("DROP USER 'app';").name, "app");
+  EXPECT_EQ(parseAs<DropUser>("drop user app").name, "app");
+  EXPECT_EQ(parseAs<DropUser>("DROP USER 'app'@'%'").name, "app");
+}
+
+TEST(AdminParser, HostBoundUsersAreNotSupported) {
+  std::string sql = "CREATE USER 'app'@'localhost' IDENTIFIED BY 'x'";
+  auto e = errorOf(sql);
+  EXPECT_EQ(e.kind, ErrKind::kNotSupported);
+  EXPECT_EQ(e.position, sql.find("'localhost'"));
+  EXPECT_NE(e.message.find("'name'@'%'"), std::string::npos) << e.message;
+  EXPECT_EQ(errorOf("DROP USER app@localhost").kind, ErrKind::kNotSupported);
+  EXPECT_EQ(errorOf("CREATE USER 'app' IDENTIFIED WITH mysql_native_password BY 'x'").kind,
+            ErrKind::kNotSupported);
+}
+
+TEST(AdminParser, PasswordIsRedactedForTheChangeLog) {
+  std::string sql = "CREATE USER 'app' IDENTIFIED BY 'it''s \\'secret\\'' KEYSPACES (shop)";
+  auto r = parseAdmin(sql);
+  ASSERT_TRUE(std::holds_alternative<AdminStatement>(r));
+  const auto& st = std::get<AdminStatement>(r);
+  EXPECT_EQ(std::get<CreateUser>(st).password, "it's 'secret'");
+  EXPECT_EQ(redactPassword(sql, st),
+            "CREATE USER 'app' IDENTIFIED BY '<redacted>' KEYSPACES (shop)");
+  std::string other = "DROP USER app";
+  EXPECT_EQ(redactPassword(other, std::get<AdminStatement>(parseAdmin(other))), other);
+}
+
+// ---------------------------------------------------------------- lexical rules
+
+TEST(AdminLexer, StringEscapesAndDoubledQuotes) {
+  auto u = parseAs<CreateUser>(R"(CREATE USER 'a' IDENTIFIED BY 'x\0\b\n\r\t\Z\\\%\_\q''"y')");
+  const char kExpected[] = "x\0\b\n\r\t\x1a\\\\%\\_q'\"y";
+  EXPECT_EQ(u.password, std::string(kExpected, sizeof kExpected - 1));
+  EXPECT_EQ(parseAs<CreateUser>(R"(CREATE USER 'a' IDENTIFIED BY "say ""hi"" \"x\"")").password,
+            "say \"hi\" \"x\"");
+}
+
+TEST(AdminLexer, BackquotedIdentifiers) {
+  EXPECT_EQ(parseAs<DropKeyspace>("DROP KEYSPACE `we``ird`").name, "we`ird");
+  EXPECT_EQ(parseAs<DropKeyspace>("DROP KEYSPACE `with space`").name, "with space");
+  // No backslash escapes inside backquotes.
+  EXPECT_EQ(parseAs<DropKeyspace>("DROP KEYSPACE `a\\b`").name, "a\\b");
+  EXPECT_EQ(parseAs<DropKeyspace>("DROP KEYSPACE `a'b\"c`").name, "a'b\"c");
+}
+
+TEST(AdminLexer, Comments) {
+  EXPECT_EQ(
+      parseAs<CreateKeyspace>("/* lead */ CREATE /* a */ KEYSPACE -- name next\n shop # x\n").name,
+      "shop");
+  EXPECT_TRUE(parseAs<CreateKeyspace>("CREATE KEYSPACE shop /*!SHARDED */").sharded);
+  EXPECT_TRUE(parseAs<CreateKeyspace>("CREATE KEYSPACE shop /*!50700 SHARDED*/;").sharded);
+  EXPECT_TRUE(parseAs<CreateKeyspace>("CREATE KEYSPACE shop /*M!100100 SHARDED */").sharded);
+  EXPECT_FALSE(parseAs<CreateKeyspace>("CREATE KEYSPACE shop /* SHARDED */").sharded);
+  parseAs<ShowUsers>("SHOW USERS; -- done");
+  parseAs<ShowUsers>("SHOW USERS;#");
+  parseAs<ShowUsers>("SHOW USERS --");
+  parseAs<ShowUsers>("SHOW USERS --\tx");
+  // "--" needs a space after it to start a comment.
+  auto e = errorOf("SHOW USERS --x");
+  EXPECT_EQ(e.position, 11u);
+}
+
+// ---------------------------------------------------------------- syntax errors
+
+TEST(AdminParserErrors, ExactPositionsAndMessages) {
+  auto e = errorOf("SHOW KEYSPACE");
+  EXPECT_EQ(e.kind, ErrKind::kSyntax);
+  EXPECT_EQ(e.position, 5u);
+  EXPECT_EQ(e.message,
+            syntax("expected KEYSPACES, SHARDS, BACKENDS, TABLE RULES, USERS or CATALOG after SHOW",
+                   "KEYSPACE"));
+
+  e = errorOf("CREATE SHARDED TABLE shop.orders (customer_id)");
+  EXPECT_EQ(e.position, 33u);
+  EXPECT_EQ(e.message, syntax("expected SHARD KEY (column)", "(customer_id)"));
+
+  e = errorOf("CREATE SHARDED TABLE shop.orders SHARD KEY (a, b)");
+  EXPECT_EQ(e.position, 45u);
+  EXPECT_EQ(e.message, syntax("expected ')' (a shard key is one column)", ", b)"));
+
+  e = errorOf("CREATE SHARD shop.-80 PRIMARY 'h:1'");
+  EXPECT_EQ(e.position, 18u);
+  EXPECT_EQ(e.message, syntax("expected shard name (backquote names like `-80` or `80-c0`)",
+                              "-80 PRIMARY 'h:1'"));
+
+  e = errorOf("DROP SHARD shop");
+  EXPECT_EQ(e.position, 15u);
+  EXPECT_EQ(e.message, syntax("expected '.' and shard name (write keyspace.name)", ""));
+
+  e = errorOf("CREATE KEYSPACE shop SHARDD");
+  EXPECT_EQ(e.position, 21u);
+  EXPECT_EQ(e.message, syntax("expected SHARDED or end of statement", "SHARDD"));
+
+  e = errorOf("SET BACKEND 'h:1' ENABLED");
+  EXPECT_EQ(e.position, 18u);
+  EXPECT_EQ(e.message, syntax("expected ONLINE, OFFLINE or DRAINING", "ENABLED"));
+
+  e = errorOf("ADD BACKEND 'h:1' TO SHARD s.x AS LEADER");
+  EXPECT_EQ(e.position, 34u);
+  EXPECT_EQ(e.message, syntax("expected PRIMARY or REPLICA after AS", "LEADER"));
+
+  e = errorOf("ADD BACKEND 'h:1' TO SHARD s.x WEIGHT 1 WEIGHT 2");
+  EXPECT_EQ(e.position, 40u);
+  EXPECT_EQ(e.message, syntax("duplicate WEIGHT clause", "WEIGHT 2"));
+
+  e = errorOf("CREATE SHARD s.x PRIMARY 'h:1' NOT SERVING NOT SERVING");
+  EXPECT_EQ(e.position, 43u);
+
+  e = errorOf("CREATE USER 'app' IDENTIFIED BY secret");
+  EXPECT_EQ(e.position, 32u);
+  EXPECT_EQ(e.message, syntax("expected the password as a quoted string", "secret"));
+
+  e = errorOf("CREATE USER 'app'");
+  EXPECT_EQ(e.position, 17u);
+  EXPECT_EQ(e.message, syntax("expected IDENTIFIED BY 'password'", ""));
+}
+
+TEST(AdminParserErrors, LineNumberIsTheOffendingTokensLine) {
+  std::string sql = "CREATE KEYSPACE shop\n  SHARDED\n  extra";
+  auto e = errorOf(sql);
+  EXPECT_EQ(e.position, sql.find("extra"));
+  EXPECT_EQ(e.message, syntax("expected end of statement", "extra", 3));
+}
+
+TEST(AdminParserErrors, NearTextIsCutAt80BytesOnACharacterBoundary) {
+  std::string tail(79, 'x');
+  std::string sql = "SHOW USERS " + tail + "\xC3\xA9" + "yyyy";
+  auto e = errorOf(sql);
+  EXPECT_EQ(e.position, 11u);
+  EXPECT_EQ(e.message, syntax("expected end of statement", tail));
+  std::string ascii = "SHOW USERS " + std::string(100, 'z');
+  EXPECT_EQ(errorOf(ascii).message, syntax("expected end of statement", std::string(80, 'z')));
+}
+
+TEST(AdminParserErrors, NumbersMustFitUint32) {
+  auto e = errorOf("SHOW CATALOG CHANGES LIMIT 4294967296");
+  EXPECT_EQ(e.position, 27u);
+  EXPECT_EQ(e.message, syntax("row count must be between 0 and 4294967295", "4294967296"));
+  EXPECT_EQ(errorOf("SHOW CATALOG CHANGES LIMIT -1").position, 27u);
+  EXPECT_EQ(errorOf("SHOW CATALOG CHANGES LIMIT 1.5").position, 28u);
+  EXPECT_EQ(errorOf("SHOW CATALOG CHANGES LIMIT 0x10").position, 27u);
+  EXPECT_EQ(errorOf("ADD BACKEND 'h:1' TO SHARD s.x WEIGHT 99999999999999999999999").position, 38u);
+  EXPECT_EQ(errorOf("ADD BACKEND 'h:1' TO SHARD s.x MAX LAG many").message,
+            syntax("expected lag in seconds (a number)", "many"));
+}
+
+TEST(AdminParserErrors, Addresses) {
+  struct Case {
+    const char* address;
+    const char* why;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"127.0.0.1", "expected 'host:port'"},
+           {"127.0.0.1:", "expected 'host:port'"},
+           {":3306", "missing host"},
+           {"", "missing host"},
+           {"h:0", "port must be a number from 1 to 65535"},
+           {"h:65536", "port must be a number from 1 to 65535"},
+           {"h:99999999999", "port must be a number from 1 to 65535"},
+           {"h:33a", "port must be a number from 1 to 65535"},
+           {"h: 3306", "port must be a number from 1 to 65535"},
+           {"::1:3306", "write IPv6 addresses in brackets, as '[::1]:3306'"},
+           {"[::1:3306", "an IPv6 address needs its closing ']'"},
+           {"[]:3306", "invalid IPv6 address"},
+           {"[abc]:3306", "invalid IPv6 address"},
+           {"[::1]3306", "expected 'host:port'"},
+           {"my host:3306", "invalid host name"},
+           {"h\xC3\xA9:3306", "invalid host name"},
+       }) {
+    std::string sql = std::string("DROP BACKEND '") + c.address + "'";
+    auto e = errorOf(sql);
+    EXPECT_EQ(e.kind, ErrKind::kSyntax) << c.address;
+    EXPECT_EQ(e.position, 13u) << c.address;
+    EXPECT_EQ(e.message, syntax(std::string("invalid address: ") + c.why, sql.substr(13)))
+        << c.address;
+  }
+  EXPECT_EQ(parseAs<DropBackend>("DROP BACKEND 'h:65535'").address.port, 65535);
+  EXPECT_EQ(parseAs<DropBackend>("DROP BACKEND 'h:1'").address.port, 1);
+  EXPECT_EQ(errorOf("DROP BACKEND h:3306").message,
+            syntax("expected a quoted 'host:port' address", "h:3306"));
+  EXPECT_EQ(errorOf("DROP BACKEND `h:3306`").position, 13u);
+}
+
+TEST(AdminParserErrors, Names) {
+  EXPECT_EQ(errorOf("DROP KEYSPACE ``").message, syntax("invalid keyspace name: empty name", "``"));
+  EXPECT_EQ(errorOf("DROP KEYSPACE `a `").message,
+            syntax("invalid keyspace name: a name cannot end with a space", "`a `"));
+  EXPECT_EQ(errorOf("DROP USER ''").message, syntax("invalid user name: empty name", "''"));
+  std::string nul = std::string("DROP KEYSPACE `a") + '\0' + "b`";
+  EXPECT_NE(errorOf(nul).message.find("NUL"), std::string::npos);
+  EXPECT_NE(errorOf("DROP KEYSPACE `\xC3`").message.find("UTF-8"), std::string::npos);
+  EXPECT_NE(errorOf("DROP KEYSPACE `\xED\xA0\x80`").message.find("UTF-8"), std::string::npos);
+  EXPECT_NE(errorOf("DROP KEYSPACE `\xC0\xAF`").message.find("UTF-8"), std::string::npos);
+  EXPECT_NE(errorOf("DROP KEYSPACE \xFF").message.find("UTF-8"), std::string::npos);
+  // 64 characters is MySQL's identifier limit, counted in characters, not bytes.
+  std::string e64;
+  for (int i = 0; i < 64; ++i)
+    e64 += "\xC3\xA9";
+  EXPECT_EQ(parseAs<DropKeyspace>("DROP KEYSPACE `" + e64 + "`").name, e64);
+  EXPECT_EQ(errorOf("DROP KEYSPACE " + std::string(65, 'k')).message,
+            syntax("invalid keyspace name: name longer than 64 characters",
+                   std::string(65, 'k').substr(0, 80)));
+  EXPECT_EQ(parseAs<DropUser>("DROP USER '" + std::string(80, 'u') + "'").name.size(), 80u);
+  EXPECT_EQ(errorOf("DROP USER '" + std::string(81, 'u') + "'").position, 10u);
+  EXPECT_EQ(errorOf("DROP KEYSPACE 'shop'").message, syntax("expected keyspace name", "'shop'"));
+}
+
+TEST(AdminParserErrors, LexicalErrorsNameThemselves) {
+  auto e = errorOf("CREATE USER 'app' IDENTIFIED BY 'x");
+  EXPECT_EQ(e.position, 32u);
+  EXPECT_EQ(e.message, syntax("unterminated string", "'x"));
+  // A forgotten closing quote swallows the text up to the next quote: that name is then invalid.
+  e = errorOf("CREATE USER 'app IDENTIFIED BY 'x'");
+  EXPECT_EQ(e.position, 12u);
+  EXPECT_EQ(e.message,
+            syntax("invalid user name: a name cannot end with a space", "'app IDENTIFIED BY 'x'"));
+  e = errorOf("DROP KEYSPACE `shop");
+  EXPECT_EQ(e.position, 14u);
+  EXPECT_EQ(e.message, syntax("unterminated quoted identifier", "`shop"));
+  e = errorOf("SHOW USERS /* never closed");
+  EXPECT_EQ(e.position, 11u);
+  EXPECT_EQ(e.message, syntax("unterminated comment", "/* never closed"));
+  e = errorOf("CREATE KEYSPACE shop /*! SHARDED");
+  EXPECT_EQ(e.position, 21u);
+  EXPECT_EQ(e.message, syntax("unterminated comment", "/*! SHARDED"));
+  e = errorOf("CREATE USER 'a' IDENTIFIED BY 'x\\");
+  EXPECT_EQ(e.position, 30u);
+  EXPECT_EQ(e.message, syntax("unterminated string", "'x\\"));
+  e = errorOf(std::string("SHOW USERS \x01"));
+  EXPECT_EQ(e.position, 11u);
+  EXPECT_EQ(e.message, syntax("unexpected control character", "\x01"));
+}
+
+TEST(AdminParserErrors, EmptyAndMultipleStatements) {
+  EXPECT_EQ(errorOf("").message, syntax("empty statement", ""));
+  EXPECT_EQ(errorOf("   -- nothing\n").position, 14u);
+  EXPECT_EQ(errorOf(";").message, syntax("expected SHOW, CREATE, DROP, ADD or SET", ";"));
+  auto e = errorOf("SHOW USERS; SHOW KEYSPACES");
+  EXPECT_EQ(e.position, 12u);
+  EXPECT_EQ(e.message,
+            syntax("expected end of statement (one statement at a time)", "SHOW KEYSPACES"));
+  EXPECT_EQ(errorOf("SHOW USERS;;").position, 11u);
+  EXPECT_EQ(errorOf("FROB KEYSPACES").message,
+            syntax("expected SHOW, CREATE, DROP, ADD or SET", "FROB KEYSPACES"));
+  EXPECT_EQ(errorOf("ADD USER app").message, syntax("expected BACKEND after ADD", "USER app"));
+}
+
+// ---------------------------------------------------------------- not supported
+
+TEST(AdminParserErrors, MysqlStatementsOutsideTheSurfaceAreNotSupported) {
+  struct Case {
+    const char* sql;
+    const char* message;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"SELECT 1", "'SELECT' is not an admin statement; see docs/admin-sql.md"},
+           {"select @@version_comment limit 1",
+            "'SELECT' is not an admin statement; see docs/admin-sql.md"},
+           {"insert into t values (1)",
+            "'INSERT' is not an admin statement; see docs/admin-sql.md"},
+           {"UPDATE t SET a = 1", "'UPDATE' is not an admin statement; see docs/admin-sql.md"},
+           {"DELETE FROM t", "'DELETE' is not an admin statement; see docs/admin-sql.md"},
+           {"ALTER TABLE t ADD c INT", "'ALTER' is not an admin statement; see docs/admin-sql.md"},
+           {"GRANT ALL ON *.* TO x", "'GRANT' is not an admin statement; see docs/admin-sql.md"},
+           {"use shop", "'USE' is not an admin statement; see docs/admin-sql.md"},
+           {"SHOW DATABASES", "'SHOW DATABASES' is not an admin statement; see docs/admin-sql.md"},
+           {"show variables like 'x'",
+            "'SHOW VARIABLES' is not an admin statement; see docs/admin-sql.md"},
+           {"SHOW TABLE STATUS",
+            "'SHOW TABLE STATUS' is not an admin statement; see docs/admin-sql.md"},
+           {"CREATE DATABASE shop",
+            "'CREATE DATABASE' is not an admin statement; see docs/admin-sql.md"},
+           {"CREATE TABLE t (a INT)",
+            "'CREATE TABLE' is not an admin statement (table rules are CREATE SHARDED TABLE and "
+            "CREATE REFERENCE TABLE); see docs/admin-sql.md"},
+           {"DROP TABLE orders",
+            "'DROP TABLE' is not an admin statement (a table rule is dropped with DROP TABLE RULE "
+            "ks.table); see docs/admin-sql.md"},
+           {"DROP INDEX i ON t", "'DROP INDEX' is not an admin statement; see docs/admin-sql.md"},
+           {"SET NAMES utf8mb4",
+            "'SET' is not an admin statement (the admin port has SET BACKEND only); see "
+            "docs/admin-sql.md"},
+           {"set autocommit=1",
+            "'SET' is not an admin statement (the admin port has SET BACKEND only); see "
+            "docs/admin-sql.md"},
+       }) {
+    auto e = errorOf(c.sql);
+    EXPECT_EQ(e.kind, ErrKind::kNotSupported) << c.sql;
+    EXPECT_EQ(e.position, 0u) << c.sql;
+    EXPECT_EQ(e.message, c.message) << c.sql;
+  }
+  auto e = errorOf("  /* x */ SELECT 1");
+  EXPECT_EQ(e.position, 10u);
+}
+
+// ---------------------------------------------------------------- caps
+
+TEST(AdminParserCaps, StatementLongerThanOneMebibyteIsRejectedUpFront) {
+  std::string ok = "SHOW USERS " + std::string((1u << 20) - 11, ' ');
+  ASSERT_EQ(ok.size(), 1u << 20);
+  parseAs<ShowUsers>(ok);
+  std::string big = ok + " ";
+  auto e = errorOf(big);
+  EXPECT_EQ(e.kind, ErrKind::kSyntax);
+  EXPECT_EQ(e.position, 0u);
+  EXPECT_EQ(e.message, syntax("statement longer than 1048576 bytes", big.substr(0, 80)));
+  // A huge unterminated string inside the cap is one linear scan, then an error.
+  std::string str = "CREATE USER 'a' IDENTIFIED BY '" + std::string(1000000, 'p');
+  EXPECT_EQ(errorOf(str).position, 30u);
+}
+
+TEST(AdminParserCaps, ListsHoldAtMost1024Items) {
+  auto listOf = [](std::size_t n, auto item) {
+    std::string s = "(";
+    for (std::size_t i = 0; i < n; ++i)
+      s += (i ? ", " : "") + item(i);
+    return s + ")";
+  };
+  auto addr = [](std::size_t i) { return "'h" + std::to_string(i) + ":3306'"; };
+  auto ks = [](std::size_t i) { return "k" + std::to_string(i); };
+  std::string shard = "CREATE SHARD s.x PRIMARY 'h:1' REPLICAS ";
+  EXPECT_EQ(parseAs<CreateShard>(shard + listOf(1024, addr)).replicas.size(), 1024u);
+  std::string tooMany = shard + listOf(1025, addr);
+  auto e = errorOf(tooMany);
+  EXPECT_EQ(e.position, tooMany.find("'h1024:3306'"));
+  EXPECT_TRUE(e.message.starts_with(
+      "You have an error in your SQL syntax; too many replica addresses (at most 1024) near "))
+      << e.message;
+  std::string user = "CREATE USER u IDENTIFIED BY 'p' KEYSPACES ";
+  EXPECT_EQ(parseAs<CreateUser>(user + listOf(1024, ks)).keyspaces.size(), 1024u);
+  std::string tooManyKs = user + listOf(1025, ks);
+  EXPECT_EQ(errorOf(tooManyKs).position, tooManyKs.find("k1024"));
+  EXPECT_EQ(errorOf("CREATE SHARD s.x PRIMARY 'h:1' REPLICAS ()").message,
+            syntax("expected a quoted 'host:port' address", ")"));
+  EXPECT_EQ(errorOf("CREATE SHARD s.x PRIMARY 'h:1' REPLICAS ('h:2',)").message,
+            syntax("expected a quoted 'host:port' address", ")"));
+  EXPECT_EQ(errorOf("CREATE SHARD s.x PRIMARY 'h:1' REPLICAS ('h:2' 'h:3')").message,
+            syntax("expected ',' or ')'", "'h:3')"));
+}
+
+// ---------------------------------------------------------------- truncation
+
+// Every statement form with every option; each one cut after every byte must give a statement
+// or an error inside the text, never a crash, and cut at a token boundary in the middle of a
+// required part must give an error at the end of the text.
+const std::vector<std::string>& everyForm() {
+  static const std::vector<std::string> forms = {
+      "SHOW KEYSPACES;",
+      "SHOW SHARDS FROM shop;",
+      "SHOW BACKENDS FROM `shop`;",
+      "SHOW TABLE RULES FROM shop;",
+      "SHOW USERS;",
+      "SHOW CATALOG VERSION;",
+      "SHOW CATALOG CHANGES LIMIT 20;",
+      "CREATE KEYSPACE shop SHARDED;",
+      "DROP KEYSPACE shop;",
+      "CREATE SHARD shop.`-80` PRIMARY '127.0.0.1:13306' REPLICAS ('127.0.0.1:13307', "
+      "'[::1]:13308') NOT SERVING;",
+      "DROP SHARD shop.`-80`;",
+      "ADD BACKEND '127.0.0.1:13308' TO SHARD shop.`-80` AS REPLICA WEIGHT 2 MAX LAG 5;",
+      "DROP BACKEND '127.0.0.1:13308';",
+      "SET BACKEND '127.0.0.1:13307' DRAINING;",
+      "CREATE SHARDED TABLE shop.orders SHARD KEY (customer_id);",
+      "CREATE REFERENCE TABLE shop.countries;",
+      "DROP TABLE RULE shop.orders;",
+      "CREATE USER 'app'@'%' IDENTIFIED BY 'se\\'cret' KEYSPACES (shop, billing);",
+      "DROP USER 'app';",
+  };
+  return forms;
+}
+
+TEST(AdminParserTruncation, EveryFormParsesWhole) {
+  for (const auto& sql : everyForm()) {
+    auto r = parseAdmin(sql);
+    EXPECT_TRUE(std::holds_alternative<AdminStatement>(r))
+        << sql << ": " << std::get<AdminParseError>(r).message;
+  }
+}
+
+TEST(AdminParserTruncation, EveryPrefixGivesAStatementOrAnErrorInsideTheText) {
+  for (const auto& sql : everyForm()) {
+    for (std::size_t n = 0; n < sql.size(); ++n) {
+      std::string_view cut(sql.data(), n);
+      auto r = parseAdmin(cut);
+      if (const auto* e = std::get_if<AdminParseError>(&r)) {
+        EXPECT_LE(e->position, n) << cut;
+        // "SET BACK" or "DROP TABLE RUL" read as MySQL's own SET and DROP TABLE.
+        EXPECT_TRUE(e->kind == ErrKind::kNotSupported ||
+                    e->message.starts_with("You have an error in your SQL syntax; "))
+            << cut;
+        EXPECT_FALSE(e->message.empty()) << cut;
+      }
+    }
+  }
+}
+
+TEST(AdminParserTruncation, CutAtATokenBoundaryInsideARequiredPartIsAnErrorAtTheEnd) {
+  // Prefixes that end right after a token and still miss a required part.
+  const std::vector<std::string> cuts = {
+      "SHOW",
+      "SHOW TABLE",
+      "SHOW CATALOG",
+      "SHOW SHARDS FROM",
+      "SHOW CATALOG CHANGES LIMIT",
+      "CREATE",
+      "CREATE KEYSPACE",
+      "DROP",
+      "DROP KEYSPACE",
+      "CREATE SHARD",
+      "CREATE SHARD shop",
+      "CREATE SHARD shop.",
+      "CREATE SHARD shop.`-80`",
+      "CREATE SHARD shop.`-80` PRIMARY",
+      "CREATE SHARD shop.`-80` PRIMARY 'h:1' REPLICAS",
+      "CREATE SHARD shop.`-80` PRIMARY 'h:1' REPLICAS (",
+      "CREATE SHARD shop.`-80` PRIMARY 'h:1' REPLICAS ('h:2'",
+      "CREATE SHARD shop.`-80` PRIMARY 'h:1' REPLICAS ('h:2',",
+      "CREATE SHARD shop.`-80` PRIMARY 'h:1' NOT",
+      "DROP SHARD",
+      "DROP SHARD shop.",
+      "ADD",
+      "ADD BACKEND",
+      "ADD BACKEND 'h:1'",
+      "ADD BACKEND 'h:1' TO",
+      "ADD BACKEND 'h:1' TO SHARD",
+      "ADD BACKEND 'h:1' TO SHARD s.x AS",
+      "ADD BACKEND 'h:1' TO SHARD s.x WEIGHT",
+      "ADD BACKEND 'h:1' TO SHARD s.x MAX",
+      "ADD BACKEND 'h:1' TO SHARD s.x MAX LAG",
+      "DROP BACKEND",
+      "SET BACKEND",
+      "SET BACKEND 'h:1'",
+      "CREATE SHARDED",
+      "CREATE SHARDED TABLE",
+      "CREATE SHARDED TABLE shop.orders",
+      "CREATE SHARDED TABLE shop.orders SHARD",
+      "CREATE SHARDED TABLE shop.orders SHARD KEY",
+      "CREATE SHARDED TABLE shop.orders SHARD KEY (",
+      "CREATE SHARDED TABLE shop.orders SHARD KEY (id",
+      "CREATE REFERENCE",
+      "CREATE REFERENCE TABLE shop",
+      "DROP TABLE RULE",
+      "DROP TABLE RULE shop.",
+      "SET",
+      "DROP TABLE",
+      "SHOW TABLE",
+      "CREATE USER",
+      "CREATE USER 'app'@",
+      "CREATE USER 'app' IDENTIFIED",
+      "CREATE USER 'app' IDENTIFIED BY",
+      "CREATE USER 'app' IDENTIFIED BY 'x' KEYSPACES",
+      "CREATE USER 'app' IDENTIFIED BY 'x' KEYSPACES (shop",
+      "DROP USER",
+  };
+  for (const auto& sql : cuts) {
+    auto e = errorOf(sql);
+    EXPECT_EQ(e.kind, ErrKind::kSyntax) << sql;
+    EXPECT_EQ(e.position, sql.size()) << sql;
+    EXPECT_TRUE(e.message.ends_with(" near '' at line 1")) << sql << ": " << e.message;
+  }
+}
+
+}  // namespace
+}  // namespace shardproxy::router::admin
