@@ -75,11 +75,16 @@ class Visitor {
     if (!snap) return snap.takeError();
     if (auto err = requireKeyspace(**snap, s.keyspace)) return *err;
     TextResultSet rs{{"keyspace", "shard", "address", "role", "weight", "state", "max_lag_seconds"}, {}};
-    for (const auto& b : (*snap)->backends) {
-      if (!keyspaceMatches(s.keyspace, b.keyspace)) continue;
-      rs.rows.push_back({b.keyspace, b.shard, b.address.toString(),
-                         std::string(catalog::toString(b.role)), std::to_string(b.weight),
-                         std::string(catalog::toString(b.state)), std::to_string(b.maxLagSeconds)});
+    // Grouped by shard (in key order), primary first.
+    for (const auto& sh : (*snap)->shards) {
+      if (!keyspaceMatches(s.keyspace, sh.keyspace)) continue;
+      for (auto idx : sh.backends) {
+        const auto& b = (*snap)->backends[idx];
+        rs.rows.push_back({b.keyspace, b.shard, b.address.toString(),
+                           std::string(catalog::toString(b.role)), std::to_string(b.weight),
+                           std::string(catalog::toString(b.state)),
+                           std::to_string(b.maxLagSeconds)});
+      }
     }
     return rs;
   }

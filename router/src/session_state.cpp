@@ -338,6 +338,13 @@ Result<RouteDecision> route(const catalog::Snapshot& snapshot, const SessionStat
                              "Access denied for user '" + std::string(user) + "' to keyspace '" +
                                  ks->name + "'");
   }
+  if (ks->sharded && !ks->uncovered.empty()) {
+    std::string gaps;
+    for (const auto& r : ks->uncovered) gaps += (gaps.empty() ? "" : ", ") + r.toString();
+    return Error::make(ErrorCode::kNoRoute, "Keyspace '" + ks->name +
+                                                "' is incomplete: no serving shard covers " +
+                                                gaps + " (SHOW KEYSPACES on the admin port)");
+  }
   if (ks->sharded) {
     return Error::make(ErrorCode::kNotSupportedYet,
                        "Keyspace '" + ks->name +

@@ -23,7 +23,11 @@ std::string_view toString(TableKind kind);
 struct Endpoint {
   std::string host;
   std::uint16_t port = 3306;
-  std::string toString() const { return host + ":" + std::to_string(port); }
+  // IPv6 hosts are bracketed, as in the admin syntax ('[::1]:3306').
+  std::string toString() const {
+    bool v6 = host.find(':') != std::string::npos;
+    return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
+  }
   bool operator==(const Endpoint&) const = default;
 };
 
