@@ -229,8 +229,26 @@ asio::awaitable<bool> ClientSession::dispatch(const Packet& pkt) {
 }
 
 Result<router::RouteDecision> ClientSession::routeFor(std::string_view sql) {
+  // Until the SQL router arrives the decision depends only on the catalog version and the
+  // session's state, so the last one is reused while neither changed: no snapshot load and no
+  // lookups on the common path.
+  const std::uint64_t catalogVersion = ctx_.shared.snapshotVersion();
+  if (lastRoute_ && routeCatalogVersion_ == catalogVersion && routeStateVersion_ == state_.version &&
+      routeHadBackend_ == (backend_ != nullptr)) {
+    return *lastRoute_;
+  }
   snapshot_ = ctx_.shared.snapshot();
-  return router::route(*snapshot_, state_, user_, sql, backend_ ? &backendAddress_ : nullptr);
+  auto decision =
+      router::route(*snapshot_, state_, user_, sql, backend_ ? &backendAddress_ : nullptr);
+  if (decision) {
+    lastRoute_ = *decision;
+    routeCatalogVersion_ = snapshot_->version;
+    routeStateVersion_ = state_.version;
+    routeHadBackend_ = backend_ != nullptr;
+  } else {
+    lastRoute_.reset();
+  }
+  return decision;
 }
 
 asio::awaitable<Result<BackendConnection*>> ClientSession::backendForStatement(std::string_view sql) {
@@ -337,7 +355,16 @@ asio::awaitable<bool> ClientSession::forward(BackendConnection& conn, const Pack
 asio::awaitable<bool> ClientSession::relay(BackendConnection& conn, const Packet& pkt,
                                            const RelayOptions& options, RelayResult* out) {
   std::uint8_t seq = static_cast<std::uint8_t>(pkt.lastSeq + 1);
-  if (!co_await forward(conn, pkt)) {
+  // The common case (an unsplit packet) writes straight from the client's read buffer without
+  // another coroutine frame.
+  bool sent;
+  if (!pkt.raw.empty()) {
+    auto [ec, n] = co_await conn.channel().write(pkt.raw);
+    sent = !ec;
+  } else {
+    sent = co_await forward(conn, pkt);
+  }
+  if (!sent) {
     std::string addr = conn.address();
     dropBackend();
     co_return co_await sendError(

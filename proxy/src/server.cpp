@@ -65,6 +65,7 @@ ThreadContext::ThreadContext(SharedState& s, std::size_t threads)
 
 void SharedState::publish(catalog::SnapshotPtr next) {
   catalog::SnapshotPtr previous = snapshot_.exchange(next, std::memory_order_acq_rel);
+  snapshotVersion_.store(next->version, std::memory_order_release);
   // Idle pooled connections to backends that stopped serving close now; sessions that hold one
   // move away at their next statement (OFFLINE) or when they end (DRAINING).
   std::vector<std::string> retired;

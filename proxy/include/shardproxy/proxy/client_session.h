@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -97,6 +98,10 @@ class ClientSession {
   std::unique_ptr<BackendConnection> backend_;
   catalog::Endpoint backendAddress_;
   catalog::SnapshotPtr snapshot_;
+  std::optional<router::RouteDecision> lastRoute_;  // points into snapshot_
+  std::uint64_t routeCatalogVersion_ = 0;
+  std::uint64_t routeStateVersion_ = 0;
+  bool routeHadBackend_ = false;
   std::unordered_map<std::uint32_t, PreparedStatement> statements_;
   std::uint32_t nextStatementId_ = 1;
   bool registered_ = false;

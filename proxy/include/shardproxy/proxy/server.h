@@ -45,6 +45,8 @@ struct SharedState {
   std::vector<ThreadContext*> threads;
 
   catalog::SnapshotPtr snapshot() const { return snapshot_.load(std::memory_order_acquire); }
+  // The published snapshot's version: one plain atomic load, for sessions to notice a change.
+  std::uint64_t snapshotVersion() const { return snapshotVersion_.load(std::memory_order_acquire); }
   // Swaps in a new snapshot and tells every thread's pool which backends stopped serving.
   void publish(catalog::SnapshotPtr next);
 
@@ -81,6 +83,7 @@ struct SharedState {
 
  private:
   std::atomic<catalog::SnapshotPtr> snapshot_;
+  std::atomic<std::uint64_t> snapshotVersion_{0};
   std::unique_ptr<catalog::Catalog> catalog_;
   std::mutex adminMutex_;
   AccountLookup appAccounts_;
