@@ -19,8 +19,12 @@ void* operator new(std::size_t n) {
   if (void* p = std::malloc(n)) return p;
   throw std::bad_alloc();
 }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete(void* p) noexcept {
+  std::free(p);
+}
+void operator delete(void* p, std::size_t) noexcept {
+  std::free(p);
+}
 
 using namespace shardproxy::proxy::protocol;
 
@@ -92,7 +96,8 @@ void BM_DecodeHandshakeResponse(benchmark::State& state) {
   r.attributes = {{"_client_name", "libmariadb"}, {"_os", "Linux"}, {"_pid", "1234"}};
   Bytes payload;
   encode(r, payload);
-  for (auto _ : state) benchmark::DoNotOptimize(decodeHandshakeResponse41(payload));
+  for (auto _ : state)
+    benchmark::DoNotOptimize(decodeHandshakeResponse41(payload));
 }
 BENCHMARK(BM_DecodeHandshakeResponse);
 

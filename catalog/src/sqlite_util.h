@@ -51,7 +51,7 @@ class Statement {
  private:
   sqlite3* db_;
   sqlite3_stmt* stmt_ = nullptr;
-  const char* sql_;  // must outlive the Statement: a string literal at every call site
+  const char* sql_;             // must outlive the Statement: a string literal at every call site
   std::optional<Error> error_;  // from prepare or a bind, reported by step()
 
   void checkBind(int rc, int index);

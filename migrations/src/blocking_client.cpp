@@ -5,7 +5,9 @@
 namespace shardproxy::migrations {
 
 BlockingClient::BlockingClient() : mysql_(mysql_init(nullptr)) {}
-BlockingClient::~BlockingClient() { mysql_close(mysql_); }
+BlockingClient::~BlockingClient() {
+  mysql_close(mysql_);
+}
 
 Error BlockingClient::lastError(const std::string& context) const {
   return Error::fromServer(static_cast<std::uint16_t>(mysql_errno(mysql_)), mysql_sqlstate(mysql_),

@@ -1,9 +1,9 @@
 #include "shardproxy/proxy/admin_executor.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cctype>
-
-#include <fmt/format.h>
 
 #include "shardproxy/router/admin_statement.h"
 
@@ -13,7 +13,9 @@ namespace adm = router::admin;
 
 namespace {
 
-std::string hex64(std::uint64_t v) { return fmt::format("{:016x}", v); }
+std::string hex64(std::uint64_t v) {
+  return fmt::format("{:016x}", v);
+}
 
 std::string joinRanges(const std::vector<catalog::KeyRange>& ranges) {
   std::string out;
@@ -41,7 +43,8 @@ class Visitor {
     TextResultSet rs{{"name", "sharded", "serving_shards", "complete", "uncovered_ranges"}, {}};
     for (const auto& ks : (*snap)->keyspaces) {
       std::size_t serving = 0;
-      for (auto idx : ks.shards) serving += (*snap)->shards[idx].serving ? 1 : 0;
+      for (auto idx : ks.shards)
+        serving += (*snap)->shards[idx].serving ? 1 : 0;
       rs.rows.push_back({ks.name, yesNo(ks.sharded), std::to_string(serving), yesNo(ks.complete()),
                          joinRanges(ks.uncovered)});
     }
@@ -51,7 +54,8 @@ class Visitor {
     auto snap = snapshot();
     if (!snap) return snap.takeError();
     if (auto err = requireKeyspace(**snap, s.keyspace)) return *err;
-    TextResultSet rs{{"keyspace", "shard", "range_start", "range_end", "serving", "primary", "replicas"}, {}};
+    TextResultSet rs{
+        {"keyspace", "shard", "range_start", "range_end", "serving", "primary", "replicas"}, {}};
     for (const auto& sh : (*snap)->shards) {
       if (!keyspaceMatches(s.keyspace, sh.keyspace)) continue;
       std::string primary, replicas;
@@ -63,10 +67,10 @@ class Visitor {
           replicas += (replicas.empty() ? "" : ",") + b.address.toString();
         }
       }
-      rs.rows.push_back({sh.keyspace, sh.name, hex64(sh.range.start),
-                         sh.range.end ? std::optional<std::string>(hex64(*sh.range.end)) : std::nullopt,
-                         yesNo(sh.serving), primary.empty() ? std::nullopt : std::optional(primary),
-                         replicas});
+      rs.rows.push_back(
+          {sh.keyspace, sh.name, hex64(sh.range.start),
+           sh.range.end ? std::optional<std::string>(hex64(*sh.range.end)) : std::nullopt,
+           yesNo(sh.serving), primary.empty() ? std::nullopt : std::optional(primary), replicas});
     }
     return rs;
   }
@@ -74,7 +78,8 @@ class Visitor {
     auto snap = snapshot();
     if (!snap) return snap.takeError();
     if (auto err = requireKeyspace(**snap, s.keyspace)) return *err;
-    TextResultSet rs{{"keyspace", "shard", "address", "role", "weight", "state", "max_lag_seconds"}, {}};
+    TextResultSet rs{{"keyspace", "shard", "address", "role", "weight", "state", "max_lag_seconds"},
+                     {}};
     // Grouped by shard (in key order), primary first.
     for (const auto& sh : (*snap)->shards) {
       if (!keyspaceMatches(s.keyspace, sh.keyspace)) continue;
@@ -107,7 +112,8 @@ class Visitor {
     TextResultSet rs{{"name", "keyspaces"}, {}};
     for (const auto& u : (*snap)->users) {
       std::string ks;
-      for (const auto& k : u.keyspaces) ks += (ks.empty() ? "" : ",") + k;
+      for (const auto& k : u.keyspaces)
+        ks += (ks.empty() ? "" : ",") + k;
       rs.rows.push_back({u.name, u.keyspaces.empty() ? std::string("*") : ks});
     }
     return rs;
@@ -188,8 +194,9 @@ AdminResult AdminExecutor::execute(std::string_view sql, const std::string& who,
   changed = false;
   auto parsed = adm::parseAdmin(sql);
   if (auto* err = std::get_if<adm::AdminParseError>(&parsed)) {
-    return Error::make(err->kind == adm::AdminParseError::Kind::kSyntax ? ErrorCode::kParseError
-                                                                        : ErrorCode::kNotSupportedYet,
+    return Error::make(err->kind == adm::AdminParseError::Kind::kSyntax
+                           ? ErrorCode::kParseError
+                           : ErrorCode::kNotSupportedYet,
                        err->message);
   }
   const auto& statement = std::get<adm::AdminStatement>(parsed);

@@ -1,9 +1,9 @@
 #include "shardproxy/proxy/admin_session.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cctype>
-
-#include <fmt/format.h>
 
 #include "shardproxy/common/logging.h"
 #include "shardproxy/proxy/authenticator.h"
@@ -25,7 +25,8 @@ std::string normalized(std::string_view sql) {
       out.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
     }
   }
-  while (!out.empty() && (out.back() == ' ' || out.back() == ';')) out.pop_back();
+  while (!out.empty() && (out.back() == ' ' || out.back() == ';'))
+    out.pop_back();
   return out;
 }
 
@@ -41,14 +42,13 @@ AdminSession::AdminSession(SharedState& shared, tcp::socket socket)
 }
 
 asio::awaitable<void> AdminSession::run(std::unique_ptr<AdminSession> self) {
-  auto phase = co_await acceptConnection(self->client_, self->shared_.adminIdentity,
-                                         self->id_, self->shared_.adminAccounts(),
-                                         self->peerHost_);
+  auto phase = co_await acceptConnection(self->client_, self->shared_.adminIdentity, self->id_,
+                                         self->shared_.adminAccounts(), self->peerHost_);
   if (phase) {
     self->caps_ = phase->capabilities;
     self->user_ = phase->response.username;
-    moduleLogger("proxy")->info("admin conn={} {} user={} connected", self->id_,
-                                self->peerHost_, self->user_);
+    moduleLogger("proxy")->info("admin conn={} {} user={} connected", self->id_, self->peerHost_,
+                                self->user_);
     if (co_await self->sendOk(phase->nextSeq, 0, {})) co_await self->commandLoop();
   }
   self->client_.stream().close();
@@ -78,7 +78,8 @@ asio::awaitable<void> AdminSession::commandLoop() {
     if (!pkt) co_return;
     std::uint8_t seq = static_cast<std::uint8_t>(pkt->lastSeq + 1);
     if (pkt->seq != 0) {
-      Error err = Error::make(ErrorCode::kPacketsOutOfOrder, std::string("Got packets out of order"));
+      Error err =
+          Error::make(ErrorCode::kPacketsOutOfOrder, std::string("Got packets out of order"));
       co_await sendErrorPacket(client_, err, seq);
       co_return;
     }
@@ -114,10 +115,10 @@ asio::awaitable<bool> AdminSession::onQuery(std::string_view sql, std::uint8_t s
   // Drivers set session options on connect (PyMySQL: SET AUTOCOMMIT); the admin port has no
   // session state, so any SET but SET BACKEND is accepted and ignored, as ProxySQL's admin does.
   std::string n = normalized(sql);
-  if (n.starts_with("set ") && !n.starts_with("set backend ")) co_return co_await sendOk(seq, 0, {});
+  if (n.starts_with("set ") && !n.starts_with("set backend "))
+    co_return co_await sendOk(seq, 0, {});
   bool changed = false;
-  AdminResult result =
-      shared_.runAdmin(sql, fmt::format("{}@{}", user_, peerHost_), changed);
+  AdminResult result = shared_.runAdmin(sql, fmt::format("{}@{}", user_, peerHost_), changed);
   if (auto* ok = std::get_if<AdminOk>(&result)) {
     co_return co_await sendOk(seq, ok->affectedRows, ok->info);
   }

@@ -35,7 +35,7 @@ AccountHashes AccountHashes::fromPassword(std::string_view password) {
 }
 
 std::optional<protocol::Credentials> FastAuthCache::find(const std::string& user,
-                                                        const AccountHashes& current) {
+                                                         const AccountHashes& current) {
   std::lock_guard lock(mutex_);
   auto it = entries_.find(user);
   if (it == entries_.end()) return std::nullopt;

@@ -1,11 +1,11 @@
 #include "shardproxy/proxy/backend_connection.h"
 
-#include <atomic>
+#include <fmt/format.h>
 
+#include <atomic>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <fmt/format.h>
 
 #include "shardproxy/proxy/protocol/auth.h"
 #include "shardproxy/proxy/protocol/messages.h"
@@ -17,11 +17,11 @@ namespace {
 constexpr auto kAwait = asio::as_tuple(asio::use_awaitable);
 std::atomic<std::uint64_t> gSerial{1};
 
-constexpr std::uint32_t kBaseCaps =
-    protocol::cap::kLongPassword | protocol::cap::kLongFlag | protocol::cap::kProtocol41 |
-    protocol::cap::kTransactions | protocol::cap::kSecureConnection | protocol::cap::kPluginAuth |
-    protocol::cap::kPluginAuthLenencData | protocol::cap::kConnectAttrs |
-    protocol::cap::kConnectWithDb;
+constexpr std::uint32_t kBaseCaps = protocol::cap::kLongPassword | protocol::cap::kLongFlag |
+                                    protocol::cap::kProtocol41 | protocol::cap::kTransactions |
+                                    protocol::cap::kSecureConnection | protocol::cap::kPluginAuth |
+                                    protocol::cap::kPluginAuthLenencData |
+                                    protocol::cap::kConnectAttrs | protocol::cap::kConnectWithDb;
 
 asio::awaitable<Result<tcp::socket>> openSocket(asio::any_io_executor ex,
                                                 const catalog::Endpoint& backend,
@@ -30,9 +30,9 @@ asio::awaitable<Result<tcp::socket>> openSocket(asio::any_io_executor ex,
   auto [rec, endpoints] =
       co_await resolver.async_resolve(backend.host, std::to_string(backend.port), kAwait);
   if (rec) {
-    co_return Error::make(ErrorCode::kBackendUnreachable,
-                          fmt::format("Can't resolve backend '{}': {}", backend.toString(),
-                                      rec.message()));
+    co_return Error::make(
+        ErrorCode::kBackendUnreachable,
+        fmt::format("Can't resolve backend '{}': {}", backend.toString(), rec.message()));
   }
   tcp::socket socket(ex);
   asio::steady_timer timer(ex);
@@ -49,10 +49,9 @@ asio::awaitable<Result<tcp::socket>> openSocket(asio::any_io_executor ex,
   auto [cec, ep] = co_await asio::async_connect(socket, endpoints, kAwait);
   timer.cancel();
   if (cec || timedOut) {
-    co_return Error::make(
-        ErrorCode::kBackendUnreachable,
-        fmt::format("Can't connect to backend '{}' ({})", backend.toString(),
-                    timedOut ? std::string("connect timeout") : cec.message()));
+    co_return Error::make(ErrorCode::kBackendUnreachable,
+                          fmt::format("Can't connect to backend '{}' ({})", backend.toString(),
+                                      timedOut ? std::string("connect timeout") : cec.message()));
   }
   socket.set_option(tcp::no_delay(true));
   co_return std::move(socket);
@@ -116,16 +115,16 @@ asio::awaitable<Status> BackendConnection::login(const BackendLogin& login,
                                out);
     protocol::endPacket(out, start, seq);
     if (co_await channel_.flush()) co_return lost("during the TLS request");
-    if (auto ec = co_await channel_.stream().handshakeTls(*options.tls,
-                                                          asio::ssl::stream_base::client)) {
-      co_return Error::make(ErrorCode::kBackendUnreachable,
-                            fmt::format("TLS handshake with backend '{}' failed: {}", address_,
-                                        ec.message()));
+    if (auto ec =
+            co_await channel_.stream().handshakeTls(*options.tls, asio::ssl::stream_base::client)) {
+      co_return Error::make(
+          ErrorCode::kBackendUnreachable,
+          fmt::format("TLS handshake with backend '{}' failed: {}", address_, ec.message()));
     }
   }
 
-  std::string plugin = greeting->authPluginName.empty() ? protocol::kNativePasswordPlugin
-                                                        : greeting->authPluginName;
+  std::string plugin =
+      greeting->authPluginName.empty() ? protocol::kNativePasswordPlugin : greeting->authPluginName;
   if (plugin != protocol::kCachingSha2Plugin) plugin = protocol::kNativePasswordPlugin;
   std::string nonce = greeting->authPluginData;
 
@@ -177,10 +176,10 @@ asio::awaitable<Status> BackendConnection::authExchange(std::uint8_t seq, std::s
         co_return Status{};
       case protocol::kErrHeader: {
         auto err = protocol::decodeErr(p);
-        co_return Error::fromServer(err ? err->errorCode : 1045, err ? err->sqlState : "28000",
-                                    fmt::format("Backend '{}' refused the login of '{}': {}",
-                                                address_, login.user,
-                                                err ? err->message : "malformed error"));
+        co_return Error::fromServer(
+            err ? err->errorCode : 1045, err ? err->sqlState : "28000",
+            fmt::format("Backend '{}' refused the login of '{}': {}", address_, login.user,
+                        err ? err->message : "malformed error"));
       }
       case protocol::kAuthSwitchHeader: {
         auto sw = protocol::decodeAuthSwitchRequest(p);
@@ -349,8 +348,9 @@ asio::awaitable<Result<std::uint32_t>> BackendConnection::prepare(std::string_vi
     if (scanner.onPacket(pkt->payload, static_cast<std::uint32_t>(pkt->payload.size())) ==
         protocol::ResponseScanner::Step::kMalformed) {
       broken = true;
-      co_return Error::make(ErrorCode::kBackendProtocol,
-                            fmt::format("Backend '{}' sent a malformed prepare response", address_));
+      co_return Error::make(
+          ErrorCode::kBackendProtocol,
+          fmt::format("Backend '{}' sent a malformed prepare response", address_));
     }
   }
   co_return id;
@@ -371,9 +371,9 @@ asio::awaitable<Result<ServerGreeting>> probeBackend(asio::any_io_executor ex,
   }
   auto greeting = protocol::decodeHandshakeV10(pkt->payload);
   if (!greeting) {
-    co_return Error::make(ErrorCode::kBackendProtocol,
-                          fmt::format("Backend '{}' sent an unsupported greeting",
-                                      backend.toString()));
+    co_return Error::make(
+        ErrorCode::kBackendProtocol,
+        fmt::format("Backend '{}' sent an unsupported greeting", backend.toString()));
   }
   ch.stream().close();
   co_return ServerGreeting{greeting->serverVersion, greeting->capabilities, greeting->charset};

@@ -1,10 +1,9 @@
 #include "shardproxy/proxy/channel.h"
 
-#include <cstring>
-
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <cstring>
 
 #include "shardproxy/proxy/protocol/constants.h"
 #include "shardproxy/proxy/protocol/messages.h"
@@ -172,6 +171,8 @@ void Channel::armDeadline(std::chrono::milliseconds timeout) {
   });
 }
 
-void Channel::disarmDeadline() { deadline_.cancel(); }
+void Channel::disarmDeadline() {
+  deadline_.cancel();
+}
 
 }  // namespace shardproxy::proxy

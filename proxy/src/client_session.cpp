@@ -1,11 +1,11 @@
 #include "shardproxy/proxy/client_session.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
+#include <boost/asio/post.hpp>
 #include <cctype>
 #include <cstring>
-
-#include <boost/asio/post.hpp>
-#include <fmt/format.h>
 
 #include "shardproxy/common/logging.h"
 #include "shardproxy/proxy/authenticator.h"
@@ -28,14 +28,16 @@ std::uint32_t readU32(const std::uint8_t* p) {
          (static_cast<std::uint32_t>(p[3]) << 24);
 }
 void writeU32(std::uint8_t* p, std::uint32_t v) {
-  for (int i = 0; i < 4; ++i) p[i] = static_cast<std::uint8_t>(v >> (8 * i));
+  for (int i = 0; i < 4; ++i)
+    p[i] = static_cast<std::uint8_t>(v >> (8 * i));
 }
 
 // Only statements that may change session state (USE, SET, or several statements at once) need
 // the analyzer; everything else skips it, so the common path does no extra work.
 bool mayChangeSession(std::string_view sql) {
   std::size_t i = 0;
-  while (i < sql.size() && std::isspace(static_cast<unsigned char>(sql[i]))) ++i;
+  while (i < sql.size() && std::isspace(static_cast<unsigned char>(sql[i])))
+    ++i;
   if (i < sql.size() && (sql[i] == '/' || sql[i] == '#' || sql[i] == '-')) return true;
   if (sql.size() - i >= 4) {
     char a = static_cast<char>(std::tolower(static_cast<unsigned char>(sql[i])));
@@ -71,7 +73,9 @@ ClientSession::~ClientSession() {
   ctx_.shared.clientConnections.fetch_sub(1, std::memory_order_relaxed);
 }
 
-std::string ClientSession::peer() const { return fmt::format("conn={} {}", id_, peerHost_); }
+std::string ClientSession::peer() const {
+  return fmt::format("conn={} {}", id_, peerHost_);
+}
 
 void ClientSession::requestClose() {
   closeRequested_ = true;
@@ -124,8 +128,8 @@ asio::awaitable<bool> ClientSession::sendError(const Error& error, std::uint8_t 
 
 asio::awaitable<bool> ClientSession::handshake() {
   SharedState& shared = ctx_.shared;
-  auto phase = co_await acceptConnection(client_, shared.identity, id_, shared.appAccounts(),
-                                         peerHost_);
+  auto phase =
+      co_await acceptConnection(client_, shared.identity, id_, shared.appAccounts(), peerHost_);
   if (!phase) co_return false;
   caps_ = phase->capabilities;
   std::uint8_t seq = phase->nextSeq;
@@ -233,8 +237,8 @@ Result<router::RouteDecision> ClientSession::routeFor(std::string_view sql) {
   // session's state, so the last one is reused while neither changed: no snapshot load and no
   // lookups on the common path.
   const std::uint64_t catalogVersion = ctx_.shared.snapshotVersion();
-  if (lastRoute_ && routeCatalogVersion_ == catalogVersion && routeStateVersion_ == state_.version &&
-      routeHadBackend_ == (backend_ != nullptr)) {
+  if (lastRoute_ && routeCatalogVersion_ == catalogVersion &&
+      routeStateVersion_ == state_.version && routeHadBackend_ == (backend_ != nullptr)) {
     return *lastRoute_;
   }
   snapshot_ = ctx_.shared.snapshot();
@@ -251,7 +255,8 @@ Result<router::RouteDecision> ClientSession::routeFor(std::string_view sql) {
   return decision;
 }
 
-asio::awaitable<Result<BackendConnection*>> ClientSession::backendForStatement(std::string_view sql) {
+asio::awaitable<Result<BackendConnection*>> ClientSession::backendForStatement(
+    std::string_view sql) {
   auto route = routeFor(sql);
   if (!route) co_return route.takeError();
   if (BackendConnection* ready = readyBackend(*route)) co_return ready;
@@ -423,7 +428,8 @@ asio::awaitable<bool> ClientSession::onQuery(const Packet& pkt) {
   RelayResult r;
   bool keep = co_await relay(*be, pkt, RelayOptions{ResponseKind::kQuery}, &r);
   if (!changes_.empty() && r.outcome == RelayResult::Outcome::kDone && !r.sawError) {
-    for (const auto& c : changes_) state_.apply(c);
+    for (const auto& c : changes_)
+      state_.apply(c);
     if (backend_) {
       backend_->syncedVersion = state_.version;
       backend_->schema = state_.schema;
@@ -454,12 +460,13 @@ asio::awaitable<bool> ClientSession::onKill(const router::KillRequest& kill, std
     return r;
   });
   if (!t.found) {
-    co_return co_await sendError(Error::fromServer(1094, "HY000", fmt::format("Unknown thread id: {}", kill.id)),
-                                 seq);
+    co_return co_await sendError(
+        Error::fromServer(1094, "HY000", fmt::format("Unknown thread id: {}", kill.id)), seq);
   }
   if (!t.owner) {
-    co_return co_await sendError(Error::fromServer(1095, "HY000", fmt::format("You are not owner of thread {}", kill.id)),
-                                 seq);
+    co_return co_await sendError(
+        Error::fromServer(1095, "HY000", fmt::format("You are not owner of thread {}", kill.id)),
+        seq);
   }
   if (id == id_) {
     if (kill.queryOnly) co_return co_await sendOk(seq);
@@ -512,9 +519,8 @@ asio::awaitable<bool> ClientSession::onSimpleForward(const Packet& pkt, Response
 asio::awaitable<bool> ClientSession::onSetOption(const Packet& pkt) {
   std::uint8_t seq = static_cast<std::uint8_t>(pkt.lastSeq + 1);
   if (pkt.payload.size() != 3) {
-    co_return co_await sendError(Error::make(ErrorCode::kMalformedPacket,
-                                             "Malformed COM_SET_OPTION packet"),
-                                 seq);
+    co_return co_await sendError(
+        Error::make(ErrorCode::kMalformedPacket, "Malformed COM_SET_OPTION packet"), seq);
   }
   auto conn = co_await backendForStatement({});
   if (!conn) co_return co_await sendError(conn.error(), seq);
@@ -581,10 +587,9 @@ asio::awaitable<bool> ClientSession::onChangeUser(const Packet& pkt) {
   statements_.clear();
   state_ = router::SessionState{};
   state_.charset = static_cast<std::uint8_t>(charset);
-  auto creds = co_await authenticateClient(client_, identity, user,
-                                           std::string(protocol::asString(reply->payload)),
-                                           identity.authPlugin, seq, nonce,
-                                           ctx_.shared.appAccounts(), peerHost_);
+  auto creds = co_await authenticateClient(
+      client_, identity, user, std::string(protocol::asString(reply->payload)), identity.authPlugin,
+      seq, nonce, ctx_.shared.appAccounts(), peerHost_);
   if (!creds) co_return false;  // MySQL closes the connection after a failed COM_CHANGE_USER
   onAuthenticated(user, std::move(*creds));
   if (!schema.empty()) {
@@ -725,10 +730,10 @@ asio::awaitable<bool> ClientSession::onStmtWithId(const Packet& pkt) {
   if (it == statements_.end()) {
     if (!replies) co_return true;  // SEND_LONG_DATA has no response either
     co_return co_await sendError(
-        Error::make(ErrorCode::kUnknownStatement,
-                    fmt::format("Unknown prepared statement handler ({}) given to {}", clientId,
-                                cmd == Command::kStmtFetch ? "mysqld_stmt_fetch"
-                                                           : "mysqld_stmt_reset")),
+        Error::make(
+            ErrorCode::kUnknownStatement,
+            fmt::format("Unknown prepared statement handler ({}) given to {}", clientId,
+                        cmd == Command::kStmtFetch ? "mysqld_stmt_fetch" : "mysqld_stmt_reset")),
         seq);
   }
   if (cmd == Command::kStmtFetch && (!backend_ || it->second.backendSerial != backend_->serial())) {

@@ -9,7 +9,9 @@
 namespace shardproxy::proxy {
 namespace {
 
-Error invalid(const std::string& msg) { return Error::make(ErrorCode::kConfigInvalid, msg); }
+Error invalid(const std::string& msg) {
+  return Error::make(ErrorCode::kConfigInvalid, msg);
+}
 
 using Value = rapidjson::Value;
 
@@ -18,7 +20,8 @@ Result<std::string> getString(const Value& v, const std::string& key) {
   return std::string(v.GetString(), v.GetStringLength());
 }
 Result<std::uint64_t> getUint(const Value& v, const std::string& key) {
-  if (!v.IsUint64()) return invalid(fmt::format("config: '{}' must be a non-negative integer", key));
+  if (!v.IsUint64())
+    return invalid(fmt::format("config: '{}' must be a non-negative integer", key));
   return v.GetUint64();
 }
 Result<bool> getBool(const Value& v, const std::string& key) {
@@ -166,7 +169,8 @@ Result<std::pair<std::string, std::uint16_t>> parseHostPort(const std::string& t
     return invalid(fmt::format("{}: '{}' is not host:port", what, text));
   }
   std::string host = text.substr(0, colon);
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
   unsigned long port = 0;
   try {
     std::size_t used = 0;
@@ -175,7 +179,8 @@ Result<std::pair<std::string, std::uint16_t>> parseHostPort(const std::string& t
   } catch (const std::exception&) {
     return invalid(fmt::format("{}: '{}' has an invalid port", what, text));
   }
-  if (port == 0 || port > 65535) return invalid(fmt::format("{}: '{}' has an invalid port", what, text));
+  if (port == 0 || port > 65535)
+    return invalid(fmt::format("{}: '{}' has an invalid port", what, text));
   return std::pair{host, static_cast<std::uint16_t>(port)};
 }
 
@@ -196,7 +201,8 @@ std::string bootstrapJson(const Config& c) {
   if (!c.keyspacesJson.empty()) {
     rapidjson::Document ks;
     ks.Parse(c.keyspacesJson.c_str());
-    for (auto& k : ks.GetArray()) k.Accept(w);
+    for (auto& k : ks.GetArray())
+      k.Accept(w);
   }
   if (!c.backends.empty()) {
     // The shorthand: one unsharded keyspace, "default", whose shard holds the listed backends.
@@ -249,7 +255,8 @@ std::string bootstrapJson(const Config& c) {
     if (!u.keyspaces.empty()) {
       w.Key("keyspaces");
       w.StartArray();
-      for (const auto& k : u.keyspaces) w.String(k.c_str());
+      for (const auto& k : u.keyspaces)
+        w.String(k.c_str());
       w.EndArray();
     }
     w.EndObject();
@@ -289,7 +296,8 @@ Status applyJsonConfig(const std::string& json, Config& c) {
     } else if (key == "log_format") {
       auto s = getString(v, key);
       if (!s) return s.takeError();
-      if (*s != "text" && *s != "json") return invalid("config: 'log_format' must be \"text\" or \"json\"");
+      if (*s != "text" && *s != "json")
+        return invalid("config: 'log_format' must be \"text\" or \"json\"");
       c.logJson = *s == "json";
     } else if (key == "backends") {
       if (!v.IsArray()) return invalid("config: 'backends' must be an array");

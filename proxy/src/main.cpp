@@ -1,12 +1,12 @@
 // shardproxy entry point: flags and config file → Config → Server::run().
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <sstream>
-
-#include <CLI/CLI.hpp>
-#include <spdlog/spdlog.h>
 
 #include "shardproxy/common/errors.h"
 #include "shardproxy/common/logging.h"
@@ -30,7 +30,8 @@ int main(int argc, char** argv) {
   bool backendTls = false, errorReference = false;
 
   app.add_option("--config", configFile, "JSON configuration file (flags override its keys)");
-  app.add_option("--listen", listen, "Address for applications, host:port (default 127.0.0.1:6033)");
+  app.add_option("--listen", listen,
+                 "Address for applications, host:port (default 127.0.0.1:6033)");
   app.add_option("--backend", backends,
                  "Bootstrap: backend host:port of the unsharded keyspace 'default' (repeatable; "
                  "the first is the primary)");
@@ -43,9 +44,11 @@ int main(int argc, char** argv) {
   app.add_option("--backend-user", backendUser,
                  "Log in to backends as name:password instead of the client's own login");
   app.add_option("--threads", threads, "Event-loop threads (default: one per core)");
-  app.add_option("--log-level", logLevel, "trace|debug|info|warn|error|critical|off (default info)");
+  app.add_option("--log-level", logLevel,
+                 "trace|debug|info|warn|error|critical|off (default info)");
   app.add_option("--log-format", logFormat, "text|json (default text)");
-  app.add_option("--max-allowed-packet", maxPacket, "Largest client packet in bytes (default 64 MiB)");
+  app.add_option("--max-allowed-packet", maxPacket,
+                 "Largest client packet in bytes (default 64 MiB)");
   app.add_option("--server-version", serverVersion,
                  "Version string shown to clients (default: the first backend's)");
   app.add_option("--auth-plugin", authPlugin,
@@ -55,16 +58,19 @@ int main(int argc, char** argv) {
   app.add_flag("--backend-tls", backendTls, "Use TLS to backends that offer it");
   app.add_option("--pool-max", poolMax, "Max connections per backend (default 200)");
   app.add_option("--pool-min-idle", poolMinIdle, "Idle connections kept per backend and login");
-  app.add_option("--pool-idle-timeout-ms", idleTimeout, "Close idle connections after (default 60000)");
+  app.add_option("--pool-idle-timeout-ms", idleTimeout,
+                 "Close idle connections after (default 60000)");
   app.add_option("--pool-acquire-timeout-ms", acquireTimeout,
                  "Wait this long for a free connection at the pool limit (default 5000)");
-  app.add_option("--connect-timeout-ms", connectTimeout, "Backend connect+login timeout (default 5000)");
+  app.add_option("--connect-timeout-ms", connectTimeout,
+                 "Backend connect+login timeout (default 5000)");
   app.add_option("--ping-after-idle-ms", pingAfterIdle,
                  "Ping a pooled connection idle this long before reuse (default 2000)");
   app.add_option("--shutdown-grace-ms", grace,
                  "On SIGTERM, wait this long for running statements (default 10000)");
   app.add_option("--max-client-connections", maxClients, "Client connection limit (default 10000)");
-  app.add_flag("--error-reference", errorReference, "Print the error reference (markdown) and exit");
+  app.add_flag("--error-reference", errorReference,
+               "Print the error reference (markdown) and exit");
   CLI11_PARSE(app, argc, argv);
 
   if (errorReference) {
@@ -138,7 +144,8 @@ int main(int argc, char** argv) {
   if (threads != 0) config.threads = threads;
   if (!logLevel.empty()) config.logLevel = logLevel;
   if (!logFormat.empty()) {
-    if (logFormat != "text" && logFormat != "json") return fail("--log-format must be text or json");
+    if (logFormat != "text" && logFormat != "json")
+      return fail("--log-format must be text or json");
     config.logJson = logFormat == "json";
   }
   if (maxPacket != 0) config.maxAllowedPacket = maxPacket;

@@ -1,14 +1,13 @@
 #include "shardproxy/proxy/pool.h"
 
+#include <fmt/format.h>
 #include <sys/socket.h>
 
 #include <algorithm>
-
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <fmt/format.h>
 
 #include "shardproxy/common/logging.h"
 
@@ -28,7 +27,8 @@ Pool::Pool(asio::any_io_executor ex, PoolConfig config, BackendOptions backendOp
 
 std::size_t Pool::idleConnections() const {
   std::size_t n = 0;
-  for (const auto& [k, v] : idle_) n += v.size();
+  for (const auto& [k, v] : idle_)
+    n += v.size();
   return n;
 }
 
@@ -141,7 +141,9 @@ asio::awaitable<void> Pool::resetAndKeep(std::unique_ptr<BackendConnection> conn
   }
 }
 
-void Pool::startMaintenance() { asio::co_spawn(ex_, maintain(), asio::detached); }
+void Pool::startMaintenance() {
+  asio::co_spawn(ex_, maintain(), asio::detached);
+}
 
 asio::awaitable<void> Pool::maintain() {
   auto log = moduleLogger("proxy");
@@ -174,8 +176,8 @@ asio::awaitable<void> Pool::maintain() {
         auto& conns = idle_[key];
         if (conns.size() >= config_.minIdle || perBackend_[backend].open >= maxPerThread_) continue;
         ++perBackend_[backend].open;
-        auto conn = co_await BackendConnection::connect(ex_, entry.first, entry.second,
-                                                        backendOptions_);
+        auto conn =
+            co_await BackendConnection::connect(ex_, entry.first, entry.second, backendOptions_);
         if (!conn) {
           closed(backend);
           log->warn("pool: could not refill min_idle for backend '{}': {}", backend,
@@ -217,7 +219,8 @@ void Pool::closeAll() {
     conns.clear();
   }
   for (auto& [address, pb] : perBackend_) {
-    for (auto* w : pb.waiters) w->cancel();
+    for (auto* w : pb.waiters)
+      w->cancel();
     pb.waiters.clear();
   }
 }

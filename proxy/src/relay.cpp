@@ -46,7 +46,7 @@ asio::awaitable<RelayResult> relayResponse(BackendConnection& backend, Channel& 
   ResponseScanner scanner;
   scanner.start(options.kind, backend.capabilities());
   Channel& bc = backend.channel();
-  std::size_t skip = 0;       // bytes of a streamed packet still to pass through
+  std::size_t skip = 0;  // bytes of a streamed packet still to pass through
   bool clientGone = false;
   bool forwardedPartial = false;
 
@@ -75,9 +75,9 @@ asio::awaitable<RelayResult> relayResponse(BackendConnection& backend, Channel& 
         std::uint8_t* payload = data + pos + protocol::kHeaderSize;
         if (options.rewritePrepareId && scanner.packets() == 0 && hdr.length >= 5 &&
             payload[0] == protocol::kOkHeader) {
-          result.backendStatementId = static_cast<std::uint32_t>(
-              payload[1] | (payload[2] << 8) | (payload[3] << 16) |
-              (static_cast<std::uint32_t>(payload[4]) << 24));
+          result.backendStatementId =
+              static_cast<std::uint32_t>(payload[1] | (payload[2] << 8) | (payload[3] << 16) |
+                                         (static_cast<std::uint32_t>(payload[4]) << 24));
           putU32(payload + 1, options.clientStatementId);
         }
         step = scanner.onPacket(protocol::ByteView(payload, hdr.length), hdr.length);

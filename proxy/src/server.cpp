@@ -1,5 +1,6 @@
 #include "shardproxy/proxy/server.h"
 
+#include <fmt/format.h>
 #include <sys/socket.h>
 
 #include <boost/asio/as_tuple.hpp>
@@ -9,7 +10,6 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <fmt/format.h>
 
 #include "shardproxy/common/logging.h"
 #include "shardproxy/proxy/admin_session.h"
@@ -100,7 +100,9 @@ AdminResult SharedState::runAdmin(std::string_view sql, const std::string& who, 
   return result;
 }
 
-Server::Server(Config config) { shared_.config = std::move(config); }
+Server::Server(Config config) {
+  shared_.config = std::move(config);
+}
 Server::~Server() = default;
 
 namespace {
@@ -143,7 +145,8 @@ Status Server::openCatalog() {
   auto empty = cat->empty();
   if (!empty) return empty.takeError();
   const std::string bootstrap = bootstrapJson(c);
-  const bool configHasTopology = !c.backends.empty() || !c.keyspacesJson.empty() || !c.users.empty();
+  const bool configHasTopology =
+      !c.backends.empty() || !c.keyspacesJson.empty() || !c.users.empty();
   if (*empty && configHasTopology) {
     Status st = cat->importJson(bootstrap, {"bootstrap", "import of the configuration"});
     if (!st) return st;
@@ -154,9 +157,10 @@ Status Server::openCatalog() {
     Status imported = scratch ? (*scratch)->importJson(bootstrap, {"compare", "config"})
                               : Status(scratch.error());
     if (!imported) {
-      log->warn("the configuration's topology does not form a valid catalog ({}); catalog {} is "
-                "used as it is",
-                imported.error().message, c.catalogPath);
+      log->warn(
+          "the configuration's topology does not form a valid catalog ({}); catalog {} is "
+          "used as it is",
+          imported.error().message, c.catalogPath);
     } else {
       auto a = cat->snapshot();
       auto b = (*scratch)->snapshot();
@@ -242,7 +246,8 @@ Status Server::prepare() {
   admin.cache = &shared_.adminFastAuth;
 
   auto adminAccounts = std::make_shared<std::map<std::string, AccountHashes>>();
-  for (const auto& u : c.adminUsers) (*adminAccounts)[u.name] = AccountHashes::fromPassword(u.password);
+  for (const auto& u : c.adminUsers)
+    (*adminAccounts)[u.name] = AccountHashes::fromPassword(u.password);
   if (adminAccounts->empty() && c.adminEnabled) {
     if (c.adminListenHost == "127.0.0.1" || c.adminListenHost == "::1" ||
         c.adminListenHost == "localhost") {
@@ -250,8 +255,9 @@ Status Server::prepare() {
       log->warn("no --admin-user given: admin:admin may log in on {}:{} (loopback only)",
                 c.adminListenHost, c.adminListenPort);
     } else {
-      return Error::make(ErrorCode::kConfigInvalid,
-                         "an admin port on a non-loopback address needs --admin-user name:password");
+      return Error::make(
+          ErrorCode::kConfigInvalid,
+          "an admin port on a non-loopback address needs --admin-user name:password");
     }
   }
   SharedState* shared = &shared_;
@@ -289,7 +295,8 @@ Status listenOn(tcp::acceptor& acceptor, const std::string& host, std::uint16_t 
                 bool reusePort) {
   error_code ec;
   tcp::endpoint ep(asio::ip::make_address(host, ec), port);
-  if (ec) return Error::make(ErrorCode::kConfigInvalid, fmt::format("invalid listen address '{}'", host));
+  if (ec)
+    return Error::make(ErrorCode::kConfigInvalid, fmt::format("invalid listen address '{}'", host));
   acceptor.open(ep.protocol(), ec);
   if (!ec) acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
   if (!ec && reusePort) acceptor.set_option(ReusePort(true), ec);
@@ -324,7 +331,8 @@ int Server::run() {
     ctx.pool.startMaintenance();
     acceptors.push_back(std::move(acceptor));
   }
-  for (auto& t : threads_) shared_.threads.push_back(t.get());
+  for (auto& t : threads_)
+    shared_.threads.push_back(t.get());
   asio::io_context adminIo(1);
   tcp::acceptor adminAcceptor(adminIo);
   if (c.adminEnabled) {
@@ -367,7 +375,8 @@ int Server::run() {
         ctx.shuttingDown = true;
         error_code ignored;
         acceptor->close(ignored);
-        for (ClientSession* s : std::vector<ClientSession*>(ctx.sessions.begin(), ctx.sessions.end())) {
+        for (ClientSession* s :
+             std::vector<ClientSession*>(ctx.sessions.begin(), ctx.sessions.end())) {
           s->requestClose();
         }
       });
@@ -384,11 +393,13 @@ int Server::run() {
       asio::post(t->io, [&ctx = *t] { ctx.pool.closeAll(); });
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    for (auto& t : threads_) t->io.stop();
+    for (auto& t : threads_)
+      t->io.stop();
     adminIo.stop();
   });
   mainIo.run();
-  for (auto& w : workers) w.join();
+  for (auto& w : workers)
+    w.join();
   log->info("shardproxy stopped");
   return 0;
 }

@@ -18,7 +18,9 @@ TlsMaterial::TlsMaterial() : server_(ssl::context::tls_server), client_(ssl::con
   client_.set_verify_mode(ssl::verify_none);
 }
 
-TlsMaterial::~TlsMaterial() { EVP_PKEY_free(key_); }
+TlsMaterial::~TlsMaterial() {
+  EVP_PKEY_free(key_);
+}
 
 namespace {
 Error tlsError(const std::string& what) {
@@ -55,8 +57,8 @@ Result<std::unique_ptr<TlsMaterial>> TlsMaterial::create(const std::string& cert
                                -1, -1, 0);
     X509_set_issuer_name(cert, name);
     X509_set_version(cert, 2);
-    bool ok = X509_sign(cert, m->key_, EVP_sha256()) > 0 && SSL_CTX_use_certificate(ctx, cert) == 1 &&
-              SSL_CTX_use_PrivateKey(ctx, m->key_) == 1;
+    bool ok = X509_sign(cert, m->key_, EVP_sha256()) > 0 &&
+              SSL_CTX_use_certificate(ctx, cert) == 1 && SSL_CTX_use_PrivateKey(ctx, m->key_) == 1;
     X509_free(cert);
     if (!ok) return tlsError("self-signed certificate generation failed");
   }
@@ -78,7 +80,8 @@ std::optional<std::string> TlsMaterial::decrypt(const std::string& cipher) const
   std::optional<std::string> out;
   std::size_t len = 0;
   const auto* in = reinterpret_cast<const unsigned char*>(cipher.data());
-  if (EVP_PKEY_decrypt_init(ctx) > 0 && EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_OAEP_PADDING) > 0 &&
+  if (EVP_PKEY_decrypt_init(ctx) > 0 &&
+      EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_OAEP_PADDING) > 0 &&
       EVP_PKEY_decrypt(ctx, nullptr, &len, in, cipher.size()) > 0) {
     std::string plain(len, '\0');
     if (EVP_PKEY_decrypt(ctx, reinterpret_cast<unsigned char*>(plain.data()), &len, in,

@@ -42,11 +42,13 @@ class Lexer {
       if (pos_ < s_.size() && (s_[pos_] == '`' || s_[pos_] == '\'' || s_[pos_] == '"')) {
         skipQuoted(s_[pos_]);
       }
-      while (pos_ < s_.size() && (isWordChar(s_[pos_]) || s_[pos_] == '.')) ++pos_;
+      while (pos_ < s_.size() && (isWordChar(s_[pos_]) || s_[pos_] == '.'))
+        ++pos_;
     } else if (isWordChar(c)) {
-      t.kind = std::isdigit(static_cast<unsigned char>(c)) ? Token::Kind::kNumber
-                                                           : Token::Kind::kWord;
-      while (pos_ < s_.size() && isWordChar(s_[pos_])) ++pos_;
+      t.kind =
+          std::isdigit(static_cast<unsigned char>(c)) ? Token::Kind::kNumber : Token::Kind::kWord;
+      while (pos_ < s_.size() && isWordChar(s_[pos_]))
+        ++pos_;
     } else {
       t.kind = Token::Kind::kSymbol;
       ++pos_;
@@ -85,12 +87,14 @@ class Lexer {
       } else if (c == '#' || (c == '-' && s_.substr(pos_, 2) == "--" &&
                               (pos_ + 2 >= s_.size() ||
                                std::isspace(static_cast<unsigned char>(s_[pos_ + 2]))))) {
-        while (pos_ < s_.size() && s_[pos_] != '\n') ++pos_;
+        while (pos_ < s_.size() && s_[pos_] != '\n')
+          ++pos_;
       } else if (s_.substr(pos_, 3) == "/*!" || s_.substr(pos_, 3) == "/*M") {
         // Version comment: its body is executed by the server, so lex it as code.
         pos_ += 3;
         if (pos_ < s_.size() && s_[pos_ - 1] == 'M' && s_[pos_] == '!') ++pos_;
-        while (pos_ < s_.size() && std::isdigit(static_cast<unsigned char>(s_[pos_]))) ++pos_;
+        while (pos_ < s_.size() && std::isdigit(static_cast<unsigned char>(s_[pos_])))
+          ++pos_;
         ++openVersionComments_;
       } else if (s_.substr(pos_, 2) == "/*") {
         auto close = s_.find("*/", pos_ + 2);
@@ -118,7 +122,8 @@ bool iequals(std::string_view a, std::string_view b) {
 
 std::string lower(std::string_view s) {
   std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (auto& c : out)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return out;
 }
 
@@ -254,8 +259,10 @@ void SessionState::apply(const SessionChange& change) {
   if (change.name == "autocommit") {
     std::string v = lower(change.value);
     auto eq = v.find('=');
-    std::string_view val = eq == std::string::npos ? std::string_view{} : std::string_view(v).substr(eq + 1);
-    while (!val.empty() && std::isspace(static_cast<unsigned char>(val.front()))) val.remove_prefix(1);
+    std::string_view val =
+        eq == std::string::npos ? std::string_view{} : std::string_view(v).substr(eq + 1);
+    while (!val.empty() && std::isspace(static_cast<unsigned char>(val.front())))
+      val.remove_prefix(1);
     autocommit = !(val.starts_with("0") || val.starts_with("off") || val.starts_with("false") ||
                    val.starts_with("'off'"));
   }
@@ -319,7 +326,8 @@ std::optional<KillRequest> parseKill(std::string_view sql) {
 Result<RouteDecision> route(const catalog::Snapshot& snapshot, const SessionState& state,
                             std::string_view user, std::string_view /*sql*/,
                             const catalog::Endpoint* current) {
-  const catalog::Keyspace* ks = state.schema.empty() ? nullptr : snapshot.findKeyspace(state.schema);
+  const catalog::Keyspace* ks =
+      state.schema.empty() ? nullptr : snapshot.findKeyspace(state.schema);
   if (ks == nullptr) {
     for (const auto& k : snapshot.keyspaces) {
       if (!k.sharded) {
@@ -329,35 +337,35 @@ Result<RouteDecision> route(const catalog::Snapshot& snapshot, const SessionStat
     }
   }
   if (ks == nullptr) {
-    return Error::make(ErrorCode::kNoRoute,
-                       "No keyspace serves schema '" + state.schema +
-                           "', and there is no unsharded keyspace to take it");
+    return Error::make(ErrorCode::kNoRoute, "No keyspace serves schema '" + state.schema +
+                                                "', and there is no unsharded keyspace to take it");
   }
   if (const catalog::User* u = snapshot.findUser(user); u != nullptr && !u->mayUse(ks->name)) {
-    return Error::fromServer(1044, "42000",
-                             "Access denied for user '" + std::string(user) + "' to keyspace '" +
-                                 ks->name + "'");
+    return Error::fromServer(
+        1044, "42000",
+        "Access denied for user '" + std::string(user) + "' to keyspace '" + ks->name + "'");
   }
   if (ks->sharded && !ks->uncovered.empty()) {
     std::string gaps;
-    for (const auto& r : ks->uncovered) gaps += (gaps.empty() ? "" : ", ") + r.toString();
+    for (const auto& r : ks->uncovered)
+      gaps += (gaps.empty() ? "" : ", ") + r.toString();
     return Error::make(ErrorCode::kNoRoute, "Keyspace '" + ks->name +
-                                                "' is incomplete: no serving shard covers " +
-                                                gaps + " (SHOW KEYSPACES on the admin port)");
+                                                "' is incomplete: no serving shard covers " + gaps +
+                                                " (SHOW KEYSPACES on the admin port)");
   }
   if (ks->sharded) {
-    return Error::make(ErrorCode::kNotSupportedYet,
-                       "Keyspace '" + ks->name +
-                           "' is sharded; routing by shard key arrives with the router");
+    return Error::make(
+        ErrorCode::kNotSupportedYet,
+        "Keyspace '" + ks->name + "' is sharded; routing by shard key arrives with the router");
   }
   for (auto idx : ks->shards) {
     const catalog::Shard& shard = snapshot.shards[idx];
     if (!shard.serving) continue;
     if (!shard.primary) break;
     const catalog::Backend& b = snapshot.backends[*shard.primary];
-    bool usable = b.state == catalog::BackendState::kOnline ||
-                  (b.state == catalog::BackendState::kDraining && current != nullptr &&
-                   *current == b.address);
+    bool usable =
+        b.state == catalog::BackendState::kOnline || (b.state == catalog::BackendState::kDraining &&
+                                                      current != nullptr && *current == b.address);
     if (!usable) {
       return Error::make(ErrorCode::kNoRoute, "Shard " + ks->name + "/" + shard.name +
                                                   " has no online primary (" +

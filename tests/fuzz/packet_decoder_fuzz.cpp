@@ -32,9 +32,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   (void)terminatorStatus(in, caps);
 
   // Treat the rest as a stream of framed packets for each response kind.
-  for (auto kind : {ResponseKind::kQuery, ResponseKind::kExecute, ResponseKind::kFetch,
-                    ResponseKind::kFieldList, ResponseKind::kPrepare,
-                    ResponseKind::kSinglePacket}) {
+  for (auto kind :
+       {ResponseKind::kQuery, ResponseKind::kExecute, ResponseKind::kFetch,
+        ResponseKind::kFieldList, ResponseKind::kPrepare, ResponseKind::kSinglePacket}) {
     ResponseScanner scanner;
     scanner.start(kind, caps);
     std::size_t pos = 0;

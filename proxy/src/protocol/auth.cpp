@@ -1,9 +1,5 @@
 #include "shardproxy/proxy/protocol/auth.h"
 
-#include "shardproxy/proxy/protocol/constants.h"
-
-#include <memory>
-
 #include <openssl/bio.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -11,6 +7,10 @@
 #include <openssl/rand.h>
 #include <openssl/rsa.h>
 #include <openssl/sha.h>
+
+#include <memory>
+
+#include "shardproxy/proxy/protocol/constants.h"
 
 namespace shardproxy::proxy::protocol {
 
@@ -42,7 +42,8 @@ std::string sha256(std::string_view data) {
 
 namespace {
 std::string xorBytes(std::string a, std::string_view b) {
-  for (std::size_t i = 0; i < a.size(); ++i) a[i] = static_cast<char>(a[i] ^ b[i % b.size()]);
+  for (std::size_t i = 0; i < a.size(); ++i)
+    a[i] = static_cast<char>(a[i] ^ b[i % b.size()]);
   return a;
 }
 }  // namespace
@@ -55,7 +56,9 @@ std::string nativeScramble(std::string_view password, std::string_view nonce) {
   return xorBytes(stage1, mix);
 }
 
-std::string nativeStoredHash(std::string_view password) { return sha1(sha1(password)); }
+std::string nativeStoredHash(std::string_view password) {
+  return sha1(sha1(password));
+}
 
 bool verifyNative(std::string_view response, std::string_view nonce, std::string_view storedHash) {
   if (storedHash.empty()) return response.empty();
@@ -117,7 +120,8 @@ Credentials credentialsFromPassword(std::string_view password) {
 
 std::optional<std::string> scrambleFor(std::string_view plugin, const Credentials& creds,
                                        std::string_view nonce) {
-  if (creds.emptyPassword) return plugin == kClearPasswordPlugin ? std::string(1, '\0') : std::string();
+  if (creds.emptyPassword)
+    return plugin == kClearPasswordPlugin ? std::string(1, '\0') : std::string();
   std::string n(nonce.substr(0, 20));
   if (plugin == kCachingSha2Plugin) {
     if (creds.sha2Stage1.empty()) return std::nullopt;
@@ -134,8 +138,8 @@ std::optional<std::string> scrambleFor(std::string_view plugin, const Credential
 std::optional<std::string> verifyNativeStage1(std::string_view response, std::string_view nonce,
                                               std::string_view storedHash) {
   if (response.size() != 20 || storedHash.size() != 20) return std::nullopt;
-  std::string stage1 =
-      xorBytes(std::string(response), sha1(std::string(nonce.substr(0, 20)) + std::string(storedHash)));
+  std::string stage1 = xorBytes(std::string(response),
+                                sha1(std::string(nonce.substr(0, 20)) + std::string(storedHash)));
   if (!secureEquals(sha1(stage1), storedHash)) return std::nullopt;
   return stage1;
 }
@@ -144,8 +148,8 @@ std::optional<std::string> verifyCachingSha2Stage1(std::string_view response,
                                                    std::string_view nonce,
                                                    std::string_view storedHash) {
   if (response.size() != 32 || storedHash.size() != 32) return std::nullopt;
-  std::string stage1 =
-      xorBytes(std::string(response), sha256(std::string(storedHash) + std::string(nonce.substr(0, 20))));
+  std::string stage1 = xorBytes(std::string(response),
+                                sha256(std::string(storedHash) + std::string(nonce.substr(0, 20))));
   if (!secureEquals(sha256(stage1), storedHash)) return std::nullopt;
   return stage1;
 }

@@ -105,7 +105,8 @@ ResponseScanner::Step ResponseScanner::onFirst(ByteView payload, std::uint32_t l
   }
   if (kind_ == ResponseKind::kSinglePacket) {
     if (first == kOkHeader || first == kEofHeader) {
-      if (auto st = terminatorStatus(payload, caps_ | (first == kOkHeader ? cap::kDeprecateEof : 0))) {
+      if (auto st =
+              terminatorStatus(payload, caps_ | (first == kOkHeader ? cap::kDeprecateEof : 0))) {
         lastStatus_ = *st;
         sawStatus_ = true;
       }

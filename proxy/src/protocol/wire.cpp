@@ -8,7 +8,8 @@ std::uint64_t ByteReader::fixed(std::size_t n) {
     return 0;
   }
   std::uint64_t v = 0;
-  for (std::size_t i = 0; i < n; ++i) v |= static_cast<std::uint64_t>(data_[pos_ + i]) << (8 * i);
+  for (std::size_t i = 0; i < n; ++i)
+    v |= static_cast<std::uint64_t>(data_[pos_ + i]) << (8 * i);
   pos_ += n;
   return v;
 }

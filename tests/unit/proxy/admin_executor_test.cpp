@@ -1,10 +1,9 @@
 #include "shardproxy/proxy/admin_executor.h"
 
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <filesystem>
-
-#include <gtest/gtest.h>
 
 namespace shardproxy::proxy {
 namespace {
@@ -24,7 +23,8 @@ class AdminExecutorTest : public ::testing::Test {
   void TearDown() override {
     exec_.reset();
     catalog_.reset();
-    for (auto suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path_.string() + suffix);
+    for (auto suffix : {"", "-wal", "-shm"})
+      std::filesystem::remove(path_.string() + suffix);
   }
   AdminResult run(std::string_view sql, bool* changedOut = nullptr) {
     bool changed = false;
@@ -61,8 +61,8 @@ TEST_F(AdminExecutorTest, BuildsAShardedKeyspaceShardByShard) {
   TextResultSet ks = rows("SHOW KEYSPACES");
   ASSERT_EQ(ks.rows.size(), 1u);
   EXPECT_EQ(ks.rows[0][0], "shop");
-  EXPECT_EQ(ks.rows[0][3], "no");    // complete
-  EXPECT_EQ(ks.rows[0][4], "80-");   // the uncovered range is named
+  EXPECT_EQ(ks.rows[0][3], "no");   // complete
+  EXPECT_EQ(ks.rows[0][4], "80-");  // the uncovered range is named
   ok("CREATE SHARD shop.`80-` PRIMARY '127.0.0.1:13316'");
   ks = rows("show keyspaces");
   EXPECT_EQ(ks.rows[0][3], "yes");
@@ -79,7 +79,8 @@ TEST_F(AdminExecutorTest, RejectedChangesLeaveTheCatalogAlone) {
   ok("CREATE SHARD shop.`-80` PRIMARY '127.0.0.1:13306'");
   auto version = catalog_->version();
   bool changed = true;
-  Error overlap = std::get<Error>(run("CREATE SHARD shop.`40-c0` PRIMARY '127.0.0.1:13316'", &changed));
+  Error overlap =
+      std::get<Error>(run("CREATE SHARD shop.`40-c0` PRIMARY '127.0.0.1:13316'", &changed));
   EXPECT_FALSE(changed);
   EXPECT_EQ(overlap.code, ErrorCode::kCatalogInvariant);
   EXPECT_NE(overlap.message.find("overlap"), std::string::npos) << overlap.message;

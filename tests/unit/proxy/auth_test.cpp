@@ -17,7 +17,8 @@ std::string hex(std::string_view s) {
 
 std::string nonce() {
   std::string n;
-  for (int i = 1; i <= 20; ++i) n.push_back(static_cast<char>(i));
+  for (int i = 1; i <= 20; ++i)
+    n.push_back(static_cast<char>(i));
   return n;
 }
 

@@ -92,7 +92,8 @@ TEST(ConfigValidation, RejectsBadValues) {
 TEST(JsonConfig, CatalogAndAdminKeys) {
   Config c;
   Status st = applyJsonConfig(R"({"catalog": "/tmp/x.db", "admin_listen": "127.0.0.1:7032",
-    "admin_users": ["root:pw"], "keyspaces": [{"name": "shop", "sharded": true}]})", c);
+    "admin_users": ["root:pw"], "keyspaces": [{"name": "shop", "sharded": true}]})",
+                              c);
   ASSERT_TRUE(st.ok()) << st.error().message;
   EXPECT_EQ(c.catalogPath, "/tmp/x.db");
   EXPECT_EQ(c.adminListenPort, 7032);

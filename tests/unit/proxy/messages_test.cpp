@@ -5,7 +5,9 @@
 namespace shardproxy::proxy::protocol {
 namespace {
 
-ByteView payloadOf(const Bytes& framed) { return ByteView(framed).subspan(kHeaderSize); }
+ByteView payloadOf(const Bytes& framed) {
+  return ByteView(framed).subspan(kHeaderSize);
+}
 
 Bytes framed(auto&& encodeFn) {
   Bytes out;
@@ -242,8 +244,8 @@ TEST(Framing, SmallPacketGetsHeaderAndSequence) {
 }
 
 TEST(Framing, SplitsPayloadsOf16MiBAndMore) {
-  for (std::size_t size : {std::size_t{kMaxPayload}, std::size_t{kMaxPayload} + 10,
-                           2 * std::size_t{kMaxPayload}}) {
+  for (std::size_t size :
+       {std::size_t{kMaxPayload}, std::size_t{kMaxPayload} + 10, 2 * std::size_t{kMaxPayload}}) {
     Bytes out;
     std::uint8_t seq = 0;
     std::size_t start = beginPacket(out);

@@ -72,7 +72,8 @@ TEST(ResponseScanner, TextResultSetWithEofPackets) {
   EXPECT_EQ(feed(s, column()), Step::kMore);
   EXPECT_EQ(feed(s, column()), Step::kMore);
   EXPECT_EQ(feed(s, eof(status::kAutocommit)), Step::kMore);
-  for (int i = 0; i < 100; ++i) EXPECT_EQ(feed(s, row("x")), Step::kMore);
+  for (int i = 0; i < 100; ++i)
+    EXPECT_EQ(feed(s, row("x")), Step::kMore);
   EXPECT_EQ(feed(s, eof(status::kAutocommit)), Step::kDone);
 }
 
@@ -158,7 +159,8 @@ TEST(ResponseScanner, PrepareCountsParamsAndColumns) {
     EXPECT_EQ(s.prepareParams(), 3);
     EXPECT_EQ(s.prepareColumns(), 2);
     const bool withEof = (caps & cap::kDeprecateEof) == 0;
-    for (int i = 0; i < 3; ++i) EXPECT_EQ(feed(s, column()), Step::kMore) << i;
+    for (int i = 0; i < 3; ++i)
+      EXPECT_EQ(feed(s, column()), Step::kMore) << i;
     if (withEof) EXPECT_EQ(feed(s, eof(0)), Step::kMore);
     EXPECT_EQ(feed(s, column()), Step::kMore);
     if (withEof) {

@@ -6,8 +6,8 @@ namespace shardproxy::proxy::protocol {
 namespace {
 
 TEST(LenencInt, RoundTripsAtEveryWidthBoundary) {
-  const std::uint64_t values[] = {0,        1,         250,        251,        252,
-                                  0xffff,   0x10000,   0xffffff,   0x1000000,  0xffffffffULL,
+  const std::uint64_t values[] = {0,          1,         250,      251,       252,
+                                  0xffff,     0x10000,   0xffffff, 0x1000000, 0xffffffffULL,
                                   1ULL << 40, UINT64_MAX};
   const std::size_t sizes[] = {1, 1, 1, 3, 3, 3, 4, 4, 9, 9, 9, 9};
   for (std::size_t i = 0; i < std::size(values); ++i) {

@@ -84,7 +84,8 @@ TEST(SessionAnalyzer, StatementsThatChangeNothing) {
 
 TEST(SessionState, ReplayKeepsOrderAndLatestValue) {
   SessionState s;
-  for (auto& c : analyze("SET sql_mode='A', @x=1; SET sql_mode='B'; SET SESSION TRANSACTION READ ONLY")) {
+  for (auto& c :
+       analyze("SET sql_mode='A', @x=1; SET sql_mode='B'; SET SESSION TRANSACTION READ ONLY")) {
     s.apply(c);
   }
   auto replay = s.replayStatements();
@@ -95,9 +96,11 @@ TEST(SessionState, ReplayKeepsOrderAndLatestValue) {
 
 TEST(SessionState, AutocommitIsTracked) {
   SessionState s;
-  for (auto& c : analyze("SET autocommit = 0")) s.apply(c);
+  for (auto& c : analyze("SET autocommit = 0"))
+    s.apply(c);
   EXPECT_FALSE(s.autocommit);
-  for (auto& c : analyze("SET @@autocommit=ON")) s.apply(c);
+  for (auto& c : analyze("SET @@autocommit=ON"))
+    s.apply(c);
   EXPECT_TRUE(s.autocommit);
 }
 

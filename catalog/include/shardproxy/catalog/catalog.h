@@ -57,9 +57,8 @@ class Catalog {
   Status dropKeyspace(std::string_view name, const ChangeContext& ctx);
   // shardName is the key range in Vitess notation for sharded keyspaces ("-80", "80-c0", "c0-",
   // "-" for the whole space); an unsharded keyspace has exactly one shard, any name, whole range.
-  Status createShard(std::string_view keyspace, std::string_view shardName,
-                     const Endpoint& primary, const std::vector<Endpoint>& replicas, bool serving,
-                     const ChangeContext& ctx);
+  Status createShard(std::string_view keyspace, std::string_view shardName, const Endpoint& primary,
+                     const std::vector<Endpoint>& replicas, bool serving, const ChangeContext& ctx);
   Status dropShard(std::string_view keyspace, std::string_view shardName, const ChangeContext& ctx);
   Status setShardServing(std::string_view keyspace, std::string_view shardName, bool serving,
                          const ChangeContext& ctx);

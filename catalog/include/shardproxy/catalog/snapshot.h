@@ -66,8 +66,8 @@ struct Shard {
 struct Keyspace {
   std::string name;
   bool sharded = false;
-  std::vector<std::size_t> shards;           // indexes into Snapshot::shards, by range start
-  std::vector<KeyRange> uncovered;           // gaps among serving shards (sharded keyspaces)
+  std::vector<std::size_t> shards;  // indexes into Snapshot::shards, by range start
+  std::vector<KeyRange> uncovered;  // gaps among serving shards (sharded keyspaces)
   bool complete() const { return uncovered.empty() && !shards.empty(); }
 };
 
@@ -81,8 +81,8 @@ struct TableRule {
 
 struct User {
   std::string name;
-  std::string nativeHash;  // SHA1(SHA1(pw)), 20 raw bytes; empty = empty password
-  std::string sha2Hash;    // SHA256(SHA256(pw)), 32 raw bytes; empty = empty password
+  std::string nativeHash;              // SHA1(SHA1(pw)), 20 raw bytes; empty = empty password
+  std::string sha2Hash;                // SHA256(SHA256(pw)), 32 raw bytes; empty = empty password
   std::vector<std::string> keyspaces;  // empty = all
   bool mayUse(std::string_view keyspace) const;
 };

@@ -2,10 +2,10 @@
 // Place in the request flow: configured once at start-up, before any listener opens.
 #pragma once
 
+#include <spdlog/spdlog.h>
+
 #include <memory>
 #include <string>
-
-#include <spdlog/spdlog.h>
 
 namespace shardproxy {
 

@@ -54,7 +54,7 @@ struct ConnectionPhase {
   protocol::HandshakeResponse41 response;
   std::uint32_t capabilities = 0;  // negotiated
   protocol::Credentials credentials;
-  std::uint8_t nextSeq = 0;        // sequence id for the OK (or ERR) that ends the phase
+  std::uint8_t nextSeq = 0;  // sequence id for the OK (or ERR) that ends the phase
 };
 
 // Greeting → (TLS) → response → authentication. On failure it has already answered the client

@@ -5,13 +5,12 @@
 // auth switch, optional TLS, RSA key exchange for caching_sha2 full auth without TLS).
 #pragma once
 
+#include <boost/asio/any_io_executor.hpp>
 #include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
-
-#include <boost/asio/any_io_executor.hpp>
 
 #include "shardproxy/catalog/snapshot.h"
 #include "shardproxy/proxy/channel.h"

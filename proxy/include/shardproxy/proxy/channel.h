@@ -6,16 +6,15 @@
 // The read buffer is reused for every packet: no per-packet heap allocation in steady state.
 #pragma once
 
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <cstdint>
 #include <memory>
 #include <tuple>
 #include <utility>
-
-#include <boost/asio/awaitable.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/ssl.hpp>
-#include <boost/asio/steady_timer.hpp>
 
 #include "shardproxy/common/errors.h"
 #include "shardproxy/proxy/protocol/wire.h"
@@ -48,7 +47,7 @@ class Stream {
 // A whole logical packet; views are valid until the next read on the channel.
 struct Packet {
   protocol::ByteView payload;
-  protocol::ByteView raw;  // header + payload as received; empty when the packet was split
+  protocol::ByteView raw;    // header + payload as received; empty when the packet was split
   std::uint8_t seq = 0;      // sequence id of the first (or only) physical packet
   std::uint8_t lastSeq = 0;  // sequence id of the last physical packet
 };

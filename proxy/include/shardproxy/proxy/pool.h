@@ -6,6 +6,8 @@
 // pingAfterIdle is pinged before reuse; idle connections beyond minIdle close after idleTimeout.
 #pragma once
 
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <cstdint>
 #include <deque>
 #include <list>
@@ -14,9 +16,6 @@
 #include <string>
 #include <tuple>
 #include <vector>
-
-#include <boost/asio/any_io_executor.hpp>
-#include <boost/asio/steady_timer.hpp>
 
 #include "shardproxy/catalog/snapshot.h"
 #include "shardproxy/proxy/backend_connection.h"

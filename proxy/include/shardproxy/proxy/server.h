@@ -7,6 +7,7 @@
 #pragma once
 
 #include <atomic>
+#include <boost/asio/io_context.hpp>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -15,8 +16,6 @@
 #include <thread>
 #include <unordered_map>
 #include <vector>
-
-#include <boost/asio/io_context.hpp>
 
 #include "shardproxy/catalog/catalog.h"
 #include "shardproxy/proxy/admin_executor.h"
@@ -68,7 +67,7 @@ struct SharedState {
     ThreadContext* thread = nullptr;
     ClientSession* session = nullptr;
     std::string user;
-    catalog::Endpoint backend;     // the backend connection it holds, if backendThread != 0
+    catalog::Endpoint backend;  // the backend connection it holds, if backendThread != 0
     std::uint32_t backendThread = 0;
   };
   void registerSession(std::uint32_t id, SessionEntry entry);

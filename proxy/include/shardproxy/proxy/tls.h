@@ -3,11 +3,10 @@
 // an SSLRequest, and decrypt RSA-encrypted passwords with the same key.
 #pragma once
 
+#include <boost/asio/ssl/context.hpp>
 #include <memory>
 #include <optional>
 #include <string>
-
-#include <boost/asio/ssl/context.hpp>
 
 #include "shardproxy/common/errors.h"
 

@@ -17,14 +17,27 @@
 namespace shardproxy::router::admin {
 
 struct ShowKeyspaces {};
-struct ShowShards { std::optional<std::string> keyspace; };
-struct ShowBackends { std::optional<std::string> keyspace; };
-struct ShowTableRules { std::optional<std::string> keyspace; };
+struct ShowShards {
+  std::optional<std::string> keyspace;
+};
+struct ShowBackends {
+  std::optional<std::string> keyspace;
+};
+struct ShowTableRules {
+  std::optional<std::string> keyspace;
+};
 struct ShowUsers {};
 struct ShowCatalogVersion {};
-struct ShowCatalogChanges { std::optional<std::uint32_t> limit; };
-struct CreateKeyspace { std::string name; bool sharded = false; };
-struct DropKeyspace { std::string name; };
+struct ShowCatalogChanges {
+  std::optional<std::uint32_t> limit;
+};
+struct CreateKeyspace {
+  std::string name;
+  bool sharded = false;
+};
+struct DropKeyspace {
+  std::string name;
+};
 struct CreateShard {
   std::string keyspace;
   std::string shard;
@@ -32,7 +45,10 @@ struct CreateShard {
   std::vector<catalog::Endpoint> replicas;
   bool serving = true;
 };
-struct DropShard { std::string keyspace; std::string shard; };
+struct DropShard {
+  std::string keyspace;
+  std::string shard;
+};
 struct AddBackend {
   catalog::Endpoint address;
   std::string keyspace;
@@ -41,7 +57,9 @@ struct AddBackend {
   std::optional<std::uint32_t> weight;
   std::optional<std::uint32_t> maxLagSeconds;
 };
-struct DropBackend { catalog::Endpoint address; };
+struct DropBackend {
+  catalog::Endpoint address;
+};
 struct SetBackendState {
   catalog::Endpoint address;
   catalog::BackendState state = catalog::BackendState::kOnline;
@@ -52,7 +70,10 @@ struct CreateTableRule {
   catalog::TableKind kind = catalog::TableKind::kSharded;
   std::string shardKey;  // sharded tables only
 };
-struct DropTableRule { std::string keyspace; std::string table; };
+struct DropTableRule {
+  std::string keyspace;
+  std::string table;
+};
 struct CreateUser {
   std::string name;
   std::string password;
@@ -62,7 +83,9 @@ struct CreateUser {
   std::size_t passwordBegin = 0;
   std::size_t passwordEnd = 0;
 };
-struct DropUser { std::string name; };
+struct DropUser {
+  std::string name;
+};
 
 using AdminStatement =
     std::variant<ShowKeyspaces, ShowShards, ShowBackends, ShowTableRules, ShowUsers,

@@ -28,15 +28,14 @@ std::string cachingSha2Scramble(std::string_view password, std::string_view nonc
 // caching_sha2_password full authentication without TLS: (password + NUL) XOR nonce,
 // encrypted with the server's RSA public key (PEM) using OAEP padding.
 std::optional<std::string> cachingSha2RsaEncrypt(std::string_view publicKeyPem,
-                                                 std::string_view password,
-                                                 std::string_view nonce);
+                                                 std::string_view password, std::string_view nonce);
 
 // What the proxy knows of a user's password: enough to log in to backends as that user without
 // ever storing the password. stage1 values come from a client's scramble checked against the
 // stored hashes (native: SHA1(pw); caching_sha2: SHA256(pw)) or from a cleartext password.
 struct Credentials {
-  std::string nativeStage1;               // SHA1(pw), 20 bytes
-  std::string sha2Stage1;                 // SHA256(pw), 32 bytes
+  std::string nativeStage1;              // SHA1(pw), 20 bytes
+  std::string sha2Stage1;                // SHA256(pw), 32 bytes
   std::optional<std::string> cleartext;  // only after a full caching_sha2 auth, or from config
   bool emptyPassword = false;
 };

@@ -40,7 +40,6 @@ struct HandshakeV10 {
   std::uint8_t charset = 45;
   std::uint16_t statusFlags = 0;
   std::string authPluginName;
-
 };
 void encode(const HandshakeV10& m, Bytes& out);
 std::optional<HandshakeV10> decodeHandshakeV10(ByteView payload);

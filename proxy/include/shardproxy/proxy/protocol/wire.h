@@ -73,7 +73,8 @@ class ByteWriter {
   void u32(std::uint32_t v) { fixed(v, 4); }
   void u64(std::uint64_t v) { fixed(v, 8); }
   void fixed(std::uint64_t v, std::size_t n) {
-    for (std::size_t i = 0; i < n; ++i) out_.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
+    for (std::size_t i = 0; i < n; ++i)
+      out_.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
   }
   void lenenc(std::uint64_t v);
   void bytes(ByteView v) { out_.insert(out_.end(), v.begin(), v.end()); }
