@@ -1,0 +1,241 @@
+// Planner questions over the AST (see analysis.h). Walks are bounded: they follow AND chains,
+// set operations and join trees, all of which are capped by ParseOptions::maxHeight.
+#include "shardproxy/router/sql/analysis.h"
+
+#include <algorithm>
+
+namespace shardproxy::router::sql {
+namespace {
+
+bool hasDerivedTable(const TableRef* t) {
+  if (t->kind == TableRefKind::kDerived) return true;
+  if (const auto* j = t->as<Join>()) return hasDerivedTable(j->left) || hasDerivedTable(j->right);
+  return false;
+}
+
+void addShape(const Query& q, QueryShape& s) {
+  s.orderBy = s.orderBy || !q.orderBy.empty();
+  s.limit = s.limit || q.limit != nullptr;
+  if (q.locking.mode != LockMode::kNone && s.locking != LockMode::kForUpdate) {
+    s.locking = q.locking.mode;
+  }
+  if (const auto* b = q.as<SelectBlock>()) {
+    s.aggregate = s.aggregate || b->hasAggregate;
+    s.groupBy = s.groupBy || !b->groupBy.empty();
+    s.having = s.having || b->having != nullptr;
+    s.distinct = s.distinct || b->distinct;
+    s.window = s.window || b->hasWindow;
+    s.subquery = s.subquery || b->hasSubquery;
+    s.calcFoundRows = s.calcFoundRows || b->calcFoundRows;
+    for (const TableRef* t : b->from)
+      s.derivedTable = s.derivedTable || hasDerivedTable(t);
+    return;
+  }
+  const auto* op = q.as<SetOperation>();
+  s.setOperation = s.setOperation || op->operands.size() > 1;
+  for (std::size_t i = 0; i < op->operands.size(); ++i) {
+    if (i > 0 && !op->operands[i]->all) s.distinct = true;
+    addShape(*op->operands[i]->query, s);
+  }
+}
+
+const Column* asColumn(const Expr* e) {
+  return e != nullptr ? e->as<Column>() : nullptr;
+}
+
+bool isEquality(const Binary& b) {
+  return (b.op == BinaryOp::kEq || b.op == BinaryOp::kNullSafeEq) &&
+         b.quantifier == Quantifier::kNone;
+}
+
+void addComparison(const Binary& b, std::vector<KeyConjunct>& out) {
+  const Column* l = asColumn(b.left);
+  const Column* r = asColumn(b.right);
+  if (l != nullptr && r != nullptr) {
+    out.push_back({KeyMatch::kColumns, l, {}, r, &b});
+  } else if (l != nullptr && isRoutableValue(b.right)) {
+    out.push_back({KeyMatch::kEquals, l, ExprList(&b.right, 1), nullptr, &b});
+  } else if (r != nullptr && isRoutableValue(b.left)) {
+    out.push_back({KeyMatch::kEquals, r, ExprList(&b.left, 1), nullptr, &b});
+  } else if (const auto* lr = b.left->as<Row>()) {
+    // (a, b) = (1, 2): one equality per position.
+    const auto* rr = b.right->as<Row>();
+    if (rr == nullptr || rr->items.size() != lr->items.size()) return;
+    for (std::size_t i = 0; i < lr->items.size(); ++i) {
+      const Column* c = asColumn(lr->items[i]);
+      if (c != nullptr && isRoutableValue(rr->items[i])) {
+        out.push_back({KeyMatch::kEquals, c, ExprList(&rr->items[i], 1), nullptr, &b});
+      }
+    }
+  }
+}
+
+void collect(const Expr* e, std::vector<KeyConjunct>& out) {
+  if (const auto* l = e->as<Logical>()) {
+    if (l->op != LogicalOp::kAnd) return;
+    for (const Expr* operand : l->operands)
+      collect(operand, out);
+    return;
+  }
+  if (const auto* b = e->as<Binary>()) {
+    if (isEquality(*b)) addComparison(*b, out);
+    return;
+  }
+  if (const auto* in = e->as<In>()) {
+    const Column* c = asColumn(in->operand);
+    if (c == nullptr || in->negated || in->subquery != nullptr || in->list.empty()) return;
+    if (std::all_of(in->list.begin(), in->list.end(), isRoutableValue)) {
+      out.push_back({KeyMatch::kIn, c, in->list, nullptr, in});
+    }
+  }
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           auto ux = static_cast<char>((x >= 'a' && x <= 'z') ? x - 32 : x);
+           auto uy = static_cast<char>((y >= 'a' && y <= 'z') ? y - 32 : y);
+           return ux == uy;
+         });
+}
+
+bool isHintWordChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+}
+
+std::string_view trim(std::string_view s) {
+  auto space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; };
+  while (!s.empty() && space(s.front()))
+    s.remove_prefix(1);
+  while (!s.empty() && space(s.back()))
+    s.remove_suffix(1);
+  return s;
+}
+
+// Reads one hint comment: NAME or NAME(args) items; nested parentheses are skipped whole so
+// that INDEX(t1 PRIMARY) is not taken for PRIMARY.
+void scanHint(std::string_view text, RoutingHints& out) {
+  std::size_t i = 0;
+  while (i < text.size()) {
+    if (!isHintWordChar(text[i])) {
+      ++i;
+      continue;
+    }
+    std::size_t start = i;
+    while (i < text.size() && isHintWordChar(text[i]))
+      ++i;
+    std::string_view word = text.substr(start, i - start);
+    std::size_t j = i;
+    while (j < text.size() && (text[j] == ' ' || text[j] == '\t' || text[j] == '\n'))
+      ++j;
+    if (j < text.size() && text[j] == '(') {
+      std::size_t depth = 0;
+      std::size_t k = j;
+      for (; k < text.size(); ++k) {
+        if (text[k] == '(') ++depth;
+        if (text[k] == ')' && --depth == 0) break;
+      }
+      if (iequals(word, "SHARD") && k < text.size() && out.shard.empty()) {
+        out.shard = trim(text.substr(j + 1, k - j - 1));
+      }
+      i = k < text.size() ? k + 1 : text.size();
+    } else if (iequals(word, "PRIMARY")) {
+      out.primary = true;
+    }
+  }
+}
+
+}  // namespace
+
+QueryShape shapeOf(const Query& query) {
+  QueryShape s;
+  addShape(query, s);
+  return s;
+}
+
+QueryShape shapeOf(const Statement& statement) {
+  switch (statement.kind) {
+    case StatementKind::kSelect:
+      return shapeOf(*statement.as<SelectStatement>()->query);
+    case StatementKind::kInsert: {
+      const auto* i = statement.as<InsertStatement>();
+      return i->select != nullptr ? shapeOf(*i->select) : QueryShape{};
+    }
+    case StatementKind::kUpdate: {
+      const auto* u = statement.as<UpdateStatement>();
+      QueryShape s;
+      s.orderBy = !u->orderBy.empty();
+      s.limit = u->limit != nullptr;
+      return s;
+    }
+    case StatementKind::kDelete: {
+      const auto* d = statement.as<DeleteStatement>();
+      QueryShape s;
+      s.orderBy = !d->orderBy.empty();
+      s.limit = d->limit != nullptr;
+      return s;
+    }
+    case StatementKind::kExplain: {
+      const auto* e = statement.as<ExplainStatement>();
+      return e->explained != nullptr ? shapeOf(*e->explained) : QueryShape{};
+    }
+    default:
+      return {};
+  }
+}
+
+bool isRoutableValue(const Expr* e) {
+  if (e == nullptr) return false;
+  if (e->kind == ExprKind::kPlaceholder) return true;
+  const auto* l = e->as<Literal>();
+  return l != nullptr && l->type != LiteralType::kNull;
+}
+
+void keyConjuncts(const Expr* where, std::vector<KeyConjunct>& out) {
+  out.clear();
+  if (where != nullptr) collect(where, out);
+}
+
+void tablesIn(List<TableRef> refs, std::vector<const TableName*>& out) {
+  for (const TableRef* r : refs) {
+    if (const auto* b = r->as<BaseTable>()) {
+      out.push_back(b->table);
+    } else if (const auto* j = r->as<Join>()) {
+      const TableRef* sides[] = {j->left, j->right};
+      tablesIn(List<TableRef>(sides, 2), out);
+    }
+  }
+}
+
+const TableName* resolveTable(List<TableName> tables, const Column& column) {
+  if (column.table.empty()) {
+    const TableName* only = nullptr;
+    for (const TableName* t : tables) {
+      if (t->cte) continue;
+      if (only != nullptr) return nullptr;
+      only = t;
+    }
+    return only;
+  }
+  if (column.db.empty()) {
+    for (const TableName* t : tables) {
+      if (!t->alias.empty() && t->alias.name == column.table.name) return t;
+    }
+  }
+  const TableName* found = nullptr;
+  for (const TableName* t : tables) {
+    if (!t->alias.empty() || t->name.name != column.table.name) continue;
+    if (!column.db.empty() && t->db.name != column.db.name) continue;
+    if (found != nullptr) return nullptr;  // the same table twice without aliases
+    found = t;
+  }
+  return found;
+}
+
+RoutingHints routingHints(const Statement& statement) {
+  RoutingHints out;
+  for (const Hint* h : statement.hints)
+    scanHint(h->text, out);
+  return out;
+}
+
+}  // namespace shardproxy::router::sql

@@ -1,0 +1,109 @@
+// libFuzzer target: the SQL lexer and parser on arbitrary text, then the planner's questions and
+// the AST dump over whatever parsed. Crashes found here become regression tests in
+// tests/unit/router/sql_errors_test.cpp (SqlFuzzRegressions).
+// Build and run: see docs/sql-parser.md.
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <string_view>
+#include <vector>
+
+#include "shardproxy/router/sql/analysis.h"
+#include "shardproxy/router/sql/dump.h"
+#include "shardproxy/router/sql/parser.h"
+
+using namespace shardproxy::router::sql;
+
+namespace {
+
+void check(bool ok) {
+  if (!ok) std::abort();
+}
+
+bool inside(std::string_view part, std::string_view whole) {
+  return part.empty() ||
+         (part.data() >= whole.data() && part.data() + part.size() <= whole.data() + whole.size());
+}
+
+void lexAll(std::string_view sql, const LexOptions& options) {
+  Lexer lexer(sql, options);
+  std::uint32_t last = 0;
+  for (;;) {
+    Token t = lexer.next();
+    check(t.begin <= t.end && t.end <= sql.size());
+    // An unterminated version comment is reported at its start, before tokens lexed inside it.
+    if (t.is(TokenKind::kError)) return;
+    check(t.begin >= last);
+    if (t.is(TokenKind::kEnd)) return;
+    last = t.end;
+  }
+}
+
+const Expr* whereOf(const Statement& st) {
+  if (const auto* s = st.as<SelectStatement>()) {
+    const auto* b = s->query->as<SelectBlock>();
+    return b != nullptr ? b->where : nullptr;
+  }
+  if (const auto* u = st.as<UpdateStatement>()) return u->where;
+  if (const auto* d = st.as<DeleteStatement>()) return d->where;
+  return nullptr;
+}
+
+void parseAll(Parser& parser, std::string_view sql) {
+  static std::vector<KeyConjunct> conjuncts;
+  std::size_t at = 0;
+  for (int i = 0; i < 8 && at < sql.size(); ++i) {
+    ParseResult r = parser.parse(sql, at);
+    if (!r.ok()) {
+      check(r.error().position <= sql.size() && !r.error().message.empty());
+      return;
+    }
+    const Statement& st = r.statement();
+    check(inside(st.text, sql) && !st.text.empty() && st.source.data() == sql.data());
+    for (const TableName* t : st.tables)
+      check(inside(t->text, sql) && inside(t->name.text, sql));
+    for (const Hint* h : st.hints)
+      check(inside(h->text, sql));
+    check(!dump(st).empty());
+    (void)shapeOf(st);
+    (void)routingHints(st);
+    if (const auto* s = st.as<SelectStatement>(); s != nullptr && s->query->as<SelectBlock>()) {
+      static std::vector<const TableName*> own;
+      own.clear();
+      tablesIn(s->query->as<SelectBlock>()->from, own);
+      for (const TableName* t : own)
+        check(inside(t->text, sql));
+    }
+    keyConjuncts(whereOf(st), conjuncts);
+    for (const KeyConjunct& k : conjuncts) {
+      check(k.column != nullptr && inside(k.column->text, sql));
+      if (k.match != KeyMatch::kColumns) check(!k.values.empty());
+      (void)resolveTable(st.tables, *k.column);
+    }
+    check(r.next() > at && r.next() <= sql.size());
+    at = r.next();
+  }
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  std::string_view sql(reinterpret_cast<const char*>(data), size);
+  // Parsers live across inputs, as they do in a session: the arena is reused.
+  static Parser defaults;
+  static Parser modes([] {
+    ParseOptions o;
+    o.lex.serverVersion = 50700;
+    o.lex.mariadb = false;
+    o.lex.ansiQuotes = true;
+    o.lex.noBackslashEscapes = true;
+    o.pipesAsConcat = true;
+    o.maxDepth = 40;
+    o.maxHeight = 100;
+    return o;
+  }());
+  lexAll(sql, defaults.options().lex);
+  parseAll(defaults, sql);
+  parseAll(modes, sql);
+  return 0;
+}
