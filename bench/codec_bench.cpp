@@ -7,24 +7,10 @@
 #include <cstdlib>
 #include <new>
 
+#include "alloc_counter.h"
 #include "shardproxy/proxy/protocol/constants.h"
 #include "shardproxy/proxy/protocol/messages.h"
 #include "shardproxy/proxy/protocol/response_scanner.h"
-
-namespace {
-std::atomic<std::uint64_t> gAllocs{0};
-}
-void* operator new(std::size_t n) {
-  gAllocs.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(n)) return p;
-  throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept {
-  std::free(p);
-}
-void operator delete(void* p, std::size_t) noexcept {
-  std::free(p);
-}
 
 using namespace shardproxy::proxy::protocol;
 
@@ -67,7 +53,7 @@ Bytes makeResult(std::size_t rows) {
 void BM_ScanResultSet(benchmark::State& state) {
   Bytes result = makeResult(static_cast<std::size_t>(state.range(0)));
   const std::uint32_t caps = cap::kProtocol41 | cap::kDeprecateEof;
-  std::uint64_t allocsBefore = gAllocs.load();
+  std::uint64_t allocsBefore = bench::allocationCount();
   for (auto _ : state) {
     ResponseScanner scanner;
     scanner.start(ResponseKind::kQuery, caps);
@@ -80,8 +66,9 @@ void BM_ScanResultSet(benchmark::State& state) {
     benchmark::DoNotOptimize(scanner.lastStatus());
   }
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * result.size()));
-  state.counters["allocs_per_iter"] = benchmark::Counter(
-      static_cast<double>(gAllocs.load() - allocsBefore) / static_cast<double>(state.iterations()));
+  state.counters["allocs_per_iter"] =
+      benchmark::Counter(static_cast<double>(bench::allocationCount() - allocsBefore) /
+                         static_cast<double>(state.iterations()));
 }
 BENCHMARK(BM_ScanResultSet)->Arg(1)->Arg(1000);
 

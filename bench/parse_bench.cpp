@@ -10,23 +10,9 @@
 #include <new>
 #include <string>
 
+#include "alloc_counter.h"
 #include "shardproxy/router/sql/analysis.h"
 #include "shardproxy/router/sql/parser.h"
-
-namespace {
-std::atomic<std::uint64_t> gAllocs{0};
-}
-void* operator new(std::size_t n) {
-  gAllocs.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(n)) return p;
-  throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept {
-  std::free(p);
-}
-void operator delete(void* p, std::size_t) noexcept {
-  std::free(p);
-}
 
 using namespace shardproxy::router::sql;
 
@@ -54,14 +40,15 @@ void runParse(benchmark::State& state, const std::string& sql) {
     state.SkipWithError("statement does not parse");
     return;
   }
-  std::uint64_t allocsBefore = gAllocs.load();
+  std::uint64_t allocsBefore = bench::allocationCount();
   for (auto _ : state) {
     ParseResult r = parser.parse(sql);
     benchmark::DoNotOptimize(&r.statement());
   }
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * sql.size()));
-  state.counters["allocs_per_stmt"] = benchmark::Counter(
-      static_cast<double>(gAllocs.load() - allocsBefore) / static_cast<double>(state.iterations()));
+  state.counters["allocs_per_stmt"] =
+      benchmark::Counter(static_cast<double>(bench::allocationCount() - allocsBefore) /
+                         static_cast<double>(state.iterations()));
 }
 
 void BM_ParsePointSelect(benchmark::State& state) {
@@ -75,15 +62,16 @@ void BM_ParsePointSelectAndConjuncts(benchmark::State& state) {
   Parser parser;
   std::vector<KeyConjunct> conjuncts;
   conjuncts.reserve(8);
-  std::uint64_t allocsBefore = gAllocs.load();
+  std::uint64_t allocsBefore = bench::allocationCount();
   for (auto _ : state) {
     ParseResult r = parser.parse(sql);
     const auto* q = r.statement().as<SelectStatement>()->query->as<SelectBlock>();
     keyConjuncts(q->where, conjuncts);
     benchmark::DoNotOptimize(conjuncts.data());
   }
-  state.counters["allocs_per_stmt"] = benchmark::Counter(
-      static_cast<double>(gAllocs.load() - allocsBefore) / static_cast<double>(state.iterations()));
+  state.counters["allocs_per_stmt"] =
+      benchmark::Counter(static_cast<double>(bench::allocationCount() - allocsBefore) /
+                         static_cast<double>(state.iterations()));
 }
 BENCHMARK(BM_ParsePointSelectAndConjuncts);
 

@@ -12,13 +12,6 @@ using protocol::ResponseScanner;
 // Packets larger than this are streamed through in pieces instead of being buffered whole.
 constexpr std::size_t kStreamThreshold = Channel::kInitialBuffer / 2;
 
-void putU32(std::uint8_t* p, std::uint32_t v) {
-  p[0] = static_cast<std::uint8_t>(v);
-  p[1] = static_cast<std::uint8_t>(v >> 8);
-  p[2] = static_cast<std::uint8_t>(v >> 16);
-  p[3] = static_cast<std::uint8_t>(v >> 24);
-}
-
 // LOCAL INFILE: the client sends the file as packets ending with an empty one; pass them on.
 asio::awaitable<bool> relayLocalInfile(BackendConnection& backend, Channel& client) {
   while (true) {
@@ -78,7 +71,7 @@ asio::awaitable<RelayResult> relayResponse(BackendConnection& backend, Channel& 
           result.backendStatementId =
               static_cast<std::uint32_t>(payload[1] | (payload[2] << 8) | (payload[3] << 16) |
                                          (static_cast<std::uint32_t>(payload[4]) << 24));
-          putU32(payload + 1, options.clientStatementId);
+          protocol::writeU32(payload + 1, options.clientStatementId);
         }
         step = scanner.onPacket(protocol::ByteView(payload, hdr.length), hdr.length);
         pos += total;

@@ -5,28 +5,13 @@
 
 #include "shardproxy/router/sql/dump.h"
 #include "shardproxy/router/sql/parser.h"
+#include "sql_test_util.h"
 
 namespace shardproxy::router::sql {
 namespace {
 
-std::string d(std::string_view sql) {
-  Parser parser;
-  ParseResult r = parser.parse(sql);
-  if (!r.ok()) return "error: " + r.error().message;
-  return dump(r.statement());
-}
-
-template <typename T>
-const T* parseAs(Parser& parser, std::string_view sql) {
-  ParseResult r = parser.parse(sql);
-  if (!r.ok()) {
-    ADD_FAILURE() << sql << ": " << r.error().message;
-    return nullptr;
-  }
-  const T* t = r.statement().as<T>();
-  if (t == nullptr) ADD_FAILURE() << sql << " parsed as another kind: " << dump(r.statement());
-  return t;
-}
+using testing::d;
+using testing::parseAs;
 
 TEST(SqlInsert, MultiRowValuesKeepEachRowsText) {
   Parser p;

@@ -9,17 +9,12 @@
 #include "shardproxy/router/sql/analysis.h"
 #include "shardproxy/router/sql/dump.h"
 #include "shardproxy/router/sql/parser.h"
+#include "sql_test_util.h"
 
 namespace shardproxy::router::sql {
 namespace {
 
-std::string d(std::string_view sql) {
-  Parser parser;
-  ParseResult r = parser.parse(sql);
-  if (!r.ok()) return "error: " + r.error().message;
-  return dump(r.statement());
-}
-
+using testing::d;
 const Statement* parseOk(Parser& parser, std::string_view sql) {
   ParseResult r = parser.parse(sql);
   if (!r.ok()) {

@@ -96,4 +96,14 @@ class ByteWriter {
 
 std::size_t lenencSize(std::uint64_t v);
 
+// Little-endian 4-byte fields patched in place (statement ids in COM_STMT_* packets).
+inline std::uint32_t readU32(const std::uint8_t* p) {
+  return static_cast<std::uint32_t>(p[0] | (p[1] << 8) | (p[2] << 16)) |
+         (static_cast<std::uint32_t>(p[3]) << 24);
+}
+inline void writeU32(std::uint8_t* p, std::uint32_t v) {
+  for (int i = 0; i < 4; ++i)
+    p[i] = static_cast<std::uint8_t>(v >> (8 * i));
+}
+
 }  // namespace shardproxy::proxy::protocol
