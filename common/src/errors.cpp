@@ -58,6 +58,18 @@ constexpr std::array<ErrorInfo, static_cast<std::size_t>(ErrorCode::kCount)> kRe
      "A statement did not parse; the message shows where."},
     {ErrorCode::kNoRoute, "no_route", 1105, "HY000",
      "No online backend can serve the statement (a gap in a keyspace, or no online primary)."},
+    {ErrorCode::kNoTableRule, "no_table_rule", 1105, "HY000",
+     "A statement on a sharded keyspace names a table without a table rule: the proxy cannot "
+     "tell where its rows live."},
+    {ErrorCode::kShardKeyRequired, "shard_key_required", 1105, "HY000",
+     "An INSERT into a sharded table gives no usable shard key value (missing, NULL, or not "
+     "hashable under the table's hash function)."},
+    {ErrorCode::kShardKeyChange, "shard_key_change", 1105, "HY000",
+     "An UPDATE (or ON DUPLICATE KEY UPDATE) would change a row's shard key, moving it to "
+     "another shard."},
+    {ErrorCode::kCrossShardTransaction, "cross_shard_transaction", 1105, "HY000",
+     "A transaction would write to a second shard; atomic multi-shard commit is not supported "
+     "yet. The transaction stays open on the first shard."},
 }};
 
 }  // namespace

@@ -39,6 +39,10 @@ enum class ErrorCode : std::uint16_t {
   kCatalogIo,
   kParseError,
   kNoRoute,
+  kNoTableRule,
+  kShardKeyRequired,
+  kShardKeyChange,
+  kCrossShardTransaction,
   kCount
 };
 

@@ -1,0 +1,127 @@
+// The query planner: a parsed statement + the catalog snapshot → where it runs and what is sent.
+// Place in the request flow: the client session parses each COM_QUERY (or, for a prepared
+// statement, plans at COM_STMT_EXECUTE with the bound values), asks Planner::plan() for a Plan,
+// then picks a concrete backend per target shard (backend_choice.h) and executes: one shard is
+// relayed untouched, several shards are concatenated (reads) or their OKs merged (writes).
+// Session statements (transactions, SET, USE, EXPLAIN ROUTE) come back as kinds the session acts
+// on itself. Anything that cannot be routed safely comes back as kError with a message that says
+// what and why — never a wrong route. docs/routing.md describes the rules.
+//
+// A Planner is per session (not thread-safe) and reuses its buffers: planning a point select
+// allocates nothing in steady state. A Plan points into the snapshot and the statement text it
+// was made from.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "shardproxy/catalog/snapshot.h"
+#include "shardproxy/common/errors.h"
+#include "shardproxy/router/sql/statement.h"
+
+namespace shardproxy::router {
+
+// A value bound to a `?` by COM_STMT_EXECUTE, decoded enough to hash a shard key.
+struct BoundValue {
+  enum class Type : std::uint8_t { kNull, kInt, kUint, kDouble, kString, kOther };
+  Type type = Type::kNull;
+  std::int64_t i = 0;
+  std::uint64_t u = 0;
+  double d = 0;
+  std::string_view s;  // kString: the bytes (also DECIMAL as text)
+};
+
+// kReplica: a read a replica may serve (the session still sends it to the primary inside a
+// read-write transaction's pinned connection, for read-your-writes, or when no replica is fit).
+enum class Role : std::uint8_t { kPrimary, kReplica };
+
+enum class PlanKind : std::uint8_t {
+  kError,        // refused: Plan::error
+  kSingle,       // one target: the statement as written (or Plan::sqlFor(0) when rewritten)
+  kConcatenate,  // a read on several shards whose answer is the union of their rows
+  kScatter,      // a write (or DDL) on several primaries: each target's OK merged into one
+  kBegin,        // BEGIN / START TRANSACTION: Plan::readOnly, Plan::beginSql
+  kCommit,
+  kRollback,
+  kSavepoint,          // SAVEPOINT / ROLLBACK TO / RELEASE: to every connection in the transaction
+  kSet,                // SET: applied by the session (proxy variables) and replayed on backends
+  kUse,                // USE db: Plan::keyspace is the keyspace it selects (or the default)
+  kExplainRoute,       // EXPLAIN ROUTE <statement>: Plan::explained is the inner plan's statement
+  kSessionConnection,  // no table, no shard key: any connection the session has (SELECT 1)
+};
+
+std::string_view toString(PlanKind kind);
+
+struct PlanTarget {
+  std::uint32_t shard = 0;  // index into Snapshot::shards
+  // The SQL to send, when rewritten: a range of Plan::buffer. length 0 = the statement as written.
+  std::uint32_t offset = 0;
+  std::uint32_t length = 0;
+};
+
+struct Plan {
+  PlanKind kind = PlanKind::kError;
+  Error error;
+  const catalog::Keyspace* keyspace = nullptr;
+  Role role = Role::kPrimary;
+  bool write = false;      // changes data on the targets (transaction pinning, read-your-writes)
+  bool anyShard = false;   // every shard answers the same (reference tables, schema questions):
+                           // the session may substitute a shard it already has a connection to
+  bool connectionBound = false;  // LAST_INSERT_ID(), GET_LOCK(), @x := ...: the session's primary
+  bool readOnly = false;         // kBegin: START TRANSACTION READ ONLY
+  bool deferred = false;  // planned at PREPARE: placeholders decide the shards at EXECUTE
+  std::vector<PlanTarget> targets;
+  std::string buffer;  // rewritten per-shard SQL
+  std::string_view reason;  // why these targets, for EXPLAIN ROUTE ("shard key id = 5", ...)
+  std::string_view text;    // the statement planned (an EXPLAIN ROUTE's inner statement)
+
+  std::string_view sqlFor(std::size_t i) const {
+    const PlanTarget& t = targets[i];
+    return t.length == 0 ? text : std::string_view(buffer).substr(t.offset, t.length);
+  }
+  bool rewritten(std::size_t i) const { return targets[i].length != 0; }
+};
+
+struct PlanInput {
+  const catalog::Snapshot* snapshot = nullptr;
+  std::string_view schema;  // the session's current schema
+  std::string_view user;    // access check (User::keyspaces); empty = no check
+  // Inside an explicit (or autocommit=0) read-write transaction: everything to primaries.
+  bool inTransaction = false;
+  bool readOnlyTransaction = false;
+  // Every read to primaries (the session created temporary tables, or asked for it).
+  bool forcePrimary = false;
+  // COM_STMT_EXECUTE: the bound parameters, in placeholder order. nullptr while preparing.
+  std::span<const BoundValue> params;
+  bool executing = false;
+  // The shard the session last wrote to (LAST_INSERT_ID() and friends), if any.
+  std::optional<std::uint32_t> lastWriteShard;
+};
+
+class Planner {
+ public:
+  Planner();
+  ~Planner();
+  Planner(const Planner&) = delete;
+  Planner& operator=(const Planner&) = delete;
+
+  // Plans `statement`. The returned Plan lives in the Planner until the next call.
+  const Plan& plan(const sql::Statement& statement, const PlanInput& input);
+
+  struct Scratch;  // reused buffers (planner.cpp)
+
+ private:
+  Plan plan_;
+  Scratch* scratch_;
+};
+
+// The keyspace ID of a shard key value under a table rule's hash function, or nullopt when the
+// value cannot be hashed (NULL, a non-integer for an integer key): such a value narrows nothing.
+std::optional<std::uint64_t> keyspaceIdOf(const sql::Expr& value, std::span<const BoundValue> params,
+                                          std::string_view hashFunction);
+
+}  // namespace shardproxy::router
