@@ -116,10 +116,10 @@ Status Catalog::setBackendState(const Endpoint& address, BackendState state,
 }
 
 Status Catalog::createTableRule(std::string_view keyspace, std::string_view table, TableKind kind,
-                                std::string_view shardKeyColumn, const ChangeContext& ctx) {
+                                std::string_view shardKeyColumn, const ChangeContext& ctx,
+                                std::string_view hashFunction) {
   return applyChange(db_, version_, ctx, [&] {
-    return detail::insertTableRule(db_, keyspace, table, kind, shardKeyColumn,
-                                   detail::kHashFunction);
+    return detail::insertTableRule(db_, keyspace, table, kind, shardKeyColumn, hashFunction);
   });
 }
 

@@ -35,7 +35,10 @@ std::string sha2PasswordHash(std::string_view password);
 std::string toHex(std::string_view bytes);
 std::optional<std::string> fromHex(std::string_view hex);
 
-inline constexpr std::string_view kHashFunction = "xxh3";
+inline constexpr std::string_view kHashFunction = "xxh3";  // the default: integer keys
+inline bool isHashFunction(std::string_view f) {
+  return f == "xxh3" || f == "xxh3_ci" || f == "xxh3_bin";
+}
 inline constexpr std::size_t kMaxNameLength = 64;  // MySQL's limit for database/table names
 inline constexpr std::uint32_t kDefaultWeight = 1;
 inline constexpr std::uint32_t kDefaultMaxLagSeconds = 30;

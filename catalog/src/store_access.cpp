@@ -44,10 +44,11 @@ Status checkTableRuleShape(std::string_view keyspace, bool keyspaceSharded, std:
   } else if (!shardKey.empty()) {
     return invariantError(fmt::format("reference table rule {} takes no shard key", label));
   }
-  if (hashFunction != kHashFunction) {
+  if (!isHashFunction(hashFunction)) {
     return invariantError(
-        fmt::format("table rule {}: hash function '{}' is not supported (only {})", label,
-                    hashFunction, kHashFunction));
+        fmt::format("table rule {}: hash function '{}' is not supported (xxh3 for integer keys, "
+                    "xxh3_ci for _ci strings, xxh3_bin for binary strings)",
+                    label, hashFunction));
   }
   return {};
 }

@@ -153,7 +153,8 @@ class Visitor {
     return done(catalog_.setBackendState(s.address, s.state, ctx_));
   }
   AdminResult operator()(const adm::CreateTableRule& s) {
-    return done(catalog_.createTableRule(s.keyspace, s.table, s.kind, s.shardKey, ctx_));
+    return done(
+        catalog_.createTableRule(s.keyspace, s.table, s.kind, s.shardKey, ctx_, s.hashFunction));
   }
   AdminResult operator()(const adm::DropTableRule& s) {
     return done(catalog_.dropTableRule(s.keyspace, s.table, ctx_));

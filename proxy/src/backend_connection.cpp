@@ -275,7 +275,8 @@ asio::awaitable<Status> BackendConnection::resetSession(bool clearSchema) {
   co_return st;
 }
 
-asio::awaitable<Status> BackendConnection::command(protocol::Command cmd, std::string_view arg) {
+asio::awaitable<Status> BackendConnection::command(protocol::Command cmd, std::string_view arg,
+                                                   CommandOutput* output) {
   auto& out = channel_.out();
   std::uint8_t seq = 0;
   std::size_t start = protocol::beginPacket(out);
@@ -293,12 +294,30 @@ asio::awaitable<Status> BackendConnection::command(protocol::Command cmd, std::s
                                     : protocol::ResponseKind::kSinglePacket;
   scanner.start(kind, caps_);
   std::optional<Error> firstError;
+  std::size_t index = 0;
+  std::size_t firstRow = 0;  // packet index of the first row once the column count is known
   while (!scanner.done()) {
     auto pkt = co_await channel_.readPacket();
     if (!pkt) {
       broken = true;
       co_return lost("while reading a response");
     }
+    if (output != nullptr && !pkt->payload.empty()) {
+      if (index == 0 && pkt->payload[0] != protocol::kOkHeader &&
+          pkt->payload[0] != protocol::kErrHeader) {
+        protocol::ByteReader r(pkt->payload);
+        std::uint64_t n = r.lenenc().value_or(0);
+        firstRow = 1 + n + ((caps_ & protocol::cap::kDeprecateEof) ? 0 : 1);
+      } else if (firstRow != 0 && index == firstRow &&
+                 !protocol::isEofOrOkTerminator(pkt->payload, caps_) &&
+                 pkt->payload[0] != protocol::kErrHeader) {
+        if (pkt->payload[0] != 0xfb) {
+          protocol::ByteReader r(pkt->payload);
+          output->firstValue = std::string(r.lenencStr());
+        }
+      }
+    }
+    ++index;
     if (!pkt->payload.empty() && pkt->payload[0] == protocol::kErrHeader && !firstError) {
       auto err = protocol::decodeErr(pkt->payload);
       if (err) firstError = Error::fromServer(err->errorCode, err->sqlState, err->message);
@@ -310,6 +329,10 @@ asio::awaitable<Status> BackendConnection::command(protocol::Command cmd, std::s
       co_return Error::make(ErrorCode::kBackendProtocol,
                             fmt::format("Backend '{}' sent an unexpected packet", address_));
     }
+  }
+  if (output != nullptr) {
+    output->sawStatus = scanner.sawStatus();
+    output->status = scanner.lastStatus();
   }
   if (firstError) co_return *firstError;
   co_return Status{};

@@ -59,7 +59,7 @@ ClientSession::ClientSession(ThreadContext& ctx, tcp::socket socket)
 
 ClientSession::~ClientSession() {
   if (registered_) ctx_.shared.unregisterSession(id_);
-  releaseBackend();
+  releaseAll();
   ctx_.sessions.erase(this);
   ctx_.shared.clientConnections.fetch_sub(1, std::memory_order_relaxed);
 }
@@ -92,7 +92,7 @@ asio::awaitable<void> ClientSession::run(std::unique_ptr<ClientSession> self) {
 std::uint16_t ClientSession::statusFlags() const {
   std::uint16_t flags = 0;
   if (state_.autocommit) flags |= protocol::status::kAutocommit;
-  if (state_.inTransaction) flags |= protocol::status::kInTrans;
+  if (inTransaction()) flags |= protocol::status::kInTrans;
   return flags;
 }
 
@@ -128,9 +128,8 @@ asio::awaitable<bool> ClientSession::handshake() {
   onAuthenticated(phase->response.username, std::move(phase->credentials));
   if (!phase->response.database.empty()) {
     state_.setSchema(phase->response.database);
-    auto conn = co_await backendForStatement({});
-    if (!conn) {
-      co_await sendError(conn.error(), seq);
+    if (auto err = co_await checkSchema()) {
+      co_await sendError(*err, seq);
       co_return false;
     }
   }
@@ -223,115 +222,6 @@ asio::awaitable<bool> ClientSession::dispatch(const Packet& pkt) {
   }
 }
 
-Result<router::RouteDecision> ClientSession::routeFor(std::string_view sql) {
-  // Until the SQL router arrives the decision depends only on the catalog version and the
-  // session's state, so the last one is reused while neither changed: no snapshot load and no
-  // lookups on the common path.
-  const std::uint64_t catalogVersion = ctx_.shared.snapshotVersion();
-  if (lastRoute_ && routeCatalogVersion_ == catalogVersion &&
-      routeStateVersion_ == state_.version && routeHadBackend_ == (backend_ != nullptr)) {
-    return *lastRoute_;
-  }
-  snapshot_ = ctx_.shared.snapshot();
-  auto decision =
-      router::route(*snapshot_, state_, user_, sql, backend_ ? &backendAddress_ : nullptr);
-  if (decision) {
-    lastRoute_ = *decision;
-    routeCatalogVersion_ = snapshot_->version;
-    routeStateVersion_ = state_.version;
-    routeHadBackend_ = backend_ != nullptr;
-  } else {
-    lastRoute_.reset();
-  }
-  return decision;
-}
-
-asio::awaitable<Result<BackendConnection*>> ClientSession::backendForStatement(
-    std::string_view sql) {
-  auto route = routeFor(sql);
-  if (!route) co_return route.takeError();
-  if (BackendConnection* ready = readyBackend(*route)) co_return ready;
-  co_return co_await backendFor(route->backend->address);
-}
-
-asio::awaitable<Result<BackendConnection*>> ClientSession::backendFor(
-    const catalog::Endpoint& address) {
-  if (backend_ && !(backendAddress_ == address)) releaseBackend();
-  if (!backend_) {
-    BackendLogin login;
-    const auto& shared = ctx_.shared;
-    if (shared.config.backendUser) {
-      login.user = shared.config.backendUser->name;
-      login.credentials = protocol::credentialsFromPassword(shared.config.backendUser->password);
-    } else {
-      login.user = user_;
-      login.credentials = credentials_;
-    }
-    login.charset = state_.charset;
-    login.sessionCaps = caps_ & kSessionCapabilities;
-    auto conn = co_await ctx_.pool.acquire(address, login);
-    if (!conn) co_return conn.takeError();
-    backend_ = std::move(*conn);
-    backendAddress_ = address;
-    publishBackend();
-  }
-  Status st = co_await syncState(*backend_);
-  if (!st) {
-    Error err = st.takeError();
-    if (backend_->broken) dropBackend();
-    co_return err;
-  }
-  co_return backend_.get();
-}
-
-void ClientSession::publishBackend() {
-  std::uint32_t thread = backend_ ? backend_->threadId() : 0;
-  ctx_.shared.withSession(id_, [&](SharedState::SessionEntry* e) {
-    if (e != nullptr) {
-      e->backend = backendAddress_;
-      e->backendThread = thread;
-    }
-    return 0;
-  });
-}
-
-BackendConnection* ClientSession::readyBackend(const router::RouteDecision& route) {
-  if (backend_ && backendAddress_ == route.backend->address &&
-      backend_->syncedVersion == state_.version) {
-    return backend_.get();
-  }
-  return nullptr;
-}
-
-asio::awaitable<Status> ClientSession::syncState(BackendConnection& conn) {
-  if (conn.syncedVersion == state_.version) co_return Status{};
-  if (!state_.schema.empty() && conn.schema != state_.schema) {
-    Status st = co_await conn.command(Command::kInitDb, state_.schema);
-    if (!st) co_return st;
-    conn.schema = state_.schema;
-  }
-  for (const std::string& sql : state_.replayStatements()) {
-    Status st = co_await conn.command(Command::kQuery, sql);
-    if (!st) co_return st;
-  }
-  conn.syncedVersion = state_.version;
-  co_return Status{};
-}
-
-void ClientSession::dropBackend() {
-  if (!backend_) return;
-  backend_->broken = true;
-  ctx_.pool.release(std::move(backend_));
-  publishBackend();
-}
-
-void ClientSession::releaseBackend() {
-  if (!backend_) return;
-  if (state_.inTransaction) backend_->broken = true;  // never hand out an open transaction
-  ctx_.pool.release(std::move(backend_));
-  publishBackend();
-}
-
 asio::awaitable<bool> ClientSession::forward(BackendConnection& conn, const Packet& pkt) {
   error_code ec;
   if (!pkt.raw.empty()) {
@@ -348,8 +238,9 @@ asio::awaitable<bool> ClientSession::forward(BackendConnection& conn, const Pack
   co_return !ec;
 }
 
-asio::awaitable<bool> ClientSession::relay(BackendConnection& conn, const Packet& pkt,
+asio::awaitable<bool> ClientSession::relay(SessionConn& sc, const Packet& pkt,
                                            const RelayOptions& options, RelayResult* out) {
+  BackendConnection& conn = *sc.conn;
   std::uint8_t seq = static_cast<std::uint8_t>(pkt.lastSeq + 1);
   // The common case (an unsplit packet) writes straight from the client's read buffer without
   // another coroutine frame.
@@ -362,7 +253,7 @@ asio::awaitable<bool> ClientSession::relay(BackendConnection& conn, const Packet
   }
   if (!sent) {
     std::string addr = conn.address();
-    dropBackend();
+    releaseConn(sc, true);
     co_return co_await sendError(
         Error::make(ErrorCode::kBackendLost,
                     fmt::format("Lost connection to backend '{}' while sending the command", addr)),
@@ -371,21 +262,21 @@ asio::awaitable<bool> ClientSession::relay(BackendConnection& conn, const Packet
   RelayResult r = co_await relayResponse(conn, client_, options);
   if (out != nullptr) *out = r;
   if (r.sawStatus) {
-    state_.inTransaction = (r.statusFlags & protocol::status::kInTrans) != 0;
+    sc.inTx = (r.statusFlags & protocol::status::kInTrans) != 0;
     state_.autocommit = (r.statusFlags & protocol::status::kAutocommit) != 0;
   }
   switch (r.outcome) {
     case RelayResult::Outcome::kDone:
+      if (conn.broken) releaseConn(sc, true);
       co_return true;
     case RelayResult::Outcome::kClientGone:
-      dropBackend();
+      releaseConn(sc, true);
       co_return false;
     case RelayResult::Outcome::kBackendLost:
     case RelayResult::Outcome::kBackendProtocol: {
       std::string addr = conn.address();
-      bool inTx = state_.inTransaction;
-      state_.inTransaction = false;
-      dropBackend();
+      bool inTx = sc.inTx || txOpen_;
+      releaseConn(sc, true);
       moduleLogger("proxy")->warn("{} backend '{}' failed during a statement", peer(), addr);
       if (r.clientStreamBroken) co_return false;
       std::uint8_t errSeq = r.bytes > 0 ? r.nextSeq : seq;
@@ -408,25 +299,7 @@ asio::awaitable<bool> ClientSession::onQuery(const Packet& pkt) {
     if (auto kill = router::parseKill(sql)) co_return co_await onKill(*kill, seq);
   }
   if (mayChangeSession(sql)) router::analyzeSession(sql, changes_);
-  auto route = routeFor(sql);
-  if (!route) co_return co_await sendError(route.error(), seq);
-  BackendConnection* be = readyBackend(*route);
-  if (be == nullptr) {
-    auto conn = co_await backendFor(route->backend->address);
-    if (!conn) co_return co_await sendError(conn.error(), seq);
-    be = *conn;
-  }
-  RelayResult r;
-  bool keep = co_await relay(*be, pkt, RelayOptions{ResponseKind::kQuery}, &r);
-  if (!changes_.empty() && r.outcome == RelayResult::Outcome::kDone && !r.sawError) {
-    for (const auto& c : changes_)
-      state_.apply(c);
-    if (backend_) {
-      backend_->syncedVersion = state_.version;
-      backend_->schema = state_.schema;
-    }
-  }
-  co_return keep;
+  co_return co_await onQueryText(pkt, sql, seq);
 }
 
 asio::awaitable<bool> ClientSession::onKill(const router::KillRequest& kill, std::uint8_t seq) {
@@ -465,12 +338,21 @@ asio::awaitable<bool> ClientSession::onKill(const router::KillRequest& kill, std
     co_return false;
   }
   if (t.backendThread != 0) {
-    auto conn = co_await backendFor(t.backend);
-    if (!conn) co_return co_await sendError(conn.error(), seq);
-    std::string sql = fmt::format("KILL {}{}", kill.queryOnly ? "QUERY " : "", t.backendThread);
-    Status st = co_await (*conn)->command(Command::kQuery, sql);
-    if (!st && backend_ && backend_->broken) dropBackend();
-    // An unknown backend thread means the statement already ended: nothing left to kill.
+    refreshSnapshot();
+    const catalog::Backend* b = snapshot_->findBackend(t.backend);
+    const catalog::Shard* shard = nullptr;
+    for (const auto& s : snapshot_->shards)
+      if (b != nullptr && s.keyspace == b->keyspace && s.name == b->shard) shard = &s;
+    if (b != nullptr && shard != nullptr) {
+      auto conn = co_await connectionTo(*b, *shard);
+      if (!conn) co_return co_await sendError(conn.error(), seq);
+      const catalog::Endpoint address = (*conn)->address;
+      std::string sql = fmt::format("KILL {}{}", kill.queryOnly ? "QUERY " : "", t.backendThread);
+      Status st = co_await (*conn)->conn->command(Command::kQuery, sql);
+      SessionConn* still = findConn(address);
+      if (!st && still != nullptr && still->conn->broken) releaseConn(*still, true);
+      // An unknown backend thread means the statement already ended: nothing left to kill.
+    }
   }
   if (!kill.queryOnly) {
     asio::post(t.thread->io, [shared = &ctx_.shared, id] {
@@ -483,18 +365,50 @@ asio::awaitable<bool> ClientSession::onKill(const router::KillRequest& kill, std
   co_return co_await sendOk(seq);
 }
 
+asio::awaitable<std::optional<Error>> ClientSession::checkSchema() {
+  // Connecting brings the connection to the session's schema: the backend says if it exists.
+  refreshSnapshot();
+  router::Plan plan;
+  plan.kind = router::PlanKind::kSessionConnection;
+  plan.role = router::Role::kPrimary;
+  plan.keyspace = schemaKeyspace();
+  auto conn = co_await sessionConnection(plan);
+  if (!conn) co_return conn.takeError();
+  co_return std::nullopt;
+}
+
 asio::awaitable<bool> ClientSession::onInitDb(const Packet& pkt) {
   std::uint8_t seq = static_cast<std::uint8_t>(pkt.lastSeq + 1);
   std::string schema(protocol::asString(pkt.payload.subspan(1)));
-  auto conn = co_await backendForStatement({});
+  refreshSnapshot();
+  router::Plan plan;
+  plan.kind = router::PlanKind::kSessionConnection;
+  plan.role = router::Role::kPrimary;
+  plan.keyspace = snapshot_->findKeyspace(schema);
+  if (plan.keyspace == nullptr) {
+    for (const auto& k : snapshot_->keyspaces)
+      if (!k.sharded && plan.keyspace == nullptr) plan.keyspace = &k;
+  }
+  if (plan.keyspace != nullptr && !plan.keyspace->sharded) {
+    if (const catalog::User* u = snapshot_->findUser(user_);
+        u != nullptr && !u->mayUse(plan.keyspace->name)) {
+      co_return co_await sendError(
+          Error::fromServer(1044, "42000",
+                            fmt::format("Access denied for user '{}' to keyspace '{}'", user_,
+                                        plan.keyspace->name)),
+          seq);
+    }
+  }
+  auto conn = co_await sessionConnection(plan);
   if (!conn) co_return co_await sendError(conn.error(), seq);
+  const catalog::Endpoint address = (*conn)->address;
   RelayResult r;
   bool keep = co_await relay(**conn, pkt, RelayOptions{ResponseKind::kSinglePacket}, &r);
   if (r.outcome == RelayResult::Outcome::kDone && !r.sawError) {
     state_.setSchema(schema);
-    if (backend_) {
-      backend_->schema = schema;
-      backend_->syncedVersion = state_.version;
+    if (SessionConn* still = findConn(address); still != nullptr && still->conn) {
+      still->conn->schema = schema;
+      still->conn->syncedVersion = state_.version;
     }
   }
   co_return keep;
@@ -502,7 +416,11 @@ asio::awaitable<bool> ClientSession::onInitDb(const Packet& pkt) {
 
 asio::awaitable<bool> ClientSession::onSimpleForward(const Packet& pkt, ResponseKind kind) {
   std::uint8_t seq = static_cast<std::uint8_t>(pkt.lastSeq + 1);
-  auto conn = co_await backendForStatement({});
+  refreshSnapshot();
+  router::Plan plan;
+  plan.kind = router::PlanKind::kSessionConnection;
+  plan.role = router::Role::kPrimary;
+  auto conn = co_await sessionConnection(plan);
   if (!conn) co_return co_await sendError(conn.error(), seq);
   co_return co_await relay(**conn, pkt, RelayOptions{kind});
 }
@@ -513,17 +431,41 @@ asio::awaitable<bool> ClientSession::onSetOption(const Packet& pkt) {
     co_return co_await sendError(
         Error::make(ErrorCode::kMalformedPacket, "Malformed COM_SET_OPTION packet"), seq);
   }
-  auto conn = co_await backendForStatement({});
+  refreshSnapshot();
+  router::Plan plan;
+  plan.kind = router::PlanKind::kSessionConnection;
+  plan.role = router::Role::kPrimary;
+  auto conn = co_await sessionConnection(plan);
   if (!conn) co_return co_await sendError(conn.error(), seq);
-  (*conn)->dirtyCaps = true;  // the pooled connection's multi-statement mode now differs
+  (*conn)->conn->dirtyCaps = true;  // the pooled connection's multi-statement mode now differs
+  const catalog::Endpoint address = (*conn)->address;
   RelayResult r;
   bool keep = co_await relay(**conn, pkt, RelayOptions{ResponseKind::kSinglePacket}, &r);
   if (r.outcome == RelayResult::Outcome::kDone && !r.sawError) {
     std::uint16_t option = static_cast<std::uint16_t>(pkt.payload[1] | (pkt.payload[2] << 8));
     if (option == 0) caps_ |= cap::kMultiStatements;
     if (option == 1) caps_ &= ~cap::kMultiStatements;
+    // The session's other connections were logged in with the old option: let them go.
+    for (std::size_t i = conns_.size(); i-- > 0;) {
+      if (!(conns_[i].address == address) && !conns_[i].inTx) releaseConn(conns_[i], false);
+    }
+    current_ = -1;
+    for (std::size_t i = 0; i < conns_.size(); ++i)
+      if (conns_[i].address == address) current_ = static_cast<int>(i);
   }
   co_return keep;
+}
+
+void ClientSession::resetRouting() {
+  releaseAll();
+  txOpen_ = false;
+  txReadOnly_ = false;
+  txWriteShard_.clear();
+  recentWrites_.clear();
+  lastWrite_ = {};
+  temporaryTables_ = false;
+  causalReads_ = false;
+  readYourWritesMs_ = ctx_.shared.config.readYourWritesMs;
 }
 
 asio::awaitable<bool> ClientSession::onResetConnection(const Packet& pkt) {
@@ -531,7 +473,7 @@ asio::awaitable<bool> ClientSession::onResetConnection(const Packet& pkt) {
   // Server semantics: roll back, drop temporary tables, user variables, prepared statements and
   // session variables; keep the user and the current schema. Returning the backend connection
   // to the pool does exactly that on the backend side (it is reset before reuse).
-  releaseBackend();
+  resetRouting();
   std::string schema = state_.schema;
   std::uint8_t charset = state_.charset;
   state_ = router::SessionState{};
@@ -574,7 +516,7 @@ asio::awaitable<bool> ClientSession::onChangeUser(const Packet& pkt) {
   auto reply = co_await client_.readPacket();
   if (!reply) co_return false;
   seq = static_cast<std::uint8_t>(reply->lastSeq + 1);
-  releaseBackend();
+  resetRouting();
   statements_.clear();
   state_ = router::SessionState{};
   state_.charset = static_cast<std::uint8_t>(charset);
@@ -585,9 +527,8 @@ asio::awaitable<bool> ClientSession::onChangeUser(const Packet& pkt) {
   onAuthenticated(user, std::move(*creds));
   if (!schema.empty()) {
     state_.setSchema(schema);
-    auto conn = co_await backendForStatement({});
-    if (!conn) {
-      co_await sendError(conn.error(), seq);
+    if (auto err = co_await checkSchema()) {
+      co_await sendError(*err, seq);
       co_return false;
     }
   }

@@ -354,6 +354,23 @@ Status applyJsonConfig(const std::string& json, Config& c) {
       st = parsePool(v, c.pool);
     } else if (key == "shutdown_grace_ms") {
       st = parseMillis(v, key, c.shutdownGrace);
+    } else if (key == "read_your_writes_ms" || key == "causal_read_timeout_ms") {
+      auto n = getUint(v, key);
+      if (!n) return n.takeError();
+      if (*n > 3600000) {
+        return Error::make(ErrorCode::kConfigInvalid,
+                           "config: '" + key + "' must be at most 3600000 (one hour)");
+      }
+      (key == "read_your_writes_ms" ? c.readYourWritesMs : c.causalReadTimeoutMs) =
+          static_cast<std::uint32_t>(*n);
+    } else if (key == "health_user") {
+      auto s = getString(v, key);
+      if (!s) return s.takeError();
+      auto u = parseUserSpec(*s, "config: 'health_user'");
+      if (!u) return u.takeError();
+      c.healthUser = *u;
+    } else if (key == "health_interval_ms") {
+      st = parseMillis(v, key, c.healthInterval);
     } else if (key == "max_client_connections") {
       auto n = getUint(v, key);
       if (!n) return n.takeError();

@@ -21,12 +21,12 @@ int main(int argc, char** argv) {
   std::string configFile, listen, logLevel, logFormat, backendUser, serverVersion, authPlugin,
       tlsCert, tlsKey;
   std::vector<std::string> backends, users, adminUsers;
-  std::string adminListen, catalogPath;
+  std::string adminListen, catalogPath, healthUser;
   bool dumpCatalog = false;
   unsigned threads = 0;
   std::size_t maxPacket = 0, poolMax = 0, poolMinIdle = 0, maxClients = 0;
   long long idleTimeout = -1, acquireTimeout = -1, connectTimeout = -1, pingAfterIdle = -1,
-            grace = -1;
+            grace = -1, readYourWrites = -1, causalTimeout = -1, healthInterval = -1;
   bool backendTls = false, errorReference = false;
 
   app.add_option("--config", configFile, "JSON configuration file (flags override its keys)");
@@ -69,6 +69,14 @@ int main(int argc, char** argv) {
   app.add_option("--shutdown-grace-ms", grace,
                  "On SIGTERM, wait this long for running statements (default 10000)");
   app.add_option("--max-client-connections", maxClients, "Client connection limit (default 10000)");
+  app.add_option("--read-your-writes-ms", readYourWrites,
+                 "After a write, read that shard from its primary for this long (default 0: off)");
+  app.add_option("--causal-read-timeout-ms", causalTimeout,
+                 "Causal reads: how long to wait for a replica to reach the write (default 1000)");
+  app.add_option("--health-user", healthUser,
+                 "name:password the health probe logs in with (default: --backend-user)");
+  app.add_option("--health-interval-ms", healthInterval,
+                 "Backend health probe interval (default 1000)");
   app.add_flag("--error-reference", errorReference,
                "Print the error reference (markdown) and exit");
   CLI11_PARSE(app, argc, argv);
@@ -162,6 +170,14 @@ int main(int argc, char** argv) {
   if (pingAfterIdle >= 0) config.pool.pingAfterIdle = std::chrono::milliseconds(pingAfterIdle);
   if (grace >= 0) config.shutdownGrace = std::chrono::milliseconds(grace);
   if (maxClients != 0) config.maxClientConnections = maxClients;
+  if (readYourWrites >= 0) config.readYourWritesMs = static_cast<std::uint32_t>(readYourWrites);
+  if (causalTimeout >= 0) config.causalReadTimeoutMs = static_cast<std::uint32_t>(causalTimeout);
+  if (!healthUser.empty()) {
+    auto u = shardproxy::proxy::parseUserSpec(healthUser, "--health-user");
+    if (!u) return fail(u.error().message);
+    config.healthUser = *u;
+  }
+  if (healthInterval > 0) config.healthInterval = std::chrono::milliseconds(healthInterval);
 
   if (auto st = shardproxy::proxy::validate(config); !st) return fail(st.error().message);
   if (!shardproxy::configureLogging(config.logLevel, config.logJson)) {

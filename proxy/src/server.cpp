@@ -84,6 +84,10 @@ void SharedState::publish(catalog::SnapshotPtr next) {
 }
 
 AdminResult SharedState::runAdmin(std::string_view sql, const std::string& who, bool& changed) {
+  if (isAdminExplainRoute(sql)) {
+    changed = false;
+    return explainRoute(sql);
+  }
   std::lock_guard lock(adminMutex_);
   AdminExecutor executor(*catalog_);
   AdminResult result = executor.execute(sql, who, changed);
@@ -348,6 +352,25 @@ int Server::run() {
                            : std::string("off"),
             c.catalogPath, shared_.snapshot()->version);
 
+  // Replica health and lag, probed on its own thread with the backend user's (or the health
+  // user's) credentials.
+  const ConfigUser* probeUser = c.healthUser    ? &*c.healthUser
+                                : c.backendUser ? &*c.backendUser
+                                                : nullptr;
+  if (probeUser != nullptr) {
+    HealthCheckOptions ho;
+    ho.user = probeUser->name;
+    ho.password = probeUser->password;
+    ho.interval = c.healthInterval;
+    shared_.healthChecker =
+        std::make_unique<HealthChecker>([this] { return shared_.snapshot(); }, ho);
+    shared_.healthChecker->start();
+  } else {
+    log->warn(
+        "no health_user or backend_user: replicas are not probed (lag is not checked); "
+        "set --health-user name:password");
+  }
+
   std::vector<std::thread> workers;
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
   for (auto& t : threads_) {
@@ -400,6 +423,7 @@ int Server::run() {
   mainIo.run();
   for (auto& w : workers)
     w.join();
+  if (shared_.healthChecker) shared_.healthChecker->stop();
   log->info("shardproxy stopped");
   return 0;
 }

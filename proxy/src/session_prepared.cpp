@@ -4,6 +4,8 @@
 // session moved to another backend connection. Split from client_session.cpp, same class.
 #include <fmt/format.h>
 
+#include <cstring>
+
 #include "shardproxy/proxy/client_session.h"
 #include "shardproxy/proxy/protocol/messages.h"
 #include "shardproxy/proxy/server.h"
@@ -15,47 +17,197 @@ using protocol::readU32;
 using protocol::ResponseKind;
 using protocol::writeU32;
 
-// --- Prepared statements (MySQL protocol "Prepared Statements") -----------------------------
+namespace {
+
+// The parameters of a COM_STMT_EXECUTE, decoded enough to route by them (MySQL protocol
+// "COM_STMT_EXECUTE": null bitmap, new-params-bound flag, types, binary values). Parameters sent
+// with COM_STMT_SEND_LONG_DATA have no value here. False when the packet is malformed.
+bool decodeParams(protocol::ByteView payload, std::uint16_t count, protocol::ByteView types,
+                  const std::vector<std::pair<std::uint16_t, std::string>>& longData,
+                  std::vector<router::BoundValue>& out) {
+  using T = router::BoundValue::Type;
+  out.assign(count, router::BoundValue{});
+  if (count == 0) return true;
+  std::size_t pos = 10;
+  std::size_t bitmap = pos;
+  pos += (count + 7) / 8;
+  if (payload.size() < pos + 1) return false;
+  bool bound = payload[pos++] == 1;
+  if (bound) pos += 2u * count;
+  if (types.size() < 2u * count || payload.size() < pos) return false;
+  for (std::uint16_t i = 0; i < count; ++i) {
+    router::BoundValue& v = out[i];
+    if (payload[bitmap + i / 8] & (1u << (i % 8))) {
+      v.type = T::kNull;
+      continue;
+    }
+    bool isLong = false;
+    for (const auto& ld : longData)
+      isLong = isLong || ld.first == i;
+    if (isLong) {
+      v.type = T::kOther;
+      continue;
+    }
+    std::uint8_t type = types[2u * i];
+    bool isUnsigned = (types[2u * i + 1] & 0x80) != 0;
+    auto need = [&](std::size_t n) { return payload.size() >= pos + n; };
+    auto le = [&](std::size_t n) {
+      std::uint64_t x = 0;
+      for (std::size_t k = 0; k < n; ++k)
+        x |= static_cast<std::uint64_t>(payload[pos + k]) << (8 * k);
+      pos += n;
+      return x;
+    };
+    auto integer = [&](std::size_t n) {
+      if (!need(n)) return false;
+      std::uint64_t x = le(n);
+      if (isUnsigned) {
+        v.type = T::kUint;
+        v.u = x;
+      } else {
+        v.type = T::kInt;
+        int shift = static_cast<int>(64 - 8 * n);
+        v.i = static_cast<std::int64_t>(x << shift) >> shift;
+      }
+      return true;
+    };
+    switch (type) {
+      case 1:  // TINY
+        if (!integer(1)) return false;
+        break;
+      case 2:   // SHORT
+      case 13:  // YEAR
+        if (!integer(2)) return false;
+        break;
+      case 3:  // LONG
+      case 9:  // INT24
+        if (!integer(4)) return false;
+        break;
+      case 8:  // LONGLONG
+        if (!integer(8)) return false;
+        break;
+      case 4: {  // FLOAT
+        if (!need(4)) return false;
+        std::uint32_t bits = static_cast<std::uint32_t>(le(4));
+        float f;
+        std::memcpy(&f, &bits, 4);
+        v.type = T::kDouble;
+        v.d = f;
+        break;
+      }
+      case 5: {  // DOUBLE
+        if (!need(8)) return false;
+        std::uint64_t bits = le(8);
+        std::memcpy(&v.d, &bits, 8);
+        v.type = T::kDouble;
+        break;
+      }
+      case 6:  // NULL
+        v.type = T::kNull;
+        break;
+      case 7:   // TIMESTAMP
+      case 10:  // DATE
+      case 11:  // TIME
+      case 12:  // DATETIME
+        if (!need(1) || !need(1 + payload[pos])) return false;
+        pos += 1 + payload[pos];
+        v.type = T::kOther;
+        break;
+      default: {  // strings, decimals, blobs, JSON, BIT, ENUM, SET, GEOMETRY: length-encoded
+        protocol::ByteReader r(payload.subspan(pos));
+        std::string_view s = r.lenencStr();
+        if (r.failed()) return false;
+        pos += static_cast<std::size_t>(s.data() + s.size() -
+                                        reinterpret_cast<const char*>(payload.data() + pos));
+        v.type = T::kString;
+        v.s = s;
+        break;
+      }
+    }
+  }
+  return true;
+}
+
+}  // namespace
 
 asio::awaitable<bool> ClientSession::onStmtPrepare(const Packet& pkt) {
   std::uint8_t seq = static_cast<std::uint8_t>(pkt.lastSeq + 1);
   std::string_view sql = protocol::asString(pkt.payload.subspan(1));
-  auto conn = co_await backendForStatement(sql);
+  refreshSnapshot();
+  // Prepared where the statement would run (its first shard), so the server checks it there;
+  // each execute is routed again on its bound values.
+  router::Plan session;
+  session.kind = router::PlanKind::kSessionConnection;
+  session.role = router::Role::kPrimary;
+  const router::Plan* plan = &session;
+  sql::ParseResult parsed = parser_.parse(sql);
+  if (parsed) {
+    plan = &planner_.plan(parsed.statement(), planInput({}, false));
+    if (plan->kind == router::PlanKind::kError) co_return co_await sendError(plan->error, seq);
+  } else {
+    const catalog::Keyspace* ks = schemaKeyspace();
+    if (ks == nullptr || ks->sharded) co_return co_await sendError(parsed.error().toError(), seq);
+  }
+  Result<SessionConn*> conn = Error::make(ErrorCode::kInternal, "no connection");
+  if (!plan->targets.empty()) {
+    const catalog::Shard& shard = snapshot_->shards[plan->targets[0].shard];
+    auto backend = chooseFor(shard, plan->role);
+    if (!backend) co_return co_await sendError(backend.error(), seq);
+    conn = co_await connectionTo(**backend, shard);
+  } else {
+    conn = co_await sessionConnection(*plan);
+  }
   if (!conn) co_return co_await sendError(conn.error(), seq);
   std::uint32_t clientId = nextStatementId_++;
   RelayResult r;
   RelayOptions options{ResponseKind::kPrepare, true, clientId};
-  std::uint64_t serial = (*conn)->serial();
+  std::uint64_t serial = (*conn)->conn->serial();
   bool keep = co_await relay(**conn, pkt, options, &r);
   if (r.outcome == RelayResult::Outcome::kDone && !r.sawError) {
     PreparedStatement& st = statements_[clientId];
     st.sql.assign(sql);
     st.params = r.prepareParams;
     st.columns = r.prepareColumns;
-    st.backendId = r.backendStatementId;
-    st.backendSerial = serial;
+    st.backendIds.assign(1, {serial, r.backendStatementId, 0});
   }
   co_return keep;
 }
 
-asio::awaitable<Result<ClientSession::PreparedStatement*>> ClientSession::preparedOn(
-    std::uint32_t clientId, BackendConnection& conn) {
-  auto it = statements_.find(clientId);
-  if (it == statements_.end()) {
-    co_return Error::make(ErrorCode::kUnknownStatement,
-                          fmt::format("Unknown prepared statement handler ({}) given to "
-                                      "mysqld_stmt_execute",
-                                      clientId));
+asio::awaitable<Result<std::uint32_t>> ClientSession::preparedOn(PreparedStatement& st,
+                                                                 SessionConn& conn, bool* fresh) {
+  std::uint64_t serial = conn.conn->serial();
+  if (auto* b = st.on(serial)) co_return b->id;
+  // Another backend connection: prepare the statement there first, silently.
+  auto id = co_await conn.conn->prepare(st.sql);
+  if (!id) co_return id.takeError();
+  st.backendIds.push_back({serial, *id, 0});
+  if (fresh != nullptr) *fresh = true;
+  co_return *id;
+}
+
+protocol::ByteView ClientSession::executePacketFor(PreparedStatement& st, const Packet& pkt,
+                                                   std::uint64_t serial, bool copy) {
+  PreparedStatement::OnBackend& b = *st.on(serial);
+  std::uint32_t backendId = b.id;
+  std::size_t typesAt = 10 + (st.params + 7) / 8;
+  bool carriesTypes = st.params > 0 && pkt.payload.size() > typesAt && pkt.payload[typesAt] == 1;
+  bool addTypes = st.params > 0 && !carriesTypes && b.typesSeen != st.typesGeneration &&
+                  pkt.payload.size() > typesAt && st.paramTypes.size() == 2u * st.params;
+  b.typesSeen = st.typesGeneration;
+  if (!addTypes && !copy) {
+    // The payload lives in this session's own read buffer: rewrite the id in place.
+    protocol::writeU32(const_cast<std::uint8_t*>(pkt.payload.data()) + 1, backendId);
+    return pkt.payload;
   }
-  PreparedStatement& st = it->second;
-  if (st.backendSerial != conn.serial()) {
-    // A replacement backend connection: prepare the statement there first, silently.
-    auto id = co_await conn.prepare(st.sql);
-    if (!id) co_return id.takeError();
-    st.backendId = *id;
-    st.backendSerial = conn.serial();
+  cmdBuffer_.assign(pkt.payload.begin(), pkt.payload.end());
+  if (addTypes) {
+    // The new backend statement has never seen the parameter types: send them again.
+    cmdBuffer_[typesAt] = 1;
+    cmdBuffer_.insert(cmdBuffer_.begin() + static_cast<std::ptrdiff_t>(typesAt + 1),
+                      st.paramTypes.begin(), st.paramTypes.end());
   }
-  co_return &st;
+  protocol::writeU32(cmdBuffer_.data() + 1, backendId);
+  return protocol::ByteView(cmdBuffer_);
 }
 
 asio::awaitable<bool> ClientSession::onStmtExecute(const Packet& pkt) {
@@ -65,58 +217,52 @@ asio::awaitable<bool> ClientSession::onStmtExecute(const Packet& pkt) {
         Error::make(ErrorCode::kMalformedPacket, "Malformed COM_STMT_EXECUTE packet"), seq);
   }
   std::uint32_t clientId = readU32(pkt.payload.data() + 1);
-  auto route = routeFor({});
-  if (!route) co_return co_await sendError(route.error(), seq);
-  BackendConnection* be = readyBackend(*route);
-  if (be == nullptr) {
-    auto acquired = co_await backendFor(route->backend->address);
-    if (!acquired) co_return co_await sendError(acquired.error(), seq);
-    be = *acquired;
+  auto it = statements_.find(clientId);
+  if (it == statements_.end()) {
+    co_return co_await sendError(
+        Error::make(ErrorCode::kUnknownStatement,
+                    fmt::format("Unknown prepared statement handler ({}) given to "
+                                "mysqld_stmt_execute",
+                                clientId)),
+        seq);
   }
-  BackendConnection** conn = &be;
-  PreparedStatement* found = nullptr;
-  bool reprepared = false;
-  if (auto it = statements_.find(clientId);
-      it != statements_.end() && it->second.backendSerial == be->serial()) {
-    found = &it->second;  // prepared on this connection already: no extra round trip
-  } else {
-    auto stmt = co_await preparedOn(clientId, **conn);
-    if (!stmt) {
-      if (backend_ && backend_->broken) dropBackend();
-      co_return co_await sendError(stmt.error(), seq);
-    }
-    found = *stmt;
-    reprepared = true;
-  }
-  PreparedStatement& st = *found;
-  // The payload lives in this session's own read buffer: rewriting the id in place avoids a copy.
-  auto* payload = const_cast<std::uint8_t*>(pkt.payload.data());
+  PreparedStatement& st = it->second;
   std::size_t typesAt = 10 + (st.params + 7) / 8;
-  if (st.params > 0 && pkt.payload.size() > typesAt) {
-    if (payload[typesAt] == 1 && pkt.payload.size() >= typesAt + 1 + 2u * st.params) {
-      st.paramTypes.assign(payload + typesAt + 1, payload + typesAt + 1 + 2 * st.params);
-    } else if (payload[typesAt] == 0 && reprepared) {
-      // The new backend statement has never seen the parameter types: send them again.
-      if (st.paramTypes.size() != 2u * st.params) {
-        co_return co_await sendError(
-            Error::make(ErrorCode::kMalformedPacket,
-                        "COM_STMT_EXECUTE without parameter types on a re-prepared statement"),
-            seq);
-      }
-      protocol::Bytes rebuilt(pkt.payload.begin(), pkt.payload.end());
-      rebuilt[typesAt] = 1;
-      rebuilt.insert(rebuilt.begin() + static_cast<std::ptrdiff_t>(typesAt + 1),
-                     st.paramTypes.begin(), st.paramTypes.end());
-      writeU32(rebuilt.data() + 1, st.backendId);
-      Packet copy;
-      copy.payload = protocol::ByteView(rebuilt);
-      copy.seq = 0;
-      copy.lastSeq = pkt.lastSeq;
-      co_return co_await relay(**conn, copy, RelayOptions{ResponseKind::kExecute});
+  if (st.params > 0 && pkt.payload.size() > typesAt && pkt.payload[typesAt] == 1 &&
+      pkt.payload.size() >= typesAt + 1 + 2u * st.params) {
+    ++st.typesGeneration;
+    st.paramTypes.assign(
+        pkt.payload.begin() + static_cast<std::ptrdiff_t>(typesAt + 1),
+        pkt.payload.begin() + static_cast<std::ptrdiff_t>(typesAt + 1 + 2 * st.params));
+  }
+  if (!decodeParams(pkt.payload, st.params, protocol::ByteView(st.paramTypes), st.longData,
+                    params_)) {
+    co_return co_await sendError(
+        Error::make(ErrorCode::kMalformedPacket, "Malformed COM_STMT_EXECUTE parameters"), seq);
+  }
+  refreshSnapshot();
+  sql::ParseResult parsed = parser_.parse(st.sql);
+  router::Plan session;
+  session.kind = router::PlanKind::kSessionConnection;
+  session.role = router::Role::kPrimary;
+  const router::Plan* plan = &session;
+  if (parsed) {
+    plan = &planner_.plan(parsed.statement(), planInput(params_, true));
+    switch (plan->kind) {
+      case router::PlanKind::kError:
+        co_return co_await sendError(plan->error, seq);
+      case router::PlanKind::kSingle:
+      case router::PlanKind::kConcatenate:
+      case router::PlanKind::kScatter:
+      case router::PlanKind::kSessionConnection:
+        break;
+      default:
+        // Transaction and session statements prepared by the client run where it last ran.
+        plan = &session;
+        break;
     }
   }
-  writeU32(payload + 1, st.backendId);
-  co_return co_await relay(**conn, pkt, RelayOptions{ResponseKind::kExecute});
+  co_return co_await execute(*plan, pkt, seq, &st, clientId);
 }
 
 asio::awaitable<bool> ClientSession::onStmtWithId(const Packet& pkt) {
@@ -131,9 +277,16 @@ asio::awaitable<bool> ClientSession::onStmtWithId(const Packet& pkt) {
   auto it = statements_.find(clientId);
   if (cmd == Command::kStmtClose) {
     if (it != statements_.end()) {
-      if (backend_ && it->second.backendSerial == backend_->serial()) {
-        writeU32(const_cast<std::uint8_t*>(pkt.payload.data()) + 1, it->second.backendId);
-        if (!co_await forward(*backend_, pkt)) dropBackend();
+      for (const auto& b : it->second.backendIds) {
+        for (auto& c : conns_) {
+          if (!c.conn || c.conn->serial() != b.serial) continue;
+          writeU32(const_cast<std::uint8_t*>(pkt.payload.data()) + 1, b.id);
+          const catalog::Endpoint address = c.address;
+          if (!co_await forward(*c.conn, pkt)) {
+            if (SessionConn* still = findConn(address)) releaseConn(*still, true);
+          }
+          break;
+        }
       }
       statements_.erase(it);
     }
@@ -148,29 +301,40 @@ asio::awaitable<bool> ClientSession::onStmtWithId(const Packet& pkt) {
                         cmd == Command::kStmtFetch ? "mysqld_stmt_fetch" : "mysqld_stmt_reset")),
         seq);
   }
-  if (cmd == Command::kStmtFetch && (!backend_ || it->second.backendSerial != backend_->serial())) {
-    // The cursor lived on a backend connection that is gone.
+  PreparedStatement& st = it->second;
+  if (cmd == Command::kStmtSendLongData) {
+    // Kept until the execute: only then is it known which connections run the statement.
+    if (pkt.payload.size() >= 7) {
+      std::uint16_t param = static_cast<std::uint16_t>(pkt.payload[5] | (pkt.payload[6] << 8));
+      std::string_view data = protocol::asString(pkt.payload.subspan(7));
+      bool found = false;
+      for (auto& [p, buffer] : st.longData) {
+        if (p == param) {
+          buffer.append(data);
+          found = true;
+        }
+      }
+      if (!found) st.longData.emplace_back(param, std::string(data));
+    }
+    co_return true;
+  }
+  if (cmd == Command::kStmtReset) st.longData.clear();
+  SessionConn* target = nullptr;
+  for (auto& c : conns_) {
+    if (c.conn && st.cursorSerial != 0 && c.conn->serial() == st.cursorSerial) target = &c;
+  }
+  if (target == nullptr) {
+    if (cmd == Command::kStmtReset) co_return co_await sendOk(seq);
+    // The cursor lived on a backend connection that is gone (or there never was one).
     co_return co_await sendError(
         Error::make(ErrorCode::kBackendLost,
                     "The cursor's backend connection was lost; execute the statement again"),
         seq);
   }
-  auto conn = co_await backendForStatement({});
-  if (!conn) {
-    if (!replies) co_return true;
-    co_return co_await sendError(conn.error(), seq);
-  }
-  auto stmt = co_await preparedOn(clientId, **conn);
-  if (!stmt) {
-    if (!replies) co_return true;
-    co_return co_await sendError(stmt.error(), seq);
-  }
-  writeU32(const_cast<std::uint8_t*>(pkt.payload.data()) + 1, (*stmt)->backendId);
-  if (cmd == Command::kStmtSendLongData) {
-    if (!co_await forward(**conn, pkt)) dropBackend();
-    co_return true;
-  }
-  co_return co_await relay(**conn, pkt,
+  auto* on = st.on(st.cursorSerial);
+  if (on == nullptr) co_return co_await sendOk(seq);
+  writeU32(const_cast<std::uint8_t*>(pkt.payload.data()) + 1, on->id);
+  co_return co_await relay(*target, pkt,
                            RelayOptions{cmd == Command::kStmtFetch ? ResponseKind::kFetch
                                                                    : ResponseKind::kSinglePacket});
 }

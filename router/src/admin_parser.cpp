@@ -291,6 +291,14 @@ class Parser {
         !expectSymbol(')', "expected ')' (a shard key is one column)")) {
       return std::nullopt;
     }
+    trailingHint_ = "USING xxh3 | xxh3_ci | xxh3_bin or end of statement";
+    if (accept("USING")) {
+      std::string f;
+      if (!name(f, "hash function (xxh3, xxh3_ci or xxh3_bin)")) return std::nullopt;
+      for (auto& ch : f)
+        ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      s.hashFunction = f;
+    }
     return s;
   }
 

@@ -59,8 +59,15 @@ bool isSystemSchema(std::string_view db) {
          iequals(db, "mysql") || iequals(db, "sys");
 }
 
+// Integers a double represents exactly, with no other integer rounding to the same double: MySQL
+// compares an integer column with a string or a double as doubles, so beyond this several keys
+// equal the same value (and may live on different shards).
+constexpr std::uint64_t kExactDoubleLimit = std::uint64_t{1} << 53;
+
 // "-12", "42" (optionally surrounded by spaces, as MySQL's string-to-number conversion allows).
-std::optional<std::uint64_t> integerKeyspaceId(std::string_view s) {
+// `exactLimit`: refuse magnitudes at or above it (strings compare as doubles, see above).
+std::optional<std::uint64_t> integerKeyspaceId(std::string_view s,
+                                               std::uint64_t exactLimit = UINT64_MAX) {
   while (!s.empty() && s.front() == ' ')
     s.remove_prefix(1);
   while (!s.empty() && s.back() == ' ')
@@ -78,6 +85,7 @@ std::optional<std::uint64_t> integerKeyspaceId(std::string_view s) {
     if (v > (UINT64_MAX - d) / 10) return std::nullopt;
     v = v * 10 + d;
   }
+  if (exactLimit != UINT64_MAX && v >= exactLimit) return std::nullopt;
   if (negative) {
     if (v > (std::uint64_t{1} << 63)) return std::nullopt;
     return keyspaceIdOfInt(static_cast<std::int64_t>(0 - v));
@@ -88,7 +96,7 @@ std::optional<std::uint64_t> integerKeyspaceId(std::string_view s) {
 std::optional<std::uint64_t> stringKeyspaceId(std::string_view s, std::string_view hashFunction) {
   if (hashFunction == "xxh3_ci") return keyspaceIdOfString(s, StringCollation::kCaseInsensitive);
   if (hashFunction == "xxh3_bin") return keyspaceIdOfString(s, StringCollation::kBinary);
-  return integerKeyspaceId(s);
+  return integerKeyspaceId(s, kExactDoubleLimit);
 }
 
 bool integerKey(std::string_view hashFunction) {
@@ -174,7 +182,9 @@ std::optional<std::uint64_t> keyspaceIdOf(const Expr& value, std::span<const Bou
       case BoundValue::Type::kDouble: {
         if (!integerKey(hashFunction)) return std::nullopt;
         double d = v.d;
-        if (std::trunc(d) != d || d < -9.2e18 || d > 1.8e19) return std::nullopt;
+        // Compared as a double: exact only where no two integers share the double.
+        constexpr double kLimit = static_cast<double>(kExactDoubleLimit);
+        if (std::trunc(d) != d || !(d > -kLimit && d < kLimit)) return std::nullopt;
         if (d < 0) return keyspaceIdOfInt(static_cast<std::int64_t>(d));
         return keyspaceIdOfUint(static_cast<std::uint64_t>(d));
       }
@@ -236,6 +246,10 @@ std::optional<std::uint64_t> keyspaceIdOf(const Expr& value, std::span<const Bou
 }
 
 namespace {
+
+constexpr std::string_view kReferenceFromSharded =
+    "A write to a reference table with a subquery on a sharded table: each shard would compute "
+    "it from its own rows, and the reference table's copies would diverge";
 
 // --- AST walking ------------------------------------------------------------------------------
 
@@ -331,8 +345,9 @@ const Query* nestedQuery(const Expr* e) {
 
 bool isConnectionBoundFunction(std::string_view name) {
   static constexpr std::string_view kNames[] = {
-      "last_insert_id", "row_count",    "found_rows", "get_lock", "release_lock",
-      "release_all_locks", "is_free_lock", "is_used_lock", "nextval", "lastval", "setval"};
+      "last_insert_id", "row_count",         "found_rows",   "get_lock",
+      "release_lock",   "release_all_locks", "is_free_lock", "is_used_lock",
+      "nextval",        "lastval",           "setval"};
   for (auto n : kNames)
     if (iequals(name, n)) return true;
   return false;
@@ -340,15 +355,30 @@ bool isConnectionBoundFunction(std::string_view name) {
 
 // Names of information_schema columns that hold per-server row statistics.
 bool isRowStatisticColumn(std::string_view name) {
-  static constexpr std::string_view kNames[] = {
-      "table_rows",   "avg_row_length", "data_length", "max_data_length", "index_length",
-      "data_free",    "auto_increment", "checksum",    "cardinality"};
+  static constexpr std::string_view kNames[] = {"table_rows",      "avg_row_length", "data_length",
+                                                "max_data_length", "index_length",   "data_free",
+                                                "auto_increment",  "checksum",       "cardinality"};
   for (auto n : kNames)
     if (iequals(name, n)) return true;
   return false;
 }
 
+// An expression showing or testing a row statistic (not looking into subqueries, which read
+// their own tables). A star shows them all.
+bool mentionsRowStatistic(const Expr* e) {
+  if (e == nullptr) return false;
+  if (e->kind == ExprKind::kStar) return true;
+  if (const auto* c = e->as<Column>()) return isRowStatisticColumn(c->column.name);
+  bool found = false;
+  forEachChildExpr(e, [&](const Expr* x) { found = found || mentionsRowStatistic(x); });
+  return found;
+}
+
 // --- the planning of one statement -------------------------------------------------------------
+
+// A statement a replica may answer (SELECT without locking or INTO, SHOW, EXPLAIN); sets
+// `connectionBound` for SELECT ... INTO.
+bool isRead(const Statement& st, bool& connectionBound);
 
 class Run {
  public:
@@ -399,8 +429,14 @@ class Run {
                     const SelectBlock* select, std::span<const Expr* const> extra = {});
   bool walkTableRef(const TableRef* r, std::size_t depth);
   bool multiShardWriteCheck();
+  void planReferenceWrite(const BlockScratch& b, std::string_view what);
+  void planShardedWrite(ShardSet& set, const BlockResult& r, bool orderedOrLimited,
+                        std::string_view what);
+  bool walkInsertValues(const InsertStatement& st);
+  bool subqueryShardCheck(std::string_view what);
   void rewriteInList();
   bool analyzeNested(const Query& q, std::size_t depth);
+  bool walkUnshardedQuery(const Query& q, std::size_t depth);
   bool walkExpr(const Expr* e, std::size_t depth);
   bool classifyTables(BlockScratch& b);
   TableInfo* infoFor(BlockScratch& b, const Column& c);
@@ -438,10 +474,12 @@ class Run {
   int narrowings_ = 0;
 };
 
+// The first unsharded keyspace; with only sharded keyspaces, the first one (so a session without
+// a schema can still run SELECT 1, and a table outside any keyspace gets a clear error).
 const catalog::Keyspace* Run::defaultKeyspace() const {
   for (const auto& k : snap_.keyspaces)
     if (!k.sharded) return &k;
-  return nullptr;
+  return snap_.keyspaces.empty() ? nullptr : &snap_.keyspaces.front();
 }
 
 const catalog::Keyspace* Run::keyspaceForDb(std::string_view db) const {
@@ -454,9 +492,10 @@ bool Run::checkAccess(const catalog::Keyspace& ks) {
   const catalog::User* u = snap_.findUser(in_.user);
   if (u != nullptr && !u->mayUse(ks.name)) {
     plan_.kind = PlanKind::kError;
-    plan_.error = Error::fromServer(
-        1044, "42000",
-        fmt::format("Access denied for user '{}' to keyspace '{}'", in_.user, ks.name));
+    // ER_DBACCESS_DENIED_ERROR, as MySQL answers for a database the user may not use.
+    plan_.error =
+        Error{ErrorCode::kAccessDenied, 1044, "42000",
+              fmt::format("Access denied for user '{}' to keyspace '{}'", in_.user, ks.name)};
     failed_ = true;
     return false;
   }
@@ -466,12 +505,10 @@ bool Run::checkAccess(const catalog::Keyspace& ks) {
 bool Run::resolveKeyspace(const Statement& st) {
   const catalog::Keyspace* ks = nullptr;
   std::string_view firstDb;
-  for (const TableName* t : st.tables) {
-    if (t->cte) continue;
-    std::string_view db = t->db.empty() ? in_.schema : t->db.name;
-    if (isSystemSchema(db)) continue;
+  auto consider = [&](std::string_view db) {
+    if (isSystemSchema(db)) return true;
     const catalog::Keyspace* k = keyspaceForDb(db);
-    if (k == nullptr) continue;
+    if (k == nullptr) return true;
     if (ks != nullptr && k != ks) {
       return notSupported(fmt::format(
           "The statement reads or writes tables of keyspaces '{}' ({}) and '{}' ({}); a statement "
@@ -480,6 +517,15 @@ bool Run::resolveKeyspace(const Statement& st) {
     }
     ks = k;
     firstDb = db;
+    return true;
+  };
+  for (const TableName* t : st.tables) {
+    if (t->cte) continue;
+    if (!consider(t->db.empty() ? in_.schema : t->db.name)) return false;
+  }
+  // SHOW TABLES FROM db (SHOW COLUMNS FROM t FROM db names db.t, among the tables above).
+  if (const auto* show = st.as<ShowStatement>(); show != nullptr && !show->database.empty()) {
+    if (!consider(show->database.name)) return false;
   }
   if (ks == nullptr) ks = in_.schema.empty() ? nullptr : snap_.findKeyspace(in_.schema);
   if (ks == nullptr) ks = defaultKeyspace();
@@ -502,8 +548,7 @@ bool Run::resolveKeyspace(const Statement& st) {
                             ks->name, gaps));
   }
   if (ks->shards.empty() || !firstServing()) {
-    return fail(ErrorCode::kNoRoute,
-                fmt::format("Keyspace '{}' has no serving shard", ks->name));
+    return fail(ErrorCode::kNoRoute, fmt::format("Keyspace '{}' has no serving shard", ks->name));
   }
   return true;
 }
@@ -559,6 +604,8 @@ bool Run::applyShardHint(std::string_view name) {
       plan_.targets.clear();
       plan_.targets.push_back(PlanTarget{static_cast<std::uint32_t>(ks_->shards[i]), 0, 0});
       plan_.kind = PlanKind::kSingle;
+      plan_.anyShard = false;  // that shard, not one the session happens to hold
+      plan_.deferred = false;  // the hint decides, not the placeholders
       plan_.reason = "SHARD hint";
       return true;
     }
@@ -619,8 +666,10 @@ void Run::planStatement(const Statement& st) {
       return;
     }
     case StatementKind::kExplain:
-      if (st.as<ExplainStatement>()->route) {
+      if (const auto* e = st.as<ExplainStatement>(); e->route) {
+        // The session plans the inner statement; Plan::text names it (planner.h).
         plan_.kind = PlanKind::kExplainRoute;
+        if (e->explained != nullptr) plan_.text = e->explained->text;
         return;
       }
       break;
@@ -633,9 +682,39 @@ void Run::planStatement(const Statement& st) {
   } else {
     planSharded(st);
   }
-  if (failed_) return;
   RoutingHints hints = routingHints(st);
-  if (!hints.shard.empty() && !applyShardHint(hints.shard)) return;
+  if (!hints.shard.empty() && !failed_ && st.kind == StatementKind::kInsert && ks_->sharded &&
+      !plan_.deferred) {
+    // A hint may route anything, but never put rows where their shard key says they are not:
+    // routing by key would never find them again.
+    for (const PlanTarget& t : plan_.targets) {
+      const catalog::Shard& owner = snap_.shards[t.shard];
+      if (owner.name != hints.shard) {
+        notSupported(fmt::format(
+            "/*+ SHARD({}) */ INSERT: rows of this statement belong to shard {} by their shard "
+            "key; inserted on {} they could never be found by key",
+            hints.shard, owner.name, hints.shard));
+        plan_.targets.clear();
+        return;
+      }
+    }
+  }
+  if (!hints.shard.empty()) {
+    // /*+ SHARD(name) */ sends the statement to that shard unchanged and without shard-key
+    // checks, refused statements included (docs/routing.md, "Hints").
+    if (failed_) {
+      failed_ = false;
+      plan_.error = Error{};
+      bool bound = false;
+      const bool read = isRead(st, bound);
+      plan_.write = !read;
+      plan_.connectionBound = bound || connectionBound_;
+      plan_.role = read && !plan_.connectionBound ? Role::kReplica : Role::kPrimary;
+    }
+    if (!applyShardHint(hints.shard)) return;
+  } else if (failed_) {
+    return;
+  }
   if (hints.primary) plan_.role = Role::kPrimary;
   if (in_.inTransaction && !in_.readOnlyTransaction) plan_.role = Role::kPrimary;
   if (in_.forcePrimary) plan_.role = Role::kPrimary;
@@ -676,13 +755,18 @@ void Run::planUnsharded(const Statement& st) {
   bool read = isRead(st, bound);
   if (read && st.kind == StatementKind::kSelect) {
     // Connection-bound functions read what this session did on its primary connection.
-    const Query* q = st.as<SelectStatement>()->query;
-    if (const auto* b = q->as<SelectBlock>()) {
-      for (const SelectItem* item : b->items)
-        if (!walkExpr(item->expr, 0)) return;
-      if (b->where != nullptr && !walkExpr(b->where, 0)) return;
-    }
+    if (!walkUnshardedQuery(*st.as<SelectStatement>()->query, 0)) return;
     bound = bound || connectionBound_;
+  }
+  if (const auto* show = st.as<ShowStatement>()) {
+    if (show->show == ShowKind::kWarnings || show->show == ShowKind::kErrors ||
+        show->show == ShowKind::kStatus) {
+      // About the statement the session ran last, on whichever connection that was.
+      plan_.targets.clear();
+      plan_.kind = PlanKind::kSessionConnection;
+      plan_.reason = "the session's last connection";
+      bound = true;
+    }
   }
   plan_.connectionBound = bound;
   plan_.write = !read;
@@ -745,12 +829,6 @@ void Run::planSharded(const Statement& st) {
           "'{}' statements are not routed on sharded keyspace '{}': the proxy cannot tell which "
           "shards they touch (use /*+ SHARD(name) */ to send one to a named shard)",
           st.firstKeyword, ks_->name));
-      if (!routingHints(st).shard.empty()) {
-        failed_ = false;
-        plan_.kind = PlanKind::kSingle;
-        plan_.write = true;
-        plan_.error = Error{};
-      }
       break;
   }
 }
@@ -788,7 +866,7 @@ bool Run::classifyTables(BlockScratch& b) {
                                 t->name.name, ks_->name));
       }
       info.cls = info.rule->kind == catalog::TableKind::kSharded ? TableClass::kSharded
-                                                                  : TableClass::kReference;
+                                                                 : TableClass::kReference;
     }
     b.infos.push_back(info);
   }
@@ -885,20 +963,44 @@ bool Run::walkTableRef(const TableRef* r, std::size_t depth) {
   return true;
 }
 
-bool Run::analyzeNested(const Query& q, std::size_t depth) {
-  if (!ks_->sharded) {
-    // Unsharded: only the connection-bound question matters.
-    if (const auto* b = q.as<SelectBlock>()) {
-      for (const SelectItem* item : b->items)
-        if (!walkExpr(item->expr, depth)) return false;
-    }
+// Unsharded: only the connection-bound question matters, anywhere in the query.
+bool Run::walkUnshardedQuery(const Query& q, std::size_t depth) {
+  for (const Cte* c : q.with)
+    if (!walkUnshardedQuery(*c->query, depth + 1)) return false;
+  for (const OrderItem* o : q.orderBy)
+    if (!walkExpr(o->expr, depth)) return false;
+  if (const auto* op = q.as<SetOperation>()) {
+    for (const SetOperand* operand : op->operands)
+      if (!walkUnshardedQuery(*operand->query, depth + 1)) return false;
     return true;
   }
+  const auto* b = q.as<SelectBlock>();
+  for (const SelectItem* item : b->items)
+    if (!walkExpr(item->expr, depth)) return false;
+  for (const TableRef* r : b->from)
+    if (!walkTableRef(r, depth)) return false;
+  for (const Expr* g : b->groupBy)
+    if (!walkExpr(g, depth)) return false;
+  return walkExpr(b->where, depth) && walkExpr(b->having, depth);
+}
+
+bool Run::analyzeNested(const Query& q, std::size_t depth) {
+  if (!ks_->sharded) return walkUnshardedQuery(q, depth);
   BlockResult r;
-  if (!analyzeQuery(q, depth, r)) return false;
+  const bool outerDeferred = deferred_;
+  deferred_ = false;
+  const bool ok = analyzeQuery(q, depth, r);
+  const bool innerDeferred = deferred_;
+  deferred_ = outerDeferred || innerDeferred;
+  if (!ok) return false;
   if (!r.sharded || r.colocated) return true;
-  auto one = block(depth).result.single();
+  const ShardSet& set = block(depth).result;
+  // Contradictory key conditions: no shard has a row for it, every shard answers the same.
+  if (set.count() == 0) return true;
+  auto one = set.single();
   if (!one) {
+    // Placeholders decide the subquery's shards: EXECUTE plans again with the values.
+    if (innerDeferred) return true;
     return notSupported(
         "A subquery or derived table reads a sharded table on more than one shard and is not "
         "joined to the outer query on the shard key: each shard would see only its own rows");
@@ -923,23 +1025,26 @@ bool Run::analyzeQuery(const Query& q, std::size_t depth, BlockResult& out) {
   const auto* op = q.as<SetOperation>();
   b.result.reset(ks_->shards.size(), false);
   out.allSharded = true;
+  // Co-located with the outer row only if every branch that reads a sharded table is: one
+  // uncorrelated branch reads shards the outer row is not on.
+  bool allColocated = true;
   for (const SetOperand* operand : op->operands) {
     BlockResult r;
     if (!analyzeQuery(*operand->query, depth + 1, r)) return false;
     out.sharded = out.sharded || r.sharded;
     out.allSharded = out.allSharded && r.allSharded;
     out.constrained = out.constrained || r.constrained;
-    out.colocated = out.colocated || r.colocated;
+    if (r.sharded && !r.colocated) allColocated = false;
     b.result.unite(block(depth + 1).result);
   }
+  out.colocated = out.sharded && allColocated;
   for (const OrderItem* o : q.orderBy)
     if (!walkExpr(o->expr, depth)) return false;
   return true;
 }
 
-bool Run::analyzeBlock(List<TableRef> from, const Expr* where, std::size_t depth,
-                       BlockResult& out, const SelectBlock* select,
-                       std::span<const Expr* const> extra) {
+bool Run::analyzeBlock(List<TableRef> from, const Expr* where, std::size_t depth, BlockResult& out,
+                       const SelectBlock* select, std::span<const Expr* const> extra) {
   BlockScratch& b = block(depth);
   b.tables.clear();
   tablesIn(from, b.tables);
@@ -982,8 +1087,9 @@ bool Run::analyzeBlock(List<TableRef> from, const Expr* where, std::size_t depth
       continue;
     }
     // Correlated with an outer block on the shard key: per row, the outer row's shard.
-    const Column* outerCol = aKey && c == nullptr ? k.other : cKey && a == nullptr ? k.column
-                                                                                   : nullptr;
+    const Column* outerCol = aKey && c == nullptr   ? k.other
+                             : cKey && a == nullptr ? k.column
+                                                    : nullptr;
     if (outerCol == nullptr) continue;
     for (auto it = scopes_.rbegin(); it != scopes_.rend(); ++it) {
       auto& scope = const_cast<BlockScratch&>(**it);
@@ -1046,7 +1152,11 @@ bool Run::multiShardWriteCheck() {
 
 // key IN (a, b, c) split so that each shard gets only the values it owns.
 void Run::rewriteInList() {
-  if (!inList_ || narrowings_ != 1 || in_.executing || plan_.targets.size() < 2) return;
+  // Not at EXECUTE (the placeholders' numbering must stay), nor for a deferred plan (PREPARE
+  // plans again at EXECUTE; the statement prepared is the one as written).
+  if (!inList_ || narrowings_ != 1 || in_.executing || deferred_ || plan_.targets.size() < 2) {
+    return;
+  }
   const auto* in = inList_->source->as<In>();
   if (in == nullptr || in->listText.empty()) return;
   std::string_view text = plan_.text;
@@ -1093,15 +1203,22 @@ void Run::planSelect(const SelectStatement& st) {
       }
     }
     if (stats) {
-      for (const SelectItem* item : top->items) {
-        const auto* c = item->expr->as<Column>();
-        if (item->expr->kind == ExprKind::kStar || (c && isRowStatisticColumn(c->column.name))) {
-          notSupported(fmt::format(
-              "information_schema row statistics (TABLE_ROWS, DATA_LENGTH, CARDINALITY, ...) "
-              "differ per shard in sharded keyspace '{}'; select the definition columns only",
-              ks_->name));
-          return;
-        }
+      // Shown (SELECT TABLE_ROWS, SUM(DATA_LENGTH), *) or deciding which rows are shown
+      // (WHERE TABLE_ROWS > 0, ORDER BY DATA_LENGTH).
+      bool uses = false;
+      for (const SelectItem* item : top->items)
+        uses = uses || mentionsRowStatistic(item->expr);
+      uses = uses || mentionsRowStatistic(top->where) || mentionsRowStatistic(top->having);
+      for (const Expr* g : top->groupBy)
+        uses = uses || mentionsRowStatistic(g);
+      for (const OrderItem* o : top->orderBy)
+        uses = uses || mentionsRowStatistic(o->expr);
+      if (uses) {
+        notSupported(fmt::format(
+            "information_schema row statistics (TABLE_ROWS, DATA_LENGTH, CARDINALITY, ...) "
+            "differ per shard in sharded keyspace '{}'; select the definition columns only",
+            ks_->name));
+        return;
       }
     }
   }
@@ -1121,37 +1238,49 @@ void Run::planSelect(const SelectStatement& st) {
     }
     if (st.tables.empty()) {
       plan_.kind = PlanKind::kSessionConnection;
-      plan_.anyShard = true;
+      plan_.anyShard = !connectionBound_;
       plan_.reason = "no table: the session's connection";
-      if (connectionBound_ && in_.lastWriteShard) {
+      if (connectionBound_ && in_.lastWriteShard && *in_.lastWriteShard < snap_.shards.size()) {
         plan_.targets.push_back(PlanTarget{*in_.lastWriteShard, 0, 0});
         plan_.kind = PlanKind::kSingle;
         plan_.reason = "connection-bound function: the shard last written";
       }
       return;
     }
-    targetShard(*firstServing());
     plan_.kind = PlanKind::kSingle;
+    if (connectionBound_) {
+      // LAST_INSERT_ID() and friends read the connection that wrote, not any shard's.
+      std::optional<std::size_t> last;
+      for (std::size_t i = 0; in_.lastWriteShard && i < ks_->shards.size(); ++i) {
+        if (ks_->shards[i] == *in_.lastWriteShard && snap_.shards[ks_->shards[i]].serving) last = i;
+      }
+      targetShard(last ? *last : *firstServing());
+      plan_.reason = "connection-bound function on reference or system tables";
+      return;
+    }
+    targetShard(*firstServing());
     plan_.anyShard = true;
     plan_.reason = "reference or system tables: any shard";
     return;
   }
   ShardSet& set = block(0).result;
-  if (required_) {
-    if (!set.has(*required_) || set.count() != 1) {
-      if (!set.has(*required_)) {
-        set.reset(ks_->shards.size(), false);
-      } else {
-        notSupported(
-            "A subquery reads one shard while the outer query reads several: the other shards "
-            "would not see the subquery's rows");
-        return;
-      }
+  if (required_ && !(set.count() == 1 && set.has(*required_))) {
+    if (set.count() == 0) {
+      // The outer query matches no row anywhere: the subquery's shard answers as well as any.
+      set.add(*required_);
+    } else if (!deferred_) {  // a deferred plan is tentative: EXECUTE decides
+      notSupported(
+          "A subquery reads one shard while the outer query reads another or several: the "
+          "subquery's rows are not on every shard the outer query runs on; narrow both to the "
+          "same shard with the shard key");
+      return;
     }
   }
   targetSet(set, PlanKind::kConcatenate);
   plan_.reason = r.constrained ? "shard key" : "every shard (no shard key in WHERE)";
-  if (plan_.targets.size() > 1) {
+  // A deferred plan is tentative (PREPARE, before the values are known): the refusals below
+  // depend on how many shards the statement reads, which EXECUTE decides.
+  if (plan_.targets.size() > 1 && !deferred_) {
     if (!r.allSharded) {
       notSupported(
           "A UNION branch without a sharded table would repeat its rows once per shard; add a "
@@ -1159,14 +1288,14 @@ void Run::planSelect(const SelectStatement& st) {
       return;
     }
     if (!shape.concatenable()) {
-      std::string what = shape.aggregate     ? "an aggregate"
-                         : shape.groupBy     ? "GROUP BY"
-                         : shape.having      ? "HAVING"
-                         : shape.orderBy     ? "ORDER BY"
-                         : shape.limit       ? "LIMIT"
-                         : shape.distinct    ? "DISTINCT / UNION"
-                         : shape.window      ? "a window function"
-                                             : "SQL_CALC_FOUND_ROWS";
+      std::string what = shape.aggregate  ? "an aggregate"
+                         : shape.groupBy  ? "GROUP BY"
+                         : shape.having   ? "HAVING"
+                         : shape.orderBy  ? "ORDER BY"
+                         : shape.limit    ? "LIMIT"
+                         : shape.distinct ? "DISTINCT / UNION"
+                         : shape.window   ? "a window function"
+                                          : "SQL_CALC_FOUND_ROWS";
       notSupported(fmt::format(
           "This query reads {} shards of keyspace '{}' and uses {}, which needs merging the "
           "shards' results (not supported yet); narrow it to one shard with the shard key",
@@ -1202,6 +1331,8 @@ void Run::planInsert(const InsertStatement& st) {
                      t->name.name, ks_->name));
     return;
   }
+  if (!walkInsertValues(st)) return;
+  plan_.connectionBound = connectionBound_;
   if (rule->kind == catalog::TableKind::kReference) {
     if (st.select != nullptr) {
       BlockResult r;
@@ -1210,6 +1341,10 @@ void Run::planInsert(const InsertStatement& st) {
         notSupported("INSERT ... SELECT from a sharded table into a reference table");
         return;
       }
+    }
+    if (required_) {
+      notSupported(std::string(kReferenceFromSharded));
+      return;
     }
     plan_.reason = "reference table: every primary";
     targetAll(PlanKind::kScatter);
@@ -1266,6 +1401,7 @@ void Run::planInsert(const InsertStatement& st) {
       }
       targetShard(*pos);
       plan_.kind = PlanKind::kSingle;
+      subqueryShardCheck("INSERT");
       return;
     }
     fail(ErrorCode::kShardKeyRequired,
@@ -1313,8 +1449,10 @@ void Run::planInsert(const InsertStatement& st) {
   if (one) {
     targetShard(s_.rowShard.front());
     plan_.kind = PlanKind::kSingle;
+    subqueryShardCheck("INSERT");
     return;
   }
+  if (!subqueryShardCheck("INSERT")) return;
   if (in_.executing) {
     notSupported(fmt::format(
         "This prepared multi-row INSERT into '{}' has rows for several shards; send it as a text "
@@ -1350,6 +1488,30 @@ void Run::planInsert(const InsertStatement& st) {
   multiShardWriteCheck();
 }
 
+// Subqueries and connection-bound functions among an INSERT's values (VALUES rows, SET, ON
+// DUPLICATE KEY UPDATE). A subquery on a sharded table leaves its shard in required_.
+bool Run::walkInsertValues(const InsertStatement& st) {
+  for (const InsertRow* row : st.rows) {
+    for (const Expr* v : row->values)
+      if (!walkExpr(v, 0)) return false;
+  }
+  for (const Assignment* a : st.set)
+    if (!walkExpr(a->value, 0)) return false;
+  for (const Assignment* a : st.onDuplicate)
+    if (!walkExpr(a->value, 0)) return false;
+  return true;
+}
+
+// A write whose subquery reads one shard (required_) must run on that shard only.
+bool Run::subqueryShardCheck(std::string_view what) {
+  if (!required_ || deferred_) return true;
+  if (plan_.targets.size() == 1 && plan_.targets[0].shard == ks_->shards[*required_]) return true;
+  return notSupported(fmt::format(
+      "This {} has a subquery that reads a sharded table on another shard than the one it "
+      "writes: each shard would see only its own rows",
+      what));
+}
+
 void Run::planUpdate(const UpdateStatement& st) {
   plan_.write = true;
   plan_.role = Role::kPrimary;
@@ -1373,7 +1535,8 @@ void Run::planUpdate(const UpdateStatement& st) {
     if (t == nullptr) {
       // An unqualified column in a multi-table UPDATE: it may be any table's shard key.
       for (const TableInfo& info : b.infos) {
-        if (info.cls == TableClass::kSharded && iequals(a->column->column.name, info.rule->shardKey)) {
+        if (info.cls == TableClass::kSharded &&
+            iequals(a->column->column.name, info.rule->shardKey)) {
           fail(ErrorCode::kShardKeyChange,
                fmt::format("This UPDATE may change shard key '{}' (qualify the column with its "
                            "table)",
@@ -1381,33 +1544,61 @@ void Run::planUpdate(const UpdateStatement& st) {
           return;
         }
       }
+      // ... or a reference table's column.
+      for (const TableInfo& info : b.infos)
+        if (info.cls == TableClass::kReference) modifiesReference = true;
     }
     if (t != nullptr && t->cls == TableClass::kReference) modifiesReference = true;
   }
+  plan_.connectionBound = connectionBound_;
+  plan_.deferred = deferred_;
   if (!r.sharded) {
-    plan_.reason = "reference table: every primary";
-    targetAll(PlanKind::kScatter);
-    multiShardWriteCheck();
+    planReferenceWrite(b, "UPDATE");
     return;
   }
   if (modifiesReference) {
-    notSupported("An UPDATE that changes a reference table while reading a sharded table: each "
-                 "shard's copy would be changed differently");
+    notSupported(
+        "An UPDATE that changes a reference table while reading a sharded table: each "
+        "shard's copy would be changed differently");
     return;
   }
-  ShardSet& set = b.set;
+  planShardedWrite(b.set, r, !st.orderBy.empty() || st.limit != nullptr, "UPDATE");
+}
+
+// A write that reads no sharded table: a reference table's copies, on every primary.
+void Run::planReferenceWrite(const BlockScratch& b, std::string_view what) {
+  bool reference = std::any_of(b.infos.begin(), b.infos.end(),
+                               [](const TableInfo& t) { return t.cls == TableClass::kReference; });
+  if (!reference) {
+    notSupported(fmt::format("{} of system tables through sharded keyspace '{}'", what, ks_->name));
+    return;
+  }
   if (required_) {
-    notSupported("An UPDATE with a subquery on a sharded table");
+    notSupported(std::string(kReferenceFromSharded));
     return;
   }
+  plan_.reason = "reference table: every primary";
+  targetAll(PlanKind::kScatter);
+  multiShardWriteCheck();
+}
+
+// An UPDATE / DELETE of sharded rows: the shards the key allows, each primary's OK merged.
+void Run::planShardedWrite(ShardSet& set, const BlockResult& r, bool orderedOrLimited,
+                           std::string_view what) {
+  // Contradictory key conditions: no row anywhere, the subquery's shard answers as well as any.
+  if (required_ && set.count() == 0) set.add(*required_);
   targetSet(set, PlanKind::kScatter);
   plan_.reason = r.constrained ? "shard key" : "every shard (no shard key in WHERE)";
-  if (plan_.targets.size() > 1 && (!st.orderBy.empty() || st.limit != nullptr)) {
-    notSupported("UPDATE ... ORDER BY / LIMIT on several shards would change more rows than asked; "
-                 "narrow it with the shard key");
+  if (!subqueryShardCheck(what)) return;
+  // A deferred plan is tentative: EXECUTE knows the shards and checks again.
+  if (deferred_) return;
+  if (plan_.targets.size() > 1 && orderedOrLimited) {
+    notSupported(
+        fmt::format("{} ... ORDER BY / LIMIT on several shards would change more rows "
+                    "than asked; narrow it with the shard key",
+                    what));
     return;
   }
-  plan_.deferred = deferred_;
   multiShardWriteCheck();
 }
 
@@ -1426,30 +1617,19 @@ void Run::planDelete(const DeleteStatement& st) {
       if (same && info.cls == TableClass::kReference) deletesReference = true;
     }
   }
+  plan_.connectionBound = connectionBound_;
+  plan_.deferred = deferred_;
   if (!r.sharded) {
-    plan_.reason = "reference table: every primary";
-    targetAll(PlanKind::kScatter);
-    multiShardWriteCheck();
+    planReferenceWrite(b, "DELETE");
     return;
   }
   if (deletesReference) {
-    notSupported("A DELETE from a reference table that reads a sharded table: each shard's copy "
-                 "would lose different rows");
+    notSupported(
+        "A DELETE from a reference table that reads a sharded table: each shard's copy "
+        "would lose different rows");
     return;
   }
-  if (required_) {
-    notSupported("A DELETE with a subquery on a sharded table");
-    return;
-  }
-  targetSet(b.set, PlanKind::kScatter);
-  plan_.reason = r.constrained ? "shard key" : "every shard (no shard key in WHERE)";
-  if (plan_.targets.size() > 1 && (!st.orderBy.empty() || st.limit != nullptr)) {
-    notSupported("DELETE ... ORDER BY / LIMIT on several shards would delete more rows than "
-                 "asked; narrow it with the shard key");
-    return;
-  }
-  plan_.deferred = deferred_;
-  multiShardWriteCheck();
+  planShardedWrite(b.set, r, !st.orderBy.empty() || st.limit != nullptr, "DELETE");
 }
 
 void Run::planShow(const ShowStatement& st) {
@@ -1506,7 +1686,9 @@ void Run::planExplain(const ExplainStatement& st) {
 }  // namespace
 
 Planner::Planner() : scratch_(new Scratch) {}
-Planner::~Planner() { delete scratch_; }
+Planner::~Planner() {
+  delete scratch_;
+}
 
 const Plan& Planner::plan(const Statement& statement, const PlanInput& input) {
   plan_.kind = PlanKind::kError;
@@ -1524,6 +1706,11 @@ const Plan& Planner::plan(const Statement& statement, const PlanInput& input) {
   plan_.text = statement.text;
   Run run(plan_, *scratch_, input);
   run.planStatement(statement);
+  if (plan_.kind == PlanKind::kError) {
+    // Nothing of a refused statement may be sent anywhere.
+    plan_.targets.clear();
+    plan_.buffer.clear();
+  }
   return plan_;
 }
 

@@ -51,6 +51,9 @@ SHARDPROXY_BIN="$bin" bash "$root/tests/integration/backend_auth_test.sh" "$back
 echo "-- protocol and fault tests"
 SHARDPROXY_BIN="$bin" /usr/bin/python3 "$root/tests/integration/protocol_faults_test.py" || failed=1
 
+echo "-- sharded keyspace: placement, replica reads, transactions, sysbench (its own 2-shard cluster)"
+SHARDPROXY_BIN="$bin" bash "$root/tests/integration/sharded_test.sh" || failed=1
+
 if ((failed)); then
   echo "integration: FAILED (proxy log: $work/proxy.log)"; KEEP_WORK=1; exit 1
 fi

@@ -193,6 +193,8 @@ expect "committed rows seen by a new connection" "$(sql "SELECT id FROM $X ORDER
 # One long-lived client session driven through a pipe, checked from other connections between
 # its statements: uncommitted work is invisible elsewhere until COMMIT.
 coproc SESSION { "${BASE[@]}" --batch --skip-column-names --unbuffered --force "$DB" 2>&1; }
+# Bash unsets SESSION_PID as soon as it reaps the coprocess: keep our own copy for the wait.
+session_pid=$SESSION_PID
 say() { printf '%s\n' "$1" >&"${SESSION[1]}"; }
 hear() { local line; read -r -t 20 line <&"${SESSION[0]}" || fail "session: no answer to $1"; expect "session: $1" "$line" "$2"; }
 # With --force the client echoes a failed statement between dashes before the ERROR line.
@@ -221,7 +223,7 @@ say "SELECT @sp_marker;"
 hear "session variable survives the errors" "same session"
 fd=${SESSION[1]}
 exec {fd}>&-
-wait "$SESSION_PID" 2>/dev/null
+wait "$session_pid" 2>/dev/null || true
 step_ok
 
 # ---------------------------------------------------------------- errors

@@ -67,8 +67,10 @@ class Catalog {
                     std::optional<std::uint32_t> maxLagSeconds, const ChangeContext& ctx);
   Status dropBackend(const Endpoint& address, const ChangeContext& ctx);
   Status setBackendState(const Endpoint& address, BackendState state, const ChangeContext& ctx);
+  // hashFunction: "xxh3" (integer keys, the default), "xxh3_ci" or "xxh3_bin" (string keys).
   Status createTableRule(std::string_view keyspace, std::string_view table, TableKind kind,
-                         std::string_view shardKeyColumn, const ChangeContext& ctx);
+                         std::string_view shardKeyColumn, const ChangeContext& ctx,
+                         std::string_view hashFunction = "xxh3");
   Status dropTableRule(std::string_view keyspace, std::string_view table, const ChangeContext& ctx);
   // Stores only hashes: mysql_native_password's SHA1(SHA1(pw)) and SHA256(SHA256(pw)) for
   // caching_sha2_password. keyspaces empty = every keyspace.

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -57,7 +58,15 @@ class BackendConnection {
   // Sends one command and reads its whole response without relaying it (state restore, pool
   // checks). Result sets are read and dropped. An ERR from the server becomes an Error carrying
   // its errno/SQLSTATE; a broken socket becomes kBackendLost.
-  asio::awaitable<Status> command(protocol::Command cmd, std::string_view arg);
+  // `out` (optional) receives the first column of the first row (nullopt for NULL or no row)
+  // and the final status flags.
+  struct CommandOutput {
+    std::optional<std::string> firstValue;
+    std::uint16_t status = 0;
+    bool sawStatus = false;
+  };
+  asio::awaitable<Status> command(protocol::Command cmd, std::string_view arg,
+                                  CommandOutput* out = nullptr);
   // Returns the connection to a fresh session for the next borrower: COM_RESET_CONNECTION, or
   // COM_CHANGE_USER when the schema must be cleared too (reset keeps the current schema).
   asio::awaitable<Status> resetSession(bool clearSchema);

@@ -6,9 +6,11 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -17,10 +19,13 @@
 #include "shardproxy/proxy/channel.h"
 #include "shardproxy/proxy/protocol/auth.h"
 #include "shardproxy/proxy/relay.h"
+#include "shardproxy/router/planner.h"
 #include "shardproxy/router/session_state.h"
+#include "shardproxy/router/sql/parser.h"
 
 namespace shardproxy::proxy {
 
+namespace sql = router::sql;
 struct ThreadContext;
 
 class ClientSession {
@@ -36,13 +41,47 @@ class ClientSession {
   void requestClose();
 
  private:
+  // One backend connection the session holds (at most one per backend).
+  struct SessionConn {
+    std::unique_ptr<BackendConnection> conn;
+    catalog::Endpoint address;
+    std::string keyspace;
+    std::string shard;
+    bool primary = true;
+    bool inTx = false;  // a transaction is open on it (begun by the proxy, or status flags)
+  };
+
   struct PreparedStatement {
     std::string sql;
     std::uint16_t params = 0;
     std::uint16_t columns = 0;
-    std::uint32_t backendId = 0;
-    std::uint64_t backendSerial = 0;  // which backend connection backendId belongs to
-    protocol::Bytes paramTypes;       // from the last execute that sent them
+    // The backend statement on each connection it was prepared on (by connection serial), and
+    // the generation of parameter types it last received: a client sends types only when they
+    // change, so a backend statement that missed them gets them added to its execute.
+    struct OnBackend {
+      std::uint64_t serial = 0;
+      std::uint32_t id = 0;
+      std::uint32_t typesSeen = 0;
+    };
+    std::vector<OnBackend> backendIds;
+    std::uint32_t typesGeneration = 0;  // bumped when an execute carries new types
+    std::uint64_t cursorSerial = 0;     // the connection holding its open cursor (COM_STMT_FETCH)
+    protocol::Bytes paramTypes;         // from the last execute that sent them
+    // COM_STMT_SEND_LONG_DATA chunks, kept until the execute decides the connections.
+    std::vector<std::pair<std::uint16_t, std::string>> longData;
+    OnBackend* on(std::uint64_t serial) {
+      for (auto& b : backendIds)
+        if (b.serial == serial) return &b;
+      return nullptr;
+    }
+  };
+
+  // Read-your-writes: the last write of this session on a shard.
+  struct RecentWrite {
+    std::string keyspace;
+    std::string shard;
+    std::chrono::steady_clock::time_point at;
+    std::string gtid;  // @@last_gtid after it, when causal reads are on
   };
 
   asio::awaitable<bool> handshake();
@@ -61,25 +100,59 @@ class ClientSession {
   asio::awaitable<bool> onStmtExecute(const Packet& pkt);
   asio::awaitable<bool> onStmtWithId(const Packet& pkt);  // FETCH, RESET, SEND_LONG_DATA, CLOSE
 
-  // Routes `sql` against the current catalog snapshot (kept in snapshot_ for the statement).
-  Result<router::RouteDecision> routeFor(std::string_view sql);
-  // Returns a backend connection in the session's state, for the routing decision.
-  asio::awaitable<Result<BackendConnection*>> backendFor(const catalog::Endpoint& backend);
-  // routeFor + backendFor.
-  asio::awaitable<Result<BackendConnection*>> backendForStatement(std::string_view sql);
-  asio::awaitable<Status> syncState(BackendConnection& conn);
-  // The session's backend connection when it already serves `route` in the session's state:
-  // the common case, decided without a coroutine call.
-  BackendConnection* readyBackend(const router::RouteDecision& route);
-  void publishBackend();  // for KILL from other sessions
-  asio::awaitable<Result<PreparedStatement*>> preparedOn(std::uint32_t clientId,
-                                                         BackendConnection& conn);
+  asio::awaitable<std::optional<Error>> checkSchema();
+  void resetRouting();  // COM_RESET_CONNECTION / COM_CHANGE_USER: back to a fresh session
+
+  // --- routing and execution (session_routing.cpp) ---
+  void refreshSnapshot();
+  router::PlanInput planInput(std::span<const router::BoundValue> params, bool executing);
+  // The keyspace the session's schema selects (for text the parser cannot read).
+  const catalog::Keyspace* schemaKeyspace() const;
+  asio::awaitable<bool> onQueryText(const Packet& pkt, std::string_view sql, std::uint8_t seq);
+  asio::awaitable<bool> onMultiStatement(const Packet& pkt, std::string_view sql, std::uint8_t seq);
+  asio::awaitable<bool> passThrough(const Packet& pkt, std::uint8_t seq);
+  // Runs a planned statement: COM_QUERY (`stmt` null) or COM_STMT_EXECUTE of `stmt`.
+  asio::awaitable<bool> execute(const router::Plan& plan, const Packet& pkt, std::uint8_t seq,
+                                PreparedStatement* stmt, std::uint32_t clientStmtId);
+  asio::awaitable<bool> onBegin(const router::Plan& plan, std::uint8_t seq);
+  asio::awaitable<bool> onEndTransaction(const router::Plan& plan, const Packet& pkt,
+                                         std::uint8_t seq);
+  asio::awaitable<bool> onSet(const router::Plan& plan, const Packet& pkt, std::uint8_t seq);
+  asio::awaitable<bool> onExplainRoute(const sql::Statement& statement, std::uint8_t seq);
+  asio::awaitable<Status> commitAll(std::string_view sql);
+  // The backend serving `shard` for `role`, honouring health, read-your-writes and stickiness.
+  Result<const catalog::Backend*> chooseFor(const catalog::Shard& shard, router::Role role,
+                                            bool* fellBack = nullptr);
+  // A connection to `backend` in the session's state (and in its transaction, if one is open).
+  asio::awaitable<Result<SessionConn*>> connectionTo(const catalog::Backend& backend,
+                                                     const catalog::Shard& shard);
+  // The connection that ran the session's last statement, or a new one to the first shard.
+  asio::awaitable<Result<SessionConn*>> sessionConnection(const router::Plan& plan);
+  SessionConn* findConn(const catalog::Endpoint& address);
+  SessionConn* connOf(const BackendConnection* conn);
+  asio::awaitable<Status> syncState(SessionConn& conn);
+  asio::awaitable<Status> waitForGtid(SessionConn& replica, const catalog::Shard& shard);
+  void noteWrite(const SessionConn& conn, std::string gtid);
+  asio::awaitable<void> recordGtid(SessionConn& conn);
+  void releaseConn(SessionConn& conn, bool broken);
+  void releaseAll();
+  void sweepConnections();  // after a catalog change: let go of backends no longer serving
+  void publishBackend(const SessionConn* conn);  // for KILL from other sessions
+  bool inTransaction() const;
+  // The backend statement id of `st` on `conn`, preparing it there first if needed (`fresh`).
+  asio::awaitable<Result<std::uint32_t>> preparedOn(PreparedStatement& st, SessionConn& conn,
+                                                    bool* fresh = nullptr);
+  // The COM_STMT_EXECUTE payload for one backend: the id rewritten in place, or a copy in
+  // cmdBuffer_ (`copy`, or parameter types added for a freshly prepared statement).
+  protocol::ByteView executePacketFor(PreparedStatement& st, const Packet& pkt,
+                                      std::uint64_t serial, bool copy);
   asio::awaitable<bool> forward(BackendConnection& conn, const Packet& pkt);
+  asio::awaitable<bool> sendQuery(BackendConnection& conn, std::string_view sql);
   // Relays, then handles the outcome; returns false when the client connection must close.
-  asio::awaitable<bool> relay(BackendConnection& conn, const Packet& pkt,
-                              const RelayOptions& options, RelayResult* out = nullptr);
-  void dropBackend();
-  void releaseBackend();
+  asio::awaitable<bool> relay(SessionConn& conn, const Packet& pkt, const RelayOptions& options,
+                              RelayResult* out = nullptr);
+  asio::awaitable<bool> relayMany(std::span<SessionConn* const> conns, const router::Plan& plan,
+                                  std::uint8_t seq);
 
   asio::awaitable<bool> sendOk(std::uint8_t seq, std::uint16_t extraStatus = 0);
   asio::awaitable<bool> sendError(const Error& error, std::uint8_t seq);
@@ -95,13 +168,26 @@ class ClientSession {
   std::string peerHost_;
   router::SessionState state_;
   std::vector<router::SessionChange> changes_;
-  std::unique_ptr<BackendConnection> backend_;
-  catalog::Endpoint backendAddress_;
+  std::vector<SessionConn> conns_;
+  int current_ = -1;             // index in conns_ of the connection that ran the last statement
+  catalog::Endpoint lastWrite_;  // the backend of the last write (port 0: none yet)
   catalog::SnapshotPtr snapshot_;
-  std::optional<router::RouteDecision> lastRoute_;  // points into snapshot_
-  std::uint64_t routeCatalogVersion_ = 0;
-  std::uint64_t routeStateVersion_ = 0;
-  bool routeHadBackend_ = false;
+  sql::Parser parser_;
+  router::Planner planner_;
+  std::vector<router::BoundValue> params_;
+  std::vector<SessionConn*> targets_;
+  std::vector<BackendConnection*> targetConns_;
+  protocol::Bytes cmdBuffer_;  // a rewritten COM_QUERY
+  // Transactions: BEGIN is answered by the proxy and sent to each backend on first use.
+  bool txOpen_ = false;
+  bool txReadOnly_ = false;
+  std::string txBegin_;
+  std::string txWriteShard_;  // "keyspace/shard" the open transaction wrote to
+  std::vector<RecentWrite> recentWrites_;
+  std::uint32_t readYourWritesMs_ = 0;
+  bool causalReads_ = false;
+  bool temporaryTables_ = false;
+  std::uint64_t random_ = 0x9e3779b97f4a7c15ULL;
   std::unordered_map<std::uint32_t, PreparedStatement> statements_;
   std::uint32_t nextStatementId_ = 1;
   bool registered_ = false;

@@ -49,6 +49,7 @@ struct Config {
   std::vector<ConfigBackend> backends;
   std::vector<ConfigUser> users;
   std::optional<ConfigUser> backendUser;
+  std::optional<ConfigUser> healthUser;  // health probes (default: backendUser)
   std::string catalogPath = "shardproxy.db";
   std::string adminListenHost = "127.0.0.1";
   std::uint16_t adminListenPort = 6032;
@@ -63,6 +64,14 @@ struct Config {
   PoolConfig pool;
   std::chrono::milliseconds shutdownGrace{10000};
   std::size_t maxClientConnections = 10000;
+  // Routing (docs/routing.md): after a write, the session's reads of that shard go to the
+  // primary for this long (0 = off; sessions change it with SET shardproxy_read_your_writes_ms).
+  std::uint32_t readYourWritesMs = 0;
+  // Causal reads (SET shardproxy_causal_reads = ON): how long a replica may take to reach the
+  // session's last write (MASTER_GTID_WAIT) before the read goes to the primary.
+  std::uint32_t causalReadTimeoutMs = 1000;
+  // The health probe of every backend (replica lag, reachability).
+  std::chrono::milliseconds healthInterval{1000};
 };
 
 // Applies a JSON document on top of `config`.

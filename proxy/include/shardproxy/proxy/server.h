@@ -21,6 +21,7 @@
 #include "shardproxy/proxy/admin_executor.h"
 #include "shardproxy/proxy/authenticator.h"
 #include "shardproxy/proxy/config.h"
+#include "shardproxy/proxy/health_checker.h"
 #include "shardproxy/proxy/pool.h"
 #include "shardproxy/proxy/tls.h"
 
@@ -31,6 +32,8 @@ struct ThreadContext;
 
 // What every session on every thread shares. Sessions read the catalog only through snapshot();
 // the admin thread is the only writer of the catalog.
+bool isAdminExplainRoute(std::string_view sql);
+
 struct SharedState {
   Config config;
   std::unique_ptr<TlsMaterial> tls;
@@ -49,8 +52,17 @@ struct SharedState {
   // Swaps in a new snapshot and tells every thread's pool which backends stopped serving.
   void publish(catalog::SnapshotPtr next);
 
+  // Backend health for replica reads; null (every backend counted healthy) when no health
+  // checker runs (no credentials for it).
+  std::shared_ptr<const router::HealthTable> health() const {
+    return healthChecker ? healthChecker->health() : nullptr;
+  }
+  std::unique_ptr<HealthChecker> healthChecker;
+
   // Runs one admin statement against the catalog (admin thread only) and publishes on change.
   AdminResult runAdmin(std::string_view sql, const std::string& who, bool& changed);
+  // EXPLAIN ROUTE [IN schema] <statement> (admin_explain.cpp): read-only, any thread.
+  AdminResult explainRoute(std::string_view sql);
   void setCatalog(std::unique_ptr<catalog::Catalog> c) { catalog_ = std::move(c); }
   catalog::Catalog* catalogPtr() { return catalog_.get(); }
 

@@ -68,7 +68,8 @@ struct CreateTableRule {
   std::string keyspace;
   std::string table;
   catalog::TableKind kind = catalog::TableKind::kSharded;
-  std::string shardKey;  // sharded tables only
+  std::string shardKey;               // sharded tables only
+  std::string hashFunction = "xxh3";  // USING xxh3 | xxh3_ci | xxh3_bin
 };
 struct DropTableRule {
   std::string keyspace;

@@ -50,7 +50,7 @@ enum class PlanKind : std::uint8_t {
   kSavepoint,          // SAVEPOINT / ROLLBACK TO / RELEASE: to every connection in the transaction
   kSet,                // SET: applied by the session (proxy variables) and replayed on backends
   kUse,                // USE db: Plan::keyspace is the keyspace it selects (or the default)
-  kExplainRoute,       // EXPLAIN ROUTE <statement>: Plan::explained is the inner plan's statement
+  kExplainRoute,       // EXPLAIN ROUTE <statement>: the session plans the inner statement itself
   kSessionConnection,  // no table, no shard key: any connection the session has (SELECT 1)
 };
 
@@ -68,14 +68,14 @@ struct Plan {
   Error error;
   const catalog::Keyspace* keyspace = nullptr;
   Role role = Role::kPrimary;
-  bool write = false;      // changes data on the targets (transaction pinning, read-your-writes)
-  bool anyShard = false;   // every shard answers the same (reference tables, schema questions):
-                           // the session may substitute a shard it already has a connection to
+  bool write = false;     // changes data on the targets (transaction pinning, read-your-writes)
+  bool anyShard = false;  // every shard answers the same (reference tables, schema questions):
+                          // the session may substitute a shard it already has a connection to
   bool connectionBound = false;  // LAST_INSERT_ID(), GET_LOCK(), @x := ...: the session's primary
   bool readOnly = false;         // kBegin: START TRANSACTION READ ONLY
-  bool deferred = false;  // planned at PREPARE: placeholders decide the shards at EXECUTE
+  bool deferred = false;         // planned at PREPARE: placeholders decide the shards at EXECUTE
   std::vector<PlanTarget> targets;
-  std::string buffer;  // rewritten per-shard SQL
+  std::string buffer;       // rewritten per-shard SQL
   std::string_view reason;  // why these targets, for EXPLAIN ROUTE ("shard key id = 5", ...)
   std::string_view text;    // the statement planned (an EXPLAIN ROUTE's inner statement)
 
@@ -121,7 +121,8 @@ class Planner {
 
 // The keyspace ID of a shard key value under a table rule's hash function, or nullopt when the
 // value cannot be hashed (NULL, a non-integer for an integer key): such a value narrows nothing.
-std::optional<std::uint64_t> keyspaceIdOf(const sql::Expr& value, std::span<const BoundValue> params,
+std::optional<std::uint64_t> keyspaceIdOf(const sql::Expr& value,
+                                          std::span<const BoundValue> params,
                                           std::string_view hashFunction);
 
 }  // namespace shardproxy::router

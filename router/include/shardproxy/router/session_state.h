@@ -1,8 +1,8 @@
-// What a client session has changed about its connection state, and the routing call.
+// What a client session has changed about its connection state (USE, SET) and KILL parsing.
 // Place in the request flow: the session asks analyzeSession() what a statement changes
 // (USE, SET), applies it to SessionState once the backend accepted it, and replays that state on
-// any backend connection it picks up (replaySql()). route() is the one per-statement routing
-// decision; the router issue replaces its body with the parser + planner.
+// any backend connection it picks up (replayStatements()). Routing itself is the planner's
+// (planner.h).
 #pragma once
 
 #include <cstdint>
@@ -53,19 +53,5 @@ struct KillRequest {
   std::uint64_t id = 0;
 };
 std::optional<KillRequest> parseKill(std::string_view sql);
-
-// The per-statement routing decision. Today: the primary of the session's keyspace (the keyspace
-// named like the current schema, else the default: the first unsharded keyspace); sharded
-// keyspaces wait for the router issue. `current` is the backend the session already uses, which
-// it may keep while that backend is DRAINING.
-// Points into the snapshot passed to route(): valid while the caller holds that snapshot.
-struct RouteDecision {
-  const catalog::Backend* backend = nullptr;
-  const catalog::Keyspace* keyspace = nullptr;
-  bool primary = true;
-};
-Result<RouteDecision> route(const catalog::Snapshot& snapshot, const SessionState& state,
-                            std::string_view user, std::string_view sql,
-                            const catalog::Endpoint* current);
 
 }  // namespace shardproxy::router

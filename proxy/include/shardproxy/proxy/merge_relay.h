@@ -1,0 +1,44 @@
+// Answers one client command from several backends: result sets concatenated, OKs merged.
+// Place in the request flow: a plan with several targets (a read on several shards, a write on
+// several primaries) sends the command to each backend connection first, then relayMerged()
+// reads the responses one backend after the other and writes the client a single response —
+// columns from the first result set, then every backend's rows in order, one terminator; or one
+// OK with the affected rows summed. Packets are renumbered, so unlike relayResponse() this copies
+// each packet once into the client's write buffer (flushed every 64 KiB); it allocates nothing
+// per row. MySQL protocol "Text Resultset" / "Binary Protocol Resultset".
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "shardproxy/proxy/backend_connection.h"
+#include "shardproxy/proxy/channel.h"
+#include "shardproxy/proxy/protocol/messages.h"
+
+namespace shardproxy::proxy {
+
+struct MergeResult {
+  enum class Outcome : std::uint8_t { kDone, kClientGone, kBackendLost, kBackendProtocol };
+  Outcome outcome = Outcome::kDone;
+  std::size_t failed = 0;  // kBackendLost / kBackendProtocol: which backend
+  // The first ERR a backend answered (the others' responses were still read in full).
+  std::optional<protocol::ErrPacket> error;
+  std::size_t errorFrom = 0;
+  std::size_t succeeded = 0;  // backends that answered OK or a full result set
+  bool headerSent = false;    // a result set header reached the client: an ERR may follow it
+  std::uint8_t nextSeq = 1;   // the sequence id for the packet the caller sends next
+  bool finished = false;      // the merged OK / terminator was sent (nothing left to send)
+  std::vector<std::uint16_t> status;  // each backend's final status flags (0 if none)
+};
+
+// `backends[i]` has been sent the command already. `clientCaps` decides the framing (EOF or
+// DEPRECATE_EOF); `sessionStatus` is OR-ed into the status flags the client sees. When every
+// backend answered, the merged OK or the result set's terminator is sent; when one answered an
+// ERR, nothing final is sent: the caller sends an ERR at `nextSeq` (it knows the context).
+asio::awaitable<MergeResult> relayMerged(std::span<BackendConnection* const> backends,
+                                         Channel& client, std::uint32_t clientCaps,
+                                         std::uint8_t firstSeq, std::uint16_t sessionStatus);
+
+}  // namespace shardproxy::proxy

@@ -1,0 +1,196 @@
+#include "shardproxy/proxy/merge_relay.h"
+
+#include "shardproxy/proxy/protocol/constants.h"
+#include "shardproxy/proxy/protocol/wire.h"
+
+namespace shardproxy::proxy {
+
+namespace {
+
+constexpr std::size_t kFlushAt = 64 * 1024;
+
+void put(Channel& client, protocol::ByteView payload, std::uint8_t& seq) {
+  auto& out = client.out();
+  std::size_t start = protocol::beginPacket(out);
+  out.insert(out.end(), payload.begin(), payload.end());
+  protocol::endPacket(out, start, seq);
+}
+
+}  // namespace
+
+asio::awaitable<MergeResult> relayMerged(std::span<BackendConnection* const> backends,
+                                         Channel& client, std::uint32_t clientCaps,
+                                         std::uint8_t firstSeq, std::uint16_t sessionStatus) {
+  MergeResult r;
+  r.status.assign(backends.size(), 0);
+  std::uint8_t seq = firstSeq;
+  bool clientGone = false;
+  bool resultSet = false;
+  std::uint64_t columns = 0;
+  std::uint64_t affected = 0;
+  std::uint64_t lastInsertId = 0;
+  std::uint32_t warnings = 0;
+  std::uint16_t lastStatus = 0;
+  auto flushIfLarge = [&]() -> asio::awaitable<void> {
+    if (!clientGone && client.out().size() >= kFlushAt) {
+      if (co_await client.flush()) clientGone = true;
+    }
+    if (clientGone) client.out().clear();
+  };
+
+  for (std::size_t i = 0; i < backends.size(); ++i) {
+    BackendConnection& be = *backends[i];
+    const std::uint32_t caps = be.capabilities();
+    auto lost = [&](MergeResult::Outcome o) {
+      be.broken = true;
+      if (r.outcome == MergeResult::Outcome::kDone) {
+        r.outcome = o;
+        r.failed = i;
+      }
+    };
+    auto first = co_await be.channel().readPacket();
+    if (!first) {
+      lost(MergeResult::Outcome::kBackendLost);
+      continue;
+    }
+    protocol::ByteView p = first->payload;
+    if (p.empty()) {
+      lost(MergeResult::Outcome::kBackendProtocol);
+      continue;
+    }
+    if (p[0] == protocol::kErrHeader) {
+      if (!r.error) {
+        r.error = protocol::decodeErr(p);
+        r.errorFrom = i;
+      }
+      continue;
+    }
+    if (p[0] == protocol::kOkHeader) {
+      auto ok = protocol::decodeOk(p, caps);
+      if (!ok || resultSet || (ok->statusFlags & protocol::status::kMoreResultsExist)) {
+        lost(MergeResult::Outcome::kBackendProtocol);
+        continue;
+      }
+      affected += ok->affectedRows;
+      if (lastInsertId == 0) lastInsertId = ok->lastInsertId;
+      warnings += ok->warnings;
+      lastStatus = ok->statusFlags;
+      r.status[i] = ok->statusFlags;
+      ++r.succeeded;
+      continue;
+    }
+    if (p[0] == protocol::kLocalInfileHeader) {
+      lost(MergeResult::Outcome::kBackendProtocol);
+      continue;
+    }
+    // A result set: column count, definitions, [EOF], rows, terminator.
+    protocol::ByteReader cr(p);
+    auto count = cr.lenenc();
+    std::uint64_t n = count.value_or(0);
+    if (n == 0 || (resultSet && n != columns) || (r.succeeded > 0 && !resultSet)) {
+      lost(MergeResult::Outcome::kBackendProtocol);
+      continue;
+    }
+    const bool forwardHeader = !resultSet;
+    if (forwardHeader) {
+      resultSet = true;
+      columns = n;
+      put(client, p, seq);
+    }
+    std::uint64_t defs = n + ((caps & protocol::cap::kDeprecateEof) ? 0 : 1);
+    bool failed = false;
+    for (std::uint64_t c = 0; c < defs; ++c) {
+      auto def = co_await be.channel().readPacket();
+      if (!def) {
+        lost(MergeResult::Outcome::kBackendLost);
+        failed = true;
+        break;
+      }
+      if (forwardHeader) {
+        // The client's framing may differ from the backend's only if the pool mixed them; it
+        // does not (connections are keyed by capabilities), so definitions pass as they are.
+        put(client, def->payload, seq);
+      }
+    }
+    if (failed) continue;
+    if (forwardHeader) {
+      r.headerSent = true;
+      co_await flushIfLarge();
+    }
+    while (true) {
+      auto row = co_await be.channel().readPacket();
+      if (!row) {
+        lost(MergeResult::Outcome::kBackendLost);
+        break;
+      }
+      protocol::ByteView rp = row->payload;
+      if (!rp.empty() && rp[0] == protocol::kErrHeader) {
+        if (!r.error) {
+          r.error = protocol::decodeErr(rp);
+          r.errorFrom = i;
+        }
+        break;
+      }
+      if (protocol::isEofOrOkTerminator(rp, caps)) {
+        auto st = protocol::terminatorStatus(rp, caps);
+        std::uint16_t flags = st.value_or(0);
+        if (flags & protocol::status::kMoreResultsExist) {
+          lost(MergeResult::Outcome::kBackendProtocol);
+          break;
+        }
+        if (caps & protocol::cap::kDeprecateEof) {
+          if (auto ok = protocol::decodeOk(rp, caps)) warnings += ok->warnings;
+        } else if (rp.size() >= 3) {
+          warnings += static_cast<std::uint16_t>(rp[1] | (rp[2] << 8));
+        }
+        lastStatus = flags;
+        r.status[i] = flags;
+        ++r.succeeded;
+        break;
+      }
+      if (!clientGone) put(client, rp, seq);
+      co_await flushIfLarge();
+    }
+  }
+
+  r.nextSeq = seq;
+  if (r.outcome != MergeResult::Outcome::kDone || r.error) {
+    if (!clientGone && !client.out().empty()) {
+      if (co_await client.flush()) clientGone = true;
+    }
+    if (clientGone && r.outcome == MergeResult::Outcome::kDone) {
+      r.outcome = MergeResult::Outcome::kClientGone;
+    }
+    co_return r;
+  }
+  std::uint16_t status = static_cast<std::uint16_t>(
+      (lastStatus & ~(protocol::status::kInTrans | protocol::status::kAutocommit)) | sessionStatus);
+  std::uint16_t w = warnings > 0xffff ? 0xffff : static_cast<std::uint16_t>(warnings);
+  auto& out = client.out();
+  std::size_t start = protocol::beginPacket(out);
+  if (!resultSet) {
+    protocol::OkPacket ok;
+    ok.affectedRows = affected;
+    ok.lastInsertId = lastInsertId;
+    ok.statusFlags = status;
+    ok.warnings = w;
+    protocol::encode(ok, clientCaps & ~protocol::cap::kSessionTrack, out);
+    if (clientCaps & protocol::cap::kSessionTrack) protocol::ByteWriter(out).u8(0);
+  } else if (clientCaps & protocol::cap::kDeprecateEof) {
+    protocol::OkPacket ok;
+    ok.statusFlags = status;
+    ok.warnings = w;
+    ok.eofHeader = true;
+    protocol::encode(ok, clientCaps & ~protocol::cap::kSessionTrack, out);
+    if (clientCaps & protocol::cap::kSessionTrack) protocol::ByteWriter(out).u8(0);
+  } else {
+    protocol::encode(protocol::EofPacket{w, status}, out);
+  }
+  protocol::endPacket(out, start, seq);
+  r.nextSeq = seq;
+  r.finished = true;
+  if (clientGone || co_await client.flush()) r.outcome = MergeResult::Outcome::kClientGone;
+  co_return r;
+}
+
+}  // namespace shardproxy::proxy
