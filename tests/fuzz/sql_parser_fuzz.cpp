@@ -1,13 +1,15 @@
-// libFuzzer target: the SQL lexer and parser on arbitrary text, then the planner's questions and
-// the AST dump over whatever parsed. Crashes found here become regression tests in
-// tests/unit/router/sql_errors_test.cpp (SqlFuzzRegressions).
-// Build and run: see docs/sql-parser.md.
+// libFuzzer target: the SQL lexer and parser on arbitrary text, then the planner's questions, the
+// planner itself (a 2-shard and an unsharded keyspace, as a text query and as an execute with
+// bound values) and the AST dump over whatever parsed. Crashes found here become regression tests
+// in tests/unit/router/sql_errors_test.cpp (SqlFuzzRegressions). Build and run: see
+// docs/sql-parser.md.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <string_view>
 #include <vector>
 
+#include "shardproxy/router/planner.h"
 #include "shardproxy/router/sql/analysis.h"
 #include "shardproxy/router/sql/dump.h"
 #include "shardproxy/router/sql/parser.h"
@@ -36,6 +38,79 @@ void lexAll(std::string_view sql, const LexOptions& options) {
     check(t.begin >= last);
     if (t.is(TokenKind::kEnd)) return;
     last = t.end;
+  }
+}
+
+shardproxy::catalog::Snapshot makeSnapshot() {
+  namespace catalog = shardproxy::catalog;
+  catalog::Snapshot s;
+  s.version = 1;
+  auto addKeyspace = [&](const char* name, bool sharded, std::vector<const char*> shards) {
+    catalog::Keyspace ks;
+    ks.name = name;
+    ks.sharded = sharded;
+    for (const char* shardName : shards) {
+      catalog::Shard shard;
+      shard.keyspace = name;
+      shard.name = shardName;
+      shard.range = sharded ? *catalog::KeyRange::parse(shardName) : catalog::KeyRange{};
+      for (int r = 0; r < 2; ++r) {
+        catalog::Backend b;
+        b.id = static_cast<std::int64_t>(s.backends.size() + 1);
+        b.address = {"127.0.0.1", static_cast<std::uint16_t>(3306 + s.backends.size())};
+        b.keyspace = name;
+        b.shard = shardName;
+        b.role = r == 0 ? catalog::BackendRole::kPrimary : catalog::BackendRole::kReplica;
+        shard.backends.push_back(s.backends.size());
+        if (r == 0) shard.primary = s.backends.size();
+        s.backends.push_back(b);
+      }
+      ks.shards.push_back(s.shards.size());
+      s.shards.push_back(shard);
+    }
+    s.keyspaces.push_back(ks);
+  };
+  addKeyspace("main", false, {"0"});
+  addKeyspace("shop", true, {"-80", "80-"});
+  s.tables.push_back({"shop", "t", catalog::TableKind::kSharded, "id", "xxh3"});
+  s.tables.push_back({"shop", "u", catalog::TableKind::kSharded, "k", "xxh3_ci"});
+  s.tables.push_back({"shop", "r", catalog::TableKind::kReference, "", "xxh3"});
+  return s;
+}
+
+void planAll(const Statement& st) {
+  using namespace shardproxy::router;
+  static const shardproxy::catalog::Snapshot snap = makeSnapshot();
+  static Planner planner;
+  static std::vector<BoundValue> params;
+  params.assign(st.placeholderCount, BoundValue{});
+  for (std::size_t i = 0; i < params.size(); ++i) {
+    params[i].type = i % 3 == 0
+                         ? BoundValue::Type::kInt
+                         : (i % 3 == 1 ? BoundValue::Type::kString : BoundValue::Type::kNull);
+    params[i].i = static_cast<std::int64_t>(i * 7919);
+    params[i].s = "abc";
+  }
+  for (const char* schema : {"shop", "main", ""}) {
+    for (int executing = 0; executing < 2; ++executing) {
+      PlanInput in;
+      in.snapshot = &snap;
+      in.schema = schema;
+      in.inTransaction = executing == 1;
+      in.executing = executing == 1;
+      if (executing == 1) in.params = params;
+      const Plan& p = planner.plan(st, in);
+      if (p.kind == PlanKind::kError) {
+        check(!p.error.message.empty() && p.targets.empty());
+        continue;
+      }
+      for (std::size_t i = 0; i < p.targets.size(); ++i) {
+        check(p.targets[i].shard < snap.shards.size());
+        const PlanTarget& t = p.targets[i];
+        check(t.length == 0 || t.offset + t.length <= p.buffer.size());
+        (void)p.sqlFor(i);
+      }
+    }
   }
 }
 
@@ -80,6 +155,7 @@ void parseAll(Parser& parser, std::string_view sql) {
       if (k.match != KeyMatch::kColumns) check(!k.values.empty());
       (void)resolveTable(st.tables, *k.column);
     }
+    planAll(st);
     check(r.next() > at && r.next() <= sql.size());
     at = r.next();
   }
