@@ -483,9 +483,9 @@ asio::awaitable<bool> ClientSession::onMultiStatement(const Packet& pkt, std::st
   const catalog::Keyspace* ks = schemaKeyspace();
   if (ks != nullptr && !ks->sharded) co_return co_await passThrough(pkt, seq);
   // A sharded keyspace: every statement must run on the same one shard.
-  std::optional<std::uint32_t> shard;
+  std::optional<std::uint32_t> shard;     // the shard a statement needs
+  std::optional<std::uint32_t> anyShard;  // where statements any shard can answer would run
   std::size_t at = 0;
-  bool write = false;
   while (at < sql.size()) {
     sql::ParseResult parsed = parser_.parse(sql, at);
     if (!parsed) {
@@ -494,8 +494,14 @@ asio::awaitable<bool> ClientSession::onMultiStatement(const Packet& pkt, std::st
     }
     const Plan& plan = planner_.plan(parsed.statement(), planInput({}, false));
     if (plan.kind == PlanKind::kError) co_return co_await sendError(plan.error, seq);
+    if (plan.kind == PlanKind::kSessionConnection) {
+      // No table (SELECT 2, SELECT @@version): runs wherever the others do.
+      if (parsed.next() <= at) break;
+      at = parsed.next();
+      continue;
+    }
     if (plan.kind != PlanKind::kSingle || plan.rewritten(0) ||
-        (shard && *shard != plan.targets[0].shard && !plan.anyShard)) {
+        (!plan.anyShard && shard && *shard != plan.targets[0].shard)) {
       co_return co_await sendError(
           Error::make(ErrorCode::kNotSupportedYet,
                       "A multi-statement on a sharded keyspace must run every statement on one "
@@ -503,13 +509,25 @@ asio::awaitable<bool> ClientSession::onMultiStatement(const Packet& pkt, std::st
                       "send the statements one by one"),
           seq);
     }
-    if (!plan.anyShard || !shard) shard = plan.targets[0].shard;
-    write = write || plan.write;
+    if (plan.anyShard) {
+      if (!anyShard) anyShard = plan.targets[0].shard;
+    } else {
+      shard = plan.targets[0].shard;
+    }
     if (parsed.next() <= at) break;
     at = parsed.next();
   }
-  if (!shard)
-    co_return co_await sendError(Error::fromServer(1065, "42000", "Query was empty"), seq);
+  if (!shard) shard = anyShard;
+  if (!shard) {
+    // Only table-less statements: the session's connection.
+    router::Plan session;
+    session.kind = PlanKind::kSessionConnection;
+    session.role = Role::kPrimary;
+    auto conn = co_await sessionConnection(session);
+    if (!conn) co_return co_await sendError(conn.error(), seq);
+    current_ = static_cast<int>(*conn - conns_.data());
+    co_return co_await relay(**conn, pkt, RelayOptions{ResponseKind::kQuery});
+  }
   const catalog::Shard& s = snapshot_->shards[*shard];
   auto backend = chooseFor(s, Role::kPrimary);
   if (!backend) co_return co_await sendError(backend.error(), seq);
@@ -517,7 +535,6 @@ asio::awaitable<bool> ClientSession::onMultiStatement(const Packet& pkt, std::st
   if (!conn) co_return co_await sendError(conn.error(), seq);
   current_ = static_cast<int>(*conn - conns_.data());
   publishBackend(*conn);
-  (void)write;
   co_return co_await relay(**conn, pkt, RelayOptions{ResponseKind::kQuery});
 }
 

@@ -21,6 +21,7 @@ import time
 import traceback
 
 import pymysql
+import pymysql.constants.CLIENT
 import xxhash
 
 APP = int(sys.argv[1])
@@ -531,6 +532,67 @@ def transactions():
 
 
 # ---- final: placement still holds after everything ----------------------------------------
+def introspection():
+    """What ORMs and tools ask of a sharded keyspace, and session state across shards."""
+    # Ids of its own (removed at the end), so the final placement check sees the usual rows.
+    a = next(i for i in range(9_000_000, 10**7) if shard_of(i) == 0)
+    b = next(i for i in range(9_000_000, 10**7) if shard_of(i) == 1)
+    c = app_conn()
+    q(c, "REPLACE INTO customers (id, name) VALUES (%s, 'intro-a'), (%s, 'intro-b')", (a, b))
+    tables = {r[0] for r in q(c, "SHOW TABLES")}
+    check("SHOW TABLES lists the keyspace's tables", {"customers", "orders", "countries"} <= tables,
+          tables)
+    cols = [r[0] for r in q(c, "SHOW COLUMNS FROM customers")]
+    check("SHOW COLUMNS", cols[:2] == ["id", "name"], cols)
+    create = q(c, "SHOW CREATE TABLE customers")[0][1]
+    check("SHOW CREATE TABLE", "CREATE TABLE `customers`" in create, create[:60])
+    idx = q(c, "SHOW INDEX FROM customers")
+    check("SHOW INDEX", any(r[2] == "PRIMARY" for r in idx), idx[:1])
+    desc = [r[0] for r in q(c, "DESCRIBE customers")]
+    check("DESCRIBE", desc[:2] == ["id", "name"], desc)
+    names = {r[0] for r in q(c, "SELECT TABLE_NAME FROM information_schema.TABLES "
+                                "WHERE TABLE_SCHEMA = 'shop'")}
+    check("information_schema.TABLES names", {"customers", "orders"} <= names, names)
+    e = err(c, "SELECT TABLE_NAME, TABLE_ROWS FROM information_schema.TABLES "
+               "WHERE TABLE_SCHEMA = 'shop'")
+    check("information_schema row counts are refused, not taken from one shard",
+          e is not None and e[0] == 1235, e)
+    e = err(c, "SHOW TABLE STATUS")
+    check("SHOW TABLE STATUS is refused (per-shard row counts)", e is not None and e[0] == 1235, e)
+    e = err(c, "SELECT COUNT(*) FROM customers")
+    check("COUNT(*) over several shards is refused", e is not None and e[0] == 1235, e)
+    row = q(c, "SELECT DATABASE(), @@version, @@session.autocommit")[0]
+    check("SELECT DATABASE(), @@version, @@session.*", row[0] == "shop" and "MariaDB" in row[1]
+          and row[2] == 1, row)
+    # Session state reaches every shard's connection: set once, seen on both shards.
+    q(c, "SET @marker = 42, SESSION group_concat_max_len = 7")
+    for key in (a, b):
+        got = q(c, "SELECT @marker, @@group_concat_max_len, name FROM customers WHERE id = %s",
+                (key,))
+        check(f"SET replayed on shard {SHARD_NAMES[shard_of(key)]}'s connection",
+              got and got[0][0] == 42 and got[0][1] == 7, got)
+    q(c, "USE shop")
+    check("USE keeps working", q(c, "SELECT name FROM customers WHERE id = %s", (a,)) ==
+          (("intro-a",),))
+    e = err(c, "SELECT name FROM no_such_table")
+    check("a table without a rule gets a clear error", e is not None and "table rule" in e[1], e)
+    c.close()
+    m = app_conn(client_flag=pymysql.constants.CLIENT.MULTI_STATEMENTS)
+    with m.cursor() as cur:
+        cur.execute(f"SELECT name FROM customers WHERE id = {a}; SELECT 2")
+        first = cur.fetchall()
+        cur.nextset()
+        second = cur.fetchall()
+    check("a multi-statement on one shard runs", first == (("intro-a",),) and second == ((2,),),
+          (first, second))
+    e = err(m, f"SELECT name FROM customers WHERE id = {a}; SELECT name FROM customers WHERE id = {b}")
+    check("a multi-statement spanning shards is refused", e is not None and e[0] == 1235, e)
+    m.close()
+    c = app_conn()
+    q(c, "DELETE FROM customers WHERE id IN (%s, %s)", (a, b))
+    c.close()
+
+
 def final_placement():
     """After all writes, every customer is on exactly its shard, primary and replica"""
     sync_replicas()
@@ -569,7 +631,8 @@ if __name__ == "__main__":
         except Exception as e:  # noqa: BLE001
             check(f"{section_name} ran to the end", False, f"{type(e).__name__}: {e}")
         sys.exit(1 if failed else 0)
-    for fn in (ddl, placement, reads, counters, scatter_writes, transactions, final_placement):
+    for fn in (ddl, placement, reads, counters, scatter_writes, transactions, introspection,
+               final_placement):
         section(fn)
     print(f"sharded checks: {'all passed' if failed == 0 else f'{failed} FAILED'}")
     sys.exit(1 if failed else 0)

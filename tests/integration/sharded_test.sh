@@ -113,6 +113,15 @@ pass "database shop exists on all four backends"
 # ---- routing checks ---------------------------------------------------------------------------
 /usr/bin/python3 "$root/tests/integration/sharded_checks.py" "$app_port" "$p0" "$r0" "$p1" "$r1" || failed=1
 
+# EXPLAIN ROUTE on the admin port: id 2 lives on -80 (see below), read by a replica.
+got=$(admin "EXPLAIN ROUTE IN shop SELECT name FROM customers WHERE id = 2")
+if [[ $got == "single	shop/-80	replica	127.0.0.1:$r0	SELECT name FROM customers WHERE id = 2	shard key" ]]; then
+  pass "admin EXPLAIN ROUTE IN shop: shard -80, its replica"
+else fail "admin EXPLAIN ROUTE IN shop: got [$got]"; fi
+got=$(admin "EXPLAIN ROUTE IN shop SELECT COUNT(*) FROM customers")
+if [[ $got == *"ERROR 1235"* ]]; then pass "admin EXPLAIN ROUTE shows the refusal a client would get"
+else fail "admin EXPLAIN ROUTE of a refused statement: got [$got]"; fi
+
 # ---- prepared statements on two shards ------------------------------------------------------
 # libmariadb sends the parameter types with the first COM_STMT_EXECUTE only. Ids 1 and 2 live on
 # different shards (1 → 80-, 2 → -80), so executing one statement with 1 then 2 (and 2 then 1)
