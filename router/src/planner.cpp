@@ -163,6 +163,7 @@ struct Planner::Scratch {
   std::deque<BlockScratch> blocks;  // by nesting depth; a deque keeps references stable
   std::vector<std::uint32_t> rowShard;
   std::vector<const Expr*> extra;
+  std::vector<const BlockScratch*> scopes;  // the blocks enclosing the one being analyzed
   ShardSet final;
   ShardSet values;
 };
@@ -467,7 +468,7 @@ class Run {
   bool connectionBound_ = false;
   bool deferred_ = false;
   std::optional<std::size_t> required_;  // a nested block's single shard
-  std::vector<const BlockScratch*> scopes_;
+  std::vector<const BlockScratch*>& scopes_ = s_.scopes;
   // The top block's only narrowing conjunct when it is an IN list (split per shard).
   std::optional<KeyConjunct> inList_;
   const catalog::TableRule* inRule_ = nullptr;
@@ -1704,6 +1705,7 @@ const Plan& Planner::plan(const Statement& statement, const PlanInput& input) {
   plan_.buffer.clear();
   plan_.reason = {};
   plan_.text = statement.text;
+  scratch_->scopes.clear();
   Run run(plan_, *scratch_, input);
   run.planStatement(statement);
   if (plan_.kind == PlanKind::kError) {
