@@ -37,7 +37,8 @@ std::optional<std::string> fromHex(std::string_view hex);
 
 inline constexpr std::string_view kHashFunction = "xxh3";  // the default: integer keys
 inline bool isHashFunction(std::string_view f) {
-  return f == "xxh3" || f == "xxh3_ci" || f == "xxh3_bin";
+  // xxh3_ci records the ICU collator version it was created under: "xxh3_ci@153.120".
+  return f == "xxh3" || f == "xxh3_ci" || f == "xxh3_bin" || f.starts_with("xxh3_ci@");
 }
 inline constexpr std::size_t kMaxNameLength = 64;  // MySQL's limit for database/table names
 inline constexpr std::uint32_t kDefaultWeight = 1;

@@ -6,6 +6,7 @@
 #include <cctype>
 
 #include "shardproxy/router/admin_statement.h"
+#include "shardproxy/router/keyspace_id.h"
 
 namespace shardproxy::proxy {
 
@@ -153,8 +154,11 @@ class Visitor {
     return done(catalog_.setBackendState(s.address, s.state, ctx_));
   }
   AdminResult operator()(const adm::CreateTableRule& s) {
-    return done(
-        catalog_.createTableRule(s.keyspace, s.table, s.kind, s.shardKey, ctx_, s.hashFunction));
+    return done(catalog_.createTableRule(
+        s.keyspace, s.table, s.kind, s.shardKey, ctx_,
+        // _ci keyspace IDs depend on the ICU collator: the rule records the version it was made
+        // under, and the router refuses to hash by it under another one.
+        s.hashFunction == "xxh3_ci" ? "xxh3_ci@" + router::collatorVersion() : s.hashFunction));
   }
   AdminResult operator()(const adm::DropTableRule& s) {
     return done(catalog_.dropTableRule(s.keyspace, s.table, ctx_));

@@ -93,14 +93,30 @@ std::optional<std::uint64_t> integerKeyspaceId(std::string_view s,
   return keyspaceIdOfUint(v);
 }
 
+// "xxh3_ci" or "xxh3_ci@<ICU collator version the rule was created with>".
+bool ciKey(std::string_view hashFunction) {
+  return hashFunction == "xxh3_ci" || hashFunction.starts_with("xxh3_ci@");
+}
+
+// _ci keyspace IDs are ICU sort keys, stable only for one collator version: a rule recorded
+// under another version cannot be hashed by this build (the rows were placed by the old one).
+bool ciVersionMatches(std::string_view hashFunction) {
+  static const std::string current = collatorVersion();
+  auto at = hashFunction.find('@');
+  return at == std::string_view::npos || hashFunction.substr(at + 1) == current;
+}
+
 std::optional<std::uint64_t> stringKeyspaceId(std::string_view s, std::string_view hashFunction) {
-  if (hashFunction == "xxh3_ci") return keyspaceIdOfString(s, StringCollation::kCaseInsensitive);
+  if (ciKey(hashFunction)) {
+    if (!ciVersionMatches(hashFunction)) return std::nullopt;
+    return keyspaceIdOfString(s, StringCollation::kCaseInsensitive);
+  }
   if (hashFunction == "xxh3_bin") return keyspaceIdOfString(s, StringCollation::kBinary);
   return integerKeyspaceId(s, kExactDoubleLimit);
 }
 
 bool integerKey(std::string_view hashFunction) {
-  return hashFunction != "xxh3_ci" && hashFunction != "xxh3_bin";
+  return !ciKey(hashFunction) && hashFunction != "xxh3_bin";
 }
 
 // --- a small dynamic bitset over a keyspace's shard positions ------------------------------
@@ -1374,6 +1390,15 @@ void Run::planInsert(const InsertStatement& st) {
       return std::nullopt;
     }
     auto id = keyspaceIdOf(*v, in_.params, rule->hashFunction);
+    if (!id && ciKey(rule->hashFunction) && !ciVersionMatches(rule->hashFunction)) {
+      fail(ErrorCode::kNoRoute,
+           fmt::format("Table '{}' is sharded by {} with hash function {}, but this build's ICU "
+                       "collator is version {}: its keyspace IDs would differ from the ones the "
+                       "rows were placed by, so the proxy refuses to insert by them (reads scan "
+                       "every shard). Run the shardproxy built with the rule's ICU version",
+                       t->name.name, rule->shardKey, rule->hashFunction, collatorVersion()));
+      return std::nullopt;
+    }
     if (!id) {
       fail(ErrorCode::kShardKeyRequired,
            fmt::format("Row {} of the INSERT into '{}' has shard key {} = {}, which cannot be "

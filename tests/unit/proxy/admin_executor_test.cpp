@@ -5,6 +5,8 @@
 
 #include <filesystem>
 
+#include "shardproxy/router/keyspace_id.h"
+
 namespace shardproxy::proxy {
 namespace {
 
@@ -72,6 +74,26 @@ TEST_F(AdminExecutorTest, BuildsAShardedKeyspaceShardByShard) {
   EXPECT_EQ(shards.rows[0][1], "-80");
   EXPECT_EQ(shards.rows[0][5], "127.0.0.1:13306");
   EXPECT_EQ(shards.rows[0][6], "127.0.0.1:13307");
+}
+
+TEST_F(AdminExecutorTest, HashFunctionsAndTheIcuVersionOfCiRules) {
+  ok("CREATE KEYSPACE shop SHARDED");
+  ok("CREATE SHARDED TABLE shop.a SHARD KEY (id)");
+  ok("CREATE SHARDED TABLE shop.b SHARD KEY (email) USING xxh3_ci");
+  ok("CREATE SHARDED TABLE shop.c SHARD KEY (token) USING XXH3_BIN");
+  AdminResult bad = run("CREATE SHARDED TABLE shop.d SHARD KEY (x) USING md5");
+  ASSERT_TRUE(std::holds_alternative<Error>(bad));
+  EXPECT_NE(std::get<Error>(bad).message.find("not supported"), std::string::npos);
+  TextResultSet rs = rows("SHOW TABLE RULES FROM shop");
+  ASSERT_EQ(rs.rows.size(), 3u);
+  std::size_t hash = 0;
+  while (hash < rs.columns.size() && rs.columns[hash] != "hash")
+    ++hash;
+  ASSERT_LT(hash, rs.columns.size());
+  EXPECT_EQ(rs.rows[0][hash].value_or(""), "xxh3");
+  // The collator version this build hashes _ci keys with is recorded with the rule.
+  EXPECT_EQ(rs.rows[1][hash].value_or(""), "xxh3_ci@" + router::collatorVersion());
+  EXPECT_EQ(rs.rows[2][hash].value_or(""), "xxh3_bin");
 }
 
 TEST_F(AdminExecutorTest, RejectedChangesLeaveTheCatalogAlone) {

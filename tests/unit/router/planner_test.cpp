@@ -1514,5 +1514,25 @@ TEST_F(PlannerTest, KindNames) {
   EXPECT_EQ(toString(PlanKind::kError), "error");
 }
 
+// _ci keyspace IDs are ICU sort keys: a rule records the collator version it was created under,
+// and a build with another ICU must not place rows by it (reads still find them on every shard).
+TEST_F(PlannerTest, CiRuleFromAnotherIcuVersionIsNotHashed) {
+  for (auto& t : snap_.tables) {
+    if (t.table == "accounts") t.hashFunction = "xxh3_ci@0.0.0.1";
+  }
+  const Plan& insert = plan("INSERT INTO accounts (email, name) VALUES ('a@example.com', 'a')");
+  EXPECT_REFUSED(insert, ErrorCode::kNoRoute);
+  EXPECT_NE(insert.error.message.find("ICU collator"), std::string::npos) << insert.error.message;
+  const Plan& read = plan("SELECT * FROM accounts WHERE email = 'a@example.com'");
+  ASSERT_EQ(read.kind, PlanKind::kConcatenate) << read.error.message;
+  EXPECT_EQ(shards(read), kBoth);
+
+  for (auto& t : snap_.tables) {
+    if (t.table == "accounts") t.hashFunction = "xxh3_ci@" + collatorVersion();
+  }
+  const Plan& same = plan("SELECT * FROM accounts WHERE email = 'a@example.com'");
+  ASSERT_EQ(same.kind, PlanKind::kSingle) << same.error.message;
+}
+
 }  // namespace
 }  // namespace shardproxy::router
