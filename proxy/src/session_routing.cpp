@@ -735,11 +735,12 @@ asio::awaitable<bool> ClientSession::execute(const Plan& plan, const Packet& pkt
     }
     if (!sent) {
       std::string addr = c.address.toString();
+      c.conn->broken = true;
       for (std::size_t j = 0; j < i; ++j)
         targets_[j]->conn->broken = true;  // their responses will never be read
+      // `c` and targets_ point into conns_: nothing reads them once releasing starts.
       for (std::size_t k = conns_.size(); k-- > 0;)
         if (conns_[k].conn && conns_[k].conn->broken) releaseConn(conns_[k], true);
-      releaseConn(*findConn(c.address), true);
       co_return co_await sendError(
           Error::make(
               ErrorCode::kBackendLost,
@@ -908,6 +909,18 @@ asio::awaitable<bool> ClientSession::onSet(const Plan& plan, const Packet& pkt, 
       still->conn->syncedVersion = state_.version;
       still->conn->schema = state_.schema;
     }
+  }
+  bool setsAutocommit = false;
+  for (const auto& ch : changes_)
+    setsAutocommit = setsAutocommit || ch.name == "autocommit";
+  if (keep && setsAutocommit && r.outcome == RelayResult::Outcome::kDone && !r.sawError &&
+      r.sawStatus && (r.statusFlags & protocol::status::kAutocommit) &&
+      (txOpen_ || inTransaction())) {
+    // SET autocommit = 1 commits the open transaction (MySQL): on every connection it touched.
+    Status st = co_await commitAll("COMMIT");
+    txOpen_ = false;
+    txWriteShard_.clear();
+    if (!st) moduleLogger("proxy")->warn("{} commit after autocommit=1: {}", peer(), st.error().message);
   }
   co_return keep;
 }
