@@ -13,26 +13,11 @@
 #include "alloc_counter.h"
 #include "shardproxy/router/sql/analysis.h"
 #include "shardproxy/router/sql/parser.h"
+#include "statements.h"
 
 using namespace shardproxy::router::sql;
 
 namespace {
-
-std::string multiRowInsert(int rows) {
-  std::string sql = "INSERT INTO sbtest1 (id, k, c, pad) VALUES ";
-  for (int i = 0; i < rows; ++i) {
-    if (i > 0) sql += ", ";
-    sql += '(';
-    sql += std::to_string(1000 + i);
-    sql += ", ";
-    sql += std::to_string(5000 + i * 7);
-    sql +=
-        ", '83868641912-28773972837-60736120486-75162659906-27563526494-20381887404-"
-        "41576422241-93426793964-56405065102-33518432330', "
-        "'67847967377-48000963322-62604785301-91415491898-96926520291')";
-  }
-  return sql;
-}
 
 void runParse(benchmark::State& state, const std::string& sql) {
   Parser parser;
@@ -76,7 +61,7 @@ void BM_ParsePointSelectAndConjuncts(benchmark::State& state) {
 BENCHMARK(BM_ParsePointSelectAndConjuncts);
 
 void BM_ParseInsert100Rows(benchmark::State& state) {
-  runParse(state, multiRowInsert(100));
+  runParse(state, bench::multiRowInsert(100));
 }
 BENCHMARK(BM_ParseInsert100Rows);
 

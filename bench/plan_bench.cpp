@@ -11,6 +11,7 @@
 #include "alloc_counter.h"
 #include "shardproxy/router/planner.h"
 #include "shardproxy/router/sql/parser.h"
+#include "statements.h"
 
 using namespace shardproxy;
 using namespace shardproxy::router;
@@ -46,22 +47,6 @@ catalog::Snapshot twoShards() {
   s.keyspaces.push_back(ks);
   s.tables.push_back({"sb", "sbtest1", catalog::TableKind::kSharded, "id", "xxh3"});
   return s;
-}
-
-std::string multiRowInsert(int rows) {
-  std::string sql = "INSERT INTO sbtest1 (id, k, c, pad) VALUES ";
-  for (int i = 0; i < rows; ++i) {
-    if (i > 0) sql += ", ";
-    sql += '(';
-    sql += std::to_string(1000 + i);
-    sql += ", ";
-    sql += std::to_string(5000 + i * 7);
-    sql +=
-        ", '83868641912-28773972837-60736120486-75162659906-27563526494-20381887404-"
-        "41576422241-93426793964-56405065102-33518432330', "
-        "'67847967377-48000963322-62604785301-91415491898-96926520291')";
-  }
-  return sql;
 }
 
 void run(benchmark::State& state, const std::string& sql, std::span<const BoundValue> params,
@@ -111,7 +96,7 @@ void BM_PlanPointSelectBound(benchmark::State& state) {
 BENCHMARK(BM_PlanPointSelectBound);
 
 void BM_PlanInsert100RowsSplit(benchmark::State& state) {
-  run(state, multiRowInsert(100), {}, 2);
+  run(state, bench::multiRowInsert(100), {}, 2);
 }
 BENCHMARK(BM_PlanInsert100RowsSplit);
 

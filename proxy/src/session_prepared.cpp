@@ -262,7 +262,7 @@ asio::awaitable<bool> ClientSession::onStmtExecute(const Packet& pkt) {
         break;
     }
   }
-  co_return co_await execute(*plan, pkt, seq, &st, clientId);
+  co_return co_await execute(*plan, pkt, seq, &st);
 }
 
 asio::awaitable<bool> ClientSession::onStmtWithId(const Packet& pkt) {

@@ -105,6 +105,15 @@ ClientSession::SessionConn* ClientSession::findConn(const catalog::Endpoint& add
   return nullptr;
 }
 
+ClientSession::SessionConn* ClientSession::readyConn(const catalog::Endpoint& address) {
+  SessionConn* c = findConn(address);
+  if (c != nullptr && c->conn && c->conn->syncedVersion == state_.version &&
+      (!txOpen_ || c->inTx)) {
+    return c;
+  }
+  return nullptr;
+}
+
 ClientSession::SessionConn* ClientSession::connOf(const BackendConnection* conn) {
   for (auto& c : conns_)
     if (c.conn.get() == conn) return &c;
@@ -113,6 +122,11 @@ ClientSession::SessionConn* ClientSession::connOf(const BackendConnection* conn)
 
 void ClientSession::publishBackend(const SessionConn* conn) {
   std::uint32_t thread = conn != nullptr && conn->conn ? conn->conn->threadId() : 0;
+  std::uint64_t serial = conn != nullptr && conn->conn ? conn->conn->serial() : 0;
+  // The registry is shared by all threads (a mutex): only tell it about a change.
+  if (serial == publishedSerial_ && thread == publishedThread_) return;
+  publishedSerial_ = serial;
+  publishedThread_ = thread;
   catalog::Endpoint address = conn != nullptr ? conn->address : catalog::Endpoint{};
   ctx_.shared.withSession(id_, [&](SharedState::SessionEntry* e) {
     if (e != nullptr) {
@@ -429,7 +443,7 @@ asio::awaitable<bool> ClientSession::onQueryText(const Packet& pkt, std::string_
     const auto* ddl = statement.as<sql::DdlStatement>();
     if (ddl->temporary && ddl->action == sql::DdlAction::kCreate) temporaryTables_ = true;
   }
-  co_return co_await execute(plan, pkt, seq, nullptr, 0);
+  co_return co_await execute(plan, pkt, seq, nullptr);
 }
 
 asio::awaitable<bool> ClientSession::passThrough(const Packet& pkt, std::uint8_t seq) {
@@ -541,140 +555,209 @@ asio::awaitable<bool> ClientSession::onMultiStatement(const Packet& pkt, std::st
 // --- execution of a plan -----------------------------------------------------------------------
 
 asio::awaitable<bool> ClientSession::execute(const Plan& plan, const Packet& pkt, std::uint8_t seq,
-                                             PreparedStatement* stmt, std::uint32_t clientStmtId) {
-  (void)clientStmtId;
-  const bool txWrites = (txOpen_ && !txReadOnly_) || !state_.autocommit || inTransaction();
-  // Single target (or the session's connection).
+                                             PreparedStatement* stmt) {
+  // Not a coroutine itself: each path has its own frame, so the hot one stays small enough for
+  // Asio's frame recycling (frames over ~1 KiB go to malloc on every statement).
   if (plan.kind == PlanKind::kSessionConnection || plan.kind == PlanKind::kSingle ||
       plan.kind == PlanKind::kUse) {
-    SessionConn* c = nullptr;
-    const catalog::Shard* shard = nullptr;
-    if (plan.kind == PlanKind::kSessionConnection) {
-      auto conn = co_await sessionConnection(plan);
-      if (!conn) co_return co_await sendError(conn.error(), seq);
-      c = *conn;
-    } else {
-      shard = &snapshot_->shards[plan.targets[0].shard];
-      if (plan.anyShard && plan.role == Role::kReplica) {
-        // Any shard answers the same: reuse a connection the session already has there.
-        for (auto& existing : conns_) {
-          if (existing.keyspace != shard->keyspace) continue;
-          for (std::size_t idx : plan.keyspace->shards) {
-            const auto& s = snapshot_->shards[idx];
-            if (s.serving && s.name == existing.shard) shard = &s;
-          }
-          break;
-        }
-      }
-      if (plan.write && txWrites) {
-        std::string key = shard->keyspace + "/" + shard->name;
-        if (!txWriteShard_.empty() && txWriteShard_ != key) {
-          co_return co_await sendError(
-              Error::make(ErrorCode::kCrossShardTransaction,
-                          fmt::format("This transaction already wrote to shard {}; writing to "
-                                      "shard {} in the same transaction needs atomic multi-shard "
-                                      "commit, which is not supported yet. The transaction is "
-                                      "still open: COMMIT or ROLLBACK it",
-                                      txWriteShard_, key)),
-              seq);
-        }
-        txWriteShard_ = key;
-      }
-      auto backend = chooseFor(*shard, plan.role);
-      if (!backend) co_return co_await sendError(backend.error(), seq);
-      auto conn = co_await connectionTo(**backend, *shard);
-      if (!conn) co_return co_await sendError(conn.error(), seq);
-      c = *conn;
-      if (causalReads_ && !c->primary && !c->inTx) {
-        Status caught = co_await waitForGtid(*c, *shard);
-        if (!caught) {
-          // The replica is behind the session's last write: read from the primary instead.
-          auto primary = chooseFor(*shard, Role::kPrimary);
-          if (!primary) co_return co_await sendError(primary.error(), seq);
-          auto pconn = co_await connectionTo(**primary, *shard);
-          if (!pconn) co_return co_await sendError(pconn.error(), seq);
-          c = *pconn;
-        }
-      }
-    }
-    current_ = static_cast<int>(c - conns_.data());
-    publishBackend(c);
-    const catalog::Endpoint address = c->address;
-    RelayResult r;
-    bool keep;
-    if (stmt != nullptr) {
-      auto id = co_await preparedOn(*stmt, *c);
-      if (!id) {
-        if (SessionConn* still = findConn(address); still && still->conn && still->conn->broken) {
-          releaseConn(*still, true);
-        }
-        co_return co_await sendError(id.error(), seq);
-      }
-      // Long data first (no responses), then the execute with the backend's statement id.
-      for (const auto& [param, data] : stmt->longData) {
-        auto& out = c->conn->channel().out();
-        std::uint8_t s = 0;
-        std::size_t start = protocol::beginPacket(out);
-        protocol::ByteWriter w(out);
-        w.u8(static_cast<std::uint8_t>(Command::kStmtSendLongData));
-        w.u32(*id);
-        w.u16(param);
-        w.str(data);
-        protocol::endPacket(out, start, s);
-      }
-      if (!stmt->longData.empty() && co_await c->conn->channel().flush()) {
-        releaseConn(*c, true);
-        co_return co_await sendError(
-            Error::make(ErrorCode::kBackendLost, "Lost the backend while sending long data"), seq);
-      }
-      stmt->longData.clear();
-      std::uint8_t flags = pkt.payload.size() > 5 ? pkt.payload[5] : 0;
-      if (flags != 0) stmt->cursorSerial = c->conn->serial();
-      protocol::ByteView payload = executePacketFor(*stmt, pkt, c->conn->serial(), false);
-      if (payload.data() == pkt.payload.data()) {
-        keep = co_await relay(*c, pkt, RelayOptions{ResponseKind::kExecute}, &r);
-      } else {
-        Packet rebuilt;
-        rebuilt.payload = payload;
-        rebuilt.seq = 0;
-        rebuilt.lastSeq = pkt.lastSeq;
-        keep = co_await relay(*c, rebuilt, RelayOptions{ResponseKind::kExecute}, &r);
-      }
-    } else if (plan.kind == PlanKind::kSingle && plan.rewritten(0)) {
-      cmdBuffer_.clear();
-      cmdBuffer_.push_back(static_cast<std::uint8_t>(Command::kQuery));
-      std::string_view text = plan.sqlFor(0);
-      cmdBuffer_.insert(cmdBuffer_.end(), text.begin(), text.end());
-      Packet rewritten;
-      rewritten.payload = protocol::ByteView(cmdBuffer_);
-      rewritten.seq = 0;
-      rewritten.lastSeq = pkt.lastSeq;
-      keep = co_await relay(*c, rewritten, RelayOptions{ResponseKind::kQuery}, &r);
-    } else {
-      keep = co_await relay(*c, pkt, RelayOptions{ResponseKind::kQuery}, &r);
-    }
-    if (r.outcome == RelayResult::Outcome::kDone && !r.sawError) {
-      SessionConn* still = findConn(address);
-      if (!changes_.empty()) {
-        for (const auto& ch : changes_)
-          state_.apply(ch);
-        if (still != nullptr && still->conn) {
-          still->conn->syncedVersion = state_.version;
-          still->conn->schema = state_.schema;
-        }
-      }
-      if (plan.write && still != nullptr) lastWrite_ = address;
-      if (plan.write && still != nullptr && still->primary && !still->inTx) {
-        if (causalReads_) {
-          co_await recordGtid(*still);
-        } else {
-          noteWrite(*still, {});
-        }
-      }
-    }
-    co_return keep;
+    return executeSingle(plan, pkt, seq, stmt);
   }
+  return executeMulti(plan, pkt, seq, stmt);
+}
 
+const catalog::Shard* ClientSession::singleShard(const Plan& plan) {
+  const catalog::Shard* shard = &snapshot_->shards[plan.targets[0].shard];
+  if (plan.anyShard && plan.role == Role::kReplica) {
+    // Any shard answers the same: reuse a connection the session already has there.
+    for (auto& existing : conns_) {
+      if (existing.keyspace != shard->keyspace) continue;
+      for (std::size_t idx : plan.keyspace->shards) {
+        const auto& s = snapshot_->shards[idx];
+        if (s.serving && s.name == existing.shard) shard = &s;
+      }
+      break;
+    }
+  }
+  return shard;
+}
+
+bool ClientSession::txWrites() const {
+  return (txOpen_ && !txReadOnly_) || !state_.autocommit || inTransaction();
+}
+
+ClientSession::SessionConn* ClientSession::readyFor(const Plan& plan) {
+  if (causalReads_) return nullptr;  // may need a GTID wait: the slow path
+  if (plan.kind == PlanKind::kSessionConnection) {
+    if (plan.connectionBound || current_ < 0) return nullptr;
+    SessionConn& c = conns_[static_cast<std::size_t>(current_)];
+    const catalog::Keyspace* ks = plan.keyspace != nullptr ? plan.keyspace : schemaKeyspace();
+    if (ks != nullptr && c.keyspace != ks->name) return nullptr;
+    return readyConn(c.address);
+  }
+  if (plan.write && txWrites()) return nullptr;  // the transaction's write shard: slow path
+  const catalog::Shard* shard = singleShard(plan);
+  auto backend = chooseFor(*shard, plan.role);
+  if (!backend) return nullptr;
+  return readyConn((*backend)->address);
+}
+
+asio::awaitable<ClientSession::SessionConn*> ClientSession::acquireFor(const Plan& plan,
+                                                                       std::uint8_t seq,
+                                                                       bool& keep) {
+  keep = true;
+  if (plan.kind == PlanKind::kSessionConnection) {
+    auto conn = co_await sessionConnection(plan);
+    if (!conn) {
+      keep = co_await sendError(conn.error(), seq);
+      co_return nullptr;
+    }
+    co_return *conn;
+  }
+  const catalog::Shard* shard = singleShard(plan);
+  if (plan.write && txWrites()) {
+    std::string key = shard->keyspace + "/" + shard->name;
+    if (!txWriteShard_.empty() && txWriteShard_ != key) {
+      keep = co_await sendError(
+          Error::make(ErrorCode::kCrossShardTransaction,
+                      fmt::format("This transaction already wrote to shard {}; writing to "
+                                  "shard {} in the same transaction needs atomic multi-shard "
+                                  "commit, which is not supported yet. The transaction is "
+                                  "still open: COMMIT or ROLLBACK it",
+                                  txWriteShard_, key)),
+          seq);
+      co_return nullptr;
+    }
+    txWriteShard_ = key;
+  }
+  auto backend = chooseFor(*shard, plan.role);
+  if (!backend) {
+    keep = co_await sendError(backend.error(), seq);
+    co_return nullptr;
+  }
+  auto conn = co_await connectionTo(**backend, *shard);
+  if (!conn) {
+    keep = co_await sendError(conn.error(), seq);
+    co_return nullptr;
+  }
+  SessionConn* c = *conn;
+  if (causalReads_ && !c->primary && !c->inTx) {
+    Status caught = co_await waitForGtid(*c, *shard);
+    if (!caught) {
+      // The replica is behind the session's last write: read from the primary instead.
+      auto primary = chooseFor(*shard, Role::kPrimary);
+      if (!primary) {
+        keep = co_await sendError(primary.error(), seq);
+        co_return nullptr;
+      }
+      auto pconn = co_await connectionTo(**primary, *shard);
+      if (!pconn) {
+        keep = co_await sendError(pconn.error(), seq);
+        co_return nullptr;
+      }
+      c = *pconn;
+    }
+  }
+  co_return c;
+}
+
+asio::awaitable<bool> ClientSession::relayExecute(SessionConn& c, const Packet& pkt,
+                                                  std::uint8_t seq, PreparedStatement& stmt,
+                                                  RelayResult& r) {
+  const catalog::Endpoint address = c.address;
+  auto id = co_await preparedOn(stmt, c);
+  if (!id) {
+    if (SessionConn* still = findConn(address); still && still->conn && still->conn->broken) {
+      releaseConn(*still, true);
+    }
+    co_return co_await sendError(id.error(), seq);
+  }
+  // Long data first (no responses), then the execute with the backend's statement id.
+  for (const auto& [param, data] : stmt.longData) {
+    auto& out = c.conn->channel().out();
+    std::uint8_t s = 0;
+    std::size_t start = protocol::beginPacket(out);
+    protocol::ByteWriter w(out);
+    w.u8(static_cast<std::uint8_t>(Command::kStmtSendLongData));
+    w.u32(*id);
+    w.u16(param);
+    w.str(data);
+    protocol::endPacket(out, start, s);
+  }
+  if (!stmt.longData.empty() && co_await c.conn->channel().flush()) {
+    releaseConn(c, true);
+    co_return co_await sendError(
+        Error::make(ErrorCode::kBackendLost, "Lost the backend while sending long data"), seq);
+  }
+  stmt.longData.clear();
+  std::uint8_t flags = pkt.payload.size() > 5 ? pkt.payload[5] : 0;
+  if (flags != 0) stmt.cursorSerial = c.conn->serial();
+  protocol::ByteView payload = executePacketFor(stmt, pkt, c.conn->serial(), false);
+  if (payload.data() == pkt.payload.data()) {
+    co_return co_await relay(c, pkt, RelayOptions{ResponseKind::kExecute}, &r);
+  }
+  Packet rebuilt;
+  rebuilt.payload = payload;
+  rebuilt.seq = 0;
+  rebuilt.lastSeq = pkt.lastSeq;
+  co_return co_await relay(c, rebuilt, RelayOptions{ResponseKind::kExecute}, &r);
+}
+
+asio::awaitable<bool> ClientSession::relayRewritten(SessionConn& c, const Packet& pkt,
+                                                    std::string_view sql, RelayResult& r) {
+  cmdBuffer_.clear();
+  cmdBuffer_.push_back(static_cast<std::uint8_t>(Command::kQuery));
+  cmdBuffer_.insert(cmdBuffer_.end(), sql.begin(), sql.end());
+  Packet rewritten;
+  rewritten.payload = protocol::ByteView(cmdBuffer_);
+  rewritten.seq = 0;
+  rewritten.lastSeq = pkt.lastSeq;
+  co_return co_await relay(c, rewritten, RelayOptions{ResponseKind::kQuery}, &r);
+}
+
+asio::awaitable<bool> ClientSession::executeSingle(const Plan& plan, const Packet& pkt,
+                                                   std::uint8_t seq, PreparedStatement* stmt) {
+  SessionConn* c = readyFor(plan);
+  if (c == nullptr) {
+    bool keep = true;
+    c = co_await acquireFor(plan, seq, keep);
+    if (c == nullptr) co_return keep;
+  }
+  current_ = static_cast<int>(c - conns_.data());
+  publishBackend(c);
+  const catalog::Endpoint address = c->address;
+  RelayResult r;
+  bool keep;
+  if (stmt != nullptr) {
+    keep = co_await relayExecute(*c, pkt, seq, *stmt, r);
+  } else if (plan.kind == PlanKind::kSingle && plan.rewritten(0)) {
+    keep = co_await relayRewritten(*c, pkt, plan.sqlFor(0), r);
+  } else {
+    keep = co_await relay(*c, pkt, RelayOptions{ResponseKind::kQuery}, &r);
+  }
+  if (r.outcome == RelayResult::Outcome::kDone && !r.sawError) {
+    SessionConn* still = findConn(address);
+    if (!changes_.empty()) {
+      for (const auto& ch : changes_)
+        state_.apply(ch);
+      if (still != nullptr && still->conn) {
+        still->conn->syncedVersion = state_.version;
+        still->conn->schema = state_.schema;
+      }
+    }
+    if (plan.write && still != nullptr) lastWrite_ = address;
+    if (plan.write && still != nullptr && still->primary && !still->inTx) {
+      if (causalReads_) {
+        co_await recordGtid(*still);
+      } else {
+        noteWrite(*still, {});
+      }
+    }
+  }
+  co_return keep;
+}
+
+asio::awaitable<bool> ClientSession::executeMulti(const Plan& plan, const Packet& pkt,
+                                                  std::uint8_t seq, PreparedStatement* stmt) {
   if (plan.kind != PlanKind::kConcatenate && plan.kind != PlanKind::kScatter) {
     co_return co_await sendError(
         Error::make(ErrorCode::kInternal,
@@ -920,7 +1003,8 @@ asio::awaitable<bool> ClientSession::onSet(const Plan& plan, const Packet& pkt, 
     Status st = co_await commitAll("COMMIT");
     txOpen_ = false;
     txWriteShard_.clear();
-    if (!st) moduleLogger("proxy")->warn("{} commit after autocommit=1: {}", peer(), st.error().message);
+    if (!st)
+      moduleLogger("proxy")->warn("{} commit after autocommit=1: {}", peer(), st.error().message);
   }
   co_return keep;
 }

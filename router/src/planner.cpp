@@ -447,6 +447,8 @@ class Run {
   bool walkTableRef(const TableRef* r, std::size_t depth);
   bool multiShardWriteCheck();
   void planReferenceWrite(const BlockScratch& b, std::string_view what);
+  void finishWrite(BlockScratch& b, const BlockResult& r, bool changesReference, bool orderOrLimit,
+                   std::string_view what);
   void planShardedWrite(ShardSet& set, const BlockResult& r, bool orderedOrLimited,
                         std::string_view what);
   bool walkInsertValues(const InsertStatement& st);
@@ -1576,19 +1578,27 @@ void Run::planUpdate(const UpdateStatement& st) {
     }
     if (t != nullptr && t->cls == TableClass::kReference) modifiesReference = true;
   }
+  finishWrite(b, r, modifiesReference, !st.orderBy.empty() || st.limit != nullptr, "UPDATE");
+}
+
+// UPDATE / DELETE once their tables are known: reference copies on every primary, or the shards
+// the key narrows to.
+void Run::finishWrite(BlockScratch& b, const BlockResult& r, bool changesReference,
+                      bool orderOrLimit, std::string_view what) {
   plan_.connectionBound = connectionBound_;
   plan_.deferred = deferred_;
   if (!r.sharded) {
-    planReferenceWrite(b, "UPDATE");
+    planReferenceWrite(b, what);
     return;
   }
-  if (modifiesReference) {
-    notSupported(
-        "An UPDATE that changes a reference table while reading a sharded table: each "
-        "shard's copy would be changed differently");
+  if (changesReference) {
+    notSupported(fmt::format(
+        "{} changes a reference table while reading a sharded table: each shard's copy would "
+        "be changed differently",
+        what == "UPDATE" ? "An UPDATE" : "A DELETE"));
     return;
   }
-  planShardedWrite(b.set, r, !st.orderBy.empty() || st.limit != nullptr, "UPDATE");
+  planShardedWrite(b.set, r, orderOrLimit, what);
 }
 
 // A write that reads no sharded table: a reference table's copies, on every primary.
@@ -1643,19 +1653,7 @@ void Run::planDelete(const DeleteStatement& st) {
       if (same && info.cls == TableClass::kReference) deletesReference = true;
     }
   }
-  plan_.connectionBound = connectionBound_;
-  plan_.deferred = deferred_;
-  if (!r.sharded) {
-    planReferenceWrite(b, "DELETE");
-    return;
-  }
-  if (deletesReference) {
-    notSupported(
-        "A DELETE from a reference table that reads a sharded table: each shard's copy "
-        "would lose different rows");
-    return;
-  }
-  planShardedWrite(b.set, r, !st.orderBy.empty() || st.limit != nullptr, "DELETE");
+  finishWrite(b, r, deletesReference, !st.orderBy.empty() || st.limit != nullptr, "DELETE");
 }
 
 void Run::planShow(const ShowStatement& st) {

@@ -113,7 +113,22 @@ class ClientSession {
   asio::awaitable<bool> passThrough(const Packet& pkt, std::uint8_t seq);
   // Runs a planned statement: COM_QUERY (`stmt` null) or COM_STMT_EXECUTE of `stmt`.
   asio::awaitable<bool> execute(const router::Plan& plan, const Packet& pkt, std::uint8_t seq,
-                                PreparedStatement* stmt, std::uint32_t clientStmtId);
+                                PreparedStatement* stmt);
+  asio::awaitable<bool> executeSingle(const router::Plan& plan, const Packet& pkt, std::uint8_t seq,
+                                      PreparedStatement* stmt);
+  asio::awaitable<bool> executeMulti(const router::Plan& plan, const Packet& pkt, std::uint8_t seq,
+                                     PreparedStatement* stmt);
+  // The hot path: the connection for a single-target plan when it is ready (no coroutine).
+  SessionConn* readyFor(const router::Plan& plan);
+  // The slow path: connects, checks the transaction's write shard, waits for causal reads;
+  // sends the error itself (then returns nullptr; `keep` says if the client is still there).
+  asio::awaitable<SessionConn*> acquireFor(const router::Plan& plan, std::uint8_t seq, bool& keep);
+  const catalog::Shard* singleShard(const router::Plan& plan);
+  bool txWrites() const;
+  asio::awaitable<bool> relayExecute(SessionConn& c, const Packet& pkt, std::uint8_t seq,
+                                     PreparedStatement& stmt, RelayResult& r);
+  asio::awaitable<bool> relayRewritten(SessionConn& c, const Packet& pkt, std::string_view sql,
+                                       RelayResult& r);
   asio::awaitable<bool> onBegin(const router::Plan& plan, std::uint8_t seq);
   asio::awaitable<bool> onEndTransaction(const router::Plan& plan, const Packet& pkt,
                                          std::uint8_t seq);
@@ -130,6 +145,8 @@ class ClientSession {
   asio::awaitable<Result<SessionConn*>> sessionConnection(const router::Plan& plan);
   SessionConn* findConn(const catalog::Endpoint& address);
   SessionConn* connOf(const BackendConnection* conn);
+  // The connection to `address` when it is already in the session's state and transaction.
+  SessionConn* readyConn(const catalog::Endpoint& address);
   asio::awaitable<Status> syncState(SessionConn& conn);
   asio::awaitable<Status> waitForGtid(SessionConn& replica, const catalog::Shard& shard);
   void noteWrite(const SessionConn& conn, std::string gtid);
@@ -171,6 +188,8 @@ class ClientSession {
   std::vector<SessionConn> conns_;
   int current_ = -1;             // index in conns_ of the connection that ran the last statement
   catalog::Endpoint lastWrite_;  // the backend of the last write (port 0: none yet)
+  std::uint64_t publishedSerial_ = 0;  // what publishBackend() last told the registry
+  std::uint32_t publishedThread_ = 0;
   catalog::SnapshotPtr snapshot_;
   sql::Parser parser_;
   router::Planner planner_;
