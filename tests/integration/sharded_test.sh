@@ -122,6 +122,15 @@ got=$(admin "EXPLAIN ROUTE IN shop SELECT COUNT(*) FROM customers")
 if [[ $got == *"ERROR 1235"* ]]; then pass "admin EXPLAIN ROUTE shows the refusal a client would get"
 else fail "admin EXPLAIN ROUTE of a refused statement: got [$got]"; fi
 
+# ---- real drivers on the sharded keyspace -----------------------------------------------------
+echo "-- node mysql2 and Perl DBD::MariaDB (server-side prepare) on the sharded keyspace"
+if out=$(SP_PORT="$app_port" node "$root/tests/integration/clients/node_sharded_test.js" 2>&1); then
+  pass "node mysql2: execute() routed per bound key, IN lists, split INSERT, one-shard transaction"
+else fail "node mysql2: $out"; fi
+if out=$(SP_PORT="$app_port" perl "$root/tests/integration/clients/perl_sharded_test.pl" 2>&1); then
+  pass "Perl DBD::MariaDB: server-side prepared statements on both shards"
+else fail "Perl DBD::MariaDB: $out"; fi
+
 # ---- prepared statements on two shards ------------------------------------------------------
 # libmariadb sends the parameter types with the first COM_STMT_EXECUTE only. Ids 1 and 2 live on
 # different shards (1 → 80-, 2 → -80), so executing one statement with 1 then 2 (and 2 then 1)

@@ -1,0 +1,77 @@
+#!/usr/bin/env node
+// node mysql2 against a sharded keyspace (tests/integration/sharded_test.sh): execute() routes at
+// COM_STMT_EXECUTE on the bound shard key, query() splits IN lists and multi-row INSERTs, and a
+// transaction stays on one shard. Connection from SP_PORT (user app/secret, database shop).
+// Exits 0 when every check passes, 1 naming the first mismatch.
+'use strict';
+
+const path = require('path');
+const mysql = require(path.join(__dirname, '..', 'node', 'node_modules', 'mysql2', 'promise'));
+
+function fail(msg) {
+  console.error(`node_sharded_test: FAIL: ${msg}`);
+  process.exit(1);
+}
+function check(cond, msg) {
+  if (!cond) fail(msg);
+}
+
+async function main() {
+  const conn = await mysql.createConnection({
+    host: '127.0.0.1', port: Number(process.env.SP_PORT), user: 'app', password: 'secret',
+    database: 'shop', supportBigNumbers: true, bigNumberStrings: true,
+  });
+  const ids = [];
+  for (let i = 0; i < 40; i++) ids.push(7000000 + i);
+  // Prepared INSERTs, one row each, on whichever shard each id maps to.
+  for (const id of ids) {
+    await conn.execute('INSERT INTO customers (id, name) VALUES (?, ?)', [id, `node-${id}`]);
+  }
+  // Prepared point selects: the same statement executed on both shards.
+  for (const id of ids) {
+    const [rows] = await conn.execute('SELECT id, name FROM customers WHERE id = ?', [id]);
+    check(rows.length === 1 && rows[0].name === `node-${id}`, `execute select ${id}: ${JSON.stringify(rows)}`);
+  }
+  // An IN list over both shards with query(), and with execute().
+  const [inRows] = await conn.query(`SELECT id FROM customers WHERE id IN (${ids.join(',')})`);
+  check(inRows.length === ids.length, `IN list: ${inRows.length} rows, want ${ids.length}`);
+  const [psIn] = await conn.execute('SELECT id FROM customers WHERE id IN (?, ?, ?)', ids.slice(0, 3));
+  check(psIn.length === 3, `prepared IN list: ${psIn.length} rows`);
+  // A multi-row INSERT split per shard, then UPDATE by key and DELETE by key via execute().
+  const more = ids.map((id) => id + 1000);
+  await conn.query(`INSERT INTO customers (id, name) VALUES ${more.map((id) => `(${id}, 'bulk')`).join(', ')}`);
+  for (const id of more) {
+    const [r] = await conn.execute('UPDATE customers SET name = ? WHERE id = ?', ['bulk2', id]);
+    check(r.affectedRows === 1, `update ${id}: ${r.affectedRows}`);
+  }
+  const [cnt] = await conn.query(`SELECT id FROM customers WHERE name = 'bulk2'`);
+  check(cnt.length === more.length, `scatter read after updates: ${cnt.length}`);
+  // A transaction on one shard commits; a second shard's write inside it is refused.
+  await conn.beginTransaction();
+  await conn.execute('UPDATE customers SET name = ? WHERE id = ?', ['tx', ids[0]]);
+  let refused = null;
+  const other = ids.find((id) => id !== ids[0]);
+  for (const id of ids.slice(1)) {
+    try {
+      await conn.execute('UPDATE customers SET name = ? WHERE id = ?', ['tx', id]);
+    } catch (e) {
+      refused = e;
+      break;
+    }
+  }
+  check(refused && refused.errno === 1105, `cross-shard write in a transaction: ${refused}`);
+  await conn.commit();
+  const [after] = await conn.execute('SELECT name FROM customers WHERE id = ?', [ids[0]]);
+  check(after[0].name === 'tx', `committed: ${JSON.stringify(after)}`);
+  void other;
+  // Clean up with a prepared DELETE per row.
+  for (const id of ids.concat(more)) {
+    await conn.execute('DELETE FROM customers WHERE id = ?', [id]);
+  }
+  const [left] = await conn.query(`SELECT id FROM customers WHERE id >= 7000000 AND id < 8000000`);
+  check(left.length === 0, `rows left: ${left.length}`);
+  await conn.end();
+  console.log('node_sharded_test: ok');
+}
+
+main().catch((e) => fail(e.stack || String(e)));
