@@ -20,3 +20,6 @@ CREATE USER IF NOT EXISTS 'repl'@'%' IDENTIFIED WITH mysql_native_password BY 'r
 GRANT REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO 'repl'@'%';
 
 SET SESSION sql_log_bin = 1;
+
+-- The sharded keyspace's database on every shard (docker/shardproxy.json: keyspace shop).
+CREATE DATABASE IF NOT EXISTS shop;
