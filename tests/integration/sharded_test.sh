@@ -122,6 +122,34 @@ got=$(admin "EXPLAIN ROUTE IN shop SELECT COUNT(*) FROM customers")
 if [[ $got == *"ERROR 1235"* ]]; then pass "admin EXPLAIN ROUTE shows the refusal a client would get"
 else fail "admin EXPLAIN ROUTE of a refused statement: got [$got]"; fi
 
+# ---- replica health: a stopped or OFFLINE replica is skipped, the primary serves ---------------
+echo "-- replica health: the probe takes a broken replica out, reads fall back to the primary"
+role_of_read() { app_sql "EXPLAIN ROUTE SELECT name FROM customers WHERE id = 2" | cut -f3; }
+wait_role() { # want, seconds
+  local got=""
+  for _ in $(seq $(( $2 * 5 ))); do got=$(role_of_read); [[ $got == "$1" ]] && return 0; sleep 0.2; done
+  echo "$got"; return 1
+}
+root_sql() { mariadb --no-defaults -h127.0.0.1 -P"$1" -uroot -N -B -e "$2" 2>&1; }
+if got=$(wait_role replica 5); then pass "shard -80 reads go to its replica"
+else fail "shard -80 reads: role [$got], want replica"; fi
+app_sql "REPLACE INTO customers (id, name) VALUES (2, 'health')" >/dev/null
+root_sql "$r0" "STOP SLAVE SQL_THREAD" >/dev/null
+if got=$(wait_role "primary (no fit replica)" 5); then
+  pass "replication stopped on the replica: within 5 s its reads go to the primary"
+else fail "after STOP SLAVE SQL_THREAD: role [$got], want 'primary (no fit replica)'"; fi
+got=$(app_sql "SELECT name FROM customers WHERE id = 2")
+[[ $got == health ]] && pass "... and the read still answers (from the primary)" || fail "read during fallback: [$got]"
+root_sql "$r0" "START SLAVE SQL_THREAD" >/dev/null
+if got=$(wait_role replica 5); then pass "replication restarted: reads return to the replica"
+else fail "after START SLAVE SQL_THREAD: role [$got], want replica"; fi
+admin "SET BACKEND '127.0.0.1:$r0' OFFLINE" >/dev/null
+if got=$(wait_role "primary (no fit replica)" 2); then pass "replica OFFLINE on the admin port: reads go to the primary at once"
+else fail "after OFFLINE: role [$got]"; fi
+admin "SET BACKEND '127.0.0.1:$r0' ONLINE" >/dev/null
+if got=$(wait_role replica 5); then pass "replica ONLINE again: reads return to it"
+else fail "after ONLINE: role [$got]"; fi
+
 # ---- real drivers on the sharded keyspace -----------------------------------------------------
 echo "-- node mysql2 and Perl DBD::MariaDB (server-side prepare) on the sharded keyspace"
 if out=$(SP_PORT="$app_port" node "$root/tests/integration/clients/node_sharded_test.js" 2>&1); then
