@@ -463,6 +463,7 @@ void ClientSession::resetRouting() {
   txWriteShard_.clear();
   recentWrites_.clear();
   lastWrite_ = {};
+  parser_.setOptions(sql::ParseOptions{});  // sql_mode back to the server default
   temporaryTables_ = false;
   causalReads_ = false;
   readYourWritesMs_ = ctx_.shared.config.readYourWritesMs;

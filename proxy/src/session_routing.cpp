@@ -348,6 +348,48 @@ asio::awaitable<Status> ClientSession::waitForGtid(SessionConn& replica,
   co_return Status{};
 }
 
+// After a statement that changed session state succeeded on `address`: record the changes (they
+// are replayed on the session's other connections when next used) and follow sql_mode's effect
+// on how statements are read (ANSI_QUOTES, NO_BACKSLASH_ESCAPES, PIPES_AS_CONCAT).
+void ClientSession::applySessionChanges(const catalog::Endpoint& address) {
+  if (changes_.empty()) return;
+  bool sqlMode = false;
+  for (const auto& ch : changes_) {
+    state_.apply(ch);
+    sqlMode = sqlMode || ch.name == "sql_mode";
+  }
+  if (SessionConn* still = findConn(address); still != nullptr && still->conn) {
+    still->conn->syncedVersion = state_.version;
+    still->conn->schema = state_.schema;
+  }
+  if (sqlMode) {
+    std::string mode;
+    for (const auto& [name, value] : state_.assignments) {
+      if (name != "sql_mode") continue;
+      mode = value;
+      for (auto& ch : mode)
+        ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+    }
+    auto has = [&](std::string_view word) {
+      for (std::size_t at = mode.find(word); at != std::string::npos;
+           at = mode.find(word, at + 1)) {
+        auto boundary = [&](std::size_t i) {
+          return i >= mode.size() ||
+                 !(std::isalnum(static_cast<unsigned char>(mode[i])) || mode[i] == '_');
+        };
+        if ((at == 0 || boundary(at - 1)) && boundary(at + word.size())) return true;
+      }
+      return false;
+    };
+    sql::ParseOptions options = parser_.options();
+    bool ansi = has("ANSI");  // ANSI mode implies ANSI_QUOTES and PIPES_AS_CONCAT
+    options.lex.ansiQuotes = ansi || has("ANSI_QUOTES");
+    options.lex.noBackslashEscapes = has("NO_BACKSLASH_ESCAPES");
+    options.pipesAsConcat = ansi || has("PIPES_AS_CONCAT");
+    parser_.setOptions(options);
+  }
+}
+
 // --- sending ---------------------------------------------------------------------------------
 
 asio::awaitable<bool> ClientSession::sendQuery(BackendConnection& conn, std::string_view sql) {
@@ -481,13 +523,8 @@ asio::awaitable<bool> ClientSession::passThrough(const Packet& pkt, std::uint8_t
   publishBackend(c);
   RelayResult r;
   bool keep = co_await relay(*c, pkt, RelayOptions{ResponseKind::kQuery}, &r);
-  if (!changes_.empty() && r.outcome == RelayResult::Outcome::kDone && !r.sawError) {
-    for (const auto& ch : changes_)
-      state_.apply(ch);
-    if (SessionConn* still = findConn((*backend)->address); still != nullptr && still->conn) {
-      still->conn->syncedVersion = state_.version;
-      still->conn->schema = state_.schema;
-    }
+  if (r.outcome == RelayResult::Outcome::kDone && !r.sawError) {
+    applySessionChanges((*backend)->address);
   }
   co_return keep;
 }
@@ -735,15 +772,8 @@ asio::awaitable<bool> ClientSession::executeSingle(const Plan& plan, const Packe
     keep = co_await relay(*c, pkt, RelayOptions{ResponseKind::kQuery}, &r);
   }
   if (r.outcome == RelayResult::Outcome::kDone && !r.sawError) {
+    applySessionChanges(address);
     SessionConn* still = findConn(address);
-    if (!changes_.empty()) {
-      for (const auto& ch : changes_)
-        state_.apply(ch);
-      if (still != nullptr && still->conn) {
-        still->conn->syncedVersion = state_.version;
-        still->conn->schema = state_.schema;
-      }
-    }
     if (plan.write && still != nullptr) lastWrite_ = address;
     if (plan.write && still != nullptr && still->primary && !still->inTx) {
       if (causalReads_) {
@@ -985,14 +1015,7 @@ asio::awaitable<bool> ClientSession::onSet(const Plan& plan, const Packet& pkt, 
   current_ = static_cast<int>(c - conns_.data());
   RelayResult r;
   bool keep = co_await relay(*c, pkt, RelayOptions{ResponseKind::kQuery}, &r);
-  if (!changes_.empty() && r.outcome == RelayResult::Outcome::kDone && !r.sawError) {
-    for (const auto& ch : changes_)
-      state_.apply(ch);
-    if (SessionConn* still = findConn(address); still != nullptr && still->conn) {
-      still->conn->syncedVersion = state_.version;
-      still->conn->schema = state_.schema;
-    }
-  }
+  if (r.outcome == RelayResult::Outcome::kDone && !r.sawError) applySessionChanges(address);
   bool setsAutocommit = false;
   for (const auto& ch : changes_)
     setsAutocommit = setsAutocommit || ch.name == "autocommit";

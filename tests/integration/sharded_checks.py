@@ -571,6 +571,16 @@ def introspection():
                 (key,))
         check(f"SET replayed on shard {SHARD_NAMES[shard_of(key)]}'s connection",
               got and got[0][0] == 42 and got[0][1] == 7, got)
+    # sql_mode changes how the proxy reads statements: with ANSI_QUOTES "id" is the column.
+    plain = explain(c, f'SELECT name FROM customers WHERE "id" = {a}')
+    q(c, "SET SESSION sql_mode = 'ANSI_QUOTES'")
+    ansi = explain(c, f'SELECT name FROM customers WHERE "id" = {a}')
+    got = q(c, f'SELECT "name" FROM customers WHERE "id" = {a}')
+    q(c, "SET SESSION sql_mode = DEFAULT")
+    check("without ANSI_QUOTES \"id\" is a string: every shard",
+          [r["plan"] for r in plain] == ["concatenate", "concatenate"], plain)
+    check("with ANSI_QUOTES \"id\" is the shard key: one shard, the right row",
+          [r["plan"] for r in ansi] == ["single"] and got == (("intro-a",),), (ansi, got))
     q(c, "USE shop")
     check("USE keeps working", q(c, "SELECT name FROM customers WHERE id = %s", (a,)) ==
           (("intro-a",),))

@@ -150,6 +150,7 @@ class ClientSession {
   asio::awaitable<Status> syncState(SessionConn& conn);
   asio::awaitable<Status> waitForGtid(SessionConn& replica, const catalog::Shard& shard);
   void noteWrite(const SessionConn& conn, std::string gtid);
+  void applySessionChanges(const catalog::Endpoint& address);
   asio::awaitable<void> recordGtid(SessionConn& conn);
   void releaseConn(SessionConn& conn, bool broken);
   void releaseAll();
