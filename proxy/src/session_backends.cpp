@@ -1,0 +1,372 @@
+// A client session's backend connections: which backend serves a shard for a role (health,
+// read-your-writes, stickiness), connecting and bringing a connection to the session's state and
+// transaction, causal-read GTIDs, releasing. Same class as client_session.cpp (docs/routing.md).
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "session_util.h"
+#include "shardproxy/common/logging.h"
+#include "shardproxy/proxy/client_session.h"
+#include "shardproxy/proxy/merge_relay.h"
+#include "shardproxy/proxy/protocol/messages.h"
+#include "shardproxy/proxy/result_set.h"
+#include "shardproxy/proxy/server.h"
+#include "shardproxy/router/backend_choice.h"
+#include "shardproxy/router/sql/analysis.h"
+
+namespace shardproxy::proxy {
+
+using detail::iequals;
+using detail::quoteString;
+using detail::startsWithCi;
+using protocol::Command;
+using protocol::ResponseKind;
+using router::Plan;
+using router::PlanKind;
+using router::Role;
+
+// --- state ------------------------------------------------------------------------------------
+
+bool ClientSession::inTransaction() const {
+  if (txOpen_) return true;
+  for (const auto& c : conns_)
+    if (c.inTx) return true;
+  return false;
+}
+
+void ClientSession::refreshSnapshot() {
+  std::uint64_t v = ctx_.shared.snapshotVersion();
+  if (snapshot_ && snapshot_->version == v) return;
+  snapshot_ = ctx_.shared.snapshot();
+  sweepConnections();
+}
+
+const catalog::Keyspace* ClientSession::schemaKeyspace() const {
+  const catalog::Keyspace* ks =
+      state_.schema.empty() ? nullptr : snapshot_->findKeyspace(state_.schema);
+  if (ks != nullptr) return ks;
+  for (const auto& k : snapshot_->keyspaces)
+    if (!k.sharded) return &k;
+  return snapshot_->keyspaces.empty() ? nullptr : &snapshot_->keyspaces.front();
+}
+
+router::PlanInput ClientSession::planInput(std::span<const router::BoundValue> params,
+                                           bool executing) {
+  router::PlanInput in;
+  in.snapshot = snapshot_.get();
+  in.schema = state_.schema;
+  in.user = user_;
+  bool primaryTx = false;
+  for (const auto& c : conns_)
+    primaryTx = primaryTx || (c.inTx && c.primary);
+  in.inTransaction = (txOpen_ && !txReadOnly_) || !state_.autocommit || primaryTx;
+  in.readOnlyTransaction = txOpen_ && txReadOnly_;
+  in.forcePrimary = temporaryTables_;
+  in.params = params;
+  in.executing = executing;
+  if (const SessionConn* c = lastWrite_.port != 0 ? findConn(lastWrite_) : nullptr) {
+    for (std::size_t i = 0; i < snapshot_->shards.size(); ++i) {
+      const auto& s = snapshot_->shards[i];
+      if (s.keyspace == c->keyspace && s.name == c->shard) {
+        in.lastWriteShard = static_cast<std::uint32_t>(i);
+        break;
+      }
+    }
+  }
+  return in;
+}
+
+ClientSession::SessionConn* ClientSession::findConn(const catalog::Endpoint& address) {
+  for (auto& c : conns_)
+    if (c.address == address) return &c;
+  return nullptr;
+}
+
+ClientSession::SessionConn* ClientSession::readyConn(const catalog::Endpoint& address) {
+  SessionConn* c = findConn(address);
+  if (c != nullptr && c->conn && c->conn->syncedVersion == state_.version &&
+      (!txOpen_ || c->inTx)) {
+    return c;
+  }
+  return nullptr;
+}
+
+ClientSession::SessionConn* ClientSession::connOf(const BackendConnection* conn) {
+  for (auto& c : conns_)
+    if (c.conn.get() == conn) return &c;
+  return nullptr;
+}
+
+void ClientSession::publishBackend(const SessionConn* conn) {
+  std::uint32_t thread = conn != nullptr && conn->conn ? conn->conn->threadId() : 0;
+  std::uint64_t serial = conn != nullptr && conn->conn ? conn->conn->serial() : 0;
+  // The registry is shared by all threads (a mutex): only tell it about a change.
+  if (serial == publishedSerial_ && thread == publishedThread_) return;
+  publishedSerial_ = serial;
+  publishedThread_ = thread;
+  catalog::Endpoint address = conn != nullptr ? conn->address : catalog::Endpoint{};
+  ctx_.shared.withSession(id_, [&](SharedState::SessionEntry* e) {
+    if (e != nullptr) {
+      e->backend = address;
+      e->backendThread = thread;
+    }
+    return 0;
+  });
+}
+
+void ClientSession::releaseConn(SessionConn& conn, bool broken) {
+  if (conn.conn) {
+    if (broken || conn.inTx) conn.conn->broken = true;  // never hand out an open transaction
+    ctx_.pool.release(std::move(conn.conn));
+  }
+  std::size_t index = static_cast<std::size_t>(&conn - conns_.data());
+  conns_.erase(conns_.begin() + static_cast<std::ptrdiff_t>(index));
+  if (current_ == static_cast<int>(index)) {
+    current_ = -1;
+    publishBackend(nullptr);
+  } else if (current_ > static_cast<int>(index)) {
+    --current_;
+  }
+}
+
+void ClientSession::releaseAll() {
+  while (!conns_.empty())
+    releaseConn(conns_.back(), false);
+  current_ = -1;
+}
+
+void ClientSession::sweepConnections() {
+  for (std::size_t i = conns_.size(); i-- > 0;) {
+    SessionConn& c = conns_[i];
+    const catalog::Backend* b = snapshot_->findBackend(c.address);
+    // DRAINING: the session may finish its work there (chooseBackend keeps it as `current`).
+    bool keep = b != nullptr && b->state != catalog::BackendState::kOffline;
+    if (b != nullptr && b->keyspace == c.keyspace && b->shard == c.shard) {
+      c.primary = b->role == catalog::BackendRole::kPrimary;
+    } else {
+      keep = false;
+    }
+    if (!keep) releaseConn(c, c.inTx);
+  }
+}
+
+// --- choosing and connecting -----------------------------------------------------------------
+
+Result<const catalog::Backend*> ClientSession::chooseFor(const catalog::Shard& shard, Role role,
+                                                         bool* fellBack) {
+  const catalog::Endpoint* current = nullptr;
+  bool wantPrimary = role == Role::kPrimary;
+  if (!wantPrimary) {
+    // A read-only transaction stays on the replica it began on.
+    for (const auto& c : conns_) {
+      if (c.inTx && c.keyspace == shard.keyspace && c.shard == shard.name) {
+        if (const auto* b = snapshot_->findBackend(c.address)) return b;
+      }
+    }
+    // Read-your-writes: a recent write on this shard sends its reads to the primary.
+    if (readYourWritesMs_ > 0) {
+      auto now = std::chrono::steady_clock::now();
+      for (const auto& w : recentWrites_) {
+        if (w.keyspace == shard.keyspace && w.shard == shard.name &&
+            now - w.at < std::chrono::milliseconds(readYourWritesMs_)) {
+          wantPrimary = true;
+        }
+      }
+    }
+  }
+  for (const auto& c : conns_) {
+    if (c.keyspace == shard.keyspace && c.shard == shard.name && c.primary == wantPrimary) {
+      current = &c.address;
+      break;
+    }
+  }
+  random_ ^= random_ << 13;
+  random_ ^= random_ >> 7;
+  random_ ^= random_ << 17;
+  auto health = ctx_.shared.health();
+  auto choice =
+      router::chooseBackend(*snapshot_, shard, wantPrimary ? Role::kPrimary : Role::kReplica,
+                            health.get(), random_, current);
+  if (!choice) return choice.takeError();
+  if (fellBack != nullptr) *fellBack = choice->fellBackToPrimary;
+  return choice->backend;
+}
+
+asio::awaitable<Result<ClientSession::SessionConn*>> ClientSession::connectionTo(
+    const catalog::Backend& backend, const catalog::Shard& shard) {
+  SessionConn* c = findConn(backend.address);
+  if (c == nullptr) {
+    BackendLogin login;
+    const auto& shared = ctx_.shared;
+    if (shared.config.backendUser) {
+      login.user = shared.config.backendUser->name;
+      login.credentials = protocol::credentialsFromPassword(shared.config.backendUser->password);
+    } else {
+      login.user = user_;
+      login.credentials = credentials_;
+    }
+    login.charset = state_.charset;
+    login.sessionCaps = caps_ & kSessionCapabilities;
+    auto conn = co_await ctx_.pool.acquire(backend.address, login);
+    if (!conn) co_return conn.takeError();
+    SessionConn fresh;
+    fresh.conn = std::move(*conn);
+    fresh.address = backend.address;
+    fresh.keyspace = shard.keyspace;
+    fresh.shard = shard.name;
+    fresh.primary = backend.role == catalog::BackendRole::kPrimary;
+    // Keep `current_` valid: it is an index.
+    conns_.push_back(std::move(fresh));
+    c = &conns_.back();
+  }
+  Status st = co_await syncState(*c);
+  if (!st) {
+    Error err = st.takeError();
+    if (c->conn->broken) releaseConn(*c, true);
+    co_return err;
+  }
+  if (txOpen_ && !c->inTx) {
+    Status begun = co_await c->conn->command(Command::kQuery, txBegin_);
+    if (!begun) {
+      Error err = begun.takeError();
+      if (c->conn->broken) releaseConn(*c, true);
+      co_return err;
+    }
+    c->inTx = true;
+  }
+  co_return c;
+}
+
+asio::awaitable<Result<ClientSession::SessionConn*>> ClientSession::sessionConnection(
+    const Plan& plan) {
+  // The connection of the last statement when it is still in the session's keyspace.
+  const catalog::Keyspace* ks = plan.keyspace != nullptr ? plan.keyspace : schemaKeyspace();
+  if (plan.connectionBound && lastWrite_.port != 0) {
+    // LAST_INSERT_ID(), ROW_COUNT(), ...: what the session's last write did, on its connection.
+    if (SessionConn* c = findConn(lastWrite_)) {
+      Status st = co_await syncState(*c);
+      if (!st) co_return st.takeError();
+      co_return c;
+    }
+  }
+  if (current_ >= 0) {
+    SessionConn& c = conns_[static_cast<std::size_t>(current_)];
+    if (ks == nullptr || c.keyspace == ks->name || plan.connectionBound) {
+      Status st = co_await syncState(c);
+      if (!st) co_return st.takeError();
+      co_return &c;
+    }
+  }
+  if (ks == nullptr) {
+    co_return Error::make(ErrorCode::kNoRoute,
+                          fmt::format("No keyspace serves schema '{}', and there is no unsharded "
+                                      "keyspace to take it",
+                                      state_.schema));
+  }
+  for (std::size_t idx : ks->shards) {
+    const catalog::Shard& shard = snapshot_->shards[idx];
+    if (!shard.serving) continue;
+    auto backend = chooseFor(shard, plan.role);
+    if (!backend) co_return backend.takeError();
+    co_return co_await connectionTo(**backend, shard);
+  }
+  co_return Error::make(ErrorCode::kNoRoute,
+                        fmt::format("Keyspace '{}' has no serving shard", ks->name));
+}
+
+asio::awaitable<Status> ClientSession::syncState(SessionConn& c) {
+  BackendConnection& conn = *c.conn;
+  if (conn.syncedVersion == state_.version) co_return Status{};
+  if (!state_.schema.empty() && conn.schema != state_.schema) {
+    Status st = co_await conn.command(Command::kInitDb, state_.schema);
+    if (!st) co_return st;
+    conn.schema = state_.schema;
+  }
+  for (const std::string& sql : state_.replayStatements()) {
+    Status st = co_await conn.command(Command::kQuery, sql);
+    if (!st) co_return st;
+  }
+  conn.syncedVersion = state_.version;
+  co_return Status{};
+}
+
+void ClientSession::noteWrite(const SessionConn& conn, std::string gtid) {
+  if (readYourWritesMs_ == 0 && !causalReads_) return;
+  auto now = std::chrono::steady_clock::now();
+  for (auto& w : recentWrites_) {
+    if (w.keyspace == conn.keyspace && w.shard == conn.shard) {
+      w.at = now;
+      if (!gtid.empty()) w.gtid = std::move(gtid);
+      return;
+    }
+  }
+  recentWrites_.push_back(RecentWrite{conn.keyspace, conn.shard, now, std::move(gtid)});
+}
+
+asio::awaitable<void> ClientSession::recordGtid(SessionConn& conn) {
+  BackendConnection::CommandOutput out;
+  Status st = co_await conn.conn->command(Command::kQuery, "SELECT @@last_gtid", &out);
+  noteWrite(conn, st && out.firstValue ? *out.firstValue : std::string());
+}
+
+asio::awaitable<Status> ClientSession::waitForGtid(SessionConn& replica,
+                                                   const catalog::Shard& shard) {
+  for (const auto& w : recentWrites_) {
+    if (w.keyspace != shard.keyspace || w.shard != shard.name || w.gtid.empty()) continue;
+    double timeout = static_cast<double>(ctx_.shared.config.causalReadTimeoutMs) / 1000.0;
+    std::string sql = fmt::format("SELECT MASTER_GTID_WAIT({}, {})", quoteString(w.gtid), timeout);
+    BackendConnection::CommandOutput out;
+    Status st = co_await replica.conn->command(Command::kQuery, sql, &out);
+    if (!st) co_return st;
+    if (!out.firstValue || *out.firstValue != "0") {
+      co_return Error::make(ErrorCode::kNoRoute, "replica did not reach the session's last write");
+    }
+  }
+  co_return Status{};
+}
+
+// After a statement that changed session state succeeded on `address`: record the changes (they
+// are replayed on the session's other connections when next used) and follow sql_mode's effect
+// on how statements are read (ANSI_QUOTES, NO_BACKSLASH_ESCAPES, PIPES_AS_CONCAT).
+void ClientSession::applySessionChanges(const catalog::Endpoint& address) {
+  if (changes_.empty()) return;
+  bool sqlMode = false;
+  for (const auto& ch : changes_) {
+    state_.apply(ch);
+    sqlMode = sqlMode || ch.name == "sql_mode";
+  }
+  if (SessionConn* still = findConn(address); still != nullptr && still->conn) {
+    still->conn->syncedVersion = state_.version;
+    still->conn->schema = state_.schema;
+  }
+  if (sqlMode) {
+    std::string mode;
+    for (const auto& [name, value] : state_.assignments) {
+      if (name != "sql_mode") continue;
+      mode = value;
+      for (auto& ch : mode)
+        ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+    }
+    auto has = [&](std::string_view word) {
+      for (std::size_t at = mode.find(word); at != std::string::npos;
+           at = mode.find(word, at + 1)) {
+        auto boundary = [&](std::size_t i) {
+          return i >= mode.size() ||
+                 !(std::isalnum(static_cast<unsigned char>(mode[i])) || mode[i] == '_');
+        };
+        if ((at == 0 || boundary(at - 1)) && boundary(at + word.size())) return true;
+      }
+      return false;
+    };
+    sql::ParseOptions options = parser_.options();
+    bool ansi = has("ANSI");  // ANSI mode implies ANSI_QUOTES and PIPES_AS_CONCAT
+    options.lex.ansiQuotes = ansi || has("ANSI_QUOTES");
+    options.lex.noBackslashEscapes = has("NO_BACKSLASH_ESCAPES");
+    options.pipesAsConcat = ansi || has("PIPES_AS_CONCAT");
+    parser_.setOptions(options);
+  }
+}
+
+}  // namespace shardproxy::proxy

@@ -1,0 +1,238 @@
+// Statements a client session answers itself or spreads over its connections: transactions
+// (lazy BEGIN, COMMIT / ROLLBACK / SAVEPOINT everywhere the transaction went), SET (proxy
+// variables, autocommit), EXPLAIN ROUTE. Same class as client_session.cpp (docs/routing.md).
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "session_util.h"
+#include "shardproxy/common/logging.h"
+#include "shardproxy/proxy/client_session.h"
+#include "shardproxy/proxy/merge_relay.h"
+#include "shardproxy/proxy/protocol/messages.h"
+#include "shardproxy/proxy/result_set.h"
+#include "shardproxy/proxy/server.h"
+#include "shardproxy/router/backend_choice.h"
+#include "shardproxy/router/sql/analysis.h"
+
+namespace shardproxy::proxy {
+
+using detail::iequals;
+using detail::quoteString;
+using detail::startsWithCi;
+using protocol::Command;
+using protocol::ResponseKind;
+using router::Plan;
+using router::PlanKind;
+using router::Role;
+
+// --- transactions ------------------------------------------------------------------------------
+
+asio::awaitable<Status> ClientSession::commitAll(std::string_view sql) {
+  Status first;
+  bool wrote = !txWriteShard_.empty();
+  for (std::size_t i = conns_.size(); i-- > 0;) {
+    SessionConn& c = conns_[i];
+    if (!c.inTx) continue;
+    BackendConnection::CommandOutput out;
+    Status st = co_await c.conn->command(Command::kQuery, sql, &out);
+    if (out.sawStatus) {
+      c.inTx = (out.status & protocol::status::kInTrans) != 0;
+    } else if (st) {
+      c.inTx = false;
+    }
+    if (!st && first) first = st;
+    if (c.conn->broken) {
+      c.inTx = false;
+      releaseConn(c, true);
+      continue;
+    }
+    if (st && wrote && c.primary && causalReads_ && startsWithCi(sql, "COMMIT")) {
+      co_await recordGtid(c);
+    } else if (st && wrote && c.primary) {
+      noteWrite(c, {});
+    }
+  }
+  co_return first;
+}
+
+asio::awaitable<bool> ClientSession::onBegin(const Plan& plan, std::uint8_t seq) {
+  if (inTransaction()) {
+    // MySQL: BEGIN inside a transaction commits it first.
+    Status st = co_await commitAll("COMMIT");
+    txOpen_ = false;
+    txWriteShard_.clear();
+    if (!st) co_return co_await sendError(st.error(), seq);
+  }
+  txOpen_ = true;
+  txReadOnly_ = plan.readOnly;
+  txBegin_.assign(plan.text);
+  txWriteShard_.clear();
+  co_return co_await sendOk(seq);
+}
+
+asio::awaitable<bool> ClientSession::onEndTransaction(const Plan& plan, const Packet& pkt,
+                                                      std::uint8_t seq) {
+  bool any = false;
+  for (const auto& c : conns_)
+    any = any || c.inTx;
+  if (plan.kind == PlanKind::kSavepoint) {
+    if (!any) {
+      auto conn = co_await sessionConnection(plan);
+      if (!conn) co_return co_await sendError(conn.error(), seq);
+      co_return co_await relay(**conn, pkt, RelayOptions{ResponseKind::kQuery});
+    }
+    Status first;
+    for (auto& c : conns_) {
+      if (!c.inTx) continue;
+      Status st = co_await c.conn->command(Command::kQuery, plan.text);
+      if (!st && first) first = st;
+    }
+    for (std::size_t k = conns_.size(); k-- > 0;)
+      if (conns_[k].conn && conns_[k].conn->broken) releaseConn(conns_[k], true);
+    if (!first) co_return co_await sendError(first.error(), seq);
+    co_return co_await sendOk(seq);
+  }
+  Status st = co_await commitAll(plan.text);
+  bool chained = false;
+  for (const auto& c : conns_)
+    chained = chained || c.inTx;
+  txOpen_ = chained;
+  txWriteShard_.clear();
+  if (!st) co_return co_await sendError(st.error(), seq);
+  co_return co_await sendOk(seq);
+}
+
+// --- SET ---------------------------------------------------------------------------------------
+
+asio::awaitable<bool> ClientSession::onSet(const Plan& plan, const Packet& pkt, std::uint8_t seq) {
+  sql::ParseResult again = parser_.parse(plan.text);
+  const auto* set = again ? again.statement().as<sql::SetStatement>() : nullptr;
+  std::size_t proxyVars = 0;
+  if (set != nullptr) {
+    for (const sql::SetItem* item : set->items) {
+      if (item->kind == sql::SetItemKind::kVariable && !item->userVariable &&
+          startsWithCi(item->name.name, "shardproxy_")) {
+        ++proxyVars;
+      }
+    }
+  }
+  if (proxyVars > 0) {
+    if (proxyVars != set->items.size()) {
+      co_return co_await sendError(
+          Error::make(ErrorCode::kNotSupportedYet,
+                      "Set shardproxy_* variables in a SET statement of their own"),
+          seq);
+    }
+    for (const sql::SetItem* item : set->items) {
+      std::string_view v = item->valueText;
+      if (v.size() >= 2 && (v.front() == '\'' || v.front() == '"')) v = v.substr(1, v.size() - 2);
+      bool on = iequals(v, "on") || v == "1" || iequals(v, "true");
+      bool off = iequals(v, "off") || v == "0" || iequals(v, "false");
+      if (iequals(item->name.name, "shardproxy_causal_reads")) {
+        if (!on && !off) {
+          co_return co_await sendError(
+              Error::fromServer(1231, "42000",
+                                fmt::format("Variable 'shardproxy_causal_reads' can't be set to "
+                                            "the value of '{}'",
+                                            item->valueText)),
+              seq);
+        }
+        causalReads_ = on;
+      } else if (iequals(item->name.name, "shardproxy_read_your_writes_ms")) {
+        std::uint64_t ms = 0;
+        bool ok = !v.empty() && v.size() < 10;
+        for (char ch : v) {
+          if (ch < '0' || ch > '9') ok = false;
+          ms = ms * 10 + static_cast<std::uint64_t>(ch - '0');
+        }
+        if (!ok) {
+          co_return co_await sendError(Error::fromServer(1232, "42000",
+                                                         "Incorrect argument type to variable "
+                                                         "'shardproxy_read_your_writes_ms'"),
+                                       seq);
+        }
+        readYourWritesMs_ = static_cast<std::uint32_t>(ms);
+      } else {
+        co_return co_await sendError(
+            Error::fromServer(1193, "HY000",
+                              fmt::format("Unknown system variable '{}'", item->name.name)),
+            seq);
+      }
+    }
+    co_return co_await sendOk(seq);
+  }
+  // Validated by the backend the session last used; replayed on the others when next used.
+  auto conn = co_await sessionConnection(plan);
+  if (!conn) co_return co_await sendError(conn.error(), seq);
+  SessionConn* c = *conn;
+  const catalog::Endpoint address = c->address;
+  current_ = static_cast<int>(c - conns_.data());
+  RelayResult r;
+  bool keep = co_await relay(*c, pkt, RelayOptions{ResponseKind::kQuery}, &r);
+  if (r.outcome == RelayResult::Outcome::kDone && !r.sawError) applySessionChanges(address);
+  bool setsAutocommit = false;
+  for (const auto& ch : changes_)
+    setsAutocommit = setsAutocommit || ch.name == "autocommit";
+  if (keep && setsAutocommit && r.outcome == RelayResult::Outcome::kDone && !r.sawError &&
+      r.sawStatus && (r.statusFlags & protocol::status::kAutocommit) &&
+      (txOpen_ || inTransaction())) {
+    // SET autocommit = 1 commits the open transaction (MySQL): on every connection it touched.
+    Status st = co_await commitAll("COMMIT");
+    txOpen_ = false;
+    txWriteShard_.clear();
+    if (!st)
+      moduleLogger("proxy")->warn("{} commit after autocommit=1: {}", peer(), st.error().message);
+  }
+  co_return keep;
+}
+
+// --- EXPLAIN ROUTE -----------------------------------------------------------------------------
+
+asio::awaitable<bool> ClientSession::onExplainRoute(const sql::Statement& statement,
+                                                    std::uint8_t seq) {
+  const auto* explain = statement.as<sql::ExplainStatement>();
+  if (explain->explained == nullptr) {
+    co_return co_await sendError(
+        Error::make(ErrorCode::kParseError, "EXPLAIN ROUTE needs a statement to explain"), seq);
+  }
+  const Plan& plan = planner_.plan(*explain->explained, planInput({}, false));
+  if (plan.kind == PlanKind::kError) co_return co_await sendError(plan.error, seq);
+  TextResultSet rs;
+  rs.columns = {"plan", "shard", "role", "backend", "sql", "reason"};
+  auto row = [&](std::string shard, std::string role, std::string backend, std::string_view sql) {
+    rs.rows.push_back({std::string(router::toString(plan.kind)), std::move(shard), std::move(role),
+                       std::move(backend), std::string(sql), std::string(plan.reason)});
+  };
+  if (plan.targets.empty()) {
+    std::string shard = "-", backend = "-";
+    if (current_ >= 0) {
+      const SessionConn& c = conns_[static_cast<std::size_t>(current_)];
+      shard = c.keyspace + "/" + c.shard;
+      backend = c.address.toString();
+    }
+    bool proxy = plan.kind != PlanKind::kSessionConnection;
+    row(proxy ? "-" : shard, proxy ? "proxy" : "session", proxy ? "-" : backend, plan.text);
+  }
+  for (std::size_t i = 0; i < plan.targets.size(); ++i) {
+    const catalog::Shard& shard = snapshot_->shards[plan.targets[i].shard];
+    bool fellBack = false;
+    auto backend = chooseFor(shard, plan.role, &fellBack);
+    std::string role, address;
+    if (backend) {
+      role = std::string(catalog::toString((*backend)->role));
+      if (fellBack) role += " (no fit replica)";
+      address = (*backend)->address.toString();
+    } else {
+      role = "unavailable";
+      address = backend.error().message;
+    }
+    row(shard.keyspace + "/" + shard.name, role, address, plan.sqlFor(i));
+  }
+  auto& out = client_.out();
+  encodeResultSet(rs, caps_, statusFlags(), seq, out);
+  co_return !(co_await client_.flush());
+}
+
+}  // namespace shardproxy::proxy

@@ -1,0 +1,298 @@
+// The planner's internals, shared by planner.cpp (entry, keyspaces, targets, hints),
+// planner_query.cpp (query blocks, joins, subqueries, SELECT / SHOW / EXPLAIN) and
+// planner_write.cpp (INSERT / UPDATE / DELETE). Not a public header: router/src only.
+#pragma once
+
+#include <fmt/format.h>
+
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "shardproxy/router/planner.h"
+#include "shardproxy/router/sql/analysis.h"
+
+namespace shardproxy::router {
+namespace planning {
+
+using namespace sql;
+
+bool iequals(std::string_view a, std::string_view b);
+bool isSystemSchema(std::string_view db);
+// "xxh3_ci" or "xxh3_ci@<ICU collator version the rule was created with>".
+bool ciKey(std::string_view hashFunction);
+// _ci keyspace IDs are ICU sort keys: a rule recorded under another collator version cannot be
+// hashed by this build.
+bool ciVersionMatches(std::string_view hashFunction);
+bool integerKey(std::string_view hashFunction);
+
+// --- a small dynamic bitset over a keyspace's shard positions ------------------------------
+
+struct ShardSet {
+  std::vector<std::uint64_t> words;
+  std::size_t n = 0;
+  void reset(std::size_t size, bool all) {
+    n = size;
+    words.assign((size + 63) / 64, all ? ~std::uint64_t{0} : 0);
+    if (all && size % 64 != 0) words.back() = (std::uint64_t{1} << (size % 64)) - 1;
+  }
+  void add(std::size_t i) { words[i / 64] |= std::uint64_t{1} << (i % 64); }
+  bool has(std::size_t i) const { return (words[i / 64] >> (i % 64)) & 1; }
+  void intersect(const ShardSet& o) {
+    for (std::size_t i = 0; i < words.size(); ++i)
+      words[i] &= o.words[i];
+  }
+  void unite(const ShardSet& o) {
+    for (std::size_t i = 0; i < words.size(); ++i)
+      words[i] |= o.words[i];
+  }
+  std::size_t count() const {
+    std::size_t c = 0;
+    for (auto w : words)
+      c += static_cast<std::size_t>(__builtin_popcountll(w));
+    return c;
+  }
+  std::optional<std::size_t> single() const {
+    if (count() != 1) return std::nullopt;
+    for (std::size_t i = 0; i < n; ++i)
+      if (has(i)) return i;
+    return std::nullopt;
+  }
+};
+
+enum class TableClass : std::uint8_t { kSystem, kCte, kReference, kSharded };
+
+struct TableInfo {
+  const TableName* name = nullptr;
+  const catalog::TableRule* rule = nullptr;
+  TableClass cls = TableClass::kSystem;
+  std::uint32_t group = 0;  // union-find parent among sharded tables
+};
+
+// One query block's (or UPDATE's / DELETE's) view: its tables, conjuncts and shard set.
+struct BlockScratch {
+  std::vector<const TableName*> tables;
+  std::vector<TableInfo> infos;
+  std::vector<KeyConjunct> conj;
+  std::vector<KeyConjunct> part;
+  ShardSet set;     // the block's own shard set
+  ShardSet result;  // analyzeQuery's answer at this depth (a set operation's union)
+  ShardSet tmp;
+};
+
+}  // namespace planning
+
+struct Planner::Scratch {
+  std::deque<planning::BlockScratch> blocks;  // by nesting depth; a deque keeps references stable
+  std::vector<std::uint32_t> rowShard;
+  std::vector<const sql::Expr*> extra;
+  std::vector<const planning::BlockScratch*> scopes;  // the blocks enclosing the one being analyzed
+  planning::ShardSet final;
+  planning::ShardSet values;
+};
+
+namespace planning {
+
+inline constexpr std::string_view kReferenceFromSharded =
+    "A write to a reference table with a subquery on a sharded table: each shard would compute "
+    "it from its own rows, and the reference table's copies would diverge";
+
+// --- AST walking ------------------------------------------------------------------------------
+
+template <typename F>
+void forEachChildExpr(const Expr* e, F&& f) {
+  switch (e->kind) {
+    case ExprKind::kUnary:
+      f(e->as<Unary>()->operand);
+      break;
+    case ExprKind::kBinary:
+      f(e->as<Binary>()->left);
+      f(e->as<Binary>()->right);
+      break;
+    case ExprKind::kLogical:
+      for (const Expr* x : e->as<Logical>()->operands)
+        f(x);
+      break;
+    case ExprKind::kIs:
+      f(e->as<IsTest>()->operand);
+      break;
+    case ExprKind::kLike: {
+      const auto* l = e->as<Like>();
+      f(l->operand);
+      f(l->pattern);
+      if (l->escape) f(l->escape);
+      break;
+    }
+    case ExprKind::kIn: {
+      const auto* in = e->as<In>();
+      f(in->operand);
+      for (const Expr* x : in->list)
+        f(x);
+      break;
+    }
+    case ExprKind::kBetween: {
+      const auto* b = e->as<Between>();
+      f(b->operand);
+      f(b->low);
+      f(b->high);
+      break;
+    }
+    case ExprKind::kFunction: {
+      const auto* fn = e->as<Function>();
+      for (const Expr* x : fn->args)
+        f(x);
+      for (const OrderItem* o : fn->orderBy)
+        f(o->expr);
+      if (fn->separator) f(fn->separator);
+      break;
+    }
+    case ExprKind::kCase: {
+      const auto* c = e->as<Case>();
+      if (c->operand) f(c->operand);
+      for (const WhenClause* w : c->whens) {
+        f(w->when);
+        f(w->then);
+      }
+      if (c->elseExpr) f(c->elseExpr);
+      break;
+    }
+    case ExprKind::kCast:
+      f(e->as<Cast>()->operand);
+      break;
+    case ExprKind::kInterval:
+      f(e->as<Interval>()->operand);
+      break;
+    case ExprKind::kRow:
+      for (const Expr* x : e->as<Row>()->items)
+        f(x);
+      break;
+    case ExprKind::kCollate:
+      f(e->as<Collate>()->operand);
+      break;
+    case ExprKind::kMatch: {
+      const auto* m = e->as<Match>();
+      for (const Expr* x : m->columns)
+        f(x);
+      f(m->against);
+      break;
+    }
+    default:
+      break;
+  }
+}
+
+// The query nested directly in an expression node (subquery, EXISTS, IN (subquery)).
+const sql::Query* nestedQuery(const sql::Expr* e);
+bool isConnectionBoundFunction(std::string_view name);
+// Names of information_schema columns that hold per-server row statistics.
+bool isRowStatisticColumn(std::string_view name);
+bool mentionsRowStatistic(const sql::Expr* e);
+
+// --- the planning of one statement -------------------------------------------------------------
+
+// A statement a replica may answer (SELECT without locking or INTO, SHOW, EXPLAIN); sets
+// `connectionBound` for SELECT ... INTO.
+bool isRead(const Statement& st, bool& connectionBound);
+
+class Run {
+ public:
+  Run(Plan& plan, Planner::Scratch& scratch, const PlanInput& in)
+      : plan_(plan), s_(scratch), in_(in), snap_(*in.snapshot) {}
+
+  void planStatement(const Statement& st);
+
+ private:
+  bool fail(ErrorCode code, std::string message) {
+    if (plan_.kind != PlanKind::kError || plan_.error.message.empty()) {
+      plan_.kind = PlanKind::kError;
+      plan_.error = Error::make(code, std::move(message));
+    }
+    failed_ = true;
+    return false;
+  }
+  bool notSupported(std::string message) {
+    return fail(ErrorCode::kNotSupportedYet, std::move(message));
+  }
+
+  bool resolveKeyspace(const Statement& st);
+  const catalog::Keyspace* keyspaceForDb(std::string_view db) const;
+  const catalog::Keyspace* defaultKeyspace() const;
+  bool checkAccess(const catalog::Keyspace& ks);
+
+  void planUnsharded(const Statement& st);
+  void planSharded(const Statement& st);
+  void planSelect(const SelectStatement& st);
+  void planInsert(const InsertStatement& st);
+  void planUpdate(const UpdateStatement& st);
+  void planDelete(const DeleteStatement& st);
+  void planShow(const ShowStatement& st);
+  void planExplain(const ExplainStatement& st);
+
+  // Block analysis. Returns false on error (plan_ has it).
+  struct BlockResult {
+    bool sharded = false;      // a sharded table in the block's own FROM
+    bool constrained = false;  // the shard key narrowed the set
+    bool colocated = false;    // correlated on the shard key with an outer block
+    bool allSharded = true;    // every block of a set operation reads a sharded table
+  };
+  // Leaves the shard set in block(depth).result.
+  bool analyzeQuery(const Query& q, std::size_t depth, BlockResult& out);
+  // Leaves the shard set in block(depth).set; `extra` expressions (UPDATE's SET values) are
+  // walked for subqueries in the block's scope.
+  bool analyzeBlock(List<TableRef> from, const Expr* where, std::size_t depth, BlockResult& out,
+                    const SelectBlock* select, std::span<const Expr* const> extra = {});
+  bool walkTableRef(const TableRef* r, std::size_t depth);
+  bool multiShardWriteCheck();
+  void planReferenceWrite(const BlockScratch& b, std::string_view what);
+  void finishWrite(BlockScratch& b, const BlockResult& r, bool changesReference, bool orderOrLimit,
+                   std::string_view what);
+  void planShardedWrite(ShardSet& set, const BlockResult& r, bool orderedOrLimited,
+                        std::string_view what);
+  bool walkInsertValues(const InsertStatement& st);
+  bool subqueryShardCheck(std::string_view what);
+  void rewriteInList();
+  bool analyzeNested(const Query& q, std::size_t depth);
+  bool walkUnshardedQuery(const Query& q, std::size_t depth);
+  bool walkExpr(const Expr* e, std::size_t depth);
+  bool classifyTables(BlockScratch& b);
+  TableInfo* infoFor(BlockScratch& b, const Column& c);
+  bool keyOf(const TableInfo& t, const Column& c) const;
+  std::uint32_t findGroup(BlockScratch& b, std::uint32_t i);
+  bool valuesToSet(const KeyConjunct& k, const catalog::TableRule& rule, ShardSet& out);
+  std::optional<std::size_t> positionOf(std::uint64_t keyspaceId) const;
+  void collectOnConjuncts(const TableRef* r, BlockScratch& b, bool filtering);
+
+  BlockScratch& block(std::size_t depth) {
+    if (s_.blocks.size() <= depth) s_.blocks.resize(depth + 1);
+    return s_.blocks[depth];
+  }
+
+  // Targets
+  void targetAll(PlanKind kind);
+  void targetSet(const ShardSet& set, PlanKind multiKind);
+  void targetShard(std::size_t position);
+  bool applyShardHint(std::string_view name);
+  std::optional<std::size_t> firstServing() const;
+
+  Plan& plan_;
+  Planner::Scratch& s_;
+  const PlanInput& in_;
+  const catalog::Snapshot& snap_;
+  const catalog::Keyspace* ks_ = nullptr;
+  bool failed_ = false;
+  bool connectionBound_ = false;
+  bool deferred_ = false;
+  std::optional<std::size_t> required_;  // a nested block's single shard
+  std::vector<const BlockScratch*>& scopes_ = s_.scopes;
+  // The top block's only narrowing conjunct when it is an IN list (split per shard).
+  std::optional<KeyConjunct> inList_;
+  const catalog::TableRule* inRule_ = nullptr;
+  int narrowings_ = 0;
+};
+
+}  // namespace planning
+
+}  // namespace shardproxy::router
