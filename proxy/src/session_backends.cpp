@@ -18,15 +18,6 @@
 
 namespace shardproxy::proxy {
 
-using detail::iequals;
-using detail::quoteString;
-using detail::startsWithCi;
-using protocol::Command;
-using protocol::ResponseKind;
-using router::Plan;
-using router::PlanKind;
-using router::Role;
-
 // --- state ------------------------------------------------------------------------------------
 
 bool ClientSession::inTransaction() const {

@@ -18,15 +18,6 @@
 
 namespace shardproxy::proxy {
 
-using detail::iequals;
-using detail::quoteString;
-using detail::startsWithCi;
-using protocol::Command;
-using protocol::ResponseKind;
-using router::Plan;
-using router::PlanKind;
-using router::Role;
-
 // --- transactions ------------------------------------------------------------------------------
 
 asio::awaitable<Status> ClientSession::commitAll(std::string_view sql) {

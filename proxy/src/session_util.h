@@ -1,10 +1,15 @@
-// Small text helpers the session's routing files share.
+// What the session's routing files (session_backends / session_routing / session_statements .cpp)
+// share: the names they use unqualified and small text helpers. Private to proxy/src.
 #pragma once
 
 #include <algorithm>
 #include <cctype>
 #include <string>
 #include <string_view>
+
+#include "shardproxy/proxy/protocol/constants.h"
+#include "shardproxy/proxy/protocol/response_scanner.h"
+#include "shardproxy/router/planner.h"
 
 namespace shardproxy::proxy::detail {
 
@@ -31,3 +36,16 @@ inline std::string quoteString(std::string_view s) {
 }
 
 }  // namespace shardproxy::proxy::detail
+
+namespace shardproxy::proxy {
+
+using detail::iequals;
+using detail::quoteString;
+using detail::startsWithCi;
+using protocol::Command;
+using protocol::ResponseKind;
+using router::Plan;
+using router::PlanKind;
+using router::Role;
+
+}  // namespace shardproxy::proxy

@@ -246,6 +246,7 @@ class Run {
                     const SelectBlock* select, std::span<const Expr* const> extra = {});
   bool walkTableRef(const TableRef* r, std::size_t depth);
   bool multiShardWriteCheck();
+  void targetReferenceCopies();
   void planReferenceWrite(const BlockScratch& b, std::string_view what);
   void finishWrite(BlockScratch& b, const BlockResult& r, bool changesReference, bool orderOrLimit,
                    std::string_view what);

@@ -52,13 +52,7 @@ void Run::planInsert(const InsertStatement& st) {
         return;
       }
     }
-    if (required_) {
-      notSupported(std::string(kReferenceFromSharded));
-      return;
-    }
-    plan_.reason = "reference table: every primary";
-    targetAll(PlanKind::kScatter);
-    multiShardWriteCheck();
+    targetReferenceCopies();
     return;
   }
   if (st.source == InsertSource::kSelect) {
@@ -300,6 +294,12 @@ void Run::planReferenceWrite(const BlockScratch& b, std::string_view what) {
     notSupported(fmt::format("{} of system tables through sharded keyspace '{}'", what, ks_->name));
     return;
   }
+  targetReferenceCopies();
+}
+
+// Every primary holds a copy: all of them, unless a subquery reads one shard's rows (each copy
+// would be computed from different rows).
+void Run::targetReferenceCopies() {
   if (required_) {
     notSupported(std::string(kReferenceFromSharded));
     return;
