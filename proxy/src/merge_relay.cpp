@@ -20,7 +20,8 @@ void put(Channel& client, protocol::ByteView payload, std::uint8_t& seq) {
 
 asio::awaitable<MergeResult> relayMerged(std::span<BackendConnection* const> backends,
                                          Channel& client, std::uint32_t clientCaps,
-                                         std::uint8_t firstSeq, std::uint16_t sessionStatus) {
+                                         std::uint8_t firstSeq, std::uint16_t sessionStatus,
+                                         bool copies) {
   MergeResult r;
   r.status.assign(backends.size(), 0);
   std::uint8_t seq = firstSeq;
@@ -71,9 +72,11 @@ asio::awaitable<MergeResult> relayMerged(std::span<BackendConnection* const> bac
         lost(MergeResult::Outcome::kBackendProtocol);
         continue;
       }
-      affected += ok->affectedRows;
+      if (!copies || r.succeeded == 0) {
+        affected += ok->affectedRows;
+        warnings += ok->warnings;
+      }
       if (lastInsertId == 0) lastInsertId = ok->lastInsertId;
-      warnings += ok->warnings;
       lastStatus = ok->statusFlags;
       r.status[i] = ok->statusFlags;
       ++r.succeeded;

@@ -37,7 +37,7 @@ asio::awaitable<bool> ClientSession::relayMany(std::span<SessionConn* const> con
   for (SessionConn* c : conns)
     targetConns_.push_back(c->conn.get());
   MergeResult r = co_await relayMerged(targetConns_, client_, caps_, seq,
-                                       static_cast<std::uint16_t>(statusFlags()));
+                                       static_cast<std::uint16_t>(statusFlags()), plan.copies);
   for (std::size_t i = 0; i < conns.size(); ++i) {
     if (r.status[i] != 0) conns[i]->inTx = (r.status[i] & protocol::status::kInTrans) != 0;
   }
@@ -445,7 +445,19 @@ asio::awaitable<bool> ClientSession::executeMulti(const Plan& plan, const Packet
     if (!backend) co_return co_await sendError(backend.error(), seq);
     auto conn = co_await connectionTo(**backend, shard);
     if (!conn) co_return co_await sendError(conn.error(), seq);
-    addresses.push_back((*backend)->address);
+    const catalog::Backend* chosen = *backend;
+    if (causalReads_ && !(*conn)->primary && !(*conn)->inTx) {
+      Status caught = co_await waitForGtid(**conn, shard);
+      if (!caught) {
+        // This shard's replica is behind the session's last write there: its primary answers.
+        auto primary = chooseFor(shard, Role::kPrimary);
+        if (!primary) co_return co_await sendError(primary.error(), seq);
+        auto pconn = co_await connectionTo(**primary, shard);
+        if (!pconn) co_return co_await sendError(pconn.error(), seq);
+        chosen = *primary;
+      }
+    }
+    addresses.push_back(chosen->address);
   }
   targets_.clear();
   for (const auto& a : addresses)
@@ -494,7 +506,13 @@ asio::awaitable<bool> ClientSession::executeMulti(const Plan& plan, const Packet
   bool keep = co_await relayMany(targets_, plan, seq);
   if (plan.write) {
     for (const auto& a : addresses)
-      if (SessionConn* c = findConn(a); c != nullptr && c->primary && !c->inTx) noteWrite(*c, {});
+      if (SessionConn* c = findConn(a); c != nullptr && c->primary && !c->inTx) {
+        if (causalReads_) {
+          co_await recordGtid(*c);  // every shard written: its own GTID to wait for
+        } else {
+          noteWrite(*c, {});
+        }
+      }
   }
   co_return keep;
 }

@@ -622,6 +622,7 @@ const Plan& Planner::plan(const Statement& statement, const PlanInput& input) {
   plan_.connectionBound = false;
   plan_.readOnly = false;
   plan_.deferred = false;
+  plan_.copies = false;
   plan_.targets.clear();
   plan_.buffer.clear();
   plan_.reason = {};

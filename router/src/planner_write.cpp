@@ -305,6 +305,7 @@ void Run::targetReferenceCopies() {
     return;
   }
   plan_.reason = "reference table: every primary";
+  plan_.copies = true;
   targetAll(PlanKind::kScatter);
   multiShardWriteCheck();
 }

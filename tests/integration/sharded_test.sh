@@ -150,6 +150,17 @@ admin "SET BACKEND '127.0.0.1:$r0' ONLINE" >/dev/null
 if got=$(wait_role replica 5); then pass "replica ONLINE again: reads return to it"
 else fail "after ONLINE: role [$got]"; fi
 
+# ---- differential: the sharded keyspace answers as one MariaDB database would -------------------
+echo "-- differential: random statements through the proxy vs one unsharded database"
+for s in "CREATE SHARDED TABLE shop.diff_customers SHARD KEY (id)" \
+         "CREATE SHARDED TABLE shop.diff_orders SHARD KEY (customer_id)" \
+         "CREATE REFERENCE TABLE shop.diff_countries" \
+         "CREATE SHARDED TABLE shop.diff_accounts SHARD KEY (email) USING xxh3_ci"; do
+  out=$(admin "$s") || die "admin: $s: $out"
+done
+/usr/bin/python3 "$root/tests/integration/differential_test.py" "$app_port" "$p0" \
+  "${DIFF_SEED:-20261128}" "${DIFF_STATEMENTS:-1500}" || failed=1
+
 # ---- real drivers on the sharded keyspace -----------------------------------------------------
 echo "-- node mysql2 and Perl DBD::MariaDB (server-side prepare) on the sharded keyspace"
 if out=$(SP_PORT="$app_port" node "$root/tests/integration/clients/node_sharded_test.js" 2>&1); then

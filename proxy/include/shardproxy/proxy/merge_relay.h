@@ -37,8 +37,11 @@ struct MergeResult {
 // DEPRECATE_EOF); `sessionStatus` is OR-ed into the status flags the client sees. When every
 // backend answered, the merged OK or the result set's terminator is sent; when one answered an
 // ERR, nothing final is sent: the caller sends an ERR at `nextSeq` (it knows the context).
+// `copies`: the backends hold the same rows (a reference table), so the OK reports the first
+// backend's affected rows instead of the sum.
 asio::awaitable<MergeResult> relayMerged(std::span<BackendConnection* const> backends,
                                          Channel& client, std::uint32_t clientCaps,
-                                         std::uint8_t firstSeq, std::uint16_t sessionStatus);
+                                         std::uint8_t firstSeq, std::uint16_t sessionStatus,
+                                         bool copies = false);
 
 }  // namespace shardproxy::proxy

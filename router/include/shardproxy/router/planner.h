@@ -74,6 +74,9 @@ struct Plan {
   bool connectionBound = false;  // LAST_INSERT_ID(), GET_LOCK(), @x := ...: the session's primary
   bool readOnly = false;         // kBegin: START TRANSACTION READ ONLY
   bool deferred = false;         // planned at PREPARE: placeholders decide the shards at EXECUTE
+  // kScatter on copies of the same rows (a reference table): the client is told one target's
+  // affected rows, not the sum.
+  bool copies = false;
   std::vector<PlanTarget> targets;
   std::string buffer;       // rewritten per-shard SQL
   std::string_view reason;  // why these targets, for EXPLAIN ROUTE ("shard key id = 5", ...)
