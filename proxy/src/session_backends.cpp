@@ -84,12 +84,6 @@ ClientSession::SessionConn* ClientSession::readyConn(const catalog::Endpoint& ad
   return nullptr;
 }
 
-ClientSession::SessionConn* ClientSession::connOf(const BackendConnection* conn) {
-  for (auto& c : conns_)
-    if (c.conn.get() == conn) return &c;
-  return nullptr;
-}
-
 void ClientSession::publishBackend(const SessionConn* conn) {
   std::uint32_t thread = conn != nullptr && conn->conn ? conn->conn->threadId() : 0;
   std::uint64_t serial = conn != nullptr && conn->conn ? conn->conn->serial() : 0;

@@ -144,7 +144,6 @@ class ClientSession {
   // The connection that ran the session's last statement, or a new one to the first shard.
   asio::awaitable<Result<SessionConn*>> sessionConnection(const router::Plan& plan);
   SessionConn* findConn(const catalog::Endpoint& address);
-  SessionConn* connOf(const BackendConnection* conn);
   // The connection to `address` when it is already in the session's state and transaction.
   SessionConn* readyConn(const catalog::Endpoint& address);
   asio::awaitable<Status> syncState(SessionConn& conn);
