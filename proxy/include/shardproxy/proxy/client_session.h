@@ -1,8 +1,11 @@
 // One client connection: handshake → authentication → command loop, as one coroutine.
-// Place in the request flow: reads each command packet, asks the router where it goes
-// (router::route), makes sure a backend connection carries the session's state, forwards the
-// command and relays the answer (relay.h). Tracks schema, SET variables, transaction status and
-// prepared statements so a replacement backend connection can be brought to the same state.
+// Place in the request flow: reads each command packet, parses and plans it (router/planner.h),
+// picks a backend per target shard (router/backend_choice.h), makes sure the session's connection
+// to it carries the session's state and transaction, forwards the command and relays the answer
+// (relay.h for one target, merge_relay.h for several). Holds one connection per backend it uses.
+// Tracks schema, SET variables, transactions and prepared statements so any backend connection
+// can be brought to the same state. Split over client_session.cpp (commands), session_routing.cpp,
+// session_backends.cpp, session_statements.cpp and session_prepared.cpp.
 #pragma once
 
 #include <atomic>
