@@ -185,6 +185,9 @@ asio::awaitable<void> ClientSession::commandLoop() {
 
 asio::awaitable<bool> ClientSession::dispatch(const Packet& pkt) {
   auto cmd = static_cast<Command>(pkt.payload[0]);
+  // Session changes belong to the command that made them: none may leak into the next one (a
+  // COM_STMT_EXECUTE after a SET would apply the SET again).
+  changes_.clear();
   std::uint8_t seq = static_cast<std::uint8_t>(pkt.lastSeq + 1);
   switch (cmd) {
     case Command::kQuit:

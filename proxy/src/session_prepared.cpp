@@ -144,6 +144,27 @@ asio::awaitable<bool> ClientSession::onStmtPrepare(const Packet& pkt) {
   if (parsed) {
     plan = &planner_.plan(parsed.statement(), planInput({}, false));
     if (plan->kind == router::PlanKind::kError) co_return co_await sendError(plan->error, seq);
+    const auto* set = parsed.statement().as<sql::SetStatement>();
+    if (set != nullptr && proxyVariables(*set) > 0) {
+      // The proxy's own variables: prepared here (no backend knows them), applied at execute.
+      if (proxyVariables(*set) != set->items.size() || parsed.statement().placeholderCount > 0) {
+        co_return co_await sendError(
+            Error::make(ErrorCode::kNotSupportedYet,
+                        "Set shardproxy_* variables in a SET of their own, with literal values"),
+            seq);
+      }
+      std::uint32_t clientId = nextStatementId_++;
+      PreparedStatement& st = statements_[clientId];
+      st.sql.assign(sql);
+      st.proxyOnly = true;
+      auto& out = client_.out();
+      std::size_t start = protocol::beginPacket(out);
+      protocol::StmtPrepareOk ok;
+      ok.statementId = clientId;
+      protocol::encode(ok, out);
+      protocol::endPacket(out, start, seq);
+      co_return !(co_await client_.flush());
+    }
   } else {
     const catalog::Keyspace* ks = schemaKeyspace();
     if (ks == nullptr || ks->sharded) co_return co_await sendError(parsed.error().toError(), seq);
@@ -227,6 +248,15 @@ asio::awaitable<bool> ClientSession::onStmtExecute(const Packet& pkt) {
         seq);
   }
   PreparedStatement& st = it->second;
+  if (st.proxyOnly) {
+    sql::ParseResult parsed = parser_.parse(st.sql);
+    const auto* set = parsed ? parsed.statement().as<sql::SetStatement>() : nullptr;
+    if (set == nullptr) {
+      co_return co_await sendError(Error::make(ErrorCode::kInternal, "proxy statement lost"), seq);
+    }
+    if (auto err = applyProxyVariables(*set)) co_return co_await sendError(*err, seq);
+    co_return co_await sendOk(seq);
+  }
   std::size_t typesAt = 10 + (st.params + 7) / 8;
   if (st.params > 0 && pkt.payload.size() > typesAt && pkt.payload[typesAt] == 1 &&
       pkt.payload.size() >= typesAt + 1 + 2u * st.params) {

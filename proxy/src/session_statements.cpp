@@ -97,61 +97,64 @@ asio::awaitable<bool> ClientSession::onEndTransaction(const Plan& plan, const Pa
 
 // --- SET ---------------------------------------------------------------------------------------
 
+// The number of shardproxy_* variables a SET assigns (the proxy's own, never sent to backends).
+std::size_t ClientSession::proxyVariables(const sql::SetStatement& set) {
+  std::size_t n = 0;
+  for (const sql::SetItem* item : set.items) {
+    if (item->kind == sql::SetItemKind::kVariable && !item->userVariable &&
+        startsWithCi(item->name.name, "shardproxy_")) {
+      ++n;
+    }
+  }
+  return n;
+}
+
+// Applies a SET of proxy variables only (checked by the caller with proxyVariables()).
+std::optional<Error> ClientSession::applyProxyVariables(const sql::SetStatement& set) {
+  if (proxyVariables(set) != set.items.size()) {
+    return Error::make(ErrorCode::kNotSupportedYet,
+                       "Set shardproxy_* variables in a SET statement of their own");
+  }
+  for (const sql::SetItem* item : set.items) {
+    std::string_view v = item->valueText;
+    if (v.size() >= 2 && (v.front() == '\'' || v.front() == '"')) v = v.substr(1, v.size() - 2);
+    bool on = iequals(v, "on") || v == "1" || iequals(v, "true");
+    bool off = iequals(v, "off") || v == "0" || iequals(v, "false");
+    if (iequals(item->name.name, "shardproxy_causal_reads")) {
+      if (!on && !off) {
+        return Error::fromServer(1231, "42000",
+                                 fmt::format("Variable 'shardproxy_causal_reads' can't be set to "
+                                             "the value of '{}'",
+                                             item->valueText));
+      }
+      causalReads_ = on;
+    } else if (iequals(item->name.name, "shardproxy_read_your_writes_ms")) {
+      std::uint64_t ms = 0;
+      bool ok = !v.empty() && v.size() < 10;
+      for (char ch : v) {
+        if (ch < '0' || ch > '9') ok = false;
+        ms = ms * 10 + static_cast<std::uint64_t>(ch - '0');
+      }
+      if (!ok) {
+        return Error::fromServer(1232, "42000",
+                                 "Incorrect argument type to variable "
+                                 "'shardproxy_read_your_writes_ms'");
+      }
+      readYourWritesMs_ = static_cast<std::uint32_t>(ms);
+    } else {
+      return Error::fromServer(1193, "HY000",
+                               fmt::format("Unknown system variable '{}'", item->name.name));
+    }
+  }
+  return std::nullopt;
+}
+
 asio::awaitable<bool> ClientSession::onSet(const Plan& plan, const Packet& pkt, std::uint8_t seq) {
   sql::ParseResult again = parser_.parse(plan.text);
   const auto* set = again ? again.statement().as<sql::SetStatement>() : nullptr;
-  std::size_t proxyVars = 0;
-  if (set != nullptr) {
-    for (const sql::SetItem* item : set->items) {
-      if (item->kind == sql::SetItemKind::kVariable && !item->userVariable &&
-          startsWithCi(item->name.name, "shardproxy_")) {
-        ++proxyVars;
-      }
-    }
-  }
-  if (proxyVars > 0) {
-    if (proxyVars != set->items.size()) {
-      co_return co_await sendError(
-          Error::make(ErrorCode::kNotSupportedYet,
-                      "Set shardproxy_* variables in a SET statement of their own"),
-          seq);
-    }
-    for (const sql::SetItem* item : set->items) {
-      std::string_view v = item->valueText;
-      if (v.size() >= 2 && (v.front() == '\'' || v.front() == '"')) v = v.substr(1, v.size() - 2);
-      bool on = iequals(v, "on") || v == "1" || iequals(v, "true");
-      bool off = iequals(v, "off") || v == "0" || iequals(v, "false");
-      if (iequals(item->name.name, "shardproxy_causal_reads")) {
-        if (!on && !off) {
-          co_return co_await sendError(
-              Error::fromServer(1231, "42000",
-                                fmt::format("Variable 'shardproxy_causal_reads' can't be set to "
-                                            "the value of '{}'",
-                                            item->valueText)),
-              seq);
-        }
-        causalReads_ = on;
-      } else if (iequals(item->name.name, "shardproxy_read_your_writes_ms")) {
-        std::uint64_t ms = 0;
-        bool ok = !v.empty() && v.size() < 10;
-        for (char ch : v) {
-          if (ch < '0' || ch > '9') ok = false;
-          ms = ms * 10 + static_cast<std::uint64_t>(ch - '0');
-        }
-        if (!ok) {
-          co_return co_await sendError(Error::fromServer(1232, "42000",
-                                                         "Incorrect argument type to variable "
-                                                         "'shardproxy_read_your_writes_ms'"),
-                                       seq);
-        }
-        readYourWritesMs_ = static_cast<std::uint32_t>(ms);
-      } else {
-        co_return co_await sendError(
-            Error::fromServer(1193, "HY000",
-                              fmt::format("Unknown system variable '{}'", item->name.name)),
-            seq);
-      }
-    }
+  if (set != nullptr && proxyVariables(*set) > 0) {
+    changes_.clear();  // proxy variables are never replayed on backends
+    if (auto err = applyProxyVariables(*set)) co_return co_await sendError(*err, seq);
     co_return co_await sendOk(seq);
   }
   // Validated by the backend the session last used; replayed on the others when next used.

@@ -517,6 +517,10 @@ def transactions():
     q(cz, "INSERT INTO customers (id, name) VALUES (%s, 'causal')", (cid,))
     customers[cid] = "causal"
     csel = f"SELECT id, name FROM customers WHERE id = {cid}"
+    # The proxy reads the write's GTID (SELECT @@last_gtid on the primary) after the INSERT's OK
+    # reached us; one more statement of this session runs only after that, so the counters below
+    # start after it.
+    q(cz, "SET @after_insert = 1")
     ub = {p: app_stats(p) for p in (P[1], R[1])}
     check("causal reads: the session's next read finds its write",
           q(cz, csel) == ((cid, "causal"),))
@@ -538,6 +542,8 @@ def introspection():
     a = next(i for i in range(9_000_000, 10**7) if shard_of(i) == 0)
     b = next(i for i in range(9_000_000, 10**7) if shard_of(i) == 1)
     c = app_conn()
+    # Reads go to replicas: causal reads make them wait for this session's writes.
+    q(c, "SET shardproxy_causal_reads = ON")
     q(c, "REPLACE INTO customers (id, name) VALUES (%s, 'intro-a'), (%s, 'intro-b')", (a, b))
     tables = {r[0] for r in q(c, "SHOW TABLES")}
     check("SHOW TABLES lists the keyspace's tables", {"customers", "orders", "countries"} <= tables,

@@ -21,6 +21,8 @@ async function main() {
     host: '127.0.0.1', port: Number(process.env.SP_PORT), user: 'app', password: 'secret',
     database: 'shop', supportBigNumbers: true, bigNumberStrings: true,
   });
+  // Reads go to replicas: causal reads make them wait until this session's writes are there.
+  await conn.query('SET shardproxy_causal_reads = ON');
   const ids = [];
   for (let i = 0; i < 40; i++) ids.push(7000000 + i);
   // Prepared INSERTs, one row each, on whichever shard each id maps to.

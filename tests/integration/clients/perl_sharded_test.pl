@@ -12,6 +12,8 @@ my $dbh = DBI->connect("DBI:MariaDB:database=shop;host=127.0.0.1;port=$port;mari
   'app', 'secret',
   { RaiseError => 1, PrintError => 0, AutoCommit => 1, mariadb_server_prepare => 1 });
 sub fail { print STDERR "perl_sharded_test: FAIL: $_[0]\n"; exit 1; }
+# Reads go to replicas: causal reads make them wait until this session's writes are there.
+$dbh->do('SET shardproxy_causal_reads = ON');
 
 my @ids = map { 7500000 + $_ } 0 .. 29;
 my $ins = $dbh->prepare('INSERT INTO customers (id, name) VALUES (?, ?)');

@@ -72,6 +72,8 @@ class ClientSession {
     protocol::Bytes paramTypes;         // from the last execute that sent them
     // COM_STMT_SEND_LONG_DATA chunks, kept until the execute decides the connections.
     std::vector<std::pair<std::uint16_t, std::string>> longData;
+    // SET of shardproxy_* variables: prepared and executed by the proxy, never by a backend.
+    bool proxyOnly = false;
     OnBackend* on(std::uint64_t serial) {
       for (auto& b : backendIds)
         if (b.serial == serial) return &b;
@@ -136,6 +138,8 @@ class ClientSession {
   asio::awaitable<bool> onEndTransaction(const router::Plan& plan, const Packet& pkt,
                                          std::uint8_t seq);
   asio::awaitable<bool> onSet(const router::Plan& plan, const Packet& pkt, std::uint8_t seq);
+  static std::size_t proxyVariables(const sql::SetStatement& set);
+  std::optional<Error> applyProxyVariables(const sql::SetStatement& set);
   asio::awaitable<bool> onExplainRoute(const sql::Statement& statement, std::uint8_t seq);
   asio::awaitable<Status> commitAll(std::string_view sql);
   // The backend serving `shard` for `role`, honouring health, read-your-writes and stickiness.
