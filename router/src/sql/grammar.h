@@ -176,6 +176,10 @@ class Grammar {
   // ---------------------------------------------------------------- expressions
   // parse_expr.cpp: the operators; parse_primary.cpp: everything from unary() on.
   const Expr* expr(int minBp = kBpLowest);
+  // Pushes `expr (',' expr)*` onto the list under construction; false on a syntax error.
+  bool pushExprs();
+  // Pushes `(',' expr)*`: the rest of a list whose first item is already pushed.
+  bool pushMoreExprs();
   const Expr* prefix();
   const Expr* infix(const Expr* left, std::uint32_t begin, int minBp, bool& stop);
   const Expr* logicalChain(const Expr* left, std::uint32_t begin, LogicalOp op);

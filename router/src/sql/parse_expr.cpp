@@ -291,11 +291,7 @@ const Expr* Grammar::inList(const Expr* left, std::uint32_t begin, bool negated)
     height = std::max(height, heightOf(in->subquery));
   } else {
     std::size_t mark = listMark();
-    do {
-      const Expr* e = expr();
-      if (e == nullptr) return nullptr;
-      listPush(e);
-    } while (accept(TokenKind::kComma));
+    if (!pushExprs()) return nullptr;
     if (!expect(TokenKind::kRParen, "')'")) return nullptr;
     in->list = listFinish<Expr>(mark);
     height = std::max(height, maxHeight(in->list));

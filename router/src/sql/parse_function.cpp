@@ -99,11 +99,7 @@ bool Grammar::genericArguments(Function* f) {
   advance();  // (
   std::size_t mark = listMark();
   if (!tok_.is(TokenKind::kRParen)) {
-    do {
-      const Expr* e = expr();
-      if (e == nullptr) return false;
-      listPush(e);
-    } while (accept(TokenKind::kComma));
+    if (!pushExprs()) return false;
   }
   f->args = listFinish<Expr>(mark);
   // CHAR(n, ... USING charset)
@@ -134,11 +130,7 @@ bool Grammar::aggregateArguments(Function* f) {
     accept(Kw::kAll);
   }
   std::size_t mark = listMark();
-  do {
-    const Expr* e = expr();
-    if (e == nullptr) return false;
-    listPush(e);
-  } while (accept(TokenKind::kComma));
+  if (!pushExprs()) return false;
   f->args = listFinish<Expr>(mark);
   return expect(TokenKind::kRParen, "')'");
 }
@@ -148,11 +140,7 @@ bool Grammar::groupConcatArguments(Function* f) {
   advance();  // (
   f->distinct = accept(Kw::kDistinct) || accept(Kw::kDistinctrow);
   std::size_t mark = listMark();
-  do {
-    const Expr* e = expr();
-    if (e == nullptr) return false;
-    listPush(e);
-  } while (accept(TokenKind::kComma));
+  if (!pushExprs()) return false;
   f->args = listFinish<Expr>(mark);
   if (tok_.is(Kw::kOrder) && !orderBy(f->orderBy)) return false;
   if (accept(Kw::kSeparator)) {
@@ -209,11 +197,7 @@ bool Grammar::substringArguments(Function* f) {
       listPush(len);
     }
   } else {
-    while (accept(TokenKind::kComma)) {
-      const Expr* e = expr();
-      if (e == nullptr) return false;
-      listPush(e);
-    }
+    if (!pushMoreExprs()) return false;
   }
   f->args = listFinish<Expr>(mark);
   return expect(TokenKind::kRParen, "')'");
@@ -250,11 +234,7 @@ bool Grammar::positionArguments(Function* f) {
     if (str == nullptr) return false;
     listPush(str);
   } else {
-    while (accept(TokenKind::kComma)) {  // a user function named position(a, b)
-      const Expr* e = expr();
-      if (e == nullptr) return false;
-      listPush(e);
-    }
+    if (!pushMoreExprs()) return false;  // a user function named position(a, b)
   }
   f->args = listFinish<Expr>(mark);
   return expect(TokenKind::kRParen, "')'");
@@ -388,11 +368,7 @@ const Expr* Grammar::rowConstructor() {
   advance();  // ROW
   advance();  // (
   std::size_t mark = listMark();
-  do {
-    const Expr* e = expr();
-    if (e == nullptr) return nullptr;
-    listPush(e);
-  } while (accept(TokenKind::kComma));
+  if (!pushExprs()) return nullptr;
   if (!expect(TokenKind::kRParen, "')'")) return nullptr;
   auto* row = make<Row>();
   row->items = listFinish<Expr>(mark);
@@ -407,11 +383,7 @@ const Expr* Grammar::match() {
   advance();  // (
   auto* m = make<Match>();
   std::size_t mark = listMark();
-  do {
-    const Expr* e = expr();
-    if (e == nullptr) return nullptr;
-    listPush(e);
-  } while (accept(TokenKind::kComma));
+  if (!pushExprs()) return nullptr;
   if (!expect(TokenKind::kRParen, "')'")) return nullptr;
   m->columns = listFinish<Expr>(mark);
   if (!expect(Kw::kAgainst) || !expect(TokenKind::kLParen, "'('")) return nullptr;

@@ -279,11 +279,7 @@ const Expr* Grammar::parenthesized() {
     return done(s, begin, 1 + heightOf(q));
   }
   listPush(first);
-  while (accept(TokenKind::kComma)) {
-    const Expr* e = expr();
-    if (e == nullptr) return nullptr;
-    listPush(e);
-  }
+  if (!pushMoreExprs()) return nullptr;
   if (!expect(TokenKind::kRParen, "')'")) return nullptr;
   ExprList items = listFinish<Expr>(mark);
   if (items.size() == 1) return items[0];

@@ -320,6 +320,22 @@ bool Grammar::optionalAlias(Ident& out, bool allowString) {
   return !failed_;
 }
 
+bool Grammar::pushExprs() {
+  const Expr* e = expr();
+  if (e == nullptr) return false;
+  listPush(e);
+  return pushMoreExprs();
+}
+
+bool Grammar::pushMoreExprs() {
+  while (accept(TokenKind::kComma)) {
+    const Expr* e = expr();
+    if (e == nullptr) return false;
+    listPush(e);
+  }
+  return true;
+}
+
 bool Grammar::nameList(List<Ident>& out, std::string_view what) {
   if (!expect(TokenKind::kLParen, "'('")) return false;
   std::size_t mark = listMark();
