@@ -1,9 +1,11 @@
 // Catalog: opening the file, snapshots, the change log, and the mutators, each of which is one
-// applyChange() around the row operations in store_*.cpp.
+// applyChange() around the row operations in store_*.cpp (migration progress excepted).
 #include "shardproxy/catalog/catalog.h"
 
 #include <fmt/format.h>
 #include <sqlite3.h>
+
+#include <functional>
 
 #include "catalog_errors.h"
 #include "model.h"
@@ -14,6 +16,19 @@
 namespace shardproxy::catalog {
 
 using detail::applyChange;
+
+namespace {
+
+// Migration progress, saved every second or so by each worker: a short write transaction without
+// the version bump, change-log row and invariant pass of a change (nothing in it alters routing).
+Status writeProgress(sqlite3* db, const std::function<Status()>& write) {
+  auto tx = detail::Transaction::begin(db, detail::Transaction::Kind::kWrite);
+  if (!tx) return tx.takeError();
+  if (Status s = write(); !s) return s;
+  return tx->commit();
+}
+
+}  // namespace
 
 Result<std::unique_ptr<Catalog>> Catalog::open(const std::string& path) {
   sqlite3* db = nullptr;
@@ -139,6 +154,56 @@ Status Catalog::createUser(std::string_view name, std::string_view password,
 
 Status Catalog::dropUser(std::string_view name, const ChangeContext& ctx) {
   return applyChange(db_, version_, ctx, [&] { return detail::deleteUser(db_, name); });
+}
+
+Result<std::int64_t> Catalog::createMigration(const MigrationSpec& spec, const ChangeContext& ctx) {
+  std::int64_t id = 0;
+  Status s = applyChange(db_, version_, ctx, [&]() -> Status {
+    auto created = detail::insertMigration(db_, spec);
+    if (!created) return created.takeError();
+    id = *created;
+    return {};
+  });
+  if (!s) return s.takeError();
+  return id;
+}
+
+Result<std::vector<Migration>> Catalog::migrations(std::optional<std::int64_t> id) {
+  auto tx = detail::Transaction::begin(db_, detail::Transaction::Kind::kRead);
+  if (!tx) return tx.takeError();
+  auto list = detail::readMigrations(db_, id);
+  if (!list) return list;
+  if (Status s = tx->commit(); !s) return s.takeError();
+  return list;
+}
+
+Status Catalog::requestMigration(std::int64_t id, MigrationRequest request,
+                                 std::optional<std::uint32_t> timeoutMs, const ChangeContext& ctx) {
+  return applyChange(db_, version_, ctx,
+                     [&] { return detail::recordMigrationRequest(db_, id, request, timeoutMs); });
+}
+
+Status Catalog::updateMigration(std::int64_t id, const MigrationUpdate& update) {
+  return writeProgress(db_, [&] { return detail::updateMigrationRow(db_, id, update); });
+}
+
+Status Catalog::saveTableProgress(std::int64_t id, const MigrationTable& table) {
+  return writeProgress(db_, [&] { return detail::upsertMigrationTable(db_, id, table); });
+}
+
+Status Catalog::saveStreamProgress(std::int64_t id, const MigrationStream& stream) {
+  return writeProgress(db_, [&] { return detail::upsertMigrationStream(db_, id, stream); });
+}
+
+Status Catalog::switchMigration(std::int64_t id, bool toTargets,
+                                const std::vector<MigrationStream>& streams,
+                                const ChangeContext& ctx) {
+  return applyChange(db_, version_, ctx,
+                     [&] { return detail::switchMigrationShards(db_, id, toTargets, streams); });
+}
+
+Status Catalog::completeMigration(std::int64_t id, const ChangeContext& ctx) {
+  return applyChange(db_, version_, ctx, [&] { return detail::finishMigration(db_, id); });
 }
 
 Result<std::vector<ChangeRecord>> Catalog::changes(std::optional<std::uint32_t> limit) {

@@ -27,7 +27,9 @@ Status at(const std::string& path, Status s) {
 }
 
 Status applyShard(sqlite3* db, const detail::KeyspaceDoc& ks, const detail::ShardDoc& shard) {
-  auto name = detail::insertShard(db, ks.name, shard.name, shard.serving);
+  // A dump taken between a cutover and COMPLETE holds the old shard of a keyspace that was
+  // unsharded (NOT SERVING, named by no range): restoring accepts it.
+  auto name = detail::insertShard(db, ks.name, shard.name, shard.serving, /*restoring=*/true);
   if (!name) return at(shard.path, name.takeError());
   // The primary first: a replica needs its shard's primary to exist.
   std::vector<const detail::BackendDoc*> order;

@@ -34,16 +34,28 @@ Result<std::vector<ShardRow>> loadShards(sqlite3* db, std::string_view keyspace)
   }
 }
 
+// One shard of its own, owning the whole space; beside it only NOT SERVING resharding targets
+// named by their key range (a migration makes the keyspace sharded at its cutover).
 Status checkUnshardedKeyspace(std::string_view keyspace, const std::vector<ShardRow>& shards) {
-  if (shards.size() > 1) {
-    return invariantError(fmt::format("unsharded keyspace '{}' has {} shards; it may have only one",
-                                      keyspace, shards.size()));
+  std::vector<const ShardRow*> own;
+  for (const ShardRow& shard : shards) {
+    if (!isReshardingTarget(shard.name, shard.range, shard.serving)) own.push_back(&shard);
   }
-  if (!shards.empty() && !(shards[0].range == KeyRange{})) {
+  if (own.size() > 1) {
+    std::string names;
+    for (const ShardRow* shard : own) {
+      names += (names.empty() ? "" : ", ") + shardLabel(keyspace, shard->name);
+    }
+    return invariantError(fmt::format(
+        "unsharded keyspace '{}' has {} shards ({}); it may have only one, besides NOT SERVING "
+        "resharding targets named by their key range",
+        keyspace, own.size(), names));
+  }
+  if (!own.empty() && !(own[0]->range == KeyRange{})) {
     return invariantError(
         fmt::format("shard {} of unsharded keyspace '{}' must own the whole "
                     "key space",
-                    shardLabel(keyspace, shards[0].name), keyspace));
+                    shardLabel(keyspace, own[0]->name), keyspace));
   }
   return {};
 }
@@ -51,12 +63,14 @@ Status checkUnshardedKeyspace(std::string_view keyspace, const std::vector<Shard
 Status checkShardedKeyspace(std::string_view keyspace, const std::vector<ShardRow>& shards) {
   const ShardRow* previousServing = nullptr;
   for (const ShardRow& shard : shards) {
-    auto named = KeyRange::parse(shard.name);
-    if (!named || named->toString() != shard.name || !(*named == shard.range)) {
-      return invariantError(
-          fmt::format("shard {}: its name is not the canonical form of its key "
-                      "range {}",
-                      shardLabel(keyspace, shard.name), shard.range.toString()));
+    if (!fitsShardedKeyspace(shard.name, shard.range, shard.serving)) {
+      return invariantError(fmt::format(
+          "shard {}: its name is not the canonical form of its key range {}{}",
+          shardLabel(keyspace, shard.name), shard.range.toString(),
+          KeyRange::parse(shard.name) ? ""
+                                      : " (only the old shard of a keyspace that was unsharded "
+                                        "may keep its name, NOT SERVING and owning the whole "
+                                        "space)"));
     }
     if (!shard.serving) continue;
     // Sorted by start: if any two serving shards overlap, two neighbours do.
@@ -99,16 +113,15 @@ Status checkPrimaries(sqlite3* db) {
 
 Status checkTableRules(sqlite3* db) {
   Statement st(db,
-               "SELECT t.keyspace, k.sharded, t.table_name, t.kind, t.shard_key, t.hash_function "
-               "FROM table_rules t JOIN keyspaces k ON k.name = t.keyspace ORDER BY 1, 3");
+               "SELECT keyspace, table_name, kind, shard_key, hash_function FROM table_rules "
+               "ORDER BY 1, 2");
   for (;;) {
     auto row = st.step();
     if (!row) return row.takeError();
     if (!*row) return {};
-    auto kind = parseKind(st.text(3));
-    if (!kind) return invariantError(fmt::format("table rule has unknown kind '{}'", st.text(3)));
-    Status s = checkTableRuleShape(st.text(0), st.int64(1) != 0, st.text(2), *kind, st.text(4),
-                                   st.text(5));
+    auto kind = parseKind(st.text(2));
+    if (!kind) return invariantError(fmt::format("table rule has unknown kind '{}'", st.text(2)));
+    Status s = checkTableRuleShape(st.text(0), st.text(1), *kind, st.text(3), st.text(4));
     if (!s) return s;
   }
 }

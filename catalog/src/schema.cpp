@@ -82,7 +82,65 @@ CREATE TABLE change_log (
 );
 )sql";
 
-constexpr std::array<const char*, 1> kUpgradeSteps{kStep1};
+// Resharding migrations (catalog/migration.h). A keyspace's finished migrations go with it;
+// store_topology.cpp refuses to drop a keyspace or shard that an unfinished one names.
+// sources/targets: shard names separated by ',' (createMigration refuses names with a comma).
+constexpr const char* kStep2 = R"sql(
+CREATE TABLE migrations (
+  id                     INTEGER PRIMARY KEY AUTOINCREMENT,
+  keyspace               TEXT NOT NULL REFERENCES keyspaces (name) ON DELETE CASCADE,
+  sources                TEXT NOT NULL CHECK (length(sources) >= 1),
+  targets                TEXT NOT NULL CHECK (length(targets) >= 1),
+  phase                  TEXT NOT NULL CHECK (phase IN ('copying', 'replicating', 'cutting_over',
+                                                        'completed', 'cancelled')),
+  switched               INTEGER NOT NULL DEFAULT 0 CHECK (switched IN (0, 1)),
+  paused                 INTEGER NOT NULL DEFAULT 0 CHECK (paused IN (0, 1)),
+  auto_cutover           INTEGER NOT NULL DEFAULT 0 CHECK (auto_cutover IN (0, 1)),
+  throttle_rows          INTEGER NOT NULL DEFAULT 0 CHECK (throttle_rows >= 0),
+  keyspace_was_unsharded INTEGER NOT NULL CHECK (keyspace_was_unsharded IN (0, 1)),
+  request                TEXT CHECK (request IS NULL OR request IN ('cancel', 'verify', 'cutover',
+                                                                    'reverse', 'complete')),
+  cutover_timeout_ms     INTEGER NOT NULL DEFAULT 2000
+                         CHECK (cutover_timeout_ms BETWEEN 0 AND 4294967295),
+  verify_state           TEXT NOT NULL DEFAULT 'pending'
+                         CHECK (verify_state IN ('pending', 'running', 'ok', 'differs')),
+  verify_detail          TEXT NOT NULL DEFAULT '',
+  last_error             TEXT NOT NULL DEFAULT '',
+  cutover_attempts       INTEGER NOT NULL DEFAULT 0 CHECK (cutover_attempts >= 0),
+  last_pause_ms          INTEGER NOT NULL DEFAULT -1 CHECK (last_pause_ms >= -1),
+  created                TEXT NOT NULL,
+  updated                TEXT NOT NULL
+);
+CREATE INDEX migrations_by_keyspace ON migrations (keyspace);
+
+CREATE TABLE migration_tables (
+  migration_id   INTEGER NOT NULL REFERENCES migrations (id) ON DELETE CASCADE,
+  source         TEXT NOT NULL,
+  table_name     TEXT NOT NULL CHECK (length(table_name) BETWEEN 1 AND 64),
+  kind           TEXT NOT NULL CHECK (kind IN ('sharded', 'reference')),
+  cursor         TEXT NOT NULL DEFAULT '',
+  done           INTEGER NOT NULL DEFAULT 0 CHECK (done IN (0, 1)),
+  rows_copied    INTEGER NOT NULL DEFAULT 0 CHECK (rows_copied >= 0),
+  bytes_copied   INTEGER NOT NULL DEFAULT 0 CHECK (bytes_copied >= 0),
+  rows_estimated INTEGER NOT NULL DEFAULT 0 CHECK (rows_estimated >= 0),
+  PRIMARY KEY (migration_id, source, table_name)
+);
+
+CREATE TABLE migration_streams (
+  migration_id   INTEGER NOT NULL REFERENCES migrations (id) ON DELETE CASCADE,
+  direction      TEXT NOT NULL CHECK (direction IN ('forward', 'reverse')),
+  shard          TEXT NOT NULL,
+  gtid_position  TEXT NOT NULL DEFAULT '',
+  events_applied INTEGER NOT NULL DEFAULT 0 CHECK (events_applied >= 0),
+  rows_applied   INTEGER NOT NULL DEFAULT 0 CHECK (rows_applied >= 0),
+  lag_events     INTEGER NOT NULL DEFAULT -1 CHECK (lag_events >= -1),
+  lag_seconds    REAL NOT NULL DEFAULT -1,
+  updated        TEXT NOT NULL,
+  PRIMARY KEY (migration_id, direction, shard)
+);
+)sql";
+
+constexpr std::array<const char*, 2> kUpgradeSteps{kStep1, kStep2};
 static_assert(kUpgradeSteps.size() == Catalog::kSchemaVersion,
               "one upgrade step per schema version");
 

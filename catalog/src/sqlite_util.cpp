@@ -61,6 +61,11 @@ Statement& Statement::bindBlob(int index, std::string_view bytes) {
   return *this;
 }
 
+Statement& Statement::bindReal(int index, double value) {
+  if (stmt_ != nullptr) checkBind(sqlite3_bind_double(stmt_, index, value), index);
+  return *this;
+}
+
 Statement& Statement::bindNull(int index) {
   if (stmt_ != nullptr) checkBind(sqlite3_bind_null(stmt_, index), index);
   return *this;
@@ -95,6 +100,10 @@ void Statement::reset() {
 
 std::int64_t Statement::int64(int column) const {
   return sqlite3_column_int64(stmt_, column);
+}
+
+double Statement::real(int column) const {
+  return sqlite3_column_double(stmt_, column);
 }
 
 std::string Statement::text(int column) const {

@@ -33,6 +33,7 @@ class Statement {
   Statement& bind(int index, std::int64_t value);
   Statement& bind(int index, std::string_view text);
   Statement& bindBlob(int index, std::string_view bytes);
+  Statement& bindReal(int index, double value);
   Statement& bindNull(int index);
   Statement& bindOptional(int index, const std::optional<std::string>& text);  // NULL if none
 
@@ -44,6 +45,7 @@ class Statement {
   void reset();
 
   std::int64_t int64(int column) const;
+  double real(int column) const;
   std::string text(int column) const;
   std::string blob(int column) const;
   bool isNull(int column) const;

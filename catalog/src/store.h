@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -38,13 +39,27 @@ Status validateName(std::string_view what, std::string_view name,
                     std::size_t maxLength = kMaxNameLength);
 // The keyspace's `sharded` flag, or "keyspace 'x' does not exist".
 Result<bool> requireKeyspace(sqlite3* db, std::string_view name);
+// The stored name of an existing shard ("8-c" finds "80-c0"), or a not-found error naming it.
+Result<std::string> resolveShard(sqlite3* db, std::string_view keyspace, std::string_view name);
+// A NOT SERVING shard of an unsharded keyspace named by its own key range in canonical form: a
+// resharding target, which may sit beside the keyspace's one shard.
+bool isReshardingTarget(std::string_view name, const KeyRange& range, bool serving);
+// Whether a shard may be in a sharded keyspace: named by its key range in canonical form, or NOT
+// SERVING, owning the whole space under a name that is no key range (the old shard of a
+// keyspace that was unsharded, after the cutover).
+bool fitsShardedKeyspace(std::string_view name, const KeyRange& range, bool serving);
 
 // --- keyspaces, shards, backends (store_topology.cpp)
 Status insertKeyspace(sqlite3* db, std::string_view name, bool sharded);
 Status deleteKeyspace(sqlite3* db, std::string_view name);
-// Returns the stored shard name: the canonical Vitess form in a sharded keyspace ("8-c" → "80-c0").
+// Returns the stored shard name: the canonical Vitess form for a key range ("8-c" → "80-c0").
+// In an unsharded keyspace a NOT SERVING shard named by a key range is a resharding target with
+// that range; any other shard is the keyspace's one shard and owns the whole space. `restoring`
+// (importJson) also accepts, in a sharded keyspace, a NOT SERVING shard that is named by no key
+// range: the old shard of a keyspace sharded by a migration that was not completed yet.
 Result<std::string> insertShard(sqlite3* db, std::string_view keyspace, std::string_view name,
-                                bool serving);
+                                bool serving, bool restoring = false);
+// Refused while an unfinished migration names the shard.
 Status deleteShard(sqlite3* db, std::string_view keyspace, std::string_view name);
 Status updateShardServing(sqlite3* db, std::string_view keyspace, std::string_view name,
                           bool serving);
@@ -54,16 +69,33 @@ Status deleteBackend(sqlite3* db, const Endpoint& address);
 Status updateBackendState(sqlite3* db, const Endpoint& address, BackendState state);
 
 // --- table rules and users (store_access.cpp)
-// The rules one table rule must follow on its own (kind vs keyspace, shard key, hash function).
-Status checkTableRuleShape(std::string_view keyspace, bool keyspaceSharded, std::string_view table,
-                           TableKind kind, std::string_view shardKey,
-                           std::string_view hashFunction);
+// The rules one table rule must follow on its own (shard key, hash function). A sharded rule
+// may be defined in an unsharded keyspace: inert there until a migration shards the keyspace.
+Status checkTableRuleShape(std::string_view keyspace, std::string_view table, TableKind kind,
+                           std::string_view shardKey, std::string_view hashFunction);
 Status insertTableRule(sqlite3* db, std::string_view keyspace, std::string_view table,
                        TableKind kind, std::string_view shardKey, std::string_view hashFunction);
 Status deleteTableRule(sqlite3* db, std::string_view keyspace, std::string_view table);
 Status insertUser(sqlite3* db, std::string_view name, std::string_view nativeHash,
                   std::string_view sha2Hash, const std::vector<std::string>& keyspaces);
 Status deleteUser(sqlite3* db, std::string_view name);
+
+// --- resharding migrations (store_migrations.cpp); the rules are Catalog's (catalog.h).
+Result<std::int64_t> insertMigration(sqlite3* db, const MigrationSpec& spec);
+// Every migration, or the one with `id` (not found: an error), newest first.
+Result<std::vector<Migration>> readMigrations(sqlite3* db, std::optional<std::int64_t> id);
+Status recordMigrationRequest(sqlite3* db, std::int64_t id, MigrationRequest request,
+                              std::optional<std::uint32_t> timeoutMs);
+Status updateMigrationRow(sqlite3* db, std::int64_t id, const MigrationUpdate& update);
+Status upsertMigrationTable(sqlite3* db, std::int64_t id, const MigrationTable& table);
+Status upsertMigrationStream(sqlite3* db, std::int64_t id, const MigrationStream& stream);
+Status switchMigrationShards(sqlite3* db, std::int64_t id, bool toTargets,
+                             const std::vector<MigrationStream>& streams);
+Status finishMigration(sqlite3* db, std::int64_t id);
+// Refuses, naming the migration, when an unfinished migration of `keyspace` exists (no shard
+// given) or names `shard` as a source or target.
+Status checkNoUnfinishedMigration(sqlite3* db, std::string_view keyspace,
+                                  std::optional<std::string_view> shard = std::nullopt);
 
 // --- whole-catalog rules and bookkeeping (invariants.cpp)
 // Every rule of docs/catalog.md over the whole file; the first violation found, or ok.

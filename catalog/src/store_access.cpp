@@ -28,15 +28,10 @@ Result<bool> userExists(sqlite3* db, std::string_view name) {
 
 }  // namespace
 
-Status checkTableRuleShape(std::string_view keyspace, bool keyspaceSharded, std::string_view table,
-                           TableKind kind, std::string_view shardKey,
-                           std::string_view hashFunction) {
+Status checkTableRuleShape(std::string_view keyspace, std::string_view table, TableKind kind,
+                           std::string_view shardKey, std::string_view hashFunction) {
   const std::string label = tableLabel(keyspace, table);
   if (kind == TableKind::kSharded) {
-    if (!keyspaceSharded) {
-      return invariantError(fmt::format(
-          "sharded table rule {} needs a sharded keyspace; '{}' is unsharded", label, keyspace));
-    }
     if (shardKey.empty()) {
       return invariantError(fmt::format("sharded table rule {} needs a shard key column", label));
     }
@@ -55,12 +50,11 @@ Status checkTableRuleShape(std::string_view keyspace, bool keyspaceSharded, std:
 
 Status insertTableRule(sqlite3* db, std::string_view keyspace, std::string_view table,
                        TableKind kind, std::string_view shardKey, std::string_view hashFunction) {
-  auto sharded = requireKeyspace(db, keyspace);
-  if (!sharded) return sharded.takeError();
+  // A sharded rule in an unsharded keyspace is inert until a migration shards the keyspace; the
+  // planner routes everything of an unsharded keyspace to its one serving shard.
+  if (auto sharded = requireKeyspace(db, keyspace); !sharded) return sharded.takeError();
   if (Status s = validateName("table", table); !s) return s;
-  if (Status s = checkTableRuleShape(keyspace, *sharded, table, kind, shardKey, hashFunction); !s) {
-    return s;
-  }
+  if (Status s = checkTableRuleShape(keyspace, table, kind, shardKey, hashFunction); !s) return s;
   Statement exists(db, "SELECT 1 FROM table_rules WHERE keyspace = ? AND table_name = ?");
   exists.bind(1, keyspace).bind(2, table);
   auto row = exists.step();

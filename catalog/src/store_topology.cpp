@@ -10,11 +10,9 @@
 namespace shardproxy::catalog::detail {
 namespace {
 
-// In a sharded keyspace a shard is named by its range, so "8-c" and "80-c0" are one shard.
-std::string canonicalShardName(bool sharded, std::string_view name) {
-  if (sharded) {
-    if (auto range = KeyRange::parse(name)) return range->toString();
-  }
+// A shard named by a range is stored in canonical form, so "8-c" and "80-c0" are one shard.
+std::string canonicalShardName(std::string_view name) {
+  if (auto range = KeyRange::parse(name)) return range->toString();
   return std::string(name);
 }
 
@@ -22,19 +20,6 @@ Result<bool> shardExists(sqlite3* db, std::string_view keyspace, std::string_vie
   Statement st(db, "SELECT 1 FROM shards WHERE keyspace = ? AND name = ?");
   st.bind(1, keyspace).bind(2, name);
   return st.step();
-}
-
-// The stored name of an existing shard, or a not-found error naming it.
-Result<std::string> resolveShard(sqlite3* db, std::string_view keyspace, std::string_view name) {
-  auto sharded = requireKeyspace(db, keyspace);
-  if (!sharded) return sharded.takeError();
-  std::string canonical = canonicalShardName(*sharded, name);
-  auto exists = shardExists(db, keyspace, canonical);
-  if (!exists) return exists.takeError();
-  if (!*exists) {
-    return notFoundError(fmt::format("shard {} does not exist", shardLabel(keyspace, name)));
-  }
-  return canonical;
 }
 
 // Serving shards never overlap: the first serving shard (other than `self`) that `range` meets.
@@ -82,6 +67,28 @@ Result<std::string> listOf(sqlite3* db, const char* sql, std::string_view param)
   }
 }
 
+// An unsharded keyspace has one shard of its own; the others are NOT SERVING resharding targets.
+Status checkNoOwnShardYet(sqlite3* db, std::string_view keyspace) {
+  Statement st(db,
+               "SELECT name, range_start, range_end, serving FROM shards WHERE keyspace = ? "
+               "ORDER BY range_start, name");
+  st.bind(1, keyspace);
+  for (;;) {
+    auto row = st.step();
+    if (!row) return row.takeError();
+    if (!*row) return {};
+    auto range = storedRangeAt(st, 1, keyspace, st.text(0));
+    if (!range) return range.takeError();
+    if (!isReshardingTarget(st.text(0), *range, st.int64(3) != 0)) {
+      return invariantError(fmt::format(
+          "unsharded keyspace '{}' already has shard {}; an unsharded keyspace has one shard "
+          "(resharding targets beside it are created NOT SERVING and named by their key range, "
+          "like -80)",
+          keyspace, shardLabel(keyspace, st.text(0))));
+    }
+  }
+}
+
 struct BackendRow {
   std::string keyspace;
   std::string shard;
@@ -124,6 +131,31 @@ Status validateName(std::string_view what, std::string_view name, std::size_t ma
   return {};
 }
 
+Result<std::string> resolveShard(sqlite3* db, std::string_view keyspace, std::string_view name) {
+  auto sharded = requireKeyspace(db, keyspace);
+  if (!sharded) return sharded.takeError();
+  // An unsharded keyspace's own shard may have any name, even one that looks like a range (its
+  // resharding targets are stored canonically): the name as given first.
+  for (const std::string& candidate :
+       {*sharded ? canonicalShardName(name) : std::string(name), canonicalShardName(name)}) {
+    auto exists = shardExists(db, keyspace, candidate);
+    if (!exists) return exists.takeError();
+    if (*exists) return candidate;
+  }
+  return notFoundError(fmt::format("shard {} does not exist", shardLabel(keyspace, name)));
+}
+
+bool isReshardingTarget(std::string_view name, const KeyRange& range, bool serving) {
+  auto named = KeyRange::parse(name);
+  return !serving && named && named->toString() == name && *named == range;
+}
+
+bool fitsShardedKeyspace(std::string_view name, const KeyRange& range, bool serving) {
+  auto named = KeyRange::parse(name);
+  if (named) return named->toString() == name && *named == range;
+  return !serving && range == KeyRange{};
+}
+
 Result<bool> requireKeyspace(sqlite3* db, std::string_view name) {
   Statement st(db, "SELECT sharded FROM keyspaces WHERE name = ?");
   st.bind(1, name);
@@ -148,6 +180,7 @@ Status insertKeyspace(sqlite3* db, std::string_view name, bool sharded) {
 Status deleteKeyspace(sqlite3* db, std::string_view name) {
   auto sharded = requireKeyspace(db, name);
   if (!sharded) return sharded.takeError();
+  if (Status s = checkNoUnfinishedMigration(db, name); !s) return s;
   auto shards =
       listOf(db, "SELECT name FROM shards WHERE keyspace = ? ORDER BY range_start, name", name);
   if (!shards) return shards.takeError();
@@ -162,37 +195,35 @@ Status deleteKeyspace(sqlite3* db, std::string_view name) {
         fmt::format("keyspace '{}' is still granted to users ({}); drop or re-create them first",
                     name, *users));
   }
-  // Table rules go with the keyspace (ON DELETE CASCADE): they describe no data of their own.
+  // Table rules and finished migrations go with the keyspace (ON DELETE CASCADE): they describe
+  // no data of their own.
   Statement st(db, "DELETE FROM keyspaces WHERE name = ?");
   st.bind(1, name);
   return st.run();
 }
 
 Result<std::string> insertShard(sqlite3* db, std::string_view keyspace, std::string_view name,
-                                bool serving) {
+                                bool serving, bool restoring) {
   auto sharded = requireKeyspace(db, keyspace);
   if (!sharded) return sharded.takeError();
-  KeyRange range;  // an unsharded keyspace's one shard owns the whole space
-  if (*sharded) {
-    auto parsed = KeyRange::parse(name);
-    if (!parsed) {
-      return invariantError(fmt::format(
-          "shard name '{}' in sharded keyspace '{}' is not a key range in Vitess notation "
-          "(like -80, 80-c0, c0-, or - for the whole space)",
-          name, keyspace));
-    }
-    range = *parsed;
+  const std::optional<KeyRange> named = KeyRange::parse(name);
+  KeyRange range;  // the whole space: an unsharded keyspace's own shard, or its old one
+  if (*sharded && !named && !(restoring && !serving)) {
+    return invariantError(fmt::format(
+        "shard name '{}' in sharded keyspace '{}' is not a key range in Vitess notation "
+        "(like -80, 80-c0, c0-, or - for the whole space)",
+        name, keyspace));
+  }
+  const bool byRange = named && (*sharded || !serving);
+  if (byRange) {
+    range = *named;
   } else {
     if (Status s = validateName("shard", name); !s) return s.takeError();
-    auto existing = listOf(db, "SELECT name FROM shards WHERE keyspace = ?", keyspace);
-    if (!existing) return existing.takeError();
-    if (!existing->empty()) {
-      return invariantError(fmt::format(
-          "unsharded keyspace '{}' already has shard {}; an unsharded keyspace has one shard",
-          keyspace, shardLabel(keyspace, *existing)));
+    if (!*sharded) {
+      if (Status s = checkNoOwnShardYet(db, keyspace); !s) return s.takeError();
     }
   }
-  const std::string canonical = canonicalShardName(*sharded, name);
+  const std::string canonical = byRange ? named->toString() : std::string(name);
   auto exists = shardExists(db, keyspace, canonical);
   if (!exists) return exists.takeError();
   if (*exists) {
@@ -214,6 +245,7 @@ Result<std::string> insertShard(sqlite3* db, std::string_view keyspace, std::str
 Status deleteShard(sqlite3* db, std::string_view keyspace, std::string_view name) {
   auto canonical = resolveShard(db, keyspace, name);
   if (!canonical) return canonical.takeError();
+  if (Status s = checkNoUnfinishedMigration(db, keyspace, *canonical); !s) return s;
   // Its backends go with it (ON DELETE CASCADE). A serving shard leaves a gap, which is allowed.
   Statement st(db, "DELETE FROM shards WHERE keyspace = ? AND name = ?");
   st.bind(1, keyspace).bind(2, *canonical);

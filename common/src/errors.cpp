@@ -70,6 +70,13 @@ constexpr std::array<ErrorInfo, static_cast<std::size_t>(ErrorCode::kCount)> kRe
     {ErrorCode::kCrossShardTransaction, "cross_shard_transaction", 1105, "HY000",
      "A transaction would write to a second shard; atomic multi-shard commit is not supported "
      "yet. The transaction stays open on the first shard."},
+    {ErrorCode::kKeyspaceHeld, "keyspace_held", 1213, "40001",
+     "The statement waited longer than hold_timeout_ms while its keyspace was held (a resharding "
+     "cutover) and was not run. Retryable: SQLSTATE 40001 is what drivers and ORMs retry (as "
+     "after a deadlock); no transaction of the session was open on that keyspace."},
+    {ErrorCode::kMigration, "migration", 1105, "HY000",
+     "A resharding request cannot be carried out in the migration's state, or a worker failed "
+     "(the message says which and why)."},
 }};
 
 }  // namespace

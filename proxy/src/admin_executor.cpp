@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "admin_migrations.h"
 #include "shardproxy/router/admin_statement.h"
 #include "shardproxy/router/keyspace_id.h"
 
@@ -35,8 +36,9 @@ bool keyspaceMatches(const std::optional<std::string>& filter, const std::string
 // the catalog.
 class Visitor {
  public:
-  Visitor(catalog::Catalog& catalog, const catalog::ChangeContext& ctx, bool& changed)
-      : catalog_(catalog), ctx_(ctx), changed_(changed) {}
+  Visitor(catalog::Catalog& catalog, migrations::MigrationManager* manager,
+          const catalog::ChangeContext& ctx, bool& changed)
+      : catalog_(catalog), manager_(manager), ctx_(ctx), changed_(changed) {}
 
   AdminResult operator()(const adm::ShowKeyspaces&) {
     auto snap = snapshot();
@@ -120,7 +122,10 @@ class Visitor {
     return rs;
   }
   AdminResult operator()(const adm::ShowCatalogVersion&) {
-    return TextResultSet{{"version"}, {{std::to_string(catalog_.version())}}};
+    // Read from the file: migration workers change the catalog too.
+    auto snap = snapshot();
+    if (!snap) return snap.takeError();
+    return TextResultSet{{"version"}, {{std::to_string((*snap)->version)}}};
   }
   AdminResult operator()(const adm::ShowCatalogChanges& s) {
     auto changes = catalog_.changes(s.limit);
@@ -167,6 +172,18 @@ class Visitor {
     return done(catalog_.createUser(s.name, s.password, s.keyspaces, ctx_));
   }
   AdminResult operator()(const adm::DropUser& s) { return done(catalog_.dropUser(s.name, ctx_)); }
+  AdminResult operator()(const adm::Reshard& s) {
+    return adminReshard(catalog_, manager_, s, ctx_, changed_);
+  }
+  AdminResult operator()(const adm::ShowMigrations& s) {
+    return adminShowMigrations(catalog_, manager_, s);
+  }
+  AdminResult operator()(const adm::ShowMigration& s) {
+    return adminShowMigration(catalog_, manager_, s);
+  }
+  AdminResult operator()(const adm::MigrationCommand& s) {
+    return adminMigrationCommand(catalog_, s, ctx_, changed_);
+  }
 
  private:
   static std::optional<std::string> yesNo(bool b) { return std::string(b ? "yes" : "no"); }
@@ -189,6 +206,7 @@ class Visitor {
   }
 
   catalog::Catalog& catalog_;
+  migrations::MigrationManager* manager_;
   const catalog::ChangeContext& ctx_;
   bool& changed_;
 };
@@ -207,7 +225,7 @@ AdminResult AdminExecutor::execute(std::string_view sql, const std::string& who,
   const auto& statement = std::get<adm::AdminStatement>(parsed);
   // The change log keeps the statement, never a password typed in it.
   catalog::ChangeContext ctx{who, adm::redactPassword(sql, statement)};
-  Visitor visitor(catalog_, ctx, changed);
+  Visitor visitor(catalog_, manager_, ctx, changed);
   return std::visit(visitor, statement);
 }
 

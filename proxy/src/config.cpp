@@ -369,6 +369,14 @@ Status applyJsonConfig(const std::string& json, Config& c) {
       auto u = parseUserSpec(*s, "config: 'health_user'");
       if (!u) return u.takeError();
       c.healthUser = *u;
+    } else if (key == "dba_user") {
+      auto s = getString(v, key);
+      if (!s) return s.takeError();
+      auto u = parseUserSpec(*s, "config: 'dba_user'");
+      if (!u) return u.takeError();
+      c.dbaUser = *u;
+    } else if (key == "hold_timeout_ms") {
+      st = parseMillis(v, key, c.holdTimeout);
     } else if (key == "health_interval_ms") {
       st = parseMillis(v, key, c.healthInterval);
     } else if (key == "max_client_connections") {

@@ -21,7 +21,8 @@ int main(int argc, char** argv) {
   std::string configFile, listen, logLevel, logFormat, backendUser, serverVersion, authPlugin,
       tlsCert, tlsKey;
   std::vector<std::string> backends, users, adminUsers;
-  std::string adminListen, catalogPath, healthUser;
+  std::string adminListen, catalogPath, healthUser, dbaUser;
+  std::int64_t holdTimeout = -1;
   bool dumpCatalog = false;
   unsigned threads = 0;
   std::size_t maxPacket = 0, poolMax = 0, poolMinIdle = 0, maxClients = 0;
@@ -75,6 +76,11 @@ int main(int argc, char** argv) {
                  "Causal reads: how long to wait for a replica to reach the write (default 1000)");
   app.add_option("--health-user", healthUser,
                  "name:password the health probe logs in with (default: --backend-user)");
+  app.add_option("--dba-user", dbaUser,
+                 "name:password for resharding workers and fencing (replication + READ ONLY "
+                 "ADMIN); never an application's login");
+  app.add_option("--hold-timeout-ms", holdTimeout,
+                 "How long statements wait while a cutover holds their keyspace (default 10000)");
   app.add_option("--health-interval-ms", healthInterval,
                  "Backend health probe interval (default 1000)");
   app.add_flag("--error-reference", errorReference,
@@ -172,6 +178,12 @@ int main(int argc, char** argv) {
   if (maxClients != 0) config.maxClientConnections = maxClients;
   if (readYourWrites >= 0) config.readYourWritesMs = static_cast<std::uint32_t>(readYourWrites);
   if (causalTimeout >= 0) config.causalReadTimeoutMs = static_cast<std::uint32_t>(causalTimeout);
+  if (!dbaUser.empty()) {
+    auto u = shardproxy::proxy::parseUserSpec(dbaUser, "--dba-user");
+    if (!u) return fail(u.error().message);
+    config.dbaUser = *u;
+  }
+  if (holdTimeout >= 0) config.holdTimeout = std::chrono::milliseconds(holdTimeout);
   if (!healthUser.empty()) {
     auto u = shardproxy::proxy::parseUserSpec(healthUser, "--health-user");
     if (!u) return fail(u.error().message);

@@ -64,8 +64,15 @@ ThreadContext::ThreadContext(SharedState& s, std::size_t threads)
            threads) {}
 
 void SharedState::publish(catalog::SnapshotPtr next) {
-  catalog::SnapshotPtr previous = snapshot_.exchange(next, std::memory_order_acq_rel);
-  snapshotVersion_.store(next->version, std::memory_order_release);
+  // The admin thread and the migration workers both publish: never go back to an older version.
+  catalog::SnapshotPtr previous = snapshot_.load(std::memory_order_acquire);
+  do {
+    if (previous && previous->version >= next->version) return;
+  } while (!snapshot_.compare_exchange_weak(previous, next, std::memory_order_acq_rel));
+  std::uint64_t seen = snapshotVersion_.load(std::memory_order_acquire);
+  while (seen < next->version &&
+         !snapshotVersion_.compare_exchange_weak(seen, next->version, std::memory_order_acq_rel)) {
+  }
   // Idle pooled connections to backends that stopped serving close now; sessions that hold one
   // move away at their next statement (OFFLINE) or when they end (DRAINING).
   std::vector<std::string> retired;
@@ -89,7 +96,7 @@ AdminResult SharedState::runAdmin(std::string_view sql, const std::string& who, 
     return explainRoute(sql);
   }
   std::lock_guard lock(adminMutex_);
-  AdminExecutor executor(*catalog_);
+  AdminExecutor executor(*catalog_, migrations.get());
   AdminResult result = executor.execute(sql, who, changed);
   if (changed) {
     auto snap = catalog_->snapshot();
@@ -371,6 +378,20 @@ int Server::run() {
         "set --health-user name:password");
   }
 
+  // Resharding: the manager resumes every unfinished migration of the catalog (docs/resharding.md).
+  migrations::ManagerOptions mo;
+  mo.catalogPath = c.catalogPath;
+  if (c.dbaUser) {
+    mo.dbaUser = c.dbaUser->name;
+    mo.dbaPassword = c.dbaUser->password;
+  }
+  shared_.migrations = std::make_unique<migrations::MigrationManager>(mo, shared_.gate);
+  if (c.dbaUser) {
+    shared_.migrations->start();
+  } else {
+    log->info("no dba_user: resharding is off (set --dba-user name:password to enable it)");
+  }
+
   std::vector<std::thread> workers;
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
   for (auto& t : threads_) {
@@ -387,6 +408,9 @@ int Server::run() {
     log->info("signal {}: stop accepting, finishing running statements (grace {} ms)", sig,
               c.shutdownGrace.count());
     shared_.shuttingDown.store(true);
+    // Migration workers save their progress and stop first (a cutover in flight finishes or
+    // aborts within its budget): the next start resumes them.
+    shared_.migrations->stop();
     asio::post(adminIo, [&adminAcceptor] {
       error_code ignored;
       adminAcceptor.close(ignored);

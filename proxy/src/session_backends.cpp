@@ -31,6 +31,7 @@ void ClientSession::refreshSnapshot() {
   std::uint64_t v = ctx_.shared.snapshotVersion();
   if (snapshot_ && snapshot_->version == v) return;
   snapshot_ = ctx_.shared.snapshot();
+  activeKeyspace_ = nullptr;  // it pointed into the old snapshot
   sweepConnections();
 }
 

@@ -4,6 +4,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <cstring>
 
 #include "session_util.h"
@@ -118,6 +120,7 @@ asio::awaitable<bool> ClientSession::onQueryText(const Packet& pkt, std::string_
 
 asio::awaitable<bool> ClientSession::passThrough(const Packet& pkt, std::uint8_t seq) {
   const catalog::Keyspace* ks = schemaKeyspace();
+  if (heldAtGate(ks)) co_return co_await waitForRelease(pkt, ks->name, seq);
   if (ks == nullptr || ks->shards.empty()) {
     co_return co_await sendError(
         Error::make(ErrorCode::kNoRoute,
@@ -208,6 +211,9 @@ asio::awaitable<bool> ClientSession::onMultiStatement(const Packet& pkt, std::st
     co_return co_await relay(**conn, pkt, RelayOptions{ResponseKind::kQuery});
   }
   const catalog::Shard& s = snapshot_->shards[*shard];
+  if (heldAtGate(snapshot_->findKeyspace(s.keyspace))) {
+    co_return co_await waitForRelease(pkt, s.keyspace, seq);
+  }
   auto backend = chooseFor(s, Role::kPrimary);
   if (!backend) co_return co_await sendError(backend.error(), seq);
   auto conn = co_await connectionTo(**backend, s);
@@ -219,10 +225,57 @@ asio::awaitable<bool> ClientSession::onMultiStatement(const Packet& pkt, std::st
 
 // --- execution of a plan -----------------------------------------------------------------------
 
+// --- the keyspace gate (a cutover holds a keyspace) ------------------------------------------
+
+bool ClientSession::busyOn(std::string_view keyspace) const {
+  if (!idle_ && activeKeyspace_ != nullptr && activeKeyspace_->name == keyspace) return true;
+  for (const SessionConn& c : conns_)
+    if (c.inTx && c.keyspace == keyspace) return true;
+  return false;
+}
+
+bool ClientSession::heldAtGate(const catalog::Keyspace* ks) {
+  // Marked busy and checked in one run of this thread: the gate counts busy sessions here too.
+  activeKeyspace_ = ks;
+  if (!ctx_.shared.gate.anyHeld()) [[likely]]
+    return false;
+  if (ks == nullptr || !ctx_.shared.gate.isHeld(ks->name)) return false;
+  // A transaction already open on the keyspace goes on: the cutover waits for it to end.
+  for (const SessionConn& c : conns_)
+    if (c.inTx && c.keyspace == ks->name) return false;
+  activeKeyspace_ = nullptr;
+  return true;
+}
+
+asio::awaitable<bool> ClientSession::waitForRelease(const Packet& pkt, std::string keyspace,
+                                                    std::uint8_t seq) {
+  const auto deadline = std::chrono::steady_clock::now() + ctx_.shared.config.holdTimeout;
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  // Polling keeps the gate free of per-session wake-ups across threads; a cutover's pause is
+  // hundreds of milliseconds, so 2 ms steps cost nothing.
+  while (ctx_.shared.gate.isHeld(keyspace)) {
+    if (std::chrono::steady_clock::now() >= deadline || closeRequested_) {
+      co_return co_await sendError(
+          Error::make(ErrorCode::kKeyspaceHeld,
+                      fmt::format("Keyspace '{}' is being cut over to new shards and the "
+                                  "statement waited {} ms; it was not run: retry it",
+                                  keyspace, ctx_.shared.config.holdTimeout.count())),
+          seq);
+    }
+    timer.expires_after(std::chrono::milliseconds(2));
+    co_await timer.async_wait(asio::use_awaitable);
+  }
+  refreshSnapshot();
+  co_return co_await dispatch(pkt);
+}
+
 asio::awaitable<bool> ClientSession::execute(const Plan& plan, const Packet& pkt, std::uint8_t seq,
                                              PreparedStatement* stmt) {
   // Not a coroutine itself: each path has its own frame, so the hot one stays small enough for
   // Asio's frame recycling (frames over ~1 KiB go to malloc on every statement).
+  if (heldAtGate(plan.keyspace)) [[unlikely]] {
+    return waitForRelease(pkt, plan.keyspace->name, seq);
+  }
   if (plan.kind == PlanKind::kSessionConnection || plan.kind == PlanKind::kSingle ||
       plan.kind == PlanKind::kUse) {
     return executeSingle(plan, pkt, seq, stmt);

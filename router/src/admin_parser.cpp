@@ -1,7 +1,9 @@
 // Recursive descent over the admin grammar of docs/admin-sql.md. One token of lookahead, pulled
 // from the lexer on demand, so a statement costs at most one pass over its text; every list is
 // capped, and there is no nesting to cap.
+#include <algorithm>
 #include <cstddef>
+#include <cstdint>
 #include <utility>
 
 #include "admin_lexer.h"
@@ -192,9 +194,166 @@ class Parser {
     if (accept("DROP")) return drop(at);
     if (accept("ADD")) return addBackend();
     if (accept("SET")) return setBackend(at);
+    if (accept("RESHARD")) return reshard();
+    if (auto action = migrationVerb()) return migrationCommand(*action);
     if (isMysqlVerb(tok_)) return notAdmin(at, upperText(tok_.raw));
-    fail(tok_.kind == Kind::kEnd ? "empty statement" : "expected SHOW, CREATE, DROP, ADD or SET");
+    fail(tok_.kind == Kind::kEnd ? "empty statement"
+                                 : "expected SHOW, CREATE, DROP, ADD, SET, RESHARD or a "
+                                   "migration verb (PAUSE, RESUME, CANCEL, VERIFY, CUTOVER, "
+                                   "REVERSE, COMPLETE)");
     return std::nullopt;
+  }
+
+  // --- resharding (docs/resharding.md)
+  // PAUSE | RESUME | CANCEL | VERIFY | CUTOVER | REVERSE | COMPLETE (then MIGRATION n).
+  std::optional<catalog::MigrationRequest> migrationVerb() {
+    using R = catalog::MigrationRequest;
+    static constexpr std::pair<std::string_view, R> kVerbs[] = {
+        {"PAUSE", R::kPause},      {"RESUME", R::kResume},   {"CANCEL", R::kCancel},
+        {"VERIFY", R::kVerify},    {"CUTOVER", R::kCutover}, {"REVERSE", R::kReverse},
+        {"COMPLETE", R::kComplete}};
+    for (const auto& [word, action] : kVerbs) {
+      if (accept(word)) return action;
+    }
+    return std::nullopt;
+  }
+
+  // A migration id: a positive integer that fits int64.
+  bool migrationId(std::int64_t& out) {
+    if (tok_.kind != Kind::kNumber) return fail("expected the migration id (a number)");
+    std::uint64_t v = 0;
+    for (char c : tok_.raw) {
+      if (v > (static_cast<std::uint64_t>(INT64_MAX) - static_cast<std::uint64_t>(c - '0')) / 10) {
+        return fail("migration id out of range");
+      }
+      v = v * 10 + static_cast<std::uint64_t>(c - '0');
+    }
+    if (v == 0) return fail("migration ids start at 1");
+    out = static_cast<std::int64_t>(v);
+    advance();
+    return true;
+  }
+
+  Statement migrationCommand(catalog::MigrationRequest action) {
+    MigrationCommand s;
+    s.action = action;
+    if (!expect("MIGRATION", "expected MIGRATION and its id") || !migrationId(s.id)) {
+      return std::nullopt;
+    }
+    if (action != catalog::MigrationRequest::kCutover &&
+        action != catalog::MigrationRequest::kReverse) {
+      return s;
+    }
+    trailingHint_ = "TIMEOUT seconds or end of statement";
+    if (!accept("TIMEOUT")) return s;
+    trailingHint_ = {};
+    if (!seconds(s.timeoutMs.emplace())) return std::nullopt;
+    return s;
+  }
+
+  // Seconds with an optional fraction (0.5, 2, 1.25) → milliseconds, 1 ms to one hour.
+  bool seconds(std::uint32_t& ms) {
+    if (tok_.kind != Kind::kNumber)
+      return fail("expected the pause budget in seconds (e.g. 2 or 0.5)");
+    std::size_t at = tok_.begin;
+    std::uint32_t whole = 0;
+    if (tok_.raw.size() > 4 || !parseUint32(tok_.raw, whole) || whole > 3600) {
+      return failAt(at, "TIMEOUT must be at most 3600 seconds");
+    }
+    advance();
+    std::uint64_t frac = 0, scale = 1000;
+    if (tok_.isSymbol('.')) {
+      advance();
+      if (tok_.kind != Kind::kNumber) return fail("expected digits after the decimal point");
+      for (char c : tok_.raw) {
+        if (scale > 1) {
+          scale /= 10;
+          frac += static_cast<std::uint64_t>(c - '0') * scale;
+        }
+      }
+      advance();
+    }
+    const std::uint64_t total = std::uint64_t{whole} * 1000 + frac;
+    if (total < 1 || total > 3600 * 1000) {
+      return failAt(at, "TIMEOUT must be between 0.001 and 3600 seconds");
+    }
+    ms = static_cast<std::uint32_t>(total);
+    return true;
+  }
+
+  // A shard name in a RESHARD list: `-80`, 0, plain names.
+  bool shardName(std::string& out) {
+    if (tok_.kind == Kind::kNumber) {
+      out = std::string(tok_.raw);
+      advance();
+      return true;
+    }
+    if (tok_.kind == Kind::kSymbol) {
+      return fail("expected shard name (backquote names like `-80` or `80-c0`)");
+    }
+    return name(out, "shard name");
+  }
+
+  bool shardList(std::vector<std::string>& out, std::string_view what) {
+    auto item = [&] {
+      std::size_t at = tok_.begin;
+      std::string n;
+      if (!shardName(n)) return false;
+      if (std::find(out.begin(), out.end(), n) != out.end()) {
+        return failAt(at, "shard " + n + " is named twice in the " + std::string(what) + " list");
+      }
+      out.push_back(std::move(n));
+      return true;
+    };
+    return list("shard names", item);
+  }
+
+  Statement reshard() {
+    Reshard s;
+    if (!expect("KEYSPACE", "expected KEYSPACE after RESHARD") ||
+        !name(s.keyspace, "keyspace name") || !expect("FROM", "expected FROM (source shards)") ||
+        !shardList(s.from, "FROM")) {
+      return std::nullopt;
+    }
+    std::size_t toAt = tok_.begin;
+    if (!expect("TO", "expected TO (target shards)") || !shardList(s.to, "TO")) {
+      return std::nullopt;
+    }
+    for (const auto& n : s.to) {
+      if (std::find(s.from.begin(), s.from.end(), n) != s.from.end()) {
+        failAt(toAt, "shard " + n + " is both a source and a target");
+        return std::nullopt;
+      }
+    }
+    bool autoCutover = false;
+    for (;;) {
+      trailingHint_ = "WITH AUTO CUTOVER, THROTTLE n ROWS or end of statement";
+      std::size_t at = tok_.begin;
+      if (accept("WITH")) {
+        if (std::exchange(autoCutover, true)) return duplicate(at, "WITH AUTO CUTOVER");
+        if (!expect("AUTO", "expected AUTO CUTOVER after WITH") ||
+            !expect("CUTOVER", "expected CUTOVER after WITH AUTO")) {
+          return std::nullopt;
+        }
+        s.autoCutover = true;
+      } else if (accept("THROTTLE")) {
+        if (s.throttleRowsPerSecond) return duplicate(at, "THROTTLE");
+        std::uint32_t rows = 0;
+        if (tok_.kind != Kind::kNumber || !parseUint32(tok_.raw, rows) || rows == 0) {
+          fail(
+              "expected THROTTLE n ROWS with n a positive number of rows per second (at most "
+              "4294967295)");
+          return std::nullopt;
+        }
+        advance();
+        if (!expect("ROWS", "expected ROWS after the throttle (rows per second)")) {
+          return std::nullopt;
+        }
+        s.throttleRowsPerSecond = rows;
+      } else {
+        return s;
+      }
+    }
   }
 
   Statement show(std::size_t at) {
@@ -209,6 +368,12 @@ class Parser {
       fail("expected RULES after SHOW TABLE");
       return std::nullopt;
     }
+    if (accept("MIGRATIONS")) return from<ShowMigrations>();
+    if (accept("MIGRATION")) {
+      ShowMigration s;
+      if (!migrationId(s.id)) return std::nullopt;
+      return s;
+    }
     if (accept("CATALOG")) {
       if (accept("VERSION")) return ShowCatalogVersion{};
       if (!expect("CHANGES", "expected VERSION or CHANGES after SHOW CATALOG")) return std::nullopt;
@@ -221,7 +386,9 @@ class Parser {
       return s;
     }
     if (isMysqlShowTarget(tok_)) return notAdmin(at, "SHOW " + upperText(tok_.raw));
-    fail("expected KEYSPACES, SHARDS, BACKENDS, TABLE RULES, USERS or CATALOG after SHOW");
+    fail(
+        "expected KEYSPACES, SHARDS, BACKENDS, TABLE RULES, USERS, MIGRATIONS, MIGRATION n or "
+        "CATALOG after SHOW");
     return std::nullopt;
   }
 

@@ -643,4 +643,12 @@ const Plan& Planner::plan(const Statement& statement, const PlanInput& input) {
   return plan_;
 }
 
+std::optional<std::uint64_t> keyspaceIdOfValue(std::string_view text,
+                                               std::string_view hashFunction) {
+  // A stored integer is exact whatever its size (the double limit is for strings compared with
+  // integer columns).
+  if (integerKey(hashFunction)) return integerKeyspaceId(text);
+  return stringKeyspaceId(text, hashFunction);
+}
+
 }  // namespace shardproxy::router

@@ -43,14 +43,30 @@ TEST_F(Invariants, UnshardedKeyspaceWithTwoShards) {
   ok(cat().createKeyspace("main", false, ctx()));
   ok(cat().createShard("main", "0", ep(1), {}, true, ctx()));
   query(path(), "INSERT INTO shards VALUES ('main', '1', '0000000000000000', NULL, 0)");
-  expectNextChangeRejected("unsharded keyspace 'main' has 2 shards; it may have only one");
+  expectNextChangeRejected(
+      "unsharded keyspace 'main' has 2 shards (main.0, main.1); it may have "
+      "only one");
 }
 
-TEST_F(Invariants, ShardedTableRuleInAKeyspaceMadeUnsharded) {
+TEST_F(Invariants, ServingRangeShardInAnUnshardedKeyspace) {
+  ok(cat().createKeyspace("main", false, ctx()));
+  ok(cat().createShard("main", "-80", ep(2), {}, false, ctx()));  // a resharding target
+  query(path(), "UPDATE shards SET serving = 1 WHERE name = '-80'");
+  expectNextChangeRejected("shard main.-80 of unsharded keyspace 'main' must own the whole key");
+}
+
+TEST_F(Invariants, ServingShardWithoutARangeNameInAShardedKeyspace) {
+  // The old shard of a keyspace that was unsharded may stay, but never serve.
+  ok(cat().createKeyspace("shop", true, ctx()));
+  query(path(), "INSERT INTO shards VALUES ('shop', '0', '0000000000000000', NULL, 1)");
+  expectNextChangeRejected("shard shop.0: its name is not the canonical form of its key range -");
+}
+
+TEST_F(Invariants, ShardedTableRuleWithoutAShardKey) {
   ok(cat().createKeyspace("shop", true, ctx()));
   ok(cat().createTableRule("shop", "orders", TableKind::kSharded, "id", ctx()));
-  query(path(), "UPDATE keyspaces SET sharded = 0 WHERE name = 'shop'");
-  expectNextChangeRejected("sharded table rule shop.orders needs a sharded keyspace");
+  query(path(), "UPDATE table_rules SET shard_key = '' WHERE table_name = 'orders'");
+  expectNextChangeRejected("sharded table rule shop.orders needs a shard key column");
 }
 
 TEST_F(Invariants, DanglingForeignKey) {

@@ -221,11 +221,11 @@ TEST_F(CatalogJson, ImportRunsTheInvariantChecksWithThePath) {
   expectRejected(
       [&] {
         return cat().importJson(R"({"keyspaces": [{"name": "k", "tables": [
-            {"name": "t", "kind": "sharded", "shard_key": "id"}]}]})",
+            {"name": "t", "kind": "sharded"}]}]})",
                                 ctx());
       },
       kInvariant,
-      "catalog JSON: keyspaces[0].tables[0]: sharded table rule k.t needs a sharded keyspace");
+      "catalog JSON: keyspaces[0].tables[0]: sharded table rule k.t needs a shard key column");
 }
 
 struct BadDocument {

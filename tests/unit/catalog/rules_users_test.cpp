@@ -41,15 +41,27 @@ TEST_F(TableRules, KeyspaceMustExist) {
       kNotFound, "keyspace 'shop' does not exist");
 }
 
-TEST_F(TableRules, ShardedRuleNeedsAShardKeyAndAShardedKeyspace) {
+TEST_F(TableRules, ShardedRuleNeedsAShardKey) {
   makeShop();
   ok(cat().createKeyspace("main", false, ctx()));
   expectRejected(
       [&] { return cat().createTableRule("shop", "orders", TableKind::kSharded, "", ctx()); },
       kInvariant, "sharded table rule shop.orders needs a shard key column");
   expectRejected(
-      [&] { return cat().createTableRule("main", "orders", TableKind::kSharded, "id", ctx()); },
-      kInvariant, "sharded table rule main.orders needs a sharded keyspace; 'main' is unsharded");
+      [&] { return cat().createTableRule("main", "orders", TableKind::kSharded, "", ctx()); },
+      kInvariant, "sharded table rule main.orders needs a shard key column");
+}
+
+TEST_F(TableRules, ShardedRuleInAnUnshardedKeyspaceIsAcceptedAndInert) {
+  // Defined before resharding the keyspace (docs/resharding.md); the router ignores it until a
+  // cutover makes the keyspace sharded.
+  ok(cat().createKeyspace("main", false, ctx()));
+  ok(cat().createShard("main", "0", ep(1), {}, true, ctx()));
+  ok(cat().createTableRule("main", "orders", TableKind::kSharded, "customer_id", ctx()));
+  auto s = snap();
+  ASSERT_NE(s->findTable("main", "orders"), nullptr);
+  EXPECT_EQ(s->findTable("main", "orders")->shardKey, "customer_id");
+  EXPECT_FALSE(s->findKeyspace("main")->sharded);
 }
 
 TEST_F(TableRules, ReferenceRuleTakesNoShardKeyAndIsAllowedInBothKinds) {

@@ -12,8 +12,9 @@ TEST_F(CatalogSchema, NewFileGetsTheCurrentSchemaInWalMode) {
   EXPECT_EQ(query(path(), "PRAGMA user_version"), std::to_string(Catalog::kSchemaVersion));
   EXPECT_EQ(query(path(), "PRAGMA journal_mode"), "wal");
   EXPECT_EQ(query(path(), "SELECT catalog_version FROM meta"), "0");
-  for (const char* table : {"keyspaces", "shards", "backends", "table_rules", "users",
-                            "user_keyspaces", "change_log", "meta"}) {
+  for (const char* table :
+       {"keyspaces", "shards", "backends", "table_rules", "users", "user_keyspaces", "change_log",
+        "meta", "migrations", "migration_tables", "migration_streams"}) {
     EXPECT_EQ(query(path(),
                     std::string("SELECT count(*) FROM sqlite_schema WHERE name = '") + table + "'"),
               "1")

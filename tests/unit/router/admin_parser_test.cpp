@@ -36,6 +36,10 @@ AdminParseError errorOf(std::string_view sql) {
   return {};
 }
 
+constexpr std::string_view kStatementHint =
+    "expected SHOW, CREATE, DROP, ADD, SET, RESHARD or a migration verb (PAUSE, RESUME, CANCEL, "
+    "VERIFY, CUTOVER, REVERSE, COMPLETE)";
+
 std::string syntax(std::string_view hint, std::string_view near, int line = 1) {
   return "You have an error in your SQL syntax; " + std::string(hint) + " near '" +
          std::string(near) + "' at line " + std::to_string(line);
@@ -272,9 +276,11 @@ TEST(AdminParserErrors, ExactPositionsAndMessages) {
   auto e = errorOf("SHOW KEYSPACE");
   EXPECT_EQ(e.kind, ErrKind::kSyntax);
   EXPECT_EQ(e.position, 5u);
-  EXPECT_EQ(e.message,
-            syntax("expected KEYSPACES, SHARDS, BACKENDS, TABLE RULES, USERS or CATALOG after SHOW",
-                   "KEYSPACE"));
+  EXPECT_EQ(
+      e.message,
+      syntax("expected KEYSPACES, SHARDS, BACKENDS, TABLE RULES, USERS, MIGRATIONS, MIGRATION n or "
+             "CATALOG after SHOW",
+             "KEYSPACE"));
 
   e = errorOf("CREATE SHARDED TABLE shop.orders (customer_id)");
   EXPECT_EQ(e.position, 33u);
@@ -440,14 +446,13 @@ TEST(AdminParserErrors, LexicalErrorsNameThemselves) {
 TEST(AdminParserErrors, EmptyAndMultipleStatements) {
   EXPECT_EQ(errorOf("").message, syntax("empty statement", ""));
   EXPECT_EQ(errorOf("   -- nothing\n").position, 14u);
-  EXPECT_EQ(errorOf(";").message, syntax("expected SHOW, CREATE, DROP, ADD or SET", ";"));
+  EXPECT_EQ(errorOf(";").message, syntax(kStatementHint, ";"));
   auto e = errorOf("SHOW USERS; SHOW KEYSPACES");
   EXPECT_EQ(e.position, 12u);
   EXPECT_EQ(e.message,
             syntax("expected end of statement (one statement at a time)", "SHOW KEYSPACES"));
   EXPECT_EQ(errorOf("SHOW USERS;;").position, 11u);
-  EXPECT_EQ(errorOf("FROB KEYSPACES").message,
-            syntax("expected SHOW, CREATE, DROP, ADD or SET", "FROB KEYSPACES"));
+  EXPECT_EQ(errorOf("FROB KEYSPACES").message, syntax(kStatementHint, "FROB KEYSPACES"));
   EXPECT_EQ(errorOf("ADD USER app").message, syntax("expected BACKEND after ADD", "USER app"));
 }
 
@@ -664,6 +669,98 @@ TEST(AdminParserTruncation, CutAtATokenBoundaryInsideARequiredPartIsAnErrorAtThe
     EXPECT_EQ(e.position, sql.size()) << sql;
     EXPECT_TRUE(e.message.ends_with(" near '' at line 1")) << sql << ": " << e.message;
   }
+}
+
+// ---------------------------------------------------------------- resharding
+
+TEST(AdminParserReshard, ReshardWithBothOptionsInEitherOrder) {
+  auto r = parseAs<Reshard>("RESHARD KEYSPACE shop FROM (`-80`) TO (`-40`, `40-80`)");
+  EXPECT_EQ(r.keyspace, "shop");
+  EXPECT_EQ(r.from, (std::vector<std::string>{"-80"}));
+  EXPECT_EQ(r.to, (std::vector<std::string>{"-40", "40-80"}));
+  EXPECT_FALSE(r.autoCutover);
+  EXPECT_FALSE(r.throttleRowsPerSecond);
+  r = parseAs<Reshard>(
+      "reshard keyspace shop from (`-80`, `80-`) to (`-`) with auto cutover throttle 50000 rows;");
+  EXPECT_TRUE(r.autoCutover);
+  EXPECT_EQ(r.throttleRowsPerSecond, 50000U);
+  r = parseAs<Reshard>(
+      "RESHARD KEYSPACE main FROM (0) TO (`-80`, `80-`) THROTTLE 10 ROWS WITH "
+      "AUTO CUTOVER");
+  EXPECT_EQ(r.from, (std::vector<std::string>{"0"}));
+  EXPECT_TRUE(r.autoCutover);
+  EXPECT_EQ(r.throttleRowsPerSecond, 10U);
+}
+
+TEST(AdminParserReshard, ReshardRefusals) {
+  EXPECT_EQ(errorOf("RESHARD KEYSPACE shop FROM () TO (`-40`)").kind, ErrKind::kSyntax);
+  EXPECT_EQ(errorOf("RESHARD KEYSPACE shop FROM `-80` TO (`-40`)").kind, ErrKind::kSyntax);
+  EXPECT_EQ(errorOf("RESHARD KEYSPACE shop FROM (`-80`)").kind, ErrKind::kSyntax);
+  EXPECT_EQ(errorOf("RESHARD shop FROM (`-80`) TO (`-40`)").kind, ErrKind::kSyntax);
+  EXPECT_NE(
+      errorOf("RESHARD KEYSPACE shop FROM (`-80`, `-80`) TO (`-40`)").message.find("named twice"),
+      std::string::npos);
+  EXPECT_NE(errorOf("RESHARD KEYSPACE shop FROM (`-80`) TO (`-80`)")
+                .message.find("both a source and a target"),
+            std::string::npos);
+  EXPECT_EQ(errorOf("RESHARD KEYSPACE shop FROM (`-80`) TO (`-40`) THROTTLE 0 ROWS").kind,
+            ErrKind::kSyntax);
+  EXPECT_EQ(errorOf("RESHARD KEYSPACE shop FROM (`-80`) TO (`-40`) THROTTLE 99999999999 ROWS").kind,
+            ErrKind::kSyntax);
+  EXPECT_EQ(errorOf("RESHARD KEYSPACE shop FROM (`-80`) TO (`-40`) THROTTLE 5").kind,
+            ErrKind::kSyntax);
+  EXPECT_NE(errorOf("RESHARD KEYSPACE shop FROM (`-80`) TO (`-40`) WITH AUTO CUTOVER WITH AUTO "
+                    "CUTOVER")
+                .message.find("duplicate"),
+            std::string::npos);
+  EXPECT_EQ(errorOf("RESHARD KEYSPACE shop FROM (`-80`) TO (`-40`) NOW").kind, ErrKind::kSyntax);
+}
+
+TEST(AdminParserReshard, ShowMigrations) {
+  EXPECT_FALSE(parseAs<ShowMigrations>("SHOW MIGRATIONS").keyspace);
+  EXPECT_EQ(parseAs<ShowMigrations>("show migrations from shop;").keyspace, "shop");
+  EXPECT_EQ(parseAs<ShowMigration>("SHOW MIGRATION 7").id, 7);
+  EXPECT_EQ(errorOf("SHOW MIGRATION").kind, ErrKind::kSyntax);
+  EXPECT_EQ(errorOf("SHOW MIGRATION 0").kind, ErrKind::kSyntax);
+  EXPECT_EQ(errorOf("SHOW MIGRATION 99999999999999999999").kind, ErrKind::kSyntax);
+  EXPECT_EQ(parseAs<ShowMigration>("SHOW MIGRATION 9223372036854775807").id, INT64_MAX);
+}
+
+TEST(AdminParserReshard, MigrationVerbs) {
+  using R = catalog::MigrationRequest;
+  const std::pair<const char*, R> verbs[] = {{"PAUSE", R::kPause},      {"resume", R::kResume},
+                                             {"Cancel", R::kCancel},    {"VERIFY", R::kVerify},
+                                             {"CUTOVER", R::kCutover},  {"REVERSE", R::kReverse},
+                                             {"COMPLETE", R::kComplete}};
+  for (const auto& [verb, action] : verbs) {
+    auto c = parseAs<MigrationCommand>(std::string(verb) + " MIGRATION 3;");
+    EXPECT_EQ(c.action, action) << verb;
+    EXPECT_EQ(c.id, 3) << verb;
+    EXPECT_FALSE(c.timeoutMs) << verb;
+  }
+  EXPECT_EQ(parseAs<MigrationCommand>("CUTOVER MIGRATION 7 TIMEOUT 2").timeoutMs, 2000U);
+  EXPECT_EQ(parseAs<MigrationCommand>("REVERSE MIGRATION 7 TIMEOUT 0.5").timeoutMs, 500U);
+  EXPECT_EQ(parseAs<MigrationCommand>("cutover migration 7 timeout 1.25;").timeoutMs, 1250U);
+  EXPECT_EQ(parseAs<MigrationCommand>("CUTOVER MIGRATION 7 TIMEOUT 0.0015").timeoutMs, 1U);
+}
+
+TEST(AdminParserReshard, MigrationVerbRefusals) {
+  EXPECT_EQ(errorOf("PAUSE MIGRATION 3 TIMEOUT 2").kind, ErrKind::kSyntax);  // no budget to pause
+  EXPECT_EQ(errorOf("CUTOVER MIGRATION 3 TIMEOUT 0").kind, ErrKind::kSyntax);
+  EXPECT_EQ(errorOf("CUTOVER MIGRATION 3 TIMEOUT 3601").kind, ErrKind::kSyntax);
+  EXPECT_EQ(errorOf("CUTOVER MIGRATION 3 TIMEOUT").kind, ErrKind::kSyntax);
+  EXPECT_EQ(errorOf("CUTOVER MIGRATION 3 TIMEOUT 1.").kind, ErrKind::kSyntax);
+  EXPECT_EQ(errorOf("CUTOVER MIGRATION x").kind, ErrKind::kSyntax);
+  EXPECT_EQ(errorOf("PAUSE 3").kind, ErrKind::kSyntax);
+  EXPECT_EQ(errorOf("VERIFY MIGRATION 3 4").kind, ErrKind::kSyntax);
+  EXPECT_EQ(errorOf("STOP MIGRATION 1").kind, ErrKind::kNotSupported);  // MySQL's STOP verb
+}
+
+TEST(AdminParserReshard, RedactionLeavesTheseAlone) {
+  const std::string sql = "RESHARD KEYSPACE shop FROM (`-80`) TO (`-40`, `40-80`)";
+  auto parsed = parseAdmin(sql);
+  ASSERT_TRUE(std::holds_alternative<AdminStatement>(parsed));
+  EXPECT_EQ(redactPassword(sql, std::get<AdminStatement>(parsed)), sql);
 }
 
 }  // namespace

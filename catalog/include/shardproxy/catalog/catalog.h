@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "shardproxy/catalog/migration.h"
 #include "shardproxy/catalog/snapshot.h"
 #include "shardproxy/common/errors.h"
 
@@ -36,7 +37,7 @@ struct ChangeRecord {
 class Catalog {
  public:
   // The schema version this build writes; files with a newer one are refused.
-  static constexpr int kSchemaVersion = 1;
+  static constexpr int kSchemaVersion = 2;
 
   // Opens (creating if missing) and upgrades the schema in one transaction.
   static Result<std::unique_ptr<Catalog>> open(const std::string& path);
@@ -79,6 +80,38 @@ class Catalog {
   Status dropUser(std::string_view name, const ChangeContext& ctx);
 
   Result<std::vector<ChangeRecord>> changes(std::optional<std::uint32_t> limit);
+
+  // --- resharding migrations (catalog/migration.h, docs/resharding.md)
+  // One change: checks that the keyspace exists and has no unfinished migration, that every
+  // source is a serving shard and every target a non-serving shard of it, and that the sources
+  // and the targets each cover exactly the same part of the keyspace-ID space (an unsharded
+  // keyspace's one shard counts as the whole space); records the migration with one table row per
+  // (source, sharded table) and one per reference table (first source only), and one "forward"
+  // stream per source with an empty position. Returns the new migration's id.
+  Result<std::int64_t> createMigration(const MigrationSpec& spec, const ChangeContext& ctx);
+  // Every migration, or one (error kCatalogNotFound when it does not exist), with its tables and
+  // streams, newest first.
+  Result<std::vector<Migration>> migrations(std::optional<std::int64_t> id = std::nullopt);
+  // A DBA request (one change, recorded in the change log). Refused with a message when it makes
+  // no sense in the migration's state: PAUSE/RESUME/VERIFY/CANCEL need an unfinished migration,
+  // CANCEL also not switched, CUTOVER a not-switched and REVERSE/COMPLETE a switched one in
+  // phase replicating. PAUSE and RESUME take effect at once (the paused flag); the others set
+  // `request` (and cutoverTimeoutMs for CUTOVER/REVERSE) for the workers.
+  Status requestMigration(std::int64_t id, MigrationRequest request,
+                          std::optional<std::uint32_t> timeoutMs, const ChangeContext& ctx);
+  // Worker progress: no version bump, no change-log row.
+  Status updateMigration(std::int64_t id, const MigrationUpdate& update);
+  Status saveTableProgress(std::int64_t id, const MigrationTable& table);
+  Status saveStreamProgress(std::int64_t id, const MigrationStream& stream);
+  // The cutover's switch, one change: toTargets → the sources stop serving and the targets serve
+  // (and a keyspace that was unsharded becomes sharded); !toTargets → the reverse. Sets switched,
+  // phase replicating, clears the request, and replaces the streams of the new direction
+  // ("reverse" when toTargets, else "forward") with `streams` (the serving side's positions).
+  Status switchMigration(std::int64_t id, bool toTargets,
+                         const std::vector<MigrationStream>& streams, const ChangeContext& ctx);
+  // COMPLETE, one change: the source shards and their backends leave the catalog (their data is
+  // not touched), phase completed, streams removed.
+  Status completeMigration(std::int64_t id, const ChangeContext& ctx);
 
   // The bootstrap/dump JSON format (docs/catalog.md). importJson runs as ONE transaction.
   Status importJson(std::string_view json, const ChangeContext& ctx);

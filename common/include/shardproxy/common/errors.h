@@ -43,6 +43,8 @@ enum class ErrorCode : std::uint16_t {
   kShardKeyRequired,
   kShardKeyChange,
   kCrossShardTransaction,
+  kKeyspaceHeld,
+  kMigration,
   kCount
 };
 

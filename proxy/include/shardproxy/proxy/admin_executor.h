@@ -12,6 +12,7 @@
 
 #include "shardproxy/catalog/catalog.h"
 #include "shardproxy/common/errors.h"
+#include "shardproxy/migrations/manager.h"
 #include "shardproxy/proxy/result_set.h"
 
 namespace shardproxy::proxy {
@@ -24,13 +25,16 @@ using AdminResult = std::variant<AdminOk, TextResultSet, Error>;
 
 class AdminExecutor {
  public:
-  explicit AdminExecutor(catalog::Catalog& catalog) : catalog_(catalog) {}
+  // `manager` runs RESHARD's checks and reports live migration figures (null: RESHARD refused).
+  explicit AdminExecutor(catalog::Catalog& catalog, migrations::MigrationManager* manager = nullptr)
+      : catalog_(catalog), manager_(manager) {}
 
   // `changed` is set when the catalog moved to a new version (publish a new snapshot then).
   AdminResult execute(std::string_view sql, const std::string& who, bool& changed);
 
  private:
   catalog::Catalog& catalog_;
+  migrations::MigrationManager* manager_;
 };
 
 }  // namespace shardproxy::proxy

@@ -42,6 +42,9 @@ class ClientSession {
   std::uint32_t id() const { return id_; }
   // Shutdown: close now if waiting for a command, else after the running one.
   void requestClose();
+  // Running a statement on `keyspace`, or holding a transaction open on it (the keyspace gate
+  // asks, on this session's thread, before a cutover).
+  bool busyOn(std::string_view keyspace) const;
 
  private:
   // One backend connection the session holds (at most one per backend).
@@ -119,6 +122,11 @@ class ClientSession {
   // Runs a planned statement: COM_QUERY (`stmt` null) or COM_STMT_EXECUTE of `stmt`.
   asio::awaitable<bool> execute(const router::Plan& plan, const Packet& pkt, std::uint8_t seq,
                                 PreparedStatement* stmt);
+  // The statement's keyspace is held (a cutover): wait for the release, then run the command
+  // again from its packet (planned on the new catalog), or fail with the retryable error.
+  asio::awaitable<bool> waitForRelease(const Packet& pkt, std::string keyspace, std::uint8_t seq);
+  // Whether the statement must wait at the gate (marks the session busy on `ks` otherwise).
+  bool heldAtGate(const catalog::Keyspace* ks);
   asio::awaitable<bool> executeSingle(const router::Plan& plan, const Packet& pkt, std::uint8_t seq,
                                       PreparedStatement* stmt);
   asio::awaitable<bool> executeMulti(const router::Plan& plan, const Packet& pkt, std::uint8_t seq,
@@ -198,6 +206,7 @@ class ClientSession {
   std::uint64_t publishedSerial_ = 0;  // what publishBackend() last told the registry
   std::uint32_t publishedThread_ = 0;
   catalog::SnapshotPtr snapshot_;
+  const catalog::Keyspace* activeKeyspace_ = nullptr;  // of the running statement (in snapshot_)
   sql::Parser parser_;
   router::Planner planner_;
   std::vector<router::BoundValue> params_;

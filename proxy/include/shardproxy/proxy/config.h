@@ -50,6 +50,12 @@ struct Config {
   std::vector<ConfigUser> users;
   std::optional<ConfigUser> backendUser;
   std::optional<ConfigUser> healthUser;  // health probes (default: backendUser)
+  // The DBA account for everything the proxy does to backends as an operator: resharding
+  // workers (copy, binlog streaming), the cutover's fence. Never an application's login.
+  std::optional<ConfigUser> dbaUser;
+  // How long a statement waits while its keyspace is held (a cutover) before it fails with the
+  // retryable error (1213, SQLSTATE 40001).
+  std::chrono::milliseconds holdTimeout{10000};
   std::string catalogPath = "shardproxy.db";
   std::string adminListenHost = "127.0.0.1";
   std::uint16_t adminListenPort = 6032;

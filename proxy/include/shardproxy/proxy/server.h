@@ -22,6 +22,7 @@
 #include "shardproxy/proxy/authenticator.h"
 #include "shardproxy/proxy/config.h"
 #include "shardproxy/proxy/health_checker.h"
+#include "shardproxy/proxy/keyspace_gate.h"
 #include "shardproxy/proxy/pool.h"
 #include "shardproxy/proxy/tls.h"
 
@@ -58,6 +59,10 @@ struct SharedState {
     return healthChecker ? healthChecker->health() : nullptr;
   }
   std::unique_ptr<HealthChecker> healthChecker;
+
+  // The hold/release buffer (cutovers), and the resharding workers that use it.
+  KeyspaceGate gate{*this};
+  std::unique_ptr<migrations::MigrationManager> migrations;
 
   // Runs one admin statement against the catalog (admin thread only) and publishes on change.
   AdminResult runAdmin(std::string_view sql, const std::string& who, bool& changed);

@@ -12,6 +12,7 @@
 #include <variant>
 #include <vector>
 
+#include "shardproxy/catalog/migration.h"
 #include "shardproxy/catalog/snapshot.h"
 
 namespace shardproxy::router::admin {
@@ -87,12 +88,37 @@ struct CreateUser {
 struct DropUser {
   std::string name;
 };
+// RESHARD KEYSPACE ks FROM (`-80`) TO (`-40`, `40-80`) [WITH AUTO CUTOVER] [THROTTLE n ROWS]
+// (the two options in either order, each at most once).
+struct Reshard {
+  std::string keyspace;
+  std::vector<std::string> from;
+  std::vector<std::string> to;
+  bool autoCutover = false;
+  std::optional<std::uint64_t> throttleRowsPerSecond;
+};
+// SHOW MIGRATIONS [FROM|IN ks]
+struct ShowMigrations {
+  std::optional<std::string> keyspace;
+};
+// SHOW MIGRATION n
+struct ShowMigration {
+  std::int64_t id = 0;
+};
+// PAUSE | RESUME | CANCEL | VERIFY | COMPLETE MIGRATION n;
+// CUTOVER | REVERSE MIGRATION n [TIMEOUT seconds] (seconds may have a fraction: 0.5).
+struct MigrationCommand {
+  catalog::MigrationRequest action = catalog::MigrationRequest::kPause;
+  std::int64_t id = 0;
+  std::optional<std::uint32_t> timeoutMs;
+};
 
 using AdminStatement =
     std::variant<ShowKeyspaces, ShowShards, ShowBackends, ShowTableRules, ShowUsers,
                  ShowCatalogVersion, ShowCatalogChanges, CreateKeyspace, DropKeyspace, CreateShard,
                  DropShard, AddBackend, DropBackend, SetBackendState, CreateTableRule,
-                 DropTableRule, CreateUser, DropUser>;
+                 DropTableRule, CreateUser, DropUser, Reshard, ShowMigrations, ShowMigration,
+                 MigrationCommand>;
 
 struct AdminParseError {
   enum class Kind : std::uint8_t {

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -33,6 +34,14 @@ enum class StringCollation : std::uint8_t {
 // ICU's root collation is close to, not identical with, MySQL's: utf8mb4_general_ci has 'ß' = 's'
 // where ICU has 'ß' = 'ss' (docs/admin-sql.md, "Keyspace IDs").
 std::uint64_t keyspaceIdOfString(std::string_view utf8, StringCollation collation);
+
+// The keyspace ID of a shard key value as a server returns it in a text result or a binlog
+// decodes it (integers as decimal text), under a table rule's hash function ("xxh3", "xxh3_ci",
+// "xxh3_ci@<version>", "xxh3_bin"): the same function the planner applies to literals, so the
+// resharding copy places rows where the router will look for them. nullopt: the value cannot
+// be hashed (not an integer under "xxh3", or a _ci rule of another collator version).
+std::optional<std::uint64_t> keyspaceIdOfValue(std::string_view text,
+                                               std::string_view hashFunction);
 
 // The ICU root collator's version ("153.120" with ICU 72). _ci keyspace IDs are only stable while
 // it is unchanged: the catalog should record it and refuse to route _ci keys when it differs.

@@ -1,0 +1,174 @@
+#include "shardproxy/migrations/manager.h"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "migration_log.h"
+#include "run_context.h"
+#include "runner.h"
+#include "table_meta.h"
+
+namespace shardproxy::migrations {
+
+struct MigrationManager::Impl {
+  ManagerOptions options;
+  TrafficGate& gate;
+  std::thread thread;
+  std::mutex mu;
+  std::condition_variable cv;
+  bool stopping = false;
+  std::map<std::int64_t, std::unique_ptr<Runner>> runners;  // guarded by mu
+
+  Impl(ManagerOptions o, TrafficGate& g) : options(std::move(o)), gate(g) {}
+
+  void loop() {
+    std::unique_ptr<catalog::Catalog> cat;
+    std::unique_lock lock(mu);
+    while (!stopping) {
+      lock.unlock();
+      if (!cat) {
+        auto c = catalog::Catalog::open(options.catalogPath);
+        if (c) {
+          cat = std::move(*c);
+        } else {
+          log::migrations()->error("migration manager: {}", c.error().message);
+        }
+      }
+      std::vector<std::int64_t> active;
+      if (cat) {
+        if (auto all = cat->migrations()) {
+          for (const auto& m : *all) {
+            if (m.phase != catalog::MigrationPhase::kCompleted &&
+                m.phase != catalog::MigrationPhase::kCancelled) {
+              active.push_back(m.id);
+            }
+          }
+        }
+      }
+      lock.lock();
+      for (auto it = runners.begin(); it != runners.end();) {
+        if (it->second->finished()) {
+          it->second->join();
+          it = runners.erase(it);
+        } else {
+          ++it;
+        }
+      }
+      for (std::int64_t id : active) {
+        if (runners.count(id) != 0) continue;
+        auto r = std::make_unique<Runner>(id, options, gate);
+        r->start();
+        runners.emplace(id, std::move(r));
+      }
+      cv.wait_for(lock, options.poll, [&] { return stopping; });
+    }
+  }
+};
+
+MigrationManager::MigrationManager(ManagerOptions options, TrafficGate& gate)
+    : impl_(std::make_unique<Impl>(std::move(options), gate)) {}
+
+MigrationManager::~MigrationManager() {
+  stop();
+}
+
+void MigrationManager::start() {
+  impl_->thread = std::thread([this] { impl_->loop(); });
+}
+
+void MigrationManager::stop() {
+  {
+    std::lock_guard lock(impl_->mu);
+    impl_->stopping = true;
+    for (auto& [id, r] : impl_->runners)
+      r->requestStop();
+  }
+  impl_->cv.notify_all();
+  if (impl_->thread.joinable()) impl_->thread.join();
+  std::lock_guard lock(impl_->mu);
+  impl_->runners.clear();  // joins each
+}
+
+std::optional<LiveStatus> MigrationManager::live(std::int64_t id) const {
+  std::lock_guard lock(impl_->mu);
+  auto it = impl_->runners.find(id);
+  if (it == impl_->runners.end()) return std::nullopt;
+  return it->second->live();
+}
+
+Result<std::int64_t> MigrationManager::reshard(catalog::Catalog& catalog,
+                                               const ReshardRequest& request,
+                                               const catalog::ChangeContext& ctx) {
+  if (impl_->options.dbaUser.empty()) {
+    return Error::make(ErrorCode::kConfigInvalid,
+                       "resharding needs a DBA account: start shardproxy with --dba-user "
+                       "name:password (replication and READ ONLY ADMIN privileges)");
+  }
+  auto snap = catalog.snapshot();
+  if (!snap) return snap.takeError();
+  const catalog::Keyspace* ks = (*snap)->findKeyspace(request.keyspace);
+  if (ks == nullptr) {
+    return Error::make(ErrorCode::kCatalogNotFound,
+                       fmt::format("keyspace '{}' does not exist", request.keyspace));
+  }
+  // The tables as a source primary has them (catalog checks of the shards come later, in one
+  // transaction; a missing shard is reported there).
+  const catalog::Backend* primary = nullptr;
+  for (std::size_t idx : ks->shards) {
+    const catalog::Shard& sh = (*snap)->shards[idx];
+    if (sh.name == request.from.front() && sh.primary) primary = &(*snap)->backends[*sh.primary];
+  }
+  catalog::MigrationSpec spec;
+  spec.keyspace = request.keyspace;
+  spec.sources = request.from;
+  spec.targets = request.to;
+  spec.autoCutover = request.autoCutover;
+  spec.throttleRowsPerSecond = request.throttleRowsPerSecond;
+  if (primary != nullptr) {
+    BlockingClient c;
+    Endpoint e{primary->address.host, primary->address.port, impl_->options.dbaUser,
+               impl_->options.dbaPassword, ""};
+    if (Status s = connectWorker(c, e); !s) return s.takeError();
+    auto tables = c.rows(fmt::format(
+        "SELECT t.TABLE_NAME, IFNULL(t.TABLE_ROWS, 0), (SELECT COUNT(*) FROM "
+        "information_schema.TABLE_CONSTRAINTS k WHERE k.TABLE_SCHEMA = t.TABLE_SCHEMA AND "
+        "k.TABLE_NAME = t.TABLE_NAME AND k.CONSTRAINT_TYPE = 'PRIMARY KEY') FROM "
+        "information_schema.TABLES t WHERE t.TABLE_SCHEMA = {} AND t.TABLE_TYPE = 'BASE TABLE' "
+        "ORDER BY t.TABLE_NAME",
+        hexLiteral(request.keyspace, "utf8mb4")));
+    if (!tables) return tables.takeError();
+    std::vector<std::string> noKey, noRule;
+    for (const Row& r : *tables) {
+      const std::string name = r[0].value_or("");
+      const catalog::TableRule* rule = (*snap)->findTable(request.keyspace, name);
+      if (r[2].value_or("0") == "0") noKey.push_back(name);
+      if (rule == nullptr) noRule.push_back(name);
+      spec.tables.push_back(catalog::MigrationSpec::Table{
+          name,
+          rule != nullptr && rule->kind == catalog::TableKind::kReference ? "reference" : "sharded",
+          std::stoull(r[1].value_or("0"))});
+    }
+    if (!noKey.empty()) {
+      return Error::make(ErrorCode::kNotSupportedYet,
+                         fmt::format("cannot reshard keyspace '{}': table(s) {} have no primary "
+                                     "key; the copy and the binlog catch-up follow rows by "
+                                     "primary key, so add one first",
+                                     request.keyspace, fmt::join(noKey, ", ")));
+    }
+    if (!noRule.empty()) {
+      return Error::make(ErrorCode::kNoTableRule,
+                         fmt::format("cannot reshard keyspace '{}': table(s) {} have no rule; "
+                                     "say how each is split first (CREATE SHARDED TABLE "
+                                     "{}.<table> SHARD KEY (<column>) or CREATE REFERENCE TABLE)",
+                                     request.keyspace, fmt::join(noRule, ", "), request.keyspace));
+    }
+  }
+  return catalog.createMigration(spec, ctx);
+}
+
+}  // namespace shardproxy::migrations
