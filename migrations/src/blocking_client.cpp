@@ -20,6 +20,10 @@ unsigned BlockingClient::lastErrno() const {
 }
 
 Status BlockingClient::connect(const Endpoint& e, unsigned timeoutSeconds) {
+  // A handle connects once: a reconnect (after an error) starts from a fresh one.
+  mysql_close(mysql_);
+  mysql_ = mysql_init(nullptr);
+  connected_ = false;
   endpoint_ = e;
   mysql_optionsv(mysql_, MYSQL_OPT_CONNECT_TIMEOUT, &timeoutSeconds);
   mysql_optionsv(mysql_, MYSQL_OPT_READ_TIMEOUT, &timeoutSeconds);

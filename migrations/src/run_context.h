@@ -74,10 +74,13 @@ struct RunContext {
 };
 
 // Session settings every worker connection uses: UTC timestamps, no auto-increment surprises on
-// 0 keys, no foreign-key ordering constraints while rows arrive out of order.
+// 0 keys, no foreign-key ordering constraints while rows arrive out of order, and READ COMMITTED
+// so the appliers' deletes of absent keys take no gap locks (several streams write one target in
+// a merge). The copy's snapshot sets its own isolation (WITH CONSISTENT SNAPSHOT).
 inline constexpr const char* kWorkerSessionSql =
     "SET SESSION sql_mode = 'NO_AUTO_VALUE_ON_ZERO,NO_ENGINE_SUBSTITUTION', time_zone = '+00:00', "
-    "foreign_key_checks = 0, innodb_lock_wait_timeout = 10";
+    "foreign_key_checks = 0, innodb_lock_wait_timeout = 10, "
+    "tx_isolation = 'READ-COMMITTED'";
 
 Status connectWorker(BlockingClient& client, const Endpoint& endpoint);
 

@@ -181,6 +181,10 @@ bool Runner::waitCaughtUp(Clock::time_point deadline) {
     if (!pos) return false;
     until.push_back(GtidPosition::parse(pos->value_or("")));
   }
+  return waitApplied(until, deadline);
+}
+
+bool Runner::waitApplied(const std::vector<GtidPosition>& until, Clock::time_point deadline) {
   for (;;) {
     bool all = true;
     for (std::size_t i = 0; i < until.size(); ++i) {

@@ -18,6 +18,19 @@
 
 namespace shardproxy::migrations {
 
+// A chunk's row count and the sum and xor of its rows' CRC32s (verifier.cpp).
+struct ChunkSums {
+  std::uint64_t count = 0;
+  std::uint64_t sum = 0;
+  std::uint64_t xorv = 0;
+  bool operator==(const ChunkSums&) const = default;
+  void add(const ChunkSums& o) {
+    count += o.count;
+    sum += o.sum;
+    xorv ^= o.xorv;
+  }
+};
+
 class Runner {
  public:
   Runner(std::int64_t id, const ManagerOptions& options, TrafficGate& gate);
@@ -39,7 +52,20 @@ class Runner {
   bool allCopied();
   // Applied positions of every stream reach the serving side's current positions (or timeout).
   bool waitCaughtUp(std::chrono::steady_clock::time_point deadline);
-  Status verify();                                                       // verifier.cpp
+  // Every stream i has applied until[i] (positions of the serving side, in `from` order).
+  bool waitApplied(const std::vector<GtidPosition>& until,
+                   std::chrono::steady_clock::time_point deadline);
+  Status verify();  // verifier.cpp, with its two helpers
+  Status chunkSums(const TableMeta& t, const std::string& range,
+                   std::vector<std::unique_ptr<BlockingClient>>& from,
+                   std::vector<std::unique_ptr<BlockingClient>>& to, ChunkSums& a, ChunkSums& b,
+                   bool& same);
+  // The primary keys of the rows in `where` that differ between the sides (at most a few
+  // thousand; a row missing on one side counts).
+  Result<std::vector<std::vector<std::string>>> differingRows(
+      const TableMeta& t, const std::string& where,
+      std::vector<std::unique_ptr<BlockingClient>>& from,
+      std::vector<std::unique_ptr<BlockingClient>>& to);
   Status cutover(const catalog::Migration& m, std::uint32_t timeoutMs);  // cutover.cpp
   Status recoverInterruptedCutover(const catalog::Migration& m);         // cutover.cpp
   Status setReadOnly(const std::vector<ShardSide>& sides, bool on, std::uint32_t waitSeconds);

@@ -61,6 +61,17 @@ long failpointApplyDelayMs() {
   return value;
 }
 
+// Writes to a target; a deadlock or lock wait timeout (streams of a merge write the same target)
+// is retried: every statement the workers send is idempotent.
+Status executeRetrying(BlockingClient& c, const std::string& sql) {
+  for (int attempt = 0;; ++attempt) {
+    Status s = c.execute(sql);
+    if (s || attempt == 8 || (c.lastErrno() != 1213 && c.lastErrno() != 1205)) return s;
+    (void)c.execute("ROLLBACK");
+    std::this_thread::sleep_for(std::chrono::milliseconds(5 << std::min(attempt, 5)));
+  }
+}
+
 class Worker {
  public:
   Worker(RunContext& ctx, std::size_t index)
@@ -182,6 +193,8 @@ class Worker {
       prog_.error.clear();
     }
     lastSave_ = Clock::now();
+    throttleStart_ = Clock::now();
+    copiedSinceThrottle_ = 0;
     return {};
   }
 
@@ -234,7 +247,12 @@ class Worker {
   // Opens a consistent snapshot on `c` whose binlog position covers everything applied so far.
   Status snapshotAtOrAfterApplied(BlockingClient*& c) {
     for (int attempt = 0;; ++attempt) {
-      if (Status s = c->execute("START TRANSACTION WITH CONSISTENT SNAPSHOT"); !s) return s;
+      // Worker sessions run READ COMMITTED; the snapshot must be REPEATABLE READ to be one.
+      if (Status s = c->execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ; START "
+                                "TRANSACTION WITH CONSISTENT SNAPSHOT");
+          !s) {
+        return s;
+      }
       auto pos = c->rows(
           "SELECT BINLOG_GTID_POS((SELECT VARIABLE_VALUE FROM information_schema.SESSION_STATUS "
           "WHERE VARIABLE_NAME = 'BINLOG_SNAPSHOT_FILE'), (SELECT VARIABLE_VALUE FROM "
@@ -323,7 +341,7 @@ class Worker {
         }
         buf += ')';
         if (buf.size() >= kMaxStatementBytes && writeError) {
-          writeError = targets_[ti]->execute(buf);
+          writeError = executeRetrying(*targets_[ti], buf);
           buf.clear();
         }
       }
@@ -336,7 +354,7 @@ class Worker {
     if (!writeError) return writeError;
     for (std::size_t ti = 0; ti < buffers_.size(); ++ti) {
       if (buffers_[ti].empty()) continue;
-      if (Status s = targets_[ti]->execute(buffers_[ti]); !s) return s;
+      if (Status s = executeRetrying(*targets_[ti], buffers_[ti]); !s) return s;
     }
     // The chunk is on the targets: the cursor may move past it.
     if (rows < chunkRows_) {
@@ -349,7 +367,7 @@ class Worker {
     copiedSinceThrottle_ += rows;
     // Adaptive chunks: aim at about half a second each.
     const auto took = Clock::now() - started;
-    if (took < 250ms && chunkRows_ < 100000) chunkRows_ *= 2;
+    if (took < 250ms && chunkRows_ < 100000 && ctx_.throttleRowsPerSecond == 0) chunkRows_ *= 2;
     if (took > 1s && chunkRows_ > 500) chunkRows_ /= 2;
     // Keep the applier close behind the copy, so the binlog is not replayed all at the end.
     if (Status s = drainAvailable(); !s) return s;
@@ -374,17 +392,19 @@ class Worker {
   // The DBA's rows/s limit and the targets' replicas: the copy waits while a replica lags more
   // than its limit or cannot be reached (it would fall further behind).
   Status throttle() {
-    if (ctx_.throttleRowsPerSecond > 0) {
-      const auto elapsed = Clock::now() - throttleStart_;
-      const double allowed = std::chrono::duration<double>(elapsed).count() *
-                             static_cast<double>(ctx_.throttleRowsPerSecond);
-      if (static_cast<double>(copiedSinceThrottle_) > allowed) {
-        chunkRows_ = std::max<std::size_t>(
-            100, std::min<std::size_t>(chunkRows_, ctx_.throttleRowsPerSecond / 2 + 1));
-        std::this_thread::sleep_for(50ms);
-        return drainAvailable();
+    if (const std::uint64_t rate = ctx_.throttleRowsPerSecond; rate > 0) {
+      // About four chunks a second at the DBA's rate, and never ahead of it.
+      chunkRows_ = std::clamp<std::size_t>(chunkRows_, 100, std::max<std::uint64_t>(100, rate / 4));
+      for (;;) {
+        const double elapsed = std::chrono::duration<double>(Clock::now() - throttleStart_).count();
+        if (static_cast<double>(copiedSinceThrottle_) <= elapsed * static_cast<double>(rate) ||
+            ctx_.stop || ctx_.paused) {
+          break;
+        }
+        std::this_thread::sleep_for(20ms);
+        if (Status s = drainAvailable(); !s) return s;
       }
-      if (elapsed > 10s) {
+      if (Clock::now() - throttleStart_ > 10s) {
         throttleStart_ = Clock::now();
         copiedSinceThrottle_ = 0;
       }
@@ -581,7 +601,7 @@ class Worker {
         sql2 += "; ";
         if (!replace[ti].empty()) sql2 += replace[ti] + "; ";
         sql2 += "COMMIT";
-        if (Status s = targets_[ti]->execute(sql2); !s) {
+        if (Status s = executeRetrying(*targets_[ti], sql2); !s) {
           (void)targets_[ti]->execute("ROLLBACK");
           return s;
         }
