@@ -143,30 +143,37 @@ std::string hexLiteral(std::string_view bytes, std::string_view charset) {
 
 void appendQuoted(std::string& out, std::string_view bytes) {
   out += '\'';
-  for (char c : bytes) {
-    switch (c) {
+  // Runs of ordinary bytes are appended at once: most values need no escape at all.
+  std::size_t run = 0;
+  for (std::size_t i = 0; i < bytes.size(); ++i) {
+    const char* escape = nullptr;
+    switch (bytes[i]) {
       case '\0':
-        out += "\\0";
+        escape = "\\0";
         break;
       case '\n':
-        out += "\\n";
+        escape = "\\n";
         break;
       case '\r':
-        out += "\\r";
+        escape = "\\r";
         break;
       case '\\':
-        out += "\\\\";
+        escape = "\\\\";
         break;
       case '\'':
-        out += "\\'";
+        escape = "\\'";
         break;
       case '\x1a':
-        out += "\\Z";
+        escape = "\\Z";
         break;
       default:
-        out += c;
+        continue;
     }
+    out.append(bytes.data() + run, i - run);
+    out += escape;
+    run = i + 1;
   }
+  out.append(bytes.data() + run, bytes.size() - run);
   out += '\'';
 }
 

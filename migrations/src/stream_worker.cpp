@@ -14,6 +14,7 @@
 #include "migration_log.h"
 #include "shardproxy/catalog/catalog.h"
 #include "shardproxy/router/keyspace_id.h"
+#include "target_writer.h"
 
 namespace shardproxy::migrations {
 
@@ -59,17 +60,6 @@ long failpointApplyDelayMs() {
     }
   }
   return value;
-}
-
-// Writes to a target; a deadlock or lock wait timeout (streams of a merge write the same target)
-// is retried: every statement the workers send is idempotent.
-Status executeRetrying(BlockingClient& c, const std::string& sql) {
-  for (int attempt = 0;; ++attempt) {
-    Status s = c.execute(sql);
-    if (s || attempt == 8 || (c.lastErrno() != 1213 && c.lastErrno() != 1205)) return s;
-    (void)c.execute("ROLLBACK");
-    std::this_thread::sleep_for(std::chrono::milliseconds(5 << std::min(attempt, 5)));
-  }
 }
 
 class Worker {
@@ -134,10 +124,12 @@ class Worker {
     }
     source_ = std::make_unique<BlockingClient>();
     if (Status s = connectWorker(*source_, ctx_.login(side_.primary)); !s) return s;
+    writers_.clear();  // before the connections they write to
     targets_.clear();
     for (const ShardSide& t : ctx_.to) {
       targets_.push_back(std::make_unique<BlockingClient>());
       if (Status s = connectWorker(*targets_.back(), ctx_.login(t.primary)); !s) return s;
+      writers_.push_back(std::make_unique<TargetWriter>(*targets_.back()));
     }
     auto all = catalog_->migrations(ctx_.id);
     if (!all) return all.takeError();
@@ -311,7 +303,6 @@ class Worker {
     std::size_t rows = 0, skipped = 0;
     std::uint64_t bytes = 0;
     std::vector<std::string> last;
-    Status writeError;
     const auto started = Clock::now();
     Status read = c->stream(sql, [&](char** row, unsigned long* len, unsigned n) {
       ++rows;
@@ -340,22 +331,23 @@ class Worker {
           bytes += len[i];
         }
         buf += ')';
-        if (buf.size() >= kMaxStatementBytes && writeError) {
-          writeError = executeRetrying(*targets_[ti], buf);
+        if (buf.size() >= kMaxStatementBytes) {
+          writers_[ti]->submit(std::move(buf));
           buf.clear();
         }
       }
     });
     (void)c->execute("COMMIT");
-    if (!read) {
-      if (c != source_.get()) copy_.reset();
-      return read;
-    }
-    if (!writeError) return writeError;
+    if (!read && c != source_.get()) copy_.reset();
     for (std::size_t ti = 0; ti < buffers_.size(); ++ti) {
-      if (buffers_[ti].empty()) continue;
-      if (Status s = executeRetrying(*targets_[ti], buffers_[ti]); !s) return s;
+      if (!buffers_[ti].empty()) writers_[ti]->submit(std::move(buffers_[ti]));
     }
+    Status stored;
+    for (auto& w : writers_) {
+      if (Status s = w->wait(); !s && stored) stored = std::move(s);
+    }
+    if (!read) return read;
+    if (!stored) return stored;
     // The chunk is on the targets: the cursor may move past it.
     if (rows < chunkRows_) {
       t.row.done = true;
@@ -644,6 +636,7 @@ class Worker {
   std::unique_ptr<BlockingClient> source_;
   std::unique_ptr<BlockingClient> copy_;
   std::vector<std::unique_ptr<BlockingClient>> targets_;
+  std::vector<std::unique_ptr<TargetWriter>> writers_;  // the copy's writes, one thread each
   BinlogReader reader_;
   std::vector<TableState> tables_;
   catalog::MigrationStream stream_;
