@@ -2,7 +2,9 @@
 // given schema, without a session (no transaction, no read-your-writes). docs/admin-sql.md.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cctype>
+#include <memory>
 
 #include "shardproxy/proxy/server.h"
 #include "shardproxy/router/backend_choice.h"
@@ -31,6 +33,46 @@ bool takeWord(std::string_view& s, std::string_view word) {
   }
   s.remove_prefix(word.size());
   return true;
+}
+
+// The catalog as it will be once an unsharded keyspace with sharded table rules has been
+// resharded onto its NOT SERVING range shards (RESHARD ... FROM (`0`) TO (...)): those serve, the
+// keyspace is sharded. nullptr when `name` has no such planned shards.
+std::shared_ptr<catalog::Snapshot> plannedResharding(const catalog::Snapshot& current,
+                                                     std::string_view name) {
+  const catalog::Keyspace* ks = current.findKeyspace(name);
+  if (ks == nullptr || ks->sharded) return nullptr;
+  bool planned = false, rules = false;
+  for (std::size_t idx : ks->shards) {
+    const catalog::Shard& sh = current.shards[idx];
+    planned = planned || (!sh.serving && catalog::KeyRange::parse(sh.name));
+  }
+  for (const auto& t : current.tables)
+    rules = rules || (t.keyspace == ks->name && t.kind == catalog::TableKind::kSharded);
+  if (!planned || !rules) return nullptr;
+  auto next = std::make_shared<catalog::Snapshot>(current);
+  catalog::Keyspace& k = next->keyspaces[static_cast<std::size_t>(ks - current.keyspaces.data())];
+  k.sharded = true;
+  std::vector<catalog::KeyRange> serving;
+  for (std::size_t idx : k.shards) {
+    catalog::Shard& sh = next->shards[idx];
+    sh.serving = !sh.serving && catalog::KeyRange::parse(sh.name).has_value();
+    if (sh.serving) serving.push_back(sh.range);
+  }
+  // Gaps among the planned shards (k.shards is ordered by range start).
+  k.uncovered.clear();
+  std::uint64_t at = 0;
+  bool end = false;
+  for (const auto& r : serving) {
+    if (r.start > at) k.uncovered.push_back(catalog::KeyRange{at, r.start});
+    if (!r.end) {
+      end = true;
+      break;
+    }
+    at = std::max(at, *r.end);
+  }
+  if (!end) k.uncovered.push_back(catalog::KeyRange{at, std::nullopt});
+  return next;
 }
 
 }  // namespace
@@ -67,7 +109,7 @@ AdminResult SharedState::explainRoute(std::string_view sql) {
     }
     rest.remove_prefix(n);
   }
-  std::string text(rest);
+  std::string text(skipSpace(rest));
   router::sql::Parser parser;
   auto parsed = parser.parse(text);
   if (!parsed) return parsed.error().toError();
@@ -81,26 +123,45 @@ AdminResult SharedState::explainRoute(std::string_view sql) {
   TextResultSet rs;
   rs.columns = {"plan", "shard", "role", "backend", "sql", "reason"};
   auto healthTable = health();
-  auto row = [&](std::string shard, std::string role, std::string backend, std::string_view s) {
-    rs.rows.push_back({std::string(router::toString(plan.kind)), std::move(shard), std::move(role),
-                       std::move(backend), std::string(s), std::string(plan.reason)});
-  };
-  if (plan.targets.empty()) {
-    bool session = plan.kind == router::PlanKind::kSessionConnection;
-    row("-", session ? "session" : "proxy", "-", plan.text);
-  }
-  for (std::size_t i = 0; i < plan.targets.size(); ++i) {
-    const catalog::Shard& shard = snap->shards[plan.targets[i].shard];
-    auto choice = router::chooseBackend(*snap, shard, plan.role, healthTable.get(), i, nullptr);
-    std::string role = "unavailable", address;
-    if (choice) {
-      role = std::string(catalog::toString(choice->backend->role));
-      if (choice->fellBackToPrimary) role += " (no fit replica)";
-      address = choice->backend->address.toString();
-    } else {
-      address = choice.error().message;
+  auto addRows = [&](const router::Plan& p, const catalog::Snapshot& on, std::string_view prefix) {
+    auto row = [&](std::string shard, std::string role, std::string backend, std::string_view s) {
+      rs.rows.push_back({std::string(prefix) + std::string(router::toString(p.kind)),
+                         std::move(shard), std::move(role), std::move(backend), std::string(s),
+                         std::string(p.reason)});
+    };
+    if (p.targets.empty()) {
+      bool session = p.kind == router::PlanKind::kSessionConnection;
+      row("-", session ? "session" : "proxy", "-", p.text);
     }
-    row(shard.keyspace + "/" + shard.name, role, address, plan.sqlFor(i));
+    for (std::size_t i = 0; i < p.targets.size(); ++i) {
+      const catalog::Shard& shard = on.shards[p.targets[i].shard];
+      auto choice = router::chooseBackend(on, shard, p.role, healthTable.get(), i, nullptr);
+      std::string role = "unavailable", address;
+      if (choice) {
+        role = std::string(catalog::toString(choice->backend->role));
+        if (choice->fellBackToPrimary) role += " (no fit replica)";
+        address = choice->backend->address.toString();
+      } else {
+        address = choice.error().message;
+      }
+      row(shard.keyspace + "/" + shard.name, role, address, p.sqlFor(i));
+    }
+  };
+  addRows(plan, *snap, "");
+  // Sharding an unsharded keyspace: also how the statement will route once it is resharded onto
+  // its planned shards, so a DBA sees the effect of the shard keys before moving any data.
+  if (plan.keyspace != nullptr) {
+    if (auto planned = plannedResharding(*snap, plan.keyspace->name)) {
+      router::Planner after;
+      in.snapshot = planned.get();
+      const router::Plan& p = after.plan(parsed.statement(), in);
+      if (p.kind == router::PlanKind::kError) {
+        rs.rows.push_back({std::string("after resharding: refused"), std::string("-"),
+                           std::string("-"), std::string("-"), text, p.error.message});
+      } else {
+        addRows(p, *planned, "after resharding: ");
+      }
+    }
   }
   return rs;
 }

@@ -108,23 +108,14 @@ class Parser {
     return true;
   }
 
-  // keyspace '.' object; a shard name may also be a number (`shop.0`, as Vitess names the
-  // single shard of an unsharded keyspace).
+  // keyspace '.' object (a shard name when `shard`).
   bool qualified(std::string& keyspace, std::string& object, std::string_view what,
                  bool shard = false) {
     if (!name(keyspace, "keyspace name")) return false;
     if (!expectSymbol('.', "expected '.' and " + std::string(what) + " (write keyspace.name)")) {
       return false;
     }
-    if (shard && tok_.kind == Kind::kNumber) {
-      object = std::string(tok_.raw);
-      advance();
-      return true;
-    }
-    if (shard && tok_.kind == Kind::kSymbol) {
-      return fail("expected shard name (backquote names like `-80` or `80-c0`)");
-    }
-    return name(object, what);
+    return shard ? shardName(object) : name(object, what);
   }
 
   bool optionalFrom(std::optional<std::string>& keyspace) {
@@ -196,12 +187,23 @@ class Parser {
     if (accept("SET")) return setBackend(at);
     if (accept("RESHARD")) return reshard();
     if (auto action = migrationVerb()) return migrationCommand(*action);
-    if (isMysqlVerb(tok_)) return notAdmin(at, upperText(tok_.raw));
+    if (isMysqlVerb(tok_)) return mysqlVerb(at);
     fail(tok_.kind == Kind::kEnd ? "empty statement"
                                  : "expected SHOW, CREATE, DROP, ADD, SET, RESHARD or a "
                                    "migration verb (PAUSE, RESUME, CANCEL, VERIFY, CUTOVER, "
                                    "REVERSE, COMPLETE)");
     return std::nullopt;
+  }
+
+  // A MySQL statement. `STOP MIGRATION 7` reads as MySQL's STOP too, but its author wants a
+  // migration verb: say which ones there are.
+  Statement mysqlVerb(std::size_t at) {
+    std::string verb = upperText(tok_.raw);
+    advance();
+    if (!tok_.isWord("MIGRATION")) return notAdmin(at, verb);
+    return notAdmin(at, verb + " MIGRATION",
+                    "a migration takes PAUSE, RESUME, CANCEL, VERIFY, CUTOVER, REVERSE or "
+                    "COMPLETE");
   }
 
   // --- resharding (docs/resharding.md)
@@ -221,15 +223,9 @@ class Parser {
   // A migration id: a positive integer that fits int64.
   bool migrationId(std::int64_t& out) {
     if (tok_.kind != Kind::kNumber) return fail("expected the migration id (a number)");
-    std::uint64_t v = 0;
-    for (char c : tok_.raw) {
-      if (v > (static_cast<std::uint64_t>(INT64_MAX) - static_cast<std::uint64_t>(c - '0')) / 10) {
-        return fail("migration id out of range");
-      }
-      v = v * 10 + static_cast<std::uint64_t>(c - '0');
+    if (!parsePositiveInt64(tok_.raw, out)) {
+      return fail("migration id must be between 1 and 9223372036854775807");
     }
-    if (v == 0) return fail("migration ids start at 1");
-    out = static_cast<std::int64_t>(v);
     advance();
     return true;
   }
@@ -240,6 +236,7 @@ class Parser {
     if (!expect("MIGRATION", "expected MIGRATION and its id") || !migrationId(s.id)) {
       return std::nullopt;
     }
+    // Only a switch holds writes, so only a switch has a pause budget.
     if (action != catalog::MigrationRequest::kCutover &&
         action != catalog::MigrationRequest::kReverse) {
       return s;
@@ -251,56 +248,76 @@ class Parser {
     return s;
   }
 
-  // Seconds with an optional fraction (0.5, 2, 1.25) → milliseconds, 1 ms to one hour.
+  // Seconds with an optional fraction (2, 0.5, .5, 1.25) → milliseconds rounded half up, 1 ms to
+  // one hour. The lexer gives digits, '.', digits: they must touch, "2 . 5" is no number.
   bool seconds(std::uint32_t& ms) {
-    if (tok_.kind != Kind::kNumber)
-      return fail("expected the pause budget in seconds (e.g. 2 or 0.5)");
-    std::size_t at = tok_.begin;
-    std::uint32_t whole = 0;
-    if (tok_.raw.size() > 4 || !parseUint32(tok_.raw, whole) || whole > 3600) {
-      return failAt(at, "TIMEOUT must be at most 3600 seconds");
-    }
-    advance();
-    std::uint64_t frac = 0, scale = 1000;
-    if (tok_.isSymbol('.')) {
+    constexpr std::uint64_t kMaxMs = std::uint64_t{3600} * 1000;
+    const std::size_t at = tok_.begin;
+    std::size_t end = at;
+    std::string_view whole;
+    std::string_view fraction;
+    if (tok_.kind == Kind::kNumber) {
+      whole = tok_.raw;
+      end = tok_.end;
       advance();
-      if (tok_.kind != Kind::kNumber) return fail("expected digits after the decimal point");
-      for (char c : tok_.raw) {
-        if (scale > 1) {
-          scale /= 10;
-          frac += static_cast<std::uint64_t>(c - '0') * scale;
-        }
+    } else if (!tok_.isSymbol('.')) {
+      return fail("expected the TIMEOUT in seconds (e.g. 2 or 0.5)");
+    }
+    if (tok_.isSymbol('.') && tok_.begin == end) {
+      end = tok_.end;
+      advance();
+      if (tok_.kind != Kind::kNumber || tok_.begin != end) {
+        return fail("expected digits after the decimal point");
       }
+      fraction = tok_.raw;
       advance();
     }
-    const std::uint64_t total = std::uint64_t{whole} * 1000 + frac;
-    if (total < 1 || total > 3600 * 1000) {
+    auto total = secondsToMs(whole, fraction);
+    if (!total || *total < 1 || *total > kMaxMs) {
       return failAt(at, "TIMEOUT must be between 0.001 and 3600 seconds");
     }
-    ms = static_cast<std::uint32_t>(total);
+    ms = static_cast<std::uint32_t>(*total);
     return true;
   }
 
-  // A shard name in a RESHARD list: `-80`, 0, plain names.
+  // A shard name: `-80`, a plain identifier, or a bare number (`0`, as Vitess names the single
+  // shard of an unsharded keyspace).
   bool shardName(std::string& out) {
-    if (tok_.kind == Kind::kNumber) {
+    static constexpr std::string_view kBackquote =
+        "expected shard name (backquote names like `-80` or `80-c0`)";
+    if (tok_.kind == Kind::kSymbol) return fail(std::string(kBackquote));
+    const std::size_t at = tok_.begin;
+    const std::size_t end = tok_.end;
+    const bool bare = tok_.kind != Kind::kQuotedIdent;
+    if (tok_.kind != Kind::kNumber) {
+      if (!name(out, "shard name")) return false;
+    } else if (auto why = nameProblem(tok_.raw, kMaxIdentifierChars)) {
+      return fail("invalid shard name: " + *why);
+    } else {
       out = std::string(tok_.raw);
       advance();
-      return true;
     }
-    if (tok_.kind == Kind::kSymbol) {
-      return fail("expected shard name (backquote names like `-80` or `80-c0`)");
-    }
-    return name(out, "shard name");
+    // `80-` or `c0-` written bare lex as a name and a '-': point at the whole of it.
+    if (bare && tok_.isSymbol('-') && tok_.begin == end) return failAt(at, kBackquote);
+    return true;
   }
 
-  bool shardList(std::vector<std::string>& out, std::string_view what) {
+  // '(' shard {',' shard} ')': not empty, no name twice, none from `others` (the FROM list).
+  bool shardList(std::vector<std::string>& out, std::string_view what,
+                 const std::vector<std::string>& others = {}) {
     auto item = [&] {
-      std::size_t at = tok_.begin;
+      if (out.empty() && tok_.isSymbol(')')) {
+        return fail("empty " + std::string(what) + " list: name at least one shard");
+      }
+      const std::size_t at = tok_.begin;
       std::string n;
       if (!shardName(n)) return false;
       if (std::find(out.begin(), out.end(), n) != out.end()) {
-        return failAt(at, "shard " + n + " is named twice in the " + std::string(what) + " list");
+        return failAt(
+            at, "shard " + quoted(n) + " is named twice in the " + std::string(what) + " list");
+      }
+      if (std::find(others.begin(), others.end(), n) != others.end()) {
+        return failAt(at, "shard " + quoted(n) + " is both a source and a target");
       }
       out.push_back(std::move(n));
       return true;
@@ -308,29 +325,26 @@ class Parser {
     return list("shard names", item);
   }
 
+  static std::string quoted(std::string_view name) {
+    std::string out = "`";
+    for (char c : name)
+      out += c == '`' ? std::string("``") : std::string(1, c);
+    return out + "`";
+  }
+
   Statement reshard() {
     Reshard s;
     if (!expect("KEYSPACE", "expected KEYSPACE after RESHARD") ||
         !name(s.keyspace, "keyspace name") || !expect("FROM", "expected FROM (source shards)") ||
-        !shardList(s.from, "FROM")) {
+        !shardList(s.from, "FROM") || !expect("TO", "expected TO (target shards)") ||
+        !shardList(s.to, "TO", s.from)) {
       return std::nullopt;
     }
-    std::size_t toAt = tok_.begin;
-    if (!expect("TO", "expected TO (target shards)") || !shardList(s.to, "TO")) {
-      return std::nullopt;
-    }
-    for (const auto& n : s.to) {
-      if (std::find(s.from.begin(), s.from.end(), n) != s.from.end()) {
-        failAt(toAt, "shard " + n + " is both a source and a target");
-        return std::nullopt;
-      }
-    }
-    bool autoCutover = false;
     for (;;) {
       trailingHint_ = "WITH AUTO CUTOVER, THROTTLE n ROWS or end of statement";
       std::size_t at = tok_.begin;
       if (accept("WITH")) {
-        if (std::exchange(autoCutover, true)) return duplicate(at, "WITH AUTO CUTOVER");
+        if (s.autoCutover) return duplicate(at, "WITH AUTO CUTOVER");
         if (!expect("AUTO", "expected AUTO CUTOVER after WITH") ||
             !expect("CUTOVER", "expected CUTOVER after WITH AUTO")) {
           return std::nullopt;
@@ -338,22 +352,26 @@ class Parser {
         s.autoCutover = true;
       } else if (accept("THROTTLE")) {
         if (s.throttleRowsPerSecond) return duplicate(at, "THROTTLE");
-        std::uint32_t rows = 0;
-        if (tok_.kind != Kind::kNumber || !parseUint32(tok_.raw, rows) || rows == 0) {
-          fail(
-              "expected THROTTLE n ROWS with n a positive number of rows per second (at most "
-              "4294967295)");
-          return std::nullopt;
-        }
-        advance();
-        if (!expect("ROWS", "expected ROWS after the throttle (rows per second)")) {
-          return std::nullopt;
-        }
-        s.throttleRowsPerSecond = rows;
+        if (!throttle(s.throttleRowsPerSecond.emplace())) return std::nullopt;
       } else {
         return s;
       }
     }
+  }
+
+  // THROTTLE n ROWS: n rows per second, 1 to 4294967295.
+  bool throttle(std::uint64_t& rowsPerSecond) {
+    if (tok_.kind != Kind::kNumber) {
+      return fail("expected THROTTLE n ROWS (n rows per second, a number)");
+    }
+    std::uint32_t rows = 0;
+    if (!parseUint32(tok_.raw, rows) || rows == 0) {
+      return fail("THROTTLE must be between 1 and 4294967295 rows per second");
+    }
+    advance();
+    if (!expect("ROWS", "expected ROWS after the throttle (rows per second)")) return false;
+    rowsPerSecond = rows;
+    return true;
   }
 
   Statement show(std::size_t at) {

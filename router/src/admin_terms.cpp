@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <limits>
 
 namespace shardproxy::router::admin {
 namespace {
@@ -102,6 +103,32 @@ bool parseUint32(std::string_view digits, std::uint32_t& out) {
   }
   out = static_cast<std::uint32_t>(v);
   return !digits.empty();
+}
+
+bool parsePositiveInt64(std::string_view digits, std::int64_t& out) {
+  constexpr auto kMax = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
+  std::uint64_t v = 0;
+  for (char c : digits) {
+    const auto d = static_cast<std::uint64_t>(c - '0');
+    if (v > (kMax - d) / 10) return false;
+    v = v * 10 + d;
+  }
+  if (v == 0) return false;
+  out = static_cast<std::int64_t>(v);
+  return true;
+}
+
+std::optional<std::uint64_t> secondsToMs(std::string_view whole, std::string_view fraction) {
+  std::uint32_t w = 0;
+  if (!whole.empty() && !parseUint32(whole, w)) return std::nullopt;
+  std::uint64_t ms = std::uint64_t{w} * 1000;
+  std::uint64_t scale = 100;
+  for (std::size_t i = 0; i < fraction.size() && i < 3; ++i, scale /= 10) {
+    ms += static_cast<std::uint64_t>(fraction[i] - '0') * scale;
+  }
+  // The fourth decimal decides alone: the digits after it only add less than one of its units.
+  if (fraction.size() > 3 && fraction[3] >= '5') ++ms;
+  return ms;
 }
 
 bool isMysqlVerb(const Token& t) {

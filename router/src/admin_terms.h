@@ -30,6 +30,13 @@ std::optional<std::string> nameProblem(std::string_view name, std::size_t maxCha
 // Decimal digits → uint32; false when the value does not fit.
 bool parseUint32(std::string_view digits, std::uint32_t& out);
 
+// Decimal digits → 1..INT64_MAX (migration ids are SQLite rowids); false for 0 or beyond.
+bool parsePositiveInt64(std::string_view digits, std::int64_t& out);
+
+// A decimal number of seconds, as the digits before and after its point ("2" "", "0" "5", ""
+// "25"), → milliseconds rounded half up; nullopt when the whole part does not fit uint32.
+std::optional<std::uint64_t> secondsToMs(std::string_view whole, std::string_view fraction);
+
 // Words that start a MySQL statement the admin port does not run (SELECT, INSERT, ...).
 bool isMysqlVerb(const Token& t);
 // Words after SHOW in MySQL's own SHOW statements (DATABASES, TABLES, VARIABLES, ...).

@@ -32,6 +32,21 @@ if [[ -n "$replica" ]]; then
   expect_has "SHOW BACKENDS shows it" "127.0.0.1:$replica	replica	2	online	10" "$(admin 'SHOW BACKENDS')"
 fi
 
+# Sharding an unsharded keyspace, planned: EXPLAIN ROUTE also shows the route once resharded
+# (the addresses are never contacted: EXPLAIN does not connect).
+admin "CREATE KEYSPACE planned; CREATE SHARD planned.\`0\` PRIMARY '127.0.0.1:9'; CREATE SHARD planned.\`-80\` PRIMARY '127.0.0.1:10' NOT SERVING; CREATE SHARD planned.\`80-\` PRIMARY '127.0.0.1:11' NOT SERVING; CREATE SHARDED TABLE planned.orders SHARD KEY (customer_id)" >/dev/null
+got="$(admin 'EXPLAIN ROUTE IN planned SELECT * FROM orders WHERE customer_id = 5')"
+expect_has "EXPLAIN ROUTE on an unsharded keyspace: routed to its one shard today" "single	planned/0	" "$got"
+expect_has "... and to the owning planned shard after resharding" "after resharding: single	planned/80-	" "$got"
+expect_has "... a statement without the shard key would fan out" "after resharding: concatenate	planned/-80" \
+  "$(admin 'EXPLAIN ROUTE IN planned SELECT * FROM orders WHERE id = 5')"
+expect_has "... and one it could not route shows the refusal" "after resharding: refused" \
+  "$(admin 'EXPLAIN ROUTE IN planned SELECT COUNT(*) FROM orders')"
+expect_has "RESHARD without --dba-user is refused with what to do" "start shardproxy with --dba-user" \
+  "$(admin 'RESHARD KEYSPACE planned FROM (`0`) TO (`-80`, `80-`)')"
+expect_has "SHOW MIGRATION of an unknown id: 1146" "ERROR 1146" "$(admin 'SHOW MIGRATION 42')"
+admin "DROP TABLE RULE planned.orders; DROP SHARD planned.\`-80\`; DROP SHARD planned.\`80-\`; DROP SHARD planned.\`0\`; DROP KEYSPACE planned" >/dev/null
+
 # Live effects on application sessions, from one persistent connection each.
 /usr/bin/python3 - "$app" "$adm" "$primary" <<'PY' || failed=1
 import sys, time, pymysql

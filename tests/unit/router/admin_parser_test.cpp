@@ -1,6 +1,8 @@
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "shardproxy/router/admin_statement.h"
@@ -576,6 +578,12 @@ const std::vector<std::string>& everyForm() {
       "DROP TABLE RULE shop.orders;",
       "CREATE USER 'app'@'%' IDENTIFIED BY 'se\\'cret' KEYSPACES (shop, billing);",
       "DROP USER 'app';",
+      "RESHARD KEYSPACE shop FROM (`-80`, `80-`) TO (`-40`, `40-80`, 0) WITH AUTO CUTOVER "
+      "THROTTLE 50000 ROWS;",
+      "SHOW MIGRATIONS FROM shop;",
+      "SHOW MIGRATION 7;",
+      "PAUSE MIGRATION 7;",
+      "CUTOVER MIGRATION 7 TIMEOUT 1.25;",
   };
   return forms;
 }
@@ -662,6 +670,27 @@ TEST(AdminParserTruncation, CutAtATokenBoundaryInsideARequiredPartIsAnErrorAtThe
       "CREATE USER 'app' IDENTIFIED BY 'x' KEYSPACES",
       "CREATE USER 'app' IDENTIFIED BY 'x' KEYSPACES (shop",
       "DROP USER",
+      "RESHARD",
+      "RESHARD KEYSPACE",
+      "RESHARD KEYSPACE shop",
+      "RESHARD KEYSPACE shop FROM",
+      "RESHARD KEYSPACE shop FROM (",
+      "RESHARD KEYSPACE shop FROM (`-80`",
+      "RESHARD KEYSPACE shop FROM (`-80`,",
+      "RESHARD KEYSPACE shop FROM (`-80`)",
+      "RESHARD KEYSPACE shop FROM (`-80`) TO",
+      "RESHARD KEYSPACE shop FROM (`-80`) TO (",
+      "RESHARD KEYSPACE shop FROM (`-80`) TO (`-40`",
+      "RESHARD KEYSPACE shop FROM (`-80`) TO (`-40`) WITH",
+      "RESHARD KEYSPACE shop FROM (`-80`) TO (`-40`) WITH AUTO",
+      "RESHARD KEYSPACE shop FROM (`-80`) TO (`-40`) THROTTLE",
+      "RESHARD KEYSPACE shop FROM (`-80`) TO (`-40`) THROTTLE 5",
+      "SHOW MIGRATION",
+      "SHOW MIGRATIONS IN",
+      "PAUSE",
+      "PAUSE MIGRATION",
+      "CUTOVER MIGRATION 7 TIMEOUT",
+      "CUTOVER MIGRATION 7 TIMEOUT 1.",
   };
   for (const auto& sql : cuts) {
     auto e = errorOf(sql);
@@ -673,57 +702,204 @@ TEST(AdminParserTruncation, CutAtATokenBoundaryInsideARequiredPartIsAnErrorAtThe
 
 // ---------------------------------------------------------------- resharding
 
-TEST(AdminParserReshard, ReshardWithBothOptionsInEitherOrder) {
+TEST(AdminParserReshard, ReshardSplitsAKeyspace) {
   auto r = parseAs<Reshard>("RESHARD KEYSPACE shop FROM (`-80`) TO (`-40`, `40-80`)");
   EXPECT_EQ(r.keyspace, "shop");
   EXPECT_EQ(r.from, (std::vector<std::string>{"-80"}));
   EXPECT_EQ(r.to, (std::vector<std::string>{"-40", "40-80"}));
   EXPECT_FALSE(r.autoCutover);
   EXPECT_FALSE(r.throttleRowsPerSecond);
-  r = parseAs<Reshard>(
-      "reshard keyspace shop from (`-80`, `80-`) to (`-`) with auto cutover throttle 50000 rows;");
-  EXPECT_TRUE(r.autoCutover);
-  EXPECT_EQ(r.throttleRowsPerSecond, 50000U);
-  r = parseAs<Reshard>(
-      "RESHARD KEYSPACE main FROM (0) TO (`-80`, `80-`) THROTTLE 10 ROWS WITH "
-      "AUTO CUTOVER");
-  EXPECT_EQ(r.from, (std::vector<std::string>{"0"}));
-  EXPECT_TRUE(r.autoCutover);
-  EXPECT_EQ(r.throttleRowsPerSecond, 10U);
+  // Merges take several sources.
+  r = parseAs<Reshard>("RESHARD KEYSPACE shop FROM (`-40`, `40-80`, `80-c0`, `c0-`) TO (`-`);");
+  EXPECT_EQ(r.from, (std::vector<std::string>{"-40", "40-80", "80-c0", "c0-"}));
+  EXPECT_EQ(r.to, (std::vector<std::string>{"-"}));
 }
 
-TEST(AdminParserReshard, ReshardRefusals) {
-  EXPECT_EQ(errorOf("RESHARD KEYSPACE shop FROM () TO (`-40`)").kind, ErrKind::kSyntax);
-  EXPECT_EQ(errorOf("RESHARD KEYSPACE shop FROM `-80` TO (`-40`)").kind, ErrKind::kSyntax);
-  EXPECT_EQ(errorOf("RESHARD KEYSPACE shop FROM (`-80`)").kind, ErrKind::kSyntax);
-  EXPECT_EQ(errorOf("RESHARD shop FROM (`-80`) TO (`-40`)").kind, ErrKind::kSyntax);
-  EXPECT_NE(
-      errorOf("RESHARD KEYSPACE shop FROM (`-80`, `-80`) TO (`-40`)").message.find("named twice"),
-      std::string::npos);
-  EXPECT_NE(errorOf("RESHARD KEYSPACE shop FROM (`-80`) TO (`-80`)")
-                .message.find("both a source and a target"),
-            std::string::npos);
-  EXPECT_EQ(errorOf("RESHARD KEYSPACE shop FROM (`-80`) TO (`-40`) THROTTLE 0 ROWS").kind,
-            ErrKind::kSyntax);
-  EXPECT_EQ(errorOf("RESHARD KEYSPACE shop FROM (`-80`) TO (`-40`) THROTTLE 99999999999 ROWS").kind,
-            ErrKind::kSyntax);
-  EXPECT_EQ(errorOf("RESHARD KEYSPACE shop FROM (`-80`) TO (`-40`) THROTTLE 5").kind,
-            ErrKind::kSyntax);
-  EXPECT_NE(errorOf("RESHARD KEYSPACE shop FROM (`-80`) TO (`-40`) WITH AUTO CUTOVER WITH AUTO "
-                    "CUTOVER")
-                .message.find("duplicate"),
-            std::string::npos);
-  EXPECT_EQ(errorOf("RESHARD KEYSPACE shop FROM (`-80`) TO (`-40`) NOW").kind, ErrKind::kSyntax);
+TEST(AdminParserReshard, ReshardShardsAnUnshardedKeyspace) {
+  auto r = parseAs<Reshard>("RESHARD KEYSPACE main FROM (`0`) TO (`-80`, `80-`)");
+  EXPECT_EQ(r.keyspace, "main");
+  EXPECT_EQ(r.from, (std::vector<std::string>{"0"}));
+  EXPECT_EQ(r.to, (std::vector<std::string>{"-80", "80-"}));
+  // A bare number and a plain name are shard names too, as in CREATE SHARD.
+  EXPECT_EQ(parseAs<Reshard>("RESHARD KEYSPACE main FROM (0) TO (`-80`, `80-`)").from,
+            (std::vector<std::string>{"0"}));
+  EXPECT_EQ(parseAs<Reshard>("RESHARD KEYSPACE `main` FROM (primary0) TO (`-`)").from,
+            (std::vector<std::string>{"primary0"}));
+}
+
+TEST(AdminParserReshard, ReshardOptionsInEitherOrderAndAnyCase) {
+  const std::string base = "RESHARD KEYSPACE shop FROM (`-80`) TO (`-40`, `40-80`)";
+  for (const char* options :
+       {" WITH AUTO CUTOVER THROTTLE 50000 ROWS", " THROTTLE 50000 ROWS WITH AUTO CUTOVER",
+        " with auto cutover throttle 50000 rows;",
+        " Throttle 50000 Rows /* c */ With Auto Cutover ;"}) {
+    auto r = parseAs<Reshard>(base + options);
+    EXPECT_TRUE(r.autoCutover) << options;
+    EXPECT_EQ(r.throttleRowsPerSecond, 50000U) << options;
+    EXPECT_EQ(r.from, (std::vector<std::string>{"-80"})) << options;
+  }
+  auto a = parseAs<Reshard>(base + " WITH AUTO CUTOVER");
+  EXPECT_TRUE(a.autoCutover);
+  EXPECT_FALSE(a.throttleRowsPerSecond);
+  auto t = parseAs<Reshard>(base + " THROTTLE 1 ROWS;");
+  EXPECT_FALSE(t.autoCutover);
+  EXPECT_EQ(t.throttleRowsPerSecond, 1U);
+  EXPECT_EQ(parseAs<Reshard>(base + " THROTTLE 4294967295 ROWS").throttleRowsPerSecond,
+            4294967295U);
+  auto lower = parseAs<Reshard>("reshard keyspace shop from (`-80`) to (`-40`, `40-80`)");
+  EXPECT_EQ(lower.to, (std::vector<std::string>{"-40", "40-80"}));
+}
+
+TEST(AdminParserReshard, ReshardListsNeedParenthesesAndAtLeastOneShard) {
+  struct Case {
+    std::string sql;
+    std::string hint;
+    std::string at;  // the text the error points at
+  };
+  for (const Case& c : std::vector<Case>{
+           {"RESHARD KEYSPACE shop FROM `-80` TO (`-40`)", "expected '(' and a list of shard names",
+            "`-80` TO"},
+           {"RESHARD KEYSPACE shop FROM (`-80`) TO `-40`", "expected '(' and a list of shard names",
+            "`-40`"},
+           {"RESHARD KEYSPACE shop FROM (`-80` TO (`-40`)", "expected ',' or ')'", "TO ("},
+           {"RESHARD KEYSPACE shop FROM (`-80`) TO (`-40`, `40-80`", "expected ',' or ')'", ""},
+           {"RESHARD KEYSPACE shop FROM () TO (`-40`)", "empty FROM list: name at least one shard",
+            ") TO"},
+           {"RESHARD KEYSPACE shop FROM (`-80`) TO ()", "empty TO list: name at least one shard",
+            ")"},
+           {"RESHARD KEYSPACE shop FROM (`-80`,) TO (`-40`)",
+            "expected shard name (backquote names like `-80` or `80-c0`)", ") TO"},
+           {"RESHARD KEYSPACE shop FROM (`-80` `80-`) TO (`-40`)", "expected ',' or ')'", "`80-`)"},
+           {"RESHARD KEYSPACE shop FROM (`-80`)", "expected TO (target shards)", ""},
+           {"RESHARD KEYSPACE shop TO (`-40`)", "expected FROM (source shards)", "TO"},
+           {"RESHARD shop FROM (`-80`) TO (`-40`)", "expected KEYSPACE after RESHARD", "shop"},
+           {"RESHARD KEYSPACE FROM (`-80`) TO (`-40`)", "expected FROM (source shards)", "(`-80`)"},
+           {"RESHARD KEYSPACE shop FROM ('-80') TO (`-40`)", "expected shard name", "'-80')"},
+           {"RESHARD KEYSPACE shop FROM (``) TO (`-40`)", "invalid shard name: empty name", "``)"},
+       }) {
+    auto e = errorOf(c.sql);
+    EXPECT_EQ(e.kind, ErrKind::kSyntax) << c.sql;
+    const std::size_t at = c.at.empty() ? c.sql.size() : c.sql.rfind(c.at);
+    EXPECT_EQ(e.position, at) << c.sql;
+    EXPECT_EQ(e.message, syntax(c.hint, std::string_view(c.sql).substr(at))) << c.sql;
+  }
+}
+
+TEST(AdminParserReshard, ReshardRefusesAShardNamedTwiceOrOnBothSides) {
+  std::string sql = "RESHARD KEYSPACE shop FROM (`-80`, `-80`) TO (`-40`)";
+  auto e = errorOf(sql);
+  EXPECT_EQ(e.kind, ErrKind::kSyntax);
+  EXPECT_EQ(e.position, sql.find("`-80`) TO"));
+  EXPECT_EQ(e.message, syntax("shard `-80` is named twice in the FROM list", "`-80`) TO (`-40`)"));
+
+  sql = "RESHARD KEYSPACE shop FROM (`-80`) TO (`-40`, `40-80`, `-40`)";
+  e = errorOf(sql);
+  EXPECT_EQ(e.position, sql.rfind("`-40`"));
+  EXPECT_EQ(e.message, syntax("shard `-40` is named twice in the TO list", "`-40`)"));
+
+  // The error points at the name in the TO list that is a source already.
+  sql = "RESHARD KEYSPACE shop FROM (`-80`, `80-`) TO (`-40`, `80-`)";
+  e = errorOf(sql);
+  EXPECT_EQ(e.position, sql.rfind("`80-`"));
+  EXPECT_EQ(e.message, syntax("shard `80-` is both a source and a target", "`80-`)"));
+
+  // The same name however it is written.
+  EXPECT_EQ(errorOf("RESHARD KEYSPACE main FROM (0) TO (`0`)").message,
+            syntax("shard `0` is both a source and a target", "`0`)"));
+  EXPECT_EQ(errorOf("RESHARD KEYSPACE main FROM (`x`, x) TO (`-`)").message,
+            syntax("shard `x` is named twice in the FROM list", "x) TO (`-`)"));
+}
+
+TEST(AdminParserReshard, ShardNamesWithADashNeedBackquotes) {
+  const std::string hint = "expected shard name (backquote names like `-80` or `80-c0`)";
+  EXPECT_EQ(errorOf("RESHARD KEYSPACE shop FROM (-80) TO (`-40`)").message,
+            syntax(hint, "-80) TO (`-40`)"));
+  std::string sql = "RESHARD KEYSPACE shop FROM (`-80`) TO (`-40`, 40-80)";
+  auto e = errorOf(sql);
+  EXPECT_EQ(e.position, sql.find("40-80)"));
+  EXPECT_EQ(e.message, syntax(hint, "40-80)"));
+  EXPECT_EQ(errorOf("RESHARD KEYSPACE shop FROM (c0-) TO (`-`)").message,
+            syntax(hint, "c0-) TO (`-`)"));
+  EXPECT_EQ(errorOf("DROP SHARD shop.80-c0").message, syntax(hint, "80-c0"));
+  // A name longer than MySQL's identifier limit, even one made of digits.
+  EXPECT_EQ(errorOf("RESHARD KEYSPACE shop FROM (" + std::string(65, '1') + ") TO (`-`)").message,
+            syntax("invalid shard name: name longer than 64 characters",
+                   std::string(65, '1') + ") TO (`-`)"));
+}
+
+TEST(AdminParserReshard, ReshardThrottleIsAPositiveRowsPerSecond) {
+  const std::string base = "RESHARD KEYSPACE shop FROM (`-80`) TO (`-40`) ";
+  const std::string range = "THROTTLE must be between 1 and 4294967295 rows per second";
+  struct Case {
+    std::string options;
+    std::string hint;
+    std::string at;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"THROTTLE 0 ROWS", range, "0 ROWS"},
+           {"THROTTLE 4294967296 ROWS", range, "4294967296 ROWS"},
+           {"THROTTLE 99999999999999999999999999 ROWS", range, "99999999999999999999999999 ROWS"},
+           {"THROTTLE -5 ROWS", "expected THROTTLE n ROWS (n rows per second, a number)", "-5"},
+           {"THROTTLE fast ROWS", "expected THROTTLE n ROWS (n rows per second, a number)", "fast"},
+           {"THROTTLE ROWS", "expected THROTTLE n ROWS (n rows per second, a number)", "ROWS"},
+           {"THROTTLE 5", "expected ROWS after the throttle (rows per second)", ""},
+           {"THROTTLE 1.5 ROWS", "expected ROWS after the throttle (rows per second)", ".5"},
+           {"THROTTLE 5 ROW", "expected ROWS after the throttle (rows per second)", "ROW"},
+           {"THROTTLE 5 ROWS THROTTLE 6 ROWS", "duplicate THROTTLE clause", "THROTTLE 6"},
+           {"WITH AUTO CUTOVER THROTTLE 5 ROWS WITH AUTO CUTOVER",
+            "duplicate WITH AUTO CUTOVER clause", "WITH AUTO CUTOVER"},
+           {"WITH CUTOVER", "expected AUTO CUTOVER after WITH", "CUTOVER"},
+           {"WITH AUTO", "expected CUTOVER after WITH AUTO", ""},
+       }) {
+    const std::string sql = base + c.options;
+    auto e = errorOf(sql);
+    EXPECT_EQ(e.kind, ErrKind::kSyntax) << sql;
+    // rfind: the duplicate is the last occurrence of its clause.
+    const std::size_t at = c.at.empty() ? sql.size() : sql.rfind(c.at);
+    EXPECT_EQ(e.position, at) << sql;
+    EXPECT_EQ(e.message, syntax(c.hint, std::string_view(sql).substr(at))) << sql;
+  }
+}
+
+TEST(AdminParserReshard, ReshardRefusesTrailingText) {
+  const std::string hint = "expected WITH AUTO CUTOVER, THROTTLE n ROWS or end of statement";
+  EXPECT_EQ(errorOf("RESHARD KEYSPACE shop FROM (`-80`) TO (`-40`) NOW").message,
+            syntax(hint, "NOW"));
+  EXPECT_EQ(errorOf("RESHARD KEYSPACE shop FROM (`-80`) TO (`-40`) THROTTLE 5 ROWS, 6").message,
+            syntax(hint, ", 6"));
+  EXPECT_EQ(errorOf("RESHARD KEYSPACE shop FROM (`-80`) TO (`-40`); SHOW MIGRATIONS").message,
+            syntax("expected end of statement (one statement at a time)", "SHOW MIGRATIONS"));
 }
 
 TEST(AdminParserReshard, ShowMigrations) {
   EXPECT_FALSE(parseAs<ShowMigrations>("SHOW MIGRATIONS").keyspace);
+  EXPECT_FALSE(parseAs<ShowMigrations>("show migrations;").keyspace);
   EXPECT_EQ(parseAs<ShowMigrations>("show migrations from shop;").keyspace, "shop");
+  EXPECT_EQ(parseAs<ShowMigrations>("SHOW MIGRATIONS IN `shop`").keyspace, "shop");
+  EXPECT_EQ(errorOf("SHOW MIGRATIONS FROM").message, syntax("expected keyspace name", ""));
+  EXPECT_EQ(errorOf("SHOW MIGRATIONS shop").message,
+            syntax("expected FROM keyspace or end of statement", "shop"));
+  EXPECT_EQ(errorOf("SHOW MIGRATIONS FROM shop, main").message,
+            syntax("expected end of statement", ", main"));
+}
+
+TEST(AdminParserReshard, ShowMigrationTakesAPositiveInt64Id) {
   EXPECT_EQ(parseAs<ShowMigration>("SHOW MIGRATION 7").id, 7);
-  EXPECT_EQ(errorOf("SHOW MIGRATION").kind, ErrKind::kSyntax);
-  EXPECT_EQ(errorOf("SHOW MIGRATION 0").kind, ErrKind::kSyntax);
-  EXPECT_EQ(errorOf("SHOW MIGRATION 99999999999999999999").kind, ErrKind::kSyntax);
+  EXPECT_EQ(parseAs<ShowMigration>("show migration 007;").id, 7);
   EXPECT_EQ(parseAs<ShowMigration>("SHOW MIGRATION 9223372036854775807").id, INT64_MAX);
+  const std::string range = "migration id must be between 1 and 9223372036854775807";
+  EXPECT_EQ(errorOf("SHOW MIGRATION 0").message, syntax(range, "0"));
+  EXPECT_EQ(errorOf("SHOW MIGRATION 9223372036854775808").message,
+            syntax(range, "9223372036854775808"));
+  EXPECT_EQ(errorOf("SHOW MIGRATION 99999999999999999999").message,
+            syntax(range, "99999999999999999999"));
+  const std::string expected = "expected the migration id (a number)";
+  EXPECT_EQ(errorOf("SHOW MIGRATION").message, syntax(expected, ""));
+  EXPECT_EQ(errorOf("SHOW MIGRATION -1").message, syntax(expected, "-1"));
+  EXPECT_EQ(errorOf("SHOW MIGRATION seven").message, syntax(expected, "seven"));
+  EXPECT_EQ(errorOf("SHOW MIGRATION '7'").message, syntax(expected, "'7'"));
+  EXPECT_EQ(errorOf("SHOW MIGRATION 7.5").message, syntax("expected end of statement", ".5"));
+  EXPECT_EQ(errorOf("SHOW MIGRATION 7 8").message, syntax("expected end of statement", "8"));
 }
 
 TEST(AdminParserReshard, MigrationVerbs) {
@@ -731,36 +907,142 @@ TEST(AdminParserReshard, MigrationVerbs) {
   const std::pair<const char*, R> verbs[] = {{"PAUSE", R::kPause},      {"resume", R::kResume},
                                              {"Cancel", R::kCancel},    {"VERIFY", R::kVerify},
                                              {"CUTOVER", R::kCutover},  {"REVERSE", R::kReverse},
-                                             {"COMPLETE", R::kComplete}};
+                                             {"complete", R::kComplete}};
   for (const auto& [verb, action] : verbs) {
-    auto c = parseAs<MigrationCommand>(std::string(verb) + " MIGRATION 3;");
-    EXPECT_EQ(c.action, action) << verb;
-    EXPECT_EQ(c.id, 3) << verb;
-    EXPECT_FALSE(c.timeoutMs) << verb;
+    for (const char* tail : {" MIGRATION 3;", " migration 3", " MiGrAtIoN  3 ; "}) {
+      const std::string sql = std::string(verb) + tail;
+      auto c = parseAs<MigrationCommand>(sql);
+      EXPECT_EQ(c.action, action) << sql;
+      EXPECT_EQ(c.id, 3) << sql;
+      EXPECT_FALSE(c.timeoutMs) << sql;
+    }
   }
-  EXPECT_EQ(parseAs<MigrationCommand>("CUTOVER MIGRATION 7 TIMEOUT 2").timeoutMs, 2000U);
-  EXPECT_EQ(parseAs<MigrationCommand>("REVERSE MIGRATION 7 TIMEOUT 0.5").timeoutMs, 500U);
-  EXPECT_EQ(parseAs<MigrationCommand>("cutover migration 7 timeout 1.25;").timeoutMs, 1250U);
-  EXPECT_EQ(parseAs<MigrationCommand>("CUTOVER MIGRATION 7 TIMEOUT 0.0015").timeoutMs, 1U);
+  EXPECT_EQ(parseAs<MigrationCommand>("COMPLETE MIGRATION 9223372036854775807").id, INT64_MAX);
+}
+
+TEST(AdminParserReshard, CutoverAndReverseTakeATimeoutInSeconds) {
+  auto ms = [](std::string_view sql) { return parseAs<MigrationCommand>(sql).timeoutMs; };
+  EXPECT_EQ(ms("CUTOVER MIGRATION 7 TIMEOUT 2"), 2000U);
+  EXPECT_EQ(ms("REVERSE MIGRATION 7 TIMEOUT 0.5"), 500U);
+  EXPECT_EQ(ms("cutover migration 7 timeout 1.25;"), 1250U);
+  EXPECT_EQ(ms("REVERSE MIGRATION 7 TIMEOUT .5"), 500U);
+  EXPECT_EQ(ms("CUTOVER MIGRATION 7 TIMEOUT 0.001"), 1U);
+  EXPECT_EQ(ms("CUTOVER MIGRATION 7 TIMEOUT 3600"), 3600000U);
+  EXPECT_EQ(ms("CUTOVER MIGRATION 7 TIMEOUT 3600.000"), 3600000U);
+  EXPECT_EQ(ms("CUTOVER MIGRATION 7 TIMEOUT 0002.50"), 2500U);
+  // Rounded to the millisecond, half up.
+  EXPECT_EQ(ms("CUTOVER MIGRATION 7 TIMEOUT 0.0015"), 2U);
+  EXPECT_EQ(ms("CUTOVER MIGRATION 7 TIMEOUT 0.00149999"), 1U);
+  EXPECT_EQ(ms("CUTOVER MIGRATION 7 TIMEOUT 0.0005"), 1U);
+  EXPECT_EQ(ms("CUTOVER MIGRATION 7 TIMEOUT 1.2345"), 1235U);
+  EXPECT_EQ(ms("CUTOVER MIGRATION 7 TIMEOUT 3600.0004999999999999999999"), 3600000U);
+  EXPECT_FALSE(ms("CUTOVER MIGRATION 7"));
+  EXPECT_FALSE(ms("REVERSE MIGRATION 7;"));
+}
+
+TEST(AdminParserReshard, TimeoutRefusals) {
+  const std::string range = "TIMEOUT must be between 0.001 and 3600 seconds";
+  const std::string expected = "expected the TIMEOUT in seconds (e.g. 2 or 0.5)";
+  struct Case {
+    std::string timeout;
+    std::string hint;
+    std::string at;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"0", range, "0"},
+           {"0.0", range, "0.0"},
+           {"0.0004", range, "0.0004"},
+           {"3600.001", range, "3600.001"},
+           {"3600.0005", range, "3600.0005"},
+           {"3601", range, "3601"},
+           {"99999999999999999999", range, "99999999999999999999"},
+           {"", expected, ""},
+           {"-1", expected, "-1"},
+           {"'2'", expected, "'2'"},
+           {"2s", expected, "2s"},
+           {"1.", "expected digits after the decimal point", ""},
+           {"1.;", "expected digits after the decimal point", ";"},
+           {"1.5s", "expected digits after the decimal point", "5s"},
+           {"1e3", expected, "1e3"},
+           {"1. 5", "expected digits after the decimal point", "5"},
+           {"2 .5", "expected end of statement", ".5"},
+           {"2 TIMEOUT 3", "expected end of statement", "TIMEOUT 3"},
+           {"2.5.1", "expected end of statement", ".1"},
+       }) {
+    const std::string sql = "CUTOVER MIGRATION 7 TIMEOUT " + c.timeout;
+    auto e = errorOf(sql);
+    EXPECT_EQ(e.kind, ErrKind::kSyntax) << sql;
+    const std::size_t at = c.at.empty() ? sql.size() : sql.rfind(c.at);
+    EXPECT_EQ(e.position, at) << sql;
+    EXPECT_EQ(e.message, syntax(c.hint, std::string_view(sql).substr(at))) << sql;
+  }
+}
+
+TEST(AdminParserReshard, OnlyCutoverAndReverseTakeATimeout) {
+  for (const char* verb : {"PAUSE", "RESUME", "CANCEL", "VERIFY", "COMPLETE"}) {
+    const std::string sql = std::string(verb) + " MIGRATION 3 TIMEOUT 2";
+    EXPECT_EQ(errorOf(sql).message, syntax("expected end of statement", "TIMEOUT 2")) << sql;
+  }
+  EXPECT_EQ(errorOf("CUTOVER MIGRATION 3 WAIT 2").message,
+            syntax("expected TIMEOUT seconds or end of statement", "WAIT 2"));
 }
 
 TEST(AdminParserReshard, MigrationVerbRefusals) {
-  EXPECT_EQ(errorOf("PAUSE MIGRATION 3 TIMEOUT 2").kind, ErrKind::kSyntax);  // no budget to pause
-  EXPECT_EQ(errorOf("CUTOVER MIGRATION 3 TIMEOUT 0").kind, ErrKind::kSyntax);
-  EXPECT_EQ(errorOf("CUTOVER MIGRATION 3 TIMEOUT 3601").kind, ErrKind::kSyntax);
-  EXPECT_EQ(errorOf("CUTOVER MIGRATION 3 TIMEOUT").kind, ErrKind::kSyntax);
-  EXPECT_EQ(errorOf("CUTOVER MIGRATION 3 TIMEOUT 1.").kind, ErrKind::kSyntax);
-  EXPECT_EQ(errorOf("CUTOVER MIGRATION x").kind, ErrKind::kSyntax);
-  EXPECT_EQ(errorOf("PAUSE 3").kind, ErrKind::kSyntax);
-  EXPECT_EQ(errorOf("VERIFY MIGRATION 3 4").kind, ErrKind::kSyntax);
-  EXPECT_EQ(errorOf("STOP MIGRATION 1").kind, ErrKind::kNotSupported);  // MySQL's STOP verb
+  const std::string range = "migration id must be between 1 and 9223372036854775807";
+  const std::string id = "expected the migration id (a number)";
+  EXPECT_EQ(errorOf("PAUSE 3").message, syntax("expected MIGRATION and its id", "3"));
+  EXPECT_EQ(errorOf("PAUSE MIGRATIONS 3").message,
+            syntax("expected MIGRATION and its id", "MIGRATIONS 3"));
+  EXPECT_EQ(errorOf("CANCEL MIGRATION").message, syntax(id, ""));
+  EXPECT_EQ(errorOf("CUTOVER MIGRATION x").message, syntax(id, "x"));
+  EXPECT_EQ(errorOf("RESUME MIGRATION -3").message, syntax(id, "-3"));
+  EXPECT_EQ(errorOf("VERIFY MIGRATION 0").message, syntax(range, "0"));
+  EXPECT_EQ(errorOf("COMPLETE MIGRATION 9223372036854775808").message,
+            syntax(range, "9223372036854775808"));
+  EXPECT_EQ(errorOf("VERIFY MIGRATION 3 4").message, syntax("expected end of statement", "4"));
+  EXPECT_EQ(errorOf("PAUSE MIGRATION 3; PAUSE MIGRATION 4").message,
+            syntax("expected end of statement (one statement at a time)", "PAUSE MIGRATION 4"));
 }
 
-TEST(AdminParserReshard, RedactionLeavesTheseAlone) {
-  const std::string sql = "RESHARD KEYSPACE shop FROM (`-80`) TO (`-40`, `40-80`)";
-  auto parsed = parseAdmin(sql);
-  ASSERT_TRUE(std::holds_alternative<AdminStatement>(parsed));
-  EXPECT_EQ(redactPassword(sql, std::get<AdminStatement>(parsed)), sql);
+TEST(AdminParserReshard, UnknownMigrationVerbs) {
+  // STOP and START are MySQL verbs (STOP SLAVE): not supported, naming the migration verbs.
+  for (const auto& [sql, verb] : std::vector<std::pair<std::string, std::string>>{
+           {"STOP MIGRATION 1", "STOP"}, {"start migration 1;", "START"}}) {
+    auto e = errorOf(sql);
+    EXPECT_EQ(e.kind, ErrKind::kNotSupported) << sql;
+    EXPECT_EQ(e.position, 0u) << sql;
+    EXPECT_EQ(e.message, "'" + verb +
+                             " MIGRATION' is not an admin statement (a migration takes PAUSE, "
+                             "RESUME, CANCEL, VERIFY, CUTOVER, REVERSE or COMPLETE); see "
+                             "docs/admin-sql.md")
+        << sql;
+  }
+  EXPECT_EQ(errorOf("STOP SLAVE").message,
+            "'STOP' is not an admin statement; see docs/admin-sql.md");
+  // Words that are no MySQL verb are syntax errors listing what may start a statement.
+  for (const char* sql : {"HALT MIGRATION 1", "ABORT MIGRATION 1", "MIGRATION 1"}) {
+    auto e = errorOf(sql);
+    EXPECT_EQ(e.kind, ErrKind::kSyntax) << sql;
+    EXPECT_EQ(e.message, syntax(kStatementHint, sql)) << sql;
+  }
+}
+
+TEST(AdminParserReshard, RedactionLeavesThemUnchanged) {
+  for (std::string_view sql : {
+           "RESHARD KEYSPACE shop FROM (`-80`) TO (`-40`, `40-80`) WITH AUTO CUTOVER THROTTLE "
+           "50000 ROWS",
+           "RESHARD KEYSPACE main FROM (`0`) TO (`-80`, `80-`)",
+           "SHOW MIGRATIONS IN shop",
+           "SHOW MIGRATION 7",
+           "PAUSE MIGRATION 7;",
+           "CUTOVER MIGRATION 7 TIMEOUT 2",
+           "REVERSE MIGRATION 7 TIMEOUT 0.5",
+           "COMPLETE MIGRATION 7",
+       }) {
+    auto parsed = parseAdmin(sql);
+    ASSERT_TRUE(std::holds_alternative<AdminStatement>(parsed)) << sql;
+    EXPECT_EQ(redactPassword(sql, std::get<AdminStatement>(parsed)), sql);
+  }
 }
 
 }  // namespace
