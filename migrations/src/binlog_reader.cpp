@@ -7,6 +7,8 @@
 
 #include <charconv>
 
+#include "row_image.h"
+
 namespace shardproxy::migrations {
 
 // --- GtidPosition ----------------------------------------------------------------------------
@@ -68,38 +70,6 @@ std::string followKey(std::string_view db, std::string_view table) {
   k += '\0';
   k += table;
   return k;
-}
-
-unsigned intWidthBits(enum_field_types t) {
-  switch (t) {
-    case MYSQL_TYPE_TINY:
-      return 8;
-    case MYSQL_TYPE_SHORT:
-      return 16;
-    case MYSQL_TYPE_INT24:
-      return 24;
-    case MYSQL_TYPE_LONG:
-      return 32;
-    default:
-      return 64;
-  }
-}
-
-// One column value of a row image as a SQL literal the key lookup can use.
-std::string keyLiteral(const MARIADB_RPL_VALUE& v, const KeyColumns::Column& col) {
-  if (v.is_null) return "NULL";
-  if (col.isString || v.field_type == MYSQL_TYPE_VARCHAR || v.field_type == MYSQL_TYPE_STRING ||
-      v.field_type == MYSQL_TYPE_VAR_STRING || v.field_type == MYSQL_TYPE_BLOB) {
-    return hexLiteral(std::string_view(v.val.str.str, v.val.str.length), col.charset);
-  }
-  const unsigned bits = intWidthBits(v.field_type);
-  std::uint64_t raw = v.val.ull;
-  if (bits < 64) raw &= (std::uint64_t{1} << bits) - 1;
-  if (col.isUnsigned) return std::to_string(raw);
-  std::int64_t s = static_cast<std::int64_t>(raw);
-  if (bits < 64 && (raw >> (bits - 1)) != 0)
-    s = static_cast<std::int64_t>(raw | (~std::uint64_t{0} << bits));
-  return std::to_string(s);
 }
 
 }  // namespace
@@ -236,31 +206,39 @@ Result<bool> BinlogReader::handle(MARIADB_RPL_EVENT* ev, BinlogEvent& out) {
         mariadb_free_rpl_event(ev);
         return false;
       }
-      MARIADB_RPL_ROW* rows = mariadb_rpl_extract_rows(rpl_, tm->second, ev);
-      if (rows == nullptr && ev->event.rows.row_count != 0) {
-        std::string msg = mariadb_rpl_error(rpl_);
+      // Connector/C's mariadb_rpl_extract_rows returns nothing for a table with a CHAR value
+      // (row_image.h): the key columns are decoded here.
+      const auto& rowsEv = ev->event.rows;
+      const std::size_t bitmapBytes = (rowsEv.column_count + 7) / 8;
+      const bool update = ev->event_type == UPDATE_ROWS_EVENT_V1 ||
+                          ev->event_type == UPDATE_ROWS_EVENT ||
+                          ev->event_type == UPDATE_ROWS_COMPRESSED_EVENT_V1 ||
+                          ev->event_type == UPDATE_ROWS_COMPRESSED_EVENT;
+      if (rowsEv.compressed != 0) {
         mariadb_free_rpl_event(ev);
-        return Error::make(ErrorCode::kBackendProtocol,
-                           fmt::format("cannot decode binlog rows of {}.{}: {}", db, table, msg));
+        return Error::make(ErrorCode::kNotSupportedYet,
+                           "compressed binlog row events (log_bin_compress) are not supported: "
+                           "turn log_bin_compress off on the source");
       }
+      TableMapView view{std::string_view(map.column_types.str, map.column_types.length),
+                        std::string_view(map.metadata.str, map.metadata.length)};
+      RowsView rv;
+      rv.columnCount = rowsEv.column_count;
+      rv.presentBitmap = std::string_view(reinterpret_cast<const char*>(rowsEv.column_bitmap),
+                                          rowsEv.column_bitmap != nullptr ? bitmapBytes : 0);
+      if (update && rowsEv.column_update_bitmap != nullptr) {
+        rv.updateBitmap = std::string_view(
+            reinterpret_cast<const char*>(rowsEv.column_update_bitmap), bitmapBytes);
+      }
+      rv.rowData =
+          std::string_view(static_cast<const char*>(rowsEv.row_data), rowsEv.row_data_size);
       out.kind = BinlogEvent::Kind::kRows;
       out.database = std::move(db);
       out.table = std::move(table);
-      for (MARIADB_RPL_ROW* r = rows; r != nullptr; r = r->next) {
-        std::vector<std::string> key;
-        key.reserve(f->second.columns.size());
-        for (const auto& col : f->second.columns) {
-          if (col.position >= r->column_count) {
-            mariadb_free_rpl_event(ev);
-            return Error::make(
-                ErrorCode::kBackendProtocol,
-                fmt::format("binlog row of {}.{} has {} columns; the primary key "
-                            "needs column {} (schema changed?)",
-                            out.database, out.table, r->column_count, col.position + 1));
-          }
-          key.push_back(keyLiteral(r->columns[col.position], col));
-        }
-        out.keys.push_back(std::move(key));
+      if (Status s = decodeRowKeys(view, rv, f->second, out.keys); !s) {
+        mariadb_free_rpl_event(ev);
+        return Error::make(s.error().code,
+                           fmt::format("{}.{}: {}", out.database, out.table, s.error().message));
       }
       // The rows live in the event's memory root: freed with it.
       mariadb_free_rpl_event(ev);
