@@ -153,6 +153,25 @@ Result<std::int64_t> MigrationManager::reshard(catalog::Catalog& catalog,
           rule != nullptr && rule->kind == catalog::TableKind::kReference ? "reference" : "sharded",
           std::stoull(r[1].value_or("0"))});
     }
+    // The catch-up reads primary keys from binlog row images: integers and strings only.
+    auto odd = c.rows(fmt::format(
+        "SELECT CONCAT(k.TABLE_NAME, '.', k.COLUMN_NAME, ' (', c.COLUMN_TYPE, ')') FROM "
+        "information_schema.KEY_COLUMN_USAGE k JOIN information_schema.COLUMNS c ON "
+        "c.TABLE_SCHEMA = k.TABLE_SCHEMA AND c.TABLE_NAME = k.TABLE_NAME AND c.COLUMN_NAME = "
+        "k.COLUMN_NAME WHERE k.TABLE_SCHEMA = {} AND k.CONSTRAINT_NAME = 'PRIMARY' AND "
+        "LOWER(c.DATA_TYPE) NOT IN ('tinyint', 'smallint', 'mediumint', 'int', 'bigint', 'char', "
+        "'varchar', 'binary', 'varbinary') ORDER BY 1",
+        hexLiteral(request.keyspace, "utf8mb4")));
+    if (!odd) return odd.takeError();
+    if (!odd->empty()) {
+      std::vector<std::string> cols;
+      for (const Row& r : *odd)
+        cols.push_back(r[0].value_or(""));
+      return Error::make(ErrorCode::kNotSupportedYet,
+                         fmt::format("cannot reshard keyspace '{}': primary key column(s) {} are "
+                                     "not integers or strings, which the binlog catch-up follows",
+                                     request.keyspace, fmt::join(cols, ", ")));
+    }
     if (!noKey.empty()) {
       return Error::make(ErrorCode::kNotSupportedYet,
                          fmt::format("cannot reshard keyspace '{}': table(s) {} have no primary "
