@@ -37,7 +37,10 @@ Status Runner::recoverInterruptedCutover(const catalog::Migration& m) {
   u.phase = MigrationPhase::kReplicating;
   u.clearRequest = true;
   u.lastError = "a cutover was interrupted by a restart; the source was unfenced and keeps serving";
-  return update(u);
+  Status s = update(u);
+  // Held since the manager started (MigrationManager::start): statements may go on now.
+  gate_.release(m.keyspace);
+  return s;
 }
 
 Status Runner::cutover(const catalog::Migration& m, std::uint32_t timeoutMs) {

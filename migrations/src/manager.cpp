@@ -78,6 +78,21 @@ MigrationManager::~MigrationManager() {
 }
 
 void MigrationManager::start() {
+  // A cutover that a crash interrupted left its source fenced (read_only): hold the keyspace
+  // before the proxy serves anything, so statements wait (or get the retryable error) instead of
+  // failing on the fence; its runner unfences and releases (Runner::recoverInterruptedCutover).
+  if (auto cat = catalog::Catalog::open(impl_->options.catalogPath)) {
+    if (auto all = (*cat)->migrations()) {
+      for (const auto& m : *all) {
+        if (m.phase != catalog::MigrationPhase::kCuttingOver) continue;
+        log::migrations()->warn(
+            "migration {}: interrupted during a cutover; holding keyspace "
+            "'{}' until its source is unfenced",
+            m.id, m.keyspace);
+        (void)impl_->gate.hold(m.keyspace, std::chrono::steady_clock::now());
+      }
+    }
+  }
   impl_->thread = std::thread([this] { impl_->loop(); });
 }
 

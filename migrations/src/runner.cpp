@@ -242,6 +242,11 @@ Status Runner::runOnce() {
   startWorkers();
   log::migrations()->info("migration {}: running {} ({} streams)", id_, ctx_->direction,
                           ctx_->from.size());
+  // A verification that a restart or an error cut short is run again: a cutover needs it.
+  if (m.phase == MigrationPhase::kReplicating && !m.switched &&
+      (m.verifyState == "running" || m.verifyState == "pending")) {
+    if (Status s = verify(); !s) return s;
+  }
   auto autoRetryAt = Clock::now();
   while (!stopRequested_) {
     std::this_thread::sleep_for(100ms);

@@ -41,16 +41,21 @@ Usage (all subcommands print PASS/FAIL lines and exit non-zero on failure):
                            (runs until SIGTERM/SIGINT or --duration; then writes L and S)
   reshard_ledger.py check  --ledger L (--admin HOST:PORT [--admin-user admin:pw] | --shard NAME=HOST:PORT[/R1,R2] ...)
                            [--keyspace shop] [--replicas] [--resolve]
-  reshard_ledger.py report --stats S [--window T0 T1] [--max-pause SEC] [--label TEXT]
+  reshard_ledger.py report --stats S [--window T0 T1] [--max-pause SEC] [--label TEXT] [--record R]
+  reshard_ledger.py pauses --record R                               # p50 / max over the recorded runs
   reshard_ledger.py mig-wait --admin HOST:PORT --id N --until phase=replicating[,verify=ok]
-                           [--timeout 60] [--fail-on-new-error]
+                           [--timeout 60] [--fail-on-new-error [--error-before TEXT]] [--fail-if COND] [--watch status] [--show COLS]
+                           (conditions: key=v, key!=v, key~substring, key<=n, key>=n)
   reshard_ledger.py direct-write --port P --db shop                # expects the write to be refused (read_only)
+  reshard_ledger.py write-probe --port P --db shop [--seconds 4] [--threads 16]
+                           # no-op writes through the proxy (a restart): only lost connections / 1213
 Application logins default to app/secret (--user), backends to root with no password (--root-user).
 """
 import argparse
 import json
 import os
 import random
+import re
 import signal
 import struct
 import sys
@@ -67,7 +72,10 @@ ER_OPTION_PREVENTS_STATEMENT = 1290
 SLOT_STRIDE = 10**12  # slot s owns ids ±[(s+1)*10^12, (s+2)*10^12)
 
 SCHEMA = [
-    "CREATE TABLE accounts (id BIGINT PRIMARY KEY, owner BIGINT, balance BIGINT, note VARCHAR(64))",
+    # region: a non-NULL CHAR in every row image (Connector/C's own row decoder returned no rows
+    # for such tables; the applier's decoder must not).
+    "CREATE TABLE accounts (id BIGINT PRIMARY KEY, owner BIGINT, balance BIGINT, note VARCHAR(64), "
+    "region CHAR(2) NOT NULL DEFAULT 'eu')",
     "CREATE TABLE events (id BIGINT PRIMARY KEY, account_id BIGINT, payload VARCHAR(200), "
     "KEY (account_id))",
 ]
@@ -995,7 +1003,33 @@ def cmd_report(a):
     if a.max_pause is not None:
         m = max(gaps) if gaps else 0
         ok = say(m <= a.max_pause, f"longest write pause [{label}] {ms(m)} <= {ms(a.max_pause)}")
+    if a.record:
+        with open(a.record, "a") as f:
+            f.write(json.dumps({"label": label, "kind": a.kind, "p50": pct(gaps, 50), "max": max(gaps) if gaps else 0,
+                                "retryable": len(retry), "proxy_pause_ms": a.proxy_pause_ms}) + "\n")
     sys.exit(0 if ok else 1)
+
+
+def cmd_pauses(a):
+    """The write pauses recorded by `report --record`, one line per run, then p50 / max over runs."""
+    runs = []
+    with open(a.record) as f:
+        for line in f:
+            if line.strip():
+                runs.append(json.loads(line))
+    ms = lambda v: f"{v * 1000:.0f} ms"  # noqa: E731
+    for r in runs:
+        extra = f", proxy's last_pause_ms {r['proxy_pause_ms']}" if r.get("proxy_pause_ms") not in (None, "") else ""
+        print(f"  {r['label']:<40} longest write pause per thread: p50 {ms(r['p50'])}, max {ms(r['max'])}; "
+              f"{r['retryable']} retryable{extra}", flush=True)
+    kinds = []
+    for r in runs:
+        if r.get("kind", "cutover") not in kinds:
+            kinds.append(r.get("kind", "cutover"))
+    for kind in kinds:
+        worst = [r["max"] for r in runs if r.get("kind", "cutover") == kind]
+        print(f"write pauses of {kind} runs ({len(worst)}; longest per run): p50 {ms(pct(worst, 50))}, "
+              f"max {ms(max(worst) if worst else 0)}", flush=True)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1010,26 +1044,60 @@ def migration_row(c, mid):
     return None
 
 
+COND_RE = re.compile(r"^([A-Za-z_]+)(<=|>=|!=|=|~)(.*)$")
+
+
+def parse_conds(text):
+    """`key=value` (equal), `key!=value`, `key~text` (contains), `key<=n` / `key>=n` (numbers),
+    separated by commas."""
+    conds = []
+    for part in text.split(","):
+        m = COND_RE.match(part.strip())
+        if not m:
+            raise SystemExit(f"mig-wait: cannot parse condition {part!r}")
+        conds.append(m.groups())
+    return conds
+
+
+def cond_holds(row, cond):
+    key, op, want = cond
+    got = row.get(key, "")
+    if op == "=":
+        return got == want
+    if op == "!=":
+        return got != want
+    if op == "~":
+        return want in got
+    try:
+        g, w = float(got), float(want)
+    except ValueError:
+        return False
+    return g <= w if op == "<=" else g >= w
+
+
 def cmd_mig_wait(a):
-    want = dict(kv.split("=", 1) for kv in a.until.split(","))
+    conds = parse_conds(a.until)
+    want = {k: v for k, op, v in conds if op == "="}
     c = admin_connect(a)
     t0 = time.time()
     first = migration_row(c, a.id)
     if first is None:
         say(False, f"migration {a.id}: not in SHOW MIGRATIONS")
         sys.exit(1)
-    err0 = first.get("last_error", "")
+    err0 = first.get("last_error", "") if a.error_before is None else a.error_before
     shown = None
     row = first
     while True:
         row = migration_row(c, a.id) or {}
         brief = " ".join(f"{k}={row.get(k, '?')}" for k in ("phase", "switched", "verify"))
+        for k in (a.watch.split(",") if a.watch else []):
+            brief += f" {k}=[{row.get(k, '?')}]"
         if row.get("last_error"):
             brief += f" last_error=[{row.get('last_error')}]"
         if brief != shown:
             print(f"      migration {a.id} at {time.time() - t0:5.1f}s: {brief}", flush=True)
             shown = brief
-        if all(row.get(k) == v for k, v in want.items()):
+        if all(cond_holds(row, c) for c in conds):
             extra = ""
             if a.show:
                 extra = " (" + ", ".join(f"{k}={row.get(k, '?')}" for k in a.show.split(",")) + ")"
@@ -1042,6 +1110,8 @@ def cmd_mig_wait(a):
             bad = f"verify differs: {row.get('verify_detail', '')}"
         elif a.fail_on_new_error and row.get("last_error", "") not in ("", err0):
             bad, code = f"last_error: {row.get('last_error')}", 2
+        elif a.fail_if and any(cond_holds(row, c) for c in parse_conds(a.fail_if)):
+            bad = f"reached {a.fail_if}"
         if bad or time.time() - t0 > a.timeout:
             say(False, f"migration {a.id}: waiting for {a.until}: " + (bad or f"timeout after {a.timeout}s")
                 + f"; row: {row}")
@@ -1075,6 +1145,60 @@ def cmd_direct_write(a):
     except pymysql.MySQLError:
         pass
     sys.exit(1)
+
+
+def cmd_write_probe(a):
+    """No-op writes (UPDATE of ids no slot ever uses: 0 rows) through the proxy from many threads,
+    reconnecting at once after a lost connection, for --seconds: around a restart of the proxy,
+    any error other than a lost connection or 1213/40001 is a hard failure the application sees."""
+    stop_at = time.time() + a.seconds
+    lock = threading.Lock()
+    res = {"ok": 0, "retryable": 0, "hard": [], "first_ok": None}
+
+    def run(i):
+        c = None
+        while time.time() < stop_at:
+            try:
+                if c is None:
+                    c = app_connect(a)
+                with c.cursor() as cur:
+                    cur.execute("UPDATE accounts SET note = note WHERE id = %s", (i,))
+                with lock:
+                    res["ok"] += 1
+                    res["first_ok"] = res["first_ok"] or time.time()
+            except Exception as e:  # noqa: BLE001
+                err = classify(e)
+                if isinstance(err, Lost):
+                    try:
+                        if c is not None:
+                            c.close()
+                    except Exception:  # noqa: BLE001
+                        pass
+                    c = None
+                    time.sleep(0.002)
+                    continue
+                with lock:
+                    if isinstance(err, Retryable):
+                        res["retryable"] += 1
+                    else:
+                        res["hard"].append((time.time(), i, err.args[0], str(err.args[1])[:150]))
+                time.sleep(0.002)
+        if c is not None:
+            c.close()
+
+    ts = [threading.Thread(target=run, args=(i,), daemon=True) for i in range(a.threads)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    hard = sorted(res["hard"])
+    hms = lambda t: time.strftime("%H:%M:%S", time.localtime(t)) + f".{int(t * 1000) % 1000:03d}"  # noqa: E731
+    first = f", first ok at {hms(res['first_ok'])}" if res["first_ok"] else ""
+    ok = say(not hard and res["ok"] > 0,
+             f"write probe ({a.threads} threads, {a.seconds:.0f} s): {res['ok']} no-op writes ok{first}, "
+             f"{res['retryable']} retryable 1213, {len(hard)} refused" +
+             (f" from {hms(hard[0][0])} to {hms(hard[-1][0])}, e.g. {hard[0][2]}: {hard[0][3]}" if hard else ""))
+    sys.exit(0 if ok else 1)
 
 
 def main():
@@ -1123,6 +1247,11 @@ def main():
     sp.add_argument("--window", type=float, nargs=2)
     sp.add_argument("--max-pause", type=float)
     sp.add_argument("--label")
+    sp.add_argument("--record", help="append this run's pauses (JSON line) to a file, for `pauses`")
+    sp.add_argument("--proxy-pause-ms", default=None, help="recorded with --record: SHOW MIGRATIONS last_pause_ms")
+    sp.add_argument("--kind", default="cutover", help="recorded with --record: summarised per kind by `pauses`")
+    sp = sub.add_parser("pauses")
+    sp.add_argument("--record", required=True)
     sp = sub.add_parser("mig-wait")
     sp.add_argument("--admin", required=True)
     sp.add_argument("--admin-user", default="admin:adminpw")
@@ -1132,6 +1261,14 @@ def main():
     sp.add_argument("--fail-on-new-error", action="store_true")
     sp.add_argument("--print-row", action="store_true")
     sp.add_argument("--show", help="columns to print once the state is reached, e.g. last_pause_ms")
+    sp.add_argument("--watch", help="more columns to print whenever they change, e.g. status")
+    sp.add_argument("--fail-if", help="conditions (like --until) that end the wait with a failure")
+    sp.add_argument("--error-before", help="with --fail-on-new-error: last_error before the request "
+                    "(default: the one at the first look, which may already be the request's answer)")
+    sp = sub.add_parser("write-probe")
+    common_app(sp)
+    sp.add_argument("--seconds", type=float, default=4.0)
+    sp.add_argument("--threads", type=int, default=16)
     sp = sub.add_parser("direct-write")
     sp.add_argument("--port", type=int, required=True)
     sp.add_argument("--db", required=True)
@@ -1140,7 +1277,7 @@ def main():
     if a.cmd == "check" and not a.shard and not a.admin:
         p.error("check needs --admin or --shard")
     {"setup": cmd_setup, "seed": cmd_seed, "load": cmd_load, "check": cmd_check, "report": cmd_report,
-     "mig-wait": cmd_mig_wait, "direct-write": cmd_direct_write}[a.cmd](a)
+     "mig-wait": cmd_mig_wait, "direct-write": cmd_direct_write, "pauses": cmd_pauses, "write-probe": cmd_write_probe}[a.cmd](a)
 
 
 if __name__ == "__main__":
