@@ -34,8 +34,8 @@ Result<MigrationRow> loadMigrationRow(sqlite3* db, std::int64_t id);
 Result<std::optional<MigrationRow>> unfinishedMigrationOf(sqlite3* db, std::string_view keyspace);
 
 bool isFinished(MigrationPhase phase);
-// The stored form of a request ("cutover"); PAUSE and RESUME are never stored (they set `paused`).
-std::string_view requestName(MigrationRequest request);
+// The request stored as toString(request) ("cutover"); PAUSE and RESUME are never stored (they
+// set `paused`).
 std::optional<MigrationRequest> requestFromName(std::string_view text);
 
 // A request the migration's state refuses, or a worker's report that does not fit it.

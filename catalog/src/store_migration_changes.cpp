@@ -19,7 +19,7 @@ namespace {
 constexpr std::uint32_t kDefaultCutoverTimeoutMs = 2000;
 
 std::string verb(MigrationRequest request) {
-  std::string out(requestName(request));
+  std::string out(toString(request));
   std::transform(out.begin(), out.end(), out.begin(),
                  [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
   return out;
@@ -119,7 +119,7 @@ Status recordMigrationRequest(sqlite3* db, std::int64_t id, MigrationRequest req
   Statement st(db,
                "UPDATE migrations SET request = ?, updated = ?, "
                "cutover_timeout_ms = coalesce(?, cutover_timeout_ms) WHERE id = ?");
-  st.bind(1, requestName(request)).bind(2, *time);
+  st.bind(1, toString(request)).bind(2, *time);
   if (switching) {
     st.bind(3, std::int64_t{timeoutMs.value_or(kDefaultCutoverTimeoutMs)});
   } else {

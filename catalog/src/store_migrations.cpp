@@ -40,6 +40,26 @@ std::optional<MigrationPhase> migrationPhaseFromString(std::string_view text) {
   return std::nullopt;
 }
 
+std::string_view toString(MigrationRequest request) {
+  switch (request) {
+    case MigrationRequest::kPause:
+      return "pause";
+    case MigrationRequest::kResume:
+      return "resume";
+    case MigrationRequest::kCancel:
+      return "cancel";
+    case MigrationRequest::kVerify:
+      return "verify";
+    case MigrationRequest::kCutover:
+      return "cutover";
+    case MigrationRequest::kReverse:
+      return "reverse";
+    case MigrationRequest::kComplete:
+      return "complete";
+  }
+  return "?";
+}
+
 }  // namespace shardproxy::catalog
 
 namespace shardproxy::catalog::detail {
@@ -322,31 +342,11 @@ bool isFinished(MigrationPhase phase) {
   return phase == MigrationPhase::kCompleted || phase == MigrationPhase::kCancelled;
 }
 
-std::string_view requestName(MigrationRequest request) {
-  switch (request) {
-    case MigrationRequest::kPause:
-      return "pause";
-    case MigrationRequest::kResume:
-      return "resume";
-    case MigrationRequest::kCancel:
-      return "cancel";
-    case MigrationRequest::kVerify:
-      return "verify";
-    case MigrationRequest::kCutover:
-      return "cutover";
-    case MigrationRequest::kReverse:
-      return "reverse";
-    case MigrationRequest::kComplete:
-      return "complete";
-  }
-  return "verify";
-}
-
 std::optional<MigrationRequest> requestFromName(std::string_view text) {
   for (auto r : {MigrationRequest::kPause, MigrationRequest::kResume, MigrationRequest::kCancel,
                  MigrationRequest::kVerify, MigrationRequest::kCutover, MigrationRequest::kReverse,
                  MigrationRequest::kComplete}) {
-    if (requestName(r) == text) return r;
+    if (toString(r) == text) return r;
   }
   return std::nullopt;
 }

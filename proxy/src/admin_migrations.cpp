@@ -89,26 +89,6 @@ std::string liveNote(const migrations::MigrationManager* manager, std::int64_t i
   return out;
 }
 
-std::string_view requestName(MigrationRequest r) {
-  switch (r) {
-    case MigrationRequest::kPause:
-      return "pause";
-    case MigrationRequest::kResume:
-      return "resume";
-    case MigrationRequest::kCancel:
-      return "cancel";
-    case MigrationRequest::kVerify:
-      return "verify";
-    case MigrationRequest::kCutover:
-      return "cutover";
-    case MigrationRequest::kReverse:
-      return "reverse";
-    case MigrationRequest::kComplete:
-      return "complete";
-  }
-  return "?";
-}
-
 }  // namespace
 
 AdminResult adminReshard(catalog::Catalog& catalog, migrations::MigrationManager* manager,
@@ -144,7 +124,7 @@ AdminResult adminShowMigrations(catalog::Catalog& catalog,
          std::string(m.paused ? "yes" : "no"), fmt::format("{:.1f}", percent(t)),
          std::to_string(t.copied), std::to_string(t.estimated), eta(m, t), num(t.lagEvents),
          secs(t.lagSeconds), m.verifyState,
-         m.request ? std::optional<std::string>(requestName(*m.request)) : std::nullopt,
+         m.request ? std::optional<std::string>(catalog::toString(*m.request)) : std::nullopt,
          std::to_string(m.cutoverAttempts), num(m.lastPauseMs),
          note.empty() ? std::nullopt : std::optional(note),
          m.lastError.empty() ? std::nullopt : std::optional(m.lastError)});
@@ -217,7 +197,7 @@ AdminResult adminMigrationCommand(catalog::Catalog& catalog, const adm::Migratio
       break;
     default:
       info = fmt::format("{} requested; SHOW MIGRATION {} shows when it is done",
-                         requestName(s.action), s.id);
+                         catalog::toString(s.action), s.id);
   }
   return AdminOk{0, info};
 }

@@ -34,6 +34,8 @@ enum class MigrationRequest : std::uint8_t {
   kReverse,   // switch back to the sources (switched must be true)
   kComplete,  // drop the sources (switched must be true)
 };
+// "pause", "cutover", ...: the catalog's stored form and the admin port's display.
+std::string_view toString(MigrationRequest request);
 
 // One table of one copy stream: its rows of `source` go to the targets (reference tables: only
 // the first source copies, to every target).
