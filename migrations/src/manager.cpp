@@ -202,6 +202,37 @@ Result<std::int64_t> MigrationManager::reshard(catalog::Catalog& catalog,
                                      request.keyspace, fmt::join(noRule, ", "), request.keyspace));
     }
   }
+  // Targets start empty: rows left by an earlier (cancelled) attempt could be rows the source
+  // deleted since, which no copy would remove.
+  for (const std::string& target : request.to) {
+    const catalog::Shard* shard = nullptr;
+    for (std::size_t idx : ks->shards)
+      if ((*snap)->shards[idx].name == target) shard = &(*snap)->shards[idx];
+    if (shard == nullptr || !shard->primary) continue;  // createMigration names the problem
+    const catalog::Backend& b = (*snap)->backends[*shard->primary];
+    BlockingClient c;
+    Endpoint e{b.address.host, b.address.port, impl_->options.dbaUser, impl_->options.dbaPassword,
+               ""};
+    if (Status s = connectWorker(c, e); !s) return s.takeError();
+    for (const auto& t : spec.tables) {
+      auto exists = c.scalar(
+          fmt::format("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = {} AND "
+                      "TABLE_NAME = {}",
+                      hexLiteral(request.keyspace, "utf8mb4"), hexLiteral(t.name, "utf8mb4")));
+      if (!exists) return exists.takeError();
+      if (exists->value_or("0") == "0") continue;
+      auto any = c.scalar("SELECT 1 FROM " + quoteIdent(request.keyspace) + "." +
+                          quoteIdent(t.name) + " LIMIT 1");
+      if (!any) return any.takeError();
+      if (*any) {
+        return Error::make(
+            ErrorCode::kMigration,
+            fmt::format("cannot reshard keyspace '{}': target shard {} already holds rows in "
+                        "{}.{} (a cancelled migration?); empty the target's tables first",
+                        request.keyspace, target, request.keyspace, t.name));
+      }
+    }
+  }
   return catalog.createMigration(spec, ctx);
 }
 

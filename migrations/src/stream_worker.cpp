@@ -196,6 +196,9 @@ class Worker {
     reader_.close();
     while (ctx_.paused && !ctx_.stop)
       std::this_thread::sleep_for(100ms);
+    // The rows/s budget does not accumulate while paused.
+    throttleStart_ = Clock::now();
+    copiedSinceThrottle_ = 0;
     GtidPosition from;
     {
       std::lock_guard lock(prog_.mu);
@@ -384,7 +387,12 @@ class Worker {
   // The DBA's rows/s limit and the targets' replicas: the copy waits while a replica lags more
   // than its limit or cannot be reached (it would fall further behind).
   Status throttle() {
-    if (const std::uint64_t rate = ctx_.throttleRowsPerSecond; rate > 0) {
+    // THROTTLE n ROWS is the migration's total: each of the streams copies its share.
+    if (const std::uint64_t rate =
+            ctx_.throttleRowsPerSecond == 0
+                ? 0
+                : std::max<std::uint64_t>(1, ctx_.throttleRowsPerSecond / ctx_.from.size());
+        rate > 0) {
       // About four chunks a second at the DBA's rate, and never ahead of it.
       chunkRows_ = std::clamp<std::size_t>(chunkRows_, 100, std::max<std::uint64_t>(100, rate / 4));
       for (;;) {
