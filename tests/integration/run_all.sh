@@ -57,6 +57,7 @@ SHARDPROXY_BIN="$bin" bash "$root/tests/integration/sharded_test.sh" || failed=1
 echo "-- online resharding: split, reverse, merge, unsharded -> sharded under a ledgered load (its own 6-shard cluster)"
 SHARDPROXY_BIN="$bin" bash "$root/tests/integration/reshard_test.sh" || failed=1
 SHARDPROXY_BIN="$bin" bash "$root/tests/integration/reshard_faults_test.sh" || failed=1
+SHARDPROXY_BIN="$bin" bash "$root/tests/integration/reshard_controls_test.sh" || failed=1
 
 if ((failed)); then
   echo "integration: FAILED (proxy log: $work/proxy.log)"; KEEP_WORK=1; exit 1
