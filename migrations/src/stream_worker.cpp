@@ -428,17 +428,23 @@ class Worker {
       for (const Endpoint& r : t.replicas) {
         BlockingClient c;
         if (!c.connect(ctx_.login(r), 2)) return "target replica " + r.label() + " unreachable";
-        auto rows = c.rows("SHOW SLAVE STATUS");
-        if (!rows) return "target replica " + r.label() + ": " + rows.error().message;
-        // Seconds_Behind_Master is column 33 (0-based 32) in MariaDB's SHOW SLAVE STATUS.
-        if (rows->empty()) continue;
-        const Row& row = rows->front();
-        if (row.size() > 32) {
-          if (!row[32]) return "target replica " + r.label() + " is not replicating";
-          if (std::stoll(*row[32]) > 10) {
-            return "target replica " + r.label() + " lags " + *row[32] + " s";
-          }
-        }
+        // Seconds_Behind_Master, found by name (its position differs between versions).
+        std::vector<FieldInfo> fields;
+        bool replicating = false;
+        std::optional<std::string> lag;
+        Status st = c.stream(
+            "SHOW SLAVE STATUS",
+            [&](char** row, unsigned long* len, unsigned n) {
+              replicating = true;
+              for (unsigned i = 0; i < n && i < fields.size(); ++i)
+                if (fields[i].name == "Seconds_Behind_Master" && row[i] != nullptr)
+                  lag = std::string(row[i], len[i]);
+            },
+            &fields);
+        if (!st) return "target replica " + r.label() + ": " + st.error().message;
+        if (!replicating) continue;  // not a replica (yet): nothing to wait for
+        if (!lag) return "target replica " + r.label() + " is not replicating";
+        if (std::stoll(*lag) > 10) return "target replica " + r.label() + " lags " + *lag + " s";
       }
     }
     return {};
