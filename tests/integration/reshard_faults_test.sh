@@ -81,19 +81,10 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-pass() { echo "PASS  $1"; }
-fail() { echo "FAIL  $1"; failed=1; }
-die() {
-  fail "$1"
-  echo "reshard_faults_test: FAILED (after $((SECONDS - t_start)) s)"
-  exit 1
-}
-step() { echo "-- $1 (at $((SECONDS - t_start)) s)"; }
-now() { date +%s.%N; }
+TEST_NAME=reshard_faults_test
+# shellcheck source=tests/integration/reshard_lib.sh
+source "$root/tests/integration/reshard_lib.sh"
 plus() { awk -v t="$1" -v d="$2" 'BEGIN { printf "%.3f", t + d }'; }
-free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-field() { awk -v s="$2" -v r="$3" -v f="$4" '$1 == "shard="s && $2 == "role="r {
-  for (i = 1; i <= NF; i++) if (index($i, f"=") == 1) { print substr($i, length(f) + 2); exit } }' <<<"$1"; }
 
 /usr/bin/python3 -c 'import pymysql, xxhash' 2>/dev/null \
   || die "python3-pymysql and python3-xxhash are needed (scripts/install-deps)"
@@ -116,14 +107,6 @@ pass "cluster up: primaries ${P[*]}, replicas ${R[*]}"
 app_port=$(free_port)
 admin_port=$(free_port)
 while [[ $admin_port == "$app_port" ]]; do admin_port=$(free_port); done
-admin() { mariadb -h127.0.0.1 -P"$admin_port" -uadmin -padminpw -N -B -e "$1" 2>&1; }
-admin_ok() {
-  local out
-  out=$(admin "$1")
-  if [[ $? != 0 || $out == *ERROR* ]]; then fail "admin: $1: $(tr '\n' ' ' <<<"$out")"; return 1; fi
-  return 0
-}
-root_sql() { mariadb --no-defaults -h127.0.0.1 -P"$1" -uroot -N -B -e "$2" 2>&1; }
 
 start_proxy() {
   SHARDPROXY_FAILPOINT_DIR="$FP" "$bin" --catalog "$work/catalog.db" --listen "127.0.0.1:$app_port" \
