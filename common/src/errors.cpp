@@ -77,6 +77,10 @@ constexpr std::array<ErrorInfo, static_cast<std::size_t>(ErrorCode::kCount)> kRe
     {ErrorCode::kMigration, "migration", 1105, "HY000",
      "A resharding request cannot be carried out in the migration's state, or a worker failed "
      "(the message says which and why)."},
+    {ErrorCode::kScatterWriteDenied, "scatter_write_denied", 1290, "HY000",
+     "An UPDATE or DELETE would run on several shards of a keyspace whose scatter_writes setting "
+     "is deny (the message names the keyspace and how to narrow the statement or lift the "
+     "setting). Nothing was run."},
 }};
 
 }  // namespace

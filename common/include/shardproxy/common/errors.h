@@ -45,6 +45,7 @@ enum class ErrorCode : std::uint16_t {
   kCrossShardTransaction,
   kKeyspaceHeld,
   kMigration,
+  kScatterWriteDenied,
   kCount
 };
 
