@@ -82,6 +82,12 @@ Status Catalog::dropKeyspace(std::string_view name, const ChangeContext& ctx) {
   return applyChange(db_, version_, ctx, [&] { return detail::deleteKeyspace(db_, name); });
 }
 
+Status Catalog::setScatterWrites(std::string_view keyspace, ScatterWrites setting,
+                                 const ChangeContext& ctx) {
+  return applyChange(db_, version_, ctx,
+                     [&] { return detail::updateScatterWrites(db_, keyspace, setting); });
+}
+
 Status Catalog::createShard(std::string_view keyspace, std::string_view shardName,
                             const Endpoint& primary, const std::vector<Endpoint>& replicas,
                             bool serving, const ChangeContext& ctx) {

@@ -49,6 +49,10 @@ Status applyDocument(sqlite3* db, const CatalogDoc& doc) {
   // Every keyspace before any shard, table or user, so order in the file does not matter.
   for (const auto& ks : doc.keyspaces) {
     if (Status s = at(ks.path, detail::insertKeyspace(db, ks.name, ks.sharded)); !s) return s;
+    if (ks.scatterWrites != ScatterWrites::kAllow) {
+      Status s = detail::updateScatterWrites(db, ks.name, ks.scatterWrites);
+      if (!s) return at(ks.path, std::move(s));
+    }
   }
   for (const auto& ks : doc.keyspaces) {
     for (const auto& shard : ks.shards) {
@@ -106,6 +110,10 @@ void writeKeyspace(Writer& w, const Snapshot& snap, const Keyspace& ks) {
   w.StartObject();
   putString(w, "name", ks.name);
   putBool(w, "sharded", ks.sharded);
+  // Only when set: a dump of a catalog that never changed it reads as it did before the setting.
+  if (ks.scatterWrites != ScatterWrites::kAllow) {
+    putString(w, "scatter_writes", toString(ks.scatterWrites));
+  }
   startArray(w, "shards");
   for (std::size_t i : ks.shards) {
     const Shard& shard = snap.shards[i];

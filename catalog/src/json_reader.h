@@ -36,6 +36,7 @@ struct KeyspaceDoc {
   std::string path;
   std::string name;
   bool sharded = false;
+  ScatterWrites scatterWrites = ScatterWrites::kAllow;
   std::vector<ShardDoc> shards;
   std::vector<TableDoc> tables;
 };

@@ -41,6 +41,12 @@ std::optional<TableKind> parseKind(std::string_view text) {
   return std::nullopt;
 }
 
+std::optional<ScatterWrites> parseScatterWrites(std::string_view text) {
+  if (text == "allow") return ScatterWrites::kAllow;
+  if (text == "deny") return ScatterWrites::kDeny;
+  return std::nullopt;
+}
+
 std::string boundToText(std::uint64_t value) {
   return fmt::format("{:016x}", value);
 }

@@ -15,6 +15,7 @@ namespace shardproxy::catalog::detail {
 std::optional<BackendRole> parseRole(std::string_view text);
 std::optional<BackendState> parseState(std::string_view text);
 std::optional<TableKind> parseKind(std::string_view text);
+std::optional<ScatterWrites> parseScatterWrites(std::string_view text);
 
 // Bounds are stored as 16 lowercase hex digits so that SQL text ordering is numeric ordering
 // and the file stays readable in the sqlite3 shell; the open end of the space is NULL.

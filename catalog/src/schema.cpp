@@ -140,7 +140,14 @@ CREATE TABLE migration_streams (
 );
 )sql";
 
-constexpr std::array<const char*, 2> kUpgradeSteps{kStep1, kStep2};
+// Per-keyspace settings: scatter_writes (docs/routing.md, "Multi-shard writes"). Existing
+// keyspaces keep today's behaviour, 'allow'.
+constexpr const char* kStep3 = R"sql(
+ALTER TABLE keyspaces ADD COLUMN scatter_writes TEXT NOT NULL DEFAULT 'allow'
+  CHECK (scatter_writes IN ('allow', 'deny'));
+)sql";
+
+constexpr std::array<const char*, 3> kUpgradeSteps{kStep1, kStep2, kStep3};
 static_assert(kUpgradeSteps.size() == Catalog::kSchemaVersion,
               "one upgrade step per schema version");
 

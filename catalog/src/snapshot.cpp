@@ -39,6 +39,10 @@ std::string_view toString(TableKind kind) {
   return kind == TableKind::kSharded ? "sharded" : "reference";
 }
 
+std::string_view toString(ScatterWrites setting) {
+  return setting == ScatterWrites::kAllow ? "allow" : "deny";
+}
+
 bool User::mayUse(std::string_view keyspace) const {
   return keyspaces.empty() ||
          std::find(keyspaces.begin(), keyspaces.end(), keyspace) != keyspaces.end();

@@ -1,5 +1,6 @@
-// Keyspaces, shards and backends: the row operations behind CREATE/DROP KEYSPACE, CREATE/DROP
-// SHARD, ADD/DROP/SET BACKEND. Each checks the rule its own change could break and names it.
+// Keyspaces, shards and backends: the row operations behind CREATE/ALTER/DROP KEYSPACE,
+// CREATE/DROP SHARD, ADD/DROP/SET BACKEND. Each checks the rule its own change could break and
+// names it.
 #include <fmt/format.h>
 
 #include "catalog_errors.h"
@@ -199,6 +200,14 @@ Status deleteKeyspace(sqlite3* db, std::string_view name) {
   // no data of their own.
   Statement st(db, "DELETE FROM keyspaces WHERE name = ?");
   st.bind(1, name);
+  return st.run();
+}
+
+Status updateScatterWrites(sqlite3* db, std::string_view keyspace, ScatterWrites setting) {
+  auto sharded = requireKeyspace(db, keyspace);
+  if (!sharded) return sharded.takeError();
+  Statement st(db, "UPDATE keyspaces SET scatter_writes = ? WHERE name = ?");
+  st.bind(1, toString(setting)).bind(2, keyspace);
   return st.run();
 }
 

@@ -170,6 +170,28 @@ TEST_F(CatalogJson, ExportIsStableAndRoundTripsExactly) {
   EXPECT_EQ(*second, first);
 }
 
+TEST_F(CatalogJson, ScatterWritesIsExportedWhenDeniedAndRoundTrips) {
+  ok(cat().importJson(
+      R"({"keyspaces": [{"name": "shop", "sharded": true, "scatter_writes": "deny"},
+                        {"name": "main", "scatter_writes": "allow"}]})",
+      ctx()));
+  EXPECT_EQ(cat().version(), 1u);  // one change, setting included
+  EXPECT_EQ(snap()->findKeyspace("shop")->scatterWrites, ScatterWrites::kDeny);
+  EXPECT_EQ(snap()->findKeyspace("main")->scatterWrites, ScatterWrites::kAllow);
+  const std::string first = dump();
+  // The default is left out, so a dump of a catalog that never set it reads as before.
+  EXPECT_EQ(first,
+            "{\n  \"keyspaces\": [\n    {\n      \"name\": \"main\",\n      \"sharded\": "
+            "false,\n      \"shards\": [],\n      \"tables\": []\n    },\n    {\n      "
+            "\"name\": \"shop\",\n      \"sharded\": true,\n      \"scatter_writes\": "
+            "\"deny\",\n      \"shards\": [],\n      \"tables\": []\n    }\n  ],\n  "
+            "\"users\": []\n}\n");
+  auto fresh = openCatalog(path("second.db"));
+  ASSERT_TRUE(fresh);
+  ASSERT_TRUE(fresh->importJson(first, ctx()).ok());
+  EXPECT_EQ(*fresh->exportJson(), first);
+}
+
 TEST_F(CatalogJson, EmptyCatalogExportsEmptyLists) {
   EXPECT_EQ(dump(), "{\n  \"keyspaces\": [],\n  \"users\": []\n}\n");
   ok(cat().importJson(dump(), ctx()));  // and imports as a no-op change
@@ -248,6 +270,8 @@ TEST_F(CatalogJson, StructuralErrorsNameTheKeyPath) {
        "catalog JSON: keyspaces[0].shards[0].backends[0].wieght: unknown key"},
       {R"({"keyspaces": [{"name": "k", "sharded": "yes"}]})",
        "catalog JSON: keyspaces[0].sharded: must be true or false"},
+      {R"({"keyspaces": [{"name": "k", "scatter_writes": "never"}]})",
+       "catalog JSON: keyspaces[0].scatter_writes: must be one of \"allow\", \"deny\""},
       {R"({"keyspaces": [{"name": "k", "name": "j"}]})",
        "catalog JSON: keyspaces[0].name: duplicate key"},
       {R"({"keyspaces": {"name": "k"}})", "catalog JSON: keyspaces: must be an array"},

@@ -79,6 +79,60 @@ TEST_F(Keyspaces, DropRefusesWhileAUserIsGrantedIt) {
                  "keyspace 'shop' is still granted to users (app)");
 }
 
+TEST_F(Keyspaces, ScatterWritesDefaultsToAllow) {
+  ok(cat().createKeyspace("shop", true, ctx()));
+  ok(cat().createKeyspace("main", false, ctx()));
+  EXPECT_EQ(snap()->findKeyspace("shop")->scatterWrites, ScatterWrites::kAllow);
+  EXPECT_EQ(snap()->findKeyspace("main")->scatterWrites, ScatterWrites::kAllow);
+  EXPECT_EQ(query(path(), "SELECT scatter_writes FROM keyspaces WHERE name = 'shop'"), "allow");
+}
+
+TEST_F(Keyspaces, ScatterWritesIsAChangeOfItsOwn) {
+  makeShop();
+  const auto version = cat().version();
+  ok(cat().setScatterWrites("shop", ScatterWrites::kDeny,
+                            ctx("ALTER KEYSPACE shop SET scatter_writes = deny")));
+  EXPECT_EQ(cat().version(), version + 1);
+  auto s = snap();
+  EXPECT_EQ(s->version, version + 1);
+  EXPECT_EQ(s->findKeyspace("shop")->scatterWrites, ScatterWrites::kDeny);
+  EXPECT_EQ(s->findKeyspace("shop")->shards.size(), 2u);  // nothing else moved
+  auto log = cat().changes(1);
+  ASSERT_TRUE(log.ok());
+  EXPECT_EQ(log->front().statement, "ALTER KEYSPACE shop SET scatter_writes = deny");
+  // Setting it again is a change too (the log records that the DBA said so), and back to allow.
+  ok(cat().setScatterWrites("shop", ScatterWrites::kDeny, ctx()));
+  ok(cat().setScatterWrites("shop", ScatterWrites::kAllow, ctx()));
+  EXPECT_EQ(snap()->findKeyspace("shop")->scatterWrites, ScatterWrites::kAllow);
+  EXPECT_EQ(cat().version(), version + 3);
+}
+
+TEST_F(Keyspaces, ScatterWritesOfAMissingKeyspaceIsNotFound) {
+  expectRejected([&] { return cat().setScatterWrites("shop", ScatterWrites::kDeny, ctx()); },
+                 kNotFound, "keyspace 'shop' does not exist");
+}
+
+TEST_F(Keyspaces, ScatterWritesSurvivesReopening) {
+  ok(cat().createKeyspace("shop", true, ctx()));
+  ok(cat().setScatterWrites("shop", ScatterWrites::kDeny, ctx()));
+  catalog_.reset();
+  catalog_ = openCatalog(path());
+  ASSERT_TRUE(catalog_);
+  EXPECT_EQ(snap()->findKeyspace("shop")->scatterWrites, ScatterWrites::kDeny);
+}
+
+TEST_F(Keyspaces, TheSchemaAdmitsOnlyAllowOrDeny) {
+  ok(cat().createKeyspace("shop", true, ctx()));
+  // A hand edit in the sqlite3 shell: the CHECK constraint refuses it.
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path().c_str(), &db), SQLITE_OK);
+  EXPECT_NE(
+      sqlite3_exec(db, "UPDATE keyspaces SET scatter_writes = 'maybe'", nullptr, nullptr, nullptr),
+      SQLITE_OK);
+  sqlite3_close(db);
+  EXPECT_EQ(query(path(), "SELECT scatter_writes FROM keyspaces"), "allow");
+}
+
 TEST_F(Shards, CreateStoresRangeServingAndBackends) {
   makeShop();
   auto s = snap();

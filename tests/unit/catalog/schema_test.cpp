@@ -57,6 +57,35 @@ TEST_F(CatalogSchema, FailedUpgradeLeavesTheFileAtItsOldVersion) {
   EXPECT_EQ(query(file, "SELECT count(*) FROM sqlite_schema WHERE name = 'shards'"), "0");
 }
 
+TEST_F(CatalogSchema, UpgradesAVersionTwoFileWithScatterWritesAllowed) {
+  // A version-2 file: everything but step 3's column (the test drops it).
+  const std::string file = path("v2.db");
+  {
+    auto v2 = openCatalog(file);
+    ASSERT_TRUE(v2);
+    ASSERT_TRUE(v2->createKeyspace("shop", true, ctx()).ok());
+    ASSERT_TRUE(v2->createShard("shop", "-80", ep(1), {}, true, ctx()).ok());
+  }
+  query(file, "ALTER TABLE keyspaces DROP COLUMN scatter_writes");
+  query(file, "PRAGMA user_version = 2");
+  ASSERT_EQ(query(file,
+                  "SELECT count(*) FROM pragma_table_info('keyspaces') WHERE name = "
+                  "'scatter_writes'"),
+            "0");
+
+  auto upgraded = openCatalog(file);
+  ASSERT_TRUE(upgraded);
+  EXPECT_EQ(query(file, "PRAGMA user_version"), "3");
+  EXPECT_EQ(upgraded->version(), 2u);  // content and version kept
+  auto snap = upgraded->snapshot();
+  ASSERT_TRUE(snap.ok());
+  ASSERT_NE((*snap)->findKeyspace("shop"), nullptr);
+  EXPECT_EQ((*snap)->findKeyspace("shop")->scatterWrites, ScatterWrites::kAllow);
+  EXPECT_EQ((*snap)->shards.size(), 1u);
+  ASSERT_TRUE(upgraded->setScatterWrites("shop", ScatterWrites::kDeny, ctx()).ok());
+  EXPECT_EQ(query(file, "SELECT scatter_writes FROM keyspaces"), "deny");
+}
+
 TEST_F(CatalogSchema, RefusesAFileFromANewerShardproxy) {
   const std::string file = path("new.db");
   query(file, "PRAGMA user_version = " + std::to_string(Catalog::kSchemaVersion + 1));

@@ -37,7 +37,7 @@ struct ChangeRecord {
 class Catalog {
  public:
   // The schema version this build writes; files with a newer one are refused.
-  static constexpr int kSchemaVersion = 2;
+  static constexpr int kSchemaVersion = 3;
 
   // Opens (creating if missing) and upgrades the schema in one transaction.
   static Result<std::unique_ptr<Catalog>> open(const std::string& path);
@@ -56,6 +56,10 @@ class Catalog {
   // appends to the change log; on any error nothing changes and the Error says which rule broke.
   Status createKeyspace(std::string_view name, bool sharded, const ChangeContext& ctx);
   Status dropKeyspace(std::string_view name, const ChangeContext& ctx);
+  // ALTER KEYSPACE ... SET scatter_writes: any keyspace (an unsharded one keeps it for when a
+  // migration shards it).
+  Status setScatterWrites(std::string_view keyspace, ScatterWrites setting,
+                          const ChangeContext& ctx);
   // shardName is the key range in Vitess notation for sharded keyspaces ("-80", "80-c0", "c0-",
   // "-" for the whole space); an unsharded keyspace has exactly one shard, any name, whole range.
   Status createShard(std::string_view keyspace, std::string_view shardName, const Endpoint& primary,

@@ -15,10 +15,13 @@ namespace shardproxy::catalog {
 enum class BackendRole : std::uint8_t { kPrimary, kReplica };
 enum class BackendState : std::uint8_t { kOnline, kDraining, kOffline };
 enum class TableKind : std::uint8_t { kSharded, kReference };
+// Whether an UPDATE / DELETE may run on several shards of a keyspace at once (docs/routing.md).
+enum class ScatterWrites : std::uint8_t { kAllow, kDeny };
 
 std::string_view toString(BackendRole role);
 std::string_view toString(BackendState state);
 std::string_view toString(TableKind kind);
+std::string_view toString(ScatterWrites setting);
 
 struct Endpoint {
   std::string host;
@@ -68,6 +71,7 @@ struct Keyspace {
   bool sharded = false;
   std::vector<std::size_t> shards;  // indexes into Snapshot::shards, by range start
   std::vector<KeyRange> uncovered;  // gaps among serving shards (sharded keyspaces)
+  ScatterWrites scatterWrites = ScatterWrites::kAllow;
   bool complete() const { return uncovered.empty() && !shards.empty(); }
 };
 
