@@ -11,6 +11,25 @@
 
 namespace shardproxy::router::planning {
 
+namespace {
+
+// The keyspace's scatter_writes setting (docs/routing.md, "Multi-shard writes"): under 'deny' an
+// UPDATE / DELETE of sharded rows must reach one shard. Reference-table copies and INSERT rows
+// split by their keys never ask: each of those writes goes where its rows are.
+std::optional<std::string> scatterWriteRefusal(const catalog::Keyspace& ks, std::size_t shards,
+                                               bool constrained, std::string_view what) {
+  if (shards < 2 || ks.scatterWrites != catalog::ScatterWrites::kDeny) return std::nullopt;
+  return fmt::format(
+      "This {} would run on {} shards of keyspace '{}' ({}), and the keyspace's scatter_writes "
+      "setting is 'deny': narrow it to one shard by the shard key, or have a DBA run ALTER "
+      "KEYSPACE {} SET scatter_writes = allow on the admin port",
+      what, shards, ks.name,
+      constrained ? "the shard key values are on several shards" : "no shard key in WHERE",
+      ks.name);
+}
+
+}  // namespace
+
 bool Run::multiShardWriteCheck() {
   if (plan_.targets.size() > 1 && in_.inTransaction) {
     return fail(ErrorCode::kCrossShardTransaction,
@@ -320,6 +339,10 @@ void Run::planShardedWrite(ShardSet& set, const BlockResult& r, bool orderedOrLi
   if (!subqueryShardCheck(what)) return;
   // A deferred plan is tentative: EXECUTE knows the shards and checks again.
   if (deferred_) return;
+  if (auto refusal = scatterWriteRefusal(*ks_, plan_.targets.size(), r.constrained, what)) {
+    fail(ErrorCode::kScatterWriteDenied, std::move(*refusal));
+    return;
+  }
   if (plan_.targets.size() > 1 && orderedOrLimited) {
     notSupported(
         fmt::format("{} ... ORDER BY / LIMIT on several shards would change more rows "
