@@ -116,6 +116,19 @@ std::optional<LiveStatus> MigrationManager::live(std::int64_t id) const {
   return it->second->live();
 }
 
+Result<std::vector<TableDrift>> MigrationManager::schemaDrift(
+    const catalog::Snapshot& snapshot, const std::optional<std::string>& keyspace) const {
+  if (impl_->options.dbaUser.empty()) {
+    return Error::make(ErrorCode::kConfigInvalid,
+                       "SHOW SCHEMA DRIFT reads SHOW CREATE TABLE on every shard as the DBA "
+                       "account: start shardproxy with --dba-user name:password");
+  }
+  DriftOptions options;
+  options.user = impl_->options.dbaUser;
+  options.password = impl_->options.dbaPassword;
+  return findSchemaDrift(snapshot, keyspace, options);
+}
+
 Result<std::int64_t> MigrationManager::reshard(catalog::Catalog& catalog,
                                                const ReshardRequest& request,
                                                const catalog::ChangeContext& ctx) {

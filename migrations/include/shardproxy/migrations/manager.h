@@ -17,6 +17,7 @@
 
 #include "shardproxy/catalog/catalog.h"
 #include "shardproxy/common/errors.h"
+#include "shardproxy/migrations/schema_drift.h"
 
 namespace shardproxy::migrations {
 
@@ -78,6 +79,11 @@ class MigrationManager {
                                const catalog::ChangeContext& ctx);
 
   std::optional<LiveStatus> live(std::int64_t id) const;
+
+  // SHOW SCHEMA DRIFT (admin thread, blocking until every shard was read or timed out):
+  // findSchemaDrift() logged in as the DBA account.
+  Result<std::vector<TableDrift>> schemaDrift(const catalog::Snapshot& snapshot,
+                                              const std::optional<std::string>& keyspace) const;
 
  private:
   struct Impl;
