@@ -43,13 +43,16 @@ class Visitor {
   AdminResult operator()(const adm::ShowKeyspaces&) {
     auto snap = snapshot();
     if (!snap) return snap.takeError();
-    TextResultSet rs{{"name", "sharded", "serving_shards", "complete", "uncovered_ranges"}, {}};
+    TextResultSet rs{
+        {"name", "sharded", "serving_shards", "complete", "uncovered_ranges", "scatter_writes"},
+        {}};
     for (const auto& ks : (*snap)->keyspaces) {
       std::size_t serving = 0;
       for (auto idx : ks.shards)
         serving += (*snap)->shards[idx].serving ? 1 : 0;
       rs.rows.push_back({ks.name, yesNo(ks.sharded), std::to_string(serving), yesNo(ks.complete()),
-                         joinRanges(ks.uncovered)});
+                         joinRanges(ks.uncovered),
+                         std::string(catalog::toString(ks.scatterWrites))});
     }
     return rs;
   }
@@ -142,6 +145,11 @@ class Visitor {
   AdminResult operator()(const adm::DropKeyspace& s) {
     return done(catalog_.dropKeyspace(s.name, ctx_));
   }
+  AdminResult operator()(const adm::AlterKeyspace& s) {
+    // The grammar requires at least one setting; scatter_writes is the only one so far.
+    return done(catalog_.setScatterWrites(
+        s.keyspace, s.scatterWrites.value_or(catalog::ScatterWrites::kAllow), ctx_));
+  }
   AdminResult operator()(const adm::CreateShard& s) {
     return done(catalog_.createShard(s.keyspace, s.shard, s.primary, s.replicas, s.serving, ctx_));
   }
@@ -183,6 +191,25 @@ class Visitor {
   }
   AdminResult operator()(const adm::MigrationCommand& s) {
     return adminMigrationCommand(catalog_, s, ctx_, changed_);
+  }
+  AdminResult operator()(const adm::ShowSchemaDrift& s) {
+    if (manager_ == nullptr) {
+      return Error::make(ErrorCode::kConfigInvalid,
+                         "SHOW SCHEMA DRIFT is not available on this port");
+    }
+    auto snap = snapshot();
+    if (!snap) return snap.takeError();
+    // Blocks this (admin) thread until every shard answered or timed out, as RESHARD's checks do.
+    auto drift = manager_->schemaDrift(**snap, s.keyspace);
+    if (!drift) return drift.takeError();
+    TextResultSet rs{{"keyspace", "table", "shards_differing", "detail"}, {}};
+    for (const auto& d : *drift) {
+      std::string shards;
+      for (const auto& name : d.shardsDiffering)
+        shards += (shards.empty() ? "" : ",") + name;
+      rs.rows.push_back({d.keyspace, d.table, shards, d.detail});
+    }
+    return rs;
   }
 
  private:

@@ -182,6 +182,7 @@ class Parser {
     std::size_t at = tok_.begin;
     if (accept("SHOW")) return show(at);
     if (accept("CREATE")) return create(at);
+    if (accept("ALTER")) return alter(at);
     if (accept("DROP")) return drop(at);
     if (accept("ADD")) return addBackend();
     if (accept("SET")) return setBackend(at);
@@ -189,7 +190,7 @@ class Parser {
     if (auto action = migrationVerb()) return migrationCommand(*action);
     if (isMysqlVerb(tok_)) return mysqlVerb(at);
     fail(tok_.kind == Kind::kEnd ? "empty statement"
-                                 : "expected SHOW, CREATE, DROP, ADD, SET, RESHARD or a "
+                                 : "expected SHOW, CREATE, ALTER, DROP, ADD, SET, RESHARD or a "
                                    "migration verb (PAUSE, RESUME, CANCEL, VERIFY, CUTOVER, "
                                    "REVERSE, COMPLETE)");
     return std::nullopt;
@@ -387,6 +388,10 @@ class Parser {
       return std::nullopt;
     }
     if (accept("MIGRATIONS")) return from<ShowMigrations>();
+    if (accept("SCHEMA")) {
+      if (!expect("DRIFT", "expected DRIFT after SHOW SCHEMA")) return std::nullopt;
+      return from<ShowSchemaDrift>();
+    }
     if (accept("MIGRATION")) {
       ShowMigration s;
       if (!migrationId(s.id)) return std::nullopt;
@@ -405,8 +410,8 @@ class Parser {
     }
     if (isMysqlShowTarget(tok_)) return notAdmin(at, "SHOW " + upperText(tok_.raw));
     fail(
-        "expected KEYSPACES, SHARDS, BACKENDS, TABLE RULES, USERS, MIGRATIONS, MIGRATION n or "
-        "CATALOG after SHOW");
+        "expected KEYSPACES, SHARDS, BACKENDS, TABLE RULES, USERS, MIGRATIONS, MIGRATION n, "
+        "SCHEMA DRIFT or CATALOG after SHOW");
     return std::nullopt;
   }
 
@@ -519,6 +524,56 @@ class Parser {
       if (!list("keyspace names", item)) return std::nullopt;
     }
     return s;
+  }
+
+  // ALTER KEYSPACE only: other ALTERs are MySQL DDL, which goes to the application port.
+  Statement alter(std::size_t at) {
+    if (tok_.kind == Kind::kEnd) {
+      fail("expected KEYSPACE after ALTER");
+      return std::nullopt;
+    }
+    if (!accept("KEYSPACE")) {
+      return notAdmin(at, "ALTER", "the admin port has ALTER KEYSPACE only");
+    }
+    AlterKeyspace s;
+    if (!name(s.keyspace, "keyspace name") ||
+        !expect("SET", "expected SET and a setting (scatter_writes = allow | deny)")) {
+      return std::nullopt;
+    }
+    for (;;) {
+      const std::size_t settingAt = tok_.begin;
+      if (!accept("SCATTER_WRITES")) {
+        fail("expected a keyspace setting (scatter_writes)");
+        return std::nullopt;
+      }
+      if (s.scatterWrites) {
+        failAt(settingAt, "scatter_writes is set twice");
+        return std::nullopt;
+      }
+      if (!expectSymbol('=', "expected '=' after scatter_writes") ||
+          !scatterWrites(s.scatterWrites.emplace())) {
+        return std::nullopt;
+      }
+      trailingHint_ = "',' and another setting, or end of statement";
+      if (!tok_.isSymbol(',')) return s;
+      advance();
+      trailingHint_ = {};
+    }
+  }
+
+  // allow | deny, bare or quoted, any case.
+  bool scatterWrites(catalog::ScatterWrites& out) {
+    const bool word = tok_.kind == Kind::kWord || tok_.kind == Kind::kString;
+    const std::string value = upperText(tok_.kind == Kind::kString ? tok_.value : tok_.raw);
+    if (word && value == "ALLOW") {
+      out = catalog::ScatterWrites::kAllow;
+    } else if (word && value == "DENY") {
+      out = catalog::ScatterWrites::kDeny;
+    } else {
+      return fail("expected allow or deny (scatter_writes = allow | deny)");
+    }
+    advance();
+    return true;
   }
 
   Statement drop(std::size_t at) {

@@ -76,6 +76,36 @@ TEST_F(AdminExecutorTest, BuildsAShardedKeyspaceShardByShard) {
   EXPECT_EQ(shards.rows[0][6], "127.0.0.1:13307");
 }
 
+TEST_F(AdminExecutorTest, AlterKeyspaceSetsScatterWritesShownBySHOWKEYSPACES) {
+  ok("CREATE KEYSPACE shop SHARDED");
+  TextResultSet ks = rows("SHOW KEYSPACES");
+  ASSERT_EQ(ks.columns.size(), 6u);
+  EXPECT_EQ(ks.columns[5], "scatter_writes");
+  EXPECT_EQ(ks.rows[0][5], "allow");
+  bool changed = false;
+  AdminResult r = run("ALTER KEYSPACE shop SET scatter_writes = 'deny'", &changed);
+  ASSERT_TRUE(std::holds_alternative<AdminOk>(r));
+  EXPECT_TRUE(changed);  // a new snapshot is published: sessions see it at their next statement
+  EXPECT_EQ(std::get<AdminOk>(r).info, "catalog version 2");
+  EXPECT_EQ(rows("SHOW KEYSPACES").rows[0][5], "deny");
+  EXPECT_EQ(catalog_->snapshot().value()->findKeyspace("shop")->scatterWrites,
+            catalog::ScatterWrites::kDeny);
+  ok("alter keyspace shop set SCATTER_WRITES = ALLOW");
+  EXPECT_EQ(rows("SHOW KEYSPACES").rows[0][5], "allow");
+  Error missing = error("ALTER KEYSPACE nosuch SET scatter_writes = deny");
+  EXPECT_EQ(missing.mysqlErrno, 1146);
+  EXPECT_EQ(missing.message, "keyspace 'nosuch' does not exist");
+  EXPECT_EQ(error("ALTER KEYSPACE shop SET scatter_writes = never").mysqlErrno, 1064);
+  EXPECT_EQ(error("ALTER TABLE shop.orders ADD c INT").mysqlErrno, 1235);
+}
+
+TEST_F(AdminExecutorTest, SchemaDriftNeedsTheMigrationManager) {
+  ok("CREATE KEYSPACE shop SHARDED");
+  Error e = error("SHOW SCHEMA DRIFT IN shop");
+  EXPECT_EQ(e.code, ErrorCode::kConfigInvalid);
+  EXPECT_EQ(e.message, "SHOW SCHEMA DRIFT is not available on this port");
+}
+
 TEST_F(AdminExecutorTest, HashFunctionsAndTheIcuVersionOfCiRules) {
   ok("CREATE KEYSPACE shop SHARDED");
   ok("CREATE SHARDED TABLE shop.a SHARD KEY (id)");

@@ -39,8 +39,8 @@ AdminParseError errorOf(std::string_view sql) {
 }
 
 constexpr std::string_view kStatementHint =
-    "expected SHOW, CREATE, DROP, ADD, SET, RESHARD or a migration verb (PAUSE, RESUME, CANCEL, "
-    "VERIFY, CUTOVER, REVERSE, COMPLETE)";
+    "expected SHOW, CREATE, ALTER, DROP, ADD, SET, RESHARD or a migration verb (PAUSE, RESUME, "
+    "CANCEL, VERIFY, CUTOVER, REVERSE, COMPLETE)";
 
 std::string syntax(std::string_view hint, std::string_view near, int line = 1) {
   return "You have an error in your SQL syntax; " + std::string(hint) + " near '" +
@@ -280,8 +280,8 @@ TEST(AdminParserErrors, ExactPositionsAndMessages) {
   EXPECT_EQ(e.position, 5u);
   EXPECT_EQ(
       e.message,
-      syntax("expected KEYSPACES, SHARDS, BACKENDS, TABLE RULES, USERS, MIGRATIONS, MIGRATION n or "
-             "CATALOG after SHOW",
+      syntax("expected KEYSPACES, SHARDS, BACKENDS, TABLE RULES, USERS, MIGRATIONS, MIGRATION n, "
+             "SCHEMA DRIFT or CATALOG after SHOW",
              "KEYSPACE"));
 
   e = errorOf("CREATE SHARDED TABLE shop.orders (customer_id)");
@@ -473,7 +473,9 @@ TEST(AdminParserErrors, MysqlStatementsOutsideTheSurfaceAreNotSupported) {
             "'INSERT' is not an admin statement; see docs/admin-sql.md"},
            {"UPDATE t SET a = 1", "'UPDATE' is not an admin statement; see docs/admin-sql.md"},
            {"DELETE FROM t", "'DELETE' is not an admin statement; see docs/admin-sql.md"},
-           {"ALTER TABLE t ADD c INT", "'ALTER' is not an admin statement; see docs/admin-sql.md"},
+           {"ALTER TABLE t ADD c INT",
+            "'ALTER' is not an admin statement (the admin port has ALTER KEYSPACE only); see "
+            "docs/admin-sql.md"},
            {"GRANT ALL ON *.* TO x", "'GRANT' is not an admin statement; see docs/admin-sql.md"},
            {"use shop", "'USE' is not an admin statement; see docs/admin-sql.md"},
            {"SHOW DATABASES", "'SHOW DATABASES' is not an admin statement; see docs/admin-sql.md"},
@@ -584,6 +586,8 @@ const std::vector<std::string>& everyForm() {
       "SHOW MIGRATION 7;",
       "PAUSE MIGRATION 7;",
       "CUTOVER MIGRATION 7 TIMEOUT 1.25;",
+      "ALTER KEYSPACE shop SET scatter_writes = 'deny';",
+      "SHOW SCHEMA DRIFT IN shop;",
   };
   return forms;
 }
@@ -691,6 +695,15 @@ TEST(AdminParserTruncation, CutAtATokenBoundaryInsideARequiredPartIsAnErrorAtThe
       "PAUSE MIGRATION",
       "CUTOVER MIGRATION 7 TIMEOUT",
       "CUTOVER MIGRATION 7 TIMEOUT 1.",
+      "ALTER",
+      "ALTER KEYSPACE",
+      "ALTER KEYSPACE shop",
+      "ALTER KEYSPACE shop SET",
+      "ALTER KEYSPACE shop SET scatter_writes",
+      "ALTER KEYSPACE shop SET scatter_writes =",
+      "ALTER KEYSPACE shop SET scatter_writes = deny,",
+      "SHOW SCHEMA",
+      "SHOW SCHEMA DRIFT FROM",
   };
   for (const auto& sql : cuts) {
     auto e = errorOf(sql);
@@ -1039,6 +1052,83 @@ TEST(AdminParserReshard, RedactionLeavesThemUnchanged) {
            "REVERSE MIGRATION 7 TIMEOUT 0.5",
            "COMPLETE MIGRATION 7",
        }) {
+    auto parsed = parseAdmin(sql);
+    ASSERT_TRUE(std::holds_alternative<AdminStatement>(parsed)) << sql;
+    EXPECT_EQ(redactPassword(sql, std::get<AdminStatement>(parsed)), sql);
+  }
+}
+
+// ---------------------------------------------------------------- keyspace settings, drift
+
+TEST(AdminParserKeyspaceSettings, AlterKeyspaceSetsScatterWrites) {
+  AlterKeyspace a = parseAs<AlterKeyspace>("ALTER KEYSPACE shop SET scatter_writes = deny");
+  EXPECT_EQ(a.keyspace, "shop");
+  EXPECT_EQ(a.scatterWrites, catalog::ScatterWrites::kDeny);
+  a = parseAs<AlterKeyspace>("alter keyspace `my shop` set SCATTER_WRITES='DENY';");
+  EXPECT_EQ(a.keyspace, "my shop");
+  EXPECT_EQ(a.scatterWrites, catalog::ScatterWrites::kDeny);
+  a = parseAs<AlterKeyspace>("ALTER KEYSPACE shop SET Scatter_Writes = \"allow\"");
+  EXPECT_EQ(a.scatterWrites, catalog::ScatterWrites::kAllow);
+  a = parseAs<AlterKeyspace>("ALTER KEYSPACE shop SET scatter_writes=Allow");
+  EXPECT_EQ(a.scatterWrites, catalog::ScatterWrites::kAllow);
+}
+
+TEST(AdminParserKeyspaceSettings, AlterKeyspaceRefusals) {
+  struct Case {
+    std::string sql;
+    std::string_view hint;
+    std::string near;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"ALTER KEYSPACE shop scatter_writes = deny",
+            "expected SET and a setting (scatter_writes = allow | deny)", "scatter_writes = deny"},
+           {"ALTER KEYSPACE shop SET sharded = yes", "expected a keyspace setting (scatter_writes)",
+            "sharded = yes"},
+           {"ALTER KEYSPACE shop SET scatter_writes deny", "expected '=' after scatter_writes",
+            "deny"},
+           {"ALTER KEYSPACE shop SET scatter_writes = sometimes",
+            "expected allow or deny (scatter_writes = allow | deny)", "sometimes"},
+           {"ALTER KEYSPACE shop SET scatter_writes = 1",
+            "expected allow or deny (scatter_writes = allow | deny)", "1"},
+           {"ALTER KEYSPACE shop SET scatter_writes = `deny`",
+            "expected allow or deny (scatter_writes = allow | deny)", "`deny`"},
+           {"ALTER KEYSPACE shop SET scatter_writes = deny, scatter_writes = allow",
+            "scatter_writes is set twice", "scatter_writes = allow"},
+           {"ALTER KEYSPACE shop SET scatter_writes = deny now",
+            "expected ',' and another setting, or end of statement", "now"},
+           {"ALTER KEYSPACE shop.orders SET scatter_writes = deny",
+            "expected SET and a setting (scatter_writes = allow | deny)",
+            ".orders SET scatter_writes = deny"},
+       }) {
+    auto e = errorOf(c.sql);
+    EXPECT_EQ(e.kind, ErrKind::kSyntax) << c.sql;
+    EXPECT_EQ(e.position, c.sql.rfind(c.near)) << c.sql;
+    EXPECT_EQ(e.message, syntax(c.hint, c.near)) << c.sql;
+  }
+  auto e = errorOf("ALTER USER app IDENTIFIED BY 'x'");
+  EXPECT_EQ(e.kind, ErrKind::kNotSupported);
+  EXPECT_EQ(e.message,
+            "'ALTER' is not an admin statement (the admin port has ALTER KEYSPACE only); see "
+            "docs/admin-sql.md");
+}
+
+TEST(AdminParserKeyspaceSettings, ShowSchemaDrift) {
+  EXPECT_FALSE(parseAs<ShowSchemaDrift>("SHOW SCHEMA DRIFT").keyspace);
+  EXPECT_EQ(parseAs<ShowSchemaDrift>("show schema drift in shop;").keyspace, "shop");
+  EXPECT_EQ(parseAs<ShowSchemaDrift>("SHOW SCHEMA DRIFT FROM `shop`").keyspace, "shop");
+  auto e = errorOf("SHOW SCHEMA DRIFTS");
+  EXPECT_EQ(e.position, 12u);
+  EXPECT_EQ(e.message, syntax("expected DRIFT after SHOW SCHEMA", "DRIFTS"));
+  e = errorOf("SHOW SCHEMA DRIFT shop");
+  EXPECT_EQ(e.position, 18u);
+  EXPECT_EQ(e.message, syntax("expected FROM keyspace or end of statement", "shop"));
+  // MySQL's own SHOW SCHEMAS stays outside the admin surface.
+  EXPECT_EQ(errorOf("SHOW SCHEMAS").kind, ErrKind::kNotSupported);
+}
+
+TEST(AdminParserKeyspaceSettings, RedactionLeavesThemUnchanged) {
+  for (std::string_view sql :
+       {"ALTER KEYSPACE shop SET scatter_writes = 'deny'", "SHOW SCHEMA DRIFT IN shop"}) {
     auto parsed = parseAdmin(sql);
     ASSERT_TRUE(std::holds_alternative<AdminStatement>(parsed)) << sql;
     EXPECT_EQ(redactPassword(sql, std::get<AdminStatement>(parsed)), sql);

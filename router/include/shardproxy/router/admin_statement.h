@@ -39,6 +39,12 @@ struct CreateKeyspace {
 struct DropKeyspace {
   std::string name;
 };
+// ALTER KEYSPACE ks SET setting = value [, setting = value]: the keyspace's settings, each named
+// at most once. Today: scatter_writes = allow | deny (the value bare or quoted, any case).
+struct AlterKeyspace {
+  std::string keyspace;
+  std::optional<catalog::ScatterWrites> scatterWrites;
+};
 struct CreateShard {
   std::string keyspace;
   std::string shard;
@@ -112,13 +118,17 @@ struct MigrationCommand {
   std::int64_t id = 0;
   std::optional<std::uint32_t> timeoutMs;
 };
+// SHOW SCHEMA DRIFT [FROM|IN ks]: SHOW CREATE TABLE compared across each keyspace's serving shards.
+struct ShowSchemaDrift {
+  std::optional<std::string> keyspace;
+};
 
 using AdminStatement =
     std::variant<ShowKeyspaces, ShowShards, ShowBackends, ShowTableRules, ShowUsers,
                  ShowCatalogVersion, ShowCatalogChanges, CreateKeyspace, DropKeyspace, CreateShard,
                  DropShard, AddBackend, DropBackend, SetBackendState, CreateTableRule,
                  DropTableRule, CreateUser, DropUser, Reshard, ShowMigrations, ShowMigration,
-                 MigrationCommand>;
+                 MigrationCommand, AlterKeyspace, ShowSchemaDrift>;
 
 struct AdminParseError {
   enum class Kind : std::uint8_t {
