@@ -54,6 +54,9 @@ SHARDPROXY_BIN="$bin" /usr/bin/python3 "$root/tests/integration/protocol_faults_
 echo "-- sharded keyspace: placement, replica reads, transactions, sysbench (its own 2-shard cluster)"
 SHARDPROXY_BIN="$bin" bash "$root/tests/integration/sharded_test.sh" || failed=1
 
+echo "-- writes and DDL on a sharded keyspace: scatter_writes, SHOW SCHEMA DRIFT (its own 3-shard cluster)"
+SHARDPROXY_BIN="$bin" bash "$root/tests/integration/schema_drift_test.sh" || failed=1
+
 echo "-- online resharding: split, reverse, merge, unsharded -> sharded under a ledgered load (its own 6-shard cluster)"
 SHARDPROXY_BIN="$bin" bash "$root/tests/integration/reshard_test.sh" || failed=1
 SHARDPROXY_BIN="$bin" bash "$root/tests/integration/reshard_faults_test.sh" || failed=1
