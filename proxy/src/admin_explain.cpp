@@ -124,10 +124,12 @@ AdminResult SharedState::explainRoute(std::string_view sql) {
   rs.columns = {"plan", "shard", "role", "backend", "sql", "reason"};
   auto healthTable = health();
   auto addRows = [&](const router::Plan& p, const catalog::Snapshot& on, std::string_view prefix) {
+    std::string reason(p.reason);
+    if (p.kind == router::PlanKind::kMerge) reason += "; " + router::describe(p.merge);
     auto row = [&](std::string shard, std::string role, std::string backend, std::string_view s) {
       rs.rows.push_back({std::string(prefix) + std::string(router::toString(p.kind)),
                          std::move(shard), std::move(role), std::move(backend), std::string(s),
-                         std::string(p.reason)});
+                         reason});
     };
     if (p.targets.empty()) {
       bool session = p.kind == router::PlanKind::kSessionConnection;

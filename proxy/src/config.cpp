@@ -379,6 +379,13 @@ Status applyJsonConfig(const std::string& json, Config& c) {
       st = parseMillis(v, key, c.holdTimeout);
     } else if (key == "health_interval_ms") {
       st = parseMillis(v, key, c.healthInterval);
+    } else if (key == "merge_buffer_rows") {
+      auto n = getUint(v, key);
+      if (!n) return n.takeError();
+      if (*n == 0)
+        return Error::make(ErrorCode::kConfigInvalid,
+                           "config: 'merge_buffer_rows' must be at least 1");
+      c.mergeBufferRows = *n;
     } else if (key == "max_client_connections") {
       auto n = getUint(v, key);
       if (!n) return n.takeError();

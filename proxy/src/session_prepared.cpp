@@ -283,6 +283,7 @@ asio::awaitable<bool> ClientSession::onStmtExecute(const Packet& pkt) {
         co_return co_await sendError(plan->error, seq);
       case router::PlanKind::kSingle:
       case router::PlanKind::kConcatenate:
+      case router::PlanKind::kMerge:
       case router::PlanKind::kScatter:
       case router::PlanKind::kSessionConnection:
         break;

@@ -11,6 +11,7 @@
 #include "session_util.h"
 #include "shardproxy/common/logging.h"
 #include "shardproxy/proxy/client_session.h"
+#include "shardproxy/proxy/merge_engine.h"
 #include "shardproxy/proxy/merge_relay.h"
 #include "shardproxy/proxy/protocol/messages.h"
 #include "shardproxy/proxy/result_set.h"
@@ -38,8 +39,17 @@ asio::awaitable<bool> ClientSession::relayMany(std::span<SessionConn* const> con
   targetConns_.clear();
   for (SessionConn* c : conns)
     targetConns_.push_back(c->conn.get());
-  MergeResult r = co_await relayMerged(targetConns_, client_, caps_, seq,
-                                       static_cast<std::uint16_t>(statusFlags()), plan.copies);
+  MergeResult r;
+  if (plan.kind == PlanKind::kMerge) {
+    MergeOptions options;
+    options.binary = false;
+    options.setLimit = ctx_.shared.config.mergeBufferRows;
+    r = co_await relayMergeSpec(targetConns_, client_, caps_, seq,
+                                static_cast<std::uint16_t>(statusFlags()), plan.merge, options);
+  } else {
+    r = co_await relayMerged(targetConns_, client_, caps_, seq,
+                             static_cast<std::uint16_t>(statusFlags()), plan.copies);
+  }
   for (std::size_t i = 0; i < conns.size(); ++i) {
     if (r.status[i] != 0) conns[i]->inTx = (r.status[i] & protocol::status::kInTrans) != 0;
   }
@@ -70,6 +80,12 @@ asio::awaitable<bool> ClientSession::relayMany(std::span<SessionConn* const> con
         r.nextSeq);
   }
   const protocol::ErrPacket& e = *r.error;
+  if (r.errorFrom < plan.targets.size() && snapshot_ &&
+      plan.targets[r.errorFrom].shard < snapshot_->shards.size()) {
+    // Which shard said it: the others were cancelled (or agreed).
+    const catalog::Shard& shard = snapshot_->shards[plan.targets[r.errorFrom].shard];
+    context = fmt::format(" (shard {}/{}){}", shard.keyspace, shard.name, context);
+  }
   co_return co_await sendError(Error::fromServer(e.errorCode, e.sqlState, e.message + context),
                                r.nextSeq);
 }
@@ -469,10 +485,19 @@ asio::awaitable<bool> ClientSession::executeSingle(const Plan& plan, const Packe
 
 asio::awaitable<bool> ClientSession::executeMulti(const Plan& plan, const Packet& pkt,
                                                   std::uint8_t seq, PreparedStatement* stmt) {
-  if (plan.kind != PlanKind::kConcatenate && plan.kind != PlanKind::kScatter) {
+  if (plan.kind != PlanKind::kConcatenate && plan.kind != PlanKind::kScatter &&
+      plan.kind != PlanKind::kMerge) {
     co_return co_await sendError(
         Error::make(ErrorCode::kInternal,
                     fmt::format("Unexpected plan '{}'", router::toString(plan.kind))),
+        seq);
+  }
+  if (stmt != nullptr && plan.kind == PlanKind::kMerge) {
+    co_return co_await sendError(
+        Error::make(ErrorCode::kNotSupportedYet,
+                    "A prepared statement whose rows must be merged across shards (ORDER BY, "
+                    "LIMIT, aggregates, GROUP BY, DISTINCT) is not supported yet; run it as a "
+                    "text query or narrow it to one shard with the shard key"),
         seq);
   }
   if (stmt != nullptr && pkt.payload.size() > 5 && pkt.payload[5] != 0) {

@@ -195,9 +195,12 @@ asio::awaitable<bool> ClientSession::onExplainRoute(const sql::Statement& statem
   if (plan.kind == PlanKind::kError) co_return co_await sendError(plan.error, seq);
   TextResultSet rs;
   rs.columns = {"plan", "shard", "role", "backend", "sql", "reason"};
+  // A merge's steps follow the reason: "every shard ...; aggregate: v0=count (hidden 0)".
+  std::string reason(plan.reason);
+  if (plan.kind == PlanKind::kMerge) reason += "; " + router::describe(plan.merge);
   auto row = [&](std::string shard, std::string role, std::string backend, std::string_view sql) {
     rs.rows.push_back({std::string(router::toString(plan.kind)), std::move(shard), std::move(role),
-                       std::move(backend), std::string(sql), std::string(plan.reason)});
+                       std::move(backend), std::string(sql), reason});
   };
   if (plan.targets.empty()) {
     std::string shard = "-", backend = "-";

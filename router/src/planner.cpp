@@ -25,6 +25,8 @@ std::string_view toString(PlanKind kind) {
       return "single";
     case PlanKind::kConcatenate:
       return "concatenate";
+    case PlanKind::kMerge:
+      return "merge";
     case PlanKind::kScatter:
       return "scatter";
     case PlanKind::kBegin:

@@ -19,6 +19,7 @@ namespace shardproxy::router {
 namespace planning {
 
 using namespace sql;
+struct MergeBuild;
 
 bool iequals(std::string_view a, std::string_view b);
 bool isSystemSchema(std::string_view db);
@@ -230,6 +231,13 @@ class Run {
   void planDelete(const DeleteStatement& st);
   void planShow(const ShowStatement& st);
   void planExplain(const ExplainStatement& st);
+  // planner_merge.cpp: a read on several shards that needs merging (PlanKind::kMerge).
+  bool planMerge(const Query& q);
+  bool limitValue(const Expr* e, std::uint64_t& out);
+  bool aggregateColumn(MergeBuild& m, const Function& f, ColumnRef& out, ColumnRef& count);
+  bool compileMerged(MergeBuild& m, const Expr* e, Program& p);
+  bool sortKey(MergeBuild& m, const Expr* e, bool desc, bool aliases, SortKey& key);
+  bool cannotMerge(const Expr* e);
 
   // Block analysis. Returns false on error (plan_ has it).
   struct BlockResult {

@@ -454,18 +454,13 @@ void Run::planSelect(const SelectStatement& st) {
       return;
     }
     if (!shape.concatenable()) {
-      std::string what = shape.aggregate  ? "an aggregate"
-                         : shape.groupBy  ? "GROUP BY"
-                         : shape.having   ? "HAVING"
-                         : shape.orderBy  ? "ORDER BY"
-                         : shape.limit    ? "LIMIT"
-                         : shape.distinct ? "DISTINCT / UNION"
-                         : shape.window   ? "a window function"
-                                          : "SQL_CALC_FOUND_ROWS";
-      notSupported(fmt::format(
-          "This query reads {} shards of keyspace '{}' and uses {}, which needs merging the "
-          "shards' results (not supported yet); narrow it to one shard with the shard key",
-          plan_.targets.size(), ks_->name, what));
+      if (connectionBound_) {
+        notSupported(
+            "Connection-bound functions (LAST_INSERT_ID(), GET_LOCK(), @var := ...) in a query "
+            "that reads several shards");
+        return;
+      }
+      planMerge(q);  // kMerge, or refused naming what cannot be merged
       return;
     }
     if (connectionBound_) {

@@ -54,6 +54,9 @@ SHARDPROXY_BIN="$bin" /usr/bin/python3 "$root/tests/integration/protocol_faults_
 echo "-- sharded keyspace: placement, replica reads, transactions, sysbench (its own 2-shard cluster)"
 SHARDPROXY_BIN="$bin" bash "$root/tests/integration/sharded_test.sh" || failed=1
 
+echo "-- multi-shard merges: ORDER BY, LIMIT, aggregates, GROUP BY, HAVING, DISTINCT vs one database (its own 4-shard cluster)"
+SHARDPROXY_BIN="$bin" bash "$root/tests/integration/merge_test.sh" 20261204 1500 || failed=1
+
 echo "-- writes and DDL on a sharded keyspace: scatter_writes, SHOW SCHEMA DRIFT (its own 3-shard cluster)"
 SHARDPROXY_BIN="$bin" bash "$root/tests/integration/schema_drift_test.sh" || failed=1
 

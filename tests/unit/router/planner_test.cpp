@@ -357,7 +357,7 @@ TEST_F(PlannerTest, DeferredPlanIsNotRefusedForWhatTheBoundKeyMayNarrow) {
   EXPECT_EQ(shards(executed), kHighOnly);
   BoundValue other;
   other.type = BoundValue::Type::kOther;
-  EXPECT_NOT_SUPPORTED(execute(sql, {other}));
+  EXPECT_EQ(execute(sql, {other}).kind, PlanKind::kMerge);  // every shard, merged
 
   const std::string update = "UPDATE customers SET name = 'x' WHERE id = ? LIMIT 1";
   const Plan& u = plan(update);
@@ -458,7 +458,8 @@ TEST_F(PlannerTest, NoKeyReadsBothShardsConcatenated) {
             PlanKind::kConcatenate);
 }
 
-TEST_F(PlannerTest, MergingShapesAcrossShardsAreRefused) {
+// What merges (testdata/merge_plans.txt has the plans) and what stays refused.
+TEST_F(PlannerTest, MergingShapesAcrossShardsAreMerged) {
   for (const char* sql : {
            "SELECT * FROM customers ORDER BY name",
            "SELECT * FROM customers LIMIT 10",
@@ -466,6 +467,17 @@ TEST_F(PlannerTest, MergingShapesAcrossShardsAreRefused) {
            "SELECT name, COUNT(*) FROM orders GROUP BY name",
            "SELECT DISTINCT name FROM customers",
            "SELECT name FROM customers GROUP BY name HAVING name > 'a'",
+       }) {
+    SCOPED_TRACE(sql);
+    const Plan& p = plan(sql);
+    ASSERT_EQ(p.kind, PlanKind::kMerge) << p.error.message;
+    EXPECT_EQ(p.targets.size(), 2u);
+    EXPECT_TRUE(p.rewritten(0));
+  }
+}
+
+TEST_F(PlannerTest, MergingShapesAcrossShardsAreRefused) {
+  for (const char* sql : {
            "SELECT id FROM customers UNION SELECT customer_id FROM orders",
            "SELECT id, ROW_NUMBER() OVER (ORDER BY id) FROM customers",
            "SELECT SQL_CALC_FOUND_ROWS * FROM customers",
@@ -1497,7 +1509,8 @@ TEST_F(PlannerTest, PlannerIsReusable) {
   const std::string in =
       "SELECT * FROM customers WHERE id IN (" + str(lo1_) + ", " + str(hi1_) + ")";
   EXPECT_EQ(plan(in).kind, PlanKind::kConcatenate);
-  EXPECT_NOT_SUPPORTED(plan("SELECT * FROM customers ORDER BY id"));
+  EXPECT_EQ(plan("SELECT * FROM customers ORDER BY id").kind, PlanKind::kMerge);
+  EXPECT_NOT_SUPPORTED(plan("SELECT GROUP_CONCAT(name) FROM customers"));
   const Plan& p = plan("SELECT * FROM customers WHERE id = " + str(lo1_));
   ASSERT_EQ(p.kind, PlanKind::kSingle);
   EXPECT_TRUE(p.buffer.empty());

@@ -56,6 +56,9 @@ struct Config {
   // How long a statement waits while its keyspace is held (a cutover) before it fails with the
   // retryable error (1213, SQLSTATE 40001).
   std::chrono::milliseconds holdTimeout{10000};
+  // Rows a multi-shard merge may keep in memory for the query's own sets (DISTINCT, groups
+  // sorted by an aggregate); past it the query fails with 1038 (merge_buffer_rows).
+  std::size_t mergeBufferRows = 1000000;
   std::string catalogPath = "shardproxy.db";
   std::string adminListenHost = "127.0.0.1";
   std::uint16_t adminListenPort = 6032;

@@ -21,6 +21,7 @@
 
 #include "shardproxy/catalog/snapshot.h"
 #include "shardproxy/common/errors.h"
+#include "shardproxy/router/merge_spec.h"
 #include "shardproxy/router/sql/statement.h"
 
 namespace shardproxy::router {
@@ -43,6 +44,7 @@ enum class PlanKind : std::uint8_t {
   kError,        // refused: Plan::error
   kSingle,       // one target: the statement as written (or Plan::sqlFor(0) when rewritten)
   kConcatenate,  // a read on several shards whose answer is the union of their rows
+  kMerge,        // a read on several shards whose answers merge as Plan::merge says
   kScatter,      // a write (or DDL) on several primaries: each target's OK merged into one
   kBegin,        // BEGIN / START TRANSACTION: Plan::readOnly, Plan::beginSql
   kCommit,
@@ -78,6 +80,7 @@ struct Plan {
   // affected rows, not the sum.
   bool copies = false;
   std::vector<PlanTarget> targets;
+  MergeSpec merge;          // kMerge
   std::string buffer;       // rewritten per-shard SQL
   std::string_view reason;  // why these targets, for EXPLAIN ROUTE ("shard key id = 5", ...)
   std::string_view text;    // the statement planned (an EXPLAIN ROUTE's inner statement)

@@ -1,0 +1,104 @@
+// Row values as the merge engine sees them: decoding a result row (text or binary protocol) into
+// cells without copying, comparing two cells as the server orders them, and formatting numbers as
+// the server prints them.
+// Place in the request flow: merge/merger.h decodes each shard row it merges into cells and
+// compares sort keys, group keys and MIN / MAX candidates with compareCells(). MySQL protocol
+// "Text Resultset Row", "Binary Protocol Resultset Row", "Binary Protocol Value".
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "shardproxy/proxy/merge/decimal.h"
+#include "shardproxy/proxy/protocol/messages.h"
+
+namespace shardproxy::proxy::merge {
+
+// MYSQL_TYPE_* and column flags (MySQL protocol "Column Definition", include/mysql_com.h).
+namespace ftype {
+inline constexpr std::uint8_t kDecimal = 0, kTiny = 1, kShort = 2, kLong = 3, kFloat = 4,
+                              kDouble = 5, kNull = 6, kTimestamp = 7, kLongLong = 8, kInt24 = 9,
+                              kDate = 10, kTime = 11, kDateTime = 12, kYear = 13, kNewDate = 14,
+                              kVarchar = 15, kBit = 16, kJson = 245, kNewDecimal = 246, kEnum = 247,
+                              kSet = 248, kTinyBlob = 249, kMediumBlob = 250, kLongBlob = 251,
+                              kBlob = 252, kVarString = 253, kString = 254, kGeometry = 255;
+}
+namespace fflag {
+inline constexpr std::uint16_t kNotNull = 1, kUnsigned = 32, kBinary = 128, kEnum = 256,
+                               kSet = 2048;
+}
+inline constexpr std::uint16_t kBinaryCharset = 63;
+
+struct ColumnType {
+  std::uint8_t type = ftype::kVarString;
+  std::uint16_t flags = 0;
+  std::uint16_t charset = kBinaryCharset;  // the collation id
+  std::uint8_t decimals = 0;
+
+  static ColumnType of(const protocol::ColumnDefinition& d) {
+    return ColumnType{d.type, d.flags, d.charset, d.decimals};
+  }
+  bool isInteger() const;
+  bool isDecimal() const { return type == ftype::kDecimal || type == ftype::kNewDecimal; }
+  bool isFloating() const { return type == ftype::kFloat || type == ftype::kDouble; }
+  bool isTemporal() const;
+  // A character string compared by collation (not binary bytes, not a number or a date).
+  bool isCollatedString() const;
+  bool isUnsigned() const { return (flags & fflag::kUnsigned) != 0; }
+};
+
+// One value of a row: a view into the packet (text: the characters; binary: the value's bytes
+// without a length prefix — fixed-width numbers little-endian, temporal fields as sent).
+struct Cell {
+  const std::uint8_t* data = nullptr;
+  std::uint32_t size = 0;
+  bool null = true;
+  std::string_view view() const { return {reinterpret_cast<const char*>(data), size}; }
+};
+
+// Decodes `payload` into `out` (one cell per column). Text rows: `types` may be empty. Binary
+// rows need the types (fixed widths). False on a malformed row.
+bool decodeTextRow(protocol::ByteView payload, std::span<Cell> out);
+bool decodeBinaryRow(protocol::ByteView payload, std::span<const ColumnType> types,
+                     std::span<Cell> out);
+
+// What compareCells needs besides the two values.
+struct CompareContext {
+  bool binaryProtocol = false;
+};
+
+enum class CompareError : std::uint8_t { kNone, kNeedsWeight, kEnum, kMalformed };
+
+// The WEIGHT_STRING of one space under a PAD SPACE collation, by name ("utf8mb4_bin") or id;
+// nullptr for NO PAD collations (and names this build does not know).
+const std::string* padWeight(std::string_view collationName);
+const std::string* padWeight(std::uint16_t collationId);
+
+// <0, 0, >0 as the server orders the two values of a column of type `t` (NULL first). Strings
+// under a collation compare by their WEIGHT_STRINGs `wa` / `wb`, the shorter one continued with
+// `pad` (the collation's space weight; nullptr: NO PAD); without weights they cannot be
+// compared (kNeedsWeight).
+int compareCells(const ColumnType& t, bool binaryProtocol, const Cell& a, const Cell& b,
+                 const Cell& wa, const Cell& wb, const std::string* pad, CompareError& error);
+
+// The weight bytes of a string with trailing space weights removed (equal keys for DISTINCT).
+std::string_view trimPadding(const std::string* pad, std::string_view weight);
+
+// A numeric cell as a number (integers, DECIMAL exactly; FLOAT / DOUBLE as double).
+struct Number {
+  enum class Kind : std::uint8_t { kNull, kExact, kDouble, kString } kind = Kind::kNull;
+  Decimal exact;
+  double dbl = 0;
+  std::string_view str;
+};
+Number numberOf(const ColumnType& t, bool binaryProtocol, const Cell& c);
+
+// A double as MariaDB prints it in the text protocol: the shortest digits that read back the
+// same value, fixed notation unless the exponent is large (1e15, 1.2345678901234568e17, 1e-16).
+// `decimals` < 31: fixed with that many digits (a DOUBLE(m,d) column).
+void appendDouble(std::string& out, double v, bool isFloat, std::uint8_t decimals = 31);
+
+}  // namespace shardproxy::proxy::merge

@@ -1,0 +1,130 @@
+// The merge of several shards' rows into one answer, as router::MergeSpec describes it: the
+// order of the k-way merge, groups and their aggregates, HAVING, DISTINCT, LIMIT / OFFSET and the
+// rows the client finally gets (hidden columns removed). No I/O: the merge engine
+// (merge_engine.h) reads the shards' packets and hands the rows here, so this is tested with
+// rows built in memory.
+// Place in the request flow: ClientSession::executeMulti → relayMergeSpec() → Merger.
+// Memory: the current group, or — only where the query needs a set (DISTINCT, groups sorted by
+// an aggregate) — up to `setLimit` rows; past it the merge fails with a clear error.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+#include "shardproxy/common/errors.h"
+#include "shardproxy/proxy/merge/cells.h"
+#include "shardproxy/router/merge_spec.h"
+
+namespace shardproxy::proxy::merge {
+
+class Merger {
+ public:
+  // `types`: every column of a shard row (visible then hidden), from the first shard's column
+  // definitions. Fails when the shards' rows cannot carry the spec (too few columns).
+  Status init(const router::MergeSpec& spec, std::vector<ColumnType> types, bool binary,
+              std::size_t setLimit);
+
+  std::size_t columns() const { return types_.size(); }
+  std::size_t visible() const { return visible_; }
+  bool binary() const { return binary_; }
+  bool ordered() const { return !spec_->streamOrder.empty(); }
+
+  // Decodes a shard row into `cells` (columns() of them).
+  bool decode(protocol::ByteView payload, std::span<Cell> cells) const;
+
+  // The k-way merge order of two decoded rows (<0: a first). Errors are latched in error().
+  int compareStream(const Cell* a, const Cell* b);
+
+  // Hands one row, in merge order. The packets of rows the client gets are appended to `out`
+  // (framed, sequence ids from `seq`). Returns false when nothing more can be emitted (LIMIT
+  // reached) or on error: the caller stops reading rows (and drains the shards).
+  bool add(const Cell* row, protocol::ByteView payload, protocol::Bytes& out, std::uint8_t& seq);
+  // After the last row: the last group, the buffered groups in their order.
+  void finish(protocol::Bytes& out, std::uint8_t& seq);
+  // Rows buffered or remembered for the query's sets (DISTINCT, sorted groups).
+  std::size_t setSize() const { return distinct_.size() + sorted_.size(); }
+
+  const std::optional<Error>& error() const { return error_; }
+
+ private:
+  struct Stored {
+    std::string bytes;
+    bool null = true;
+    Cell cell() const {
+      return null ? Cell{}
+                  : Cell{reinterpret_cast<const std::uint8_t*>(bytes.data()),
+                         static_cast<std::uint32_t>(bytes.size()), false};
+    }
+    void set(const Cell& c) {
+      null = c.null;
+      if (!c.null) bytes.assign(reinterpret_cast<const char*>(c.data), c.size);
+    }
+  };
+  struct Acc {
+    std::uint64_t count = 0;
+    Decimal exact;
+    double dbl = 0;
+    bool seen = false;  // a non-NULL partial was added
+    bool overflow = false;
+  };
+  struct Value {
+    enum class Kind : std::uint8_t { kNull, kExact, kDouble, kString } kind = Kind::kNull;
+    Decimal exact;
+    double dbl = 0;
+    std::string_view str;
+  };
+
+  std::size_t abs(router::ColumnRef r) const { return r.hidden ? visible_ + r.index : r.index; }
+  const router::MergeColumn& col(std::size_t i) const;
+  int compareKeys(const std::vector<router::SortKey>& keys, const Cell* a, const Cell* b);
+  // The space weight of the collation named by row[collation] (COLLATION(expr)), else of the
+  // column definition's collation id; cached per column (the name is the same on every row).
+  const std::string* padOf(router::ColumnRef collation, const Cell* row, std::size_t column);
+  bool sameGroup(const Cell* row);
+  void startGroup(const Cell* row);
+  void accumulate(const Cell* row);
+  // Computes the group's row (all columns), HAVING; false when HAVING drops it.
+  bool materialize();
+  Value valueOf(std::size_t column) const;
+  Value numberValue(std::size_t column, const Cell& c) const;
+  std::optional<Value> evaluate(const router::Program& p);
+  void encodeRow(std::string& out);
+  void appendValue(std::string& out, std::size_t column, const Value& v);
+  bool admit(const Cell* row);  // DISTINCT, OFFSET; false = skip this row
+  void writeVisible(protocol::ByteView payload, const Cell* row, protocol::Bytes& out,
+                    std::uint8_t& seq) const;
+  bool emitGroup(protocol::Bytes& out, std::uint8_t& seq);
+  void fail(std::uint16_t code, std::string_view state, std::string message);
+  bool full() const { return spec_->limit && emitted_ >= *spec_->limit; }
+
+  const router::MergeSpec* spec_ = nullptr;
+  std::vector<ColumnType> types_;
+  std::size_t visible_ = 0;
+  bool binary_ = false;
+  std::size_t setLimit_ = 0;
+  std::optional<Error> error_;
+
+  // The current group.
+  bool inGroup_ = false;
+  std::vector<Stored> stored_;
+  std::vector<Acc> acc_;
+  std::vector<Value> values_;   // materialize(): per column, computed ones
+  std::vector<bool> computed_;  // per column: values_ holds it (not stored_)
+  std::string rowBuf_;          // the group's row as a shard row payload
+  std::vector<Cell> rowCells_;
+
+  // Groups buffered for sorting (sortGroups).
+  std::vector<std::string> sorted_;
+
+  std::vector<std::pair<std::string, const std::string*>> padCache_;
+  std::unordered_set<std::string> distinct_;
+  std::string key_;
+  std::uint64_t skipped_ = 0;  // OFFSET rows skipped so far
+  std::uint64_t emitted_ = 0;
+};
+
+}  // namespace shardproxy::proxy::merge

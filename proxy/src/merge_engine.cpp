@@ -1,0 +1,266 @@
+// relayMergeSpec (merge_engine.h): the I/O around merge::Merger.
+#include "shardproxy/proxy/merge_engine.h"
+
+#include <vector>
+
+#include "shardproxy/proxy/merge/merger.h"
+#include "shardproxy/proxy/protocol/constants.h"
+#include "shardproxy/proxy/protocol/messages.h"
+#include "shardproxy/proxy/protocol/wire.h"
+
+namespace shardproxy::proxy {
+
+namespace {
+
+constexpr std::size_t kFlushAt = 64 * 1024;
+
+struct Source {
+  BackendConnection* be = nullptr;
+  std::uint32_t caps = 0;
+  bool active = false;  // rows still to come
+  protocol::ByteView row;
+  std::vector<merge::Cell> cells;
+};
+
+}  // namespace
+
+asio::awaitable<MergeResult> relayMergeSpec(std::span<BackendConnection* const> backends,
+                                            Channel& client, std::uint32_t clientCaps,
+                                            std::uint8_t firstSeq, std::uint16_t sessionStatus,
+                                            const router::MergeSpec& spec,
+                                            const MergeOptions& options) {
+  MergeResult r;
+  const std::size_t k = backends.size();
+  r.status.assign(k, 0);
+  std::vector<Source> src(k);
+  std::uint64_t columns = 0;
+  std::uint32_t warnings = 0;
+  std::uint16_t lastStatus = 0;
+  protocol::Bytes defs;  // the first shard's column definitions, framed later
+  std::vector<std::pair<std::size_t, std::size_t>> defAt;
+  std::vector<merge::ColumnType> types;
+
+  auto lost = [&](std::size_t i, MergeResult::Outcome o) {
+    backends[i]->broken = true;
+    src[i].active = false;
+    if (r.outcome == MergeResult::Outcome::kDone) {
+      r.outcome = o;
+      r.failed = i;
+    }
+  };
+  auto shardError = [&](std::size_t i, protocol::ByteView p) {
+    if (!r.error) {
+      r.error = protocol::decodeErr(p);
+      if (!r.error) r.error = protocol::ErrPacket{1105, "HY000", "malformed error packet"};
+      r.errorFrom = i;
+    }
+    src[i].active = false;
+  };
+  // Abandons every shard still sending: the cancellation after an error.
+  auto cancelOthers = [&]() {
+    for (std::size_t i = 0; i < k; ++i)
+      if (src[i].active) {
+        backends[i]->broken = true;
+        src[i].active = false;
+      }
+  };
+
+  // 1. Every shard's header and column definitions.
+  for (std::size_t i = 0; i < k; ++i) {
+    Source& s = src[i];
+    s.be = backends[i];
+    s.caps = s.be->capabilities();
+    s.active = true;
+    auto first = co_await s.be->channel().readPacket();
+    if (!first) {
+      lost(i, MergeResult::Outcome::kBackendLost);
+      continue;
+    }
+    protocol::ByteView p = first->payload;
+    if (p.empty() || p[0] == protocol::kOkHeader || p[0] == protocol::kLocalInfileHeader) {
+      lost(i, MergeResult::Outcome::kBackendProtocol);
+      continue;
+    }
+    if (p[0] == protocol::kErrHeader) {
+      shardError(i, p);
+      continue;
+    }
+    protocol::ByteReader cr(p);
+    std::uint64_t n = cr.lenenc().value_or(0);
+    if (n == 0 || (columns != 0 && n != columns)) {
+      lost(i, MergeResult::Outcome::kBackendProtocol);
+      continue;
+    }
+    columns = n;
+    const bool keep = types.empty();
+    std::uint64_t count = n + ((s.caps & protocol::cap::kDeprecateEof) ? 0 : 1);
+    for (std::uint64_t c = 0; c < count; ++c) {
+      auto def = co_await s.be->channel().readPacket();
+      if (!def) {
+        lost(i, MergeResult::Outcome::kBackendLost);
+        break;
+      }
+      if (keep && c < n) {
+        auto d = protocol::decodeColumnDefinition(def->payload);
+        if (!d) {
+          lost(i, MergeResult::Outcome::kBackendProtocol);
+          break;
+        }
+        types.push_back(merge::ColumnType::of(*d));
+        defAt.emplace_back(defs.size(), def->payload.size());
+        defs.insert(defs.end(), def->payload.begin(), def->payload.end());
+      }
+    }
+    if (keep && types.size() != n) types.clear();
+  }
+  if (r.error || r.outcome != MergeResult::Outcome::kDone) {
+    cancelOthers();
+    co_return r;
+  }
+
+  merge::Merger merger;
+  if (auto st = merger.init(spec, types, options.binary, options.setLimit); !st) {
+    cancelOthers();
+    r.error = protocol::ErrPacket{st.error().mysqlErrno, st.error().sqlState, st.error().message};
+    r.errorFrom = k;
+    co_return r;
+  }
+  for (Source& s : src)
+    s.cells.assign(merger.columns(), merge::Cell{});
+
+  // 2. The client's header: the visible columns.
+  std::uint8_t seq = firstSeq;
+  bool clientGone = false;
+  auto& out = client.out();
+  {
+    std::size_t start = protocol::beginPacket(out);
+    protocol::ByteWriter(out).lenenc(merger.visible());
+    protocol::endPacket(out, start, seq);
+    for (std::size_t c = 0; c < merger.visible(); ++c) {
+      start = protocol::beginPacket(out);
+      out.insert(out.end(), defs.begin() + static_cast<std::ptrdiff_t>(defAt[c].first),
+                 defs.begin() + static_cast<std::ptrdiff_t>(defAt[c].first + defAt[c].second));
+      protocol::endPacket(out, start, seq);
+    }
+    if (!(clientCaps & protocol::cap::kDeprecateEof)) {
+      start = protocol::beginPacket(out);
+      protocol::encode(protocol::EofPacket{0, static_cast<std::uint16_t>(sessionStatus)}, out);
+      protocol::endPacket(out, start, seq);
+    }
+    r.headerSent = true;
+  }
+
+  // Reads shard i's next row into its head; false when it has none (ended, failed).
+  auto advance = [&](std::size_t i) -> asio::awaitable<bool> {
+    Source& s = src[i];
+    auto pkt = co_await s.be->channel().readPacket();
+    if (!pkt) {
+      lost(i, MergeResult::Outcome::kBackendLost);
+      co_return false;
+    }
+    protocol::ByteView p = pkt->payload;
+    if (!p.empty() && p[0] == protocol::kErrHeader) {
+      shardError(i, p);
+      co_return false;
+    }
+    if (protocol::isEofOrOkTerminator(p, s.caps)) {
+      std::uint16_t flags = protocol::terminatorStatus(p, s.caps).value_or(0);
+      if (flags & protocol::status::kMoreResultsExist) {
+        lost(i, MergeResult::Outcome::kBackendProtocol);
+        co_return false;
+      }
+      if (s.caps & protocol::cap::kDeprecateEof) {
+        if (auto ok = protocol::decodeOk(p, s.caps)) warnings += ok->warnings;
+      } else if (p.size() >= 3) {
+        warnings += static_cast<std::uint16_t>(p[1] | (p[2] << 8));
+      }
+      lastStatus = flags;
+      r.status[i] = flags;
+      ++r.succeeded;
+      s.active = false;
+      co_return false;
+    }
+    if (!merger.decode(p, s.cells)) {
+      lost(i, MergeResult::Outcome::kBackendProtocol);
+      co_return false;
+    }
+    s.row = p;
+    co_return true;
+  };
+  auto failedYet = [&] { return r.error || r.outcome != MergeResult::Outcome::kDone; };
+
+  // 3. The first row of every shard, then the merge.
+  for (std::size_t i = 0; i < k && !failedYet(); ++i)
+    co_await advance(i);
+  bool more = !failedYet();
+  while (more) {
+    std::size_t best = k;
+    for (std::size_t i = 0; i < k; ++i) {
+      if (!src[i].active) continue;
+      if (best == k) {
+        best = i;
+        if (!merger.ordered()) break;  // no order: each shard's rows in turn
+        continue;
+      }
+      if (merger.compareStream(src[i].cells.data(), src[best].cells.data()) < 0) best = i;
+    }
+    if (best == k) break;
+    if (!merger.add(src[best].cells.data(), src[best].row, out, seq)) break;
+    if (out.size() >= kFlushAt) {
+      if (!clientGone) clientGone = static_cast<bool>(co_await client.flush());
+      out.clear();
+    }
+    co_await advance(best);
+    more = !failedYet();
+  }
+  if (!failedYet() && !merger.error()) merger.finish(out, seq);
+  if (failedYet() || merger.error()) {
+    cancelOthers();
+    if (!r.error && merger.error()) {
+      const Error& e = *merger.error();
+      r.error = protocol::ErrPacket{e.mysqlErrno, e.sqlState, e.message};
+      r.errorFrom = k;
+    }
+    r.nextSeq = seq;
+    if (!clientGone && !out.empty()) clientGone = static_cast<bool>(co_await client.flush());
+    if (clientGone && r.outcome == MergeResult::Outcome::kDone) {
+      r.outcome = MergeResult::Outcome::kClientGone;
+    }
+    co_return r;
+  }
+  // LIMIT reached before the shards ended: read the rest so the connections stay usable (the
+  // pushed-down LIMIT keeps it short).
+  // (No co_await inside a short-circuit condition: GCC 12 miscompiles it.)
+  for (std::size_t i = 0; i < k; ++i) {
+    while (src[i].active) {
+      if (!co_await advance(i)) break;
+    }
+  }
+  if (failedYet()) {
+    r.nextSeq = seq;
+    if (!clientGone && !out.empty()) clientGone = static_cast<bool>(co_await client.flush());
+    co_return r;
+  }
+  const std::uint16_t status = static_cast<std::uint16_t>(
+      (lastStatus & ~(protocol::status::kInTrans | protocol::status::kAutocommit)) | sessionStatus);
+  const std::uint16_t w = warnings > 0xffff ? 0xffff : static_cast<std::uint16_t>(warnings);
+  std::size_t start = protocol::beginPacket(out);
+  if (clientCaps & protocol::cap::kDeprecateEof) {
+    protocol::OkPacket ok;
+    ok.statusFlags = status;
+    ok.warnings = w;
+    ok.eofHeader = true;
+    protocol::encode(ok, clientCaps & ~protocol::cap::kSessionTrack, out);
+    if (clientCaps & protocol::cap::kSessionTrack) protocol::ByteWriter(out).u8(0);
+  } else {
+    protocol::encode(protocol::EofPacket{w, status}, out);
+  }
+  protocol::endPacket(out, start, seq);
+  r.nextSeq = seq;
+  r.finished = true;
+  if (!clientGone) clientGone = static_cast<bool>(co_await client.flush());
+  if (clientGone) r.outcome = MergeResult::Outcome::kClientGone;
+  co_return r;
+}
+
+}  // namespace shardproxy::proxy

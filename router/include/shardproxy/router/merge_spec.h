@@ -1,0 +1,137 @@
+// How the shards' answers to a multi-shard read combine into the one answer a single server holding
+// every row would give.
+// Place in the request flow: the planner (planner_merge.cpp) rewrites a SELECT that reads several
+// shards — ORDER BY keys, aggregates and GROUP BY keys the merge needs are appended to the select
+// list as hidden columns, ORDER BY / LIMIT pushed down — and describes the merge here; the proxy's
+// merge engine (proxy/merge_engine.h) executes it over the shards' result streams. The spec refers
+// to result columns by position only: it never holds values, so it can be built before any row
+// exists, and the engine is tested against it without a planner (docs/merging.md).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace shardproxy::router {
+
+// A column of the per-shard result. Visible columns (the client's select list) count from 0;
+// hidden ones (appended by the planner, never sent to the client) count from the first hidden
+// column — their absolute position is known only from the result when the list has a `*`.
+struct ColumnRef {
+  static constexpr std::uint16_t kNone = 0xffff;
+  std::uint16_t index = kNone;
+  bool hidden = false;
+  bool valid() const { return index != kNone; }
+  friend bool operator==(const ColumnRef&, const ColumnRef&) = default;
+};
+
+// How one column's values from several shards (and several rows of a group) combine.
+enum class MergeAgg : std::uint8_t {
+  kAny,    // a group key, or a value constant within the group: the first row's
+  kCount,  // COUNT(*) / COUNT(x): summed
+  kSum,    // SUM(x): summed with the column's type (DECIMAL exact, DOUBLE)
+  kMin,    // MIN(x) / MAX(x): compared by type and collation (`weight`)
+  kMax,
+  kAvg,   // AVG(x): SUM(x) / COUNT(x) from the hidden `sum` and `count` columns
+  kExpr,  // an expression over aggregates: MergeSpec::programs[program] after the merge
+};
+
+struct MergeColumn {
+  MergeAgg agg = MergeAgg::kAny;
+  ColumnRef weight;     // kMin / kMax: WEIGHT_STRING of the value (strings compare by collation)
+  ColumnRef collation;  // kMin / kMax: COLLATION() of the value (its trailing-space rule)
+  ColumnRef sum;        // kAvg
+  ColumnRef count;      // kAvg
+  std::uint16_t program = 0;  // kExpr
+};
+
+struct SortKey {
+  ColumnRef column;
+  ColumnRef weight;     // WEIGHT_STRING(<key>), used when the column is a non-binary string
+  ColumnRef collation;  // COLLATION(<key>): whether and how trailing spaces count
+  bool desc = false;
+};
+
+// An expression evaluated over a merged row (HAVING, expressions over aggregates), in postfix.
+enum class OpCode : std::uint8_t {
+  kColumn,   // push the merged value of `column`
+  kInteger,  // push `text` as an integer, a decimal when it does not fit 64 bits
+  kDecimal,  // push `text` as an exact decimal
+  kDouble,   // push `text` as a double
+  kString,   // push `text`
+  kNull,
+  kAvg,  // push SUM / COUNT of the columns `column` (sum) and `other` (count)
+  kNeg,
+  kNot,
+  kIsNull,
+  kIsNotNull,
+  kAdd,
+  kSub,
+  kMul,
+  kDiv,
+  kIntDiv,
+  kMod,
+  kEq,
+  kNullSafeEq,
+  kNe,
+  kLt,
+  kLe,
+  kGt,
+  kGe,
+  kAnd,  // `count` operands
+  kOr,
+  kXor,
+};
+
+struct Instruction {
+  OpCode op = OpCode::kNull;
+  ColumnRef column;
+  ColumnRef other;
+  std::uint16_t count = 2;
+  std::string_view text;  // a literal: a view into the statement (valid while the plan is)
+};
+
+struct Program {
+  std::vector<Instruction> code;
+};
+
+struct MergeSpec {
+  std::uint16_t hidden = 0;  // trailing columns of each shard row the client never sees
+  // Per visible column, when the select list has no `*` (with one, every column is kAny).
+  std::vector<MergeColumn> visible;
+  std::vector<MergeColumn> hiddenColumns;
+  // Rows combine into groups: GROUP BY, or aggregates without it (one group, one row even over
+  // no rows).
+  bool aggregate = false;
+  bool scalar = false;  // aggregates without GROUP BY
+  // Equal keys make one group. The shards return rows sorted by `streamOrder`; with
+  // `sortGroups` the groups are buffered and sorted by `order` after the merge.
+  std::vector<SortKey> group;
+  std::vector<SortKey> streamOrder;  // the order the shards were asked for (the k-way merge)
+  std::vector<SortKey> order;        // the client's order, when it differs (sortGroups)
+  bool sortGroups = false;
+  bool distinct = false;
+  std::vector<ColumnRef> distinctWeights;     // per visible column: its WEIGHT_STRING (DISTINCT)
+  std::vector<ColumnRef> distinctCollations;  // and its COLLATION()
+  std::optional<std::uint64_t> limit;         // after the merge
+  std::uint64_t offset = 0;
+  int having = -1;  // index into programs: rows (groups) for which it is not true are dropped
+  std::vector<Program> programs;
+
+  const MergeColumn& column(ColumnRef r) const {
+    return r.hidden ? hiddenColumns[r.index] : visible[r.index];
+  }
+};
+
+}  // namespace shardproxy::router
+
+namespace shardproxy::router {
+
+// One line per merge step, for EXPLAIN ROUTE and the golden plan files:
+// "aggregate: v0=count v1=avg(h0/h1) | group: h2~h3 | order: v1 desc | limit: 10 offset 5".
+// `h2~h3` is a key with its collation weight; `vN` / `hN` visible / hidden columns.
+std::string describe(const MergeSpec& spec);
+
+}  // namespace shardproxy::router

@@ -1,0 +1,180 @@
+#!/usr/bin/python3
+"""Differential test of multi-shard merges: generated SELECTs with ORDER BY (1-3 keys, strings
+under _ci and _bin collations, NULLs, DECIMAL, DATETIME, DOUBLE), LIMIT/OFFSET, every aggregate,
+GROUP BY / HAVING, DISTINCT and expressions over aggregates, run through shardproxy on a 4-shard
+keyspace and directly on one unsharded database holding the same rows; column definitions and
+rows compared — in order where the query fixes one (ties broken by the key), as multisets where it
+does not. Values a _ci collation calls equal ('Alpha', 'alpha ') are compared folded where the
+server may return either (group keys, MIN/MAX, DISTINCT, ties). Doubles to 12 significant digits
+(the order of a floating-point sum differs between one server and four).
+
+Usage: merge_differential.py APP_PORT REF_PORT [SEED] [QUERIES]
+"""
+import decimal
+import random
+import sys
+
+import pymysql
+
+APP, REF = int(sys.argv[1]), int(sys.argv[2])
+SEED = int(sys.argv[3]) if len(sys.argv) > 3 else 20261204
+N = int(sys.argv[4]) if len(sys.argv) > 4 else 2000
+failed = 0
+refused = 0
+compared = 0
+
+SCHEMA = ("CREATE TABLE m_items (id BIGINT PRIMARY KEY, grp VARCHAR(20) CHARACTER SET utf8mb4 "
+          "COLLATE utf8mb4_general_ci, tag VARCHAR(10) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin, "
+          "name VARCHAR(30), qty INT, price DECIMAL(10,2), ratio DOUBLE, ts DATETIME, d DATE, "
+          "big BIGINT UNSIGNED)")
+GROUPS = ["alpha", "Alpha", "ALPHA ", "beta", "Beta", "gamma", "Ärger", "arger", "zeta", "", None]
+TAGS = ["a", "A", "b", "b ", "B", "c", "", None]
+FOLD = {"grp", "tag"}  # equal under their collation (PAD SPACE, _ci) when folded alike
+
+
+def connect(port, db):
+    return pymysql.connect(host="127.0.0.1", port=port, user="app" if port == APP else "root",
+                           password="secret" if port == APP else "", database=db,
+                           autocommit=True)
+
+
+def rows_for(rnd, n):
+    out = []
+    for i in range(1, n + 1):
+        out.append((i, rnd.choice(GROUPS), rnd.choice(TAGS), f"n{rnd.randint(0, 300)}",
+                    rnd.choice([None, rnd.randint(-50, 500)]),
+                    rnd.choice([None, decimal.Decimal(rnd.randint(-100000, 100000)) / 100]),
+                    rnd.choice([None, rnd.uniform(-1000, 1000)]),
+                    rnd.choice([None, f"2026-{rnd.randint(1, 12):02d}-{rnd.randint(1, 28):02d} "
+                                      f"{rnd.randint(0, 23):02d}:{rnd.randint(0, 59):02d}:00"]),
+                    f"2025-{rnd.randint(1, 12):02d}-{rnd.randint(1, 28):02d}",
+                    rnd.randint(0, 2**64 - 1)))
+    return out
+
+
+def norm(v, fold=False):
+    if v is None:
+        return None
+    if isinstance(v, float):
+        return f"{v:.9g}"
+    if isinstance(v, decimal.Decimal):
+        return str(v)
+    if isinstance(v, str):
+        return (v.lower() if fold == "ci" else v).rstrip(" ") if fold else v
+    if isinstance(v, bytes):
+        return v
+    return str(v)
+
+
+def fold_umlaut(s):
+    return s.replace("ä", "a").replace("Ä", "a") if isinstance(s, str) else s
+
+
+PRED = ["qty > 100", "qty IS NULL", "price < 0", "grp = 'alpha'", "tag = 'b'", "id % 3 = 0",
+        "ts >= '2026-06-01'", "ratio > 0 OR qty < 0", "grp IN ('beta', 'gamma')", "1 = 1"]
+SORTABLE = ["grp", "tag", "name", "qty", "price", "ratio", "ts", "d", "big"]
+AGGS = ["COUNT(*)", "COUNT(qty)", "SUM(qty)", "MIN(qty)", "MAX(qty)", "AVG(qty)", "SUM(price)",
+        "AVG(price)", "MIN(price)", "MAX(price)", "SUM(ratio)", "AVG(ratio)", "MIN(ts)", "MAX(d)",
+        "MIN(name)", "MAX(name)", "MIN(grp)", "MAX(tag)", "SUM(big)", "MAX(big)",
+        "SUM(qty) / COUNT(*)", "MAX(qty) - MIN(qty)", "AVG(price) * 2"]
+
+
+def gen(rnd):
+    """(sql, ordered, fold columns by index)"""
+    kind = rnd.choice(["order", "order", "agg", "group", "group", "distinct"])
+    where = f" WHERE {rnd.choice(PRED)}" if rnd.random() < 0.6 else ""
+    if kind == "order":
+        keys = rnd.sample(SORTABLE, rnd.randint(1, 3))
+        cols = list(dict.fromkeys(["id"] + keys + rnd.sample(SORTABLE, 2)))
+        order = ", ".join(f"{k}{rnd.choice(['', ' DESC'])}" for k in keys) + \
+            f", id{rnd.choice(['', ' DESC'])}"
+        lim = ""
+        if rnd.random() < 0.7:
+            lim = f" LIMIT {rnd.randint(0, 50)}" if rnd.random() < 0.5 else \
+                f" LIMIT {rnd.randint(0, 40)}, {rnd.randint(1, 30)}"
+        return f"SELECT {', '.join(cols)} FROM m_items{where} ORDER BY {order}{lim}", True, \
+            []
+    if kind == "agg":
+        aggs = rnd.sample(AGGS, rnd.randint(1, 5))
+        fold = [(i, "ci" if "grp" in a else "pad") for i, a in enumerate(aggs)
+                if "grp" in a or "tag" in a]
+        return f"SELECT {', '.join(aggs)} FROM m_items{where}", True, fold
+    if kind == "group":
+        keys = rnd.sample(["grp", "tag", "qty", "d"], rnd.randint(1, 2))
+        aggs = rnd.sample([a for a in AGGS if "grp" not in a and "tag" not in a], rnd.randint(1, 3))
+        cols = keys + aggs
+        fold = [(i, "ci" if c == "grp" else "pad") for i, c in enumerate(cols) if c in FOLD]
+        having = f" HAVING COUNT(*) > {rnd.randint(0, 30)}" if rnd.random() < 0.3 else ""
+        order = ""
+        ordered = True
+        if rnd.random() < 0.3:
+            order = " ORDER BY " + ", ".join(f"{k}{rnd.choice(['', ' DESC'])}" for k in keys)
+        elif rnd.random() < 0.3:
+            order = f" ORDER BY COUNT(*) DESC, {', '.join(keys)}"
+        lim = f" LIMIT {rnd.randint(1, 20)}" if rnd.random() < 0.3 else ""
+        return (f"SELECT {', '.join(cols)} FROM m_items{where} GROUP BY {', '.join(keys)}"
+                f"{having}{order}{lim}"), ordered, fold
+    cols = rnd.sample(["grp", "tag", "qty", "d"], rnd.randint(1, 2))
+    return f"SELECT DISTINCT {', '.join(cols)} FROM m_items{where}", False, \
+        [(i, "ci" if c == "grp" else "pad") for i, c in enumerate(cols) if c in FOLD]
+
+
+def describe(cur):
+    return [(d[0], d[1], d[4], d[5]) for d in cur.description]
+
+
+def main():
+    global failed, refused, compared
+    rnd = random.Random(SEED)
+    app, ref = connect(APP, "shop"), connect(REF, "mref")
+    ca, cr = app.cursor(), ref.cursor()
+    rows = rows_for(rnd, 3000)
+    for c in (ca, cr):
+        c.execute("DROP TABLE IF EXISTS m_items")
+        c.execute(SCHEMA)
+        for i in range(0, len(rows), 500):
+            c.executemany("INSERT INTO m_items (id, grp, tag, name, qty, price, ratio, ts, d, big) "
+                          "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                          rows[i:i + 500])
+    for q in range(N):
+        sql, ordered, fold = gen(rnd)
+        try:
+            cr.execute(sql)
+            want = cr.fetchall()
+            want_desc = describe(cr)
+        except pymysql.MySQLError as e:
+            print(f"SKIP  reference refused: {sql}: {e}")
+            continue
+        try:
+            ca.execute(sql)
+            got = ca.fetchall()
+            got_desc = describe(ca)
+        except pymysql.MySQLError as e:
+            if e.args[0] == 1235:
+                refused += 1
+                continue
+            failed += 1
+            print(f"FAIL  {sql}: proxy error {e}")
+            continue
+        compared += 1
+        f = dict(fold)
+
+        def key(r):
+            return tuple(fold_umlaut(norm(v, f[i])) if i in f else norm(v) for i, v in
+                         enumerate(r))
+        if got_desc != want_desc:
+            failed += 1
+            print(f"FAIL  {sql}: columns {got_desc} != {want_desc}")
+            continue
+        g, w = [key(r) for r in got], [key(r) for r in want]
+        if not ordered or f:
+            g, w = sorted(g, key=repr), sorted(w, key=repr)
+        if g != w:
+            failed += 1
+            print(f"FAIL  {sql}\n   proxy {len(g)} rows {g[:5]}\n   ref   {len(w)} rows {w[:5]}")
+    print(f"{'PASS' if failed == 0 else 'FAIL'}  merge differential: {compared} queries compared,"
+          f" {refused} refused (1235), {failed} mismatches (seed {SEED})")
+    return 1 if failed else 0
+
+
+sys.exit(main())

@@ -1,0 +1,326 @@
+// The merge core (proxy/merge/): MySQL decimal arithmetic, cell decoding and ordering by type and
+// collation weight, double formatting as the server prints it, and Merger over rows built in
+// memory — k-way order, groups with every aggregate, HAVING, DISTINCT, LIMIT / OFFSET, hidden
+// columns removed, binary-protocol rows.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "shardproxy/proxy/merge/cells.h"
+#include "shardproxy/proxy/merge/decimal.h"
+#include "shardproxy/proxy/merge/merger.h"
+#include "shardproxy/proxy/protocol/messages.h"
+
+namespace shardproxy::proxy::merge {
+namespace {
+
+using router::ColumnRef;
+using router::MergeAgg;
+using router::MergeSpec;
+
+std::string dec(std::string_view s) {
+  return Decimal::parse(s)->toString();
+}
+
+TEST(MergeDecimal, ParsesAndPrintsAtItsScale) {
+  EXPECT_EQ(dec("12.50"), "12.50");
+  EXPECT_EQ(dec("-0.05"), "-0.05");
+  EXPECT_EQ(dec("7"), "7");
+  EXPECT_FALSE(Decimal::parse("1e3"));
+  EXPECT_FALSE(Decimal::parse(""));
+  EXPECT_FALSE(Decimal::parse("-"));
+}
+
+TEST(MergeDecimal, DividesAsMySqlThenRoundsHalfAwayFromZero) {
+  auto two = *Decimal::parse("2"), three = *Decimal::parse("3");
+  EXPECT_EQ(divide(two, three)->rescaled(4)->toString(), "0.6667");  // SELECT 2/3
+  auto third = *divide(*Decimal::parse("1"), three);
+  EXPECT_EQ(multiply(third, three)->rescaled(4)->toString(), "1.0000");  // SELECT 1/3*3
+  EXPECT_EQ(Decimal::parse("-2.5")->rescaled(0)->toString(), "-3");
+  EXPECT_EQ(Decimal::parse("2.449")->rescaled(1)->toString(), "2.4");
+  EXPECT_EQ(add(*Decimal::parse("1.5"), *Decimal::parse("2.25"))->toString(), "3.75");
+  EXPECT_FALSE(divide(two, *Decimal::parse("0")));
+}
+
+TEST(MergeDecimal, OverflowIsReportedNotWrapped) {
+  auto big = *Decimal::parse("99999999999999999999999999999999999999");
+  EXPECT_FALSE(add(big, big));
+  EXPECT_FALSE(multiply(big, big));
+}
+
+TEST(MergeCells, DoublesPrintAsTheServerDoes) {
+  auto fmt = [](double v) {
+    std::string s;
+    appendDouble(s, v, false);
+    return s;
+  };
+  EXPECT_EQ(fmt(0.1 + 0.2), "0.30000000000000004");
+  EXPECT_EQ(fmt(1e20), "1e20");
+  EXPECT_EQ(fmt(1e15), "1e15");
+  EXPECT_EQ(fmt(1e14), "100000000000000");
+  EXPECT_EQ(fmt(1234567890123456.7), "1234567890123456.8");
+  EXPECT_EQ(fmt(123456789012345678.0), "1.2345678901234568e17");
+  EXPECT_EQ(fmt(1e-15), "0.000000000000001");
+  EXPECT_EQ(fmt(1e-16), "1e-16");
+  EXPECT_EQ(fmt(-2.5), "-2.5");
+  EXPECT_EQ(fmt(100), "100");
+  std::string f;
+  appendDouble(f, 0.1f, true);
+  EXPECT_EQ(f, "0.1");
+}
+
+// A text row: each value lenenc, NULL as 0xfb.
+protocol::Bytes textRow(std::vector<std::optional<std::string>> values) {
+  protocol::Bytes out;
+  protocol::ByteWriter w(out);
+  for (auto& v : values) {
+    if (!v) {
+      w.u8(0xfb);
+    } else {
+      w.lenencStr(*v);
+    }
+  }
+  return out;
+}
+
+TEST(MergeCells, DecodesTextRowsAndRejectsTruncatedOnes) {
+  auto row = textRow({"1", std::nullopt, ""});
+  std::vector<Cell> cells(3);
+  ASSERT_TRUE(decodeTextRow(row, cells));
+  EXPECT_EQ(cells[0].view(), "1");
+  EXPECT_TRUE(cells[1].null);
+  EXPECT_FALSE(cells[2].null);
+  EXPECT_EQ(cells[2].size, 0u);
+  row.pop_back();
+  EXPECT_FALSE(decodeTextRow(row, cells));
+}
+
+Cell cell(const std::string& s) {
+  return Cell{reinterpret_cast<const std::uint8_t*>(s.data()), static_cast<std::uint32_t>(s.size()),
+              false};
+}
+
+TEST(MergeCells, OrdersByTypeNotByText) {
+  CompareError e = CompareError::kNone;
+  ColumnType i{ftype::kLong, 0, kBinaryCharset, 0};
+  std::string nine = "9", ten = "10", minus = "-5";
+  EXPECT_LT(compareCells(i, false, cell(nine), cell(ten), {}, {}, nullptr, e), 0);
+  EXPECT_LT(compareCells(i, false, cell(minus), cell(nine), {}, {}, nullptr, e), 0);
+  ColumnType d{ftype::kNewDecimal, 0, kBinaryCharset, 2};
+  std::string a = "-10.50", b = "2.00";
+  EXPECT_LT(compareCells(d, false, cell(a), cell(b), {}, {}, nullptr, e), 0);
+  ColumnType t{ftype::kTime, 0, kBinaryCharset, 0};
+  std::string t1 = "-01:00:00", t2 = "100:00:00", t3 = "99:59:59";
+  EXPECT_LT(compareCells(t, false, cell(t1), cell(t3), {}, {}, nullptr, e), 0);
+  EXPECT_GT(compareCells(t, false, cell(t2), cell(t3), {}, {}, nullptr, e), 0);
+  EXPECT_LT(compareCells(i, false, Cell{}, cell(minus), {}, {}, nullptr, e), 0);  // NULL first
+  EXPECT_EQ(e, CompareError::kNone);
+}
+
+TEST(MergeCells, StringsCompareByWeightWithTheCollationsPadRule) {
+  CompareError e = CompareError::kNone;
+  ColumnType s{ftype::kVarString, 0, 46, 0};  // utf8mb4_bin, PAD SPACE
+  const std::string* pad = padWeight("utf8mb4_bin");
+  ASSERT_NE(pad, nullptr);
+  EXPECT_EQ(padWeight("utf8mb4_nopad_bin"), nullptr);
+  std::string b = "b", bs = "b ", tab = "b\t", empty;
+  std::string wb("\0\0b", 3), wbs("\0\0b\0\0 ", 6), wtab("\0\0b\0\0\t", 6), wempty;
+  EXPECT_EQ(compareCells(s, false, cell(b), cell(bs), cell(wb), cell(wbs), pad, e), 0);
+  EXPECT_GT(compareCells(s, false, cell(b), cell(tab), cell(wb), cell(wtab), pad, e), 0);
+  EXPECT_LT(compareCells(s, false, cell(empty), cell(b), cell(wempty), cell(wb), pad, e), 0);
+  // NO PAD: the longer one is greater.
+  EXPECT_LT(compareCells(s, false, cell(b), cell(bs), cell(wb), cell(wbs), nullptr, e), 0);
+  EXPECT_EQ(e, CompareError::kNone);
+  EXPECT_EQ(trimPadding(pad, wbs), wb);
+  compareCells(s, false, cell(b), cell(bs), {}, {}, pad, e);
+  EXPECT_EQ(e, CompareError::kNeedsWeight);
+}
+
+// --- Merger over in-memory rows -----------------------------------------------------------
+
+struct Harness {
+  MergeSpec spec;
+  Merger merger;
+  protocol::Bytes out;
+  std::uint8_t seq = 0;
+
+  void init(std::vector<ColumnType> types, std::size_t setLimit = 1000) {
+    ASSERT_TRUE(merger.init(spec, std::move(types), false, setLimit));
+  }
+  bool add(std::vector<std::optional<std::string>> values) {
+    auto row = textRow(values);
+    std::vector<Cell> cells(merger.columns());
+    EXPECT_TRUE(merger.decode(row, cells));
+    return merger.add(cells.data(), row, out, seq);
+  }
+  // The client's rows, decoded back.
+  std::vector<std::vector<std::optional<std::string>>> rows() {
+    merger.finish(out, seq);
+    std::vector<std::vector<std::optional<std::string>>> result;
+    std::size_t pos = 0;
+    while (pos + 4 <= out.size()) {
+      std::size_t len = out[pos] | (out[pos + 1] << 8) | (out[pos + 2] << 16);
+      protocol::ByteView payload(out.data() + pos + 4, len);
+      std::vector<Cell> cells(merger.visible());
+      EXPECT_TRUE(decodeTextRow(payload, cells));
+      std::vector<std::optional<std::string>> r;
+      for (auto& c : cells)
+        r.push_back(c.null ? std::nullopt : std::optional<std::string>(std::string(c.view())));
+      result.push_back(r);
+      pos += 4 + len;
+    }
+    return result;
+  }
+};
+
+const ColumnType kInt{ftype::kLongLong, 0, kBinaryCharset, 0};
+const ColumnType kDec{ftype::kNewDecimal, 0, kBinaryCharset, 2};
+const ColumnType kAvgDec{ftype::kNewDecimal, 0, kBinaryCharset, 6};
+const ColumnType kBin{ftype::kVarString, 0, kBinaryCharset, 0};
+
+using Row = std::vector<std::optional<std::string>>;
+
+TEST(Merger, ScalarAggregatesCombineWithMySqlsNullRules) {
+  // SELECT COUNT(*), SUM(p), AVG(p), MIN(p), MAX(p) + hidden SUM(p), COUNT(p)
+  Harness h;
+  h.spec.aggregate = h.spec.scalar = true;
+  h.spec.hidden = 2;
+  h.spec.visible.resize(5);
+  h.spec.visible[0].agg = MergeAgg::kCount;
+  h.spec.visible[1].agg = MergeAgg::kSum;
+  h.spec.visible[2].agg = MergeAgg::kAvg;
+  h.spec.visible[2].sum = ColumnRef{0, true};
+  h.spec.visible[2].count = ColumnRef{1, true};
+  h.spec.visible[3].agg = MergeAgg::kMin;
+  h.spec.visible[4].agg = MergeAgg::kMax;
+  h.spec.hiddenColumns.resize(2);
+  h.spec.hiddenColumns[0].agg = MergeAgg::kSum;
+  h.spec.hiddenColumns[1].agg = MergeAgg::kCount;
+  h.init({kInt, kDec, kAvgDec, kDec, kDec, kDec, kInt});
+  EXPECT_TRUE(h.add({"2", "3.50", "1.750000", "1.00", "2.50", "3.50", "2"}));
+  EXPECT_TRUE(h.add({"0", std::nullopt, std::nullopt, std::nullopt, std::nullopt, std::nullopt,
+                     "0"}));
+  EXPECT_TRUE(h.add({"1", "-1.00", "-1.000000", "-1.00", "-1.00", "-1.00", "1"}));
+  EXPECT_EQ(h.rows(), (std::vector<Row>{{"3", "2.50", "0.833333", "-1.00", "2.50"}}));
+}
+
+TEST(Merger, AllNullSumIsNullAndCountIsZero) {
+  Harness h;
+  h.spec.aggregate = h.spec.scalar = true;
+  h.spec.visible.resize(2);
+  h.spec.visible[0].agg = MergeAgg::kCount;
+  h.spec.visible[1].agg = MergeAgg::kSum;
+  h.init({kInt, kDec});
+  h.add({"0", std::nullopt});
+  h.add({"0", std::nullopt});
+  EXPECT_EQ(h.rows(), (std::vector<Row>{{"0", std::nullopt}}));
+}
+
+TEST(Merger, GroupsMeetInKeyOrderAndHavingRunsAfterTheMerge) {
+  // SELECT k, COUNT(*) ... GROUP BY k HAVING COUNT(*) > 2, shards sorted by k (binary string).
+  Harness h;
+  h.spec.aggregate = true;
+  h.spec.visible.resize(2);
+  h.spec.visible[1].agg = MergeAgg::kCount;
+  router::SortKey k;
+  k.column = ColumnRef{0, false};
+  h.spec.group = {k};
+  h.spec.streamOrder = {k};
+  h.spec.order = {k};
+  router::Program having;
+  router::Instruction col, lit, gt;
+  col.op = router::OpCode::kColumn;
+  col.column = ColumnRef{1, false};
+  lit.op = router::OpCode::kInteger;
+  lit.text = "2";
+  gt.op = router::OpCode::kGt;
+  having.code = {col, lit, gt};
+  h.spec.programs.push_back(having);
+  h.spec.having = 0;
+  h.init({kBin, kInt});
+  // The merged stream: a(1) a(2) b(1) c(2) c(1).
+  for (Row r : std::vector<Row>{{"a", "1"}, {"a", "2"}, {"b", "1"}, {"c", "2"}, {"c", "1"}})
+    EXPECT_TRUE(h.add(r));
+  EXPECT_EQ(h.rows(), (std::vector<Row>{{"a", "3"}, {"c", "3"}}));
+}
+
+TEST(Merger, GroupsSortedByAnAggregateAreBufferedThenLimited) {
+  // ... GROUP BY k ORDER BY COUNT(*) DESC LIMIT 2
+  Harness h;
+  h.spec.aggregate = true;
+  h.spec.visible.resize(2);
+  h.spec.visible[1].agg = MergeAgg::kCount;
+  router::SortKey k, byCount;
+  k.column = ColumnRef{0, false};
+  byCount.column = ColumnRef{1, false};
+  byCount.desc = true;
+  h.spec.group = {k};
+  h.spec.streamOrder = {k};
+  h.spec.order = {byCount};
+  h.spec.sortGroups = true;
+  h.spec.limit = 2;
+  h.init({kBin, kInt});
+  for (Row r : std::vector<Row>{{"a", "1"}, {"b", "5"}, {"b", "1"}, {"c", "2"}, {"d", "4"}})
+    EXPECT_TRUE(h.add(r));
+  EXPECT_EQ(h.rows(), (std::vector<Row>{{"b", "6"}, {"d", "4"}}));
+}
+
+TEST(Merger, RowsLoseTheirHiddenColumnsAndRespectOffsetAndLimit) {
+  Harness h;
+  h.spec.hidden = 1;
+  h.spec.visible.resize(1);
+  h.spec.hiddenColumns.resize(1);
+  h.spec.limit = 2;
+  h.spec.offset = 1;
+  h.init({kInt, kBin});
+  EXPECT_TRUE(h.add({"1", "x"}));
+  EXPECT_TRUE(h.add({"2", "y"}));
+  EXPECT_FALSE(h.add({"3", "z"}));  // the limit is reached: stop reading
+  EXPECT_EQ(h.rows(), (std::vector<Row>{{"2"}, {"3"}}));
+}
+
+TEST(Merger, DistinctUsesWeightsAndIsBoundedBySetLimit) {
+  Harness h;
+  h.spec.distinct = true;
+  h.spec.hidden = 1;
+  h.spec.visible.resize(1);
+  h.spec.hiddenColumns.resize(1);
+  h.spec.distinctWeights = {ColumnRef{0, true}};
+  ColumnType ci{ftype::kVarString, 0, 45, 0};  // utf8mb4_general_ci
+  h.init({ci, kBin}, 2);
+  EXPECT_TRUE(h.add({"Alpha", "ALPHA"}));
+  EXPECT_TRUE(h.add({"alpha", "ALPHA"}));  // the same under the collation
+  EXPECT_TRUE(h.add({"beta", "BETA"}));
+  EXPECT_FALSE(h.add({"gamma", "GAMMA"}));  // a third distinct value: over the limit
+  ASSERT_TRUE(h.merger.error());
+  EXPECT_EQ(h.merger.error()->mysqlErrno, 1038);
+}
+
+TEST(Merger, ExpressionsOverAggregatesUseDecimalRules) {
+  // SELECT SUM(q) / COUNT(*) with hidden SUM(q), COUNT(*)
+  Harness h;
+  h.spec.aggregate = h.spec.scalar = true;
+  h.spec.hidden = 2;
+  h.spec.visible.resize(1);
+  h.spec.visible[0].agg = MergeAgg::kExpr;
+  h.spec.hiddenColumns.resize(2);
+  h.spec.hiddenColumns[0].agg = MergeAgg::kSum;
+  h.spec.hiddenColumns[1].agg = MergeAgg::kCount;
+  router::Instruction a, b, div;
+  a.op = router::OpCode::kColumn;
+  a.column = ColumnRef{0, true};
+  b.op = router::OpCode::kColumn;
+  b.column = ColumnRef{1, true};
+  div.op = router::OpCode::kDiv;
+  h.spec.programs.push_back(router::Program{{a, b, div}});
+  ColumnType out{ftype::kNewDecimal, 0, kBinaryCharset, 4};
+  ColumnType sum{ftype::kNewDecimal, 0, kBinaryCharset, 0};
+  h.init({out, sum, kInt});
+  h.add({"9.0000", "1", "1"});
+  h.add({"0.5000", "1", "2"});
+  EXPECT_EQ(h.rows(), (std::vector<Row>{{"0.6667"}}));
+}
+
+}  // namespace
+}  // namespace shardproxy::proxy::merge

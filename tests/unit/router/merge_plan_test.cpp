@@ -1,0 +1,136 @@
+// Golden plan files for multi-shard reads (router/merge_spec.h): each case in
+// testdata/merge_plans.txt is a query and the plan it must get — the kind, the SQL every shard is
+// sent, the merge steps — so a change to the planner shows as a diff of plans. A failing run
+// writes the whole file as it would be now to <build>/merge_plans.actual; with
+// SHARDPROXY_UPDATE_GOLDEN=1 it rewrites the file in the source tree instead (review the diff).
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "shardproxy/router/planner.h"
+#include "shardproxy/router/sql/parser.h"
+
+#ifndef SHARDPROXY_TESTDATA_DIR
+#error "SHARDPROXY_TESTDATA_DIR must name tests/unit/router/testdata"
+#endif
+
+namespace shardproxy::router {
+namespace {
+
+using catalog::Backend;
+using catalog::BackendRole;
+using catalog::KeyRange;
+using catalog::Keyspace;
+using catalog::Shard;
+using catalog::Snapshot;
+using catalog::TableKind;
+using catalog::TableRule;
+
+// Keyspace "shop" in four shards (-40, 40-80, 80-c0, c0-), one primary each.
+Snapshot fourShards() {
+  Snapshot s;
+  s.version = 1;
+  s.keyspaces.push_back(Keyspace{"shop", true, {0, 1, 2, 3}, {}});
+  const std::uint64_t q = std::uint64_t{1} << 62;
+  const char* names[] = {"-40", "40-80", "80-c0", "c0-"};
+  for (std::uint32_t i = 0; i < 4; ++i) {
+    std::optional<std::uint64_t> end;
+    if (i < 3) end = q * (i + 1);
+    s.shards.push_back(Shard{"shop", names[i], KeyRange{q * i, end}, true, {i}, i});
+    Backend b;
+    b.id = i;
+    b.address = {"10.0.0." + std::to_string(i + 1), 3306};
+    b.keyspace = "shop";
+    b.shard = names[i];
+    b.role = BackendRole::kPrimary;
+    s.backends.push_back(b);
+  }
+  s.tables.push_back(TableRule{"shop", "countries", TableKind::kReference, "", ""});
+  s.tables.push_back(TableRule{"shop", "customers", TableKind::kSharded, "id", "xxh3"});
+  s.tables.push_back(TableRule{"shop", "orders", TableKind::kSharded, "customer_id", "xxh3"});
+  return s;
+}
+
+std::string render(const Plan& p) {
+  std::ostringstream out;
+  if (p.kind == PlanKind::kError) {
+    out << "error " << p.error.mysqlErrno << ": " << p.error.message << "\n";
+    return out.str();
+  }
+  out << toString(p.kind) << " on " << p.targets.size() << " shards\n";
+  if (!p.targets.empty() && p.rewritten(0)) out << "sql: " << p.sqlFor(0) << "\n";
+  if (p.kind == PlanKind::kMerge) out << "merge: " << describe(p.merge) << "\n";
+  return out.str();
+}
+
+struct Case {
+  std::vector<std::string> comments;  // lines before the query
+  std::string query;
+  std::string expected;
+};
+
+std::vector<Case> readCases(const std::string& path) {
+  std::ifstream in(path);
+  std::vector<Case> cases;
+  std::string line;
+  Case cur;
+  bool inCase = false;
+  while (std::getline(in, line)) {
+    if (line.rfind("> ", 0) == 0) {
+      if (inCase) cases.push_back(cur), cur = Case{};
+      cur.query = line.substr(2);
+      inCase = true;
+    } else if (line.empty()) {
+      if (inCase) cases.push_back(cur), cur = Case{};
+      inCase = false;
+    } else if (inCase) {
+      cur.expected += line + "\n";
+    } else {
+      cur.comments.push_back(line);
+    }
+  }
+  if (inCase) cases.push_back(cur);
+  return cases;
+}
+
+TEST(MergePlans, MatchGoldenFile) {
+  const std::string path = std::string(SHARDPROXY_TESTDATA_DIR) + "/merge_plans.txt";
+  std::vector<Case> cases = readCases(path);
+  ASSERT_GT(cases.size(), 20u) << "no cases read from " << path;
+  Snapshot snap = fourShards();
+  Planner planner;
+  std::ostringstream actual;
+  int failures = 0;
+  for (const Case& c : cases) {
+    for (const auto& l : c.comments)
+      actual << l << "\n";
+    sql::Parser parser;
+    auto parsed = parser.parse(c.query);
+    std::string got;
+    if (!parsed) {
+      got = "parse error: " + parsed.error().message + "\n";
+    } else {
+      PlanInput in;
+      in.snapshot = &snap;
+      in.schema = "shop";
+      got = render(planner.plan(parsed.statement(), in));
+    }
+    actual << "> " << c.query << "\n" << got << "\n";
+    if (got != c.expected) {
+      ++failures;
+      ADD_FAILURE() << "> " << c.query << "\nexpected:\n" << c.expected << "got:\n" << got;
+    }
+  }
+  if (failures > 0) {
+    const char* update = std::getenv("SHARDPROXY_UPDATE_GOLDEN");
+    std::ofstream(update != nullptr && *update == '1' ? path : "merge_plans.actual")
+        << actual.str();
+  }
+}
+
+}  // namespace
+}  // namespace shardproxy::router
