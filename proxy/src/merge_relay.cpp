@@ -1,5 +1,7 @@
 #include "shardproxy/proxy/merge_relay.h"
 
+#include <fmt/format.h>
+
 #include "shardproxy/proxy/protocol/constants.h"
 #include "shardproxy/proxy/protocol/wire.h"
 
@@ -8,6 +10,7 @@ namespace shardproxy::proxy {
 namespace {
 
 constexpr std::size_t kFlushAt = 64 * 1024;
+constexpr std::size_t kMaxNamed = 8;  // shards named per list in describeWriteOutcome()
 
 void put(Channel& client, protocol::ByteView payload, std::uint8_t& seq) {
   auto& out = client.out();
@@ -24,6 +27,8 @@ asio::awaitable<MergeResult> relayMerged(std::span<BackendConnection* const> bac
                                          bool copies) {
   MergeResult r;
   r.status.assign(backends.size(), 0);
+  r.ok.assign(backends.size(), false);
+  r.errors.resize(backends.size());
   std::uint8_t seq = firstSeq;
   bool clientGone = false;
   bool resultSet = false;
@@ -60,8 +65,9 @@ asio::awaitable<MergeResult> relayMerged(std::span<BackendConnection* const> bac
       continue;
     }
     if (p[0] == protocol::kErrHeader) {
+      r.errors[i] = protocol::decodeErr(p);
       if (!r.error) {
-        r.error = protocol::decodeErr(p);
+        r.error = r.errors[i];
         r.errorFrom = i;
       }
       continue;
@@ -79,6 +85,7 @@ asio::awaitable<MergeResult> relayMerged(std::span<BackendConnection* const> bac
       if (lastInsertId == 0) lastInsertId = ok->lastInsertId;
       lastStatus = ok->statusFlags;
       r.status[i] = ok->statusFlags;
+      r.ok[i] = true;
       ++r.succeeded;
       continue;
     }
@@ -128,8 +135,9 @@ asio::awaitable<MergeResult> relayMerged(std::span<BackendConnection* const> bac
       }
       protocol::ByteView rp = row->payload;
       if (!rp.empty() && rp[0] == protocol::kErrHeader) {
+        r.errors[i] = protocol::decodeErr(rp);
         if (!r.error) {
-          r.error = protocol::decodeErr(rp);
+          r.error = r.errors[i];
           r.errorFrom = i;
         }
         break;
@@ -148,6 +156,7 @@ asio::awaitable<MergeResult> relayMerged(std::span<BackendConnection* const> bac
         }
         lastStatus = flags;
         r.status[i] = flags;
+        r.ok[i] = true;
         ++r.succeeded;
         break;
       }
@@ -194,6 +203,34 @@ asio::awaitable<MergeResult> relayMerged(std::span<BackendConnection* const> bac
   r.finished = true;
   if (clientGone || co_await client.flush()) r.outcome = MergeResult::Outcome::kClientGone;
   co_return r;
+}
+
+std::string describeWriteOutcome(std::string_view keyspace,
+                                 std::span<const std::string_view> shards, const MergeResult& r) {
+  std::string applied, failed;
+  std::size_t nApplied = 0, nFailed = 0;
+  auto add = [](std::string& list, std::size_t& n, std::string_view item) {
+    if (n++ >= kMaxNamed) return;
+    if (!list.empty()) list += ", ";
+    list += item;
+  };
+  for (std::size_t i = 0; i < shards.size(); ++i) {
+    if (i < r.ok.size() && r.ok[i]) {
+      add(applied, nApplied, shards[i]);
+    } else if (i < r.errors.size() && r.errors[i]) {
+      add(failed, nFailed, fmt::format("{} ({})", shards[i], r.errors[i]->errorCode));
+    } else {
+      add(failed, nFailed, fmt::format("{} (connection lost, outcome unknown)", shards[i]));
+    }
+  }
+  auto more = [](std::size_t n) {
+    return n > kMaxNamed ? fmt::format(" and {} more", n - kMaxNamed) : std::string();
+  };
+  return fmt::format(
+      " (keyspace '{}': applied on {}{}; failed on {}{}; a statement on several shards is not "
+      "atomic)",
+      keyspace, nApplied == 0 ? std::string("no shard") : applied, more(nApplied),
+      nFailed == 0 ? std::string("no shard") : failed, more(nFailed));
 }
 
 }  // namespace shardproxy::proxy

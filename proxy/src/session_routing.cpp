@@ -21,6 +21,28 @@
 
 namespace shardproxy::proxy {
 
+namespace {
+
+// describeWriteOutcome() with the targets' shard names, from the snapshot the plan was made on.
+std::string writeOutcome(const catalog::Snapshot* snap, const Plan& plan, const MergeResult& r) {
+  std::vector<std::string_view> names;
+  names.reserve(plan.targets.size());
+  for (const auto& t : plan.targets) {
+    bool known = snap != nullptr && t.shard < snap->shards.size();
+    names.push_back(known ? std::string_view(snap->shards[t.shard].name) : "?");
+  }
+  std::string_view keyspace;
+  if (plan.keyspace != nullptr) {
+    keyspace = plan.keyspace->name;
+  } else if (!plan.targets.empty() && snap != nullptr &&
+             plan.targets.front().shard < snap->shards.size()) {
+    keyspace = snap->shards[plan.targets.front().shard].keyspace;
+  }
+  return describeWriteOutcome(keyspace, names, r);
+}
+
+}  // namespace
+
 // --- sending ---------------------------------------------------------------------------------
 
 asio::awaitable<bool> ClientSession::sendQuery(BackendConnection& conn, std::string_view sql) {
@@ -65,13 +87,10 @@ asio::awaitable<bool> ClientSession::relayMany(std::span<SessionConn* const> con
     if (conns_[i].conn && conns_[i].conn->broken) releaseConn(conns_[i], true);
   }
   if (r.finished) co_return true;
+  // A write names every shard, applied or failed (the DBA completes or reverts it); a read names
+  // the shard whose error it was.
   std::string context;
-  if (plan.write && r.succeeded > 0) {
-    context = fmt::format(
-        " ({} of {} shards had applied the statement; it is not atomic across "
-        "shards)",
-        r.succeeded, conns.size());
-  }
+  if (plan.write) context = writeOutcome(snapshot_.get(), plan, r);
   if (r.outcome != MergeResult::Outcome::kDone) {
     co_return co_await sendError(
         Error::make(
@@ -80,11 +99,11 @@ asio::awaitable<bool> ClientSession::relayMany(std::span<SessionConn* const> con
         r.nextSeq);
   }
   const protocol::ErrPacket& e = *r.error;
-  if (r.errorFrom < plan.targets.size() && snapshot_ &&
+  if (!plan.write && r.errorFrom < plan.targets.size() && snapshot_ &&
       plan.targets[r.errorFrom].shard < snapshot_->shards.size()) {
     // Which shard said it: the others were cancelled (or agreed).
     const catalog::Shard& shard = snapshot_->shards[plan.targets[r.errorFrom].shard];
-    context = fmt::format(" (shard {}/{}){}", shard.keyspace, shard.name, context);
+    context = fmt::format(" (shard {}/{})", shard.keyspace, shard.name);
   }
   co_return co_await sendError(Error::fromServer(e.errorCode, e.sqlState, e.message + context),
                                r.nextSeq);

@@ -5,8 +5,8 @@
 #     the affected rows summed; ALTER KEYSPACE ... SET scatter_writes = deny (shown by SHOW
 #     KEYSPACES) makes them fail with 1290 and nothing changed, while one-shard writes and
 #     reference-table writes still run;
-#   - DDL through the proxy reaches every shard; a DDL that fails on one shard names how many
-#     had applied it;
+#   - DDL through the proxy reaches every shard; a multi-shard UPDATE or a DDL that fails on some
+#     shards names the shards that applied it and those that failed (with their errno);
 #   - SHOW SCHEMA DRIFT: empty on a clean keyspace (AUTO_INCREMENT counters differ per shard and do
 #     not count), then an ALTER TABLE / CREATE TABLE / DROP TABLE made on one shard directly shows
 #     that table with that shard.
@@ -171,11 +171,26 @@ expect_has "a table only on one shard is drift" "shop	scratch	${S[2]}	only on ${
 expect_eq "three tables drift" 3 "$(grep -c . <<<"$got")"
 expect_has "SHOW SCHEMA DRIFT IN a missing keyspace: 1146" "ERROR 1146" "$(admin 'SHOW SCHEMA DRIFT IN nosuch')"
 
+# A multi-shard UPDATE that only one shard can run (only it has the column): the client hears the
+# first failing shard's error, then which shards applied the statement and which failed.
+out=$(app_sql "UPDATE orders SET note = 'x'")
+expect_has "a multi-shard UPDATE failing on two shards returns the first one's error" \
+  "ERROR 1054 (42S22) at line 1: Unknown column 'note'" "$out"
+expect_has "... naming the shard that applied it and the shards that failed" \
+  "(keyspace 'shop': applied on ${S[1]}; failed on ${S[0]} (1054), ${S[2]} (1054); a statement on several shards is not atomic)" \
+  "$out"
+
 # A DDL through the proxy that fails on one shard (the column exists there): the others apply it,
-# and the client hears how many had.
+# and the client hears which did and which did not.
 out=$(app_sql "ALTER TABLE orders ADD COLUMN note VARCHAR(20)")
 expect_has "a DDL failing on one shard returns that shard's error" "Duplicate column name 'note'" "$out"
-expect_has "... saying how many shards had applied it" "2 of 3 shards had applied the statement" "$out"
+expect_has "... naming the shards that applied it and the one that failed" \
+  "Duplicate column name 'note' (keyspace 'shop': applied on ${S[0]}, ${S[2]}; failed on ${S[1]} (1060); a statement on several shards is not atomic)" \
+  "$out"
+out=$(app_sql "ALTER TABLE nosuch ADD COLUMN x INT")
+expect_has "a DDL failing on every shard says it applied on no shard" \
+  "(keyspace 'shop': applied on no shard; failed on ${S[0]} (1146), ${S[1]} (1146), ${S[2]} (1146); a statement on several shards is not atomic)" \
+  "$out"
 got=$(admin 'SHOW SCHEMA DRIFT IN shop')
 [[ $got != *"	orders	"* ]] && pass "after it, orders no longer drifts (every shard has the column)" ||
   fail "orders still drifts: $got"

@@ -11,6 +11,8 @@
 #include <cstdint>
 #include <optional>
 #include <span>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "shardproxy/proxy/backend_connection.h"
@@ -31,6 +33,11 @@ struct MergeResult {
   std::uint8_t nextSeq = 1;   // the sequence id for the packet the caller sends next
   bool finished = false;      // the merged OK / terminator was sent (nothing left to send)
   std::vector<std::uint16_t> status;  // each backend's final status flags (0 if none)
+  // Per backend, in the order given, filled by relayMerged() (every write on several shards
+  // comes through it; relayMergeSpec() leaves them empty): answered OK or a full result set; its
+  // ERR (every one, not only the first). Neither: lost or unparsable, so its outcome is unknown.
+  std::vector<bool> ok;
+  std::vector<std::optional<protocol::ErrPacket>> errors;
 };
 
 // `backends[i]` has been sent the command already. `clientCaps` decides the framing (EOF or
@@ -43,5 +50,13 @@ asio::awaitable<MergeResult> relayMerged(std::span<BackendConnection* const> bac
                                          Channel& client, std::uint32_t clientCaps,
                                          std::uint8_t firstSeq, std::uint16_t sessionStatus,
                                          bool copies = false);
+
+// The end of the client's error when a write on several shards did not succeed everywhere:
+// " (keyspace 'shop': applied on -55, aa-; failed on 55-aa (1060); a statement on several shards
+// is not atomic)". `shards[i]` names `backends[i]` of the relayMerged() call that gave `r`; a
+// backend with neither an OK nor an ERR is listed as failed with an unknown outcome. Each list
+// stops after 8 names ("and 3 more"): MySQL clients keep only 512 bytes of a message.
+std::string describeWriteOutcome(std::string_view keyspace,
+                                 std::span<const std::string_view> shards, const MergeResult& r);
 
 }  // namespace shardproxy::proxy
