@@ -128,7 +128,106 @@ bool decodeParams(protocol::ByteView payload, std::uint16_t count, protocol::Byt
   return true;
 }
 
+// The bytes of parameter i's value, for parameters that are not NULL.
+bool paramSpans(protocol::ByteView payload, std::uint16_t count, protocol::ByteView types,
+                std::vector<std::pair<std::size_t, std::size_t>>& spans) {
+  spans.assign(count, {0, 0});
+  std::size_t pos = 10 + (count + 7) / 8;
+  if (payload.size() < pos + 1) return false;
+  if (payload[pos++] == 1) pos += 2u * count;
+  if (types.size() < 2u * count || payload.size() < pos) return false;
+  const std::size_t bitmap = 10;
+  for (std::uint16_t i = 0; i < count; ++i) {
+    if (payload[bitmap + i / 8] & (1u << (i % 8))) continue;
+    std::size_t len;
+    switch (types[2u * i]) {
+      case 1:
+        len = 1;
+        break;
+      case 2:
+      case 13:
+        len = 2;
+        break;
+      case 3:
+      case 9:
+      case 4:
+        len = 4;
+        break;
+      case 5:
+      case 8:
+        len = 8;
+        break;
+      case 6:
+        len = 0;
+        break;
+      case 7:
+      case 10:
+      case 11:
+      case 12:
+        if (payload.size() < pos + 1) return false;
+        len = 1 + payload[pos];
+        break;
+      default: {
+        protocol::ByteReader r(payload.subspan(pos));
+        std::string_view v = r.lenencStr();
+        if (r.failed()) return false;
+        len = static_cast<std::size_t>(v.data() + v.size() -
+                                       reinterpret_cast<const char*>(payload.data() + pos));
+        break;
+      }
+    }
+    if (payload.size() < pos + len) return false;
+    spans[i] = {pos, len};
+    pos += len;
+  }
+  return true;
+}
+
 }  // namespace
+
+namespace detail {
+
+bool mergeExecutePayload(protocol::ByteView payload, std::uint16_t count, protocol::ByteView types,
+                         const router::MergeSpec& spec, protocol::Bytes& out) {
+  std::vector<std::pair<std::size_t, std::size_t>> spans;
+  if (count > 0 && !paramSpans(payload, count, types, spans)) return false;
+  std::vector<std::uint16_t> kept;
+  for (std::uint16_t i = 0; i < count; ++i) {
+    if (std::find(spec.droppedParams.begin(), spec.droppedParams.end(), i) ==
+        spec.droppedParams.end()) {
+      kept.push_back(i);
+    }
+  }
+  const std::size_t n = kept.size() + (spec.limitParam ? 1 : 0);
+  out.clear();
+  protocol::ByteWriter w(out);
+  w.u8(0x17);
+  w.u32(0);  // the backend statement id
+  w.u8(0);   // no cursor
+  w.u32(1);  // iteration count
+  if (n == 0) return true;
+  const std::size_t bitmapAt = out.size();
+  w.zeros((n + 7) / 8);
+  for (std::size_t j = 0; j < kept.size(); ++j) {
+    const std::uint16_t i = kept[j];
+    if (payload[10 + i / 8] & (1u << (i % 8))) out[bitmapAt + j / 8] |= 1u << (j % 8);
+  }
+  w.u8(1);  // types follow
+  for (std::uint16_t i : kept) {
+    w.u8(types[2u * i]);
+    w.u8(types[2u * i + 1]);
+  }
+  if (spec.limitParam) {
+    w.u8(8);     // LONGLONG
+    w.u8(0x80);  // unsigned
+  }
+  for (std::uint16_t i : kept)
+    w.bytes(payload.subspan(spans[i].first, spans[i].second));
+  if (spec.limitParam) w.u64(spec.pushedLimit);
+  return true;
+}
+
+}  // namespace detail
 
 asio::awaitable<bool> ClientSession::onStmtPrepare(const Packet& pkt) {
   std::uint8_t seq = static_cast<std::uint8_t>(pkt.lastSeq + 1);
@@ -308,7 +407,10 @@ asio::awaitable<bool> ClientSession::onStmtWithId(const Packet& pkt) {
   auto it = statements_.find(clientId);
   if (cmd == Command::kStmtClose) {
     if (it != statements_.end()) {
-      for (const auto& b : it->second.backendIds) {
+      std::vector<PreparedStatement::OnBackend> all = it->second.backendIds;
+      for (const auto& v : it->second.variants)
+        all.insert(all.end(), v.backendIds.begin(), v.backendIds.end());
+      for (const auto& b : all) {
         for (auto& c : conns_) {
           if (!c.conn || c.conn->serial() != b.serial) continue;
           writeU32(const_cast<std::uint8_t*>(pkt.payload.data()) + 1, b.id);

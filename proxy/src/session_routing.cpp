@@ -57,14 +57,14 @@ asio::awaitable<bool> ClientSession::sendQuery(BackendConnection& conn, std::str
 }
 
 asio::awaitable<bool> ClientSession::relayMany(std::span<SessionConn* const> conns,
-                                               const Plan& plan, std::uint8_t seq) {
+                                               const Plan& plan, std::uint8_t seq, bool binary) {
   targetConns_.clear();
   for (SessionConn* c : conns)
     targetConns_.push_back(c->conn.get());
   MergeResult r;
   if (plan.kind == PlanKind::kMerge) {
     MergeOptions options;
-    options.binary = false;
+    options.binary = binary;
     options.setLimit = ctx_.shared.config.mergeBufferRows;
     r = co_await relayMergeSpec(targetConns_, client_, caps_, seq,
                                 static_cast<std::uint16_t>(statusFlags()), plan.merge, options);
@@ -511,13 +511,19 @@ asio::awaitable<bool> ClientSession::executeMulti(const Plan& plan, const Packet
                     fmt::format("Unexpected plan '{}'", router::toString(plan.kind))),
         seq);
   }
+  // A merge of a prepared statement runs the shards' own rewritten statement (hidden columns,
+  // pushed-down LIMIT), prepared on each shard beside the client's.
+  PreparedStatement* variant = nullptr;
   if (stmt != nullptr && plan.kind == PlanKind::kMerge) {
-    co_return co_await sendError(
-        Error::make(ErrorCode::kNotSupportedYet,
-                    "A prepared statement whose rows must be merged across shards (ORDER BY, "
-                    "LIMIT, aggregates, GROUP BY, DISTINCT) is not supported yet; run it as a "
-                    "text query or narrow it to one shard with the shard key"),
-        seq);
+    const auto& spec = plan.merge;
+    const auto params = static_cast<std::uint16_t>(stmt->params - spec.droppedParams.size() +
+                                                   (spec.limitParam ? 1 : 0));
+    variant = &stmt->variant(plan.sqlFor(0), params);
+    if (!detail::mergeExecutePayload(pkt.payload, stmt->params,
+                                     protocol::ByteView(stmt->paramTypes), spec, mergeExecute_)) {
+      co_return co_await sendError(
+          Error::make(ErrorCode::kMalformedPacket, "Malformed COM_STMT_EXECUTE parameters"), seq);
+    }
   }
   if (stmt != nullptr && pkt.payload.size() > 5 && pkt.payload[5] != 0) {
     co_return co_await sendError(
@@ -568,7 +574,17 @@ asio::awaitable<bool> ClientSession::executeMulti(const Plan& plan, const Packet
   for (std::size_t i = 0; i < targets_.size(); ++i) {
     SessionConn& c = *targets_[i];
     bool sent;
-    if (stmt != nullptr) {
+    if (variant != nullptr) {
+      auto id = co_await preparedOn(*variant, c);
+      if (!id) co_return co_await sendError(id.error(), seq);
+      auto& out = c.conn->channel().out();
+      std::uint8_t s = 0;
+      std::size_t start = protocol::beginPacket(out);
+      protocol::writeU32(mergeExecute_.data() + 1, *id);
+      protocol::ByteWriter(out).bytes(protocol::ByteView(mergeExecute_));
+      protocol::endPacket(out, start, s);
+      sent = !(co_await c.conn->channel().flush());
+    } else if (stmt != nullptr) {
       auto id = co_await preparedOn(*stmt, c);
       if (!id) co_return co_await sendError(id.error(), seq);
       protocol::ByteView copy = executePacketFor(*stmt, pkt, c.conn->serial(), true);
@@ -600,7 +616,7 @@ asio::awaitable<bool> ClientSession::executeMulti(const Plan& plan, const Packet
   }
   current_ = static_cast<int>(targets_.front() - conns_.data());
   publishBackend(targets_.front());
-  bool keep = co_await relayMany(targets_, plan, seq);
+  bool keep = co_await relayMany(targets_, plan, seq, stmt != nullptr);
   if (plan.write) {
     for (const auto& a : addresses)
       if (SessionConn* c = findConn(a); c != nullptr && c->primary && !c->inTx) {

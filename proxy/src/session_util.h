@@ -9,6 +9,7 @@
 
 #include "shardproxy/proxy/protocol/constants.h"
 #include "shardproxy/proxy/protocol/response_scanner.h"
+#include "shardproxy/proxy/protocol/wire.h"
 #include "shardproxy/router/planner.h"
 
 namespace shardproxy::proxy::detail {
@@ -34,6 +35,13 @@ inline std::string quoteString(std::string_view s) {
   out.push_back('\'');
   return out;
 }
+
+// The COM_STMT_EXECUTE payload for a merge's own prepared statement (router::MergeSpec): the
+// client's parameters minus spec.droppedParams, then the pushed-down LIMIT when spec.limitParam,
+// with their types always sent (backend statement id 0: the caller writes it). `types` are the
+// client's parameter types (from the last execute that sent them). False on a malformed payload.
+bool mergeExecutePayload(protocol::ByteView payload, std::uint16_t count, protocol::ByteView types,
+                         const router::MergeSpec& spec, protocol::Bytes& out);
 
 }  // namespace shardproxy::proxy::detail
 

@@ -93,6 +93,54 @@ std::optional<std::size_t> keywordBefore(std::string_view text, std::size_t at,
   return pos;
 }
 
+// A `?` outside quotes and comments.
+bool hasPlaceholder(std::string_view sql) {
+  char quote = 0;
+  for (std::size_t i = 0; i < sql.size(); ++i) {
+    char c = sql[i];
+    if (quote != 0) {
+      if (c == '\\' && quote != '`') {
+        ++i;
+      } else if (c == quote) {
+        quote = 0;
+      }
+    } else if (c == '\'' || c == '"' || c == '`') {
+      quote = c;
+    } else if (c == '?') {
+      return true;
+    }
+  }
+  return false;
+}
+
+// The offset of each `?` outside quotes and comments, in text order: the i-th is parameter i.
+std::vector<std::size_t> placeholderOffsets(std::string_view sql) {
+  std::vector<std::size_t> out;
+  char quote = 0;
+  for (std::size_t i = 0; i < sql.size(); ++i) {
+    char c = sql[i];
+    if (quote != 0) {
+      if (c == '\\' && quote != '`') {
+        ++i;
+      } else if (c == quote) {
+        quote = 0;
+      }
+    } else if (c == '\'' || c == '"' || c == '`') {
+      quote = c;
+    } else if (c == '/' && i + 1 < sql.size() && sql[i + 1] == '*') {
+      std::size_t end = sql.find("*/", i + 2);
+      i = end == std::string_view::npos ? sql.size() : end + 1;
+    } else if ((c == '#' || (c == '-' && i + 2 < sql.size() && sql[i + 1] == '-' &&
+                             (sql[i + 2] == ' ' || sql[i + 2] == '\t')))) {
+      std::size_t end = sql.find('\n', i);
+      i = end == std::string_view::npos ? sql.size() : end;
+    } else if (c == '?') {
+      out.push_back(i);
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 // The merge being built: the hidden columns' SQL and the spec.
@@ -120,6 +168,17 @@ bool Run::limitValue(const Expr* e, std::uint64_t& out) {
     }
     if (v.type == BoundValue::Type::kInt && v.i >= 0) {
       out = static_cast<std::uint64_t>(v.i);
+      return true;
+    }
+    // Drivers bind numbers as DOUBLE (node mysql2) or strings: the server takes an integral one.
+    if (v.type == BoundValue::Type::kDouble && v.d >= 0 && v.d < 1.8e19 &&
+        v.d == static_cast<double>(static_cast<std::uint64_t>(v.d))) {
+      out = static_cast<std::uint64_t>(v.d);
+      return true;
+    }
+    if (v.type == BoundValue::Type::kString && !v.s.empty() && v.s.size() <= 19 &&
+        v.s.find_first_not_of("0123456789") == std::string_view::npos) {
+      out = std::stoull(std::string(v.s));
       return true;
     }
   }
@@ -251,6 +310,40 @@ bool Run::compileMerged(MergeBuild& m, const Expr* e, Program& p) {
         in.op = OpCode::kColumn;
         in.column = addHidden(m, e->text, MergeColumn{});
         break;
+    }
+    p.code.push_back(in);
+    return true;
+  }
+  if (const auto* ph = e->as<Placeholder>()) {
+    // A bound value (EXECUTE): a literal of the program. At PREPARE, NULL: EXECUTE plans again.
+    in.op = OpCode::kNull;
+    if (ph->index < in_.params.size()) {
+      const BoundValue& v = in_.params[ph->index];
+      switch (v.type) {
+        case BoundValue::Type::kInt:
+          m.spec.literals.push_back(std::to_string(v.i));
+          in.op = OpCode::kInteger;
+          break;
+        case BoundValue::Type::kUint:
+          m.spec.literals.push_back(std::to_string(v.u));
+          in.op = OpCode::kInteger;
+          break;
+        case BoundValue::Type::kDouble:
+          m.spec.literals.push_back(fmt::format("{}", v.d));
+          in.op = OpCode::kDouble;
+          break;
+        case BoundValue::Type::kString:
+          m.spec.literals.emplace_back(v.s);
+          in.op = OpCode::kString;
+          break;
+        case BoundValue::Type::kNull:
+          break;
+        default:
+          return notSupported(
+              "A date or time bound to a HAVING over aggregates of several "
+              "shards (not supported yet)");
+      }
+      if (in.op != OpCode::kNull) in.text = m.spec.literals.back();
     }
     p.code.push_back(in);
     return true;
@@ -508,9 +601,11 @@ bool Run::planMerge(const Query& q) {
 
   // HAVING: conjuncts over group keys only run on the shards; those with aggregates here.
   std::string pushedHaving;
+  std::vector<const Expr*> pushedConjuncts;
   if (b->having != nullptr) {
     if (!spec.aggregate) {
       pushedHaving = std::string(b->having->text);  // a filter on the select list's rows
+      pushedConjuncts.push_back(b->having);
     } else {
       const auto* l = b->having->as<Logical>();
       std::vector<const Expr*> conj;
@@ -525,6 +620,7 @@ bool Run::planMerge(const Query& q) {
         if (!containsAggregate(c) && !spec.scalar) {
           if (!pushedHaving.empty()) pushedHaving.append(" AND ");
           pushedHaving.append("(").append(c->text).append(")");
+          pushedConjuncts.push_back(c);
           continue;
         }
         if (!compileMerged(m, c, p)) return false;
@@ -566,7 +662,12 @@ bool Run::planMerge(const Query& q) {
 
   // LIMIT.
   std::uint64_t count = 0, offset = 0;
-  if (q.limit != nullptr) {
+  // At PREPARE the LIMIT's placeholders have no value yet: EXECUTE plans again with them.
+  const bool limitUnknown =
+      q.limit != nullptr && !in_.executing &&
+      (q.limit->count->kind == ExprKind::kPlaceholder ||
+       (q.limit->offset != nullptr && q.limit->offset->kind == ExprKind::kPlaceholder));
+  if (q.limit != nullptr && !limitUnknown) {
     if (!limitValue(q.limit->count, count)) return false;
     if (q.limit->offset != nullptr && !limitValue(q.limit->offset, offset)) return false;
     spec.limit = count;
@@ -658,7 +759,40 @@ bool Run::planMerge(const Query& q) {
   plan_.buffer.append(text.substr(itemsEnd, cut - itemsEnd));
   if (!pushedHaving.empty()) plan_.buffer.append(" HAVING ").append(pushedHaving);
   if (!shardOrder.empty()) plan_.buffer.append(" ORDER BY ").append(shardOrder);
-  if (pushLimit) plan_.buffer.append(fmt::format(" LIMIT {}", count + offset));
+  if (in_.executing) {
+    // Prepared on the shards in its own right: its placeholders are the client's that survive
+    // in the copied text, in order; one for the pushed-down LIMIT comes last (nothing with a
+    // placeholder follows it), so one shard statement serves every LIMIT value.
+    if (hasPlaceholder(m.hiddenSql) || (spec.aggregate && hasPlaceholder(shardOrder))) {
+      return notSupported(
+          "A placeholder in an ORDER BY, GROUP BY or aggregate expression of a "
+          "prepared statement over several shards");
+    }
+    std::vector<std::size_t> at = placeholderOffsets(text);
+    std::vector<bool> kept(at.size(), false);
+    auto keep = [&](std::size_t from, std::size_t to) {
+      for (std::size_t i = 0; i < at.size(); ++i)
+        if (at[i] >= from && at[i] < to) kept[i] = true;
+    };
+    keep(0, cut);
+    for (const Expr* c : pushedConjuncts)
+      keep(offsetOf(c->text), offsetOf(c->text) + c->text.size());
+    if (!spec.aggregate) {
+      for (const OrderItem* o : q.orderBy)
+        keep(offsetOf(o->expr->text), offsetOf(o->expr->text) + o->expr->text.size());
+    }
+    keep(resume, text.size());
+    for (std::size_t i = 0; i < at.size(); ++i)
+      if (!kept[i]) spec.droppedParams.push_back(static_cast<std::uint32_t>(i));
+    if (pushLimit) {
+      spec.limitParam = true;
+      spec.pushedLimit = count + offset;
+    }
+  }
+  if (pushLimit) {
+    plan_.buffer.append(spec.limitParam ? std::string(" LIMIT ?")
+                                        : fmt::format(" LIMIT {}", count + offset));
+  }
   if (resume < text.size()) plan_.buffer.append(" ").append(text.substr(resume));
   for (PlanTarget& t : plan_.targets) {
     t.offset = static_cast<std::uint32_t>(start);

@@ -70,6 +70,9 @@ pass "keyspace shop: 4 shards, m_items sharded by id; reference database mref on
   "${1:-20261204}" "${2:-2000}" | tail -40
 [[ ${PIPESTATUS[0]} == 0 ]] || failed=1
 
+# The binary protocol (prepared statements): node mysql2 execute() vs query() vs the reference.
+SP_PORT=$app_port REF_PORT=$p0 node "$root/tests/integration/clients/node_merge_test.js" || failed=1
+
 # A shard's error reaches the client naming the shard.
 mariadb -h127.0.0.1 -P"$p2" -uroot shop -e "ALTER TABLE m_items DROP COLUMN big"
 out=$(app_sql "SELECT big FROM m_items ORDER BY big LIMIT 3")
@@ -84,4 +87,25 @@ if [[ $out == *"1038"*"merge_buffer_rows"* ]]; then pass "DISTINCT past merge_bu
 else fail "merge_buffer_rows: got [${out:0:200}]"; fi
 out=$(app_sql "SELECT id FROM m_items ORDER BY id DESC LIMIT 2")
 [[ $out == $'3000\n2999' ]] && pass "ORDER BY id DESC LIMIT 2 streams without a set" || fail "got [$out]"
+
+# sysbench with its default options (range selects: ORDER BY, DISTINCT, SUM over id ranges that
+# span shards), server-side prepared statements and the text protocol, 0 errors.
+out=$(admin "CREATE SHARDED TABLE shop.sbtest1 SHARD KEY (id)") || fail "admin: sbtest1 rule: $out"
+sb=(--mysql-host=127.0.0.1 --mysql-port="$app_port" --mysql-user=app --mysql-password=secret
+  --mysql-db=shop --tables=1 --table-size=10000 --report-interval=0)
+# (--auto_inc=off only at prepare: generated keys need a global sequence, the next issue.)
+sysbench oltp_read_only "${sb[@]}" --auto_inc=off prepare >"$work/sysbench.log" 2>&1 \
+  || fail "sysbench prepare"
+for mode in auto disable; do
+  out=$(sysbench oltp_read_only "${sb[@]}" --db-ps-mode=$mode --threads=4 --time=15 run 2>&1)
+  echo "$out" >>"$work/sysbench.log"
+  errors=$(awk '$1 == "ignored" && $2 == "errors:" { print $3 }' <<<"$out")
+  tps=$(awk '$1 == "transactions:" { gsub(/[(]/, "", $3); print $2 " transactions, " $3 "/s" }' <<<"$out")
+  if [[ $errors == 0 && $out != *FATAL* && -n $tps ]]; then
+    pass "sysbench oltp_read_only, default options, ps-mode $mode: 0 errors ($tps)"
+  else
+    fail "sysbench oltp_read_only ps-mode $mode: errors [${errors:-?}]"
+    grep -E 'FATAL|error' <<<"$out" | head -5
+  fi
+done
 exit $failed

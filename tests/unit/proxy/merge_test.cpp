@@ -199,8 +199,8 @@ TEST(Merger, ScalarAggregatesCombineWithMySqlsNullRules) {
   h.spec.hiddenColumns[1].agg = MergeAgg::kCount;
   h.init({kInt, kDec, kAvgDec, kDec, kDec, kDec, kInt});
   EXPECT_TRUE(h.add({"2", "3.50", "1.750000", "1.00", "2.50", "3.50", "2"}));
-  EXPECT_TRUE(h.add({"0", std::nullopt, std::nullopt, std::nullopt, std::nullopt, std::nullopt,
-                     "0"}));
+  EXPECT_TRUE(
+      h.add({"0", std::nullopt, std::nullopt, std::nullopt, std::nullopt, std::nullopt, "0"}));
   EXPECT_TRUE(h.add({"1", "-1.00", "-1.000000", "-1.00", "-1.00", "-1.00", "1"}));
   EXPECT_EQ(h.rows(), (std::vector<Row>{{"3", "2.50", "0.833333", "-1.00", "2.50"}}));
 }

@@ -77,6 +77,18 @@ class ClientSession {
     std::vector<std::pair<std::uint16_t, std::string>> longData;
     // SET of shardproxy_* variables: prepared and executed by the proxy, never by a backend.
     bool proxyOnly = false;
+    // The shards' own statements for multi-shard merges (router::PlanKind::kMerge), by SQL: the
+    // hidden columns and the pushed-down LIMIT make them differ from what the client prepared.
+    std::vector<PreparedStatement> variants;
+    PreparedStatement& variant(std::string_view rewritten, std::uint16_t paramCount) {
+      for (auto& v : variants)
+        if (v.sql == rewritten) return v;
+      PreparedStatement v;
+      v.sql = std::string(rewritten);
+      v.params = paramCount;
+      variants.push_back(std::move(v));
+      return variants.back();
+    }
     OnBackend* on(std::uint64_t serial) {
       for (auto& b : backendIds)
         if (b.serial == serial) return &b;
@@ -184,7 +196,7 @@ class ClientSession {
   asio::awaitable<bool> relay(SessionConn& conn, const Packet& pkt, const RelayOptions& options,
                               RelayResult* out = nullptr);
   asio::awaitable<bool> relayMany(std::span<SessionConn* const> conns, const router::Plan& plan,
-                                  std::uint8_t seq);
+                                  std::uint8_t seq, bool binary = false);
 
   asio::awaitable<bool> sendOk(std::uint8_t seq, std::uint16_t extraStatus = 0);
   asio::awaitable<bool> sendError(const Error& error, std::uint8_t seq);
@@ -212,7 +224,8 @@ class ClientSession {
   std::vector<router::BoundValue> params_;
   std::vector<SessionConn*> targets_;
   std::vector<BackendConnection*> targetConns_;
-  protocol::Bytes cmdBuffer_;  // a rewritten COM_QUERY
+  protocol::Bytes cmdBuffer_;     // a rewritten COM_QUERY
+  protocol::Bytes mergeExecute_;  // COM_STMT_EXECUTE of a merge's own statement
   // Transactions: BEGIN is answered by the proxy and sent to each backend on first use.
   bool txOpen_ = false;
   bool txReadOnly_ = false;

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -119,6 +120,13 @@ struct MergeSpec {
   std::uint64_t offset = 0;
   int having = -1;  // index into programs: rows (groups) for which it is not true are dropped
   std::vector<Program> programs;
+  // A prepared statement (COM_STMT_EXECUTE): the shards' SQL is prepared on them in its own
+  // right. Its placeholders are the client's minus `droppedParams` (the LIMIT's), in order, then
+  // one more when `limitParam`: the pushed-down LIMIT, whose value is `pushedLimit`.
+  std::vector<std::uint32_t> droppedParams;
+  bool limitParam = false;
+  std::uint64_t pushedLimit = 0;
+  std::deque<std::string> literals;  // bound values a program uses (Instruction::text views them)
 
   const MergeColumn& column(ColumnRef r) const {
     return r.hidden ? hiddenColumns[r.index] : visible[r.index];
