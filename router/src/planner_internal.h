@@ -233,6 +233,7 @@ class Run {
   void planExplain(const ExplainStatement& st);
   // planner_merge.cpp: a read on several shards that needs merging (PlanKind::kMerge).
   bool planMerge(const Query& q);
+  bool planUnionMerge(const SetOperation& op);
   bool limitValue(const Expr* e, std::uint64_t& out);
   bool aggregateColumn(MergeBuild& m, const Function& f, ColumnRef& out, ColumnRef& count);
   bool compileMerged(MergeBuild& m, const Expr* e, Program& p);

@@ -28,8 +28,15 @@ for my $id (@ids) {
 my $placeholders = join(', ', ('?') x @ids);
 my $in = $dbh->selectall_arrayref("SELECT id FROM customers WHERE id IN ($placeholders)", {}, @ids);
 fail('prepared IN list over both shards: ' . scalar(@$in)) unless @$in == @ids;
-my $err = eval { $dbh->selectall_arrayref('SELECT COUNT(*) FROM customers'); 1 } ? undef : $dbh->err;
-fail("COUNT(*) over shards: want 1235, got " . ($err // 'success')) unless defined $err && $err == 1235;
+# Merged across both shards in the binary protocol: COUNT and an ORDER BY ... LIMIT.
+my ($count) = $dbh->selectrow_array("SELECT COUNT(*) FROM customers WHERE id IN ($placeholders)", {}, @ids);
+fail("prepared COUNT(*) over both shards: $count") unless $count == @ids;
+my @sorted = sort { $b <=> $a } @ids;
+my $top = $dbh->selectcol_arrayref(
+  "SELECT id FROM customers WHERE id IN ($placeholders) ORDER BY id DESC LIMIT ?", {}, @ids, 3);
+fail("prepared ORDER BY id DESC LIMIT 3: @$top") unless "@$top" eq "@sorted[0..2]";
+my $err = eval { $dbh->selectall_arrayref('SELECT GROUP_CONCAT(name) FROM customers'); 1 } ? undef : $dbh->err;
+fail("GROUP_CONCAT over shards: want 1235, got " . ($err // 'success')) unless defined $err && $err == 1235;
 my $del = $dbh->prepare('DELETE FROM customers WHERE id = ?');
 my $n = 0;
 $n += $del->execute($_) for @ids;
