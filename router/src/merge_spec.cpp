@@ -28,6 +28,10 @@ std::string_view aggName(MergeAgg a) {
       return "avg";
     case MergeAgg::kExpr:
       return "expr";
+    case MergeAgg::kCountDistinct:
+      return "count-distinct";
+    case MergeAgg::kSumDistinct:
+      return "sum-distinct";
   }
   return "?";
 }
@@ -163,6 +167,7 @@ std::string describe(const MergeSpec& spec) {
   }
   out += fmt::format(" (hidden {})", spec.hidden);
   keys(out, "group", spec.group);
+  if (spec.distinctArg.column.valid()) keys(out, "distinct-arg", {spec.distinctArg});
   keys(out, "merge", spec.streamOrder);
   if (spec.sortGroups) keys(out, "sort", spec.order);
   if (spec.having >= 0) {

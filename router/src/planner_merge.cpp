@@ -29,8 +29,9 @@ bool isMergeableAggregate(const Function& f, MergeAgg& agg) {
   } else {
     return false;
   }
-  // MIN / MAX of the distinct values are the MIN / MAX of all values.
-  return !f.distinct || agg == MergeAgg::kMin || agg == MergeAgg::kMax;
+  // MIN / MAX of the distinct values are the MIN / MAX of all values; COUNT / SUM / AVG of them
+  // merge through distinctColumn() (one argument).
+  return !f.distinct || agg == MergeAgg::kMin || agg == MergeAgg::kMax || f.args.size() == 1;
 }
 
 MergeColumn aggColumn(MergeAgg agg) {
@@ -151,6 +152,7 @@ struct MergeBuild {
   std::vector<std::string_view> hiddenTexts;  // for de-duplication ("WEIGHT_STRING(" + x + ")"
   std::deque<std::string> ownedTexts;         //  texts are owned here; a deque keeps them put)
   bool star = false;
+  std::string_view distinctArgText;  // the x of the query's COUNT / SUM / AVG(DISTINCT x)
 };
 
 bool Run::limitValue(const Expr* e, std::uint64_t& out) {
@@ -245,6 +247,38 @@ int matchItem(const MergeBuild& m, const Expr* e, bool aliases) {
 
 }  // namespace
 
+// COUNT / SUM / AVG(DISTINCT x): the shards group by x as well (planMerge), the merge counts or
+// adds each value of x once per group. One x per query.
+bool Run::distinctColumn(MergeBuild& m, const Function& f, MergeAgg agg, MergeColumn& c) {
+  std::string_view arg = f.args[0]->text;
+  if (!m.distinctArgText.empty() && !sameText(m.distinctArgText, arg)) {
+    return notSupported(
+        "Aggregates of DISTINCT values of two different expressions over several "
+        "shards");
+  }
+  if (m.distinctArgText.empty()) {
+    m.distinctArgText = arg;
+    SortKey k;
+    k.column = addHidden(m, arg, MergeColumn{});
+    k.weight = weightOf(m, arg);
+    k.collation = collationOf(m, arg);
+    m.spec.distinctArg = k;
+  }
+  c = MergeColumn{};
+  if (agg == MergeAgg::kCount) {
+    c.agg = MergeAgg::kCountDistinct;
+  } else if (agg == MergeAgg::kSum) {
+    c.agg = MergeAgg::kSumDistinct;
+  } else {
+    c.agg = MergeAgg::kAvg;
+    c.sum =
+        addHiddenOwned(m, fmt::format("SUM(DISTINCT {})", arg), aggColumn(MergeAgg::kSumDistinct));
+    c.count = addHiddenOwned(m, fmt::format("COUNT(DISTINCT {})", arg),
+                             aggColumn(MergeAgg::kCountDistinct));
+  }
+  return true;
+}
+
 // An aggregate call's merged column: a select-list item that is that call, or a hidden one.
 bool Run::aggregateColumn(MergeBuild& m, const Function& f, ColumnRef& out, ColumnRef& count) {
   MergeAgg agg;
@@ -253,6 +287,12 @@ bool Run::aggregateColumn(MergeBuild& m, const Function& f, ColumnRef& out, Colu
         "{}{} in a query that reads several shards cannot be merged from the shards' answers; "
         "narrow it to one shard with the shard key",
         f.name.name, f.distinct ? "(DISTINCT ...)" : "()"));
+  }
+  MergeColumn distinct;
+  const bool isDistinct = f.distinct && agg != MergeAgg::kMin && agg != MergeAgg::kMax;
+  if (isDistinct) {
+    if (!distinctColumn(m, f, agg, distinct)) return false;
+    agg = distinct.agg;
   }
   for (std::size_t i = 0; i < m.block.items.size() && !m.star; ++i) {
     if (m.block.items[i]->expr->kind == ExprKind::kFunction &&
@@ -264,6 +304,15 @@ bool Run::aggregateColumn(MergeBuild& m, const Function& f, ColumnRef& out, Colu
       }
       return true;
     }
+  }
+  if (isDistinct) {
+    if (distinct.agg == MergeAgg::kAvg) {
+      out = distinct.sum;
+      count = distinct.count;
+      return true;
+    }
+    out = addHidden(m, f.text, distinct);
+    return true;
   }
   if (agg == MergeAgg::kAvg) {
     std::string_view arg = f.args.empty() ? std::string_view("*") : f.args[0]->text;
@@ -553,6 +602,13 @@ bool Run::planMerge(const Query& q) {
     if (!spec.aggregate || !containsAggregate(e)) continue;  // kAny
     const auto* f = e->as<Function>();
     MergeAgg agg;
+    if (f != nullptr && f->aggregate && isMergeableAggregate(*f, agg) && f->distinct &&
+        agg != MergeAgg::kMin && agg != MergeAgg::kMax) {
+      MergeColumn d;
+      if (!distinctColumn(m, *f, agg, d)) return false;
+      spec.visible[i] = d;
+      continue;
+    }
     if (f != nullptr && f->aggregate && isMergeableAggregate(*f, agg)) {
       c.agg = agg;
       if (agg == MergeAgg::kMin || agg == MergeAgg::kMax) {
@@ -712,6 +768,14 @@ bool Run::planMerge(const Query& q) {
       orderText(spec.order[i], q.orderBy[i]->expr);
   }
   if (spec.having >= 0) pushLimit = false;  // groups the HAVING drops must not take places
+  if (spec.distinctArg.column.valid()) {
+    // The shards group by x too and sort by it within each group: a group arrives as several
+    // rows, one per value of x, equal values from several shards next to each other.
+    pushLimit = false;
+    spec.streamOrder.push_back(spec.distinctArg);
+    if (!shardOrder.empty()) shardOrder.append(", ");
+    shardOrder.append(m.distinctArgText);
+  }
 
   // The shards' SQL: the select list with the hidden columns, the clauses up to HAVING, the
   // pushed-down HAVING, ORDER BY and LIMIT, and whatever followed (a locking clause).
@@ -751,7 +815,17 @@ bool Run::planMerge(const Query& q) {
   const std::size_t start = plan_.buffer.size();
   plan_.buffer.append(text.substr(0, itemsEnd));
   plan_.buffer.append(m.hiddenSql);
-  plan_.buffer.append(text.substr(itemsEnd, cut - itemsEnd));
+  if (spec.distinctArg.column.valid() && !b->groupBy.empty()) {
+    const Expr* lastGroup = b->groupBy.back();
+    const std::size_t groupEnd = offsetOf(lastGroup->text) + lastGroup->text.size();
+    plan_.buffer.append(text.substr(itemsEnd, groupEnd - itemsEnd));
+    plan_.buffer.append(", ").append(m.distinctArgText);
+    plan_.buffer.append(text.substr(groupEnd, cut - groupEnd));
+  } else {
+    plan_.buffer.append(text.substr(itemsEnd, cut - itemsEnd));
+    if (spec.distinctArg.column.valid())
+      plan_.buffer.append(" GROUP BY ").append(m.distinctArgText);
+  }
   if (!pushedHaving.empty()) plan_.buffer.append(" HAVING ").append(pushedHaving);
   if (!shardOrder.empty()) plan_.buffer.append(" ORDER BY ").append(shardOrder);
   if (in_.executing) {

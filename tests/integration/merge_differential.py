@@ -76,7 +76,8 @@ SORTABLE = ["grp", "tag", "name", "qty", "price", "ratio", "ts", "d", "big"]
 AGGS = ["COUNT(*)", "COUNT(qty)", "SUM(qty)", "MIN(qty)", "MAX(qty)", "AVG(qty)", "SUM(price)",
         "AVG(price)", "MIN(price)", "MAX(price)", "SUM(ratio)", "AVG(ratio)", "MIN(ts)", "MAX(d)",
         "MIN(name)", "MAX(name)", "MIN(grp)", "MAX(tag)", "SUM(big)", "MAX(big)",
-        "SUM(qty) / COUNT(*)", "MAX(qty) - MIN(qty)", "AVG(price) * 2"]
+        "SUM(qty) / COUNT(*)", "MAX(qty) - MIN(qty)", "AVG(price) * 2", "COUNT(DISTINCT qty)",
+        "SUM(DISTINCT qty)", "AVG(DISTINCT qty)"]
 
 
 def gen(rnd):
@@ -101,7 +102,10 @@ def gen(rnd):
         return f"SELECT {', '.join(aggs)} FROM m_items{where}", True, fold
     if kind == "group":
         keys = rnd.sample(["grp", "tag", "qty", "d"], rnd.randint(1, 2))
-        aggs = rnd.sample([a for a in AGGS if "grp" not in a and "tag" not in a], rnd.randint(1, 3))
+        # Not AVG(price) * 2: with GROUP BY the server may store AVG in a temporary table,
+        # rounded to its decimals, before multiplying (plan-dependent; docs/merging.md).
+        aggs = rnd.sample([a for a in AGGS if "grp" not in a and "tag" not in a and "* 2" not in a],
+                          rnd.randint(1, 3))
         cols = keys + aggs
         fold = [(i, "ci" if c == "grp" else "pad") for i, c in enumerate(cols) if c in FOLD]
         having = f" HAVING COUNT(*) > {rnd.randint(0, 30)}" if rnd.random() < 0.3 else ""
@@ -129,8 +133,14 @@ def gen(rnd):
         [(i, "ci" if c == "grp" else "pad") for i, c in enumerate(cols) if c in FOLD]
 
 
+STRING_TYPES = {15, 252, 253, 254}
+
+
 def describe(cur):
-    return [(d[0], d[1], d[4], d[5]) for d in cur.description]
+    # A string column's "decimals" (0 or 39) follows the server's execution plan (a temporary
+    # table or not), not the query: the same server reports either for the same column. Every
+    # other field is compared.
+    return [(d[0], d[1], d[4], None if d[1] in STRING_TYPES else d[5]) for d in cur.description]
 
 
 def main():

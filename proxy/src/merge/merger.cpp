@@ -24,7 +24,7 @@ const MergeColumn kAnyColumn{};
 
 bool isComputed(MergeAgg a) {
   return a == MergeAgg::kCount || a == MergeAgg::kSum || a == MergeAgg::kAvg ||
-         a == MergeAgg::kExpr;
+         a == MergeAgg::kExpr || a == MergeAgg::kCountDistinct || a == MergeAgg::kSumDistinct;
 }
 
 void lenencHeader(std::string& out, std::uint64_t n) {
@@ -107,6 +107,8 @@ Status Merger::init(const router::MergeSpec& spec, std::vector<ColumnType> types
     computed_[i] = isComputed(col(i).agg);
   rowCells_.assign(n, Cell{});
   padCache_.assign(n, {std::string(), nullptr});
+  scratch_.assign(n, Cell{});
+  distinctKey_.assign(1, spec.distinctArg);
   return {};
 }
 
@@ -180,11 +182,37 @@ void Merger::startGroup(const Cell* row) {
   }
   for (std::size_t i = 0; i < types_.size(); ++i)
     rowCells_[i] = stored_[i].cell();
+  lastDistinct_.null = true;
+  lastDistinctWeight_.null = true;
   accumulate(row);
   inGroup_ = true;
 }
 
 void Merger::accumulate(const Cell* row) {
+  // COUNT / SUM(DISTINCT x): rows of a group arrive sorted by x, so a value is new when it differs
+  // from the previous row's.
+  bool newDistinct = false;
+  const router::SortKey& dk = spec_->distinctArg;
+  if (dk.column.valid()) {
+    const std::size_t x = abs(dk.column);
+    if (!row[x].null) {
+      if (lastDistinct_.null) {
+        newDistinct = true;
+      } else {
+        // Compare against the stored previous value (and its weight; the collation is the
+        // same on every row).
+        std::vector<Cell>& prev = scratch_;
+        prev[x] = lastDistinct_.cell();
+        if (dk.weight.valid()) prev[abs(dk.weight)] = lastDistinctWeight_.cell();
+        if (dk.collation.valid()) prev[abs(dk.collation)] = row[abs(dk.collation)];
+        newDistinct = compareKeys(distinctKey_, prev.data(), row) != 0;
+      }
+      if (newDistinct) {
+        lastDistinct_.set(row[x]);
+        if (dk.weight.valid()) lastDistinctWeight_.set(row[abs(dk.weight)]);
+      }
+    }
+  }
   for (std::size_t i = 0; i < types_.size(); ++i) {
     const MergeColumn& c = col(i);
     Acc& a = acc_[i];
@@ -208,6 +236,28 @@ void Merger::accumulate(const Cell* row) {
           }
         } else {
           a.dbl += n.kind == Number::Kind::kExact ? n.exact.toDouble() : n.dbl;
+        }
+        a.seen = true;
+        break;
+      }
+      case MergeAgg::kCountDistinct:
+        if (newDistinct) ++a.count;
+        break;
+      case MergeAgg::kSumDistinct: {
+        if (!newDistinct) break;
+        const std::size_t x = abs(dk.column);
+        Number n = numberOf(types_[x], binary_, row[x]);
+        if (n.kind == Number::Kind::kExact && !types_[i].isFloating()) {
+          auto sum = a.seen ? merge::add(a.exact, n.exact) : std::optional<Decimal>(n.exact);
+          if (!sum) {
+            a.overflow = true;
+          } else {
+            a.exact = *sum;
+          }
+        } else {
+          a.dbl += n.kind == Number::Kind::kExact    ? n.exact.toDouble()
+                   : n.kind == Number::Kind::kDouble ? n.dbl
+                                                     : 0;
         }
         a.seen = true;
         break;
@@ -316,6 +366,8 @@ std::optional<Merger::Value> Merger::evaluate(const router::Program& p) {
           continue;
         }
         if (s.kind == Value::Kind::kExact) {
+          // Unrounded (whole 9-digit words), as the server computes AVG(x) * 2 when it does not
+          // store the group in a temporary table first (then it rounds AVG to its decimals).
           auto q = divide(s.exact, n.exact, 4);
           if (!q) return std::nullopt;
           v.kind = Value::Kind::kExact;
@@ -521,10 +573,10 @@ bool Merger::materialize() {
     const MergeColumn& c = col(i);
     Value v;
     const Acc& a = acc_[i];
-    if (c.agg == MergeAgg::kCount) {
+    if (c.agg == MergeAgg::kCount || c.agg == MergeAgg::kCountDistinct) {
       v.kind = Value::Kind::kExact;
       v.exact = Decimal::fromUint(a.count);
-    } else if (c.agg == MergeAgg::kSum) {
+    } else if (c.agg == MergeAgg::kSum || c.agg == MergeAgg::kSumDistinct) {
       if (a.overflow) {
         fail(1235, "42000", "A SUM over several shards exceeds 38 digits (not supported yet)");
         return false;
@@ -810,6 +862,12 @@ bool Merger::add(const Cell* row, protocol::ByteView payload, protocol::Bytes& o
 
 void Merger::finish(protocol::Bytes& out, std::uint8_t& seq) {
   if (error_) return;
+  if (spec_->scalar && !inGroup_ && emitted_ == 0 && sorted_.empty()) {
+    // Aggregates without GROUP BY answer one row even over no rows (the shards grouped by a
+    // DISTINCT argument and returned none): COUNT 0, the rest NULL.
+    std::vector<Cell> none(types_.size());
+    startGroup(none.data());
+  }
   if (spec_->aggregate && inGroup_ && !emitGroup(out, seq)) {
     if (error_) return;
   }

@@ -37,6 +37,11 @@ enum class MergeAgg : std::uint8_t {
   kMax,
   kAvg,   // AVG(x): SUM(x) / COUNT(x) from the hidden `sum` and `count` columns
   kExpr,  // an expression over aggregates: MergeSpec::programs[program] after the merge
+  // COUNT(DISTINCT x) / SUM(DISTINCT x): the shards group by x too and return rows sorted by it
+  // within each group, so equal values from several shards meet; each new MergeSpec::distinctArg
+  // value counts (adds) once.
+  kCountDistinct,
+  kSumDistinct,
 };
 
 struct MergeColumn {
@@ -110,6 +115,7 @@ struct MergeSpec {
   // Equal keys make one group. The shards return rows sorted by `streamOrder`; with
   // `sortGroups` the groups are buffered and sorted by `order` after the merge.
   std::vector<SortKey> group;
+  SortKey distinctArg;               // the x of COUNT / SUM / AVG(DISTINCT x) (one x per query)
   std::vector<SortKey> streamOrder;  // the order the shards were asked for (the k-way merge)
   std::vector<SortKey> order;        // the client's order, when it differs (sortGroups)
   bool sortGroups = false;

@@ -111,6 +111,10 @@ class Merger {
   // The current group.
   bool inGroup_ = false;
   std::vector<Stored> stored_;
+  Stored lastDistinct_;        // the group's previous DISTINCT argument value
+  Stored lastDistinctWeight_;  // and its collation weight
+  std::vector<Cell> scratch_;
+  std::vector<router::SortKey> distinctKey_;
   std::vector<Acc> acc_;
   std::vector<Value> values_;   // materialize(): per column, computed ones
   std::vector<bool> computed_;  // per column: values_ holds it (not stored_)
