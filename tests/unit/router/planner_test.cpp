@@ -467,6 +467,8 @@ TEST_F(PlannerTest, MergingShapesAcrossShardsAreMerged) {
            "SELECT name, COUNT(*) FROM orders GROUP BY name",
            "SELECT DISTINCT name FROM customers",
            "SELECT name FROM customers GROUP BY name HAVING name > 'a'",
+           "SELECT id FROM customers UNION SELECT customer_id FROM orders",
+           "SELECT COUNT(DISTINCT name) FROM customers",
        }) {
     SCOPED_TRACE(sql);
     const Plan& p = plan(sql);
@@ -478,7 +480,7 @@ TEST_F(PlannerTest, MergingShapesAcrossShardsAreMerged) {
 
 TEST_F(PlannerTest, MergingShapesAcrossShardsAreRefused) {
   for (const char* sql : {
-           "SELECT id FROM customers UNION SELECT customer_id FROM orders",
+           "SELECT id FROM customers EXCEPT SELECT customer_id FROM orders",
            "SELECT id, ROW_NUMBER() OVER (ORDER BY id) FROM customers",
            "SELECT SQL_CALC_FOUND_ROWS * FROM customers",
            "SELECT id FROM customers UNION ALL SELECT 1",
