@@ -108,6 +108,18 @@ Status Merger::init(const router::MergeSpec& spec, std::vector<ColumnType> types
   rowCells_.assign(n, Cell{});
   padCache_.assign(n, {std::string(), nullptr});
   scratch_.assign(n, Cell{});
+  // AVG columns as one-instruction programs, built once.
+  avgProgram_.assign(n, router::Program{});
+  for (std::size_t i = 0; i < n; ++i) {
+    const MergeColumn& c = col(i);
+    if (c.agg != MergeAgg::kAvg) continue;
+    router::Instruction in;
+    in.op = OpCode::kAvg;
+    in.column = c.sum;
+    in.other = c.count;
+    avgProgram_[i].code.push_back(in);
+  }
+  stack_.reserve(16);
   distinctKey_.assign(1, spec.distinctArg);
   return {};
 }
@@ -333,8 +345,8 @@ bool truthy(const Decimal& d) {
 }  // namespace
 
 std::optional<Merger::Value> Merger::evaluate(const router::Program& p) {
-  std::vector<Value> st;
-  st.reserve(8);
+  std::vector<Value>& st = stack_;  // reused: no allocation per group
+  st.clear();
   auto exactOf = [](bool b) {
     Value v;
     v.kind = Value::Kind::kExact;
@@ -596,13 +608,7 @@ bool Merger::materialize() {
   for (std::size_t i = 0; i < n; ++i) {
     const MergeColumn& c = col(i);
     if (c.agg == MergeAgg::kAvg) {
-      router::Program p;
-      router::Instruction in;
-      in.op = OpCode::kAvg;
-      in.column = c.sum;
-      in.other = c.count;
-      p.code.push_back(in);
-      auto v = evaluate(p);
+      auto v = evaluate(avgProgram_[i]);
       if (!v) {
         fail(1235, "42000", "AVG over several shards could not be computed exactly");
         return false;

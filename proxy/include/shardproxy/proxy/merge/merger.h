@@ -114,6 +114,8 @@ class Merger {
   Stored lastDistinct_;        // the group's previous DISTINCT argument value
   Stored lastDistinctWeight_;  // and its collation weight
   std::vector<Cell> scratch_;
+  std::vector<router::Program> avgProgram_;  // per column: SUM / COUNT for an AVG column
+  std::vector<Value> stack_;                 // evaluate()'s
   std::vector<router::SortKey> distinctKey_;
   std::vector<Acc> acc_;
   std::vector<Value> values_;   // materialize(): per column, computed ones
