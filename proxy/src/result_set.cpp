@@ -11,7 +11,8 @@ void encodeResultSet(const TextResultSet& rs, std::uint32_t caps, std::uint16_t 
   std::size_t start = protocol::beginPacket(out);
   protocol::ByteWriter(out).lenenc(rs.columns.size());
   protocol::endPacket(out, start, seq);
-  for (const auto& name : rs.columns) {
+  for (std::size_t c = 0; c < rs.columns.size(); ++c) {
+    const std::string& name = rs.columns[c];
     start = protocol::beginPacket(out);
     protocol::ColumnDefinition def;
     def.name = name;
@@ -19,6 +20,12 @@ void encodeResultSet(const TextResultSet& rs, std::uint32_t caps, std::uint16_t 
     def.charset = protocol::kCharsetUtf8mb4GeneralCi;
     def.columnLength = 1024;
     def.type = 0xfd;  // MYSQL_TYPE_VAR_STRING
+    if (c < rs.integer.size() && rs.integer[c]) {
+      def.charset = 63;  // binary
+      def.columnLength = 21;
+      def.type = 0x08;   // MYSQL_TYPE_LONGLONG
+      def.flags = 0x81;  // NOT_NULL | BINARY
+    }
     protocol::encode(def, out);
     protocol::endPacket(out, start, seq);
   }

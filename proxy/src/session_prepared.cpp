@@ -6,6 +6,7 @@
 
 #include <cstring>
 
+#include "session_util.h"
 #include "shardproxy/proxy/client_session.h"
 #include "shardproxy/proxy/protocol/messages.h"
 #include "shardproxy/proxy/server.h"
@@ -371,6 +372,16 @@ asio::awaitable<bool> ClientSession::onStmtExecute(const Packet& pkt) {
   }
   refreshSnapshot();
   sql::ParseResult parsed = parser_.parse(st.sql);
+  if (foundRows_) {
+    foundRows_.reset();
+    if (parsed && detail::isFoundRowsQuery(parsed.statement())) {
+      co_return co_await sendError(
+          Error::make(ErrorCode::kNotSupportedYet,
+                      "FOUND_ROWS() after a SELECT SQL_CALC_FOUND_ROWS over several shards is "
+                      "answered to a text query (COM_QUERY), not a prepared statement"),
+          seq);
+    }
+  }
   router::Plan session;
   session.kind = router::PlanKind::kSessionConnection;
   session.role = router::Role::kPrimary;

@@ -75,6 +75,22 @@ asio::awaitable<bool> ClientSession::relayMany(std::span<SessionConn* const> con
   for (std::size_t i = 0; i < conns.size(); ++i) {
     if (r.status[i] != 0) conns[i]->inTx = (r.status[i] & protocol::status::kInTrans) != 0;
   }
+  if (plan.kind == PlanKind::kMerge && plan.merge.calcFoundRows && r.finished &&
+      r.outcome == MergeResult::Outcome::kDone) {
+    // SQL_CALC_FOUND_ROWS: the client's next SELECT FOUND_ROWS() gets the shards' sum.
+    std::uint64_t total = 0;
+    bool known = true;
+    for (SessionConn* c : conns) {
+      BackendConnection::CommandOutput out;
+      Status st = co_await c->conn->command(protocol::Command::kQuery, "SELECT FOUND_ROWS()", &out);
+      if (!st || !out.firstValue) {
+        known = false;
+        break;
+      }
+      total += std::strtoull(out.firstValue->c_str(), nullptr, 10);
+    }
+    if (known) foundRows_ = total;
+  }
   if (r.outcome == MergeResult::Outcome::kClientGone) {
     for (SessionConn* c : conns)
       if (c->conn && c->conn->broken) c->conn->broken = true;
@@ -127,6 +143,19 @@ asio::awaitable<bool> ClientSession::onQueryText(const Packet& pkt, std::string_
   }
   if (parsed.next() < sql.size()) co_return co_await onMultiStatement(pkt, sql, seq);
   const sql::Statement& statement = parsed.statement();
+  if (foundRows_) {
+    // The previous statement was a merged SELECT SQL_CALC_FOUND_ROWS: FOUND_ROWS() is the sum of
+    // the shards' (no one shard knows it); any other statement forgets it.
+    if (auto name = detail::foundRowsQuery(statement)) {
+      TextResultSet rs;
+      rs.columns = {std::string(*name)};
+      rs.integer = {true};
+      rs.rows.push_back({std::to_string(*foundRows_)});
+      encodeResultSet(rs, caps_, statusFlags(), seq, client_.out());
+      co_return !(co_await client_.flush());
+    }
+    foundRows_.reset();
+  }
   if (statement.kind == sql::StatementKind::kExplain &&
       statement.as<sql::ExplainStatement>()->route) {
     co_return co_await onExplainRoute(statement, seq);

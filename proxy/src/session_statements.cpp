@@ -232,4 +232,22 @@ asio::awaitable<bool> ClientSession::onExplainRoute(const sql::Statement& statem
   co_return !(co_await client_.flush());
 }
 
+namespace detail {
+
+std::optional<std::string_view> foundRowsQuery(const sql::Statement& st) {
+  const auto* sel = st.as<sql::SelectStatement>();
+  if (sel == nullptr) return std::nullopt;
+  const auto* b = sel->query->as<sql::SelectBlock>();
+  if (b == nullptr || !b->from.empty() || b->items.size() != 1 || b->where != nullptr) {
+    return std::nullopt;
+  }
+  const auto* f = b->items[0]->expr->as<sql::Function>();
+  if (f == nullptr || !f->args.empty() || !iequals(f->name.name, "found_rows")) {
+    return std::nullopt;
+  }
+  return b->items[0]->alias.empty() ? f->text : b->items[0]->alias.name;
+}
+
+}  // namespace detail
+
 }  // namespace shardproxy::proxy

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -42,6 +43,12 @@ inline std::string quoteString(std::string_view s) {
 // client's parameter types (from the last execute that sent them). False on a malformed payload.
 bool mergeExecutePayload(protocol::ByteView payload, std::uint16_t count, protocol::ByteView types,
                          const router::MergeSpec& spec, protocol::Bytes& out);
+
+// `SELECT FOUND_ROWS() [AS name]`: the column name the server would give it, else nullopt.
+std::optional<std::string_view> foundRowsQuery(const router::sql::Statement& st);
+inline bool isFoundRowsQuery(const router::sql::Statement& st) {
+  return foundRowsQuery(st).has_value();
+}
 
 }  // namespace shardproxy::proxy::detail
 

@@ -185,6 +185,7 @@ std::string describe(const MergeSpec& spec) {
     }
   }
   if (spec.limit) out += fmt::format(" | limit: {} offset {}", *spec.limit, spec.offset);
+  if (spec.calcFoundRows) out += " | found rows: summed";
   return out;
 }
 

@@ -568,8 +568,10 @@ bool Run::planMerge(const Query& q) {
         "Window functions (... OVER ...) over several shards: each shard would "
         "see only its own rows; narrow the query to one shard with the shard key");
   }
-  if (b->calcFoundRows) {
-    return notSupported("SQL_CALC_FOUND_ROWS over several shards (not supported yet)");
+  if (b->calcFoundRows && (b->hasAggregate || !b->groupBy.empty() || b->distinct)) {
+    return notSupported(
+        "SQL_CALC_FOUND_ROWS with aggregates, GROUP BY or DISTINCT over several "
+        "shards (the shards' counts of groups do not add up)");
   }
   if (b->withRollup) return notSupported("GROUP BY ... WITH ROLLUP over several shards");
   if (!q.locking.text.empty() && q.locking.mode != LockMode::kNone && q.limit != nullptr) {
@@ -587,6 +589,7 @@ bool Run::planMerge(const Query& q) {
   for (const SelectItem* item : b->items)
     m.star = m.star || item->expr->kind == ExprKind::kStar;
   spec.aggregate = b->hasAggregate || !b->groupBy.empty();
+  spec.calcFoundRows = b->calcFoundRows;
   spec.scalar = b->hasAggregate && b->groupBy.empty();
   if (m.star && spec.aggregate) {
     return notSupported(

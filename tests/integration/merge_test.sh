@@ -73,6 +73,13 @@ pass "keyspace shop: 4 shards, m_items sharded by id; reference database mref on
 # The binary protocol (prepared statements): node mysql2 execute() vs query() vs the reference.
 SP_PORT=$app_port REF_PORT=$p0 node "$root/tests/integration/clients/node_merge_test.js" || failed=1
 
+# SQL_CALC_FOUND_ROWS: FOUND_ROWS() is the sum of the shards' (the rows without the LIMIT).
+want=$(mariadb -h127.0.0.1 -P"$p0" -uroot -N -B mref -e "SELECT COUNT(*) FROM m_items WHERE qty > 100")
+out=$(app_sql "SELECT SQL_CALC_FOUND_ROWS id FROM m_items WHERE qty > 100 ORDER BY id LIMIT 3; SELECT FOUND_ROWS()")
+got=$(tail -1 <<<"$out")
+if [[ $got == "$want" && $(wc -l <<<"$out") == 4 ]]; then pass "SQL_CALC_FOUND_ROWS over 4 shards: FOUND_ROWS() = $got"
+else fail "FOUND_ROWS(): got [$out], want $want"; fi
+
 # A shard's error reaches the client naming the shard.
 mariadb -h127.0.0.1 -P"$p2" -uroot shop -e "ALTER TABLE m_items DROP COLUMN big"
 out=$(app_sql "SELECT big FROM m_items ORDER BY big LIMIT 3")

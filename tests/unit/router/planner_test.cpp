@@ -482,7 +482,7 @@ TEST_F(PlannerTest, MergingShapesAcrossShardsAreRefused) {
   for (const char* sql : {
            "SELECT id FROM customers EXCEPT SELECT customer_id FROM orders",
            "SELECT id, ROW_NUMBER() OVER (ORDER BY id) FROM customers",
-           "SELECT SQL_CALC_FOUND_ROWS * FROM customers",
+           "SELECT SQL_CALC_FOUND_ROWS COUNT(*) FROM customers",
            "SELECT id FROM customers UNION ALL SELECT 1",
            "SELECT id FROM customers UNION ALL SELECT code FROM countries",
            "SELECT id, LAST_INSERT_ID() FROM customers",

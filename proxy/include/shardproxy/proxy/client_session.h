@@ -215,6 +215,9 @@ class ClientSession {
   std::vector<SessionConn> conns_;
   int current_ = -1;             // index in conns_ of the connection that ran the last statement
   catalog::Endpoint lastWrite_;  // the backend of the last write (port 0: none yet)
+  // After a merged SELECT SQL_CALC_FOUND_ROWS: the sum of the shards' FOUND_ROWS(), answered to
+  // the next statement if it is SELECT FOUND_ROWS() (then forgotten).
+  std::optional<std::uint64_t> foundRows_;
   std::uint64_t publishedSerial_ = 0;  // what publishBackend() last told the registry
   std::uint32_t publishedThread_ = 0;
   catalog::SnapshotPtr snapshot_;

@@ -16,6 +16,9 @@ namespace shardproxy::proxy {
 struct TextResultSet {
   std::vector<std::string> columns;
   std::vector<std::vector<std::optional<std::string>>> rows;
+  // Per column, when set: true = a BIGINT (MYSQL_TYPE_LONGLONG, binary charset), as the server
+  // types FOUND_ROWS(); otherwise text.
+  std::vector<bool> integer;
 };
 
 // Appends the framed packets of `rs` to `out`, starting at sequence id `seq` (advanced).

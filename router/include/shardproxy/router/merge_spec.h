@@ -132,6 +132,10 @@ struct MergeSpec {
   std::vector<std::uint32_t> droppedParams;
   bool limitParam = false;
   std::uint64_t pushedLimit = 0;
+  // SELECT SQL_CALC_FOUND_ROWS: the session asks each shard FOUND_ROWS() afterwards and answers
+  // the client's SELECT FOUND_ROWS() with the sum (rows, not groups: only without aggregates
+  // and DISTINCT).
+  bool calcFoundRows = false;
   std::deque<std::string> literals;  // bound values a program uses (Instruction::text views them)
 
   const MergeColumn& column(ColumnRef r) const {
