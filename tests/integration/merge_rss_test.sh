@@ -9,7 +9,7 @@
 # The rows are loaded on each shard directly with the SEQUENCE engine, shard s holding the ids
 # 4*n + s: placement does not follow the hash (reads do not check it), and every row of the merge
 # comes from a different shard than the one before it, the merge's busiest case.
-# Not in run_all.sh (about 2 minutes on the 2-core VM).
+# Not in run_all.sh: about 25 s on the idle 2-core VM (9 s of it loading), 50 s beside a build.
 # Usage: merge_rss_test.sh [ROWS]   (default 5000000, a multiple of 4; SHARDPROXY_BIN overrides
 #        build/shardproxy; KEEP_WORK=1 keeps the logs)
 set -uo pipefail
