@@ -244,18 +244,7 @@ asio::awaitable<MergeResult> relayMergeSpec(std::span<BackendConnection* const> 
   const std::uint16_t status = static_cast<std::uint16_t>(
       (lastStatus & ~(protocol::status::kInTrans | protocol::status::kAutocommit)) | sessionStatus);
   const std::uint16_t w = warnings > 0xffff ? 0xffff : static_cast<std::uint16_t>(warnings);
-  std::size_t start = protocol::beginPacket(out);
-  if (clientCaps & protocol::cap::kDeprecateEof) {
-    protocol::OkPacket ok;
-    ok.statusFlags = status;
-    ok.warnings = w;
-    ok.eofHeader = true;
-    protocol::encode(ok, clientCaps & ~protocol::cap::kSessionTrack, out);
-    if (clientCaps & protocol::cap::kSessionTrack) protocol::ByteWriter(out).u8(0);
-  } else {
-    protocol::encode(protocol::EofPacket{w, status}, out);
-  }
-  protocol::endPacket(out, start, seq);
+  appendResultSetEnd(out, clientCaps, w, status, seq);
   r.nextSeq = seq;
   r.finished = true;
   if (!clientGone) clientGone = static_cast<bool>(co_await client.flush());

@@ -188,21 +188,33 @@ asio::awaitable<MergeResult> relayMerged(std::span<BackendConnection* const> bac
     ok.warnings = w;
     protocol::encode(ok, clientCaps & ~protocol::cap::kSessionTrack, out);
     if (clientCaps & protocol::cap::kSessionTrack) protocol::ByteWriter(out).u8(0);
-  } else if (clientCaps & protocol::cap::kDeprecateEof) {
+    protocol::endPacket(out, start, seq);
+  } else {
+    out.resize(start);
+    appendResultSetEnd(out, clientCaps, w, status, seq);
+  }
+  r.nextSeq = seq;
+  r.finished = true;
+  // (No co_await inside a short-circuit condition: GCC 12 miscompiles it.)
+  if (!clientGone) clientGone = static_cast<bool>(co_await client.flush());
+  if (clientGone) r.outcome = MergeResult::Outcome::kClientGone;
+  co_return r;
+}
+
+void appendResultSetEnd(protocol::Bytes& out, std::uint32_t clientCaps, std::uint16_t warnings,
+                        std::uint16_t status, std::uint8_t& seq) {
+  std::size_t start = protocol::beginPacket(out);
+  if (clientCaps & protocol::cap::kDeprecateEof) {
     protocol::OkPacket ok;
     ok.statusFlags = status;
-    ok.warnings = w;
+    ok.warnings = warnings;
     ok.eofHeader = true;
     protocol::encode(ok, clientCaps & ~protocol::cap::kSessionTrack, out);
     if (clientCaps & protocol::cap::kSessionTrack) protocol::ByteWriter(out).u8(0);
   } else {
-    protocol::encode(protocol::EofPacket{w, status}, out);
+    protocol::encode(protocol::EofPacket{warnings, status}, out);
   }
   protocol::endPacket(out, start, seq);
-  r.nextSeq = seq;
-  r.finished = true;
-  if (clientGone || co_await client.flush()) r.outcome = MergeResult::Outcome::kClientGone;
-  co_return r;
 }
 
 std::string describeWriteOutcome(std::string_view keyspace,

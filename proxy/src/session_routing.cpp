@@ -465,7 +465,10 @@ asio::awaitable<bool> ClientSession::relayExecute(SessionConn& c, const Packet& 
     w.str(data);
     protocol::endPacket(out, start, s);
   }
-  if (!stmt.longData.empty() && co_await c.conn->channel().flush()) {
+  // (No co_await inside a short-circuit condition: GCC 12 miscompiles it.)
+  bool longDataLost = false;
+  if (!stmt.longData.empty()) longDataLost = static_cast<bool>(co_await c.conn->channel().flush());
+  if (longDataLost) {
     releaseConn(c, true);
     co_return co_await sendError(
         Error::make(ErrorCode::kBackendLost, "Lost the backend while sending long data"), seq);

@@ -234,6 +234,8 @@ class Run {
   // planner_merge.cpp: a read on several shards that needs merging (PlanKind::kMerge).
   bool planMerge(const Query& q);
   bool planUnionMerge(const SetOperation& op);
+  void finishMergeSql(std::size_t start, std::optional<std::uint64_t> pushedLimit,
+                      std::size_t resume);
   bool distinctColumn(MergeBuild& m, const Function& f, MergeAgg agg, MergeColumn& c);
   bool limitValue(const Expr* e, std::uint64_t& out);
   bool aggregateColumn(MergeBuild& m, const Function& f, ColumnRef& out, ColumnRef& count);

@@ -861,16 +861,8 @@ bool Run::planMerge(const Query& q) {
       spec.pushedLimit = count + offset;
     }
   }
-  if (pushLimit) {
-    plan_.buffer.append(spec.limitParam ? std::string(" LIMIT ?")
-                                        : fmt::format(" LIMIT {}", count + offset));
-  }
-  if (resume < text.size()) plan_.buffer.append(" ").append(text.substr(resume));
-  for (PlanTarget& t : plan_.targets) {
-    t.offset = static_cast<std::uint32_t>(start);
-    t.length = static_cast<std::uint32_t>(plan_.buffer.size() - start);
-  }
-  plan_.kind = PlanKind::kMerge;
+  finishMergeSql(start, pushLimit ? std::optional<std::uint64_t>(count + offset) : std::nullopt,
+                 resume);
   return true;
 }
 
@@ -1016,9 +1008,19 @@ bool Run::planUnionMerge(const SetOperation& op) {
     spec.limitParam = pushLimit;
     spec.pushedLimit = count + offset;
   }
-  if (pushLimit) {
-    plan_.buffer.append(spec.limitParam ? std::string(" LIMIT ?")
-                                        : fmt::format(" LIMIT {}", count + offset));
+  finishMergeSql(start, pushLimit ? std::optional<std::uint64_t>(count + offset) : std::nullopt,
+                 resume);
+  return true;
+}
+
+// The end of every target's SQL (shared by all targets): the pushed-down LIMIT (a placeholder
+// when the shards prepare it), whatever followed the client's clauses, and the plan kind.
+void Run::finishMergeSql(std::size_t start, std::optional<std::uint64_t> pushedLimit,
+                         std::size_t resume) {
+  const std::string_view text = plan_.text;
+  if (pushedLimit) {
+    plan_.buffer.append(plan_.merge.limitParam ? std::string(" LIMIT ?")
+                                               : fmt::format(" LIMIT {}", *pushedLimit));
   }
   if (resume < text.size()) plan_.buffer.append(" ").append(text.substr(resume));
   for (PlanTarget& t : plan_.targets) {
@@ -1026,7 +1028,6 @@ bool Run::planUnionMerge(const SetOperation& op) {
     t.length = static_cast<std::uint32_t>(plan_.buffer.size() - start);
   }
   plan_.kind = PlanKind::kMerge;
-  return true;
 }
 
 }  // namespace shardproxy::router::planning

@@ -58,7 +58,7 @@ struct Config {
   std::chrono::milliseconds holdTimeout{10000};
   // Rows a multi-shard merge may keep in memory for the query's own sets (DISTINCT, groups
   // sorted by an aggregate); past it the query fails with 1038 (merge_buffer_rows).
-  std::size_t mergeBufferRows = 1000000;
+  std::size_t mergeBufferRows = 100000;
   std::string catalogPath = "shardproxy.db";
   std::string adminListenHost = "127.0.0.1";
   std::uint16_t adminListenPort = 6032;

@@ -22,7 +22,7 @@ namespace shardproxy::proxy {
 
 struct MergeOptions {
   bool binary = false;             // COM_STMT_EXECUTE: binary rows
-  std::size_t setLimit = 1000000;  // merge_buffer_rows
+  std::size_t setLimit = 100000;  // merge_buffer_rows
 };
 
 // As relayMerged() (merge_relay.h): on a shard's ERR nothing final is sent and the result names

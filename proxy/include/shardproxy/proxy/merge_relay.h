@@ -46,6 +46,11 @@ struct MergeResult {
 // ERR, nothing final is sent: the caller sends an ERR at `nextSeq` (it knows the context).
 // `copies`: the backends hold the same rows (a reference table), so the OK reports the first
 // backend's affected rows instead of the sum.
+// Appends a result set's final packet for the client's framing: an OK with the EOF header under
+// DEPRECATE_EOF, else an EOF (MySQL protocol "Text Resultset").
+void appendResultSetEnd(protocol::Bytes& out, std::uint32_t clientCaps, std::uint16_t warnings,
+                        std::uint16_t status, std::uint8_t& seq);
+
 asio::awaitable<MergeResult> relayMerged(std::span<BackendConnection* const> backends,
                                          Channel& client, std::uint32_t clientCaps,
                                          std::uint8_t firstSeq, std::uint16_t sessionStatus,
