@@ -3,6 +3,8 @@
 // and partial aggregates the merge needs appended as hidden columns, ORDER BY and LIMIT pushed
 // down where that is exact — and the merge that turns the shards' answers into one is described
 // in Plan::merge. What cannot be merged exactly is refused with 1235 naming the construct.
+#include "planner_merge.h"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -11,8 +13,6 @@
 #include "planner_internal.h"
 
 namespace shardproxy::router::planning {
-
-namespace {
 
 bool isMergeableAggregate(const Function& f, MergeAgg& agg) {
   std::string_view n = f.name.name;
@@ -142,18 +142,27 @@ std::vector<std::size_t> placeholderOffsets(std::string_view sql) {
   return out;
 }
 
-}  // namespace
-
-// The merge being built: the hidden columns' SQL and the spec.
-struct MergeBuild {
-  const SelectBlock& block;
-  MergeSpec& spec;
-  std::string hiddenSql;
-  std::vector<std::string_view> hiddenTexts;  // for de-duplication ("WEIGHT_STRING(" + x + ")"
-  std::deque<std::string> ownedTexts;         //  texts are owned here; a deque keeps them put)
-  bool star = false;
-  std::string_view distinctArgText;  // the x of the query's COUNT / SUM / AVG(DISTINCT x)
-};
+// The select-list item an ORDER BY / GROUP BY expression names, or -1.
+int matchItem(const MergeBuild& m, const Expr* e, bool aliases) {
+  const auto& items = m.block.items;
+  if (const auto* c = e->as<Column>(); c != nullptr && aliases && c->table.empty()) {
+    for (std::size_t i = 0; i < items.size(); ++i) {
+      if (!items[i]->alias.empty() && iequals(items[i]->alias.name, c->column.name)) {
+        return static_cast<int>(i);
+      }
+    }
+  }
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    const Expr* x = items[i]->expr;
+    if (x->kind == ExprKind::kStar) continue;
+    const auto* a = e->as<Column>();
+    const auto* b = x->as<Column>();
+    if (a != nullptr && b != nullptr ? sameColumn(*a, *b) : sameText(e->text, x->text)) {
+      return static_cast<int>(i);
+    }
+  }
+  return -1;
+}
 
 bool Run::limitValue(const Expr* e, std::uint64_t& out) {
   if (const auto* lit = e->as<Literal>()) {
@@ -188,8 +197,6 @@ bool Run::limitValue(const Expr* e, std::uint64_t& out) {
       "LIMIT {} in a query that reads several shards: the proxy needs the number itself", e->text));
 }
 
-namespace {
-
 ColumnRef addHidden(MergeBuild& m, std::string_view text, MergeColumn column) {
   for (std::size_t i = 0; i < m.hiddenTexts.size(); ++i) {
     if (sameText(m.hiddenTexts[i], text) && m.spec.hiddenColumns[i].agg == column.agg) {
@@ -221,343 +228,6 @@ ColumnRef weightOf(MergeBuild& m, std::string_view exprText) {
 // character set's collation, not the expression's, and the trailing-space rule needs the latter.
 ColumnRef collationOf(MergeBuild& m, std::string_view exprText) {
   return addHiddenOwned(m, fmt::format("COLLATION({})", exprText), MergeColumn{});
-}
-
-// The select-list item an ORDER BY / GROUP BY expression names, or -1.
-int matchItem(const MergeBuild& m, const Expr* e, bool aliases) {
-  const auto& items = m.block.items;
-  if (const auto* c = e->as<Column>(); c != nullptr && aliases && c->table.empty()) {
-    for (std::size_t i = 0; i < items.size(); ++i) {
-      if (!items[i]->alias.empty() && iequals(items[i]->alias.name, c->column.name)) {
-        return static_cast<int>(i);
-      }
-    }
-  }
-  for (std::size_t i = 0; i < items.size(); ++i) {
-    const Expr* x = items[i]->expr;
-    if (x->kind == ExprKind::kStar) continue;
-    const auto* a = e->as<Column>();
-    const auto* b = x->as<Column>();
-    if (a != nullptr && b != nullptr ? sameColumn(*a, *b) : sameText(e->text, x->text)) {
-      return static_cast<int>(i);
-    }
-  }
-  return -1;
-}
-
-}  // namespace
-
-// COUNT / SUM / AVG(DISTINCT x): the shards group by x as well (planMerge), the merge counts or
-// adds each value of x once per group. One x per query.
-bool Run::distinctColumn(MergeBuild& m, const Function& f, MergeAgg agg, MergeColumn& c) {
-  std::string_view arg = f.args[0]->text;
-  if (!m.distinctArgText.empty() && !sameText(m.distinctArgText, arg)) {
-    return notSupported(
-        "Aggregates of DISTINCT values of two different expressions over several "
-        "shards");
-  }
-  if (m.distinctArgText.empty()) {
-    m.distinctArgText = arg;
-    SortKey k;
-    k.column = addHidden(m, arg, MergeColumn{});
-    k.weight = weightOf(m, arg);
-    k.collation = collationOf(m, arg);
-    m.spec.distinctArg = k;
-  }
-  c = MergeColumn{};
-  if (agg == MergeAgg::kCount) {
-    c.agg = MergeAgg::kCountDistinct;
-  } else if (agg == MergeAgg::kSum) {
-    c.agg = MergeAgg::kSumDistinct;
-  } else {
-    c.agg = MergeAgg::kAvg;
-    c.sum =
-        addHiddenOwned(m, fmt::format("SUM(DISTINCT {})", arg), aggColumn(MergeAgg::kSumDistinct));
-    c.count = addHiddenOwned(m, fmt::format("COUNT(DISTINCT {})", arg),
-                             aggColumn(MergeAgg::kCountDistinct));
-  }
-  return true;
-}
-
-// An aggregate call's merged column: a select-list item that is that call, or a hidden one.
-bool Run::aggregateColumn(MergeBuild& m, const Function& f, ColumnRef& out, ColumnRef& count) {
-  MergeAgg agg;
-  if (!isMergeableAggregate(f, agg)) {
-    return notSupported(fmt::format(
-        "{}{} in a query that reads several shards cannot be merged from the shards' answers; "
-        "narrow it to one shard with the shard key",
-        f.name.name, f.distinct ? "(DISTINCT ...)" : "()"));
-  }
-  MergeColumn distinct;
-  const bool isDistinct = f.distinct && agg != MergeAgg::kMin && agg != MergeAgg::kMax;
-  if (isDistinct) {
-    if (!distinctColumn(m, f, agg, distinct)) return false;
-    agg = distinct.agg;
-  }
-  for (std::size_t i = 0; i < m.block.items.size() && !m.star; ++i) {
-    if (m.block.items[i]->expr->kind == ExprKind::kFunction &&
-        sameText(m.block.items[i]->expr->text, f.text) && m.spec.visible[i].agg == agg) {
-      out = ColumnRef{static_cast<std::uint16_t>(i), false};
-      if (agg == MergeAgg::kAvg) {
-        out = m.spec.visible[i].sum;
-        count = m.spec.visible[i].count;
-      }
-      return true;
-    }
-  }
-  if (isDistinct) {
-    if (distinct.agg == MergeAgg::kAvg) {
-      out = distinct.sum;
-      count = distinct.count;
-      return true;
-    }
-    out = addHidden(m, f.text, distinct);
-    return true;
-  }
-  if (agg == MergeAgg::kAvg) {
-    std::string_view arg = f.args.empty() ? std::string_view("*") : f.args[0]->text;
-    out = addHiddenOwned(m, fmt::format("SUM({})", arg), aggColumn(MergeAgg::kSum));
-    count = addHiddenOwned(m, fmt::format("COUNT({})", arg), aggColumn(MergeAgg::kCount));
-    return true;
-  }
-  MergeColumn c = aggColumn(agg);
-  if (agg == MergeAgg::kMin || agg == MergeAgg::kMax) {
-    c.weight = weightOf(m, f.text);
-    c.collation = collationOf(m, f.text);
-  }
-  out = addHidden(m, f.text, c);
-  return true;
-}
-
-// Postfix code for an expression over aggregates (HAVING, select-list expressions).
-bool Run::compileMerged(MergeBuild& m, const Expr* e, Program& p) {
-  Instruction in;
-  if (const auto* lit = e->as<Literal>()) {
-    in.text = lit->value;
-    switch (lit->type) {
-      case LiteralType::kNull:
-        in.op = OpCode::kNull;
-        break;
-      case LiteralType::kTrue:
-      case LiteralType::kFalse:
-        in.op = OpCode::kInteger;
-        in.text = lit->type == LiteralType::kTrue ? "1" : "0";
-        break;
-      case LiteralType::kInteger:
-      case LiteralType::kDecimal:
-        in.op = lit->type == LiteralType::kInteger ? OpCode::kInteger : OpCode::kDecimal;
-        in.text = lit->text;
-        break;
-      case LiteralType::kFloat:
-        in.op = OpCode::kDouble;
-        in.text = lit->text;
-        break;
-      case LiteralType::kString:
-        in.op = OpCode::kString;
-        break;
-      default:
-        in.op = OpCode::kColumn;
-        in.column = addHidden(m, e->text, MergeColumn{});
-        break;
-    }
-    p.code.push_back(in);
-    return true;
-  }
-  if (const auto* ph = e->as<Placeholder>()) {
-    // A bound value (EXECUTE): a literal of the program. At PREPARE, NULL: EXECUTE plans again.
-    in.op = OpCode::kNull;
-    if (ph->index < in_.params.size()) {
-      const BoundValue& v = in_.params[ph->index];
-      switch (v.type) {
-        case BoundValue::Type::kInt:
-          m.spec.literals.push_back(std::to_string(v.i));
-          in.op = OpCode::kInteger;
-          break;
-        case BoundValue::Type::kUint:
-          m.spec.literals.push_back(std::to_string(v.u));
-          in.op = OpCode::kInteger;
-          break;
-        case BoundValue::Type::kDouble:
-          m.spec.literals.push_back(fmt::format("{}", v.d));
-          in.op = OpCode::kDouble;
-          break;
-        case BoundValue::Type::kString:
-          m.spec.literals.emplace_back(v.s);
-          in.op = OpCode::kString;
-          break;
-        case BoundValue::Type::kNull:
-          break;
-        default:
-          return notSupported(
-              "A date or time bound to a HAVING over aggregates of several "
-              "shards (not supported yet)");
-      }
-      if (in.op != OpCode::kNull) in.text = m.spec.literals.back();
-    }
-    p.code.push_back(in);
-    return true;
-  }
-  if (!containsAggregate(e)) {
-    // Constant within a group (it may name only group keys): the shards compute it.
-    int item = m.star ? -1 : matchItem(m, e, true);
-    in.op = OpCode::kColumn;
-    in.column = item >= 0 && m.spec.visible[static_cast<std::size_t>(item)].agg == MergeAgg::kAny
-                    ? ColumnRef{static_cast<std::uint16_t>(item), false}
-                    : addHidden(m, e->text, MergeColumn{});
-    p.code.push_back(in);
-    return true;
-  }
-  if (const auto* f = e->as<Function>(); f != nullptr && f->aggregate) {
-    ColumnRef count;
-    if (!aggregateColumn(m, *f, in.column, count)) return false;
-    in.op = count.valid() ? OpCode::kAvg : OpCode::kColumn;
-    in.other = count;
-    p.code.push_back(in);
-    return true;
-  }
-  if (const auto* u = e->as<Unary>()) {
-    if (u->op != UnaryOp::kNeg && u->op != UnaryOp::kNot && u->op != UnaryOp::kPlus) {
-      return cannotMerge(e);
-    }
-    if (!compileMerged(m, u->operand, p)) return false;
-    if (u->op != UnaryOp::kPlus)
-      p.code.push_back(instruction(u->op == UnaryOp::kNeg ? OpCode::kNeg : OpCode::kNot));
-    return true;
-  }
-  if (const auto* is = e->as<IsTest>()) {
-    if (is->what != IsWhat::kNull) return cannotMerge(e);
-    if (!compileMerged(m, is->operand, p)) return false;
-    p.code.push_back(instruction(is->negated ? OpCode::kIsNotNull : OpCode::kIsNull));
-    return true;
-  }
-  if (const auto* l = e->as<Logical>()) {
-    for (const Expr* x : l->operands)
-      if (!compileMerged(m, x, p)) return false;
-    in.op = l->op == LogicalOp::kAnd ? OpCode::kAnd : OpCode::kOr;
-    in.count = static_cast<std::uint16_t>(l->operands.size());
-    p.code.push_back(in);
-    return true;
-  }
-  if (const auto* b = e->as<Binary>(); b != nullptr && b->quantifier == Quantifier::kNone) {
-    switch (b->op) {
-      case BinaryOp::kAdd:
-        in.op = OpCode::kAdd;
-        break;
-      case BinaryOp::kSub:
-        in.op = OpCode::kSub;
-        break;
-      case BinaryOp::kMul:
-        in.op = OpCode::kMul;
-        break;
-      case BinaryOp::kDiv:
-        in.op = OpCode::kDiv;
-        break;
-      case BinaryOp::kIntDiv:
-        in.op = OpCode::kIntDiv;
-        break;
-      case BinaryOp::kMod:
-        in.op = OpCode::kMod;
-        break;
-      case BinaryOp::kEq:
-        in.op = OpCode::kEq;
-        break;
-      case BinaryOp::kNullSafeEq:
-        in.op = OpCode::kNullSafeEq;
-        break;
-      case BinaryOp::kNe:
-        in.op = OpCode::kNe;
-        break;
-      case BinaryOp::kLt:
-        in.op = OpCode::kLt;
-        break;
-      case BinaryOp::kLe:
-        in.op = OpCode::kLe;
-        break;
-      case BinaryOp::kGt:
-        in.op = OpCode::kGt;
-        break;
-      case BinaryOp::kGe:
-        in.op = OpCode::kGe;
-        break;
-      case BinaryOp::kXor:
-        in.op = OpCode::kXor;
-        break;
-      default:
-        return cannotMerge(e);
-    }
-    if (!compileMerged(m, b->left, p) || !compileMerged(m, b->right, p)) return false;
-    p.code.push_back(in);
-    return true;
-  }
-  return cannotMerge(e);
-}
-
-bool Run::cannotMerge(const Expr* e) {
-  return notSupported(fmt::format(
-      "'{}' combines aggregates in a way the proxy cannot evaluate after merging the shards' "
-      "answers (it evaluates + - * / DIV MOD, comparisons, AND / OR / NOT and IS NULL over "
-      "COUNT, SUM, MIN, MAX and AVG); narrow the query to one shard with the shard key",
-      e->text));
-}
-
-// A sort key for an ORDER BY / GROUP BY expression: the select-list item it names, or a hidden
-// column; strings also get their collation weight.
-bool Run::sortKey(MergeBuild& m, const Expr* e, bool desc, bool aliases, SortKey& key) {
-  key.desc = desc;
-  int item = -1;
-  if (const auto* lit = e->as<Literal>(); lit != nullptr && lit->type == LiteralType::kInteger) {
-    auto pos = lit->asUint64();
-    if (!pos || *pos == 0 || *pos > m.block.items.size() ||
-        m.block.items[*pos - 1]->expr->kind == ExprKind::kStar) {
-      return notSupported(fmt::format(
-          "ORDER BY / GROUP BY position {} in a query that reads several shards must name a "
-          "select-list expression (not a *)",
-          e->text));
-    }
-    item = static_cast<int>(*pos - 1);
-  } else if (!m.star) {
-    item = matchItem(m, e, aliases);
-  }
-  if (item >= 0) {
-    const auto i = static_cast<std::size_t>(item);
-    key.column = ColumnRef{static_cast<std::uint16_t>(i), false};
-    const MergeColumn& c = m.spec.visible[i];
-    if (c.agg == MergeAgg::kAny) {
-      key.weight = weightOf(m, m.block.items[i]->expr->text);
-      key.collation = collationOf(m, m.block.items[i]->expr->text);
-    } else if (c.agg == MergeAgg::kMin || c.agg == MergeAgg::kMax) {
-      key.weight = c.weight;
-      key.collation = c.collation;
-    }
-    return true;
-  }
-  if (containsAggregate(e)) {
-    if (const auto* f = e->as<Function>(); f != nullptr && f->aggregate) {
-      ColumnRef count;
-      if (!aggregateColumn(m, *f, key.column, count)) return false;
-      if (count.valid()) {
-        return notSupported(
-            fmt::format("ORDER BY {} in a query that reads several shards: "
-                        "select it, and order by its alias",
-                        e->text));
-      }
-      const MergeColumn& c = m.spec.column(key.column);
-      key.weight = c.weight;
-      key.collation = c.collation;
-      return true;
-    }
-    Program p;
-    if (!compileMerged(m, e, p)) return false;
-    m.spec.programs.push_back(std::move(p));
-    MergeColumn c = aggColumn(MergeAgg::kExpr);
-    c.program = static_cast<std::uint16_t>(m.spec.programs.size() - 1);
-    key.column = addHidden(m, e->text, c);
-    return true;
-  }
-  key.column = addHidden(m, e->text, MergeColumn{});
-  key.weight = weightOf(m, e->text);
-  key.collation = collationOf(m, e->text);
-  return true;
 }
 
 bool Run::planMerge(const Query& q) {
@@ -864,170 +534,6 @@ bool Run::planMerge(const Query& q) {
   finishMergeSql(start, pushLimit ? std::optional<std::uint64_t>(count + offset) : std::nullopt,
                  resume);
   return true;
-}
-
-// UNION [ALL] of sharded selects with ORDER BY / LIMIT, or UNION (DISTINCT): every shard runs the
-// whole union; the rows merge in the union's order, de-duplicated across shards for UNION.
-bool Run::planUnionMerge(const SetOperation& op) {
-  auto refuse = [&](std::string_view why) {
-    return notSupported(
-        fmt::format("{} over several shards of keyspace '{}' (not supported); "
-                    "narrow it to one shard with the shard key",
-                    why, ks_->name));
-  };
-  bool allAll = true, allDistinct = true;
-  std::vector<const SelectBlock*> blocks;
-  for (std::size_t i = 0; i < op.operands.size(); ++i) {
-    const SetOperand* o = op.operands[i];
-    if (i > 0) {
-      if (o->op != SetOp::kUnion) return refuse("EXCEPT / INTERSECT");
-      allAll = allAll && o->all;
-      allDistinct = allDistinct && !o->all;
-    }
-    const auto* sb = o->query->as<SelectBlock>();
-    if (sb == nullptr || !sb->orderBy.empty() || sb->limit != nullptr) {
-      return refuse("A UNION branch with its own ORDER BY / LIMIT or nested set operation");
-    }
-    if (sb->hasAggregate || !sb->groupBy.empty() || sb->having != nullptr || sb->distinct ||
-        sb->hasWindow || sb->calcFoundRows) {
-      return refuse("A UNION branch that aggregates, groups or de-duplicates");
-    }
-    for (const SelectItem* item : sb->items)
-      if (item->expr->kind == ExprKind::kStar) return refuse("SELECT * in a UNION");
-    if (!blocks.empty() && sb->items.size() != blocks[0]->items.size()) {
-      return refuse("UNION branches with different column counts");
-    }
-    blocks.push_back(sb);
-  }
-  if (!allAll && !allDistinct) return refuse("A mix of UNION and UNION ALL");
-  const std::string_view text = plan_.text;
-  auto offsetOf = [&](std::string_view part) {
-    return static_cast<std::size_t>(part.data() - text.data());
-  };
-  plan_.merge = MergeSpec{};
-  MergeSpec& spec = plan_.merge;
-  const SelectBlock& first = *blocks[0];
-  const std::size_t n = first.items.size();
-  spec.visible.resize(n);
-  spec.distinct = allDistinct;
-  // Keys name the first branch's columns (by position, alias or name), as MySQL resolves them.
-  std::vector<int> keyItem;
-  for (const OrderItem* o : op.orderBy) {
-    int item = -1;
-    if (const auto* lit = o->expr->as<Literal>();
-        lit != nullptr && lit->type == LiteralType::kInteger) {
-      auto pos = lit->asUint64();
-      if (pos && *pos >= 1 && *pos <= n) item = static_cast<int>(*pos - 1);
-    } else {
-      MergeBuild probe{first, spec, {}, {}, {}, false};
-      item = matchItem(probe, o->expr, true);
-    }
-    if (item < 0) return refuse(fmt::format("ORDER BY {} naming no column of the UNION", o->text));
-    keyItem.push_back(item);
-  }
-  std::vector<int> hiddenAt(n, -1);  // item -> its first hidden column (weight, then collation)
-  auto need = [&](std::size_t item) {
-    if (hiddenAt[item] < 0) {
-      hiddenAt[item] = static_cast<int>(spec.hiddenColumns.size());
-      spec.hiddenColumns.resize(spec.hiddenColumns.size() + 2);
-    }
-  };
-  for (int item : keyItem)
-    need(static_cast<std::size_t>(item));
-  if (spec.distinct) {
-    for (std::size_t i = 0; i < n; ++i)
-      need(i);
-  }
-  auto weightRef = [&](std::size_t item) {
-    return ColumnRef{static_cast<std::uint16_t>(hiddenAt[item]), true};
-  };
-  auto collationRef = [&](std::size_t item) {
-    return ColumnRef{static_cast<std::uint16_t>(hiddenAt[item] + 1), true};
-  };
-  for (std::size_t k = 0; k < keyItem.size(); ++k) {
-    SortKey key;
-    const auto item = static_cast<std::size_t>(keyItem[k]);
-    key.column = ColumnRef{static_cast<std::uint16_t>(item), false};
-    key.weight = weightRef(item);
-    key.collation = collationRef(item);
-    key.desc = op.orderBy[k]->desc;
-    spec.order.push_back(key);
-  }
-  spec.streamOrder = spec.order;
-  if (spec.distinct) {
-    for (std::size_t i = 0; i < n; ++i) {
-      spec.distinctWeights.push_back(weightRef(i));
-      spec.distinctCollations.push_back(collationRef(i));
-    }
-  }
-  spec.hidden = static_cast<std::uint16_t>(spec.hiddenColumns.size());
-  std::uint64_t count = 0, offset = 0;
-  const bool limitUnknown =
-      op.limit != nullptr && !in_.executing &&
-      (op.limit->count->kind == ExprKind::kPlaceholder ||
-       (op.limit->offset != nullptr && op.limit->offset->kind == ExprKind::kPlaceholder));
-  if (op.limit != nullptr && !limitUnknown) {
-    if (!limitValue(op.limit->count, count)) return false;
-    if (op.limit->offset != nullptr && !limitValue(op.limit->offset, offset)) return false;
-    spec.limit = count;
-    spec.offset = offset;
-  }
-  // Each branch's hidden columns in the same positions.
-  std::vector<std::string> hiddenSql(blocks.size());
-  for (std::size_t bi = 0; bi < blocks.size(); ++bi) {
-    std::vector<std::pair<int, std::size_t>> order;  // hidden position -> item
-    for (std::size_t i = 0; i < n; ++i)
-      if (hiddenAt[i] >= 0) order.emplace_back(hiddenAt[i], i);
-    std::sort(order.begin(), order.end());
-    for (const auto& [pos, item] : order) {
-      std::string_view e = blocks[bi]->items[item]->expr->text;
-      hiddenSql[bi] += fmt::format(", WEIGHT_STRING({0}), COLLATION({0})", e);
-    }
-    if (in_.executing && hasPlaceholder(hiddenSql[bi])) {
-      return refuse("A placeholder in the select list of a prepared UNION");
-    }
-  }
-  const std::size_t start = plan_.buffer.size();
-  std::size_t pos = 0;
-  for (std::size_t bi = 0; bi < blocks.size(); ++bi) {
-    const SelectItem* last = blocks[bi]->items.back();
-    std::size_t end = offsetOf(last->text) + last->text.size();
-    plan_.buffer.append(text.substr(pos, end - pos));
-    plan_.buffer.append(hiddenSql[bi]);
-    pos = end;
-  }
-  const bool pushLimit = spec.limit.has_value();
-  std::size_t cut = op.limit != nullptr ? offsetOf(op.limit->text) : text.size();
-  std::size_t resume = op.limit != nullptr ? cut + op.limit->text.size() : text.size();
-  plan_.buffer.append(text.substr(pos, cut - pos));
-  if (in_.executing) {
-    std::vector<std::size_t> at = placeholderOffsets(text);
-    for (std::size_t i = 0; i < at.size(); ++i)
-      if (at[i] >= cut && at[i] < resume)
-        spec.droppedParams.push_back(static_cast<std::uint32_t>(i));
-    spec.limitParam = pushLimit;
-    spec.pushedLimit = count + offset;
-  }
-  finishMergeSql(start, pushLimit ? std::optional<std::uint64_t>(count + offset) : std::nullopt,
-                 resume);
-  return true;
-}
-
-// The end of every target's SQL (shared by all targets): the pushed-down LIMIT (a placeholder
-// when the shards prepare it), whatever followed the client's clauses, and the plan kind.
-void Run::finishMergeSql(std::size_t start, std::optional<std::uint64_t> pushedLimit,
-                         std::size_t resume) {
-  const std::string_view text = plan_.text;
-  if (pushedLimit) {
-    plan_.buffer.append(plan_.merge.limitParam ? std::string(" LIMIT ?")
-                                               : fmt::format(" LIMIT {}", *pushedLimit));
-  }
-  if (resume < text.size()) plan_.buffer.append(" ").append(text.substr(resume));
-  for (PlanTarget& t : plan_.targets) {
-    t.offset = static_cast<std::uint32_t>(start);
-    t.length = static_cast<std::uint32_t>(plan_.buffer.size() - start);
-  }
-  plan_.kind = PlanKind::kMerge;
 }
 
 }  // namespace shardproxy::router::planning

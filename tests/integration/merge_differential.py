@@ -172,6 +172,7 @@ def main():
         except pymysql.MySQLError as e:
             if e.args[0] in (1235, 1038):  # not mergeable / over merge_buffer_rows (set low)
                 refused += 1
+                print(f"REFUSED {e.args[0]}  {sql}")
                 continue
             failed += 1
             print(f"FAIL  {sql}: proxy error {e}")

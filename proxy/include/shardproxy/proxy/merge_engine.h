@@ -21,7 +21,7 @@
 namespace shardproxy::proxy {
 
 struct MergeOptions {
-  bool binary = false;             // COM_STMT_EXECUTE: binary rows
+  bool binary = false;            // COM_STMT_EXECUTE: binary rows
   std::size_t setLimit = 100000;  // merge_buffer_rows
 };
 

@@ -1,0 +1,47 @@
+// What planner_merge.cpp (SELECT blocks) and planner_union.cpp (UNION) share while they build a
+// merge (router/merge_spec.h). Not a public header: router/src only.
+#pragma once
+
+#include <deque>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "planner_internal.h"
+
+namespace shardproxy::router::planning {
+
+// The merge being built: the hidden columns' SQL and the spec.
+struct MergeBuild {
+  const SelectBlock& block;
+  MergeSpec& spec;
+  std::string hiddenSql;
+  std::vector<std::string_view> hiddenTexts;  // for de-duplication ("WEIGHT_STRING(" + x + ")"
+  std::deque<std::string> ownedTexts;         //  texts are owned here; a deque keeps them put)
+  bool star = false;
+  std::string_view distinctArgText;  // the x of the query's COUNT / SUM / AVG(DISTINCT x)
+};
+
+bool isMergeableAggregate(const Function& f, MergeAgg& agg);
+MergeColumn aggColumn(MergeAgg agg);
+Instruction instruction(OpCode op);
+bool containsAggregate(const Expr* e);
+// Texts compared as the server would resolve them: case and spacing do not matter.
+bool sameText(std::string_view a, std::string_view b);
+bool sameColumn(const Column& a, const Column& b);
+// The hidden column for `text` (shared when the same text and merge are already there).
+ColumnRef addHidden(MergeBuild& m, std::string_view text, MergeColumn column);
+ColumnRef addHiddenOwned(MergeBuild& m, std::string text, MergeColumn column);
+// WEIGHT_STRING(expr) / COLLATION(expr) as hidden columns.
+ColumnRef weightOf(MergeBuild& m, std::string_view exprText);
+ColumnRef collationOf(MergeBuild& m, std::string_view exprText);
+
+// A `?` outside quotes in `sql`.
+bool hasPlaceholder(std::string_view sql);
+// The offset of each `?` outside quotes and comments, in text order: the i-th is parameter i.
+std::vector<std::size_t> placeholderOffsets(std::string_view sql);
+// The select-list item an ORDER BY / GROUP BY expression names (by alias when `aliases`, by
+// column, by text), or -1.
+int matchItem(const MergeBuild& m, const Expr* e, bool aliases);
+
+}  // namespace shardproxy::router::planning

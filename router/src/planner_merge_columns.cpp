@@ -1,0 +1,324 @@
+// The planner's merges, column by column (merge_spec.h, docs/merging.md): aggregate calls and
+// their DISTINCT forms, sort and group keys with their collation weights, and the programs that
+// evaluate HAVING and expressions over aggregates after the merge.
+#include <fmt/format.h>
+
+#include "planner_internal.h"
+#include "planner_merge.h"
+
+namespace shardproxy::router::planning {
+
+// COUNT / SUM / AVG(DISTINCT x): the shards group by x as well (planMerge), the merge counts or
+// adds each value of x once per group. One x per query.
+bool Run::distinctColumn(MergeBuild& m, const Function& f, MergeAgg agg, MergeColumn& c) {
+  std::string_view arg = f.args[0]->text;
+  if (!m.distinctArgText.empty() && !sameText(m.distinctArgText, arg)) {
+    return notSupported(
+        "Aggregates of DISTINCT values of two different expressions over several "
+        "shards");
+  }
+  if (m.distinctArgText.empty()) {
+    m.distinctArgText = arg;
+    SortKey k;
+    k.column = addHidden(m, arg, MergeColumn{});
+    k.weight = weightOf(m, arg);
+    k.collation = collationOf(m, arg);
+    m.spec.distinctArg = k;
+  }
+  c = MergeColumn{};
+  if (agg == MergeAgg::kCount) {
+    c.agg = MergeAgg::kCountDistinct;
+  } else if (agg == MergeAgg::kSum) {
+    c.agg = MergeAgg::kSumDistinct;
+  } else {
+    c.agg = MergeAgg::kAvg;
+    c.sum =
+        addHiddenOwned(m, fmt::format("SUM(DISTINCT {})", arg), aggColumn(MergeAgg::kSumDistinct));
+    c.count = addHiddenOwned(m, fmt::format("COUNT(DISTINCT {})", arg),
+                             aggColumn(MergeAgg::kCountDistinct));
+  }
+  return true;
+}
+
+// An aggregate call's merged column: a select-list item that is that call, or a hidden one.
+bool Run::aggregateColumn(MergeBuild& m, const Function& f, ColumnRef& out, ColumnRef& count) {
+  MergeAgg agg;
+  if (!isMergeableAggregate(f, agg)) {
+    return notSupported(fmt::format(
+        "{}{} in a query that reads several shards cannot be merged from the shards' answers; "
+        "narrow it to one shard with the shard key",
+        f.name.name, f.distinct ? "(DISTINCT ...)" : "()"));
+  }
+  MergeColumn distinct;
+  const bool isDistinct = f.distinct && agg != MergeAgg::kMin && agg != MergeAgg::kMax;
+  if (isDistinct) {
+    if (!distinctColumn(m, f, agg, distinct)) return false;
+    agg = distinct.agg;
+  }
+  for (std::size_t i = 0; i < m.block.items.size() && !m.star; ++i) {
+    if (m.block.items[i]->expr->kind == ExprKind::kFunction &&
+        sameText(m.block.items[i]->expr->text, f.text) && m.spec.visible[i].agg == agg) {
+      out = ColumnRef{static_cast<std::uint16_t>(i), false};
+      if (agg == MergeAgg::kAvg) {
+        out = m.spec.visible[i].sum;
+        count = m.spec.visible[i].count;
+      }
+      return true;
+    }
+  }
+  if (isDistinct) {
+    if (distinct.agg == MergeAgg::kAvg) {
+      out = distinct.sum;
+      count = distinct.count;
+      return true;
+    }
+    out = addHidden(m, f.text, distinct);
+    return true;
+  }
+  if (agg == MergeAgg::kAvg) {
+    std::string_view arg = f.args.empty() ? std::string_view("*") : f.args[0]->text;
+    out = addHiddenOwned(m, fmt::format("SUM({})", arg), aggColumn(MergeAgg::kSum));
+    count = addHiddenOwned(m, fmt::format("COUNT({})", arg), aggColumn(MergeAgg::kCount));
+    return true;
+  }
+  MergeColumn c = aggColumn(agg);
+  if (agg == MergeAgg::kMin || agg == MergeAgg::kMax) {
+    c.weight = weightOf(m, f.text);
+    c.collation = collationOf(m, f.text);
+  }
+  out = addHidden(m, f.text, c);
+  return true;
+}
+
+// Postfix code for an expression over aggregates (HAVING, select-list expressions).
+bool Run::compileMerged(MergeBuild& m, const Expr* e, Program& p) {
+  Instruction in;
+  if (const auto* lit = e->as<Literal>()) {
+    in.text = lit->value;
+    switch (lit->type) {
+      case LiteralType::kNull:
+        in.op = OpCode::kNull;
+        break;
+      case LiteralType::kTrue:
+      case LiteralType::kFalse:
+        in.op = OpCode::kInteger;
+        in.text = lit->type == LiteralType::kTrue ? "1" : "0";
+        break;
+      case LiteralType::kInteger:
+      case LiteralType::kDecimal:
+        in.op = lit->type == LiteralType::kInteger ? OpCode::kInteger : OpCode::kDecimal;
+        in.text = lit->text;
+        break;
+      case LiteralType::kFloat:
+        in.op = OpCode::kDouble;
+        in.text = lit->text;
+        break;
+      case LiteralType::kString:
+        in.op = OpCode::kString;
+        break;
+      default:
+        in.op = OpCode::kColumn;
+        in.column = addHidden(m, e->text, MergeColumn{});
+        break;
+    }
+    p.code.push_back(in);
+    return true;
+  }
+  if (const auto* ph = e->as<Placeholder>()) {
+    // A bound value (EXECUTE): a literal of the program. At PREPARE, NULL: EXECUTE plans again.
+    in.op = OpCode::kNull;
+    if (ph->index < in_.params.size()) {
+      const BoundValue& v = in_.params[ph->index];
+      switch (v.type) {
+        case BoundValue::Type::kInt:
+          m.spec.literals.push_back(std::to_string(v.i));
+          in.op = OpCode::kInteger;
+          break;
+        case BoundValue::Type::kUint:
+          m.spec.literals.push_back(std::to_string(v.u));
+          in.op = OpCode::kInteger;
+          break;
+        case BoundValue::Type::kDouble:
+          m.spec.literals.push_back(fmt::format("{}", v.d));
+          in.op = OpCode::kDouble;
+          break;
+        case BoundValue::Type::kString:
+          m.spec.literals.emplace_back(v.s);
+          in.op = OpCode::kString;
+          break;
+        case BoundValue::Type::kNull:
+          break;
+        default:
+          return notSupported(
+              "A date or time bound to a HAVING over aggregates of several "
+              "shards (not supported yet)");
+      }
+      if (in.op != OpCode::kNull) in.text = m.spec.literals.back();
+    }
+    p.code.push_back(in);
+    return true;
+  }
+  if (!containsAggregate(e)) {
+    // Constant within a group (it may name only group keys): the shards compute it.
+    int item = m.star ? -1 : matchItem(m, e, true);
+    in.op = OpCode::kColumn;
+    in.column = item >= 0 && m.spec.visible[static_cast<std::size_t>(item)].agg == MergeAgg::kAny
+                    ? ColumnRef{static_cast<std::uint16_t>(item), false}
+                    : addHidden(m, e->text, MergeColumn{});
+    p.code.push_back(in);
+    return true;
+  }
+  if (const auto* f = e->as<Function>(); f != nullptr && f->aggregate) {
+    ColumnRef count;
+    if (!aggregateColumn(m, *f, in.column, count)) return false;
+    in.op = count.valid() ? OpCode::kAvg : OpCode::kColumn;
+    in.other = count;
+    p.code.push_back(in);
+    return true;
+  }
+  if (const auto* u = e->as<Unary>()) {
+    if (u->op != UnaryOp::kNeg && u->op != UnaryOp::kNot && u->op != UnaryOp::kPlus) {
+      return cannotMerge(e);
+    }
+    if (!compileMerged(m, u->operand, p)) return false;
+    if (u->op != UnaryOp::kPlus)
+      p.code.push_back(instruction(u->op == UnaryOp::kNeg ? OpCode::kNeg : OpCode::kNot));
+    return true;
+  }
+  if (const auto* is = e->as<IsTest>()) {
+    if (is->what != IsWhat::kNull) return cannotMerge(e);
+    if (!compileMerged(m, is->operand, p)) return false;
+    p.code.push_back(instruction(is->negated ? OpCode::kIsNotNull : OpCode::kIsNull));
+    return true;
+  }
+  if (const auto* l = e->as<Logical>()) {
+    for (const Expr* x : l->operands)
+      if (!compileMerged(m, x, p)) return false;
+    in.op = l->op == LogicalOp::kAnd ? OpCode::kAnd : OpCode::kOr;
+    in.count = static_cast<std::uint16_t>(l->operands.size());
+    p.code.push_back(in);
+    return true;
+  }
+  if (const auto* b = e->as<Binary>(); b != nullptr && b->quantifier == Quantifier::kNone) {
+    switch (b->op) {
+      case BinaryOp::kAdd:
+        in.op = OpCode::kAdd;
+        break;
+      case BinaryOp::kSub:
+        in.op = OpCode::kSub;
+        break;
+      case BinaryOp::kMul:
+        in.op = OpCode::kMul;
+        break;
+      case BinaryOp::kDiv:
+        in.op = OpCode::kDiv;
+        break;
+      case BinaryOp::kIntDiv:
+        in.op = OpCode::kIntDiv;
+        break;
+      case BinaryOp::kMod:
+        in.op = OpCode::kMod;
+        break;
+      case BinaryOp::kEq:
+        in.op = OpCode::kEq;
+        break;
+      case BinaryOp::kNullSafeEq:
+        in.op = OpCode::kNullSafeEq;
+        break;
+      case BinaryOp::kNe:
+        in.op = OpCode::kNe;
+        break;
+      case BinaryOp::kLt:
+        in.op = OpCode::kLt;
+        break;
+      case BinaryOp::kLe:
+        in.op = OpCode::kLe;
+        break;
+      case BinaryOp::kGt:
+        in.op = OpCode::kGt;
+        break;
+      case BinaryOp::kGe:
+        in.op = OpCode::kGe;
+        break;
+      case BinaryOp::kXor:
+        in.op = OpCode::kXor;
+        break;
+      default:
+        return cannotMerge(e);
+    }
+    if (!compileMerged(m, b->left, p) || !compileMerged(m, b->right, p)) return false;
+    p.code.push_back(in);
+    return true;
+  }
+  return cannotMerge(e);
+}
+
+bool Run::cannotMerge(const Expr* e) {
+  return notSupported(fmt::format(
+      "'{}' combines aggregates in a way the proxy cannot evaluate after merging the shards' "
+      "answers (it evaluates + - * / DIV MOD, comparisons, AND / OR / NOT and IS NULL over "
+      "COUNT, SUM, MIN, MAX and AVG); narrow the query to one shard with the shard key",
+      e->text));
+}
+
+// A sort key for an ORDER BY / GROUP BY expression: the select-list item it names, or a hidden
+// column; strings also get their collation weight.
+bool Run::sortKey(MergeBuild& m, const Expr* e, bool desc, bool aliases, SortKey& key) {
+  key.desc = desc;
+  int item = -1;
+  if (const auto* lit = e->as<Literal>(); lit != nullptr && lit->type == LiteralType::kInteger) {
+    auto pos = lit->asUint64();
+    if (!pos || *pos == 0 || *pos > m.block.items.size() ||
+        m.block.items[*pos - 1]->expr->kind == ExprKind::kStar) {
+      return notSupported(fmt::format(
+          "ORDER BY / GROUP BY position {} in a query that reads several shards must name a "
+          "select-list expression (not a *)",
+          e->text));
+    }
+    item = static_cast<int>(*pos - 1);
+  } else if (!m.star) {
+    item = matchItem(m, e, aliases);
+  }
+  if (item >= 0) {
+    const auto i = static_cast<std::size_t>(item);
+    key.column = ColumnRef{static_cast<std::uint16_t>(i), false};
+    const MergeColumn& c = m.spec.visible[i];
+    if (c.agg == MergeAgg::kAny) {
+      key.weight = weightOf(m, m.block.items[i]->expr->text);
+      key.collation = collationOf(m, m.block.items[i]->expr->text);
+    } else if (c.agg == MergeAgg::kMin || c.agg == MergeAgg::kMax) {
+      key.weight = c.weight;
+      key.collation = c.collation;
+    }
+    return true;
+  }
+  if (containsAggregate(e)) {
+    if (const auto* f = e->as<Function>(); f != nullptr && f->aggregate) {
+      ColumnRef count;
+      if (!aggregateColumn(m, *f, key.column, count)) return false;
+      if (count.valid()) {
+        return notSupported(
+            fmt::format("ORDER BY {} in a query that reads several shards: "
+                        "select it, and order by its alias",
+                        e->text));
+      }
+      const MergeColumn& c = m.spec.column(key.column);
+      key.weight = c.weight;
+      key.collation = c.collation;
+      return true;
+    }
+    Program p;
+    if (!compileMerged(m, e, p)) return false;
+    m.spec.programs.push_back(std::move(p));
+    MergeColumn c = aggColumn(MergeAgg::kExpr);
+    c.program = static_cast<std::uint16_t>(m.spec.programs.size() - 1);
+    key.column = addHidden(m, e->text, c);
+    return true;
+  }
+  key.column = addHidden(m, e->text, MergeColumn{});
+  key.weight = weightOf(m, e->text);
+  key.collation = collationOf(m, e->text);
+  return true;
+}
+
+}  // namespace shardproxy::router::planning
