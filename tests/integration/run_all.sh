@@ -56,6 +56,8 @@ SHARDPROXY_BIN="$bin" bash "$root/tests/integration/sharded_test.sh" || failed=1
 
 echo "-- multi-shard merges: ORDER BY, LIMIT, aggregates, GROUP BY, HAVING, DISTINCT vs one database (its own 4-shard cluster)"
 SHARDPROXY_BIN="$bin" bash "$root/tests/integration/merge_test.sh" 20261204 1500 || failed=1
+echo "-- a merged scatter read of 5,000,000 rows streams: proxy RSS growth under 64 MiB"
+SHARDPROXY_BIN="$bin" bash "$root/tests/integration/merge_rss_test.sh" || failed=1
 
 echo "-- writes and DDL on a sharded keyspace: scatter_writes, SHOW SCHEMA DRIFT (its own 3-shard cluster)"
 SHARDPROXY_BIN="$bin" bash "$root/tests/integration/schema_drift_test.sh" || failed=1
