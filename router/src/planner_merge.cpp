@@ -94,26 +94,6 @@ std::optional<std::size_t> keywordBefore(std::string_view text, std::size_t at,
   return pos;
 }
 
-// A `?` outside quotes and comments.
-bool hasPlaceholder(std::string_view sql) {
-  char quote = 0;
-  for (std::size_t i = 0; i < sql.size(); ++i) {
-    char c = sql[i];
-    if (quote != 0) {
-      if (c == '\\' && quote != '`') {
-        ++i;
-      } else if (c == quote) {
-        quote = 0;
-      }
-    } else if (c == '\'' || c == '"' || c == '`') {
-      quote = c;
-    } else if (c == '?') {
-      return true;
-    }
-  }
-  return false;
-}
-
 // The offset of each `?` outside quotes and comments, in text order: the i-th is parameter i.
 std::vector<std::size_t> placeholderOffsets(std::string_view sql) {
   std::vector<std::size_t> out;
@@ -140,6 +120,10 @@ std::vector<std::size_t> placeholderOffsets(std::string_view sql) {
     }
   }
   return out;
+}
+
+bool hasPlaceholder(std::string_view sql) {
+  return !placeholderOffsets(sql).empty();
 }
 
 // The select-list item an ORDER BY / GROUP BY expression names, or -1.

@@ -21,29 +21,12 @@ work="$(mktemp -d /tmp/sp-merge-rss.XXXXXX)"
 proxy_pid=""
 failed=0
 started=$SECONDS
-cleanup() {
-  if [[ -n "$proxy_pid" ]] && kill -0 "$proxy_pid" 2>/dev/null; then
-    kill -TERM "$proxy_pid" 2>/dev/null
-    wait "$proxy_pid" 2>/dev/null
-  fi
-  "$root/scripts/cluster" down "$work/cluster" >/dev/null 2>&1 || true
-  if [[ $failed != 0 || "${KEEP_WORK:-0}" == 1 ]]; then
-    rm -rf "$work/cluster/template" "$work"/cluster/*/data
-    echo "logs kept: $work"
-  else
-    rm -rf "$work"
-  fi
-}
-trap cleanup EXIT
+# shellcheck source=tests/integration/lib.sh
+source "$root/tests/integration/lib.sh"
+trap cleanup_work EXIT
 trap 'exit 130' INT TERM
-pass() { echo "PASS  $1"; }
-fail() { echo "FAIL  $1"; failed=1; }
-die() { fail "$1"; exit 1; }
 [[ $rows =~ ^[1-9][0-9]*$ && $((rows % 4)) == 0 ]] || die "ROWS must be a positive multiple of 4"
 [[ -x $bin ]] || die "no shardproxy binary at $bin"
-free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-field() { awk -v s="$2" -v r="$3" -v f="$4" '$1 == "shard="s && $2 == "role="r {
-  for (i = 1; i <= NF; i++) if (index($i, f"=") == 1) { print substr($i, length(f) + 2); exit } }' <<<"$1"; }
 
 lines="$("$root/scripts/cluster" up "$work/cluster" --shards 4 --replicas 0 2>"$work/cluster.log")" \
   || { cat "$work/cluster.log"; die "scripts/cluster up failed"; }

@@ -11,27 +11,10 @@ bin="${SHARDPROXY_BIN:-$root/build/shardproxy}"
 work="$(mktemp -d /tmp/sp-merge.XXXXXX)"
 proxy_pid=""
 failed=0
-cleanup() {
-  if [[ -n "$proxy_pid" ]] && kill -0 "$proxy_pid" 2>/dev/null; then
-    kill -TERM "$proxy_pid" 2>/dev/null
-    wait "$proxy_pid" 2>/dev/null
-  fi
-  "$root/scripts/cluster" down "$work/cluster" >/dev/null 2>&1 || true
-  if [[ $failed != 0 || "${KEEP_WORK:-0}" == 1 ]]; then
-    rm -rf "$work/cluster/template" "$work"/cluster/*/data
-    echo "logs kept: $work"
-  else
-    rm -rf "$work"
-  fi
-}
-trap cleanup EXIT
+# shellcheck source=tests/integration/lib.sh
+source "$root/tests/integration/lib.sh"
+trap cleanup_work EXIT
 trap 'exit 130' INT TERM
-pass() { echo "PASS  $1"; }
-fail() { echo "FAIL  $1"; failed=1; }
-die() { fail "$1"; exit 1; }
-free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-field() { awk -v s="$2" -v r="$3" -v f="$4" '$1 == "shard="s && $2 == "role="r {
-  for (i = 1; i <= NF; i++) if (index($i, f"=") == 1) { print substr($i, length(f) + 2); exit } }' <<<"$1"; }
 
 lines="$("$root/scripts/cluster" up "$work/cluster" --shards 4 --replicas 0 2>"$work/cluster.log")" \
   || { cat "$work/cluster.log"; die "scripts/cluster up failed"; }
@@ -46,7 +29,6 @@ JSON
   --user app:secret --admin-listen "127.0.0.1:$admin_port" --admin-user admin:adminpw \
   --health-user root: --threads 2 >"$work/proxy.log" 2>&1 &
 proxy_pid=$!
-admin() { mariadb -h127.0.0.1 -P"$admin_port" -uadmin -padminpw -N -B -e "$1" 2>&1; }
 app_sql() { mariadb -h127.0.0.1 -P"$app_port" -uapp -psecret -N -B shop -e "$1" 2>&1; }
 for _ in $(seq 100); do
   admin 'SHOW CATALOG VERSION' >/dev/null 2>&1 && break

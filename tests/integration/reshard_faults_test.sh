@@ -82,8 +82,8 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 TEST_NAME=reshard_faults_test
-# shellcheck source=tests/integration/reshard_lib.sh
-source "$root/tests/integration/reshard_lib.sh"
+# shellcheck source=tests/integration/lib.sh
+source "$root/tests/integration/lib.sh"
 plus() { awk -v t="$1" -v d="$2" 'BEGIN { printf "%.3f", t + d }'; }
 
 /usr/bin/python3 -c 'import pymysql, xxhash' 2>/dev/null \

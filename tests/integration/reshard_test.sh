@@ -66,8 +66,8 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 TEST_NAME=reshard_test
-# shellcheck source=tests/integration/reshard_lib.sh
-source "$root/tests/integration/reshard_lib.sh"
+# shellcheck source=tests/integration/lib.sh
+source "$root/tests/integration/lib.sh"
 
 /usr/bin/python3 -c 'import pymysql, xxhash' 2>/dev/null \
   || die "python3-pymysql and python3-xxhash are needed (scripts/install-deps)"

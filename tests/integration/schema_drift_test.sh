@@ -17,30 +17,13 @@ bin="${SHARDPROXY_BIN:-$root/build/shardproxy}"
 work="$(mktemp -d /tmp/sp-drift.XXXXXX)"
 proxy_pid=""
 failed=0
-cleanup() {
-  if [[ -n $proxy_pid ]] && kill -0 "$proxy_pid" 2>/dev/null; then
-    kill -TERM "$proxy_pid" 2>/dev/null
-    wait "$proxy_pid" 2>/dev/null
-  fi
-  "$root/scripts/cluster" down "$work/cluster" >/dev/null 2>&1 || true
-  if [[ "${KEEP_WORK:-0}" == 1 ]]; then
-    echo "work dir kept: $work"
-  elif [[ $failed != 0 ]]; then
-    rm -rf "$work/cluster/template" "$work"/cluster/*/data
-    echo "logs kept: $work (proxy log: $work/proxy.log)"
-  else
-    rm -rf "$work"
-  fi
-}
-trap cleanup EXIT
+# shellcheck source=tests/integration/lib.sh
+source "$root/tests/integration/lib.sh"
+trap cleanup_work EXIT
 trap 'exit 130' INT TERM
 
-pass() { echo "PASS  $1"; }
-fail() { echo "FAIL  $1"; failed=1; }
-die() { fail "$1"; exit 1; }
 expect_eq() { if [[ "$2" == "$3" ]]; then pass "$1"; else fail "$1: expected [$2] got [$3]"; fi; }
 expect_has() { if [[ "$3" == *"$2"* ]]; then pass "$1"; else fail "$1: expected to contain [$2], got [$3]"; fi; }
-free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 [[ -x "$bin" ]] || die "no proxy binary at $bin"
 
@@ -59,7 +42,6 @@ while [[ $admin_port == "$app_port" ]]; do admin_port=$(free_port); done
   --admin-listen "127.0.0.1:$admin_port" --admin-user admin:adminpw --dba-user root: \
   --threads 2 --log-level info >"$work/proxy.log" 2>&1 &
 proxy_pid=$!
-admin() { mariadb -h127.0.0.1 -P"$admin_port" -uadmin -padminpw -N -B -e "$1" 2>&1; }
 # app SQL: -vvv so an OK prints "Query OK, N rows affected"; errors as the CLI prints them
 app_sql() { mariadb -h127.0.0.1 -P"$app_port" -uapp -psecret -N -B -vvv shop -e "$1" 2>&1; }
 root_sql() { mariadb --no-defaults -h127.0.0.1 -P"$1" -uroot -N -B -e "$2" 2>&1; }

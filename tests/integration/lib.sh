@@ -1,0 +1,41 @@
+# Shared by the integration test scripts (reshard*, merge*, schema_drift): reporting, ports, the
+# cluster's lines, the admin/root SQL helpers and the clean-up of a work dir. Sourced after the
+# caller set failed (and, for die()'s summary, TEST_NAME and t_start); admin() reads $admin_port
+# when it is called; cleanup_work reads $work, $proxy_pid and $failed.
+pass() { echo "PASS  $1"; }
+fail() { echo "FAIL  $1"; failed=1; }
+die() {
+  fail "$1"
+  [[ -n ${TEST_NAME:-} ]] && echo "$TEST_NAME: FAILED (after $((SECONDS - ${t_start:-0})) s)"
+  exit 1
+}
+# The EXIT trap of a script that runs shardproxy ($proxy_pid) on a cluster in $work/cluster: stop
+# both; keep the logs (not the datadirs) when something failed or KEEP_WORK=1.
+cleanup_work() {
+  if [[ -n ${proxy_pid:-} ]] && kill -0 "$proxy_pid" 2>/dev/null; then
+    kill -TERM "$proxy_pid" 2>/dev/null
+    wait "$proxy_pid" 2>/dev/null
+  fi
+  "$root/scripts/cluster" down "$work/cluster" >/dev/null 2>&1 || true
+  if [[ ${failed:-0} != 0 || "${KEEP_WORK:-0}" == 1 ]]; then
+    rm -rf "$work/cluster/template" "$work"/cluster/*/data
+    echo "logs kept: $work"
+  else
+    rm -rf "$work"
+  fi
+}
+step() { echo "-- $1 (at $((SECONDS - t_start)) s)"; }
+now() { date +%s.%N; }
+free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# field LINES SHARD ROLE NAME: NAME=value of one server in scripts/cluster's output
+field() { awk -v s="$2" -v r="$3" -v f="$4" '$1 == "shard="s && $2 == "role="r {
+  for (i = 1; i <= NF; i++) if (index($i, f"=") == 1) { print substr($i, length(f) + 2); exit } }' <<<"$1"; }
+admin() { mariadb -h127.0.0.1 -P"$admin_port" -uadmin -padminpw -N -B -e "$1" 2>&1; }
+# admin_ok STATEMENT: must succeed (no ERROR); silent unless it fails
+admin_ok() {
+  local out
+  out=$(admin "$1")
+  if [[ $? != 0 || $out == *ERROR* ]]; then fail "admin: $1: $(tr '\n' ' ' <<<"$out")"; return 1; fi
+  return 0
+}
+root_sql() { mariadb --no-defaults -h127.0.0.1 -P"$1" -uroot -N -B -e "$2" 2>&1; }
