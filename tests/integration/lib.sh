@@ -9,17 +9,23 @@ die() {
   [[ -n ${TEST_NAME:-} ]] && echo "$TEST_NAME: FAILED (after $((SECONDS - ${t_start:-0})) s)"
   exit 1
 }
-# The EXIT trap of a script that runs shardproxy ($proxy_pid) on a cluster in $work/cluster: stop
-# both; keep the logs (not the datadirs) when something failed or KEEP_WORK=1.
-cleanup_work() {
-  if [[ -n ${proxy_pid:-} ]] && kill -0 "$proxy_pid" 2>/dev/null; then
-    kill -TERM "$proxy_pid" 2>/dev/null
-    wait "$proxy_pid" 2>/dev/null
+# Stops a background process the script started (a load generator, a probe), if still running.
+stop_pid() {
+  if [[ -n ${1:-} ]] && kill -0 "$1" 2>/dev/null; then
+    kill -TERM "$1" 2>/dev/null
+    wait "$1" 2>/dev/null
   fi
+}
+# The EXIT trap of a script that runs shardproxy ($proxy_pid) on a cluster in $work/cluster: stop
+# both; when something failed keep the logs (not the datadirs), with KEEP_WORK=1 keep everything.
+cleanup_work() {
+  stop_pid "${proxy_pid:-}"
   "$root/scripts/cluster" down "$work/cluster" >/dev/null 2>&1 || true
-  if [[ ${failed:-0} != 0 || "${KEEP_WORK:-0}" == 1 ]]; then
+  if [[ "${KEEP_WORK:-0}" == 1 ]]; then
+    echo "work dir kept: $work (proxy log: $work/proxy.log)"
+  elif [[ ${failed:-0} != 0 ]]; then
     rm -rf "$work/cluster/template" "$work"/cluster/*/data
-    echo "logs kept: $work"
+    echo "logs kept: $work (proxy log: $work/proxy.log; KEEP_WORK=1 keeps the datadirs too)"
   else
     rm -rf "$work"
   fi

@@ -42,25 +42,10 @@ load_pid=""
 failed=0
 t_start=$SECONDS
 
+# (lib.sh, sourced below, has stop_pid and cleanup_work.)
 cleanup() {
-  if [[ -n "$load_pid" ]] && kill -0 "$load_pid" 2>/dev/null; then
-    kill -TERM "$load_pid" 2>/dev/null
-    wait "$load_pid" 2>/dev/null
-  fi
-  if [[ -n "$proxy_pid" ]] && kill -0 "$proxy_pid" 2>/dev/null; then
-    kill -TERM "$proxy_pid" 2>/dev/null
-    wait "$proxy_pid" 2>/dev/null
-  fi
-  "$root/scripts/cluster" down "$work/cluster" >/dev/null 2>&1 || true
-  if [[ "${KEEP_WORK:-0}" == 1 ]]; then
-    echo "work dir kept: $work (proxy log: $work/proxy.log)"
-  elif [[ $failed != 0 ]]; then
-    # Keep the logs, ledgers and stats, not the datadirs.
-    rm -rf "$work/cluster/template" "$work"/cluster/*/data
-    echo "logs kept: $work (proxy log: $work/proxy.log; ledgers and load stats *.json; KEEP_WORK=1 keeps the datadirs too)"
-  else
-    rm -rf "$work"
-  fi
+  stop_pid "$load_pid"
+  cleanup_work
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
