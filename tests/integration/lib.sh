@@ -44,4 +44,20 @@ admin_ok() {
   if [[ $? != 0 || $out == *ERROR* ]]; then fail "admin: $1: $(tr '\n' ' ' <<<"$out")"; return 1; fi
   return 0
 }
+# Waits (15 s at most) until the admin port of shardproxy ($proxy_pid) answers; dies with the end of
+# its log if it exits or never answers.
+wait_admin_up() {
+  for _ in $(seq 150); do
+    admin 'SHOW CATALOG VERSION' >/dev/null 2>&1 && return 0
+    kill -0 "$proxy_pid" 2>/dev/null || { tail -30 "$work/proxy.log"; die "shardproxy exited at start"; }
+    sleep 0.1
+  done
+  tail -30 "$work/proxy.log"
+  die "admin port $admin_port does not answer"
+}
+# admin_all STATEMENT...: each must succeed, or the test dies naming it.
+admin_all() {
+  local s out
+  for s in "$@"; do out=$(admin "$s") || die "admin: $s: $out"; done
+}
 root_sql() { mariadb --no-defaults -h127.0.0.1 -P"$1" -uroot -N -B -e "$2" 2>&1; }

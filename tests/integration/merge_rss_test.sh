@@ -56,19 +56,14 @@ while [[ $admin_port == "$app_port" ]]; do admin_port=$(free_port); done
   --admin-listen "127.0.0.1:$admin_port" --admin-user admin:adminpw --health-user root: \
   --threads 2 >"$work/proxy.log" 2>&1 &
 proxy_pid=$!
-admin() { mariadb -h127.0.0.1 -P"$admin_port" -uadmin -padminpw -N -B -e "$1" 2>&1; }
-for _ in $(seq 100); do
-  admin 'SHOW CATALOG VERSION' >/dev/null 2>&1 && break
-  kill -0 "$proxy_pid" 2>/dev/null || { cat "$work/proxy.log"; die "shardproxy exited at start"; }
-  sleep 0.1
-done
+wait_admin_up
 setup=("CREATE KEYSPACE shop SHARDED"
   "CREATE SHARD shop.\`-40\` PRIMARY '127.0.0.1:$p0'"
   "CREATE SHARD shop.\`40-80\` PRIMARY '127.0.0.1:$p1'"
   "CREATE SHARD shop.\`80-c0\` PRIMARY '127.0.0.1:$p2'"
   "CREATE SHARD shop.\`c0-\` PRIMARY '127.0.0.1:$p3'"
   "CREATE SHARDED TABLE shop.t SHARD KEY (id)")
-for s in "${setup[@]}"; do out=$(admin "$s") || die "admin: $s: $out"; done
+admin_all "${setup[@]}"
 plan=$(admin "EXPLAIN ROUTE IN shop SELECT id, pad FROM t ORDER BY id")
 [[ $(grep -c $'^merge\t' <<<"$plan") == 4 ]] && pass "EXPLAIN ROUTE: a merge over 4 shards" \
   || die "EXPLAIN ROUTE: [$plan]"

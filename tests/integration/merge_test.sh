@@ -30,18 +30,14 @@ JSON
   --health-user root: --threads 2 >"$work/proxy.log" 2>&1 &
 proxy_pid=$!
 app_sql() { mariadb -h127.0.0.1 -P"$app_port" -uapp -psecret -N -B shop -e "$1" 2>&1; }
-for _ in $(seq 100); do
-  admin 'SHOW CATALOG VERSION' >/dev/null 2>&1 && break
-  kill -0 "$proxy_pid" 2>/dev/null || { cat "$work/proxy.log"; die "shardproxy exited at start"; }
-  sleep 0.1
-done
+wait_admin_up
 setup=("CREATE KEYSPACE shop SHARDED"
   "CREATE SHARD shop.\`-40\` PRIMARY '127.0.0.1:$p0'"
   "CREATE SHARD shop.\`40-80\` PRIMARY '127.0.0.1:$p1'"
   "CREATE SHARD shop.\`80-c0\` PRIMARY '127.0.0.1:$p2'"
   "CREATE SHARD shop.\`c0-\` PRIMARY '127.0.0.1:$p3'"
   "CREATE SHARDED TABLE shop.m_items SHARD KEY (id)")
-for s in "${setup[@]}"; do out=$(admin "$s") || die "admin: $s: $out"; done
+admin_all "${setup[@]}"
 for p in $p0 $p1 $p2 $p3; do
   mariadb -h127.0.0.1 -P"$p" -uroot -e "CREATE DATABASE IF NOT EXISTS shop" || die "create db"
 done

@@ -96,13 +96,7 @@ start_proxy() {
     --user app:secret --admin-listen "127.0.0.1:$admin_port" --admin-user admin:adminpw \
     --health-user root: --dba-user root: --threads 2 --log-level info >>"$work/proxy.log" 2>&1 &
   proxy_pid=$!
-  for _ in $(seq 150); do
-    admin 'SHOW CATALOG VERSION' >/dev/null 2>&1 && return 0
-    kill -0 "$proxy_pid" 2>/dev/null || { tail -30 "$work/proxy.log"; die "shardproxy exited at start"; }
-    sleep 0.1
-  done
-  tail -30 "$work/proxy.log"
-  die "admin port $admin_port does not answer"
+  wait_admin_up
 }
 kill9_proxy() {
   kill -KILL "$proxy_pid"

@@ -44,13 +44,8 @@ while [[ $admin_port == "$app_port" ]]; do admin_port=$(free_port); done
 proxy_pid=$!
 # app SQL: -vvv so an OK prints "Query OK, N rows affected"; errors as the CLI prints them
 app_sql() { mariadb -h127.0.0.1 -P"$app_port" -uapp -psecret -N -B -vvv shop -e "$1" 2>&1; }
-root_sql() { mariadb --no-defaults -h127.0.0.1 -P"$1" -uroot -N -B -e "$2" 2>&1; }
 affected() { sed -n 's/^Query OK, \([0-9]*\) rows\{0,1\} affected.*/\1/p' <<<"$1" | tail -1; }
-for _ in $(seq 100); do
-  admin 'SHOW CATALOG VERSION' >/dev/null 2>&1 && break
-  kill -0 "$proxy_pid" 2>/dev/null || { cat "$work/proxy.log"; die "shardproxy exited at start"; }
-  sleep 0.1
-done
+wait_admin_up
 
 setup=(
   "CREATE KEYSPACE shop SHARDED"
