@@ -88,6 +88,12 @@ Status Catalog::setScatterWrites(std::string_view keyspace, ScatterWrites settin
                      [&] { return detail::updateScatterWrites(db_, keyspace, setting); });
 }
 
+Status Catalog::setTransactionMode(std::string_view keyspace, TransactionMode mode,
+                                   const ChangeContext& ctx) {
+  return applyChange(db_, version_, ctx,
+                     [&] { return detail::updateTransactionMode(db_, keyspace, mode); });
+}
+
 Status Catalog::createShard(std::string_view keyspace, std::string_view shardName,
                             const Endpoint& primary, const std::vector<Endpoint>& replicas,
                             bool serving, const ChangeContext& ctx) {

@@ -53,6 +53,10 @@ Status applyDocument(sqlite3* db, const CatalogDoc& doc) {
       Status s = detail::updateScatterWrites(db, ks.name, ks.scatterWrites);
       if (!s) return at(ks.path, std::move(s));
     }
+    if (ks.transactionMode != TransactionMode::kMulti) {
+      Status s = detail::updateTransactionMode(db, ks.name, ks.transactionMode);
+      if (!s) return at(ks.path, std::move(s));
+    }
   }
   for (const auto& ks : doc.keyspaces) {
     for (const auto& shard : ks.shards) {
@@ -113,6 +117,9 @@ void writeKeyspace(Writer& w, const Snapshot& snap, const Keyspace& ks) {
   // Only when set: a dump of a catalog that never changed it reads as it did before the setting.
   if (ks.scatterWrites != ScatterWrites::kAllow) {
     putString(w, "scatter_writes", toString(ks.scatterWrites));
+  }
+  if (ks.transactionMode != TransactionMode::kMulti) {
+    putString(w, "transaction_mode", toString(ks.transactionMode));
   }
   startArray(w, "shards");
   for (std::size_t i : ks.shards) {

@@ -176,11 +176,15 @@ TableDoc readTable(Reader& r, const Value& v, const std::string& path) {
 KeyspaceDoc readKeyspace(Reader& r, const Value& v, const std::string& path) {
   KeyspaceDoc doc;
   doc.path = path;
-  if (!r.object(v, path, {"name", "sharded", "scatter_writes", "shards", "tables"})) return doc;
+  if (!r.object(v, path,
+                {"name", "sharded", "scatter_writes", "transaction_mode", "shards", "tables"}))
+    return doc;
   doc.name = r.string(v, path, "name", true).value_or("");
   doc.sharded = r.boolean(v, path, "sharded", false);
   doc.scatterWrites = enumField(r, v, path, "scatter_writes", false, ScatterWrites::kAllow,
                                 parseScatterWrites, R"("allow", "deny")");
+  doc.transactionMode = enumField(r, v, path, "transaction_mode", false, TransactionMode::kMulti,
+                                  parseTransactionMode, R"("single", "multi", "twopc")");
   if (const Value* list = r.array(v, path, "shards")) {
     for (rapidjson::SizeType i = 0; i < list->Size() && !r.failed(); ++i) {
       doc.shards.push_back(readShard(r, (*list)[i], Reader::index(path, "shards", i)));

@@ -37,6 +37,7 @@ struct KeyspaceDoc {
   std::string name;
   bool sharded = false;
   ScatterWrites scatterWrites = ScatterWrites::kAllow;
+  TransactionMode transactionMode = TransactionMode::kMulti;
   std::vector<ShardDoc> shards;
   std::vector<TableDoc> tables;
 };

@@ -147,7 +147,28 @@ ALTER TABLE keyspaces ADD COLUMN scatter_writes TEXT NOT NULL DEFAULT 'allow'
   CHECK (scatter_writes IN ('allow', 'deny'));
 )sql";
 
-constexpr std::array<const char*, 3> kUpgradeSteps{kStep1, kStep2, kStep3};
+// Multi-shard transactions (docs/transactions.md): the keyspace's transaction_mode, and the
+// two-phase commit decision log. A row is written ('prepare') before the first XA PREPARE, moved
+// to 'commit' (or 'rollback') in one compare-and-set, and deleted when every branch is finished;
+// the recovery pass finishes prepared XA branches by it. catalog_identity tags the XA ids this
+// catalog's proxies create, so recovery never touches another catalog's transactions.
+constexpr const char* kStep4 = R"sql(
+ALTER TABLE keyspaces ADD COLUMN transaction_mode TEXT NOT NULL DEFAULT 'multi'
+  CHECK (transaction_mode IN ('single', 'multi', 'twopc'));
+CREATE TABLE twopc_decisions (
+  gtrid      TEXT PRIMARY KEY CHECK (length(gtrid) BETWEEN 1 AND 64),
+  state      TEXT NOT NULL CHECK (state IN ('prepare', 'commit', 'rollback')),
+  branches   TEXT NOT NULL,
+  created_ms INTEGER NOT NULL,
+  decided_ms INTEGER
+);
+CREATE TABLE catalog_identity (
+  id TEXT NOT NULL CHECK (length(id) = 8)
+);
+INSERT INTO catalog_identity (id) VALUES (lower(hex(randomblob(4))));
+)sql";
+
+constexpr std::array<const char*, 4> kUpgradeSteps{kStep1, kStep2, kStep3, kStep4};
 static_assert(kUpgradeSteps.size() == Catalog::kSchemaVersion,
               "one upgrade step per schema version");
 

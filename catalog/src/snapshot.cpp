@@ -43,6 +43,24 @@ std::string_view toString(ScatterWrites setting) {
   return setting == ScatterWrites::kAllow ? "allow" : "deny";
 }
 
+std::string_view toString(TransactionMode mode) {
+  switch (mode) {
+    case TransactionMode::kSingle:
+      return "single";
+    case TransactionMode::kMulti:
+      return "multi";
+    case TransactionMode::kTwoPc:
+      return "twopc";
+  }
+  return "multi";
+}
+
+std::optional<TransactionMode> parseTransactionMode(std::string_view text) {
+  for (auto mode : {TransactionMode::kSingle, TransactionMode::kMulti, TransactionMode::kTwoPc})
+    if (text == toString(mode)) return mode;
+  return std::nullopt;
+}
+
 bool User::mayUse(std::string_view keyspace) const {
   return keyspaces.empty() ||
          std::find(keyspaces.begin(), keyspaces.end(), keyspace) != keyspaces.end();

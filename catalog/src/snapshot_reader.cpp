@@ -23,13 +23,14 @@ Status forEachRow(Statement& st, OnRow onRow) {
 }
 
 Status readKeyspacesAndShards(sqlite3* db, Snapshot& snap) {
-  Statement ks(db, "SELECT name, sharded, scatter_writes FROM keyspaces");
+  Statement ks(db, "SELECT name, sharded, scatter_writes, transaction_mode FROM keyspaces");
   Status s = forEachRow(ks, [&] {
     Keyspace& keyspace = snap.keyspaces.emplace_back();
     keyspace.name = ks.text(0);
     keyspace.sharded = ks.int64(1) != 0;
     // The schema's CHECK admits only the two values.
     keyspace.scatterWrites = parseScatterWrites(ks.text(2)).value_or(ScatterWrites::kAllow);
+    keyspace.transactionMode = parseTransactionMode(ks.text(3)).value_or(TransactionMode::kMulti);
   });
   if (!s) return s;
   std::sort(snap.keyspaces.begin(), snap.keyspaces.end(),

@@ -53,6 +53,7 @@ bool fitsShardedKeyspace(std::string_view name, const KeyRange& range, bool serv
 Status insertKeyspace(sqlite3* db, std::string_view name, bool sharded);
 Status deleteKeyspace(sqlite3* db, std::string_view name);
 Status updateScatterWrites(sqlite3* db, std::string_view keyspace, ScatterWrites setting);
+Status updateTransactionMode(sqlite3* db, std::string_view keyspace, TransactionMode mode);
 // Returns the stored shard name: the canonical Vitess form for a key range ("8-c" → "80-c0").
 // In an unsharded keyspace a NOT SERVING shard named by a key range is a resharding target with
 // that range; any other shard is the keyspace's one shard and owns the whole space. `restoring`

@@ -211,6 +211,14 @@ Status updateScatterWrites(sqlite3* db, std::string_view keyspace, ScatterWrites
   return st.run();
 }
 
+Status updateTransactionMode(sqlite3* db, std::string_view keyspace, TransactionMode mode) {
+  auto sharded = requireKeyspace(db, keyspace);
+  if (!sharded) return sharded.takeError();
+  Statement st(db, "UPDATE keyspaces SET transaction_mode = ? WHERE name = ?");
+  st.bind(1, toString(mode)).bind(2, keyspace);
+  return st.run();
+}
+
 Result<std::string> insertShard(sqlite3* db, std::string_view keyspace, std::string_view name,
                                 bool serving, bool restoring) {
   auto sharded = requireKeyspace(db, keyspace);

@@ -68,8 +68,9 @@ constexpr std::array<ErrorInfo, static_cast<std::size_t>(ErrorCode::kCount)> kRe
      "An UPDATE (or ON DUPLICATE KEY UPDATE) would change a row's shard key, moving it to "
      "another shard."},
     {ErrorCode::kCrossShardTransaction, "cross_shard_transaction", 1105, "HY000",
-     "A transaction would write to a second shard; atomic multi-shard commit is not supported "
-     "yet. The transaction stays open on the first shard."},
+     "A transaction would write to a second shard while its transaction mode is 'single' "
+     "(keyspace setting transaction_mode, or SET shardproxy_transaction_mode). The transaction "
+     "stays open on the first shard."},
     {ErrorCode::kKeyspaceHeld, "keyspace_held", 1213, "40001",
      "The statement waited longer than hold_timeout_ms while its keyspace was held (a resharding "
      "cutover) and was not run. Retryable: SQLSTATE 40001 is what drivers and ORMs retry (as "
@@ -81,6 +82,14 @@ constexpr std::array<ErrorInfo, static_cast<std::size_t>(ErrorCode::kCount)> kRe
      "An UPDATE or DELETE would run on several shards of a keyspace whose scatter_writes setting "
      "is deny (the message names the keyspace and how to narrow the statement or lift the "
      "setting). Nothing was run."},
+    {ErrorCode::kPartialCommit, "partial_commit", 1180, "HY000",
+     "COMMIT of a transaction that wrote to several shards in mode 'multi' failed on a shard after "
+     "others had committed: the message names the shards that committed, the one that failed and "
+     "those rolled back (use 'twopc' for atomic commit)."},
+    {ErrorCode::kTransactionRolledBack, "transaction_rolled_back", 1402, "XA100",
+     "A multi-shard transaction in mode 'twopc' could not be prepared on every shard (or its "
+     "commit decision could not be recorded) and was rolled back on all of them. Nothing of it "
+     "was committed; it can be retried."},
 }};
 
 }  // namespace

@@ -43,16 +43,16 @@ class Visitor {
   AdminResult operator()(const adm::ShowKeyspaces&) {
     auto snap = snapshot();
     if (!snap) return snap.takeError();
-    TextResultSet rs{
-        {"name", "sharded", "serving_shards", "complete", "uncovered_ranges", "scatter_writes"},
-        {}};
+    TextResultSet rs{{"name", "sharded", "serving_shards", "complete", "uncovered_ranges",
+                      "scatter_writes", "transaction_mode"},
+                     {}};
     for (const auto& ks : (*snap)->keyspaces) {
       std::size_t serving = 0;
       for (auto idx : ks.shards)
         serving += (*snap)->shards[idx].serving ? 1 : 0;
       rs.rows.push_back({ks.name, yesNo(ks.sharded), std::to_string(serving), yesNo(ks.complete()),
-                         joinRanges(ks.uncovered),
-                         std::string(catalog::toString(ks.scatterWrites))});
+                         joinRanges(ks.uncovered), std::string(catalog::toString(ks.scatterWrites)),
+                         std::string(catalog::toString(ks.transactionMode))});
     }
     return rs;
   }
@@ -146,9 +146,13 @@ class Visitor {
     return done(catalog_.dropKeyspace(s.name, ctx_));
   }
   AdminResult operator()(const adm::AlterKeyspace& s) {
-    // The grammar requires at least one setting; scatter_writes is the only one so far.
-    return done(catalog_.setScatterWrites(
-        s.keyspace, s.scatterWrites.value_or(catalog::ScatterWrites::kAllow), ctx_));
+    // The grammar requires at least one setting; each is its own change (and change-log row).
+    if (s.scatterWrites) {
+      Status st = catalog_.setScatterWrites(s.keyspace, *s.scatterWrites, ctx_);
+      if (!st || !s.transactionMode) return done(std::move(st));
+      changed_ = true;
+    }
+    return done(catalog_.setTransactionMode(s.keyspace, *s.transactionMode, ctx_));
   }
   AdminResult operator()(const adm::CreateShard& s) {
     return done(catalog_.createShard(s.keyspace, s.shard, s.primary, s.replicas, s.serving, ctx_));

@@ -464,6 +464,8 @@ void ClientSession::resetRouting() {
   txOpen_ = false;
   txReadOnly_ = false;
   txWriteShard_.clear();
+  txGtrid_.clear();
+  txModeOverride_.reset();
   recentWrites_.clear();
   lastWrite_ = {};
   parser_.setOptions(sql::ParseOptions{});  // sql_mode back to the server default

@@ -377,6 +377,10 @@ Status applyJsonConfig(const std::string& json, Config& c) {
       c.dbaUser = *u;
     } else if (key == "hold_timeout_ms") {
       st = parseMillis(v, key, c.holdTimeout);
+    } else if (key == "twopc_recovery_interval_ms") {
+      st = parseMillis(v, key, c.twopcRecoveryInterval);
+    } else if (key == "twopc_abandon_ms") {
+      st = parseMillis(v, key, c.twopcAbandon);
     } else if (key == "health_interval_ms") {
       st = parseMillis(v, key, c.healthInterval);
     } else if (key == "merge_buffer_rows") {

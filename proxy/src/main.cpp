@@ -23,6 +23,8 @@ int main(int argc, char** argv) {
   std::vector<std::string> backends, users, adminUsers;
   std::string adminListen, catalogPath, healthUser, dbaUser;
   std::int64_t holdTimeout = -1;
+  std::int64_t twopcInterval = -1;
+  std::int64_t twopcAbandon = -1;
   bool dumpCatalog = false;
   unsigned threads = 0;
   std::size_t maxPacket = 0, poolMax = 0, poolMinIdle = 0, maxClients = 0;
@@ -79,6 +81,11 @@ int main(int argc, char** argv) {
   app.add_option("--dba-user", dbaUser,
                  "name:password for resharding workers and fencing (replication + READ ONLY "
                  "ADMIN); never an application's login");
+  app.add_option("--twopc-recovery-interval-ms", twopcInterval,
+                 "How often prepared XA transactions are recovered (default 5000)");
+  app.add_option("--twopc-abandon-ms", twopcAbandon,
+                 "Prepared, undecided multi-shard transactions older than this are rolled back "
+                 "(default 10000)");
   app.add_option("--hold-timeout-ms", holdTimeout,
                  "How long statements wait while a cutover holds their keyspace (default 10000)");
   app.add_option("--health-interval-ms", healthInterval,
@@ -184,6 +191,8 @@ int main(int argc, char** argv) {
     config.dbaUser = *u;
   }
   if (holdTimeout >= 0) config.holdTimeout = std::chrono::milliseconds(holdTimeout);
+  if (twopcInterval > 0) config.twopcRecoveryInterval = std::chrono::milliseconds(twopcInterval);
+  if (twopcAbandon > 0) config.twopcAbandon = std::chrono::milliseconds(twopcAbandon);
   if (!healthUser.empty()) {
     auto u = shardproxy::proxy::parseUserSpec(healthUser, "--health-user");
     if (!u) return fail(u.error().message);

@@ -149,6 +149,7 @@ asio::awaitable<RelayResult> relayResponse(BackendConnection& backend, Channel& 
     backend.broken = true;
   }
   result.sawError = scanner.sawError();
+  result.errorCode = scanner.errorCode();
   result.sawStatus = scanner.sawStatus();
   result.statusFlags = scanner.lastStatus();
   result.prepareParams = scanner.prepareParams();

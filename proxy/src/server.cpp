@@ -10,6 +10,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <random>
 
 #include "shardproxy/common/logging.h"
 #include "shardproxy/proxy/admin_session.h"
@@ -179,6 +180,13 @@ Status Server::openCatalog() {
     }
   }
   shared_.setCatalog(std::move(cat));
+  // The two-phase commit decision log: its own connection to the same file (sessions write it
+  // from the blocking pool, the recovery pass from its thread).
+  auto decisions = catalog::DecisionLog::open(c.catalogPath);
+  if (!decisions) return decisions.takeError();
+  shared_.decisions = std::move(*decisions);
+  std::random_device random;
+  shared_.xidPrefix = fmt::format("sp-{}-{:08x}-", shared_.decisions->catalogId(), random());
   return {};
 }
 
@@ -392,6 +400,23 @@ int Server::run() {
     log->info("no dba_user: resharding is off (set --dba-user name:password to enable it)");
   }
 
+  // Two-phase commit recovery (docs/transactions.md): as the DBA, on every primary.
+  if (c.dbaUser) {
+    TwoPcRecoveryOptions to;
+    to.dbaUser = c.dbaUser->name;
+    to.dbaPassword = c.dbaUser->password;
+    to.xidPrefix = "sp-" + shared_.decisions->catalogId() + "-";
+    to.interval = c.twopcRecoveryInterval;
+    to.abandonAfter = c.twopcAbandon;
+    shared_.twopcRecovery = std::make_unique<TwoPcRecovery>([this] { return shared_.snapshot(); },
+                                                            *shared_.decisions, to);
+    shared_.twopcRecovery->start();
+  } else {
+    log->warn(
+        "no dba_user: prepared XA transactions left by a crash are not recovered "
+        "(transaction_mode 'twopc' needs --dba-user name:password)");
+  }
+
   std::vector<std::thread> workers;
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
   for (auto& t : threads_) {
@@ -448,6 +473,7 @@ int Server::run() {
   for (auto& w : workers)
     w.join();
   if (shared_.healthChecker) shared_.healthChecker->stop();
+  if (shared_.twopcRecovery) shared_.twopcRecovery->stop();
   log->info("shardproxy stopped");
   return 0;
 }

@@ -55,6 +55,7 @@ router::PlanInput ClientSession::planInput(std::span<const router::BoundValue> p
     primaryTx = primaryTx || (c.inTx && c.primary);
   in.inTransaction = (txOpen_ && !txReadOnly_) || !state_.autocommit || primaryTx;
   in.readOnlyTransaction = txOpen_ && txReadOnly_;
+  in.transactionMode = txModeOverride_;
   in.forcePrimary = temporaryTables_;
   in.params = params;
   in.executing = executing;
@@ -79,7 +80,7 @@ ClientSession::SessionConn* ClientSession::findConn(const catalog::Endpoint& add
 ClientSession::SessionConn* ClientSession::readyConn(const catalog::Endpoint& address) {
   SessionConn* c = findConn(address);
   if (c != nullptr && c->conn && c->conn->syncedVersion == state_.version &&
-      (!txOpen_ || c->inTx)) {
+      (c->inTx || !needsBegin(*c))) {
     return c;
   }
   return nullptr;
@@ -213,14 +214,15 @@ asio::awaitable<Result<ClientSession::SessionConn*>> ClientSession::connectionTo
     if (c->conn->broken) releaseConn(*c, true);
     co_return err;
   }
-  if (txOpen_ && !c->inTx) {
-    Status begun = co_await c->conn->command(Command::kQuery, txBegin_);
-    if (!begun) {
-      Error err = begun.takeError();
-      if (c->conn->broken) releaseConn(*c, true);
-      co_return err;
+  if (!c->inTx && needsBegin(*c)) {
+    const catalog::Endpoint address = c->address;
+    Status begun = co_await beginOn(*c);
+    if (!begun) co_return begun.takeError();
+    c = findConn(address);
+    if (c == nullptr) {
+      co_return Error::make(ErrorCode::kBackendLost,
+                            fmt::format("Lost connection to backend '{}'", address.toString()));
     }
-    c->inTx = true;
   }
   co_return c;
 }

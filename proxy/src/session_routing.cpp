@@ -75,6 +75,11 @@ asio::awaitable<bool> ClientSession::relayMany(std::span<SessionConn* const> con
   for (std::size_t i = 0; i < conns.size(); ++i) {
     if (r.status[i] != 0) conns[i]->inTx = (r.status[i] & protocol::status::kInTrans) != 0;
   }
+  bool aborted = false;
+  for (const auto& e : r.errors)
+    aborted = aborted || (e && abortsTransaction(e->errorCode));
+  if (r.error) aborted = aborted || abortsTransaction(r.error->errorCode);
+  if (aborted && inTransaction()) co_await abortTransaction();
   if (plan.kind == PlanKind::kMerge && plan.merge.calcFoundRows && r.finished &&
       r.outcome == MergeResult::Outcome::kDone) {
     // SQL_CALC_FOUND_ROWS: the client's next SELECT FOUND_ROWS() gets the shards' sum.
@@ -396,20 +401,23 @@ asio::awaitable<ClientSession::SessionConn*> ClientSession::acquireFor(const Pla
     co_return *conn;
   }
   const catalog::Shard* shard = singleShard(plan);
-  if (plan.write && txWrites()) {
+  const bool txWrite = plan.write && txWrites();
+  if (txWrite) {
     std::string key = shard->keyspace + "/" + shard->name;
-    if (!txWriteShard_.empty() && txWriteShard_ != key) {
+    if (!txWriteShard_.empty() && txWriteShard_ != key &&
+        txModeFor(shard->keyspace) == catalog::TransactionMode::kSingle) {
       keep = co_await sendError(
           Error::make(ErrorCode::kCrossShardTransaction,
-                      fmt::format("This transaction already wrote to shard {}; writing to "
-                                  "shard {} in the same transaction needs atomic multi-shard "
-                                  "commit, which is not supported yet. The transaction is "
-                                  "still open: COMMIT or ROLLBACK it",
+                      fmt::format("This transaction already wrote to shard {}, and its "
+                                  "transaction mode is 'single' (one shard per transaction): "
+                                  "writing to shard {} needs SET shardproxy_transaction_mode = "
+                                  "'multi' or 'twopc'. The transaction is still open: COMMIT or "
+                                  "ROLLBACK it",
                                   txWriteShard_, key)),
           seq);
       co_return nullptr;
     }
-    txWriteShard_ = key;
+    if (txWriteShard_.empty()) txWriteShard_ = key;
   }
   auto backend = chooseFor(*shard, plan.role);
   if (!backend) {
@@ -439,6 +447,7 @@ asio::awaitable<ClientSession::SessionConn*> ClientSession::acquireFor(const Pla
       c = *pconn;
     }
   }
+  if (txWrite) c->wrote = true;
   co_return c;
 }
 
@@ -519,6 +528,11 @@ asio::awaitable<bool> ClientSession::executeSingle(const Plan& plan, const Packe
   } else {
     keep = co_await relay(*c, pkt, RelayOptions{ResponseKind::kQuery}, &r);
   }
+  if (r.sawError && abortsTransaction(r.errorCode) && inTransaction()) {
+    // The server rolled its branch back (a deadlock): so is the whole transaction, as on one
+    // server; the client was told by the error itself.
+    co_await abortTransaction();
+  }
   if (r.outcome == RelayResult::Outcome::kDone && !r.sawError) {
     applySessionChanges(address);
     SessionConn* still = findConn(address);
@@ -597,6 +611,7 @@ asio::awaitable<bool> ClientSession::executeMulti(const Plan& plan, const Packet
   targets_.clear();
   for (const auto& a : addresses)
     targets_.push_back(findConn(a));
+  const bool txWrite = plan.write && txWrites();
   if (std::find(targets_.begin(), targets_.end(), nullptr) != targets_.end()) {
     co_return co_await sendError(
         Error::make(ErrorCode::kBackendLost, "A backend connection was lost while connecting"),
@@ -631,6 +646,7 @@ asio::awaitable<bool> ClientSession::executeMulti(const Plan& plan, const Packet
     } else {
       sent = co_await forward(*c.conn, pkt);
     }
+    if (txWrite) c.wrote = true;
     if (!sent) {
       std::string addr = c.address.toString();
       c.conn->broken = true;

@@ -1,6 +1,6 @@
-// Statements a client session answers itself or spreads over its connections: transactions
-// (lazy BEGIN, COMMIT / ROLLBACK / SAVEPOINT everywhere the transaction went), SET (proxy
-// variables, autocommit), EXPLAIN ROUTE. Same class as client_session.cpp (docs/routing.md).
+// Statements a client session answers itself or spreads over its connections: SET (proxy
+// variables, autocommit), EXPLAIN ROUTE. Transactions are in session_transactions.cpp. Same class
+// as client_session.cpp (docs/routing.md).
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -17,83 +17,6 @@
 #include "shardproxy/router/sql/analysis.h"
 
 namespace shardproxy::proxy {
-
-// --- transactions ------------------------------------------------------------------------------
-
-asio::awaitable<Status> ClientSession::commitAll(std::string_view sql) {
-  Status first;
-  bool wrote = !txWriteShard_.empty();
-  for (std::size_t i = conns_.size(); i-- > 0;) {
-    SessionConn& c = conns_[i];
-    if (!c.inTx) continue;
-    BackendConnection::CommandOutput out;
-    Status st = co_await c.conn->command(Command::kQuery, sql, &out);
-    if (out.sawStatus) {
-      c.inTx = (out.status & protocol::status::kInTrans) != 0;
-    } else if (st) {
-      c.inTx = false;
-    }
-    if (!st && first) first = st;
-    if (c.conn->broken) {
-      c.inTx = false;
-      releaseConn(c, true);
-      continue;
-    }
-    if (st && wrote && c.primary && causalReads_ && startsWithCi(sql, "COMMIT")) {
-      co_await recordGtid(c);
-    } else if (st && wrote && c.primary) {
-      noteWrite(c, {});
-    }
-  }
-  co_return first;
-}
-
-asio::awaitable<bool> ClientSession::onBegin(const Plan& plan, std::uint8_t seq) {
-  if (inTransaction()) {
-    // MySQL: BEGIN inside a transaction commits it first.
-    Status st = co_await commitAll("COMMIT");
-    txOpen_ = false;
-    txWriteShard_.clear();
-    if (!st) co_return co_await sendError(st.error(), seq);
-  }
-  txOpen_ = true;
-  txReadOnly_ = plan.readOnly;
-  txBegin_.assign(plan.text);
-  txWriteShard_.clear();
-  co_return co_await sendOk(seq);
-}
-
-asio::awaitable<bool> ClientSession::onEndTransaction(const Plan& plan, const Packet& pkt,
-                                                      std::uint8_t seq) {
-  bool any = false;
-  for (const auto& c : conns_)
-    any = any || c.inTx;
-  if (plan.kind == PlanKind::kSavepoint) {
-    if (!any) {
-      auto conn = co_await sessionConnection(plan);
-      if (!conn) co_return co_await sendError(conn.error(), seq);
-      co_return co_await relay(**conn, pkt, RelayOptions{ResponseKind::kQuery});
-    }
-    Status first;
-    for (auto& c : conns_) {
-      if (!c.inTx) continue;
-      Status st = co_await c.conn->command(Command::kQuery, plan.text);
-      if (!st && first) first = st;
-    }
-    for (std::size_t k = conns_.size(); k-- > 0;)
-      if (conns_[k].conn && conns_[k].conn->broken) releaseConn(conns_[k], true);
-    if (!first) co_return co_await sendError(first.error(), seq);
-    co_return co_await sendOk(seq);
-  }
-  Status st = co_await commitAll(plan.text);
-  bool chained = false;
-  for (const auto& c : conns_)
-    chained = chained || c.inTx;
-  txOpen_ = chained;
-  txWriteShard_.clear();
-  if (!st) co_return co_await sendError(st.error(), seq);
-  co_return co_await sendOk(seq);
-}
 
 // --- SET ---------------------------------------------------------------------------------------
 
@@ -120,7 +43,25 @@ std::optional<Error> ClientSession::applyProxyVariables(const sql::SetStatement&
     if (v.size() >= 2 && (v.front() == '\'' || v.front() == '"')) v = v.substr(1, v.size() - 2);
     bool on = iequals(v, "on") || v == "1" || iequals(v, "true");
     bool off = iequals(v, "off") || v == "0" || iequals(v, "false");
-    if (iequals(item->name.name, "shardproxy_causal_reads")) {
+    if (iequals(item->name.name, "shardproxy_transaction_mode")) {
+      std::string lower(v);
+      for (auto& ch : lower)
+        ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      auto mode = catalog::parseTransactionMode(lower);
+      if (!mode && !iequals(v, "default")) {
+        return Error::fromServer(1231, "42000",
+                                 fmt::format("Variable 'shardproxy_transaction_mode' can't be set "
+                                             "to the value of '{}' (single, multi, twopc or "
+                                             "DEFAULT)",
+                                             item->valueText));
+      }
+      if (inTransaction() && mode != txModeOverride_) {
+        return Error::fromServer(1568, "25001",
+                                 "Transaction characteristics can't be changed while a "
+                                 "transaction is in progress");
+      }
+      txModeOverride_ = mode;
+    } else if (iequals(item->name.name, "shardproxy_causal_reads")) {
       if (!on && !off) {
         return Error::fromServer(1231, "42000",
                                  fmt::format("Variable 'shardproxy_causal_reads' can't be set to "
@@ -173,7 +114,7 @@ asio::awaitable<bool> ClientSession::onSet(const Plan& plan, const Packet& pkt, 
       r.sawStatus && (r.statusFlags & protocol::status::kAutocommit) &&
       (txOpen_ || inTransaction())) {
     // SET autocommit = 1 commits the open transaction (MySQL): on every connection it touched.
-    Status st = co_await commitAll("COMMIT");
+    Status st = co_await endTransaction("COMMIT", true);
     txOpen_ = false;
     txWriteShard_.clear();
     if (!st)

@@ -31,11 +31,13 @@ std::optional<std::string> scatterWriteRefusal(const catalog::Keyspace& ks, std:
 }  // namespace
 
 bool Run::multiShardWriteCheck() {
-  if (plan_.targets.size() > 1 && in_.inTransaction) {
+  const auto mode = in_.transactionMode.value_or(ks_->transactionMode);
+  if (plan_.targets.size() > 1 && in_.inTransaction && mode == catalog::TransactionMode::kSingle) {
     return fail(ErrorCode::kCrossShardTransaction,
-                fmt::format("This write touches {} shards of keyspace '{}' inside a transaction; "
-                            "atomic multi-shard commit is not supported yet (run it outside the "
-                            "transaction, or narrow it by the shard key)",
+                fmt::format("This write touches {} shards of keyspace '{}' inside a transaction, "
+                            "and the transaction mode is 'single' (one shard per transaction): "
+                            "SET shardproxy_transaction_mode = 'multi' or 'twopc', run it outside "
+                            "the transaction, or narrow it by the shard key",
                             plan_.targets.size(), ks_->name));
   }
   return true;

@@ -59,6 +59,9 @@ SHARDPROXY_BIN="$bin" bash "$root/tests/integration/merge_test.sh" 20261204 1500
 echo "-- a merged scatter read of 5,000,000 rows streams: proxy RSS growth under 64 MiB"
 SHARDPROXY_BIN="$bin" bash "$root/tests/integration/merge_rss_test.sh" || failed=1
 
+echo "-- multi-shard transactions: modes single, multi, twopc; kill -9 between XA PREPARE and COMMIT (its own 2-shard cluster)"
+SHARDPROXY_BIN="$bin" bash "$root/tests/integration/transactions_test.sh" 8 || failed=1
+
 echo "-- writes and DDL on a sharded keyspace: scatter_writes, SHOW SCHEMA DRIFT (its own 3-shard cluster)"
 SHARDPROXY_BIN="$bin" bash "$root/tests/integration/schema_drift_test.sh" || failed=1
 

@@ -45,6 +45,7 @@ ResponseScanner::Step ResponseScanner::onPacket(ByteView payload, std::uint32_t 
       if (kind_ == ResponseKind::kFieldList) {
         if (first == kErrHeader && length < kMaxPayload) {
           sawError_ = true;
+          noteError(payload);
           state_ = State::kDone;
           return Step::kDone;
         }
@@ -72,6 +73,7 @@ ResponseScanner::Step ResponseScanner::onPacket(ByteView payload, std::uint32_t 
     case State::kRows:
       if (first == kErrHeader && length < kMaxPayload && length > 0) {
         sawError_ = true;
+        noteError(payload);
         state_ = State::kDone;
         return Step::kDone;
       }
@@ -100,6 +102,7 @@ ResponseScanner::Step ResponseScanner::onFirst(ByteView payload, std::uint32_t l
   std::uint8_t first = payload[0];
   if (first == kErrHeader) {
     sawError_ = true;
+    noteError(payload);
     state_ = State::kDone;
     return Step::kDone;
   }

@@ -48,11 +48,19 @@ async function main() {
   }
   const [cnt] = await conn.query(`SELECT id FROM customers WHERE name = 'bulk2'`);
   check(cnt.length === more.length, `scatter read after updates: ${cnt.length}`);
-  // A transaction on one shard commits; a second shard's write inside it is refused.
+  // A prepared transaction over both shards commits on both (transaction mode multi, the default).
+  await conn.beginTransaction();
+  for (const id of ids) {
+    await conn.execute('UPDATE customers SET name = ? WHERE id = ?', ['tx-all', id]);
+  }
+  await conn.commit();
+  const [all] = await conn.query(`SELECT id FROM customers WHERE name = 'tx-all'`);
+  check(all.length === ids.length, `multi-shard transaction committed ${all.length} of ${ids.length}`);
+  // Mode single: a transaction on one shard commits; a second shard's write inside it is refused.
+  await conn.query("SET shardproxy_transaction_mode = 'single'");
   await conn.beginTransaction();
   await conn.execute('UPDATE customers SET name = ? WHERE id = ?', ['tx', ids[0]]);
   let refused = null;
-  const other = ids.find((id) => id !== ids[0]);
   for (const id of ids.slice(1)) {
     try {
       await conn.execute('UPDATE customers SET name = ? WHERE id = ?', ['tx', id]);
@@ -61,11 +69,11 @@ async function main() {
       break;
     }
   }
-  check(refused && refused.errno === 1105, `cross-shard write in a transaction: ${refused}`);
+  check(refused && refused.errno === 1105, `single: cross-shard write in a transaction: ${refused}`);
   await conn.commit();
+  await conn.query('SET shardproxy_transaction_mode = DEFAULT');
   const [after] = await conn.execute('SELECT name FROM customers WHERE id = ?', [ids[0]]);
   check(after[0].name === 'tx', `committed: ${JSON.stringify(after)}`);
-  void other;
   // Clean up with a prepared DELETE per row.
   for (const id of ids.concat(more)) {
     await conn.execute('DELETE FROM customers WHERE id = ?', [id]);

@@ -675,7 +675,7 @@ TEST_F(Migrations, DropIsRefusedWhileAMigrationNamesTheShards) {
 // ------------------------------------------------------------------------ file and JSON
 
 TEST_F(Migrations, UpgradesAVersionOneFile) {
-  // A version-1 file: step 1's tables only (the test drops what steps 2 and 3 added).
+  // A version-1 file: step 1's tables only (the test drops what steps 2 to 4 added).
   const std::string file = path("v1.db");
   {
     auto v1 = openCatalog(file);
@@ -687,6 +687,9 @@ TEST_F(Migrations, UpgradesAVersionOneFile) {
   query(file, "DROP TABLE migration_tables");
   query(file, "DROP TABLE migrations");
   query(file, "ALTER TABLE keyspaces DROP COLUMN scatter_writes");
+  query(file, "ALTER TABLE keyspaces DROP COLUMN transaction_mode");
+  query(file, "DROP TABLE twopc_decisions");
+  query(file, "DROP TABLE catalog_identity");
   query(file, "PRAGMA user_version = 1");
   ASSERT_EQ(query(file, "SELECT count(*) FROM sqlite_schema WHERE name LIKE 'migration%'"), "0");
 

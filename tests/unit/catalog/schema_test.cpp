@@ -58,7 +58,7 @@ TEST_F(CatalogSchema, FailedUpgradeLeavesTheFileAtItsOldVersion) {
 }
 
 TEST_F(CatalogSchema, UpgradesAVersionTwoFileWithScatterWritesAllowed) {
-  // A version-2 file: everything but step 3's column (the test drops it).
+  // A version-2 file: everything but steps 3 and 4 (the test drops what they added).
   const std::string file = path("v2.db");
   {
     auto v2 = openCatalog(file);
@@ -67,6 +67,9 @@ TEST_F(CatalogSchema, UpgradesAVersionTwoFileWithScatterWritesAllowed) {
     ASSERT_TRUE(v2->createShard("shop", "-80", ep(1), {}, true, ctx()).ok());
   }
   query(file, "ALTER TABLE keyspaces DROP COLUMN scatter_writes");
+  query(file, "ALTER TABLE keyspaces DROP COLUMN transaction_mode");
+  query(file, "DROP TABLE twopc_decisions");
+  query(file, "DROP TABLE catalog_identity");
   query(file, "PRAGMA user_version = 2");
   ASSERT_EQ(query(file,
                   "SELECT count(*) FROM pragma_table_info('keyspaces') WHERE name = "
@@ -75,8 +78,10 @@ TEST_F(CatalogSchema, UpgradesAVersionTwoFileWithScatterWritesAllowed) {
 
   auto upgraded = openCatalog(file);
   ASSERT_TRUE(upgraded);
-  EXPECT_EQ(query(file, "PRAGMA user_version"), "3");
+  EXPECT_EQ(query(file, "PRAGMA user_version"), "4");
   EXPECT_EQ(upgraded->version(), 2u);  // content and version kept
+  EXPECT_EQ(query(file, "SELECT transaction_mode FROM keyspaces"), "multi");
+  EXPECT_EQ(query(file, "SELECT length(id) FROM catalog_identity"), "8");
   auto snap = upgraded->snapshot();
   ASSERT_TRUE(snap.ok());
   ASSERT_NE((*snap)->findKeyspace("shop"), nullptr);
@@ -84,6 +89,10 @@ TEST_F(CatalogSchema, UpgradesAVersionTwoFileWithScatterWritesAllowed) {
   EXPECT_EQ((*snap)->shards.size(), 1u);
   ASSERT_TRUE(upgraded->setScatterWrites("shop", ScatterWrites::kDeny, ctx()).ok());
   EXPECT_EQ(query(file, "SELECT scatter_writes FROM keyspaces"), "deny");
+  ASSERT_TRUE(upgraded->setTransactionMode("shop", TransactionMode::kTwoPc, ctx()).ok());
+  EXPECT_EQ(query(file, "SELECT transaction_mode FROM keyspaces"), "twopc");
+  EXPECT_EQ((*upgraded->snapshot())->findKeyspace("shop")->transactionMode,
+            TransactionMode::kTwoPc);
 }
 
 TEST_F(CatalogSchema, RefusesAFileFromANewerShardproxy) {

@@ -79,9 +79,11 @@ TEST_F(AdminExecutorTest, BuildsAShardedKeyspaceShardByShard) {
 TEST_F(AdminExecutorTest, AlterKeyspaceSetsScatterWritesShownBySHOWKEYSPACES) {
   ok("CREATE KEYSPACE shop SHARDED");
   TextResultSet ks = rows("SHOW KEYSPACES");
-  ASSERT_EQ(ks.columns.size(), 6u);
+  ASSERT_EQ(ks.columns.size(), 7u);
   EXPECT_EQ(ks.columns[5], "scatter_writes");
   EXPECT_EQ(ks.rows[0][5], "allow");
+  EXPECT_EQ(ks.columns[6], "transaction_mode");
+  EXPECT_EQ(ks.rows[0][6], "multi");
   bool changed = false;
   AdminResult r = run("ALTER KEYSPACE shop SET scatter_writes = 'deny'", &changed);
   ASSERT_TRUE(std::holds_alternative<AdminOk>(r));
@@ -96,6 +98,16 @@ TEST_F(AdminExecutorTest, AlterKeyspaceSetsScatterWritesShownBySHOWKEYSPACES) {
   EXPECT_EQ(missing.mysqlErrno, 1146);
   EXPECT_EQ(missing.message, "keyspace 'nosuch' does not exist");
   EXPECT_EQ(error("ALTER KEYSPACE shop SET scatter_writes = never").mysqlErrno, 1064);
+  // Both settings in one statement; each is a change of its own.
+  ok("ALTER KEYSPACE shop SET transaction_mode = TwoPC, scatter_writes = deny");
+  TextResultSet both = rows("SHOW KEYSPACES");
+  EXPECT_EQ(both.rows[0][5], "deny");
+  EXPECT_EQ(both.rows[0][6], "twopc");
+  ok("ALTER KEYSPACE shop SET transaction_mode = 'single'");
+  EXPECT_EQ(catalog_->snapshot().value()->findKeyspace("shop")->transactionMode,
+            catalog::TransactionMode::kSingle);
+  EXPECT_EQ(error("ALTER KEYSPACE shop SET transaction_mode = xa").mysqlErrno, 1064);
+  EXPECT_EQ(error("ALTER KEYSPACE nosuch SET transaction_mode = multi").mysqlErrno, 1146);
   EXPECT_EQ(error("ALTER TABLE shop.orders ADD c INT").mysqlErrno, 1235);
 }
 

@@ -1081,9 +1081,16 @@ TEST(AdminParserKeyspaceSettings, AlterKeyspaceRefusals) {
   };
   for (const Case& c : std::vector<Case>{
            {"ALTER KEYSPACE shop scatter_writes = deny",
-            "expected SET and a setting (scatter_writes = allow | deny)", "scatter_writes = deny"},
-           {"ALTER KEYSPACE shop SET sharded = yes", "expected a keyspace setting (scatter_writes)",
-            "sharded = yes"},
+            "expected SET and a setting (scatter_writes = allow | deny, transaction_mode = single "
+            "| "
+            "multi | twopc)",
+            "scatter_writes = deny"},
+           {"ALTER KEYSPACE shop SET sharded = yes",
+            "expected a keyspace setting (scatter_writes, transaction_mode)", "sharded = yes"},
+           {"ALTER KEYSPACE shop SET transaction_mode = xa",
+            "expected single, multi or twopc (transaction_mode = ...)", "xa"},
+           {"ALTER KEYSPACE shop SET transaction_mode = twopc, transaction_mode = multi",
+            "transaction_mode is set twice", "transaction_mode = multi"},
            {"ALTER KEYSPACE shop SET scatter_writes deny", "expected '=' after scatter_writes",
             "deny"},
            {"ALTER KEYSPACE shop SET scatter_writes = sometimes",
@@ -1097,7 +1104,8 @@ TEST(AdminParserKeyspaceSettings, AlterKeyspaceRefusals) {
            {"ALTER KEYSPACE shop SET scatter_writes = deny now",
             "expected ',' and another setting, or end of statement", "now"},
            {"ALTER KEYSPACE shop.orders SET scatter_writes = deny",
-            "expected SET and a setting (scatter_writes = allow | deny)",
+            "expected SET and a setting (scatter_writes = allow | deny, transaction_mode = "
+            "single | multi | twopc)",
             ".orders SET scatter_writes = deny"},
        }) {
     auto e = errorOf(c.sql);

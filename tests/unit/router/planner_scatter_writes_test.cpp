@@ -56,6 +56,7 @@ std::int64_t valueOn(bool high) {
 
 class ScatterWritesTest : public ::testing::Test {
  protected:
+  std::optional<catalog::TransactionMode> mode_;
   const Plan& plan(std::string sql, ScatterWrites setting = ScatterWrites::kDeny,
                    bool inTransaction = false) {
     snap_ = makeSnapshot(setting);
@@ -70,6 +71,7 @@ class ScatterWritesTest : public ::testing::Test {
     in.snapshot = &snap_;
     in.schema = "shop";
     in.inTransaction = inTransaction;
+    in.transactionMode = mode_;
     if (executing_) {
       in.executing = true;
       in.params = params_;
@@ -196,6 +198,7 @@ TEST_F(ScatterWritesTest, PreparedStatementsAreCheckedWithTheirValues) {
 }
 
 TEST_F(ScatterWritesTest, DenyIsReportedBeforeTheTransactionRule) {
+  mode_ = catalog::TransactionMode::kSingle;
   expectDenied(plan("UPDATE orders SET status = 'x'", ScatterWrites::kDeny, true), noKey("UPDATE"));
   const Plan& p = plan("UPDATE orders SET status = 'x'", ScatterWrites::kAllow, true);
   EXPECT_EQ(p.kind, PlanKind::kError);

@@ -863,9 +863,10 @@ TEST_F(PlannerTest, WriteWithASubqueryOnAShardedTable) {
   EXPECT_EQ(correlated.kind, PlanKind::kScatter) << correlated.error.message;
 }
 
-TEST_F(PlannerTest, MultiShardWritesInsideATransactionAreRefused) {
+TEST_F(PlannerTest, MultiShardWritesInsideASingleModeTransactionAreRefused) {
   PlanInput tx = input();
   tx.inTransaction = true;
+  tx.transactionMode = catalog::TransactionMode::kSingle;
   for (const std::string& sql : {
            std::string("UPDATE customers SET name = 'x'"),
            std::string("DELETE FROM orders WHERE amount = 0"),
@@ -880,6 +881,15 @@ TEST_F(PlannerTest, MultiShardWritesInsideATransactionAreRefused) {
   const Plan& one = plan("UPDATE customers SET name = 'x' WHERE id = " + str(lo1_), tx);
   ASSERT_EQ(one.kind, PlanKind::kSingle) << one.error.message;
   EXPECT_EQ(plan("SELECT * FROM customers", tx).kind, PlanKind::kConcatenate);
+  // Modes multi (the keyspace default) and twopc run them on every shard they touch.
+  for (auto mode :
+       {std::optional<catalog::TransactionMode>(), std::optional(catalog::TransactionMode::kMulti),
+        std::optional(catalog::TransactionMode::kTwoPc)}) {
+    tx.transactionMode = mode;
+    const Plan& p = plan("UPDATE customers SET name = 'x'", tx);
+    EXPECT_EQ(p.kind, PlanKind::kScatter) << p.error.message;
+    EXPECT_EQ(p.targets.size(), 2u);
+  }
 }
 
 // ------------------------------------------------------------------ roles and hints

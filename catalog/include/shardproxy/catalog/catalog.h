@@ -37,7 +37,7 @@ struct ChangeRecord {
 class Catalog {
  public:
   // The schema version this build writes; files with a newer one are refused.
-  static constexpr int kSchemaVersion = 3;
+  static constexpr int kSchemaVersion = 4;
 
   // Opens (creating if missing) and upgrades the schema in one transaction.
   static Result<std::unique_ptr<Catalog>> open(const std::string& path);
@@ -60,6 +60,9 @@ class Catalog {
   // migration shards it).
   Status setScatterWrites(std::string_view keyspace, ScatterWrites setting,
                           const ChangeContext& ctx);
+  // ALTER KEYSPACE ... SET transaction_mode (docs/transactions.md).
+  Status setTransactionMode(std::string_view keyspace, TransactionMode mode,
+                            const ChangeContext& ctx);
   // shardName is the key range in Vitess notation for sharded keyspaces ("-80", "80-c0", "c0-",
   // "-" for the whole space); an unsharded keyspace has exactly one shard, any name, whole range.
   Status createShard(std::string_view keyspace, std::string_view shardName, const Endpoint& primary,

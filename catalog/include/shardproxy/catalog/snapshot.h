@@ -17,11 +17,17 @@ enum class BackendState : std::uint8_t { kOnline, kDraining, kOffline };
 enum class TableKind : std::uint8_t { kSharded, kReference };
 // Whether an UPDATE / DELETE may run on several shards of a keyspace at once (docs/routing.md).
 enum class ScatterWrites : std::uint8_t { kAllow, kDeny };
+// How a transaction that writes to several shards commits (docs/transactions.md): kSingle refuses
+// the second shard's write, kMulti commits the shards in turn, kTwoPc commits them atomically with
+// XA and a decision recorded in the catalog.
+enum class TransactionMode : std::uint8_t { kSingle, kMulti, kTwoPc };
 
 std::string_view toString(BackendRole role);
 std::string_view toString(BackendState state);
 std::string_view toString(TableKind kind);
 std::string_view toString(ScatterWrites setting);
+std::string_view toString(TransactionMode mode);
+std::optional<TransactionMode> parseTransactionMode(std::string_view text);  // lower case
 
 struct Endpoint {
   std::string host;
@@ -72,6 +78,7 @@ struct Keyspace {
   std::vector<std::size_t> shards;  // indexes into Snapshot::shards, by range start
   std::vector<KeyRange> uncovered;  // gaps among serving shards (sharded keyspaces)
   ScatterWrites scatterWrites = ScatterWrites::kAllow;
+  TransactionMode transactionMode = TransactionMode::kMulti;
   bool complete() const { return uncovered.empty() && !shards.empty(); }
 };
 

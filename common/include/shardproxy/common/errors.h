@@ -46,6 +46,8 @@ enum class ErrorCode : std::uint16_t {
   kKeyspaceHeld,
   kMigration,
   kScatterWriteDenied,
+  kPartialCommit,
+  kTransactionRolledBack,
   kCount
 };
 

@@ -54,7 +54,9 @@ class ClientSession {
     std::string keyspace;
     std::string shard;
     bool primary = true;
-    bool inTx = false;  // a transaction is open on it (begun by the proxy, or status flags)
+    bool inTx = false;   // a transaction is open on it (begun by the proxy, or status flags)
+    bool wrote = false;  // the open transaction sent a write here
+    bool xa = false;     // the open transaction is an XA branch here (mode twopc)
   };
 
   struct PreparedStatement {
@@ -161,7 +163,32 @@ class ClientSession {
   static std::size_t proxyVariables(const sql::SetStatement& set);
   std::optional<Error> applyProxyVariables(const sql::SetStatement& set);
   asio::awaitable<bool> onExplainRoute(const sql::Statement& statement, std::uint8_t seq);
+  // --- transactions (session_transactions.cpp, docs/transactions.md) ---
+  // The transaction mode for writes to `keyspace`: the session's SET, else the keyspace's.
+  catalog::TransactionMode txModeFor(std::string_view keyspace) const;
+  // Whether a connection of `c`'s kind must be put in a transaction before use: an explicit
+  // transaction is open, or autocommit=0 on a twopc keyspace's primary (an XA branch).
+  bool needsBegin(const SessionConn& c) const;
+  asio::awaitable<Status> beginOn(SessionConn& c);
+  // COMMIT / ROLLBACK of the session's transaction on every connection it went to: as written
+  // when at most one shard was written (chained and released as the server does), else in turn
+  // (multi) or with XA two-phase commit (twopc).
+  asio::awaitable<Status> endTransaction(std::string_view sql, bool commit);
   asio::awaitable<Status> commitAll(std::string_view sql);
+  asio::awaitable<Status> commitInTurn();
+  asio::awaitable<Status> commitTwoPhase();
+  asio::awaitable<Status> rollbackBranches();
+  asio::awaitable<Status> rollbackWritten(const std::vector<catalog::Endpoint>& written,
+                                          const std::string& branches, std::string why);
+  // One branch: COMMIT, or XA END + XA COMMIT ONE PHASE (or the ROLLBACK forms).
+  asio::awaitable<Status> finishBranch(const catalog::Endpoint& address, bool commit);
+  asio::awaitable<Status> branchCommand(const catalog::Endpoint& address, std::string_view sql);
+  std::string branchName(const SessionConn& c) const;
+  // An error after which the server has rolled the transaction back (deadlock): the session
+  // rolls back its other branches and ends the transaction (abortTransaction).
+  static bool abortsTransaction(std::uint16_t mysqlErrno);
+  asio::awaitable<void> abortTransaction();
+  std::string xidOf(const SessionConn& c) const;
   // The backend serving `shard` for `role`, honouring health, read-your-writes and stickiness.
   Result<const catalog::Backend*> chooseFor(const catalog::Shard& shard, router::Role role,
                                             bool* fellBack = nullptr);
@@ -234,6 +261,8 @@ class ClientSession {
   bool txReadOnly_ = false;
   std::string txBegin_;
   std::string txWriteShard_;  // "keyspace/shard" the open transaction wrote to
+  std::string txGtrid_;       // the XA transaction id of the open twopc transaction
+  std::optional<catalog::TransactionMode> txModeOverride_;  // SET shardproxy_transaction_mode
   std::vector<RecentWrite> recentWrites_;
   std::uint32_t readYourWritesMs_ = 0;
   bool causalReads_ = false;

@@ -56,6 +56,11 @@ struct Config {
   // How long a statement waits while its keyspace is held (a cutover) before it fails with the
   // retryable error (1213, SQLSTATE 40001).
   std::chrono::milliseconds holdTimeout{10000};
+  // Two-phase commit recovery (docs/transactions.md): how often the pass runs, and how long a
+  // transaction may stay between its first XA PREPARE and its decision before recovery rolls it
+  // back (its proxy died or hangs).
+  std::chrono::milliseconds twopcRecoveryInterval{5000};
+  std::chrono::milliseconds twopcAbandon{10000};
   // Rows a multi-shard merge may keep in memory for the query's own sets (DISTINCT, groups
   // sorted by an aggregate); past it the query fails with 1038 (merge_buffer_rows).
   std::size_t mergeBufferRows = 100000;

@@ -24,8 +24,9 @@ struct RelayOptions {
 struct RelayResult {
   enum class Outcome : std::uint8_t { kDone, kClientGone, kBackendLost, kBackendProtocol };
   Outcome outcome = Outcome::kDone;
-  bool sawError = false;   // the response was (or ended with) an ERR packet
-  bool sawStatus = false;  // a final OK/EOF carried status flags
+  bool sawError = false;        // the response was (or ended with) an ERR packet
+  std::uint16_t errorCode = 0;  // its error number
+  bool sawStatus = false;       // a final OK/EOF carried status flags
   std::uint16_t statusFlags = 0;
   std::uint8_t nextSeq = 1;         // sequence id for a packet the proxy appends (an ERR)
   bool clientStreamBroken = false;  // part of a packet reached the client: it cannot resync

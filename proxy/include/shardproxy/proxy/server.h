@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -18,6 +19,7 @@
 #include <vector>
 
 #include "shardproxy/catalog/catalog.h"
+#include "shardproxy/catalog/decision_log.h"
 #include "shardproxy/proxy/admin_executor.h"
 #include "shardproxy/proxy/authenticator.h"
 #include "shardproxy/proxy/config.h"
@@ -25,6 +27,7 @@
 #include "shardproxy/proxy/keyspace_gate.h"
 #include "shardproxy/proxy/pool.h"
 #include "shardproxy/proxy/tls.h"
+#include "shardproxy/proxy/twopc_recovery.h"
 
 namespace shardproxy::proxy {
 
@@ -63,6 +66,16 @@ struct SharedState {
   // The hold/release buffer (cutovers), and the resharding workers that use it.
   KeyspaceGate gate{*this};
   std::unique_ptr<migrations::MigrationManager> migrations;
+
+  // Multi-shard transactions in mode 'twopc' (docs/transactions.md): the decision log (null when
+  // it could not be opened: such a transaction then fails at COMMIT, rolled back everywhere), the
+  // XA ids' prefix "sp-<catalog id>-<process tag>-", a counter, the thread that runs SQLite for
+  // sessions, and the recovery pass (null without a dba_user).
+  std::unique_ptr<catalog::DecisionLog> decisions;
+  std::string xidPrefix;
+  std::atomic<std::uint64_t> nextXid{1};
+  boost::asio::thread_pool blocking{1};
+  std::unique_ptr<TwoPcRecovery> twopcRecovery;
 
   // Runs one admin statement against the catalog (admin thread only) and publishes on change.
   AdminResult runAdmin(std::string_view sql, const std::string& who, bool& changed);

@@ -40,10 +40,12 @@ struct DropKeyspace {
   std::string name;
 };
 // ALTER KEYSPACE ks SET setting = value [, setting = value]: the keyspace's settings, each named
-// at most once. Today: scatter_writes = allow | deny (the value bare or quoted, any case).
+// at most once: scatter_writes = allow | deny, transaction_mode = single | multi | twopc (the
+// value bare or quoted, any case).
 struct AlterKeyspace {
   std::string keyspace;
   std::optional<catalog::ScatterWrites> scatterWrites;
+  std::optional<catalog::TransactionMode> transactionMode;
 };
 struct CreateShard {
   std::string keyspace;

@@ -99,6 +99,9 @@ struct PlanInput {
   // Inside an explicit (or autocommit=0) read-write transaction: everything to primaries.
   bool inTransaction = false;
   bool readOnlyTransaction = false;
+  // SET shardproxy_transaction_mode: overrides the keyspace's transaction_mode (a transaction
+  // that writes to several shards is refused under kSingle).
+  std::optional<catalog::TransactionMode> transactionMode;
   // Every read to primaries (the session created temporary tables, or asked for it).
   bool forcePrimary = false;
   // COM_STMT_EXECUTE: the bound parameters, in placeholder order. nullptr while preparing.

@@ -40,6 +40,8 @@ class ResponseScanner {
 
   bool done() const { return state_ == State::kDone; }
   bool sawError() const { return sawError_; }
+  // The ERR packet's error number (0 when it was not seen whole enough to read).
+  std::uint16_t errorCode() const { return errorCode_; }
   std::uint16_t lastStatus() const { return lastStatus_; }
   bool sawStatus() const { return sawStatus_; }
   std::uint32_t packets() const { return packets_; }
@@ -73,6 +75,11 @@ class ResponseScanner {
   std::uint32_t packets_ = 0;
   bool sawStatus_ = false;
   bool sawError_ = false;
+  std::uint16_t errorCode_ = 0;
+  void noteError(ByteView payload) {
+    if (payload.size() >= 3)
+      errorCode_ = static_cast<std::uint16_t>(payload[1] | (payload[2] << 8));
+  }
   bool continuation_ = false;
 };
 
