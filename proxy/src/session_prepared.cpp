@@ -397,8 +397,24 @@ asio::awaitable<bool> ClientSession::onStmtExecute(const Packet& pkt) {
       case router::PlanKind::kScatter:
       case router::PlanKind::kSessionConnection:
         break;
+      case router::PlanKind::kBegin:
+        // Prepared BEGIN / COMMIT / ROLLBACK (sysbench's --db-ps-mode=auto prepares them): the
+        // proxy's transaction, as for the text statements; each answers a plain OK.
+        co_return co_await onBegin(*plan, seq);
+      case router::PlanKind::kCommit:
+      case router::PlanKind::kRollback:
+        co_return co_await onEndTransaction(*plan, pkt, seq);
+      case router::PlanKind::kSavepoint: {
+        // On every connection of the transaction; with none yet, where the session last ran.
+        bool branches = false;
+        for (const auto& c : conns_)
+          branches = branches || c.inTx;
+        if (branches) co_return co_await onEndTransaction(*plan, pkt, seq);
+        plan = &session;
+        break;
+      }
       default:
-        // Transaction and session statements prepared by the client run where it last ran.
+        // Session statements prepared by the client (SET, USE) run where it last ran.
         plan = &session;
         break;
     }

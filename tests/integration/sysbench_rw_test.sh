@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# sysbench oltp_read_write with its default options through a 4-shard keyspace (issue: apps run
+# unchanged): transactions that write to several shards (modes multi and twopc), range selects
+# merged across shards, --db-ps-mode auto (BEGIN / COMMIT and every statement prepared) and
+# disable. 0 errors, and afterwards each table holds exactly --table-size rows, no id on two
+# shards, no XA branch left prepared.
+# Usage: sysbench_rw_test.sh [SECONDS]   (SHARDPROXY_BIN overrides build/shardproxy)
+set -uo pipefail
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+bin="${SHARDPROXY_BIN:-$root/build/shardproxy}"
+work="$(mktemp -d /tmp/sp-sbrw.XXXXXX)"
+proxy_pid=""
+failed=0
+TEST_NAME=sysbench_rw_test
+t_start=$SECONDS
+seconds="${1:-15}"
+# shellcheck source=tests/integration/lib.sh
+source "$root/tests/integration/lib.sh"
+trap cleanup_work EXIT
+trap 'exit 130' INT TERM
+
+lines="$("$root/scripts/cluster" up "$work/cluster" --shards 4 --replicas 0 2>"$work/cluster.log")" \
+  || { cat "$work/cluster.log"; die "scripts/cluster up failed"; }
+for i in 0 1 2 3; do declare "p$i=$(field "$lines" $i primary port)"; done
+primaries=("$p0" "$p1" "$p2" "$p3")
+pass "cluster up: 4 primaries ${primaries[*]}"
+app_port=$(free_port); admin_port=$(free_port)
+while [[ $admin_port == "$app_port" ]]; do admin_port=$(free_port); done
+"$bin" --catalog "$work/catalog.db" --listen "127.0.0.1:$app_port" --user app:secret \
+  --admin-listen "127.0.0.1:$admin_port" --admin-user admin:adminpw --health-user root: \
+  --dba-user root: --threads 2 >"$work/proxy.log" 2>&1 &
+proxy_pid=$!
+wait_admin_up
+admin_all "CREATE KEYSPACE shop SHARDED" \
+  "CREATE SHARD shop.\`-40\` PRIMARY '127.0.0.1:$p0'" \
+  "CREATE SHARD shop.\`40-80\` PRIMARY '127.0.0.1:$p1'" \
+  "CREATE SHARD shop.\`80-c0\` PRIMARY '127.0.0.1:$p2'" \
+  "CREATE SHARD shop.\`c0-\` PRIMARY '127.0.0.1:$p3'" \
+  "CREATE SHARDED TABLE shop.sbtest1 SHARD KEY (id)" \
+  "CREATE SHARDED TABLE shop.sbtest2 SHARD KEY (id)"
+for p in "${primaries[@]}"; do root_sql "$p" "CREATE DATABASE IF NOT EXISTS shop" >/dev/null; done
+size=10000
+sb=(--mysql-host=127.0.0.1 --mysql-port="$app_port" --mysql-user=app --mysql-password=secret
+  --mysql-db=shop --tables=2 --table-size=$size --report-interval=0)
+# Generated ids need a global sequence (sequence_test.sh); until then prepare names them.
+prepare_opts=(--auto_inc=off)
+sysbench oltp_read_write "${sb[@]}" "${prepare_opts[@]}" prepare >"$work/sysbench.log" 2>&1 \
+  && pass "sysbench prepare: 2 tables of $size rows" || fail "sysbench prepare: $(tail -3 "$work/sysbench.log")"
+
+check_tables() {
+  local t total distinct n
+  for t in sbtest1 sbtest2; do
+    total=0
+    : >"$work/ids"
+    for p in "${primaries[@]}"; do
+      n=$(root_sql "$p" "SELECT COUNT(*) FROM shop.$t")
+      total=$((total + n))
+      root_sql "$p" "SELECT id FROM shop.$t" >>"$work/ids"
+    done
+    distinct=$(sort -u "$work/ids" | wc -l)
+    if [[ $total == "$size" && $distinct == "$size" ]]; then
+      pass "$1: $t holds exactly $size rows over the 4 shards, no id on two shards"
+    else
+      fail "$1: $t has $total rows, $distinct distinct ids (want $size)"
+    fi
+  done
+  for p in "${primaries[@]}"; do
+    n=$(root_sql "$p" "XA RECOVER" | wc -l)
+    [[ $n == 0 ]] || fail "$1: $n XA branch(es) left prepared on $p"
+  done
+}
+
+for txmode in multi twopc; do
+  admin_ok "ALTER KEYSPACE shop SET transaction_mode = $txmode"
+  for mode in auto disable; do
+    out=$(sysbench oltp_read_write "${sb[@]}" --db-ps-mode=$mode --threads=4 --time="$seconds" run 2>&1)
+    echo "$out" >>"$work/sysbench.log"
+    errors=$(awk '$1 == "ignored" && $2 == "errors:" { print $3 }' <<<"$out")
+    tps=$(awk '$1 == "transactions:" { gsub(/[(]/, "", $3); print $2 " transactions, " $3 "/s" }' <<<"$out")
+    if [[ $errors == 0 && $out != *FATAL* && -n $tps ]]; then
+      pass "sysbench oltp_read_write, default options, transaction_mode $txmode, ps-mode $mode: 0 errors ($tps)"
+    else
+      fail "sysbench oltp_read_write $txmode ps-mode $mode: errors [${errors:-?}]"
+      grep -E 'FATAL|error' <<<"$out" | head -5
+    fi
+    check_tables "after $txmode/$mode"
+  done
+done
+echo "$TEST_NAME: $([[ $failed == 0 ]] && echo PASSED || echo FAILED) in $((SECONDS - t_start)) s"
+exit $failed
