@@ -82,8 +82,8 @@ std::string ClientSession::xidOf(const SessionConn& c) const {
 }
 
 asio::awaitable<Status> ClientSession::beginOn(SessionConn& c) {
-  const bool xa = !txReadOnly_ && c.primary &&
-                  txModeFor(c.keyspace) == catalog::TransactionMode::kTwoPc;
+  const bool xa =
+      !txReadOnly_ && c.primary && txModeFor(c.keyspace) == catalog::TransactionMode::kTwoPc;
   std::string sql;
   if (xa) {
     if (txGtrid_.empty()) {
@@ -150,8 +150,7 @@ asio::awaitable<Status> ClientSession::branchCommand(const catalog::Endpoint& ad
   co_return st;
 }
 
-asio::awaitable<Status> ClientSession::finishBranch(const catalog::Endpoint& address,
-                                                    bool commit) {
+asio::awaitable<Status> ClientSession::finishBranch(const catalog::Endpoint& address, bool commit) {
   SessionConn* c = findConn(address);
   if (c == nullptr) {
     co_return Error::make(ErrorCode::kBackendLost,
@@ -228,9 +227,10 @@ asio::awaitable<Status> ClientSession::commitInTurn() {
   if (committed.empty()) {
     // Nothing committed: the transaction is rolled back everywhere, as one server's would be.
     Error e = *failure;
-    e.message += fmt::format(" (COMMIT failed on shard {}; the transaction was rolled back on "
-                             "every shard: {})",
-                             failedShard, joinNames(rolledBack));
+    e.message += fmt::format(
+        " (COMMIT failed on shard {}; the transaction was rolled back on "
+        "every shard: {})",
+        failedShard, joinNames(rolledBack));
     co_return e;
   }
   co_return Error::make(
@@ -258,7 +258,9 @@ asio::awaitable<Status> ClientSession::commitTwoPhase() {
   const std::string gtrid = txGtrid_;
   catalog::DecisionLog* log = ctx_.shared.decisions.get();
   auto record = [log, gtrid, branches] { return log->recordPrepare(gtrid, branches, nowMs()); };
-  auto rollback = [log, gtrid] { return log->decide(gtrid, catalog::Decision::kRollback, nowMs()); };
+  auto rollback = [log, gtrid] {
+    return log->decide(gtrid, catalog::Decision::kRollback, nowMs());
+  };
   auto commit = [log, gtrid] { return log->decide(gtrid, catalog::Decision::kCommit, nowMs()); };
   Status recorded = co_await detail::offload(ctx_.shared.blocking, record);
   if (!recorded) {
@@ -300,8 +302,9 @@ asio::awaitable<Status> ClientSession::commitTwoPhase() {
     // Not recorded as committed (a SQLite failure leaves 'prepare', which recovery rolls back
     // after twopc_abandon_ms; or recovery already decided 'rollback' for a stalled proxy).
     std::string why = !decided ? "recording the commit decision failed: " + decided.error().message
-                               : std::string("the recovery pass had rolled it back (the commit "
-                                             "came later than twopc_abandon_ms)");
+                               : std::string(
+                                     "the recovery pass had rolled it back (the commit "
+                                     "came later than twopc_abandon_ms)");
     if (!decided) {
       co_return Error::make(ErrorCode::kTransactionRolledBack,
                             fmt::format("XA_RBROLLBACK: the transaction was not committed on any "
@@ -328,9 +331,10 @@ asio::awaitable<Status> ClientSession::commitTwoPhase() {
     }
     if (!st) {
       pending = true;
-      moduleLogger("proxy")->warn("{} XA COMMIT of {} on {} failed ({}); the recovery pass "
-                                  "commits it",
-                                  peer(), gtrid, a.toString(), st.error().message);
+      moduleLogger("proxy")->warn(
+          "{} XA COMMIT of {} on {} failed ({}); the recovery pass "
+          "commits it",
+          peer(), gtrid, a.toString(), st.error().message);
     }
   }
   if (pending) {
@@ -341,9 +345,8 @@ asio::awaitable<Status> ClientSession::commitTwoPhase() {
   co_return Status{};
 }
 
-asio::awaitable<Status> ClientSession::rollbackWritten(const std::vector<catalog::Endpoint>& written,
-                                                       const std::string& branches,
-                                                       std::string why) {
+asio::awaitable<Status> ClientSession::rollbackWritten(
+    const std::vector<catalog::Endpoint>& written, const std::string& branches, std::string why) {
   for (const auto& a : written)
     (void)co_await finishBranch(a, false);
   co_return Error::make(ErrorCode::kTransactionRolledBack,

@@ -65,9 +65,10 @@ void TwoPcRecovery::loop() {
   for (;;) {
     TwoPcRecoveryReport r = runOnce();
     if (r.committed + r.rolledBack + r.errors > 0) {
-      log->info("recovery pass: {} branch(es) committed, {} rolled back, {} in flight, {} failed, "
-                "{} primary(ies) unreachable",
-                r.committed, r.rolledBack, r.inFlight, r.errors, r.unreachable);
+      log->info(
+          "recovery pass: {} branch(es) committed, {} rolled back, {} in flight, {} failed, "
+          "{} primary(ies) unreachable",
+          r.committed, r.rolledBack, r.inFlight, r.errors, r.unreachable);
     }
     std::unique_lock lock(mutex_);
     wake_.wait_for(lock, options_.interval, [this] { return stopping_ || nudged_; });
@@ -130,8 +131,8 @@ TwoPcRecoveryReport TwoPcRecovery::runOnce() {
         continue;
       }
       const bool commit = *decision && **decision == catalog::Decision::kCommit;
-      std::string sql = fmt::format("XA {} {}", commit ? "COMMIT" : "ROLLBACK",
-                                    xidLiteral(gtrid, bqual));
+      std::string sql =
+          fmt::format("XA {} {}", commit ? "COMMIT" : "ROLLBACK", xidLiteral(gtrid, bqual));
       Status st = client.execute(sql);
       // 1397 XAER_NOTA: its owner finished it meanwhile.
       if (!st && client.lastErrno() != 1397) {
