@@ -150,24 +150,19 @@ asio::awaitable<MergeResult> relayMergeSpec(std::span<BackendConnection* const> 
     r.headerSent = true;
   }
 
-  // Reads shard i's next row into its head; false when it has none (ended, failed).
-  auto advance = [&](std::size_t i) -> asio::awaitable<bool> {
+  // Takes shard i's next packet: a row into its head (true), or its end or failure (false).
+  // `decode` false: the row is only skipped (the drain after LIMIT).
+  auto take = [&](std::size_t i, protocol::ByteView p, bool decode) -> bool {
     Source& s = src[i];
-    auto pkt = co_await s.be->channel().readPacket();
-    if (!pkt) {
-      lost(i, MergeResult::Outcome::kBackendLost);
-      co_return false;
-    }
-    protocol::ByteView p = pkt->payload;
     if (!p.empty() && p[0] == protocol::kErrHeader) {
       shardError(i, p);
-      co_return false;
+      return false;
     }
     if (protocol::isEofOrOkTerminator(p, s.caps)) {
       std::uint16_t flags = protocol::terminatorStatus(p, s.caps).value_or(0);
       if (flags & protocol::status::kMoreResultsExist) {
         lost(i, MergeResult::Outcome::kBackendProtocol);
-        co_return false;
+        return false;
       }
       if (s.caps & protocol::cap::kDeprecateEof) {
         if (auto ok = protocol::decodeOk(p, s.caps)) warnings += ok->warnings;
@@ -178,14 +173,25 @@ asio::awaitable<MergeResult> relayMergeSpec(std::span<BackendConnection* const> 
       r.status[i] = flags;
       ++r.succeeded;
       s.active = false;
-      co_return false;
+      return false;
     }
+    if (!decode) return true;
     if (!merger.decode(p, s.cells)) {
       lost(i, MergeResult::Outcome::kBackendProtocol);
-      co_return false;
+      return false;
     }
     s.row = p;
-    co_return true;
+    return true;
+  };
+  // Reads shard i's next row into its head; false when it has none (ended, failed). A row already
+  // in the channel's buffer (most of them) costs no coroutine.
+  auto advance = [&](std::size_t i, bool decode = true) -> asio::awaitable<bool> {
+    auto pkt = co_await src[i].be->channel().readPacket();
+    if (!pkt) {
+      lost(i, MergeResult::Outcome::kBackendLost);
+      co_return false;
+    }
+    co_return take(i, pkt->payload, decode);
   };
   auto failedYet = [&] { return r.error || r.outcome != MergeResult::Outcome::kDone; };
 
@@ -210,7 +216,11 @@ asio::awaitable<MergeResult> relayMergeSpec(std::span<BackendConnection* const> 
       if (!clientGone) clientGone = static_cast<bool>(co_await client.flush());
       out.clear();
     }
-    co_await advance(best);
+    if (auto buffered = src[best].be->channel().tryReadBuffered()) {
+      take(best, buffered->payload, true);
+    } else {
+      co_await advance(best);
+    }
     more = !failedYet();
   }
   if (!failedYet() && !merger.error()) merger.finish(out, seq);
@@ -233,7 +243,11 @@ asio::awaitable<MergeResult> relayMergeSpec(std::span<BackendConnection* const> 
   // (No co_await inside a short-circuit condition: GCC 12 miscompiles it.)
   for (std::size_t i = 0; i < k; ++i) {
     while (src[i].active) {
-      if (!co_await advance(i)) break;
+      if (auto buffered = src[i].be->channel().tryReadBuffered()) {
+        if (!take(i, buffered->payload, false)) break;
+        continue;
+      }
+      if (!co_await advance(i, false)) break;
     }
   }
   if (failedYet()) {

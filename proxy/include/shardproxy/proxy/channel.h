@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <tuple>
 #include <utility>
 
@@ -67,6 +68,9 @@ class Channel {
   // Reads one logical packet, merging split packets. Errors: the peer closed (kBackendLost for
   // callers to rename), kPacketTooLarge, kPacketsOutOfOrder (for split continuations).
   asio::awaitable<Result<Packet>> readPacket();
+  // The next packet when it is already buffered whole and unsplit (no coroutine, no syscall),
+  // else nullopt: then readPacket() reads it. The streaming merge takes rows this way.
+  std::optional<Packet> tryReadBuffered();
   // Reads one unsplit packet without reading past its end: used for the packet before a TLS
   // upgrade, whose following bytes (the ClientHello) belong to the TLS engine, not to us.
   asio::awaitable<Result<Packet>> readPacketNoReadAhead();
