@@ -228,6 +228,12 @@ Status Catalog::dropSequence(std::string_view keyspace, std::string_view table,
                      [&] { return detail::deleteSequence(db_, keyspace, table); });
 }
 
+Status Catalog::checkSequence(const SequenceSpec& spec) {
+  auto tx = detail::Transaction::begin(db_, detail::Transaction::Kind::kWrite);
+  if (!tx) return tx.takeError();
+  return detail::insertSequence(db_, spec);  // rolled back with `tx`
+}
+
 Result<std::vector<SequenceState>> Catalog::sequences() {
   auto tx = detail::Transaction::begin(db_, detail::Transaction::Kind::kRead);
   if (!tx) return tx.takeError();

@@ -107,6 +107,9 @@ class Catalog {
   // outside 1..1000000.
   Status createSequence(const SequenceSpec& spec, const ChangeContext& ctx);
   Status dropSequence(std::string_view keyspace, std::string_view table, const ChangeContext& ctx);
+  // What createSequence would refuse, without changing anything (checked before reading the
+  // shards for a START value).
+  Status checkSequence(const SequenceSpec& spec);
   Result<std::vector<SequenceState>> sequences();
 
   Result<std::vector<ChangeRecord>> changes(std::optional<std::uint32_t> limit);
