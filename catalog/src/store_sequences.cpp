@@ -69,9 +69,10 @@ Status insertSequence(sqlite3* db, const SequenceSpec& spec) {
   auto found = exists.step();
   if (!found) return found.takeError();
   if (*found) {
-    return existsError(fmt::format("table {} already has a sequence (for column {}); DROP "
-                                   "SEQUENCE FOR {} first",
-                                   what, exists.text(0), what));
+    return existsError(
+        fmt::format("table {} already has a sequence (for column {}); DROP "
+                    "SEQUENCE FOR {} first",
+                    what, exists.text(0), what));
   }
   Statement st(db,
                "INSERT INTO sequences (keyspace, table_name, column_name, start_value, "
@@ -125,10 +126,9 @@ Status readSequences(sqlite3* db, Snapshot& snap) {
     if (!*row) break;
     snap.sequences.push_back(sequenceAt(st));
   }
-  std::sort(snap.sequences.begin(), snap.sequences.end(),
-            [](const Sequence& a, const Sequence& b) {
-              return std::tie(a.keyspace, a.table) < std::tie(b.keyspace, b.table);
-            });
+  std::sort(snap.sequences.begin(), snap.sequences.end(), [](const Sequence& a, const Sequence& b) {
+    return std::tie(a.keyspace, a.table) < std::tie(b.keyspace, b.table);
+  });
   return {};
 }
 

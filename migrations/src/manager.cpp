@@ -130,9 +130,9 @@ Result<std::vector<TableDrift>> MigrationManager::schemaDrift(
 }
 
 Result<std::optional<std::int64_t>> MigrationManager::columnMax(const catalog::Snapshot& snapshot,
-                                                               const std::string& keyspace,
-                                                               const std::string& table,
-                                                               const std::string& column) const {
+                                                                const std::string& keyspace,
+                                                                const std::string& table,
+                                                                const std::string& column) const {
   if (impl_->options.dbaUser.empty()) {
     return Error::make(ErrorCode::kConfigInvalid,
                        "CREATE SEQUENCE without START WITH starts above MAX(column) on every "

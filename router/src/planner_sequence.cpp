@@ -104,8 +104,7 @@ const InsertStatement* Run::withSequenceValues(const InsertStatement& st,
       }
       for (const InsertRow* row : st.rows) {
         const std::size_t close = end(row->text) - 1;  // the row's ')'
-        edits.push_back(
-            {close, close, row->values.empty() ? "" : ", ", {}, {}, true, 0, {}});
+        edits.push_back({close, close, row->values.empty() ? "" : ", ", {}, {}, true, 0, {}});
         ++count;
       }
     }
@@ -130,10 +129,10 @@ const InsertStatement* Run::withSequenceValues(const InsertStatement& st,
 
 bool Run::takeSequenceValues(const catalog::Sequence& seq, std::size_t count) {
   if (in_.sequences == nullptr) {
-    notSupported(fmt::format(
-        "This INSERT needs generated values of the sequence of '{}.{}', which only an "
-        "application session can take (run it on the application port)",
-        seq.keyspace, seq.table));
+    notSupported(
+        fmt::format("This INSERT needs generated values of the sequence of '{}.{}', which only an "
+                    "application session can take (run it on the application port)",
+                    seq.keyspace, seq.table));
     return false;
   }
   s_.sequenceValues.resize(count);
@@ -164,6 +163,8 @@ const InsertStatement* Run::applySequenceEdits(const InsertStatement& st) {
   }
   out.append(src.substr(at, stop - at));
   if (!s_.sequenceParser) s_.sequenceParser = std::make_unique<sql::Parser>();
+  s_.sequenceParser->setOptions(in_.parseOptions != nullptr ? *in_.parseOptions
+                                                            : sql::ParseOptions{});
   sql::ParseResult parsed = s_.sequenceParser->parse(out);
   const InsertStatement* rewritten = parsed ? parsed.statement().as<InsertStatement>() : nullptr;
   if (rewritten == nullptr) {

@@ -169,8 +169,7 @@ void Run::planInsert(const InsertStatement& st) {
              : fmt::format("The INSERT into sharded table '{}' does not set shard key '{}' (a "
                            "generated key needs a sequence: CREATE SEQUENCE FOR {}.{} ({}) on "
                            "the admin port)",
-                           t->name.name, rule->shardKey, ks_->name, t->name.name,
-                           rule->shardKey));
+                           t->name.name, rule->shardKey, ks_->name, t->name.name, rule->shardKey));
     return;
   }
   s_.rowShard.clear();

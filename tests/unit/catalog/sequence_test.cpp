@@ -56,14 +56,26 @@ TEST_F(Sequences, BadDefinitionsAreRefusedWithTheirReason) {
   ok(cat().createTableRule("shop", "countries", TableKind::kReference, "", ctx()));
   ok(cat().createKeyspace("main", false, ctx()));
   ok(cat().createTableRule("main", "t", TableKind::kSharded, "id", ctx()));
-  expectRejected([&] { return cat().createSequence({"nope", "orders", "id", 1, 10}, ctx()); },
-                 kNotFound, "keyspace 'nope' does not exist");
-  expectRejected([&] { return cat().createSequence({"shop", "missing", "id", 1, 10}, ctx()); },
-                 kNotFound, "table rule shop.missing does not exist");
-  expectRejected([&] { return cat().createSequence({"shop", "countries", "id", 1, 10}, ctx()); },
-                 kInvariant, "shop.countries is a reference table");
-  expectRejected([&] { return cat().createSequence({"main", "t", "id", 1, 10}, ctx()); },
-                 kInvariant, "keyspace 'main' is unsharded");
+  expectRejected(
+      [&] {
+        return cat().createSequence({"nope", "orders", "id", 1, 10}, ctx());
+      },
+      kNotFound, "keyspace 'nope' does not exist");
+  expectRejected(
+      [&] {
+        return cat().createSequence({"shop", "missing", "id", 1, 10}, ctx());
+      },
+      kNotFound, "table rule shop.missing does not exist");
+  expectRejected(
+      [&] {
+        return cat().createSequence({"shop", "countries", "id", 1, 10}, ctx());
+      },
+      kInvariant, "shop.countries is a reference table");
+  expectRejected(
+      [&] {
+        return cat().createSequence({"main", "t", "id", 1, 10}, ctx());
+      },
+      kInvariant, "keyspace 'main' is unsharded");
   expectRejected([&] { return cat().createSequence(spec(0), ctx()); }, kInvariant,
                  "START WITH must be at least 1");
   expectRejected([&] { return cat().createSequence(spec(1, 0), ctx()); }, kInvariant,
@@ -119,7 +131,8 @@ TEST_F(Sequences, DroppedOrExhaustedSequencesAreErrors) {
   auto s = store();
   auto tooMany = s->reserve(id, 10);
   ASSERT_FALSE(tooMany.ok());
-  EXPECT_THAT(tooMany.error().message, ::testing::HasSubstr("sequence for shop.orders is exhausted"));
+  EXPECT_THAT(tooMany.error().message,
+              ::testing::HasSubstr("sequence for shop.orders is exhausted"));
   EXPECT_TRUE(s->reserve(id, 5).ok());
   ok(cat().dropSequence("shop", "orders", ctx()));
   auto dropped = s->reserve(id, 1);

@@ -203,8 +203,8 @@ TEST_F(AdminExecutorTest, SequencesAreCreatedShownAndDropped) {
   ASSERT_TRUE(std::holds_alternative<AdminOk>(r));
   EXPECT_TRUE(changed);
   TextResultSet rs = rows("SHOW SEQUENCES");
-  ASSERT_EQ(rs.columns,
-            (std::vector<std::string>{"keyspace", "table", "column", "next_value", "cache", "start"}));
+  ASSERT_EQ(rs.columns, (std::vector<std::string>{"keyspace", "table", "column", "next_value",
+                                                  "cache", "start"}));
   ASSERT_EQ(rs.rows.size(), 1u);
   EXPECT_EQ(rs.rows[0][0], "shop");
   EXPECT_EQ(rs.rows[0][1], "orders");

@@ -80,8 +80,8 @@ TEST(AdminSequenceParser, BadInputIsASyntaxErrorSayingWhatWasExpected) {
             "expected FOR keyspace.table (a shardproxy sequence generates a column of a sharded "
             "table: CREATE SEQUENCE FOR ks.t (column))",
             "s1 START WITH 1"},
-           {"CREATE SEQUENCE FOR orders (id)",
-            "expected '.' and table name (write keyspace.name)", "(id)"},
+           {"CREATE SEQUENCE FOR orders (id)", "expected '.' and table name (write keyspace.name)",
+            "(id)"},
            {"CREATE SEQUENCE FOR shop.orders", "expected '(' and the column the sequence generates",
             ""},
            {"CREATE SEQUENCE FOR shop.orders (id, b)",

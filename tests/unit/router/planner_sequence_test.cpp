@@ -103,8 +103,9 @@ TEST_F(PlannerSequenceTest, OmittedKeyColumnIsAddedAndRoutesTheRow) {
 }
 
 TEST_F(PlannerSequenceTest, NullZeroAndDefaultAreReplacedInPlace) {
-  const Plan& p = plan("INSERT INTO customers (id, name) VALUES (NULL, 'a'), (0, 'b'), "
-                       "(DEFAULT, 'c'), (77, 'd')");
+  const Plan& p = plan(
+      "INSERT INTO customers (id, name) VALUES (NULL, 'a'), (0, 'b'), "
+      "(DEFAULT, 'c'), (77, 'd')");
   ASSERT_NE(p.kind, PlanKind::kError) << p.error.message;
   EXPECT_EQ(p.generatedId, 1000);
   std::string all;

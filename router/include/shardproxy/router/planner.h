@@ -23,6 +23,7 @@
 #include "shardproxy/common/errors.h"
 #include "shardproxy/router/merge_spec.h"
 #include "shardproxy/router/sequence_source.h"
+#include "shardproxy/router/sql/parser.h"
 #include "shardproxy/router/sql/statement.h"
 
 namespace shardproxy::router {
@@ -125,6 +126,9 @@ struct PlanInput {
   // A server-side prepared statement (COM_STMT_PREPARE / EXECUTE): its text cannot be rewritten,
   // so an INSERT that needs generated values is refused.
   bool prepared = false;
+  // How the session reads statements (sql_mode's quoting rules): a rewritten INSERT is parsed
+  // again with them. Null: the defaults.
+  const sql::ParseOptions* parseOptions = nullptr;
 };
 
 class Planner {
