@@ -218,6 +218,31 @@ Status Catalog::completeMigration(std::int64_t id, const ChangeContext& ctx) {
   return applyChange(db_, version_, ctx, [&] { return detail::finishMigration(db_, id); });
 }
 
+Status Catalog::createSequence(const SequenceSpec& spec, const ChangeContext& ctx) {
+  return applyChange(db_, version_, ctx, [&] { return detail::insertSequence(db_, spec); });
+}
+
+Status Catalog::dropSequence(std::string_view keyspace, std::string_view table,
+                             const ChangeContext& ctx) {
+  return applyChange(db_, version_, ctx,
+                     [&] { return detail::deleteSequence(db_, keyspace, table); });
+}
+
+Status Catalog::checkSequence(const SequenceSpec& spec) {
+  auto tx = detail::Transaction::begin(db_, detail::Transaction::Kind::kWrite);
+  if (!tx) return tx.takeError();
+  return detail::insertSequence(db_, spec);  // rolled back with `tx`
+}
+
+Result<std::vector<SequenceState>> Catalog::sequences() {
+  auto tx = detail::Transaction::begin(db_, detail::Transaction::Kind::kRead);
+  if (!tx) return tx.takeError();
+  auto list = detail::readSequenceStates(db_);
+  if (!list) return list;
+  if (Status s = tx->commit(); !s) return s.takeError();
+  return list;
+}
+
 Result<std::vector<ChangeRecord>> Catalog::changes(std::optional<std::uint32_t> limit) {
   detail::Statement st(db_,
                        "SELECT version, time, statement, who FROM change_log "

@@ -168,7 +168,25 @@ CREATE TABLE catalog_identity (
 INSERT INTO catalog_identity (id) VALUES (lower(hex(randomblob(4))));
 )sql";
 
-constexpr std::array<const char*, 4> kUpgradeSteps{kStep1, kStep2, kStep3, kStep4};
+// Global sequences (docs/routing.md, "Generated keys"): one per sharded table rule, going with it.
+// next_value is the first value no proxy has reserved yet; proxies reserve blocks of `cache`
+// values by moving it forward in one transaction (SequenceStore), so no value is handed out twice.
+constexpr const char* kStep5 = R"sql(
+CREATE TABLE sequences (
+  id          INTEGER PRIMARY KEY AUTOINCREMENT,
+  keyspace    TEXT NOT NULL,
+  table_name  TEXT NOT NULL,
+  column_name TEXT NOT NULL CHECK (length(column_name) BETWEEN 1 AND 64),
+  start_value INTEGER NOT NULL CHECK (start_value >= 1),
+  next_value  INTEGER NOT NULL CHECK (next_value >= 1),
+  cache       INTEGER NOT NULL CHECK (cache BETWEEN 1 AND 1000000),
+  UNIQUE (keyspace, table_name),
+  FOREIGN KEY (keyspace, table_name) REFERENCES table_rules (keyspace, table_name)
+    ON DELETE CASCADE
+);
+)sql";
+
+constexpr std::array<const char*, 5> kUpgradeSteps{kStep1, kStep2, kStep3, kStep4, kStep5};
 static_assert(kUpgradeSteps.size() == Catalog::kSchemaVersion,
               "one upgrade step per schema version");
 

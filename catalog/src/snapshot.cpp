@@ -88,6 +88,14 @@ const TableRule* Snapshot::findTable(std::string_view keyspace, std::string_view
   });
 }
 
+const Sequence* Snapshot::findSequence(std::string_view keyspace, std::string_view table) const {
+  if (sequences.empty()) return nullptr;  // the common case: one branch per INSERT
+  const auto key = std::make_tuple(keyspace, table);
+  return findSorted(sequences, key, [](const Sequence& s) {
+    return std::make_tuple(std::string_view(s.keyspace), std::string_view(s.table));
+  });
+}
+
 const Shard* Snapshot::shardFor(const Keyspace& keyspace, std::uint64_t keyspaceId) const {
   // Serving shards never overlap, so the owner is the serving shard with the greatest start
   // <= id, if it reaches that far. Non-serving shards (resharding targets) are skipped.

@@ -159,7 +159,7 @@ Result<SnapshotPtr> readSnapshot(sqlite3* db) {
   auto version = readCatalogVersion(db);
   if (!version) return version.takeError();
   snap->version = *version;
-  for (auto read : {readKeyspacesAndShards, readBackends, readTables, readUsers}) {
+  for (auto read : {readKeyspacesAndShards, readBackends, readTables, readUsers, readSequences}) {
     if (Status s = read(db, *snap); !s) return s.takeError();
   }
   return SnapshotPtr(std::move(snap));

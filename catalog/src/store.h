@@ -82,6 +82,17 @@ Status insertUser(sqlite3* db, std::string_view name, std::string_view nativeHas
                   std::string_view sha2Hash, const std::vector<std::string>& keyspaces);
 Status deleteUser(sqlite3* db, std::string_view name);
 
+// --- global sequences (store_sequences.cpp)
+// A sequence for a sharded table rule of a sharded keyspace; start >= 1, cache 1..kMaxCache.
+Status insertSequence(sqlite3* db, const SequenceSpec& spec);
+Status deleteSequence(sqlite3* db, std::string_view keyspace, std::string_view table);
+// DROP TABLE RULE refuses while the rule has a sequence (the DBA drops it first).
+Status checkNoSequence(sqlite3* db, std::string_view keyspace, std::string_view table);
+// Every sequence with its next unreserved value, by (keyspace, table).
+Result<std::vector<SequenceState>> readSequenceStates(sqlite3* db);
+// The snapshot's part (caller holds the read transaction).
+Status readSequences(sqlite3* db, Snapshot& snap);
+
 // --- resharding migrations (store_migrations.cpp); the rules are Catalog's (catalog.h).
 Result<std::int64_t> insertMigration(sqlite3* db, const MigrationSpec& spec);
 // Every migration, or the one with `id` (not found: an error), newest first.

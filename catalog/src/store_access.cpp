@@ -72,6 +72,7 @@ Status insertTableRule(sqlite3* db, std::string_view keyspace, std::string_view 
 
 Status deleteTableRule(sqlite3* db, std::string_view keyspace, std::string_view table) {
   if (auto sharded = requireKeyspace(db, keyspace); !sharded) return sharded.takeError();
+  if (Status s = checkNoSequence(db, keyspace, table); !s) return s;
   Statement st(db, "DELETE FROM table_rules WHERE keyspace = ? AND table_name = ? RETURNING 1");
   st.bind(1, keyspace).bind(2, table);
   auto row = st.step();

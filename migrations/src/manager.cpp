@@ -129,6 +129,22 @@ Result<std::vector<TableDrift>> MigrationManager::schemaDrift(
   return findSchemaDrift(snapshot, keyspace, options);
 }
 
+Result<std::optional<std::int64_t>> MigrationManager::columnMax(const catalog::Snapshot& snapshot,
+                                                                const std::string& keyspace,
+                                                                const std::string& table,
+                                                                const std::string& column) const {
+  if (impl_->options.dbaUser.empty()) {
+    return Error::make(ErrorCode::kConfigInvalid,
+                       "CREATE SEQUENCE without START WITH starts above MAX(column) on every "
+                       "shard, read as the DBA account: start shardproxy with --dba-user "
+                       "name:password, or give START WITH n");
+  }
+  ColumnMaxOptions options;
+  options.user = impl_->options.dbaUser;
+  options.password = impl_->options.dbaPassword;
+  return findColumnMax(snapshot, keyspace, table, column, options);
+}
+
 Result<std::int64_t> MigrationManager::reshard(catalog::Catalog& catalog,
                                                const ReshardRequest& request,
                                                const catalog::ChangeContext& ctx) {

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <limits>
 
 #include "admin_migrations.h"
 #include "shardproxy/router/admin_statement.h"
@@ -14,6 +15,8 @@ namespace shardproxy::proxy {
 namespace adm = router::admin;
 
 namespace {
+
+constexpr std::uint32_t kDefaultSequenceCache = 1000;
 
 std::string hex64(std::uint64_t v) {
   return fmt::format("{:016x}", v);
@@ -196,6 +199,36 @@ class Visitor {
   AdminResult operator()(const adm::MigrationCommand& s) {
     return adminMigrationCommand(catalog_, s, ctx_, changed_);
   }
+  AdminResult operator()(const adm::CreateSequence& s) {
+    catalog::SequenceSpec spec{s.keyspace, s.table, s.column, s.start.value_or(1),
+                               s.cache.value_or(kDefaultSequenceCache)};
+    if (!s.start) {
+      if (Status ok = catalog_.checkSequence(spec); !ok) return ok.takeError();
+      auto start = startAboveRows(spec);
+      if (!start) return start.takeError();
+      spec.start = *start;
+    }
+    return done(catalog_.createSequence(spec, ctx_));
+  }
+  AdminResult operator()(const adm::DropSequence& s) {
+    return done(catalog_.dropSequence(s.keyspace, s.table, ctx_));
+  }
+  AdminResult operator()(const adm::ShowSequences& s) {
+    auto snap = snapshot();
+    if (!snap) return snap.takeError();
+    if (auto err = requireKeyspace(**snap, s.keyspace)) return *err;
+    auto states = catalog_.sequences();
+    if (!states) return states.takeError();
+    TextResultSet rs{{"keyspace", "table", "column", "next_value", "cache", "start"}, {}};
+    rs.integer = {false, false, false, true, true, true};
+    for (const auto& st : *states) {
+      const catalog::Sequence& q = st.sequence;
+      if (!keyspaceMatches(s.keyspace, q.keyspace)) continue;
+      rs.rows.push_back({q.keyspace, q.table, q.column, std::to_string(st.nextValue),
+                         std::to_string(q.cache), std::to_string(q.start)});
+    }
+    return rs;
+  }
   AdminResult operator()(const adm::ShowSchemaDrift& s) {
     if (manager_ == nullptr) {
       return Error::make(ErrorCode::kConfigInvalid,
@@ -228,6 +261,27 @@ class Visitor {
                          fmt::format("keyspace '{}' does not exist", *ks));
     }
     return std::nullopt;
+  }
+
+  // CREATE SEQUENCE without START WITH: one above the largest value already on the shards.
+  Result<std::int64_t> startAboveRows(const catalog::SequenceSpec& spec) {
+    if (manager_ == nullptr) {
+      return Error::make(ErrorCode::kConfigInvalid,
+                         "CREATE SEQUENCE without START WITH cannot read the shards on this "
+                         "port; give START WITH n");
+    }
+    auto snap = snapshot();
+    if (!snap) return snap.takeError();
+    // Blocks this (admin) thread until every shard answered or timed out, as RESHARD's checks do.
+    auto max = manager_->columnMax(**snap, spec.keyspace, spec.table, spec.column);
+    if (!max) return max.takeError();
+    if (!*max || **max < 1) return std::int64_t{1};
+    if (**max == std::numeric_limits<std::int64_t>::max()) {
+      return Error::make(ErrorCode::kCatalogInvariant,
+                         fmt::format("{}.{} already holds {} = 2^63-1: no value is left above it",
+                                     spec.keyspace, spec.table, spec.column));
+    }
+    return **max + 1;
   }
 
   AdminResult done(Status st) {

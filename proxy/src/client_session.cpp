@@ -469,6 +469,9 @@ void ClientSession::resetRouting() {
   recentWrites_.clear();
   lastWrite_ = {};
   parser_.setOptions(sql::ParseOptions{});  // sql_mode back to the server default
+  noAutoValueOnZero_ = false;
+  lastInsertId_ = 0;
+  ++insertIdVersion_;
   temporaryTables_ = false;
   causalReads_ = false;
   readYourWritesMs_ = ctx_.shared.config.readYourWritesMs;

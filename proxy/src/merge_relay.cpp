@@ -24,7 +24,7 @@ void put(Channel& client, protocol::ByteView payload, std::uint8_t& seq) {
 asio::awaitable<MergeResult> relayMerged(std::span<BackendConnection* const> backends,
                                          Channel& client, std::uint32_t clientCaps,
                                          std::uint8_t firstSeq, std::uint16_t sessionStatus,
-                                         bool copies) {
+                                         bool copies, std::uint64_t insertId) {
   MergeResult r;
   r.status.assign(backends.size(), 0);
   r.ok.assign(backends.size(), false);
@@ -183,7 +183,7 @@ asio::awaitable<MergeResult> relayMerged(std::span<BackendConnection* const> bac
   if (!resultSet) {
     protocol::OkPacket ok;
     ok.affectedRows = affected;
-    ok.lastInsertId = lastInsertId;
+    ok.lastInsertId = insertId != 0 ? insertId : lastInsertId;
     ok.statusFlags = status;
     ok.warnings = w;
     protocol::encode(ok, clientCaps & ~protocol::cap::kSessionTrack, out);

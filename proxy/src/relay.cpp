@@ -74,7 +74,30 @@ asio::awaitable<RelayResult> relayResponse(BackendConnection& backend, Channel& 
           protocol::writeU32(payload + 1, options.clientStatementId);
         }
         step = scanner.onPacket(protocol::ByteView(payload, hdr.length), hdr.length);
-        pos += total;
+        bool replaced = false;
+        if (scanner.packets() == 1 && hdr.length > 0 && payload[0] == protocol::kOkHeader) {
+          auto ok =
+              protocol::decodeOk(protocol::ByteView(payload, hdr.length), backend.capabilities());
+          if (ok) result.insertId = ok->lastInsertId;
+          if (ok && options.insertId != 0 && pos == bc.head() &&
+              step == ResponseScanner::Step::kDone) {
+            // Generated keys: the insert id is the proxy's, not the backend's. The OK is the
+            // whole response: re-encoded into the client's buffer instead of relayed.
+            ok->lastInsertId = options.insertId;
+            auto& out = client.out();
+            std::uint8_t s = hdr.seq;
+            std::size_t start = protocol::beginPacket(out);
+            protocol::encode(*ok, backend.capabilities(), out);
+            protocol::endPacket(out, start, s);
+            bc.consume(total);
+            pos = bc.head();
+            result.bytes += total;
+            replaced = true;
+            bool lost = static_cast<bool>(co_await client.flush());
+            if (lost) clientGone = true;
+          }
+        }
+        if (!replaced) pos += total;
       } else if (total > kStreamThreshold) {
         std::size_t peek = std::min<std::size_t>(hdr.length, ResponseScanner::kPeekBytes);
         if (avail < protocol::kHeaderSize + peek) break;

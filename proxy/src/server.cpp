@@ -214,6 +214,7 @@ Status Server::prepare() {
   if (shared_.tls->generated()) log->info("TLS: using a generated self-signed certificate");
 
   if (Status st = openCatalog(); !st) return st;
+  shared_.sequences = std::make_unique<SequenceCache>(c.catalogPath);
   auto snap = shared_.catalogPtr()->snapshot();
   if (!snap) return snap.takeError();
   shared_.publish(*snap);

@@ -59,6 +59,9 @@ router::PlanInput ClientSession::planInput(std::span<const router::BoundValue> p
   in.forcePrimary = temporaryTables_;
   in.params = params;
   in.executing = executing;
+  in.sequences = ctx_.shared.sequences.get();
+  in.noAutoValueOnZero = noAutoValueOnZero_;
+  in.parseOptions = &parser_.options();
   if (const SessionConn* c = lastWrite_.port != 0 ? findConn(lastWrite_) : nullptr) {
     for (std::size_t i = 0; i < snapshot_->shards.size(); ++i) {
       const auto& s = snapshot_->shards[i];
@@ -354,6 +357,7 @@ void ClientSession::applySessionChanges(const catalog::Endpoint& address) {
     options.lex.noBackslashEscapes = has("NO_BACKSLASH_ESCAPES");
     options.pipesAsConcat = ansi || has("PIPES_AS_CONCAT");
     parser_.setOptions(options);
+    noAutoValueOnZero_ = has("NO_AUTO_VALUE_ON_ZERO");
   }
 }
 

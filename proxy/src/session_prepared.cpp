@@ -242,7 +242,9 @@ asio::awaitable<bool> ClientSession::onStmtPrepare(const Packet& pkt) {
   const router::Plan* plan = &session;
   sql::ParseResult parsed = parser_.parse(sql);
   if (parsed) {
-    plan = &planner_.plan(parsed.statement(), planInput({}, false));
+    router::PlanInput in = planInput({}, false);
+    in.prepared = true;  // its text cannot take generated keys
+    plan = &planner_.plan(parsed.statement(), in);
     if (plan->kind == router::PlanKind::kError) co_return co_await sendError(plan->error, seq);
     const auto* set = parsed.statement().as<sql::SetStatement>();
     if (set != nullptr && proxyVariables(*set) > 0) {
@@ -387,7 +389,9 @@ asio::awaitable<bool> ClientSession::onStmtExecute(const Packet& pkt) {
   session.role = router::Role::kPrimary;
   const router::Plan* plan = &session;
   if (parsed) {
-    plan = &planner_.plan(parsed.statement(), planInput(params_, true));
+    router::PlanInput in = planInput(params_, true);
+    in.prepared = true;
+    plan = &planner_.plan(parsed.statement(), in);
     switch (plan->kind) {
       case router::PlanKind::kError:
         co_return co_await sendError(plan->error, seq);

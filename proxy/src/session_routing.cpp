@@ -70,8 +70,10 @@ asio::awaitable<bool> ClientSession::relayMany(std::span<SessionConn* const> con
                                 static_cast<std::uint16_t>(statusFlags()), plan.merge, options);
   } else {
     r = co_await relayMerged(targetConns_, client_, caps_, seq,
-                             static_cast<std::uint16_t>(statusFlags()), plan.copies);
+                             static_cast<std::uint16_t>(statusFlags()), plan.copies,
+                             static_cast<std::uint64_t>(plan.generatedId));
   }
+  if (r.finished && r.outcome == MergeResult::Outcome::kDone) noteInsertId(plan, 0);
   for (std::size_t i = 0; i < conns.size(); ++i) {
     if (r.status[i] != 0) conns[i]->inTx = (r.status[i] & protocol::status::kInTrans) != 0;
   }
@@ -165,7 +167,13 @@ asio::awaitable<bool> ClientSession::onQueryText(const Packet& pkt, std::string_
       statement.as<sql::ExplainStatement>()->route) {
     co_return co_await onExplainRoute(statement, seq);
   }
-  const Plan& plan = planner_.plan(statement, planInput({}, false));
+  const Plan* planned = &planner_.plan(statement, planInput({}, false));
+  if (planned->sequenceShortfall != nullptr) [[unlikely]] {
+    auto refilled = co_await planAfterRefill(statement, *planned, planInput({}, false));
+    if (!refilled) co_return co_await sendError(refilled.error(), seq);
+    planned = *refilled;
+  }
+  const Plan& plan = *planned;
   switch (plan.kind) {
     case PlanKind::kError:
       co_return co_await sendError(plan.error, seq);
@@ -497,7 +505,8 @@ asio::awaitable<bool> ClientSession::relayExecute(SessionConn& c, const Packet& 
 }
 
 asio::awaitable<bool> ClientSession::relayRewritten(SessionConn& c, const Packet& pkt,
-                                                    std::string_view sql, RelayResult& r) {
+                                                    std::string_view sql, RelayResult& r,
+                                                    std::uint64_t insertId) {
   cmdBuffer_.clear();
   cmdBuffer_.push_back(static_cast<std::uint8_t>(Command::kQuery));
   cmdBuffer_.insert(cmdBuffer_.end(), sql.begin(), sql.end());
@@ -505,7 +514,9 @@ asio::awaitable<bool> ClientSession::relayRewritten(SessionConn& c, const Packet
   rewritten.payload = protocol::ByteView(cmdBuffer_);
   rewritten.seq = 0;
   rewritten.lastSeq = pkt.lastSeq;
-  co_return co_await relay(c, rewritten, RelayOptions{ResponseKind::kQuery}, &r);
+  RelayOptions options{ResponseKind::kQuery};
+  options.insertId = insertId;
+  co_return co_await relay(c, rewritten, options, &r);
 }
 
 asio::awaitable<bool> ClientSession::executeSingle(const Plan& plan, const Packet& pkt,
@@ -518,13 +529,19 @@ asio::awaitable<bool> ClientSession::executeSingle(const Plan& plan, const Packe
   }
   current_ = static_cast<int>(c - conns_.data());
   publishBackend(c);
+  if (plan.connectionBound && lastInsertId_ != 0 && c->insertIdVersion != insertIdVersion_)
+      [[unlikely]] {
+    Status synced = co_await syncInsertId(*c);
+    if (!synced) co_return co_await sendError(synced.error(), seq);
+  }
   const catalog::Endpoint address = c->address;
   RelayResult r;
   bool keep;
   if (stmt != nullptr) {
     keep = co_await relayExecute(*c, pkt, seq, *stmt, r);
   } else if (plan.kind == PlanKind::kSingle && plan.rewritten(0)) {
-    keep = co_await relayRewritten(*c, pkt, plan.sqlFor(0), r);
+    keep = co_await relayRewritten(*c, pkt, plan.sqlFor(0), r,
+                                   static_cast<std::uint64_t>(plan.generatedId));
   } else {
     keep = co_await relay(*c, pkt, RelayOptions{ResponseKind::kQuery}, &r);
   }
@@ -535,6 +552,7 @@ asio::awaitable<bool> ClientSession::executeSingle(const Plan& plan, const Packe
   }
   if (r.outcome == RelayResult::Outcome::kDone && !r.sawError) {
     applySessionChanges(address);
+    noteInsertId(plan, r.insertId);
     SessionConn* still = findConn(address);
     if (plan.write && still != nullptr) lastWrite_ = address;
     if (plan.write && still != nullptr && still->primary && !still->inTx) {

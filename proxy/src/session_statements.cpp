@@ -132,7 +132,13 @@ asio::awaitable<bool> ClientSession::onExplainRoute(const sql::Statement& statem
     co_return co_await sendError(
         Error::make(ErrorCode::kParseError, "EXPLAIN ROUTE needs a statement to explain"), seq);
   }
-  const Plan& plan = planner_.plan(*explain->explained, planInput({}, false));
+  const Plan* planned = &planner_.plan(*explain->explained, planInput({}, false));
+  if (planned->sequenceShortfall != nullptr) {
+    auto refilled = co_await planAfterRefill(*explain->explained, *planned, planInput({}, false));
+    if (!refilled) co_return co_await sendError(refilled.error(), seq);
+    planned = *refilled;
+  }
+  const Plan& plan = *planned;
   if (plan.kind == PlanKind::kError) co_return co_await sendError(plan.error, seq);
   TextResultSet rs;
   rs.columns = {"plan", "shard", "role", "backend", "sql", "reason"};

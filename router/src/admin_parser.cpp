@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <utility>
 
+#include "admin_grammar.h"
 #include "admin_lexer.h"
 #include "admin_terms.h"
 #include "shardproxy/router/admin_statement.h"
@@ -20,7 +21,7 @@ constexpr std::string_view kSeeDocs = "; see docs/admin-sql.md";
 using Kind = Token::Kind;
 using Statement = std::optional<AdminStatement>;
 
-class Parser {
+class Parser final : public AdminCursor {
  public:
   explicit Parser(std::string_view sql) : sql_(sql), lexer_(sql) {}
 
@@ -49,33 +50,35 @@ class Parser {
   }
 
  private:
-  // --- tokens and errors
-  void advance() { tok_ = lexer_.next(); }
+  // --- tokens and errors (AdminCursor, for the grammar in other files)
+  const Token& token() const override { return tok_; }
+  void setTrailingHint(std::string_view hint) override { trailingHint_ = hint; }
+  void advance() override { tok_ = lexer_.next(); }
 
-  bool accept(std::string_view keyword) {
+  bool accept(std::string_view keyword) override {
     if (!tok_.isWord(keyword)) return false;
     advance();
     return true;
   }
 
-  bool expect(std::string_view keyword, std::string_view hint = {}) {
+  bool expect(std::string_view keyword, std::string_view hint = {}) override {
     if (accept(keyword)) return true;
     return fail(hint.empty() ? "expected " + std::string(keyword) : std::string(hint));
   }
 
-  bool expectSymbol(char c, std::string_view hint) {
+  bool expectSymbol(char c, std::string_view hint) override {
     if (!tok_.isSymbol(c)) return fail(std::string(hint));
     advance();
     return true;
   }
 
   // Records a syntax error at the current token (a lexer error names itself) and returns false.
-  bool fail(std::string hint) {
+  bool fail(std::string hint) override {
     if (tok_.kind == Kind::kError) hint = tok_.value;
     return failAt(tok_.begin, hint);
   }
 
-  bool failAt(std::size_t position, std::string_view hint) {
+  bool failAt(std::size_t position, std::string_view hint) override {
     if (!error_) {
       error_ = AdminParseError{AdminParseError::Kind::kSyntax, position,
                                syntaxErrorMessage(sql_, position, hint)};
@@ -96,7 +99,7 @@ class Parser {
 
   // --- terms
   // A plain or backquoted identifier; user names may also be strings ('app').
-  bool name(std::string& out, std::string_view what, bool user = false) {
+  bool name(std::string& out, std::string_view what, bool user = false) override {
     bool quoted = tok_.kind == Kind::kQuotedIdent || (user && tok_.kind == Kind::kString);
     if (tok_.kind != Kind::kWord && !quoted) return fail("expected " + std::string(what));
     std::string value = quoted ? tok_.value : std::string(tok_.raw);
@@ -110,7 +113,7 @@ class Parser {
 
   // keyspace '.' object (a shard name when `shard`).
   bool qualified(std::string& keyspace, std::string& object, std::string_view what,
-                 bool shard = false) {
+                 bool shard = false) override {
     if (!name(keyspace, "keyspace name")) return false;
     if (!expectSymbol('.', "expected '.' and " + std::string(what) + " (write keyspace.name)")) {
       return false;
@@ -118,7 +121,7 @@ class Parser {
     return shard ? shardName(object) : name(object, what);
   }
 
-  bool optionalFrom(std::optional<std::string>& keyspace) {
+  bool optionalFrom(std::optional<std::string>& keyspace) override {
     trailingHint_ = "FROM keyspace or end of statement";
     if (!accept("FROM") && !accept("IN")) return true;
     trailingHint_ = {};
@@ -388,6 +391,7 @@ class Parser {
       return std::nullopt;
     }
     if (accept("MIGRATIONS")) return from<ShowMigrations>();
+    if (accept("SEQUENCES")) return parseShowSequences(*this);
     if (accept("SCHEMA")) {
       if (!expect("DRIFT", "expected DRIFT after SHOW SCHEMA")) return std::nullopt;
       return from<ShowSchemaDrift>();
@@ -411,7 +415,7 @@ class Parser {
     if (isMysqlShowTarget(tok_)) return notAdmin(at, "SHOW " + upperText(tok_.raw));
     fail(
         "expected KEYSPACES, SHARDS, BACKENDS, TABLE RULES, USERS, MIGRATIONS, MIGRATION n, "
-        "SCHEMA DRIFT or CATALOG after SHOW");
+        "SEQUENCES, SCHEMA DRIFT or CATALOG after SHOW");
     return std::nullopt;
   }
 
@@ -435,12 +439,15 @@ class Parser {
     if (accept("SHARDED")) return createTableRule(catalog::TableKind::kSharded);
     if (accept("REFERENCE")) return createTableRule(catalog::TableKind::kReference);
     if (accept("USER")) return createUser();
+    if (accept("SEQUENCE")) return parseCreateSequence(*this);
     if (tok_.isWord("TABLE")) {
       return notAdmin(at, "CREATE TABLE",
                       "table rules are CREATE SHARDED TABLE and CREATE REFERENCE TABLE");
     }
     if (isMysqlObjectType(tok_)) return notAdmin(at, "CREATE " + upperText(tok_.raw));
-    fail("expected KEYSPACE, SHARD, SHARDED TABLE, REFERENCE TABLE or USER after CREATE");
+    fail(
+        "expected KEYSPACE, SHARD, SHARDED TABLE, REFERENCE TABLE, USER or SEQUENCE after "
+        "CREATE");
     return std::nullopt;
   }
 
@@ -617,6 +624,7 @@ class Parser {
       if (!address(s.address)) return std::nullopt;
       return s;
     }
+    if (accept("SEQUENCE")) return parseDropSequence(*this);
     if (accept("USER")) {
       DropUser s;
       if (!userName(s.name)) return std::nullopt;
@@ -637,7 +645,7 @@ class Parser {
       return s;
     }
     if (isMysqlObjectType(tok_)) return notAdmin(at, "DROP " + upperText(tok_.raw));
-    fail("expected KEYSPACE, SHARD, BACKEND, TABLE RULE or USER after DROP");
+    fail("expected KEYSPACE, SHARD, BACKEND, TABLE RULE, USER or SEQUENCE after DROP");
     return std::nullopt;
   }
 

@@ -634,6 +634,9 @@ const Plan& Planner::plan(const Statement& statement, const PlanInput& input) {
   plan_.buffer.clear();
   plan_.reason = {};
   plan_.text = statement.text;
+  plan_.generatedId = 0;
+  plan_.sequenceShortfall = nullptr;
+  plan_.sequenceNeed = 0;
   scratch_->scopes.clear();
   Run run(plan_, *scratch_, input);
   run.planStatement(statement);

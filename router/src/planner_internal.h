@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -14,6 +15,7 @@
 
 #include "shardproxy/router/planner.h"
 #include "shardproxy/router/sql/analysis.h"
+#include "shardproxy/router/sql/parser.h"
 
 namespace shardproxy::router {
 namespace planning {
@@ -93,6 +95,24 @@ struct Planner::Scratch {
   std::vector<const planning::BlockScratch*> scopes;  // the blocks enclosing the one being analyzed
   planning::ShardSet final;
   planning::ShardSet values;
+  // Generated keys (planner_sequence.cpp): the values taken, the rewritten INSERT and its
+  // parser (made on first use), and the edits that rewrite it.
+  std::vector<std::int64_t> sequenceValues;
+  std::string sequenceText;
+  std::unique_ptr<sql::Parser> sequenceParser;
+  // Replaces [begin, end) of the statement's source (empty: inserts) with `before`, the column
+  // name quoted (if any), `between`, the value (if `hasValue`) and `after`.
+  struct TextEdit {
+    std::size_t begin = 0;
+    std::size_t end = 0;
+    std::string_view before;
+    std::string_view column;
+    std::string_view between;
+    bool hasValue = false;
+    std::int64_t value = 0;
+    std::string_view after;
+  };
+  std::vector<TextEdit> edits;
 };
 
 namespace planning {
@@ -265,6 +285,16 @@ class Run {
   void planShardedWrite(ShardSet& set, const BlockResult& r, bool orderedOrLimited,
                         std::string_view what);
   bool walkInsertValues(const InsertStatement& st);
+  // planner_sequence.cpp: an INSERT into a table with a sequence that leaves it the column
+  // (omitted, NULL, 0, DEFAULT) is rewritten with its values and planned as rewritten. Returns
+  // the rewritten statement, or nullptr: nothing to generate (failed_ unset) or refused.
+  const InsertStatement* withSequenceValues(const InsertStatement& st,
+                                            const catalog::Sequence& seq);
+  bool needsGeneratedValue(const Expr* v, const catalog::Sequence& seq);
+  bool takeSequenceValues(const catalog::Sequence& seq, std::size_t count);
+  const InsertStatement* applySequenceEdits(const InsertStatement& st);
+  // After planning the rewritten INSERT: every target carries its SQL (none is "as received").
+  void finishGeneratedPlan();
   bool subqueryShardCheck(std::string_view what);
   void rewriteInList();
   bool analyzeNested(const Query& q, std::size_t depth);

@@ -62,6 +62,17 @@ void Run::planInsert(const InsertStatement& st) {
                      t->name.name, ks_->name));
     return;
   }
+  if (rule->kind == catalog::TableKind::kSharded && st.source != InsertSource::kSelect) {
+    // Generated keys (planner_sequence.cpp): planned as the rewritten INSERT.
+    if (const catalog::Sequence* seq = snap_.findSequence(ks_->name, t->name.name)) {
+      if (const InsertStatement* rewritten = withSequenceValues(st, *seq)) {
+        planInsert(*rewritten);
+        finishGeneratedPlan();
+        return;
+      }
+      if (failed_) return;
+    }
+  }
   if (!walkInsertValues(st)) return;
   plan_.connectionBound = connectionBound_;
   if (rule->kind == catalog::TableKind::kReference) {
@@ -139,9 +150,10 @@ void Run::planInsert(const InsertStatement& st) {
       return;
     }
     fail(ErrorCode::kShardKeyRequired,
-         fmt::format("The INSERT into sharded table '{}' does not set shard key '{}' (generated "
-                     "keys need a sequence, not supported yet)",
-                     t->name.name, rule->shardKey));
+         fmt::format("The INSERT into sharded table '{}' does not set shard key '{}' (a "
+                     "generated key needs a sequence: CREATE SEQUENCE FOR {}.{} ({}) on the "
+                     "admin port)",
+                     t->name.name, rule->shardKey, ks_->name, t->name.name, rule->shardKey));
     return;
   }
   std::optional<std::size_t> keyIndex;
@@ -154,9 +166,10 @@ void Run::planInsert(const InsertStatement& st) {
              ? fmt::format("INSERT into sharded table '{}' must name its columns, so the proxy "
                            "can find shard key '{}'",
                            t->name.name, rule->shardKey)
-             : fmt::format("The INSERT into sharded table '{}' does not set shard key '{}' "
-                           "(generated keys need a sequence, not supported yet)",
-                           t->name.name, rule->shardKey));
+             : fmt::format("The INSERT into sharded table '{}' does not set shard key '{}' (a "
+                           "generated key needs a sequence: CREATE SEQUENCE FOR {}.{} ({}) on "
+                           "the admin port)",
+                           t->name.name, rule->shardKey, ks_->name, t->name.name, rule->shardKey));
     return;
   }
   s_.rowShard.clear();

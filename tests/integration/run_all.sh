@@ -67,6 +67,9 @@ SHARDPROXY_BIN="$bin" bash "$root/tests/integration/sysbench_rw_test.sh" 10 || f
 echo "-- writes and DDL on a sharded keyspace: scatter_writes, SHOW SCHEMA DRIFT (its own 3-shard cluster)"
 SHARDPROXY_BIN="$bin" bash "$root/tests/integration/schema_drift_test.sh" || failed=1
 
+echo "-- global sequences: generated keys from several threads, LAST_INSERT_ID(), a restart, sysbench prepare (its own 4-shard cluster)"
+SHARDPROXY_BIN="$bin" bash "$root/tests/integration/sequence_test.sh" || failed=1
+
 echo "-- online resharding: split, reverse, merge, unsharded -> sharded under a ledgered load (its own 6-shard cluster)"
 SHARDPROXY_BIN="$bin" bash "$root/tests/integration/reshard_test.sh" || failed=1
 SHARDPROXY_BIN="$bin" bash "$root/tests/integration/reshard_faults_test.sh" || failed=1

@@ -194,5 +194,54 @@ TEST_F(AdminExecutorTest, BackendStateAndUsers) {
   EXPECT_EQ(version.rows[0][0], std::to_string(catalog_->version()));
 }
 
+TEST_F(AdminExecutorTest, SequencesAreCreatedShownAndDropped) {
+  ok("CREATE KEYSPACE shop SHARDED");
+  ok("CREATE SHARDED TABLE shop.orders SHARD KEY (id)");
+  ok("CREATE REFERENCE TABLE shop.countries");
+  bool changed = false;
+  AdminResult r = run("CREATE SEQUENCE FOR shop.orders (id) START WITH 100 CACHE 10", &changed);
+  ASSERT_TRUE(std::holds_alternative<AdminOk>(r));
+  EXPECT_TRUE(changed);
+  TextResultSet rs = rows("SHOW SEQUENCES");
+  ASSERT_EQ(rs.columns, (std::vector<std::string>{"keyspace", "table", "column", "next_value",
+                                                  "cache", "start"}));
+  ASSERT_EQ(rs.rows.size(), 1u);
+  EXPECT_EQ(rs.rows[0][0], "shop");
+  EXPECT_EQ(rs.rows[0][1], "orders");
+  EXPECT_EQ(rs.rows[0][2], "id");
+  EXPECT_EQ(rs.rows[0][3], "100");
+  EXPECT_EQ(rs.rows[0][4], "10");
+  EXPECT_TRUE(rows("SHOW SEQUENCES FROM shop").rows.size() == 1);
+
+  Error twice = error("CREATE SEQUENCE FOR shop.orders (id) START WITH 1");
+  EXPECT_EQ(twice.mysqlErrno, 1050);
+  EXPECT_EQ(twice.sqlState, "42S01");
+  EXPECT_NE(twice.message.find("already has a sequence"), std::string::npos) << twice.message;
+  Error noRule = error("CREATE SEQUENCE FOR shop.nope (id) START WITH 1");
+  EXPECT_EQ(noRule.mysqlErrno, 1146);
+  EXPECT_NE(noRule.message.find("table rule shop.nope does not exist"), std::string::npos);
+  Error noKeyspace = error("SHOW SEQUENCES FROM nope");
+  EXPECT_EQ(noKeyspace.mysqlErrno, 1146);
+  Error reference = error("CREATE SEQUENCE FOR shop.countries (id) START WITH 1");
+  EXPECT_EQ(reference.mysqlErrno, 3100);
+  EXPECT_NE(reference.message.find("reference table"), std::string::npos);
+  Error syntax = error("CREATE SEQUENCE FOR shop.orders (id) CACHE 0");
+  EXPECT_EQ(syntax.mysqlErrno, 1064);
+  EXPECT_EQ(syntax.sqlState, "42000");
+
+  // Without START WITH the shards are read (as the DBA, through the migration manager): the
+  // definition is checked first, and a port without the manager says what to do.
+  Error unknown = error("CREATE SEQUENCE FOR shop.nope (id)");
+  EXPECT_EQ(unknown.mysqlErrno, 1146);
+  ok("DROP SEQUENCE FOR shop.orders");
+  Error noManager = error("CREATE SEQUENCE FOR shop.orders (id)");
+  EXPECT_NE(noManager.message.find("give START WITH n"), std::string::npos) << noManager.message;
+  EXPECT_TRUE(rows("SHOW SEQUENCES").rows.empty());
+
+  Error dropMissing = error("DROP SEQUENCE FOR shop.orders");
+  EXPECT_EQ(dropMissing.mysqlErrno, 1146);
+  EXPECT_NE(dropMissing.message.find("table shop.orders has no sequence"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace shardproxy::proxy

@@ -281,7 +281,7 @@ TEST(AdminParserErrors, ExactPositionsAndMessages) {
   EXPECT_EQ(
       e.message,
       syntax("expected KEYSPACES, SHARDS, BACKENDS, TABLE RULES, USERS, MIGRATIONS, MIGRATION n, "
-             "SCHEMA DRIFT or CATALOG after SHOW",
+             "SEQUENCES, SCHEMA DRIFT or CATALOG after SHOW",
              "KEYSPACE"));
 
   e = errorOf("CREATE SHARDED TABLE shop.orders (customer_id)");

@@ -34,10 +34,25 @@ struct ChangeRecord {
   std::string who;
 };
 
+// CREATE SEQUENCE FOR keyspace.table (column) START WITH start CACHE cache.
+struct SequenceSpec {
+  std::string keyspace;
+  std::string table;
+  std::string column;
+  std::int64_t start = 1;
+  std::uint32_t cache = 1000;
+};
+
+// A sequence and the first value no proxy has reserved yet (SHOW SEQUENCES).
+struct SequenceState {
+  Sequence sequence;
+  std::int64_t nextValue = 1;
+};
+
 class Catalog {
  public:
   // The schema version this build writes; files with a newer one are refused.
-  static constexpr int kSchemaVersion = 4;
+  static constexpr int kSchemaVersion = 5;
 
   // Opens (creating if missing) and upgrades the schema in one transaction.
   static Result<std::unique_ptr<Catalog>> open(const std::string& path);
@@ -85,6 +100,17 @@ class Catalog {
   Status createUser(std::string_view name, std::string_view password,
                     const std::vector<std::string>& keyspaces, const ChangeContext& ctx);
   Status dropUser(std::string_view name, const ChangeContext& ctx);
+
+  // --- global sequences (docs/routing.md "Generated keys"; values: catalog/sequence_store.h)
+  // One change each. createSequence refuses an unknown keyspace or table rule, an unsharded
+  // keyspace, a reference table, a second sequence for the table, START below 1 and CACHE
+  // outside 1..1000000.
+  Status createSequence(const SequenceSpec& spec, const ChangeContext& ctx);
+  Status dropSequence(std::string_view keyspace, std::string_view table, const ChangeContext& ctx);
+  // What createSequence would refuse, without changing anything (checked before reading the
+  // shards for a START value).
+  Status checkSequence(const SequenceSpec& spec);
+  Result<std::vector<SequenceState>> sequences();
 
   Result<std::vector<ChangeRecord>> changes(std::optional<std::uint32_t> limit);
 

@@ -90,6 +90,18 @@ struct TableRule {
   std::string hashFunction;  // "xxh3"
 };
 
+// A global sequence (CREATE SEQUENCE FOR ks.t (col)): generates `column` for INSERTs into the
+// sharded table that omit it. Only the definition is here; the next unreserved value changes
+// without a catalog version (SequenceStore reserves blocks of `cache` values).
+struct Sequence {
+  std::int64_t id = 0;  // never reused: cached blocks of a dropped sequence are never used again
+  std::string keyspace;
+  std::string table;
+  std::string column;
+  std::int64_t start = 1;
+  std::uint32_t cache = 1000;
+};
+
 struct User {
   std::string name;
   std::string nativeHash;              // SHA1(SHA1(pw)), 20 raw bytes; empty = empty password
@@ -105,11 +117,13 @@ struct Snapshot {
   std::vector<Backend> backends;
   std::vector<TableRule> tables;
   std::vector<User> users;
+  std::vector<Sequence> sequences;  // sorted by (keyspace, table)
 
   const Keyspace* findKeyspace(std::string_view name) const;
   const User* findUser(std::string_view name) const;
   const Backend* findBackend(const Endpoint& address) const;
   const TableRule* findTable(std::string_view keyspace, std::string_view table) const;
+  const Sequence* findSequence(std::string_view keyspace, std::string_view table) const;
   // The serving shard of a sharded keyspace that owns the keyspace ID, or nullptr (a gap).
   const Shard* shardFor(const Keyspace& keyspace, std::uint64_t keyspaceId) const;
 };

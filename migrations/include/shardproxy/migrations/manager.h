@@ -17,6 +17,7 @@
 
 #include "shardproxy/catalog/catalog.h"
 #include "shardproxy/common/errors.h"
+#include "shardproxy/migrations/column_max.h"
 #include "shardproxy/migrations/schema_drift.h"
 
 namespace shardproxy::migrations {
@@ -84,6 +85,13 @@ class MigrationManager {
   // findSchemaDrift() logged in as the DBA account.
   Result<std::vector<TableDrift>> schemaDrift(const catalog::Snapshot& snapshot,
                                               const std::optional<std::string>& keyspace) const;
+
+  // CREATE SEQUENCE without START WITH (admin thread, blocking): findColumnMax() logged in as
+  // the DBA account; refused without one.
+  Result<std::optional<std::int64_t>> columnMax(const catalog::Snapshot& snapshot,
+                                                const std::string& keyspace,
+                                                const std::string& table,
+                                                const std::string& column) const;
 
  private:
   struct Impl;

@@ -57,6 +57,8 @@ class ClientSession {
     bool inTx = false;   // a transaction is open on it (begun by the proxy, or status flags)
     bool wrote = false;  // the open transaction sent a write here
     bool xa = false;     // the open transaction is an XA branch here (mode twopc)
+    // The session's generated insert id it was given (DO LAST_INSERT_ID(n)); see insertIdVersion_.
+    std::uint64_t insertIdVersion = 0;
   };
 
   struct PreparedStatement {
@@ -131,6 +133,16 @@ class ClientSession {
   // The keyspace the session's schema selects (for text the parser cannot read).
   const catalog::Keyspace* schemaKeyspace() const;
   asio::awaitable<bool> onQueryText(const Packet& pkt, std::string_view sql, std::uint8_t seq);
+  // Generated keys (sequence_cache.h): the plan ran short of a sequence's cached values; reserve
+  // more off the event loop, then plan `statement` again.
+  asio::awaitable<Result<const router::Plan*>> planAfterRefill(const sql::Statement& statement,
+                                                               const router::Plan& shortPlan,
+                                                               router::PlanInput input);
+  // Before a connection-bound statement (LAST_INSERT_ID()) on `conn`: give it the session's last
+  // generated insert id, as MySQL would have it.
+  asio::awaitable<Status> syncInsertId(SessionConn& conn);
+  // After a statement succeeded: the insert id LAST_INSERT_ID() reports from now on.
+  void noteInsertId(const router::Plan& plan, std::uint64_t backendInsertId);
   asio::awaitable<bool> onMultiStatement(const Packet& pkt, std::string_view sql, std::uint8_t seq);
   asio::awaitable<bool> passThrough(const Packet& pkt, std::uint8_t seq);
   // Runs a planned statement: COM_QUERY (`stmt` null) or COM_STMT_EXECUTE of `stmt`.
@@ -155,7 +167,7 @@ class ClientSession {
   asio::awaitable<bool> relayExecute(SessionConn& c, const Packet& pkt, std::uint8_t seq,
                                      PreparedStatement& stmt, RelayResult& r);
   asio::awaitable<bool> relayRewritten(SessionConn& c, const Packet& pkt, std::string_view sql,
-                                       RelayResult& r);
+                                       RelayResult& r, std::uint64_t insertId = 0);
   asio::awaitable<bool> onBegin(const router::Plan& plan, std::uint8_t seq);
   asio::awaitable<bool> onEndTransaction(const router::Plan& plan, const Packet& pkt,
                                          std::uint8_t seq);
@@ -245,6 +257,12 @@ class ClientSession {
   // After a merged SELECT SQL_CALC_FOUND_ROWS: the sum of the shards' FOUND_ROWS(), answered to
   // the next statement if it is SELECT FOUND_ROWS() (then forgotten).
   std::optional<std::uint64_t> foundRows_;
+  // The first value of the session's last INSERT given generated keys (0: none since the backend
+  // reported an AUTO_INCREMENT of its own, or ever); bumped version per new value, so each
+  // connection is told once (SessionConn::insertIdVersion).
+  std::uint64_t lastInsertId_ = 0;
+  std::uint64_t insertIdVersion_ = 0;
+  bool noAutoValueOnZero_ = false;     // sql_mode NO_AUTO_VALUE_ON_ZERO: an explicit 0 is kept
   std::uint64_t publishedSerial_ = 0;  // what publishBackend() last told the registry
   std::uint32_t publishedThread_ = 0;
   catalog::SnapshotPtr snapshot_;

@@ -45,7 +45,8 @@ struct MergeResult {
 // backend answered, the merged OK or the result set's terminator is sent; when one answered an
 // ERR, nothing final is sent: the caller sends an ERR at `nextSeq` (it knows the context).
 // `copies`: the backends hold the same rows (a reference table), so the OK reports the first
-// backend's affected rows instead of the sum.
+// backend's affected rows instead of the sum. `insertId` (an INSERT given generated keys) is the
+// merged OK's insert id instead of the backends'.
 // Appends a result set's final packet for the client's framing: an OK with the EOF header under
 // DEPRECATE_EOF, else an EOF (MySQL protocol "Text Resultset").
 void appendResultSetEnd(protocol::Bytes& out, std::uint32_t clientCaps, std::uint16_t warnings,
@@ -54,7 +55,7 @@ void appendResultSetEnd(protocol::Bytes& out, std::uint32_t clientCaps, std::uin
 asio::awaitable<MergeResult> relayMerged(std::span<BackendConnection* const> backends,
                                          Channel& client, std::uint32_t clientCaps,
                                          std::uint8_t firstSeq, std::uint16_t sessionStatus,
-                                         bool copies = false);
+                                         bool copies = false, std::uint64_t insertId = 0);
 
 // The end of the client's error when a write on several shards did not succeed everywhere:
 // " (keyspace 'shop': applied on -55, aa-; failed on 55-aa (1060); a statement on several shards

@@ -19,6 +19,8 @@ struct RelayOptions {
   // COM_STMT_PREPARE: write this id over the backend's statement id in PREPARE_OK.
   bool rewritePrepareId = false;
   std::uint32_t clientStatementId = 0;
+  // An INSERT given generated keys: the OK tells the client this insert id (the first of them).
+  std::uint64_t insertId = 0;
 };
 
 struct RelayResult {
@@ -34,6 +36,7 @@ struct RelayResult {
   std::uint16_t prepareParams = 0;
   std::uint16_t prepareColumns = 0;
   std::uint64_t bytes = 0;
+  std::uint64_t insertId = 0;  // the backend's OK said it generated this AUTO_INCREMENT value
 };
 
 asio::awaitable<RelayResult> relayResponse(BackendConnection& backend, Channel& client,

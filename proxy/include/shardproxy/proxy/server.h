@@ -26,6 +26,7 @@
 #include "shardproxy/proxy/health_checker.h"
 #include "shardproxy/proxy/keyspace_gate.h"
 #include "shardproxy/proxy/pool.h"
+#include "shardproxy/proxy/sequence_cache.h"
 #include "shardproxy/proxy/tls.h"
 #include "shardproxy/proxy/twopc_recovery.h"
 
@@ -65,6 +66,8 @@ struct SharedState {
 
   // The hold/release buffer (cutovers), and the resharding workers that use it.
   KeyspaceGate gate{*this};
+  // This proxy's blocks of global-sequence values (generated keys), reserved in the catalog.
+  std::unique_ptr<SequenceCache> sequences;
   std::unique_ptr<migrations::MigrationManager> migrations;
 
   // Multi-shard transactions in mode 'twopc' (docs/transactions.md): the decision log (null when

@@ -125,12 +125,33 @@ struct ShowSchemaDrift {
   std::optional<std::string> keyspace;
 };
 
+// CREATE SEQUENCE FOR ks.t (column) [START WITH n] [CACHE n]: INSERTs into the sharded table
+// that omit the column (or give NULL / 0) get values from it. Without START WITH the executor
+// starts above the largest value on the shards.
+struct CreateSequence {
+  std::string keyspace;
+  std::string table;
+  std::string column;
+  std::optional<std::int64_t> start;
+  std::optional<std::uint32_t> cache;
+};
+// DROP SEQUENCE FOR ks.t
+struct DropSequence {
+  std::string keyspace;
+  std::string table;
+};
+// SHOW SEQUENCES [FROM|IN ks]
+struct ShowSequences {
+  std::optional<std::string> keyspace;
+};
+
 using AdminStatement =
     std::variant<ShowKeyspaces, ShowShards, ShowBackends, ShowTableRules, ShowUsers,
                  ShowCatalogVersion, ShowCatalogChanges, CreateKeyspace, DropKeyspace, CreateShard,
                  DropShard, AddBackend, DropBackend, SetBackendState, CreateTableRule,
                  DropTableRule, CreateUser, DropUser, Reshard, ShowMigrations, ShowMigration,
-                 MigrationCommand, AlterKeyspace, ShowSchemaDrift>;
+                 MigrationCommand, AlterKeyspace, ShowSchemaDrift, CreateSequence, DropSequence,
+                 ShowSequences>;
 
 struct AdminParseError {
   enum class Kind : std::uint8_t {

@@ -22,6 +22,8 @@
 #include "shardproxy/catalog/snapshot.h"
 #include "shardproxy/common/errors.h"
 #include "shardproxy/router/merge_spec.h"
+#include "shardproxy/router/sequence_source.h"
+#include "shardproxy/router/sql/parser.h"
 #include "shardproxy/router/sql/statement.h"
 
 namespace shardproxy::router {
@@ -84,6 +86,13 @@ struct Plan {
   std::string buffer;       // rewritten per-shard SQL
   std::string_view reason;  // why these targets, for EXPLAIN ROUTE ("shard key id = 5", ...)
   std::string_view text;    // the statement planned (an EXPLAIN ROUTE's inner statement)
+  // An INSERT given values of a global sequence: the first of them (its insert id, what
+  // LAST_INSERT_ID() reports afterwards); 0 = none. Every target's SQL is then rewritten.
+  std::int64_t generatedId = 0;
+  // kError because the sequence's cached values ran short: reserve `sequenceNeed` more of
+  // `sequenceShortfall` (off the event loop) and plan the statement again.
+  const catalog::Sequence* sequenceShortfall = nullptr;
+  std::uint32_t sequenceNeed = 0;
 
   std::string_view sqlFor(std::size_t i) const {
     const PlanTarget& t = targets[i];
@@ -109,6 +118,17 @@ struct PlanInput {
   bool executing = false;
   // The shard the session last wrote to (LAST_INSERT_ID() and friends), if any.
   std::optional<std::uint32_t> lastWriteShard;
+  // Values of global sequences for INSERTs that leave a sequence's column to it; null: such an
+  // INSERT is refused (EXPLAIN ROUTE on the admin port).
+  SequenceSource* sequences = nullptr;
+  // The session's sql_mode has NO_AUTO_VALUE_ON_ZERO: an explicit 0 is stored, not generated.
+  bool noAutoValueOnZero = false;
+  // A server-side prepared statement (COM_STMT_PREPARE / EXECUTE): its text cannot be rewritten,
+  // so an INSERT that needs generated values is refused.
+  bool prepared = false;
+  // How the session reads statements (sql_mode's quoting rules): a rewritten INSERT is parsed
+  // again with them. Null: the defaults.
+  const sql::ParseOptions* parseOptions = nullptr;
 };
 
 class Planner {
