@@ -228,7 +228,79 @@ bool mergeExecutePayload(protocol::ByteView payload, std::uint16_t count, protoc
   return true;
 }
 
+bool generatedExecutePayload(protocol::ByteView payload, std::uint16_t count,
+                             protocol::ByteView types,
+                             std::span<const router::Plan::ExecuteParam> params,
+                             protocol::Bytes& out) {
+  std::vector<std::pair<std::size_t, std::size_t>> spans;
+  if (count > 0 && (types.size() != 2u * count || !paramSpans(payload, count, types, spans))) {
+    return false;
+  }
+  const std::size_t n = params.size();
+  out.clear();
+  protocol::ByteWriter w(out);
+  w.u8(0x17);
+  w.u32(0);  // the backend statement id
+  w.u8(0);   // no cursor
+  w.u32(1);  // iteration count
+  if (n == 0) return true;
+  const std::size_t bitmapAt = out.size();
+  w.zeros((n + 7) / 8);
+  for (std::size_t j = 0; j < n; ++j) {
+    const auto i = params[j].client;
+    if (i < 0) continue;
+    if (static_cast<std::size_t>(i) >= count) return false;
+    if (payload[10 + i / 8] & (1u << (i % 8))) out[bitmapAt + j / 8] |= 1u << (j % 8);
+  }
+  w.u8(1);  // types follow
+  for (const auto& p : params) {
+    if (p.client >= 0) {
+      w.u8(types[2u * static_cast<std::size_t>(p.client)]);
+      w.u8(types[2u * static_cast<std::size_t>(p.client) + 1]);
+    } else {
+      w.u8(8);  // LONGLONG, signed
+      w.u8(0);
+    }
+  }
+  for (const auto& p : params) {
+    if (p.client >= 0) {
+      const auto& [at, len] = spans[static_cast<std::size_t>(p.client)];
+      w.bytes(payload.subspan(at, len));
+    } else {
+      w.u64(static_cast<std::uint64_t>(p.value));
+    }
+  }
+  return true;
+}
+
 }  // namespace detail
+
+asio::awaitable<bool> ClientSession::relayGeneratedExecute(SessionConn& c, const Plan& plan,
+                                                           const Packet& pkt, std::uint8_t seq,
+                                                           PreparedStatement& stmt,
+                                                           RelayResult& r) {
+  if (!stmt.longData.empty()) {
+    co_return co_await sendError(
+        Error::make(ErrorCode::kNotSupportedYet,
+                    "COM_STMT_SEND_LONG_DATA for a prepared INSERT given generated keys; send "
+                    "the value inline"),
+        seq);
+  }
+  PreparedStatement& variant =
+      stmt.variant(plan.sqlFor(0), static_cast<std::uint16_t>(plan.executeParams.size()));
+  if (!detail::generatedExecutePayload(pkt.payload, stmt.params,
+                                       protocol::ByteView(stmt.paramTypes), plan.executeParams,
+                                       mergeExecute_)) {
+    co_return co_await sendError(
+        Error::make(ErrorCode::kMalformedPacket, "Malformed COM_STMT_EXECUTE parameters"), seq);
+  }
+  Packet rebuilt;
+  rebuilt.payload = protocol::ByteView(mergeExecute_);
+  rebuilt.seq = 0;
+  rebuilt.lastSeq = pkt.lastSeq;
+  co_return co_await relayExecute(c, rebuilt, seq, variant, r,
+                                  static_cast<std::uint64_t>(plan.generatedId));
+}
 
 asio::awaitable<bool> ClientSession::onStmtPrepare(const Packet& pkt) {
   std::uint8_t seq = static_cast<std::uint8_t>(pkt.lastSeq + 1);

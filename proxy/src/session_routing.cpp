@@ -461,7 +461,9 @@ asio::awaitable<ClientSession::SessionConn*> ClientSession::acquireFor(const Pla
 
 asio::awaitable<bool> ClientSession::relayExecute(SessionConn& c, const Packet& pkt,
                                                   std::uint8_t seq, PreparedStatement& stmt,
-                                                  RelayResult& r) {
+                                                  RelayResult& r, std::uint64_t insertId) {
+  RelayOptions options{ResponseKind::kExecute};
+  options.insertId = insertId;
   const catalog::Endpoint address = c.address;
   auto id = co_await preparedOn(stmt, c);
   if (!id) {
@@ -495,13 +497,13 @@ asio::awaitable<bool> ClientSession::relayExecute(SessionConn& c, const Packet& 
   if (flags != 0) stmt.cursorSerial = c.conn->serial();
   protocol::ByteView payload = executePacketFor(stmt, pkt, c.conn->serial(), false);
   if (payload.data() == pkt.payload.data()) {
-    co_return co_await relay(c, pkt, RelayOptions{ResponseKind::kExecute}, &r);
+    co_return co_await relay(c, pkt, options, &r);
   }
   Packet rebuilt;
   rebuilt.payload = payload;
   rebuilt.seq = 0;
   rebuilt.lastSeq = pkt.lastSeq;
-  co_return co_await relay(c, rebuilt, RelayOptions{ResponseKind::kExecute}, &r);
+  co_return co_await relay(c, rebuilt, options, &r);
 }
 
 asio::awaitable<bool> ClientSession::relayRewritten(SessionConn& c, const Packet& pkt,
@@ -537,7 +539,9 @@ asio::awaitable<bool> ClientSession::executeSingle(const Plan& plan, const Packe
   const catalog::Endpoint address = c->address;
   RelayResult r;
   bool keep;
-  if (stmt != nullptr) {
+  if (stmt != nullptr && !plan.executeParams.empty()) [[unlikely]] {
+    keep = co_await relayGeneratedExecute(*c, plan, pkt, seq, *stmt, r);
+  } else if (stmt != nullptr) {
     keep = co_await relayExecute(*c, pkt, seq, *stmt, r);
   } else if (plan.kind == PlanKind::kSingle && plan.rewritten(0)) {
     keep = co_await relayRewritten(*c, pkt, plan.sqlFor(0), r,

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -43,6 +44,14 @@ inline std::string quoteString(std::string_view s) {
 // client's parameter types (from the last execute that sent them). False on a malformed payload.
 bool mergeExecutePayload(protocol::ByteView payload, std::uint16_t count, protocol::ByteView types,
                          const router::MergeSpec& spec, protocol::Bytes& out);
+
+// The COM_STMT_EXECUTE payload of a prepared INSERT's own statement given generated keys: its
+// parameters as `params` lists them (the client's, by index, or a generated BIGINT), types always
+// sent (backend statement id 0: the caller writes it). False on a malformed payload.
+bool generatedExecutePayload(protocol::ByteView payload, std::uint16_t count,
+                             protocol::ByteView types,
+                             std::span<const router::Plan::ExecuteParam> params,
+                             protocol::Bytes& out);
 
 // `SELECT FOUND_ROWS() [AS name]`: the column name the server would give it, else nullopt.
 std::optional<std::string_view> foundRowsQuery(const router::sql::Statement& st);

@@ -637,6 +637,7 @@ const Plan& Planner::plan(const Statement& statement, const PlanInput& input) {
   plan_.generatedId = 0;
   plan_.sequenceShortfall = nullptr;
   plan_.sequenceNeed = 0;
+  plan_.executeParams.clear();
   scratch_->scopes.clear();
   Run run(plan_, *scratch_, input);
   run.planStatement(statement);

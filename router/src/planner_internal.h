@@ -99,6 +99,7 @@ struct Planner::Scratch {
   // parser (made on first use), and the edits that rewrite it.
   std::vector<std::int64_t> sequenceValues;
   std::string sequenceText;
+  std::vector<BoundValue> sequenceParams;  // a prepared INSERT's parameters after the rewrite
   std::unique_ptr<sql::Parser> sequenceParser;
   // Replaces [begin, end) of the statement's source (empty: inserts) with `before`, the column
   // name quoted (if any), `between`, the value (if `hasValue`) and `after`.
@@ -293,6 +294,10 @@ class Run {
   bool needsGeneratedValue(const Expr* v, const catalog::Sequence& seq);
   bool takeSequenceValues(const catalog::Sequence& seq, std::size_t count);
   const InsertStatement* applySequenceEdits(const InsertStatement& st);
+  // The rewrite of a prepared INSERT at EXECUTE: a `?` where each value goes, the parameters in
+  // Plan::executeParams and insertParams_.
+  const InsertStatement* applyPreparedSequenceEdits(const InsertStatement& st);
+  const InsertStatement* parseSequenceText();
   // After planning the rewritten INSERT: every target carries its SQL (none is "as received").
   void finishGeneratedPlan();
   bool subqueryShardCheck(std::string_view what);
@@ -328,6 +333,10 @@ class Run {
   bool failed_ = false;
   bool connectionBound_ = false;
   bool deferred_ = false;
+  bool sequenceDeferred_ = false;  // a prepared INSERT's generated keys wait for EXECUTE
+  // The parameters an INSERT's rows are placed by: the bound ones, or after a prepared INSERT's
+  // rewrite with generated values, those in the rewritten statement's order.
+  std::span<const BoundValue> insertParams_ = in_.params;
   std::optional<std::size_t> required_;  // a nested block's single shard
   std::vector<const BlockScratch*>& scopes_ = s_.scopes;
   // The top block's only narrowing conjunct when it is an IN list (split per shard).

@@ -10,6 +10,7 @@
 #include <iterator>
 
 #include "planner_internal.h"
+#include "planner_merge.h"
 
 namespace shardproxy::router::planning {
 
@@ -40,8 +41,9 @@ bool Run::needsGeneratedValue(const Expr* v, const catalog::Sequence&) {
   }
   if (const auto* w = v->as<Word>()) return iequals(w->word, "DEFAULT");
   if (const auto* p = v->as<Placeholder>()) {
-    if (!in_.executing || p->index >= in_.params.size()) return false;
-    const BoundValue& b = in_.params[p->index];
+    // insertParams_: after a prepared INSERT's rewrite, the rewritten statement's parameters.
+    if (!in_.executing || p->index >= insertParams_.size()) return false;
+    const BoundValue& b = insertParams_[p->index];
     return b.type == BoundValue::Type::kNull || (isZero(b) && !in_.noAutoValueOnZero);
   }
   return false;
@@ -111,20 +113,71 @@ const InsertStatement* Run::withSequenceValues(const InsertStatement& st,
     // No column list and values given: which value is the column is unknown here.
   }
   if (count == 0) return nullptr;
-  if (in_.prepared) {
-    notSupported(fmt::format(
-        "A prepared INSERT into '{}.{}' that leaves column '{}' to its sequence (omitted, NULL, "
-        "DEFAULT or 0) cannot get generated values yet: send it as a text query (client-side "
-        "prepared statements, e.g. PyMySQL, or useServerPrepStmts=false in Connector/J), or give "
-        "'{}' a value",
-        seq.keyspace, seq.table, column, column));
+  if (in_.prepared && !in_.executing) {
+    // COM_STMT_PREPARE: the values are taken at each EXECUTE, which places the rows by them.
+    sequenceDeferred_ = true;
+    plan_.write = true;
+    plan_.role = Role::kPrimary;
+    plan_.deferred = true;
+    plan_.reason = "generated keys: rows placed at EXECUTE";
+    targetAll(PlanKind::kScatter);
     return nullptr;
   }
   if (!takeSequenceValues(seq, count)) return nullptr;
   std::size_t next = 0;
   for (auto& e : edits)
     if (e.hasValue) e.value = s_.sequenceValues[next++];
+  if (in_.prepared) return applyPreparedSequenceEdits(st);
   return applySequenceEdits(st);
+}
+
+const InsertStatement* Run::applyPreparedSequenceEdits(const InsertStatement& st) {
+  std::string& out = s_.sequenceText;
+  out.clear();
+  auto& params = plan_.executeParams;
+  params.clear();
+  const std::string_view src = st.Statement::source;
+  const std::size_t base = st.offsetOf(st.text);
+  std::size_t at = base;
+  const std::size_t stop = base + st.text.size();
+  // The client's placeholders, by offset, interleaved with the generated values' new ones.
+  const std::vector<std::size_t> marks = placeholderOffsets(st.text);
+  std::size_t ph = 0;
+  auto clientBefore = [&](std::size_t offset) {
+    for (; ph < marks.size() && base + marks[ph] < offset; ++ph)
+      params.push_back({static_cast<std::int32_t>(ph), 0});
+  };
+  for (const auto& e : s_.edits) {
+    clientBefore(e.begin);
+    out.append(src.substr(at, e.begin - at));
+    out.append(e.before);
+    if (!e.column.empty()) appendQuotedName(out, e.column);
+    out.append(e.between);
+    if (e.hasValue) {
+      // A `?` bound to NULL / 0 keeps its place and takes the value instead of the client's.
+      if (ph < marks.size() && base + marks[ph] == e.begin) ++ph;
+      params.push_back({-1, e.value});
+      out += '?';
+    }
+    out.append(e.after);
+    at = e.end;
+  }
+  clientBefore(stop + 1);
+  out.append(src.substr(at, stop - at));
+  auto& bound = s_.sequenceParams;
+  bound.clear();
+  for (const auto& p : params) {
+    if (p.client >= 0 && static_cast<std::size_t>(p.client) < in_.params.size()) {
+      bound.push_back(in_.params[static_cast<std::size_t>(p.client)]);
+    } else {
+      BoundValue v;
+      v.type = BoundValue::Type::kInt;
+      v.i = p.value;
+      bound.push_back(v);
+    }
+  }
+  insertParams_ = std::span<const BoundValue>(bound);
+  return parseSequenceText();
 }
 
 bool Run::takeSequenceValues(const catalog::Sequence& seq, std::size_t count) {
@@ -162,6 +215,11 @@ const InsertStatement* Run::applySequenceEdits(const InsertStatement& st) {
     at = e.end;
   }
   out.append(src.substr(at, stop - at));
+  return parseSequenceText();
+}
+
+const InsertStatement* Run::parseSequenceText() {
+  const std::string& out = s_.sequenceText;
   if (!s_.sequenceParser) s_.sequenceParser = std::make_unique<sql::Parser>();
   s_.sequenceParser->setOptions(in_.parseOptions != nullptr ? *in_.parseOptions
                                                             : sql::ParseOptions{});

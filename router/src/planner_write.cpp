@@ -70,7 +70,7 @@ void Run::planInsert(const InsertStatement& st) {
         finishGeneratedPlan();
         return;
       }
-      if (failed_) return;
+      if (failed_ || sequenceDeferred_) return;
     }
   }
   if (!walkInsertValues(st)) return;
@@ -108,7 +108,7 @@ void Run::planInsert(const InsertStatement& st) {
       deferred_ = true;
       return std::nullopt;
     }
-    auto id = keyspaceIdOf(*v, in_.params, rule->hashFunction);
+    auto id = keyspaceIdOf(*v, insertParams_, rule->hashFunction);
     if (!id && ciKey(rule->hashFunction) && !ciVersionMatches(rule->hashFunction)) {
       fail(ErrorCode::kNoRoute,
            fmt::format("Table '{}' is sharded by {} with hash function {}, but this build's ICU "

@@ -7,7 +7,7 @@
 #   lastrowid and LAST_INSERT_ID(); the proxy is restarted between two rounds; afterwards no id
 #   is on two shards or twice, every row sits on the shard its id hashes to, and the second
 #   round's ids are all above the first's;
-# - a server-side prepared INSERT without the id is refused with 1235;
+# - server-side prepared INSERTs (Perl DBD::MariaDB) without the id or with NULL get generated ids;
 # - sysbench prepare with its default options (auto_inc on: INSERTs without ids) through a
 #   sequence per sbtest table: each table holds exactly --table-size rows, no id on two shards;
 #   then oltp_insert (id 0 = generated) with 0 errors.
@@ -123,14 +123,32 @@ else
   fail "LAST_INSERT_ID() in the CLI: [$out], row of that id: [$name]"
 fi
 
-# --- prepared statements: refused, never a wrong id --------------------------------------------------
+# --- server-side prepared INSERTs (Perl DBD::MariaDB, mariadb_server_prepare=1) ------------------
+# The id omitted, or bound to NULL: each execute gets the next value, routed by it, reported as
+# the insert id and by LAST_INSERT_ID(); a prepared statement of the shard's own carries it.
 out=$(perl -MDBI -e '
   my $dbh = DBI->connect("DBI:MariaDB:database=shop;host=127.0.0.1;port='"$app_port"';mariadb_server_prepare=1",
-                         "app", "secret", {RaiseError => 0, PrintError => 0});
-  my $sth = $dbh->prepare("INSERT INTO items (name) VALUES (?)");
-  if (!$sth || !$sth->execute("ps")) { print $dbh->err, " ", $dbh->errstr, "\n"; } else { print "inserted\n"; }' 2>&1)
-[[ $out == 1235*"send it as a text query"* ]] && pass "server-side prepared INSERT without the id: 1235" \
-  || fail "prepared INSERT: [$out]"
+                         "app", "secret", {RaiseError => 1, PrintError => 0});
+  my $omit = $dbh->prepare("INSERT INTO items (name) VALUES (?)");
+  my $null = $dbh->prepare("INSERT INTO items (id, name) VALUES (?, ?)");
+  my $lid = $dbh->prepare("SELECT LAST_INSERT_ID()");
+  for my $i (1 .. 20) {
+    $omit->execute("ps-omit-$i");
+    my $a = $dbh->last_insert_id(undef, undef, undef, undef);
+    $lid->execute(); my ($la) = $lid->fetchrow_array();
+    $null->execute(undef, "ps-null-$i");
+    my $b = $dbh->last_insert_id(undef, undef, undef, undef);
+    print "$a $la $b\n";
+  }' 2>&1)
+ids=$(awk '{ print $1; print $3 }' <<<"$out" | sort -u | wc -l)
+lidok=$(awk '$1 != $2 { bad++ } END { print bad + 0 }' <<<"$out")
+rows=$(app_sql "SELECT COUNT(*), COUNT(DISTINCT id) FROM items WHERE name LIKE 'ps-%'")
+byid=$(app_sql "SELECT name FROM items WHERE id = $(head -1 <<<"$out" | cut -d' ' -f1)")
+if [[ $ids == 40 && $lidok == 0 && $rows == $'40\t40' && $byid == ps-omit-1 ]]; then
+  pass "server-side prepared INSERTs without the id or with NULL: 40 distinct generated ids, LAST_INSERT_ID() right, rows found by id"
+else
+  fail "prepared INSERTs: ids $ids, LAST_INSERT_ID mismatches $lidok, rows [$rows], by id [$byid]: $(head -3 <<<"$out")"
+fi
 
 # --- sysbench prepare with default options (auto_inc: INSERTs without ids) ---------------------------
 tables=2; size=10000

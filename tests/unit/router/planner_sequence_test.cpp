@@ -206,32 +206,68 @@ TEST_F(PlannerSequenceTest, ShortfallAsksForARefillAndTakesNothing) {
   EXPECT_EQ(again.generatedId, 1000);
 }
 
-TEST_F(PlannerSequenceTest, PreparedStatementsThatNeedValuesAreRefused) {
+TEST_F(PlannerSequenceTest, PreparedInsertsGetValuesAtExecuteAsParameters) {
   PlanInput in = input();
   in.prepared = true;
-  const Plan& p = plan("INSERT INTO customers (name) VALUES (?)", in);
-  ASSERT_EQ(p.kind, PlanKind::kError);
-  EXPECT_EQ(p.error.mysqlErrno, 1235);
-  EXPECT_EQ(p.error.sqlState, "42000");
-  EXPECT_NE(p.error.message.find("send it as a text query"), std::string::npos);
-  // A `?` for the column is decided at EXECUTE: NULL or 0 bound there is refused too.
-  const Plan& prepare = plan("INSERT INTO customers (id, name) VALUES (?, ?)", in);
-  EXPECT_NE(prepare.kind, PlanKind::kError) << prepare.error.message;
-  std::vector<BoundValue> params(2);
-  params[0].type = BoundValue::Type::kNull;
-  params[1].type = BoundValue::Type::kString;
-  params[1].s = "x";
-  in.executing = true;
-  in.params = params;
-  const Plan& nullId = plan("INSERT INTO customers (id, name) VALUES (?, ?)", in);
-  ASSERT_EQ(nullId.kind, PlanKind::kError);
-  EXPECT_EQ(nullId.error.mysqlErrno, 1235);
-  params[0].type = BoundValue::Type::kInt;
-  params[0].i = 12;
-  const Plan& given = plan("INSERT INTO customers (id, name) VALUES (?, ?)", in);
-  ASSERT_EQ(given.kind, PlanKind::kSingle) << given.error.message;
-  EXPECT_EQ(given.targets[0].shard, shardOf(12));
+  // PREPARE: rows are placed at EXECUTE, no value is taken yet.
+  const Plan& prepare = plan("INSERT INTO customers (name) VALUES (?)", in);
+  ASSERT_EQ(prepare.kind, PlanKind::kScatter) << prepare.error.message;
+  EXPECT_TRUE(prepare.deferred);
   EXPECT_EQ(source_.next, 1000);
+  // EXECUTE, column omitted: the shard's statement gets a `?` for it, after the client's.
+  std::vector<BoundValue> one(1);
+  one[0].type = BoundValue::Type::kString;
+  one[0].s = "x";
+  in.executing = true;
+  in.params = one;
+  const Plan& omitted = plan("INSERT INTO customers (name) VALUES (?)", in);
+  ASSERT_EQ(omitted.kind, PlanKind::kSingle) << omitted.error.message;
+  EXPECT_EQ(omitted.sqlFor(0), "INSERT INTO customers (name, `id`) VALUES (?, ?)");
+  ASSERT_EQ(omitted.executeParams.size(), 2u);
+  EXPECT_EQ(omitted.executeParams[0].client, 0);
+  EXPECT_EQ(omitted.executeParams[1].client, -1);
+  EXPECT_EQ(omitted.executeParams[1].value, 1000);
+  EXPECT_EQ(omitted.generatedId, 1000);
+  EXPECT_EQ(omitted.targets[0].shard, shardOf(1000));
+  // A `?` bound to NULL keeps its place and takes the value; other placeholders stay the client's.
+  std::vector<BoundValue> params(3);
+  params[0].type = BoundValue::Type::kString;
+  params[0].s = "a";
+  params[1].type = BoundValue::Type::kNull;
+  params[2].type = BoundValue::Type::kString;
+  params[2].s = "b";
+  in.params = params;
+  const Plan& nullId = plan("INSERT INTO customers (name, id, note) VALUES (?, ?, ?)", in);
+  ASSERT_EQ(nullId.kind, PlanKind::kSingle) << nullId.error.message;
+  EXPECT_EQ(nullId.sqlFor(0), "INSERT INTO customers (name, id, note) VALUES (?, ?, ?)");
+  ASSERT_EQ(nullId.executeParams.size(), 3u);
+  EXPECT_EQ(nullId.executeParams[0].client, 0);
+  EXPECT_EQ(nullId.executeParams[1].client, -1);
+  EXPECT_EQ(nullId.executeParams[1].value, 1001);
+  EXPECT_EQ(nullId.executeParams[2].client, 2);
+  EXPECT_EQ(nullId.targets[0].shard, shardOf(1001));
+  // A literal NULL becomes a `?` between the client's.
+  std::vector<BoundValue> two(2);
+  two[0].type = two[1].type = BoundValue::Type::kString;
+  two[0].s = "a";
+  two[1].s = "b";
+  in.params = two;
+  const Plan& literal = plan("INSERT INTO customers (name, id, note) VALUES (?, NULL, ?)", in);
+  ASSERT_EQ(literal.kind, PlanKind::kSingle) << literal.error.message;
+  EXPECT_EQ(literal.sqlFor(0), "INSERT INTO customers (name, id, note) VALUES (?, ?, ?)");
+  ASSERT_EQ(literal.executeParams.size(), 3u);
+  EXPECT_EQ(literal.executeParams[0].client, 0);
+  EXPECT_EQ(literal.executeParams[1].value, 1002);
+  EXPECT_EQ(literal.executeParams[2].client, 1);
+  // A value given: no rewrite, routed by it.
+  params[1].type = BoundValue::Type::kInt;
+  params[1].i = 12;
+  in.params = params;
+  const Plan& given = plan("INSERT INTO customers (name, id, note) VALUES (?, ?, ?)", in);
+  ASSERT_EQ(given.kind, PlanKind::kSingle) << given.error.message;
+  EXPECT_TRUE(given.executeParams.empty());
+  EXPECT_EQ(given.targets[0].shard, shardOf(12));
+  EXPECT_EQ(source_.next, 1003);
 }
 
 TEST_F(PlannerSequenceTest, WithoutASourceTheInsertIsRefusedNotSentWithoutItsKey) {

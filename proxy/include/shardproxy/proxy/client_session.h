@@ -165,7 +165,13 @@ class ClientSession {
   const catalog::Shard* singleShard(const router::Plan& plan);
   bool txWrites() const;
   asio::awaitable<bool> relayExecute(SessionConn& c, const Packet& pkt, std::uint8_t seq,
-                                     PreparedStatement& stmt, RelayResult& r);
+                                     PreparedStatement& stmt, RelayResult& r,
+                                     std::uint64_t insertId = 0);
+  // A prepared INSERT given generated keys (Plan::executeParams): its own statement on the shard
+  // (PreparedStatement::variants) executed with the values among the client's parameters.
+  asio::awaitable<bool> relayGeneratedExecute(SessionConn& c, const router::Plan& plan,
+                                              const Packet& pkt, std::uint8_t seq,
+                                              PreparedStatement& stmt, RelayResult& r);
   asio::awaitable<bool> relayRewritten(SessionConn& c, const Packet& pkt, std::string_view sql,
                                        RelayResult& r, std::uint64_t insertId = 0);
   asio::awaitable<bool> onBegin(const router::Plan& plan, std::uint8_t seq);

@@ -93,6 +93,14 @@ struct Plan {
   // `sequenceShortfall` (off the event loop) and plan the statement again.
   const catalog::Sequence* sequenceShortfall = nullptr;
   std::uint32_t sequenceNeed = 0;
+  // A prepared INSERT given generated values at EXECUTE: sqlFor(0) is the statement the shard
+  // prepares (a `?` where each value goes), and these its parameters in order: the client's
+  // parameter `client`, or (client < 0) the generated `value`. Empty otherwise.
+  struct ExecuteParam {
+    std::int32_t client = -1;
+    std::int64_t value = 0;
+  };
+  std::vector<ExecuteParam> executeParams;
 
   std::string_view sqlFor(std::size_t i) const {
     const PlanTarget& t = targets[i];
