@@ -85,6 +85,10 @@ asio::awaitable<Result<std::unique_ptr<BackendConnection>>> BackendConnection::c
   co_return std::move(conn);
 }
 
+std::uint64_t BackendConnection::nextSerial() {
+  return gSerial.load(std::memory_order_relaxed);
+}
+
 asio::awaitable<Status> BackendConnection::login(const BackendLogin& login,
                                                  const BackendOptions& options) {
   login_ = login;
@@ -303,8 +307,10 @@ asio::awaitable<Status> BackendConnection::command(protocol::Command cmd, std::s
       co_return lost("while reading a response");
     }
     if (output != nullptr && !pkt->payload.empty()) {
-      if (index == 0 && pkt->payload[0] != protocol::kOkHeader &&
-          pkt->payload[0] != protocol::kErrHeader) {
+      if (index == 0 && pkt->payload[0] == protocol::kOkHeader) {
+        if (auto ok = protocol::decodeOk(pkt->payload, caps_)) output->warnings = ok->warnings;
+      } else if (index == 0 && pkt->payload[0] != protocol::kOkHeader &&
+                 pkt->payload[0] != protocol::kErrHeader) {
         protocol::ByteReader r(pkt->payload);
         std::uint64_t n = r.lenenc().value_or(0);
         firstRow = 1 + n + ((caps_ & protocol::cap::kDeprecateEof) ? 0 : 1);

@@ -96,11 +96,13 @@ std::uint16_t ClientSession::statusFlags() const {
   return flags;
 }
 
-asio::awaitable<bool> ClientSession::sendOk(std::uint8_t seq, std::uint16_t extraStatus) {
+asio::awaitable<bool> ClientSession::sendOk(std::uint8_t seq, std::uint16_t extraStatus,
+                                            std::uint16_t warnings) {
   auto& out = client_.out();
   std::size_t start = protocol::beginPacket(out);
   protocol::OkPacket ok;
   ok.statusFlags = static_cast<std::uint16_t>(statusFlags() | extraStatus);
+  ok.warnings = warnings;
   protocol::encode(ok, caps_ & ~cap::kSessionTrack, out);
   if (caps_ & cap::kSessionTrack) protocol::ByteWriter(out).u8(0);  // empty info string
   protocol::endPacket(out, start, seq);

@@ -111,7 +111,12 @@ void Pool::closed(const std::string& backend) {
 void Pool::release(std::unique_ptr<BackendConnection> conn) {
   if (!conn) return;
   const std::string backend = conn->address();
-  if (conn->broken || conn->dirtyCaps || closing_) {
+  bool stale = false;
+  if (!retiredBelow_.empty()) {
+    auto r = retiredBelow_.find(backend);
+    stale = r != retiredBelow_.end() && conn->serial() < r->second;
+  }
+  if (conn->broken || conn->dirtyCaps || closing_ || stale) {
     ++stats_.closed;
     conn->channel().stream().close();
     closed(backend);
@@ -123,7 +128,11 @@ void Pool::release(std::unique_ptr<BackendConnection> conn) {
 asio::awaitable<void> Pool::resetAndKeep(std::unique_ptr<BackendConnection> conn) {
   const std::string backend = conn->address();
   Status st = co_await conn->resetSession(!conn->schema.empty());
-  if (!st || closing_) {
+  bool stale = false;  // a SET GLOBAL passed meanwhile (retireOlder)
+  if (auto r = retiredBelow_.find(backend); r != retiredBelow_.end()) {
+    stale = conn->serial() < r->second;
+  }
+  if (!st || closing_ || stale) {
     ++stats_.closed;
     conn->channel().stream().close();
     closed(backend);
@@ -206,6 +215,21 @@ void Pool::retire(const std::vector<std::string>& addresses) {
     return std::find(addresses.begin(), addresses.end(), std::get<0>(entry.first)) !=
            addresses.end();
   });
+}
+
+void Pool::retireOlder(const std::string& address, std::uint64_t serial) {
+  std::uint64_t& below = retiredBelow_[address];
+  below = std::max(below, serial);
+  for (auto& [key, conns] : idle_) {
+    if (std::get<0>(key) != address) continue;
+    std::erase_if(conns, [&](std::unique_ptr<BackendConnection>& c) {
+      if (c->serial() >= below) return false;
+      c->channel().stream().close();
+      ++stats_.closed;
+      closed(address);
+      return true;
+    });
+  }
 }
 
 void Pool::closeAll() {

@@ -64,6 +64,12 @@ ThreadContext::ThreadContext(SharedState& s, std::size_t threads)
                           s.config.backendTls && s.tls ? &s.tls->clientContext() : nullptr},
            threads) {}
 
+void SharedState::retireConnectionsTo(const std::string& address) {
+  const std::uint64_t serial = BackendConnection::nextSerial();
+  for (ThreadContext* t : threads)
+    asio::post(t->io, [t, address, serial] { t->pool.retireOlder(address, serial); });
+}
+
 void SharedState::publish(catalog::SnapshotPtr next) {
   // The admin thread and the migration workers both publish: never go back to an older version.
   catalog::SnapshotPtr previous = snapshot_.load(std::memory_order_acquire);

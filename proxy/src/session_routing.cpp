@@ -140,6 +140,8 @@ asio::awaitable<bool> ClientSession::onQueryText(const Packet& pkt, std::string_
   sql::ParseResult parsed = parser_.parse(sql);
   if (!parsed) {
     if (parsed.error().kind == sql::ParseError::Kind::kEmpty) {
+      // As the server: a statement of comments only is an OK, nothing at all is 1065.
+      if (detail::onlyComments(sql)) co_return co_await sendOk(seq);
       co_return co_await sendError(Error::fromServer(1065, "42000", "Query was empty"), seq);
     }
     // The backend's own parser has the last word on an unsharded keyspace (its dialect may be

@@ -106,7 +106,17 @@ asio::awaitable<bool> ClientSession::onSet(const Plan& plan, const Packet& pkt, 
   current_ = static_cast<int>(c - conns_.data());
   RelayResult r;
   bool keep = co_await relay(*c, pkt, RelayOptions{ResponseKind::kQuery}, &r);
-  if (r.outcome == RelayResult::Outcome::kDone && !r.sawError) applySessionChanges(address);
+  if (r.outcome == RelayResult::Outcome::kDone && !r.sawError) {
+    applySessionChanges(address);
+    // SET GLOBAL: pooled connections to that server copied the old values when they logged in;
+    // later sessions must get ones that did not.
+    bool global = false;
+    if (set != nullptr) {
+      for (const sql::SetItem* item : set->items)
+        global = global || item->scope == sql::VarScope::kGlobal;
+    }
+    if (global) ctx_.shared.retireConnectionsTo(address.toString());
+  }
   bool setsAutocommit = false;
   for (const auto& ch : changes_)
     setsAutocommit = setsAutocommit || ch.name == "autocommit";

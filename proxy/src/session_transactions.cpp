@@ -115,6 +115,7 @@ asio::awaitable<Status> ClientSession::commitAll(std::string_view sql) {
     if (!c.inTx) continue;
     BackendConnection::CommandOutput out;
     Status st = co_await c.conn->command(Command::kQuery, sql, &out);
+    txEndWarnings_ += out.warnings;  // e.g. 1196: a non-transactional table was changed
     if (out.sawStatus) {
       c.inTx = (out.status & protocol::status::kInTrans) != 0;
     } else if (st) {
@@ -142,7 +143,9 @@ asio::awaitable<Status> ClientSession::branchCommand(const catalog::Endpoint& ad
     co_return Error::make(ErrorCode::kBackendLost,
                           fmt::format("Lost connection to backend '{}'", address.toString()));
   }
-  Status st = co_await c->conn->command(Command::kQuery, sql);
+  BackendConnection::CommandOutput out;
+  Status st = co_await c->conn->command(Command::kQuery, sql, &out);
+  txEndWarnings_ += out.warnings;
   if (SessionConn* still = findConn(address); still != nullptr && still->conn->broken) {
     still->inTx = false;  // the server rolls back an unprepared branch when its connection goes
     releaseConn(*still, true);
@@ -356,6 +359,7 @@ asio::awaitable<Status> ClientSession::rollbackWritten(
 }
 
 asio::awaitable<Status> ClientSession::endTransaction(std::string_view sql, bool commit) {
+  txEndWarnings_ = 0;
   std::size_t written = 0, writtenXa = 0;
   bool anyXa = false;
   for (const auto& c : conns_) {
@@ -447,7 +451,9 @@ asio::awaitable<bool> ClientSession::onEndTransaction(const Plan& plan, const Pa
   txOpen_ = chained;
   txWriteShard_.clear();
   if (!st) co_return co_await sendError(st.error(), seq);
-  co_return co_await sendOk(seq);
+  // The backends' warnings reach the client's OK (ROLLBACK that changed a MyISAM table: 1196).
+  co_return co_await sendOk(
+      seq, 0, static_cast<std::uint16_t>(std::min<std::uint32_t>(txEndWarnings_, 0xffff)));
 }
 
 }  // namespace shardproxy::proxy

@@ -27,6 +27,38 @@ inline bool startsWithCi(std::string_view s, std::string_view prefix) {
   return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
 }
 
+// True when `sql` holds at least one comment (`/* */`, `/*! */`, `-- `, `#`) and otherwise only
+// whitespace and at most one `;` with nothing but whitespace after it: the server answers such a
+// query with OK (and one with no comment with 1065, "Query was empty").
+inline bool onlyComments(std::string_view sql) {
+  bool comment = false, semicolon = false;
+  for (std::size_t i = 0; i < sql.size();) {
+    const char c = sql[i];
+    if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v') {
+      ++i;
+    } else if (semicolon) {
+      return false;
+    } else if (c == ';') {
+      semicolon = true;
+      ++i;
+    } else if (c == '/' && i + 1 < sql.size() && sql[i + 1] == '*') {
+      const std::size_t end = sql.find("*/", i + 2);
+      if (end == std::string_view::npos) return false;
+      comment = true;
+      i = end + 2;
+    } else if (c == '#' || (c == '-' && sql.substr(i, 2) == "--" &&
+                            (i + 2 == sql.size() || sql[i + 2] == ' ' || sql[i + 2] == '\t' ||
+                             sql[i + 2] == '\n' || sql[i + 2] == '\r'))) {
+      const std::size_t end = sql.find('\n', i);
+      comment = true;
+      i = end == std::string_view::npos ? sql.size() : end + 1;
+    } else {
+      return false;
+    }
+  }
+  return comment;
+}
+
 // A MySQL string literal, quotes and backslashes escaped with a backslash ('it\'s').
 inline std::string quoteString(std::string_view s) {
   std::string out = "'";

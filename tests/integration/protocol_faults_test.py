@@ -1910,6 +1910,59 @@ def test_13b_tls_request_coalesced_with_client_hello():
 
 
 # ---------------------------------------------------------------------------------------------
+@test(limit=60)
+def test_14_server_fidelity():
+    """Answers as the server gives them: comment-only statements, ROLLBACK's warnings, SET GLOBAL."""
+    p = Proxy(users=(f"{USER}:{PASSWORD}", "root:"))
+    c = pconn(p.port)
+    # A statement of comments only is an OK; nothing at all (or a lone ';') is 1065.
+    for q in ("/* only a comment */", "-- a comment\n", "/* c */;", "#c", "/*!40101 */"):
+        try:
+            pquery(c, q)
+        except pymysql.MySQLError as e:
+            check(False, f"comment-only {q!r}: the server answers OK, got {e.args!r}")
+    for q in (";", "   "):
+        try:
+            pquery(c, q)
+            check(False, f"{q!r}: the server answers 1065, got OK")
+        except pymysql.MySQLError as e:
+            check(e.args[0] == 1065, f"{q!r}: expected 1065, got {e.args!r}")
+    # ROLLBACK of a transaction that changed a MyISAM table: the OK carries 1196's warning.
+    c.select_db("shop")
+    pquery(c, "CREATE TABLE IF NOT EXISTS pf_myisam (id INT) ENGINE=MyISAM")
+    pquery(c, "BEGIN")
+    pquery(c, "INSERT INTO pf_myisam VALUES (1)")
+    with c.cursor() as cur:
+        cur.execute("ROLLBACK")
+    check(c._result.warning_count == 1,
+          f"ROLLBACK after a MyISAM change: warning count {c._result.warning_count}, server says 1")
+    w = pquery(c, "SHOW WARNINGS")
+    check(len(w) == 1 and w[0][1] == 1196, f"SHOW WARNINGS after ROLLBACK: {w!r}")
+    pquery(c, "DROP TABLE pf_myisam")
+    c.close()
+    # SET GLOBAL: sessions after it get connections that copied the new value, not pooled old ones.
+    r = pconn(p.port, user="root", password="")
+    old = pquery(r, "SELECT @@global.max_allowed_packet")[0][0]
+    for _ in range(3):
+        x = pconn(p.port)
+        pquery(x, "SELECT 1")
+        x.close()
+    time.sleep(0.3)  # the pool has reset and kept them
+    new = old // 2 if old > 32 * 1024 * 1024 else old * 2  # (the maximum is 1 GiB)
+    try:
+        pquery(r, f"SET GLOBAL max_allowed_packet = {new}")
+        seen = []
+        for _ in range(3):
+            x = pconn(p.port)
+            seen.append(pquery(x, "SELECT @@max_allowed_packet")[0][0])
+            x.close()
+        check(all(v == new for v in seen),
+              f"@@max_allowed_packet of new sessions after SET GLOBAL: {seen}, want {new}")
+    finally:
+        pquery(r, f"SET GLOBAL max_allowed_packet = {old}")
+        r.close()
+
+
 def main():
     only = None
     if "-k" in sys.argv:

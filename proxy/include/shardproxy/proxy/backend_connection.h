@@ -53,6 +53,8 @@ class BackendConnection {
   const std::string& serverVersion() const { return serverVersion_; }
   std::uint32_t threadId() const { return threadId_; }
   std::uint64_t serial() const { return serial_; }
+  // The serial the next connection to log in gets: every connection below it logged in before.
+  static std::uint64_t nextSerial();
   const BackendLogin& login() const { return login_; }
 
   // Sends one command and reads its whole response without relaying it (state restore, pool
@@ -64,6 +66,7 @@ class BackendConnection {
     std::optional<std::string> firstValue;
     std::uint16_t status = 0;
     bool sawStatus = false;
+    std::uint16_t warnings = 0;  // of an OK answer
   };
   asio::awaitable<Status> command(protocol::Command cmd, std::string_view arg,
                                   CommandOutput* out = nullptr);

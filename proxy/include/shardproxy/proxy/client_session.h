@@ -243,7 +243,8 @@ class ClientSession {
   asio::awaitable<bool> relayMany(std::span<SessionConn* const> conns, const router::Plan& plan,
                                   std::uint8_t seq, bool binary = false);
 
-  asio::awaitable<bool> sendOk(std::uint8_t seq, std::uint16_t extraStatus = 0);
+  asio::awaitable<bool> sendOk(std::uint8_t seq, std::uint16_t extraStatus = 0,
+                               std::uint16_t warnings = 0);
   asio::awaitable<bool> sendError(const Error& error, std::uint8_t seq);
   std::uint16_t statusFlags() const;
   std::string peer() const;
@@ -284,8 +285,9 @@ class ClientSession {
   bool txOpen_ = false;
   bool txReadOnly_ = false;
   std::string txBegin_;
-  std::string txWriteShard_;  // "keyspace/shard" the open transaction wrote to
-  std::string txGtrid_;       // the XA transaction id of the open twopc transaction
+  std::string txWriteShard_;         // "keyspace/shard" the open transaction wrote to
+  std::string txGtrid_;              // the XA transaction id of the open twopc transaction
+  std::uint32_t txEndWarnings_ = 0;  // the backends' warnings at the last COMMIT / ROLLBACK
   std::optional<catalog::TransactionMode> txModeOverride_;  // SET shardproxy_transaction_mode
   std::vector<RecentWrite> recentWrites_;
   std::uint32_t readYourWritesMs_ = 0;

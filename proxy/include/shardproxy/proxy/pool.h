@@ -44,6 +44,9 @@ class Pool {
   // Closes idle connections to backends the catalog no longer lets serve (offline, draining,
   // dropped); called when a new snapshot is published.
   void retire(const std::vector<std::string>& addressesToClose);
+  // After a SET GLOBAL on `address`: connections to it that logged in before (serial below
+  // `serial`) copied the old global values, so idle ones close now and borrowed ones on release.
+  void retireOlder(const std::string& address, std::uint64_t serial);
 
   void startMaintenance();
   void closeAll();
@@ -72,7 +75,8 @@ class Pool {
   PoolConfig config_;
   BackendOptions backendOptions_;
   std::size_t maxPerThread_;
-  std::map<std::string, PerBackend> perBackend_;  // by "host:port"
+  std::map<std::string, std::uint64_t> retiredBelow_;  // by "host:port": see retireOlder()
+  std::map<std::string, PerBackend> perBackend_;       // by "host:port"
   std::map<Key, std::vector<std::unique_ptr<BackendConnection>>> idle_;
   std::map<Key, std::pair<catalog::Endpoint, BackendLogin>> logins_;  // to refill minIdle
   PoolStats stats_;

@@ -56,6 +56,9 @@ struct SharedState {
   std::uint64_t snapshotVersion() const { return snapshotVersion_.load(std::memory_order_acquire); }
   // Swaps in a new snapshot and tells every thread's pool which backends stopped serving.
   void publish(catalog::SnapshotPtr next);
+  // A SET GLOBAL succeeded on `address`: every thread's pool retires the connections to it that
+  // logged in before (they hold the old values of the globals a session copies at login).
+  void retireConnectionsTo(const std::string& address);
 
   // Backend health for replica reads; null (every backend counted healthy) when no health
   // checker runs (no credentials for it).
