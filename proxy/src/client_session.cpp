@@ -139,6 +139,7 @@ asio::awaitable<bool> ClientSession::handshake() {
 }
 
 void ClientSession::onAuthenticated(const std::string& user, protocol::Credentials credentials) {
+  applyClientCharset(sql::multibyteCharsetOfCollation(state_.charset));
   user_ = user;
   credentials_ = std::move(credentials);
   if (!registered_) {
@@ -471,6 +472,7 @@ void ClientSession::resetRouting() {
   recentWrites_.clear();
   lastWrite_ = {};
   parser_.setOptions(sql::ParseOptions{});  // sql_mode back to the server default
+  applyClientCharset(sql::multibyteCharsetOfCollation(state_.charset));
   noAutoValueOnZero_ = false;
   lastInsertId_ = 0;
   ++insertIdVersion_;

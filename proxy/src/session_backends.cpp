@@ -321,12 +321,58 @@ asio::awaitable<Status> ClientSession::waitForGtid(SessionConn& replica,
 // After a statement that changed session state succeeded on `address`: record the changes (they
 // are replayed on the session's other connections when next used) and follow sql_mode's effect
 // on how statements are read (ANSI_QUOTES, NO_BACKSLASH_ESCAPES, PIPES_AS_CONCAT).
+void ClientSession::applyClientCharset(sql::MultibyteCharset charset) {
+  sql::ParseOptions options = parser_.options();
+  if (options.lex.charset == charset) return;
+  options.lex.charset = charset;
+  parser_.setOptions(options);
+}
+
+namespace {
+
+// The character set a SET NAMES / CHARACTER SET / character_set_client item names, or nullopt
+// (DEFAULT, or not a character set item).
+std::optional<std::string> charsetOfChange(const router::SessionChange& ch) {
+  const bool names = ch.name == "names";
+  if (!names && !iequals(ch.name, "character_set_client")) return std::nullopt;
+  std::vector<std::string_view> words;
+  std::string_view v = ch.value;
+  std::size_t i = 0;
+  while (i < v.size()) {
+    while (i < v.size() && (std::isspace(static_cast<unsigned char>(v[i])) || v[i] == '='))
+      ++i;
+    std::size_t start = i;
+    while (i < v.size() && !std::isspace(static_cast<unsigned char>(v[i])) && v[i] != '=')
+      ++i;
+    if (i > start) words.push_back(v.substr(start, i - start));
+  }
+  std::string_view word;
+  if (names) {
+    // NAMES x [COLLATE y] | CHARSET x | CHARACTER SET x
+    std::size_t at = !words.empty() && iequals(words[0], "CHARACTER") ? 2 : 1;
+    if (at < words.size()) word = words[at];
+  } else if (!words.empty()) {
+    word = words.back();  // character_set_client = x, @@character_set_client = x
+  }
+  if (word.size() >= 2 && (word.front() == '\'' || word.front() == '"' || word.front() == '`')) {
+    word = word.substr(1, word.size() - 2);
+  }
+  if (word.empty()) return std::nullopt;
+  return std::string(word);
+}
+
+}  // namespace
+
 void ClientSession::applySessionChanges(const catalog::Endpoint& address) {
   if (changes_.empty()) return;
   bool sqlMode = false;
   for (const auto& ch : changes_) {
     state_.apply(ch);
     sqlMode = sqlMode || ch.name == "sql_mode";
+    if (auto cs = charsetOfChange(ch)) {
+      applyClientCharset(iequals(*cs, "DEFAULT") ? sql::multibyteCharsetOfCollation(state_.charset)
+                                                 : sql::multibyteCharsetNamed(*cs));
+    }
   }
   if (SessionConn* still = findConn(address); still != nullptr && still->conn) {
     still->conn->syncedVersion = state_.version;

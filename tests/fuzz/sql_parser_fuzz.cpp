@@ -178,8 +178,37 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     o.maxHeight = 100;
     return o;
   }());
+  // The multibyte character sets read strings character by character (sjis, cp932, big5, gbk):
+  // one parser per set, the set chosen by the input's first byte.
+  static Parser multibyte[4] = {
+      Parser([] {
+        ParseOptions o;
+        o.lex.charset = MultibyteCharset::kSjis;
+        return o;
+      }()),
+      Parser([] {
+        ParseOptions o;
+        o.lex.charset = MultibyteCharset::kCp932;
+        return o;
+      }()),
+      Parser([] {
+        ParseOptions o;
+        o.lex.charset = MultibyteCharset::kBig5;
+        return o;
+      }()),
+      Parser([] {
+        ParseOptions o;
+        o.lex.charset = MultibyteCharset::kGbk;
+        return o;
+      }()),
+  };
   lexAll(sql, defaults.options().lex);
   parseAll(defaults, sql);
   parseAll(modes, sql);
+  if (size > 0) {
+    Parser& mb = multibyte[data[0] % 4];
+    lexAll(sql, mb.options().lex);
+    parseAll(mb, sql);
+  }
   return 0;
 }

@@ -59,6 +59,9 @@ SHARDPROXY_BIN="$bin" bash "$root/tests/integration/merge_test.sh" 20261204 1500
 echo "-- a merged scatter read of 5,000,000 rows streams: proxy RSS growth under 64 MiB"
 SHARDPROXY_BIN="$bin" bash "$root/tests/integration/merge_rss_test.sh" || failed=1
 
+echo "-- multibyte character sets (sjis, cp932, big5, gbk) read as the server reads them, differential (its own 3-server cluster)"
+SHARDPROXY_BIN="$bin" bash "$root/tests/integration/charset_lexing_test.sh" || failed=1
+
 echo "-- multi-shard transactions: modes single, multi, twopc; kill -9 between XA PREPARE and COMMIT (its own 2-shard cluster)"
 SHARDPROXY_BIN="$bin" bash "$root/tests/integration/transactions_test.sh" 8 || failed=1
 echo "-- sysbench oltp_read_write, default options, modes multi and twopc, ps-mode auto and disable (its own 4-shard cluster)"

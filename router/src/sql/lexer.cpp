@@ -6,7 +6,9 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <cstring>
+#include <string>
 
 namespace shardproxy::router::sql {
 namespace {
@@ -229,6 +231,34 @@ void Lexer::lexQuoted(Token& t, char quote) {
   const char* base = sql_.data();
   const auto size = static_cast<std::uint32_t>(sql_.size());
   std::uint32_t pos = pos_ + 1;
+  if (options_->charset != MultibyteCharset::kNone) {
+    // Character by character: a two-byte character's trail byte may be '\\' or '`'.
+    while (pos < size) {
+      const std::size_t n = multibyteLength(options_->charset, base + pos, size - pos);
+      if (n == 2) {
+        pos += 2;
+        continue;
+      }
+      const char c = base[pos];
+      if (escapes && c == '\\') {
+        t.needsDecoding = true;
+        pos += 2;
+        continue;
+      }
+      if (c == quote) {
+        if (pos + 1 < size && base[pos + 1] == quote) {
+          t.needsDecoding = true;
+          pos += 2;
+          continue;
+        }
+        pos_ = pos + 1;
+        return;
+      }
+      ++pos;
+    }
+    t = makeError(start, ident ? "unterminated quoted identifier" : "unterminated string");
+    return;
+  }
   // Jump from quote to quote (memchr), looking for a backslash only in between.
   while (pos < size) {
     const void* found = std::memchr(base + pos, quote, size - pos);
@@ -421,12 +451,19 @@ void Lexer::lexOperator(Token& t) {
   ++pos_;
 }
 
-std::size_t decodeString(std::string_view content, char quote, bool backslashEscapes, char* out) {
+std::size_t decodeString(std::string_view content, char quote, bool backslashEscapes, char* out,
+                         MultibyteCharset charset) {
   static constexpr std::string_view kFrom = "0bnrtZ";
   static constexpr std::string_view kTo("\0\b\n\r\t\x1a", 6);
   std::size_t n = 0;
   for (std::size_t i = 0; i < content.size(); ++i) {
     char c = content[i];
+    if (charset != MultibyteCharset::kNone &&
+        multibyteLength(charset, content.data() + i, content.size() - i) == 2) {
+      out[n++] = c;
+      out[n++] = content[++i];
+      continue;
+    }
     if (c == '\\' && backslashEscapes && i + 1 < content.size()) {
       char e = content[++i];
       if (std::size_t k = kFrom.find(e); k != std::string_view::npos) {
@@ -452,6 +489,44 @@ std::size_t decodeQuotedIdent(std::string_view content, char quote, char* out) {
     if (content[i] == quote && i + 1 < content.size() && content[i + 1] == quote) ++i;
   }
   return n;
+}
+
+MultibyteCharset multibyteCharsetNamed(std::string_view name) {
+  std::string lower(name.substr(0, 16));
+  for (auto& ch : lower)
+    ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  if (lower == "sjis") return MultibyteCharset::kSjis;
+  if (lower == "cp932") return MultibyteCharset::kCp932;
+  if (lower == "big5") return MultibyteCharset::kBig5;
+  if (lower == "gbk") return MultibyteCharset::kGbk;
+  return MultibyteCharset::kNone;
+}
+
+MultibyteCharset multibyteCharsetOfCollation(std::uint32_t id) {
+  switch (id) {
+    case 13:    // sjis_japanese_ci
+    case 88:    // sjis_bin
+    case 1037:  // sjis_japanese_nopad_ci
+    case 1112:  // sjis_nopad_bin
+      return MultibyteCharset::kSjis;
+    case 95:    // cp932_japanese_ci
+    case 96:    // cp932_bin
+    case 1119:  // cp932_japanese_nopad_ci
+    case 1120:  // cp932_nopad_bin
+      return MultibyteCharset::kCp932;
+    case 1:     // big5_chinese_ci
+    case 84:    // big5_bin
+    case 1025:  // big5_chinese_nopad_ci
+    case 1108:  // big5_nopad_bin
+      return MultibyteCharset::kBig5;
+    case 28:    // gbk_chinese_ci
+    case 87:    // gbk_bin
+    case 1052:  // gbk_chinese_nopad_ci
+    case 1111:  // gbk_nopad_bin
+      return MultibyteCharset::kGbk;
+    default:
+      return MultibyteCharset::kNone;
+  }
 }
 
 }  // namespace shardproxy::router::sql

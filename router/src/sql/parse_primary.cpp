@@ -149,7 +149,8 @@ const Expr* Grammar::stringLiteral(std::string_view charset, std::uint32_t begin
     if (!t.is(TokenKind::kString) && !t.is(TokenKind::kNationalString)) continue;
     std::uint32_t from = t.begin + (t.is(TokenKind::kNationalString) ? 2 : 1);
     std::string_view content = sql_.substr(from, t.end - 1 - from);
-    n += decodeString(content, sql_[t.end - 1], !options_.lex.noBackslashEscapes, out + n);
+    n += decodeString(content, sql_[t.end - 1], !options_.lex.noBackslashEscapes, out + n,
+                      options_.lex.charset);
   }
   l->value = std::string_view(out, n);
   return done(l, begin);

@@ -213,7 +213,8 @@ std::size_t Grammar::maxHeight(ExprList list) {
 
 std::string_view Grammar::decodeToArena(std::string_view content, char quote, bool string) {
   char* out = arena_.allocateChars(content.size());
-  std::size_t n = string ? decodeString(content, quote, !options_.lex.noBackslashEscapes, out)
+  std::size_t n = string ? decodeString(content, quote, !options_.lex.noBackslashEscapes, out,
+                                        options_.lex.charset)
                          : decodeQuotedIdent(content, quote, out);
   return {out, n};
 }

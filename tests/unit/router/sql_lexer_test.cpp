@@ -239,3 +239,51 @@ TEST(SqlLexer, StartOffsetLexesFromThere) {
 
 }  // namespace
 }  // namespace shardproxy::router::sql
+
+namespace shardproxy::router::sql {
+namespace {
+
+// ソ in Shift_JIS is 0x83 0x5C: its trail byte is '\'. Read as ASCII, the backslash would escape
+// the closing quote and the statement would run on (how an injection gets past a proxy).
+TEST(SqlLexerMultibyte, TrailBytesThatLookLikeABackslashAreNotEscapes) {
+  const std::string sjis = "SELECT '\x83\x5c', 'x'";
+  LexOptions o;
+  o.charset = MultibyteCharset::kSjis;
+  EXPECT_EQ(texts(sjis, o), (std::vector<std::string>{"SELECT", "'\x83\x5c'", ",", "'x'"}));
+  // Without the character set the same bytes read as one string "\x83\', " followed by x'.
+  EXPECT_NE(texts(sjis), texts(sjis, o));
+  for (auto cs : {MultibyteCharset::kCp932, MultibyteCharset::kGbk}) {
+    o.charset = cs;
+    EXPECT_EQ(texts(sjis, o).size(), 4u);
+  }
+  // Big5: 0xA5 0x5C (功).
+  o.charset = MultibyteCharset::kBig5;
+  EXPECT_EQ(texts("SELECT '\xa5\x5c'", o), (std::vector<std::string>{"SELECT", "'\xa5\x5c'"}));
+  // A lone lead byte before a real escape: the pair is not a character, the escape stays one.
+  o.charset = MultibyteCharset::kSjis;
+  EXPECT_EQ(texts("SELECT 'a\\'b'", o), (std::vector<std::string>{"SELECT", "'a\\'b'"}));
+  // Backquoted identifiers: 0x60 ('`') as a trail byte does not close them.
+  o.charset = MultibyteCharset::kGbk;
+  EXPECT_EQ(texts("SELECT `\x81\x60`", o), (std::vector<std::string>{"SELECT", "`\x81\x60`"}));
+}
+
+TEST(SqlLexerMultibyte, DecodingKeepsTwoByteCharactersWhole) {
+  std::string content = "\x83\x5c\\n";
+  std::string out(content.size(), '\0');
+  out.resize(decodeString(content, '\'', true, out.data(), MultibyteCharset::kSjis));
+  EXPECT_EQ(out, "\x83\x5c\n");
+}
+
+TEST(SqlLexerMultibyte, CharsetsByNameAndCollation) {
+  EXPECT_EQ(multibyteCharsetNamed("SJIS"), MultibyteCharset::kSjis);
+  EXPECT_EQ(multibyteCharsetNamed("cp932"), MultibyteCharset::kCp932);
+  EXPECT_EQ(multibyteCharsetNamed("utf8mb4"), MultibyteCharset::kNone);
+  EXPECT_EQ(multibyteCharsetOfCollation(13), MultibyteCharset::kSjis);
+  EXPECT_EQ(multibyteCharsetOfCollation(28), MultibyteCharset::kGbk);
+  EXPECT_EQ(multibyteCharsetOfCollation(1), MultibyteCharset::kBig5);
+  EXPECT_EQ(multibyteCharsetOfCollation(95), MultibyteCharset::kCp932);
+  EXPECT_EQ(multibyteCharsetOfCollation(45), MultibyteCharset::kNone);  // utf8mb4_general_ci
+}
+
+}  // namespace
+}  // namespace shardproxy::router::sql

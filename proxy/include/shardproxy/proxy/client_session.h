@@ -222,6 +222,10 @@ class ClientSession {
   asio::awaitable<Status> waitForGtid(SessionConn& replica, const catalog::Shard& shard);
   void noteWrite(const SessionConn& conn, std::string gtid);
   void applySessionChanges(const catalog::Endpoint& address);
+  // The client's character set decides how the lexer reads strings (sjis, cp932, big5 and gbk
+  // have two-byte characters ending in '\\'): from the handshake's collation, SET NAMES,
+  // SET CHARACTER SET and SET character_set_client.
+  void applyClientCharset(sql::MultibyteCharset charset);
   asio::awaitable<void> recordGtid(SessionConn& conn);
   void releaseConn(SessionConn& conn, bool broken);
   void releaseAll();

@@ -85,14 +85,47 @@ struct TextRange {
   std::uint32_t end = 0;
 };
 
+// Character sets whose two-byte characters may end in 0x5C ('\\') or 0x60 ('`'): in them a string
+// or quoted identifier is read character by character, so that byte is never an escape or a
+// closing quote (as the server reads it). Every other supported character set is ASCII-safe.
+enum class MultibyteCharset : std::uint8_t { kNone, kSjis, kCp932, kBig5, kGbk };
+// The kind of a character set by name ("sjis", "cp932", "big5", "gbk"; any case), or of a
+// collation id from the handshake; kNone for the others.
+MultibyteCharset multibyteCharsetNamed(std::string_view name);
+MultibyteCharset multibyteCharsetOfCollation(std::uint32_t collationId);
+// The length of the character starting at s[0] (2 for a valid lead + trail byte, else 1).
+inline std::size_t multibyteLength(MultibyteCharset cs, const char* s, std::size_t left) {
+  if (cs == MultibyteCharset::kNone || left < 2) return 1;
+  const auto a = static_cast<unsigned char>(s[0]);
+  const auto b = static_cast<unsigned char>(s[1]);
+  switch (cs) {
+    case MultibyteCharset::kSjis:
+    case MultibyteCharset::kCp932:
+      return ((a >= 0x81 && a <= 0x9F) || (a >= 0xE0 && a <= 0xFC)) &&
+                     ((b >= 0x40 && b <= 0x7E) || (b >= 0x80 && b <= 0xFC))
+                 ? 2
+                 : 1;
+    case MultibyteCharset::kBig5:
+      return (a >= 0xA1 && a <= 0xF9) && ((b >= 0x40 && b <= 0x7E) || (b >= 0xA1 && b <= 0xFE)) ? 2
+                                                                                                : 1;
+    case MultibyteCharset::kGbk:
+      return (a >= 0x81 && a <= 0xFE) && ((b >= 0x40 && b <= 0x7E) || (b >= 0x80 && b <= 0xFE)) ? 2
+                                                                                                : 1;
+    case MultibyteCharset::kNone:
+      break;
+  }
+  return 1;
+}
+
 struct LexOptions {
   // /*!NNNNN ... */ contributes its content when NNNNN <= serverVersion (50700 = 5.7.0,
   // 100600 = MariaDB 10.6.0). A version comment without digits always does.
   std::uint32_t serverVersion = 100000;
   // /*M!NNNNNN ... */ is MariaDB's executable comment; MySQL treats it as a plain comment.
   bool mariadb = true;
-  bool ansiQuotes = false;          // sql_mode ANSI_QUOTES: "x" is an identifier
-  bool noBackslashEscapes = false;  // sql_mode NO_BACKSLASH_ESCAPES
+  bool ansiQuotes = false;                             // sql_mode ANSI_QUOTES: "x" is an identifier
+  bool noBackslashEscapes = false;                     // sql_mode NO_BACKSLASH_ESCAPES
+  MultibyteCharset charset = MultibyteCharset::kNone;  // the session's character_set_client
 };
 
 // Receives the ranges of /*+ ... */ comments (the text between "/*+" and "*/"), in source order,
@@ -147,7 +180,8 @@ class Lexer {
 // Decodes a string literal's content (between its quotes): the escapes of the reference manual,
 // section 11.1.1 (\0 \' \" \b \n \r \t \Z \\, \% and \_ keep their backslash, any other \c is c)
 // and doubled quotes. `out` must hold content.size() bytes; returns the decoded length.
-std::size_t decodeString(std::string_view content, char quote, bool backslashEscapes, char* out);
+std::size_t decodeString(std::string_view content, char quote, bool backslashEscapes, char* out,
+                         MultibyteCharset charset = MultibyteCharset::kNone);
 // `name` with `` (or "" under ANSI_QUOTES) collapsed; returns the decoded length.
 std::size_t decodeQuotedIdent(std::string_view content, char quote, char* out);
 
