@@ -32,16 +32,9 @@ Status writeProgress(sqlite3* db, const std::function<Status()>& write) {
 
 Result<std::unique_ptr<Catalog>> Catalog::open(const std::string& path) {
   sqlite3* db = nullptr;
-  const int rc =
-      sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
+  Status opened = detail::openCatalogFile(path, true, true, db);
   std::unique_ptr<Catalog> catalog(new Catalog(db));  // closes `db` on every path below
-  if (rc != SQLITE_OK) {
-    return detail::ioError(fmt::format("catalog file {} cannot be opened: {}", path,
-                                       db != nullptr ? sqlite3_errmsg(db) : "out of memory"));
-  }
-  sqlite3_extended_result_codes(db, 1);
-  if (Status s = detail::configureConnection(db, path); !s) return s.takeError();
-  if (Status s = detail::upgradeSchema(db, path); !s) return s.takeError();
+  if (!opened) return opened.takeError();
   auto version = detail::readCatalogVersion(db);
   if (!version) return version.takeError();
   catalog->version_ = *version;

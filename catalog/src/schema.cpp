@@ -199,6 +199,20 @@ Result<int> userVersion(sqlite3* db) {
 
 }  // namespace
 
+Status openCatalogFile(const std::string& path, bool create, bool upgrade, sqlite3*& db,
+                       std::string_view purpose) {
+  db = nullptr;
+  const int flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0);
+  if (sqlite3_open_v2(path.c_str(), &db, flags, nullptr) != SQLITE_OK) {
+    return ioError(fmt::format("catalog file {} cannot be opened{}: {}", path, purpose,
+                               db != nullptr ? sqlite3_errmsg(db) : "out of memory"));
+  }
+  sqlite3_extended_result_codes(db, 1);
+  if (Status s = configureConnection(db, path); !s) return s;
+  if (upgrade) return upgradeSchema(db, path);
+  return {};
+}
+
 Status configureConnection(sqlite3* db, const std::string& path) {
   // The first statement that reads the file; a file that is not SQLite fails here.
   Statement wal(db, "PRAGMA journal_mode = WAL");

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include "shardproxy/common/errors.h"
 
@@ -17,5 +18,11 @@ Status configureConnection(sqlite3* db, const std::string& path);
 // Upgrades the schema to Catalog::kSchemaVersion in one IMMEDIATE transaction; refuses a file
 // written by a newer shardproxy.
 Status upgradeSchema(sqlite3* db, const std::string& path);
+
+// Opens a connection to the catalog file (created when `create`), configured; with `upgrade`
+// its schema brought to Catalog::kSchemaVersion. `db` is set whenever SQLite returned a handle,
+// even on error: the caller owns and closes it (sqlite3_close_v2) on every path.
+Status openCatalogFile(const std::string& path, bool create, bool upgrade, sqlite3*& db,
+                       std::string_view purpose = {});
 
 }  // namespace shardproxy::catalog::detail

@@ -13,14 +13,9 @@ namespace shardproxy::catalog {
 
 Result<std::unique_ptr<SequenceStore>> SequenceStore::open(const std::string& path) {
   sqlite3* db = nullptr;
-  const int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr);
+  Status opened = detail::openCatalogFile(path, false, false, db, " for sequences");
   std::unique_ptr<SequenceStore> store(new SequenceStore(db, path));  // closes `db` on any path
-  if (rc != SQLITE_OK) {
-    return detail::ioError(fmt::format("catalog file {} cannot be opened for sequences: {}", path,
-                                       db != nullptr ? sqlite3_errmsg(db) : "out of memory"));
-  }
-  sqlite3_extended_result_codes(db, 1);
-  if (Status s = detail::configureConnection(db, path); !s) return s.takeError();
+  if (!opened) return opened.takeError();
   return store;
 }
 

@@ -188,6 +188,21 @@ bool paramSpans(protocol::ByteView payload, std::uint16_t count, protocol::ByteV
 
 namespace detail {
 
+// The start of a COM_STMT_EXECUTE payload the proxy builds for `n` parameters: backend
+// statement id 0 (the caller writes it), no cursor, one iteration, then a zeroed NULL bitmap
+// (none when n is 0). Returns where the bitmap starts.
+std::size_t beginExecutePayload(protocol::Bytes& out, std::size_t n) {
+  out.clear();
+  protocol::ByteWriter w(out);
+  w.u8(0x17);
+  w.u32(0);  // the backend statement id
+  w.u8(0);   // no cursor
+  w.u32(1);  // iteration count
+  const std::size_t bitmapAt = out.size();
+  if (n > 0) w.zeros((n + 7) / 8);
+  return bitmapAt;
+}
+
 bool mergeExecutePayload(protocol::ByteView payload, std::uint16_t count, protocol::ByteView types,
                          const router::MergeSpec& spec, protocol::Bytes& out) {
   std::vector<std::pair<std::size_t, std::size_t>> spans;
@@ -200,15 +215,9 @@ bool mergeExecutePayload(protocol::ByteView payload, std::uint16_t count, protoc
     }
   }
   const std::size_t n = kept.size() + (spec.limitParam ? 1 : 0);
-  out.clear();
-  protocol::ByteWriter w(out);
-  w.u8(0x17);
-  w.u32(0);  // the backend statement id
-  w.u8(0);   // no cursor
-  w.u32(1);  // iteration count
+  const std::size_t bitmapAt = beginExecutePayload(out, n);
   if (n == 0) return true;
-  const std::size_t bitmapAt = out.size();
-  w.zeros((n + 7) / 8);
+  protocol::ByteWriter w(out);
   for (std::size_t j = 0; j < kept.size(); ++j) {
     const std::uint16_t i = kept[j];
     if (payload[10 + i / 8] & (1u << (i % 8))) out[bitmapAt + j / 8] |= 1u << (j % 8);
@@ -237,15 +246,9 @@ bool generatedExecutePayload(protocol::ByteView payload, std::uint16_t count,
     return false;
   }
   const std::size_t n = params.size();
-  out.clear();
-  protocol::ByteWriter w(out);
-  w.u8(0x17);
-  w.u32(0);  // the backend statement id
-  w.u8(0);   // no cursor
-  w.u32(1);  // iteration count
+  const std::size_t bitmapAt = beginExecutePayload(out, n);
   if (n == 0) return true;
-  const std::size_t bitmapAt = out.size();
-  w.zeros((n + 7) / 8);
+  protocol::ByteWriter w(out);
   for (std::size_t j = 0; j < n; ++j) {
     const auto i = params[j].client;
     if (i < 0) continue;

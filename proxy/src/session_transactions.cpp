@@ -21,12 +21,6 @@ namespace shardproxy::proxy {
 
 namespace {
 
-std::int64_t nowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 // Fault injection for the crash tests (tests/integration/twopc_test.sh): a pause after the
 // branches are prepared and after the decision is recorded, so a kill -9 lands in between.
 std::chrono::milliseconds faultPause() {
@@ -260,11 +254,15 @@ asio::awaitable<Status> ClientSession::commitTwoPhase() {
     (void)co_await finishBranch(a, true);
   const std::string gtrid = txGtrid_;
   catalog::DecisionLog* log = ctx_.shared.decisions.get();
-  auto record = [log, gtrid, branches] { return log->recordPrepare(gtrid, branches, nowMs()); };
-  auto rollback = [log, gtrid] {
-    return log->decide(gtrid, catalog::Decision::kRollback, nowMs());
+  auto record = [log, gtrid, branches] {
+    return log->recordPrepare(gtrid, branches, catalog::unixTimeMs());
   };
-  auto commit = [log, gtrid] { return log->decide(gtrid, catalog::Decision::kCommit, nowMs()); };
+  auto rollback = [log, gtrid] {
+    return log->decide(gtrid, catalog::Decision::kRollback, catalog::unixTimeMs());
+  };
+  auto commit = [log, gtrid] {
+    return log->decide(gtrid, catalog::Decision::kCommit, catalog::unixTimeMs());
+  };
   Status recorded = co_await detail::offload(ctx_.shared.blocking, record);
   if (!recorded) {
     std::string why =

@@ -14,12 +14,6 @@ namespace shardproxy::proxy {
 
 namespace {
 
-std::int64_t nowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 // 'gtrid','bqual' as an XA statement names a branch.
 std::string xidLiteral(std::string_view gtrid, std::string_view bqual) {
   std::string out;
@@ -90,7 +84,7 @@ TwoPcRecoveryReport TwoPcRecovery::runOnce() {
       primaries.push_back(b.address);
   }
   std::unordered_set<std::string> seen;  // gtrids with a branch still prepared somewhere
-  const std::int64_t now = nowMs();
+  const std::int64_t now = catalog::unixTimeMs();
   const std::int64_t abandonBefore = now - options_.abandonAfter.count();
   // A decided transaction's owner finishes its branches within milliseconds: recovery leaves
   // them to it for a quarter of the abandon time, so a live proxy's commits never race it.

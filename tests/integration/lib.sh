@@ -61,3 +61,20 @@ admin_all() {
   for s in "$@"; do out=$(admin "$s") || die "admin: $s: $out"; done
 }
 root_sql() { mariadb --no-defaults -h127.0.0.1 -P"$1" -uroot -N -B -e "$2" 2>&1; }
+# sysbench_run LABEL LOG ARGS...: runs `sysbench ARGS` (a `run`), appends its output to LOG and
+# leaves it in $sb_out; passes with the transactions per second when sysbench reported 0 ignored
+# errors and no FATAL, else fails showing its errors.
+sysbench_run() {
+  local label=$1 log=$2 errors tps
+  shift 2
+  sb_out=$(sysbench "$@" 2>&1)
+  echo "$sb_out" >>"$log"
+  errors=$(awk '$1 == "ignored" && $2 == "errors:" { print $3 }' <<<"$sb_out")
+  tps=$(awk '$1 == "transactions:" { gsub(/[(]/, "", $3); print $2 " transactions, " $3 "/s" }' <<<"$sb_out")
+  if [[ $errors == 0 && $sb_out != *FATAL* && -n $tps ]]; then
+    pass "$label: 0 errors ($tps)"
+  else
+    fail "$label: errors [${errors:-?}]"
+    grep -E 'FATAL|error' <<<"$sb_out" | head -5
+  fi
+}

@@ -82,15 +82,7 @@ sb=(--mysql-host=127.0.0.1 --mysql-port="$app_port" --mysql-user=app --mysql-pas
 sysbench oltp_read_only "${sb[@]}" --auto_inc=off prepare >"$work/sysbench.log" 2>&1 \
   || fail "sysbench prepare"
 for mode in auto disable; do
-  out=$(sysbench oltp_read_only "${sb[@]}" --db-ps-mode=$mode --threads=4 --time=15 run 2>&1)
-  echo "$out" >>"$work/sysbench.log"
-  errors=$(awk '$1 == "ignored" && $2 == "errors:" { print $3 }' <<<"$out")
-  tps=$(awk '$1 == "transactions:" { gsub(/[(]/, "", $3); print $2 " transactions, " $3 "/s" }' <<<"$out")
-  if [[ $errors == 0 && $out != *FATAL* && -n $tps ]]; then
-    pass "sysbench oltp_read_only, default options, ps-mode $mode: 0 errors ($tps)"
-  else
-    fail "sysbench oltp_read_only ps-mode $mode: errors [${errors:-?}]"
-    grep -E 'FATAL|error' <<<"$out" | head -5
-  fi
+  sysbench_run "sysbench oltp_read_only, default options, ps-mode $mode" "$work/sysbench.log" \
+    oltp_read_only "${sb[@]}" --db-ps-mode=$mode --threads=4 --time=15 run
 done
 exit $failed

@@ -172,16 +172,12 @@ for t in $(seq 1 $tables); do
     && pass "sbtest$t: exactly $size rows over the shards, no id on two shards" \
     || fail "sbtest$t: $n rows on the shards, $d distinct ids, COUNT(*) $via (want $size)"
 done
-out=$(sysbench oltp_read_only "${sb[@]}" --threads=4 --time=5 run 2>&1)
-errors=$(awk '$1 == "ignored" && $2 == "errors:" { print $3 }' <<<"$out")
-[[ $errors == 0 && $out != *FATAL* ]] && pass "sysbench oltp_read_only on the generated ids: 0 errors" \
-  || fail "oltp_read_only: errors [${errors:-?}] $(grep -m3 FATAL <<<"$out")"
-out=$(sysbench oltp_insert "${sb[@]}" --threads=4 --time=5 run 2>&1)
-errors=$(awk '$1 == "ignored" && $2 == "errors:" { print $3 }' <<<"$out")
-inserts=$(awk '$1 == "write:" { print $2 }' <<<"$out")
-[[ $errors == 0 && $out != *FATAL* && ${inserts:-0} -gt 0 ]] \
-  && pass "sysbench oltp_insert (id 0 = generated): $inserts inserts, 0 errors" \
-  || fail "oltp_insert: errors [${errors:-?}] $(grep -m3 FATAL <<<"$out")"
+sysbench_run "sysbench oltp_read_only on the generated ids" "$work/sysbench.log" \
+  oltp_read_only "${sb[@]}" --threads=4 --time=5 run
+sysbench_run "sysbench oltp_insert (id 0 = generated)" "$work/sysbench.log" \
+  oltp_insert "${sb[@]}" --threads=4 --time=5 run
+inserts=$(awk '$1 == "write:" { print $2 }' <<<"$sb_out")
+[[ ${inserts:-0} -gt 0 ]] && pass "oltp_insert wrote $inserts rows" || fail "oltp_insert wrote no row"
 for t in $(seq 1 $tables); do
   : >"$work/sb_ids"
   for p in "${ports[@]}"; do root_sql "$p" "SELECT id FROM shop.sbtest$t" >>"$work/sb_ids"; done

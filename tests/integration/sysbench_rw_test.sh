@@ -77,16 +77,8 @@ check_tables "after prepare"
 for txmode in multi twopc; do
   admin_ok "ALTER KEYSPACE shop SET transaction_mode = $txmode"
   for mode in auto disable; do
-    out=$(sysbench oltp_read_write "${sb[@]}" --db-ps-mode=$mode --threads=4 --time="$seconds" run 2>&1)
-    echo "$out" >>"$work/sysbench.log"
-    errors=$(awk '$1 == "ignored" && $2 == "errors:" { print $3 }' <<<"$out")
-    tps=$(awk '$1 == "transactions:" { gsub(/[(]/, "", $3); print $2 " transactions, " $3 "/s" }' <<<"$out")
-    if [[ $errors == 0 && $out != *FATAL* && -n $tps ]]; then
-      pass "sysbench oltp_read_write, default options, transaction_mode $txmode, ps-mode $mode: 0 errors ($tps)"
-    else
-      fail "sysbench oltp_read_write $txmode ps-mode $mode: errors [${errors:-?}]"
-      grep -E 'FATAL|error' <<<"$out" | head -5
-    fi
+    sysbench_run "sysbench oltp_read_write, default options, transaction_mode $txmode, ps-mode $mode" \
+      "$work/sysbench.log" oltp_read_write "${sb[@]}" --db-ps-mode=$mode --threads=4 --time="$seconds" run
     check_tables "after $txmode/$mode"
   done
 done

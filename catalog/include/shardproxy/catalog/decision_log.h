@@ -7,6 +7,7 @@
 // serialised by a mutex, so any thread may use one log.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -22,6 +23,13 @@ struct sqlite3;
 namespace shardproxy::catalog {
 
 enum class Decision : std::uint8_t { kPrepare, kCommit, kRollback };
+
+// The clock of the log's times: milliseconds since the Unix epoch (shared by proxies on one host).
+inline std::int64_t unixTimeMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
 std::string_view toString(Decision d);
 
 struct DecisionRecord {
