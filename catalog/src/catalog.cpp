@@ -236,6 +236,10 @@ Result<std::vector<SequenceState>> Catalog::sequences() {
   return list;
 }
 
+Result<std::vector<DecisionRecord>> Catalog::twopcTransactions() {
+  return detail::listDecisions(db_);
+}
+
 Result<std::vector<ChangeRecord>> Catalog::changes(std::optional<std::uint32_t> limit) {
   detail::Statement st(db_,
                        "SELECT version, time, statement, who FROM change_log "

@@ -126,9 +126,10 @@ Result<std::optional<std::int64_t>> DecisionLog::createdMs(std::string_view gtri
   return std::optional<std::int64_t>(st.int64(0));
 }
 
-Result<std::vector<DecisionRecord>> DecisionLog::list() {
-  std::lock_guard lock(mutex_);
-  Statement st(db_,
+namespace detail {
+
+Result<std::vector<DecisionRecord>> listDecisions(sqlite3* db) {
+  Statement st(db,
                "SELECT gtrid, state, branches, created_ms FROM twopc_decisions ORDER BY "
                "created_ms, gtrid");
   std::vector<DecisionRecord> out;
@@ -144,6 +145,13 @@ Result<std::vector<DecisionRecord>> DecisionLog::list() {
     out.push_back(std::move(r));
   }
   return out;
+}
+
+}  // namespace detail
+
+Result<std::vector<DecisionRecord>> DecisionLog::list() {
+  std::lock_guard lock(mutex_);
+  return detail::listDecisions(db_);
 }
 
 }  // namespace shardproxy::catalog

@@ -4,7 +4,9 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "shardproxy/catalog/decision_log.h"
 #include "shardproxy/common/errors.h"
 
 struct sqlite3;
@@ -22,6 +24,9 @@ Status upgradeSchema(sqlite3* db, const std::string& path);
 // Opens a connection to the catalog file (created when `create`), configured; with `upgrade`
 // its schema brought to Catalog::kSchemaVersion. `db` is set whenever SQLite returned a handle,
 // even on error: the caller owns and closes it (sqlite3_close_v2) on every path.
+// The twopc_decisions rows, oldest first (decision_log.cpp).
+Result<std::vector<DecisionRecord>> listDecisions(sqlite3* db);
+
 Status openCatalogFile(const std::string& path, bool create, bool upgrade, sqlite3*& db,
                        std::string_view purpose = {});
 

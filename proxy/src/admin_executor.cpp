@@ -229,6 +229,17 @@ class Visitor {
     }
     return rs;
   }
+  AdminResult operator()(const adm::ShowTransactions&) {
+    auto rows = catalog_.twopcTransactions();
+    if (!rows) return rows.takeError();
+    TextResultSet rs{{"gtrid", "state", "branches", "age_ms"}, {}};
+    const std::int64_t now = catalog::unixTimeMs();
+    for (const auto& r : *rows) {
+      rs.rows.push_back({r.gtrid, std::string(catalog::toString(r.state)), r.branches,
+                         std::to_string(now - r.createdMs)});
+    }
+    return rs;
+  }
   AdminResult operator()(const adm::ShowSchemaDrift& s) {
     if (manager_ == nullptr) {
       return Error::make(ErrorCode::kConfigInvalid,

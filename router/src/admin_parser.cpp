@@ -392,6 +392,7 @@ class Parser final : public AdminCursor {
     }
     if (accept("MIGRATIONS")) return from<ShowMigrations>();
     if (accept("SEQUENCES")) return parseShowSequences(*this);
+    if (accept("TRANSACTIONS")) return ShowTransactions{};
     if (accept("SCHEMA")) {
       if (!expect("DRIFT", "expected DRIFT after SHOW SCHEMA")) return std::nullopt;
       return from<ShowSchemaDrift>();
@@ -415,7 +416,7 @@ class Parser final : public AdminCursor {
     if (isMysqlShowTarget(tok_)) return notAdmin(at, "SHOW " + upperText(tok_.raw));
     fail(
         "expected KEYSPACES, SHARDS, BACKENDS, TABLE RULES, USERS, MIGRATIONS, MIGRATION n, "
-        "SEQUENCES, SCHEMA DRIFT or CATALOG after SHOW");
+        "SEQUENCES, TRANSACTIONS, SCHEMA DRIFT or CATALOG after SHOW");
     return std::nullopt;
   }
 

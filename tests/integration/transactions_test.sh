@@ -83,6 +83,14 @@ if (( recovered + rolled > 0 && acked > 0 )); then
 else
   fail "the crash loop never left a prepared branch to recover (recovered $recovered, rolled back $rolled, acked $acked)"
 fi
+# The decision log empties: every row's branches are finished and recovery forgets it.
+for _ in $(seq 50); do
+  left=$(admin "SHOW TRANSACTIONS")
+  [[ -z $left ]] && break
+  sleep 0.2
+done
+[[ -z $left ]] && pass "SHOW TRANSACTIONS on the admin port is empty after recovery" \
+  || fail "SHOW TRANSACTIONS still lists: $(head -3 <<<"$left")"
 # Replicas applied the same outcome (XA replicated through the binlog).
 for pair in "$p0:$r0" "$p1:$r1"; do
   pp=${pair%%:*}; rr=${pair##*:}

@@ -62,6 +62,22 @@ TEST_F(DecisionLogTest, RecoveryAbandonsOnlyOldUndecidedRowsAndTheOwnerSeesIt) {
   EXPECT_EQ((*all)[1].state, Decision::kCommit);
 }
 
+TEST_F(DecisionLogTest, TheCatalogListsTheLogForShowTransactions) {
+  const std::string file = path("d.db");
+  auto catalog = openCatalog(file);
+  auto log = open(file);
+  ASSERT_TRUE(catalog && log);
+  EXPECT_TRUE(catalog->twopcTransactions()->empty());
+  ASSERT_TRUE(log->recordPrepare("sp-x-7", "shop/-80@h:1, shop/80-@h:2", 1000).ok());
+  ASSERT_TRUE(log->decide("sp-x-7", Decision::kCommit, 1001).ok());
+  auto rows = catalog->twopcTransactions();
+  ASSERT_TRUE(rows.ok());
+  ASSERT_EQ(rows->size(), 1u);
+  EXPECT_EQ((*rows)[0].gtrid, "sp-x-7");
+  EXPECT_EQ((*rows)[0].state, Decision::kCommit);
+  EXPECT_EQ((*rows)[0].branches, "shop/-80@h:1, shop/80-@h:2");
+}
+
 TEST_F(DecisionLogTest, TheCatalogIdentityIsKeptAcrossOpens) {
   const std::string file = path("d.db");
   std::string id;

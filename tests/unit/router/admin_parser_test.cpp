@@ -55,6 +55,7 @@ TEST(AdminParser, ShowKeyspacesAndUsersAndCatalogVersion) {
   parseAs<ShowKeyspaces>("  ShOw\n\tKeYsPaCeS  ;  ");
   parseAs<ShowUsers>("SHOW USERS;");
   parseAs<ShowCatalogVersion>("show catalog version");
+  parseAs<ShowTransactions>("SHOW TRANSACTIONS");
 }
 
 TEST(AdminParser, ShowWithOptionalFrom) {
@@ -281,7 +282,7 @@ TEST(AdminParserErrors, ExactPositionsAndMessages) {
   EXPECT_EQ(
       e.message,
       syntax("expected KEYSPACES, SHARDS, BACKENDS, TABLE RULES, USERS, MIGRATIONS, MIGRATION n, "
-             "SEQUENCES, SCHEMA DRIFT or CATALOG after SHOW",
+             "SEQUENCES, TRANSACTIONS, SCHEMA DRIFT or CATALOG after SHOW",
              "KEYSPACE"));
 
   e = errorOf("CREATE SHARDED TABLE shop.orders (customer_id)");

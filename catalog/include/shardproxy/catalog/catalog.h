@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "shardproxy/catalog/decision_log.h"
 #include "shardproxy/catalog/migration.h"
 #include "shardproxy/catalog/snapshot.h"
 #include "shardproxy/common/errors.h"
@@ -113,6 +114,8 @@ class Catalog {
   Result<std::vector<SequenceState>> sequences();
 
   Result<std::vector<ChangeRecord>> changes(std::optional<std::uint32_t> limit);
+  // The two-phase commit decision log's rows, oldest first (SHOW TRANSACTIONS).
+  Result<std::vector<DecisionRecord>> twopcTransactions();
 
   // --- resharding migrations (catalog/migration.h, docs/resharding.md)
   // One change: checks that the keyspace exists and has no unfinished migration, that every

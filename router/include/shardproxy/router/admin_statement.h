@@ -144,6 +144,9 @@ struct DropSequence {
 struct ShowSequences {
   std::optional<std::string> keyspace;
 };
+// SHOW TRANSACTIONS: the two-phase commit decision log (multi-shard transactions in mode twopc
+// that are preparing, decided but not finished, or left by a crash for the recovery pass).
+struct ShowTransactions {};
 
 using AdminStatement =
     std::variant<ShowKeyspaces, ShowShards, ShowBackends, ShowTableRules, ShowUsers,
@@ -151,7 +154,7 @@ using AdminStatement =
                  DropShard, AddBackend, DropBackend, SetBackendState, CreateTableRule,
                  DropTableRule, CreateUser, DropUser, Reshard, ShowMigrations, ShowMigration,
                  MigrationCommand, AlterKeyspace, ShowSchemaDrift, CreateSequence, DropSequence,
-                 ShowSequences>;
+                 ShowSequences, ShowTransactions>;
 
 struct AdminParseError {
   enum class Kind : std::uint8_t {
