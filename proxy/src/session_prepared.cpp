@@ -10,6 +10,7 @@
 #include "shardproxy/proxy/client_session.h"
 #include "shardproxy/proxy/protocol/messages.h"
 #include "shardproxy/proxy/server.h"
+#include "shardproxy/router/sql/analysis.h"
 
 namespace shardproxy::proxy {
 
@@ -321,6 +322,19 @@ asio::awaitable<bool> ClientSession::onStmtPrepare(const Packet& pkt) {
     in.prepared = true;  // its text cannot take generated keys
     plan = &planner_.plan(parsed.statement(), in);
     if (plan->kind == router::PlanKind::kError) co_return co_await sendError(plan->error, seq);
+    std::string text;
+    if (plan->usesConnectionId && sql::withConnectionId(sql, id_, parser_.options().lex, text))
+        [[unlikely]] {
+      // CONNECTION_ID() is the proxy's id: the statement is prepared with it written in.
+      protocol::Bytes payload;
+      payload.push_back(static_cast<std::uint8_t>(Command::kStmtPrepare));
+      payload.insert(payload.end(), text.begin(), text.end());
+      Packet rewritten;
+      rewritten.payload = protocol::ByteView(payload);
+      rewritten.seq = pkt.seq;
+      rewritten.lastSeq = pkt.lastSeq;
+      co_return co_await onStmtPrepare(rewritten);
+    }
     const auto* set = parsed.statement().as<sql::SetStatement>();
     if (set != nullptr && proxyVariables(*set) > 0) {
       // The proxy's own variables: prepared here (no backend knows them), applied at execute.

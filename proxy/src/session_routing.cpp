@@ -175,6 +175,21 @@ asio::awaitable<bool> ClientSession::onQueryText(const Packet& pkt, std::string_
     if (!refilled) co_return co_await sendError(refilled.error(), seq);
     planned = *refilled;
   }
+  if (planned->usesConnectionId) [[unlikely]] {
+    // CONNECTION_ID() is the proxy's id (the handshake's, KILL's): written in, then run as sent.
+    std::string text;
+    if (sql::withConnectionId(sql, id_, parser_.options().lex, text)) {
+      protocol::Bytes payload;
+      payload.push_back(static_cast<std::uint8_t>(Command::kQuery));
+      payload.insert(payload.end(), text.begin(), text.end());
+      Packet rewritten;
+      rewritten.payload = protocol::ByteView(payload);
+      rewritten.seq = pkt.seq;
+      rewritten.lastSeq = pkt.lastSeq;
+      co_return co_await onQueryText(rewritten, protocol::asString(rewritten.payload.subspan(1)),
+                                     seq);
+    }
+  }
   const Plan& plan = *planned;
   switch (plan.kind) {
     case PlanKind::kError:

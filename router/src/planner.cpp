@@ -635,6 +635,7 @@ const Plan& Planner::plan(const Statement& statement, const PlanInput& input) {
   plan_.reason = {};
   plan_.text = statement.text;
   plan_.generatedId = 0;
+  plan_.usesConnectionId = false;
   plan_.sequenceShortfall = nullptr;
   plan_.sequenceNeed = 0;
   plan_.executeParams.clear();

@@ -120,6 +120,7 @@ bool Run::walkExpr(const Expr* e, std::size_t depth) {
   }
   if (const auto* f = e->as<Function>()) {
     if (isConnectionBoundFunction(f->name.name)) connectionBound_ = true;
+    if (f->args.empty() && iequals(f->name.name, "connection_id")) plan_.usesConnectionId = true;
   }
   if (const auto* b = e->as<Binary>(); b != nullptr && b->op == BinaryOp::kAssign) {
     connectionBound_ = true;

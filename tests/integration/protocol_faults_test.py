@@ -1940,6 +1940,23 @@ def test_14_server_fidelity():
     check(len(w) == 1 and w[0][1] == 1196, f"SHOW WARNINGS after ROLLBACK: {w!r}")
     pquery(c, "DROP TABLE pf_myisam")
     c.close()
+    # CONNECTION_ID() is the id of the handshake, which KILL takes from another connection.
+    c = pconn(p.port)
+    with c.cursor() as cur:
+        cur.execute("SELECT CONNECTION_ID()")
+        rows, name = cur.fetchall(), cur.description[0][0]
+    check(rows == ((c.thread_id(),),) and name == "CONNECTION_ID()",
+          f"SELECT CONNECTION_ID(): {rows!r} named {name!r}, handshake id {c.thread_id()}")
+    check(pquery(c, "SELECT CONNECTION_ID() + 0")[0][0] == c.thread_id(),
+          "CONNECTION_ID() inside an expression is the handshake's id")
+    killer = pconn(p.port)
+    pquery(killer, f"KILL {rows[0][0]}")
+    killer.close()
+    try:
+        pquery(c, "SELECT 1")
+        check(False, "the session KILLed by its CONNECTION_ID() still answers")
+    except pymysql.MySQLError:
+        pass
     # SET GLOBAL: sessions after it get connections that copied the new value, not pooled old ones.
     r = pconn(p.port, user="root", password="")
     old = pquery(r, "SELECT @@global.max_allowed_packet")[0][0]

@@ -154,7 +154,7 @@ def functional(port, p0, p1):
         a, b = next(ids)
         q(c, "BEGIN")
         q(c, "INSERT INTO ledger (id, txn, note) VALUES (%d, 6, 'a')" % a)
-        q(c, "INSERT INTO ledger (id, txn, note) VALUES (%d, 6, CONNECTION_ID())" % b)
+        q(c, "INSERT INTO ledger (id, txn, note) VALUES (%d, 6, @@pseudo_thread_id)" % b)  # the backend thread's id
         thread = int(q(c, "SELECT note FROM ledger WHERE id = %d" % b)[0][0])
         r1 = root(p1)
         q(r1, "KILL %d" % thread)

@@ -3,6 +3,7 @@
 #include "shardproxy/router/sql/analysis.h"
 
 #include <algorithm>
+#include <string>
 
 namespace shardproxy::router::sql {
 namespace {
@@ -236,6 +237,64 @@ RoutingHints routingHints(const Statement& statement) {
   for (const Hint* h : statement.hints)
     scanHint(h->text, out);
   return out;
+}
+
+bool withConnectionId(std::string_view sql, std::uint32_t id, const LexOptions& options,
+                      std::string& out) {
+  std::vector<Token> toks;
+  Lexer lexer(sql, options);
+  for (;;) {
+    Token t = lexer.next();
+    if (t.is(TokenKind::kEnd) || t.is(TokenKind::kError)) break;
+    toks.push_back(t);
+  }
+  auto word = [&](std::size_t i, std::string_view w) {
+    return i < toks.size() && toks[i].is(TokenKind::kWord) && iequals(toks[i].text(sql), w);
+  };
+  std::string result;
+  std::size_t copied = 0;
+  bool any = false;
+  int depth = 0;
+  bool selectList = false;  // in a depth-0 select list
+  for (std::size_t i = 0; i < toks.size(); ++i) {
+    const Token& t = toks[i];
+    if (t.is(TokenKind::kLParen)) ++depth;
+    if (t.is(TokenKind::kRParen)) --depth;
+    if (depth == 0 && t.is(TokenKind::kWord)) {
+      if (word(i, "SELECT")) selectList = true;
+      for (std::string_view end : {"FROM", "INTO", "WHERE", "GROUP", "HAVING", "ORDER", "LIMIT",
+                                   "UNION", "EXCEPT", "INTERSECT", "WINDOW", "FOR"})
+        if (word(i, end)) selectList = false;
+    }
+    if (!word(i, "CONNECTION_ID") || i + 2 >= toks.size() || !toks[i + 1].is(TokenKind::kLParen) ||
+        !toks[i + 2].is(TokenKind::kRParen)) {
+      continue;
+    }
+    // The call alone as a select-list item: after SELECT / DISTINCT / ALL / ',' and before ',',
+    // FROM, INTO, ';' or the end.
+    const bool itemStart =
+        i > 0 && (toks[i - 1].is(TokenKind::kComma) || word(i - 1, "SELECT") ||
+                  word(i - 1, "DISTINCT") || word(i - 1, "ALL") || word(i - 1, "DISTINCTROW"));
+    const std::size_t after = i + 3;
+    const bool itemEnd = after >= toks.size() || toks[after].is(TokenKind::kComma) ||
+                         toks[after].is(TokenKind::kSemicolon) || word(after, "FROM") ||
+                         word(after, "INTO");
+    result.append(sql.substr(copied, toks[i].begin - copied));
+    result += std::to_string(id);
+    if (selectList && depth == 0 && itemStart && itemEnd) {
+      result += " AS `";
+      for (char c : sql.substr(toks[i].begin, toks[i + 2].end - toks[i].begin))
+        result += c == '`' ? std::string("``") : std::string(1, c);
+      result += '`';
+    }
+    copied = toks[i + 2].end;
+    i += 2;  // past the call's '(' and ')': the depth is unchanged
+    any = true;
+  }
+  if (!any) return false;
+  result.append(sql.substr(copied));
+  out = std::move(result);
+  return true;
 }
 
 }  // namespace shardproxy::router::sql

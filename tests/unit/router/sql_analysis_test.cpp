@@ -210,3 +210,33 @@ TEST(SqlAnalysis, RoutingHints) {
 
 }  // namespace
 }  // namespace shardproxy::router::sql
+
+namespace shardproxy::router::sql {
+namespace {
+
+std::string withId(std::string_view sql) {
+  std::string out = "(none)";
+  LexOptions o;
+  withConnectionId(sql, 42, o, out);
+  return out;
+}
+
+TEST(SqlAnalysisConnectionId, TheProxysIdIsWrittenInKeepingColumnNames) {
+  EXPECT_EQ(withId("SELECT CONNECTION_ID()"), "SELECT 42 AS `CONNECTION_ID()`");
+  EXPECT_EQ(withId("select connection_id ( ) , 1 from t"),
+            "select 42 AS `connection_id ( )` , 1 from t");
+  EXPECT_EQ(withId("SELECT CONNECTION_ID() AS id"), "SELECT 42 AS id");
+  EXPECT_EQ(withId("SELECT CONNECTION_ID() + 1"), "SELECT 42 + 1");
+  EXPECT_EQ(withId("SELECT CONCAT(a, CONNECTION_ID(), b) FROM t"),
+            "SELECT CONCAT(a, 42, b) FROM t");
+  EXPECT_EQ(withId("SELECT * FROM p WHERE id = CONNECTION_ID() ORDER BY a, CONNECTION_ID()"),
+            "SELECT * FROM p WHERE id = 42 ORDER BY a, 42");
+  EXPECT_EQ(withId("INSERT INTO t VALUES (CONNECTION_ID())"), "INSERT INTO t VALUES (42)");
+  EXPECT_EQ(withId("SELECT (SELECT CONNECTION_ID())"), "SELECT (SELECT 42)");
+  // Not a call: names, strings and comments stay.
+  EXPECT_EQ(withId("SELECT 'CONNECTION_ID()', `CONNECTION_ID` FROM t /* CONNECTION_ID() */"),
+            "(none)");
+}
+
+}  // namespace
+}  // namespace shardproxy::router::sql

@@ -76,8 +76,11 @@ struct Plan {
   bool anyShard = false;  // every shard answers the same (reference tables, schema questions):
                           // the session may substitute a shard it already has a connection to
   bool connectionBound = false;  // LAST_INSERT_ID(), GET_LOCK(), @x := ...: the session's primary
-  bool readOnly = false;         // kBegin: START TRANSACTION READ ONLY
-  bool deferred = false;         // planned at PREPARE: placeholders decide the shards at EXECUTE
+  // CONNECTION_ID() appears: the session sends the statement with its own id written in
+  // (sql::withConnectionId), the id the client got in the handshake and uses with KILL.
+  bool usesConnectionId = false;
+  bool readOnly = false;  // kBegin: START TRANSACTION READ ONLY
+  bool deferred = false;  // planned at PREPARE: placeholders decide the shards at EXECUTE
   // kScatter on copies of the same rows (a reference table): the client is told one target's
   // affected rows, not the sum.
   bool copies = false;

@@ -7,9 +7,11 @@
 #pragma once
 
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
+#include "shardproxy/router/sql/lexer.h"
 #include "shardproxy/router/sql/statement.h"
 
 namespace shardproxy::router::sql {
@@ -84,5 +86,11 @@ struct RoutingHints {
   bool primary = false;
 };
 RoutingHints routingHints(const Statement& statement);
+
+// `sql` with every CONNECTION_ID() written as `id` into `out` (false, `out` untouched, when there
+// is none): the client's connection id is the proxy's, not a backend thread's. A select-list item
+// that is the call alone, without an alias, keeps its column name (`12 AS `CONNECTION_ID()``).
+bool withConnectionId(std::string_view sql, std::uint32_t id, const LexOptions& options,
+                      std::string& out);
 
 }  // namespace shardproxy::router::sql
