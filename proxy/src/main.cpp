@@ -40,6 +40,10 @@ int main(int argc, char** argv) {
                  "the first is the primary)");
   app.add_option("--user", users, "Bootstrap: application user name:password (repeatable)");
   app.add_option("--catalog", catalogPath, "Catalog file (SQLite; default shardproxy.db)");
+  bool resetCatalog = false;
+  app.add_flag("--reset-catalog", resetCatalog,
+               "Delete the catalog file first and bootstrap it from this command line / config "
+               "(needed when the file holds another topology than the one named here)");
   app.add_option("--admin-listen", adminListen,
                  "Admin port host:port (default 127.0.0.1:6032; 'off' disables it)");
   app.add_option("--admin-user", adminUsers, "Admin account name:password (repeatable)");
@@ -157,6 +161,7 @@ int main(int argc, char** argv) {
     }
   }
   if (!catalogPath.empty()) config.catalogPath = catalogPath;
+  config.resetCatalog = resetCatalog;
   if (!backendUser.empty()) {
     auto user = shardproxy::proxy::parseUserSpec(backendUser, "--backend-user");
     if (!user) return fail(user.error().message);

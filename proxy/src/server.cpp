@@ -10,6 +10,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <filesystem>
 #include <random>
 
 #include "shardproxy/common/logging.h"
@@ -125,21 +126,33 @@ Server::~Server() = default;
 
 namespace {
 // Names what a config's bootstrap topology has that the catalog does not, and the reverse.
-void warnAboutDifferences(const catalog::Snapshot& catalogSnap, const catalog::Snapshot& configSnap,
-                          const std::string& path) {
-  auto log = moduleLogger("catalog");
+// What the configuration's topology (command line or config file) says that the existing catalog
+// contradicts: a keyspace it lacks, a backend it lacks or has elsewhere (another keyspace, shard or
+// role). Starting then would serve other backends than the ones the command line names.
+std::vector<std::string> contradictions(const catalog::Snapshot& catalogSnap,
+                                        const catalog::Snapshot& configSnap) {
+  std::vector<std::string> out;
   for (const auto& k : configSnap.keyspaces) {
     if (catalogSnap.findKeyspace(k.name) == nullptr) {
-      log->warn("config keyspace '{}' is not in catalog {} (the catalog wins; use the admin port)",
-                k.name, path);
+      out.push_back(fmt::format("keyspace '{}' is not in it", k.name));
     }
   }
   for (const auto& b : configSnap.backends) {
-    if (catalogSnap.findBackend(b.address) == nullptr) {
-      log->warn("config backend {} is not in catalog {} (the catalog wins)", b.address.toString(),
-                path);
+    const catalog::Backend* has = catalogSnap.findBackend(b.address);
+    if (has == nullptr) {
+      out.push_back(fmt::format("backend {} is not in it", b.address.toString()));
+    } else if (has->keyspace != b.keyspace || has->shard != b.shard || has->role != b.role) {
+      out.push_back(fmt::format("backend {} is there as {} of {}/{}, not {} of {}/{}",
+                                b.address.toString(), catalog::toString(has->role), has->keyspace,
+                                has->shard, catalog::toString(b.role), b.keyspace, b.shard));
     }
   }
+  return out;
+}
+
+void warnAboutDifferences(const catalog::Snapshot& catalogSnap, const catalog::Snapshot& configSnap,
+                          const std::string& path) {
+  auto log = moduleLogger("catalog");
   for (const auto& u : configSnap.users) {
     if (catalogSnap.findUser(u.name) == nullptr) {
       log->warn("config user '{}' is not in catalog {} (the catalog wins)", u.name, path);
@@ -157,6 +170,15 @@ void warnAboutDifferences(const catalog::Snapshot& catalogSnap, const catalog::S
 Status Server::openCatalog() {
   auto log = moduleLogger("catalog");
   const Config& c = shared_.config;
+  if (c.resetCatalog && c.catalogPath != ":memory:") {
+    // --reset-catalog: the file and its WAL go; the configuration bootstraps a new one.
+    for (const char* suffix : {"", "-wal", "-shm"}) {
+      std::error_code ec;
+      std::filesystem::remove(c.catalogPath + suffix, ec);
+    }
+    log->warn("catalog {} removed (--reset-catalog): bootstrapping it from the configuration",
+              c.catalogPath);
+  }
   auto opened = catalog::Catalog::open(c.catalogPath);
   if (!opened) return opened.takeError();
   auto cat = std::move(*opened);
@@ -182,7 +204,23 @@ Status Server::openCatalog() {
     } else {
       auto a = cat->snapshot();
       auto b = (*scratch)->snapshot();
-      if (a && b) warnAboutDifferences(**a, **b, c.catalogPath);
+      if (a && b) {
+        auto differ = contradictions(**a, **b);
+        if (!differ.empty()) {
+          std::string list;
+          for (const auto& d : differ)
+            list += (list.empty() ? "" : "; ") + d;
+          return Error::make(
+              ErrorCode::kConfigInvalid,
+              fmt::format("catalog {} holds another topology than the command line / config "
+                          "names ({}). shardproxy never serves other backends than the ones it "
+                          "is started with: change the topology on the admin port (and start "
+                          "without --backend), start with another --catalog file, or add "
+                          "--reset-catalog to replace this catalog with the command line's",
+                          c.catalogPath, list));
+        }
+        warnAboutDifferences(**a, **b, c.catalogPath);
+      }
     }
   }
   shared_.setCatalog(std::move(cat));

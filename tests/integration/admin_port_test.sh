@@ -120,9 +120,13 @@ else
   fail "--dump-catalog round trip differs: $(diff "$work/dump1.json" "$work/dump2.json" | head -5)"
 fi
 if grep -q secret "$work/dump1.json"; then fail "the dump contains a password"; else pass "the dump holds hashes, not passwords"; fi
-# A config that disagrees with an existing catalog is reported, not applied.
+# A command line that contradicts an existing catalog is refused (the start-up trap), not applied.
 "$bin" --catalog "$work/copy.db" --admin-listen off --backend 127.0.0.1:1 --user app:secret \
   --dump-catalog >"$work/dump3.json" 2>"$work/dump3.err"
-expect_has "a disagreeing config gets a warning naming the difference" "127.0.0.1:1" "$(cat "$work/dump3.err")"
-if cmp -s "$work/dump1.json" "$work/dump3.json"; then pass "... and the catalog is not overwritten"; else fail "the catalog changed"; fi
+rc=$?
+expect_has "a contradicting command line is refused, naming the backend" "127.0.0.1:1 is not in it" "$(cat "$work/dump3.err")"
+[[ $rc != 0 ]] && pass "... with a non-zero exit ($rc)" || fail "a contradicting command line exited 0"
+"$bin" --catalog "$work/copy.db" --admin-listen off --config "$work/dump1.json" \
+  --dump-catalog >"$work/dump4.json" 2>"$work/dump4.err"
+if cmp -s "$work/dump1.json" "$work/dump4.json"; then pass "... and the catalog is not overwritten"; else fail "the catalog changed"; fi
 exit "$failed"

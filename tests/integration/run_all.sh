@@ -42,6 +42,9 @@ echo "-- admin port with the mariadb CLI (catalog changes seen live by applicati
 SHARDPROXY_BIN="$bin" bash "$root/tests/integration/admin_port_test.sh" "$port" "$admin_port" \
   "$backend_port" "$(echo "$lines" | awk '/role=replica/ { for (i=1;i<=NF;i++) if ($i ~ /^port=/) { sub("port=","",$i); print $i } }' | head -1)" || failed=1
 
+echo "-- start-up: a catalog holding another topology than the command line is refused (--reset-catalog)"
+SHARDPROXY_BIN="$bin" bash "$root/tests/integration/startup_catalog_test.sh" || failed=1
+
 echo "-- catalog: kill -9 during changes leaves the old or the new state"
 CATALOG_STRESS_BIN="$(dirname "$bin")/catalog_stress" bash "$root/tests/integration/catalog_kill9_test.sh" || failed=1
 

@@ -65,6 +65,8 @@ struct Config {
   // sorted by an aggregate); past it the query fails with 1038 (merge_buffer_rows).
   std::size_t mergeBufferRows = 100000;
   std::string catalogPath = "shardproxy.db";
+  // --reset-catalog: delete the catalog file first (the configuration bootstraps a new one).
+  bool resetCatalog = false;
   std::string adminListenHost = "127.0.0.1";
   std::uint16_t adminListenPort = 6032;
   bool adminEnabled = true;
