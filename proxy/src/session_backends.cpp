@@ -28,6 +28,10 @@ bool ClientSession::inTransaction() const {
 }
 
 void ClientSession::refreshSnapshot() {
+  if (const SchemaTracker* t = ctx_.shared.schemaTracker.get();
+      t != nullptr && (!tracked_ || tracked_->version != t->version())) [[unlikely]] {
+    tracked_ = t->schema();
+  }
   std::uint64_t v = ctx_.shared.snapshotVersion();
   if (snapshot_ && snapshot_->version == v) return;
   snapshot_ = ctx_.shared.snapshot();
@@ -61,6 +65,7 @@ router::PlanInput ClientSession::planInput(std::span<const router::BoundValue> p
   in.executing = executing;
   in.sequences = ctx_.shared.sequences.get();
   in.noAutoValueOnZero = noAutoValueOnZero_;
+  in.tracked = tracked_.get();
   in.parseOptions = &parser_.options();
   if (const SessionConn* c = lastWrite_.port != 0 ? findConn(lastWrite_) : nullptr) {
     for (std::size_t i = 0; i < snapshot_->shards.size(); ++i) {

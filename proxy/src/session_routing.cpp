@@ -208,6 +208,13 @@ asio::awaitable<bool> ClientSession::onQueryText(const Packet& pkt, std::string_
   if (statement.kind == sql::StatementKind::kDdl) {
     const auto* ddl = statement.as<sql::DdlStatement>();
     if (ddl->temporary && ddl->action == sql::DdlAction::kCreate) temporaryTables_ = true;
+    if (!ddl->temporary && plan.keyspace != nullptr && plan.keyspace->sharded) {
+      // The plan is gone once executed (a held keyspace plans again): keep the name.
+      std::string keyspace = plan.keyspace->name;
+      const bool keep = co_await execute(plan, pkt, seq, nullptr);
+      if (keep) co_await awaitSchemaRefresh(std::move(keyspace));
+      co_return keep;
+    }
   }
   co_return co_await execute(plan, pkt, seq, nullptr);
 }

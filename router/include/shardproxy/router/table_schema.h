@@ -27,6 +27,7 @@ struct TrackedColumn {
   bool nullable = false;
   bool generated = false;  // VIRTUAL / STORED GENERATED: an INSERT may only give it DEFAULT
   bool autoIncrement = false;
+  friend bool operator==(const TrackedColumn&, const TrackedColumn&) = default;
 };
 
 struct TrackedTable {
@@ -35,12 +36,13 @@ struct TrackedTable {
 
   // The position of `column` (compared as MySQL compares column names: case-insensitively).
   std::optional<std::size_t> position(std::string_view column) const;
+  friend bool operator==(const TrackedTable&, const TrackedTable&) = default;
 };
 
 struct KeyspaceSchema {
   std::string keyspace;
   std::vector<TrackedTable> tables;  // sorted by name
-  std::string source;                // the backend it was read from ("host:port"), for SHOW
+  std::string source;                // the backend it was read from ("host:port")
 
   const TrackedTable* find(std::string_view table) const;
 };
