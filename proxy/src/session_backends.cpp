@@ -60,7 +60,7 @@ router::PlanInput ClientSession::planInput(std::span<const router::BoundValue> p
   in.inTransaction = (txOpen_ && !txReadOnly_) || !state_.autocommit || primaryTx;
   in.readOnlyTransaction = txOpen_ && txReadOnly_;
   in.transactionMode = txModeOverride_;
-  in.forcePrimary = temporaryTables_;
+  in.forcePrimary = temporaryTables_ || lockedTables_;
   in.params = params;
   in.executing = executing;
   in.sequences = ctx_.shared.sequences.get();

@@ -205,6 +205,11 @@ asio::awaitable<bool> ClientSession::onQueryText(const Packet& pkt, std::string_
     default:
       break;
   }
+  if (statement.kind == sql::StatementKind::kLockTables ||
+      statement.kind == sql::StatementKind::kUnlockTables) {
+    // The locked tables are read where the locks are (conservatively also when LOCK failed).
+    lockedTables_ = statement.kind == sql::StatementKind::kLockTables;
+  }
   if (statement.kind == sql::StatementKind::kDdl) {
     const auto* ddl = statement.as<sql::DdlStatement>();
     if (ddl->temporary && ddl->action == sql::DdlAction::kCreate) temporaryTables_ = true;

@@ -82,6 +82,34 @@ bool Run::starColumns(const SelectBlock& b, const Star& star, std::string& out) 
   return any;
 }
 
+// LOCK TABLES on a sharded keyspace: every shard's primary takes the locks (a restored dump locks
+// each table while it inserts; its rows go to every shard), and the session's statements go to
+// the primaries until UNLOCK TABLES (the proxy's session forces them there).
+void Run::planLockTables(const LockTablesStatement& st) {
+  if (in_.inTransaction) {
+    notSupported(fmt::format(
+        "LOCK TABLES inside a transaction on sharded keyspace '{}': the server would commit the "
+        "transaction first; COMMIT (or ROLLBACK) it, then LOCK TABLES",
+        ks_->name));
+    return;
+  }
+  for (const LockedTable* l : st.locks) {
+    std::string_view db = l->table->db.empty() ? in_.schema : l->table->db.name;
+    if (isSystemSchema(db) || l->table->cte) continue;
+    if (snap_.findTable(ks_->name, l->table->name.name) == nullptr) {
+      fail(ErrorCode::kNoTableRule,
+           fmt::format("Table '{}' has no table rule in sharded keyspace '{}', so the proxy "
+                       "cannot tell where its rows are (CREATE SHARDED TABLE or CREATE "
+                       "REFERENCE TABLE on the admin port)",
+                       l->table->name.name, ks_->name));
+      return;
+    }
+  }
+  plan_.role = Role::kPrimary;
+  plan_.reason = "LOCK TABLES: every shard's primary";
+  targetAll(PlanKind::kScatter);
+}
+
 const Query* Run::expandedStars(const Query& q) {
   if (in_.tracked == nullptr) return nullptr;
   std::vector<const SelectBlock*> blocks;

@@ -265,6 +265,7 @@ class Run {
   void planUpdate(const UpdateStatement& st);
   void planDelete(const DeleteStatement& st);
   void planShow(const ShowStatement& st);
+  void planLockTables(const LockTablesStatement& st);  // planner_columns.cpp
   void planExplain(const ExplainStatement& st);
   // planner_merge.cpp: a read on several shards that needs merging (PlanKind::kMerge).
   bool planMerge(const Query& q);

@@ -222,6 +222,20 @@ TEST_F(PlannerSchemaTest, PlainStarOrderByKeepsTheStar) {
   EXPECT_EQ(unknown.error.mysqlErrno, 1235);
 }
 
+// A restored dump locks each table while it inserts: every shard's primary takes the locks.
+TEST_F(PlannerSchemaTest, LockTablesRunOnEveryPrimary) {
+  const Plan& lock = plan("LOCK TABLES `orders` WRITE, countries READ /*!32311 LOCAL */");
+  ASSERT_EQ(lock.kind, PlanKind::kScatter) << lock.error.message;
+  EXPECT_EQ(lock.targets.size(), 2u);
+  EXPECT_EQ(lock.role, Role::kPrimary);
+  const Plan& unlock = plan("UNLOCK TABLES");
+  ASSERT_EQ(unlock.kind, PlanKind::kScatter);
+  EXPECT_EQ(unlock.targets.size(), 2u);
+  const Plan& unknown = plan("LOCK TABLES nosuch WRITE");
+  ASSERT_EQ(unknown.kind, PlanKind::kError);
+  EXPECT_EQ(unknown.error.code, ErrorCode::kNoTableRule);
+}
+
 TEST(TableSchema, BuildsTablesInOrdinalOrder) {
   std::vector<ColumnRow> rows = {row("b", "y", 2), row("a", "k", 1), row("b", "x", 1)};
   rows[0].extra = "VIRTUAL GENERATED";

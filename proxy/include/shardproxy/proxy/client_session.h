@@ -301,6 +301,7 @@ class ClientSession {
   std::uint32_t readYourWritesMs_ = 0;
   bool causalReads_ = false;
   bool temporaryTables_ = false;
+  bool lockedTables_ = false;  // LOCK TABLES until UNLOCK TABLES: the locks are on primaries
   std::uint64_t random_ = 0x9e3779b97f4a7c15ULL;
   std::unordered_map<std::uint32_t, PreparedStatement> statements_;
   std::uint32_t nextStatementId_ = 1;
