@@ -129,6 +129,14 @@ void SchemaTracker::refresh(const std::set<std::string>& keyspaces) {
     if (known != nullptr && known->tables == read->tables) continue;  // nothing changed
     publish(schema()->with(std::move(*read)));
   }
+  if (keyspaces.empty()) {
+    // A full round: connections to backends that left the catalog close.
+    std::erase_if(clients_, [&](const auto& c) {
+      return std::none_of(
+          snap->backends.begin(), snap->backends.end(),
+          [&](const catalog::Backend& b) { return b.address.toString() == c.first; });
+    });
+  }
   // Keyspaces dropped (or no longer sharded) leave the snapshot.
   auto kept = schema()->retain([&](std::string_view name) {
     const catalog::Keyspace* k = snap->findKeyspace(name);
