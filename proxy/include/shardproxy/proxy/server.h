@@ -26,8 +26,8 @@
 #include "shardproxy/proxy/health_checker.h"
 #include "shardproxy/proxy/keyspace_gate.h"
 #include "shardproxy/proxy/pool.h"
-#include "shardproxy/proxy/sequence_cache.h"
 #include "shardproxy/proxy/schema_tracker.h"
+#include "shardproxy/proxy/sequence_cache.h"
 #include "shardproxy/proxy/tls.h"
 #include "shardproxy/proxy/twopc_recovery.h"
 
