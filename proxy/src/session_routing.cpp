@@ -169,6 +169,13 @@ asio::awaitable<bool> ClientSession::onQueryText(const Packet& pkt, std::string_
       statement.as<sql::ExplainStatement>()->route) {
     co_return co_await onExplainRoute(statement, seq);
   }
+  if (statement.kind == sql::StatementKind::kLockTables && inTransaction()) [[unlikely]] {
+    // MySQL: LOCK TABLES commits the open transaction first (as BEGIN does).
+    Status committed = co_await endTransaction("COMMIT", true);
+    txOpen_ = false;
+    txWriteShard_.clear();
+    if (!committed) co_return co_await sendError(committed.error(), seq);
+  }
   const Plan* planned = &planner_.plan(statement, planInput({}, false));
   if (planned->sequenceShortfall != nullptr) [[unlikely]] {
     auto refilled = co_await planAfterRefill(statement, *planned, planInput({}, false));

@@ -85,14 +85,8 @@ bool Run::starColumns(const SelectBlock& b, const Star& star, std::string& out) 
 // LOCK TABLES on a sharded keyspace: every shard's primary takes the locks (a restored dump locks
 // each table while it inserts; its rows go to every shard), and the session's statements go to
 // the primaries until UNLOCK TABLES (the proxy's session forces them there).
+// (An open transaction was committed by the session first, as the server would.)
 void Run::planLockTables(const LockTablesStatement& st) {
-  if (in_.inTransaction) {
-    notSupported(fmt::format(
-        "LOCK TABLES inside a transaction on sharded keyspace '{}': the server would commit the "
-        "transaction first; COMMIT (or ROLLBACK) it, then LOCK TABLES",
-        ks_->name));
-    return;
-  }
   for (const LockedTable* l : st.locks) {
     std::string_view db = l->table->db.empty() ? in_.schema : l->table->db.name;
     if (isSystemSchema(db) || l->table->cte) continue;

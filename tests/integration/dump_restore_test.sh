@@ -79,6 +79,20 @@ else
 fi
 $py "$helper" shards "$p0" src "$app_port" "$p0" "$p1" "$p2" "$p3" || failed=1
 
+step "1b. the same with --no-autocommit --single-transaction (inserts in transactions over every shard)"
+mariadb-dump --no-defaults --no-autocommit --single-transaction -h127.0.0.1 -P"$p0" -uroot src \
+  >"$work/src-tx.sql" 2>"$work/dump1b.err" || { cat "$work/dump1b.err"; die "mariadb-dump --no-autocommit"; }
+grep -q '@@AUTOCOMMIT=0;' "$work/src-tx.sql" || fail "the --no-autocommit dump does not turn autocommit off"
+for t in customers orders tags audit countries; do
+  out=$(app "TRUNCATE TABLE $t") && [[ -z $out ]] || fail "TRUNCATE TABLE $t through the proxy: $out"
+done
+if mariadb --no-defaults -h127.0.0.1 -P"$app_port" -uapp -psecret shop <"$work/src-tx.sql" >"$work/restore1b.out" 2>&1; then
+  pass "restore of the --no-autocommit dump through the proxy into the emptied tables: exit 0"
+else
+  fail "restore of the --no-autocommit dump: $(head -5 "$work/restore1b.out")"
+fi
+$py "$helper" shards "$p0" src "$app_port" "$p0" "$p1" "$p2" "$p3" || failed=1
+
 step "2. mariadb-dump through the proxy (application user) restored into one plain database"
 mariadb-dump --no-defaults -h127.0.0.1 -P"$app_port" -uapp -psecret shop >"$work/shop.sql" \
   2>"$work/dump2.err" || { cat "$work/dump2.err"; fail "mariadb-dump through the proxy"; }
@@ -89,6 +103,16 @@ else
   fail "restoring the proxy's dump: $(head -5 "$work/restore2.out")"
 fi
 $py "$helper" checksums "$p0" src plain || failed=1
+# --single-transaction: START TRANSACTION /*!40100 WITH CONSISTENT SNAPSHOT */ on every shard.
+mariadb-dump --no-defaults --single-transaction -h127.0.0.1 -P"$app_port" -uapp -psecret shop \
+  >"$work/shop-tx.sql" 2>"$work/dump2b.err" || { cat "$work/dump2b.err"; fail "mariadb-dump --single-transaction through the proxy"; }
+root_sql "$p0" "DROP DATABASE IF EXISTS plain2; CREATE DATABASE plain2" >/dev/null
+if mariadb --no-defaults -h127.0.0.1 -P"$p0" -uroot plain2 <"$work/shop-tx.sql" >"$work/restore2b.out" 2>&1; then
+  pass "mariadb-dump --single-transaction through the proxy restores into one server"
+else
+  fail "restoring the --single-transaction dump: $(head -5 "$work/restore2b.out")"
+fi
+$py "$helper" checksums "$p0" src plain2 || failed=1
 
 step "3. errors around it"
 out=$(app "INSERT INTO orders VALUES (1, 2)")
@@ -109,6 +133,11 @@ out=$(app "INSERT INTO late VALUES ('x', 7), ('y', 8); SELECT COUNT(*) FROM late
 out=$(app "ALTER TABLE late ADD COLUMN w INT FIRST; INSERT INTO late VALUES (1, 'z', 9); SELECT w FROM late WHERE id = 9")
 [[ $out == 1 ]] && pass "ALTER TABLE through the proxy: the next INSERT uses the new column order" \
   || fail "after ALTER: got [$out]"
+# LOCK TABLES commits an open transaction first, as the server does (then reads go to primaries).
+out=$(app "BEGIN; INSERT INTO late VALUES (2, 'lk', 10); LOCK TABLES late WRITE; SELECT COUNT(*) FROM late; UNLOCK TABLES")
+seen=$(app "SELECT COUNT(*) FROM late WHERE id = 10")
+[[ $out == 4 && $seen == 1 ]] && pass "LOCK TABLES in a transaction commits it first (another session sees the row)" \
+  || fail "LOCK TABLES in a transaction: got [$out] / [$seen]"
 kill -0 "$proxy_pid" 2>/dev/null || fail "shardproxy exited"
 echo "$TEST_NAME: $([[ $failed == 0 ]] && echo passed || echo FAILED) in $((SECONDS - t_start)) s"
 exit $failed
