@@ -118,6 +118,8 @@ AdminResult SharedState::explainRoute(std::string_view sql) {
   router::PlanInput in;
   in.snapshot = snap.get();
   in.schema = schema;
+  router::SchemaSnapshotPtr tracked = schemaTracker ? schemaTracker->schema() : nullptr;
+  in.tracked = tracked.get();
   const router::Plan& plan = planner.plan(parsed.statement(), in);
   if (plan.kind == router::PlanKind::kError) return plan.error;
   TextResultSet rs;

@@ -477,6 +477,7 @@ void ClientSession::resetRouting() {
   lastInsertId_ = 0;
   ++insertIdVersion_;
   temporaryTables_ = false;
+  lockedTables_ = false;
   causalReads_ = false;
   readYourWritesMs_ = ctx_.shared.config.readYourWritesMs;
 }

@@ -383,6 +383,8 @@ Status applyJsonConfig(const std::string& json, Config& c) {
       st = parseMillis(v, key, c.twopcAbandon);
     } else if (key == "health_interval_ms") {
       st = parseMillis(v, key, c.healthInterval);
+    } else if (key == "schema_refresh_interval_ms") {
+      st = parseMillis(v, key, c.schemaRefreshInterval);
     } else if (key == "merge_buffer_rows") {
       auto n = getUint(v, key);
       if (!n) return n.takeError();

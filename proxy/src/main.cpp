@@ -29,7 +29,8 @@ int main(int argc, char** argv) {
   unsigned threads = 0;
   std::size_t maxPacket = 0, poolMax = 0, poolMinIdle = 0, maxClients = 0;
   long long idleTimeout = -1, acquireTimeout = -1, connectTimeout = -1, pingAfterIdle = -1,
-            grace = -1, readYourWrites = -1, causalTimeout = -1, healthInterval = -1;
+            grace = -1, readYourWrites = -1, causalTimeout = -1, healthInterval = -1,
+            schemaRefresh = -1;
   bool backendTls = false, errorReference = false;
 
   app.add_option("--config", configFile, "JSON configuration file (flags override its keys)");
@@ -94,6 +95,9 @@ int main(int argc, char** argv) {
                  "How long statements wait while a cutover holds their keyspace (default 10000)");
   app.add_option("--health-interval-ms", healthInterval,
                  "Backend health probe interval (default 1000)");
+  app.add_option("--schema-refresh-interval-ms", schemaRefresh,
+                 "Schema tracking: read the sharded keyspaces' columns again this often "
+                 "(default 60000; 0 = only at start and after DDL)");
   app.add_flag("--error-reference", errorReference,
                "Print the error reference (markdown) and exit");
   CLI11_PARSE(app, argc, argv);
@@ -204,6 +208,7 @@ int main(int argc, char** argv) {
     config.healthUser = *u;
   }
   if (healthInterval > 0) config.healthInterval = std::chrono::milliseconds(healthInterval);
+  if (schemaRefresh >= 0) config.schemaRefreshInterval = std::chrono::milliseconds(schemaRefresh);
 
   if (auto st = shardproxy::proxy::validate(config); !st) return fail(st.error().message);
   if (!shardproxy::configureLogging(config.logLevel, config.logJson)) {

@@ -431,6 +431,24 @@ int Server::run() {
         "set --health-user name:password");
   }
 
+  // Schema tracking: the sharded keyspaces' columns, read as the DBA before the first session.
+  if (c.dbaUser) {
+    SchemaTrackerOptions so;
+    so.user = c.dbaUser->name;
+    so.password = c.dbaUser->password;
+    so.interval = c.schemaRefreshInterval;
+    shared_.schemaTracker =
+        std::make_unique<SchemaTracker>([this] { return shared_.snapshot(); }, so);
+    shared_.schemaTracker->start();
+    if (!shared_.schemaTracker->waitFirstRound(std::chrono::seconds(10))) {
+      log->warn("schema tracking: the first read of the sharded keyspaces is still running");
+    }
+  } else {
+    log->info(
+        "no dba_user: schema tracking is off (an INSERT without a column list into a sharded "
+        "table is refused)");
+  }
+
   // Resharding: the manager resumes every unfinished migration of the catalog (docs/resharding.md).
   migrations::ManagerOptions mo;
   mo.catalogPath = c.catalogPath;
@@ -519,6 +537,7 @@ int Server::run() {
     w.join();
   if (shared_.healthChecker) shared_.healthChecker->stop();
   if (shared_.twopcRecovery) shared_.twopcRecovery->stop();
+  if (shared_.schemaTracker) shared_.schemaTracker->stop();
   log->info("shardproxy stopped");
   return 0;
 }

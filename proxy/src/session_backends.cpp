@@ -28,6 +28,10 @@ bool ClientSession::inTransaction() const {
 }
 
 void ClientSession::refreshSnapshot() {
+  if (const SchemaTracker* t = ctx_.shared.schemaTracker.get();
+      t != nullptr && (!tracked_ || tracked_->version != t->version())) [[unlikely]] {
+    tracked_ = t->schema();
+  }
   std::uint64_t v = ctx_.shared.snapshotVersion();
   if (snapshot_ && snapshot_->version == v) return;
   snapshot_ = ctx_.shared.snapshot();
@@ -56,11 +60,12 @@ router::PlanInput ClientSession::planInput(std::span<const router::BoundValue> p
   in.inTransaction = (txOpen_ && !txReadOnly_) || !state_.autocommit || primaryTx;
   in.readOnlyTransaction = txOpen_ && txReadOnly_;
   in.transactionMode = txModeOverride_;
-  in.forcePrimary = temporaryTables_;
+  in.forcePrimary = temporaryTables_ || lockedTables_;
   in.params = params;
   in.executing = executing;
   in.sequences = ctx_.shared.sequences.get();
   in.noAutoValueOnZero = noAutoValueOnZero_;
+  in.tracked = tracked_.get();
   in.parseOptions = &parser_.options();
   if (const SessionConn* c = lastWrite_.port != 0 ? findConn(lastWrite_) : nullptr) {
     for (std::size_t i = 0; i < snapshot_->shards.size(); ++i) {

@@ -169,6 +169,13 @@ asio::awaitable<bool> ClientSession::onQueryText(const Packet& pkt, std::string_
       statement.as<sql::ExplainStatement>()->route) {
     co_return co_await onExplainRoute(statement, seq);
   }
+  if (statement.kind == sql::StatementKind::kLockTables && inTransaction()) [[unlikely]] {
+    // MySQL: LOCK TABLES commits the open transaction first (as BEGIN does).
+    Status committed = co_await endTransaction("COMMIT", true);
+    txOpen_ = false;
+    txWriteShard_.clear();
+    if (!committed) co_return co_await sendError(committed.error(), seq);
+  }
   const Plan* planned = &planner_.plan(statement, planInput({}, false));
   if (planned->sequenceShortfall != nullptr) [[unlikely]] {
     auto refilled = co_await planAfterRefill(statement, *planned, planInput({}, false));
@@ -205,9 +212,21 @@ asio::awaitable<bool> ClientSession::onQueryText(const Packet& pkt, std::string_
     default:
       break;
   }
+  if (statement.kind == sql::StatementKind::kLockTables ||
+      statement.kind == sql::StatementKind::kUnlockTables) {
+    // The locked tables are read where the locks are (conservatively also when LOCK failed).
+    lockedTables_ = statement.kind == sql::StatementKind::kLockTables;
+  }
   if (statement.kind == sql::StatementKind::kDdl) {
     const auto* ddl = statement.as<sql::DdlStatement>();
     if (ddl->temporary && ddl->action == sql::DdlAction::kCreate) temporaryTables_ = true;
+    if (!ddl->temporary && plan.keyspace != nullptr && plan.keyspace->sharded) {
+      // The plan is gone once executed (a held keyspace plans again): keep the name.
+      std::string keyspace = plan.keyspace->name;
+      const bool keep = co_await execute(plan, pkt, seq, nullptr);
+      if (keep) co_await awaitSchemaRefresh(std::move(keyspace));
+      co_return keep;
+    }
   }
   co_return co_await execute(plan, pkt, seq, nullptr);
 }

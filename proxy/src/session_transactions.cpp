@@ -415,6 +415,7 @@ asio::awaitable<bool> ClientSession::onBegin(const Plan& plan, std::uint8_t seq)
   txOpen_ = true;
   txReadOnly_ = plan.readOnly;
   txBegin_.assign(plan.text);
+  detail::closeOpenComment(txBegin_);
   txWriteShard_.clear();
   co_return co_await sendOk(seq);
 }

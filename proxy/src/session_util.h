@@ -59,6 +59,33 @@ inline bool onlyComments(std::string_view sql) {
   return comment;
 }
 
+// A statement's text runs from its first token to its last, so when it ends inside a version
+// comment (`START TRANSACTION /*!40100 WITH CONSISTENT SNAPSHOT */`, as mariadb-dump
+// --single-transaction sends it) the comment's close is not part of it: put it back before the
+// text is sent on its own.
+inline void closeOpenComment(std::string& sql) {
+  char quote = 0;
+  for (std::size_t i = 0; i < sql.size(); ++i) {
+    const char c = sql[i];
+    if (quote != 0) {
+      if (c == '\\' && quote != '`') {
+        ++i;
+      } else if (c == quote) {
+        quote = 0;
+      }
+    } else if (c == '\'' || c == '"' || c == '`') {
+      quote = c;
+    } else if (c == '/' && i + 1 < sql.size() && sql[i + 1] == '*') {
+      const std::size_t end = sql.find("*/", i + 2);
+      if (end == std::string::npos) {
+        sql.append(" */");
+        return;
+      }
+      i = end + 1;
+    }
+  }
+}
+
 // A MySQL string literal, quotes and backslashes escaped with a backslash ('it\'s').
 inline std::string quoteString(std::string_view s) {
   std::string out = "'";

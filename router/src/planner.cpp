@@ -595,13 +595,13 @@ void Run::planSharded(const Statement& st) {
       break;
     }
     case StatementKind::kLockTables:
-      notSupported(fmt::format(
-          "LOCK TABLES on sharded keyspace '{}': the locks would be taken on one shard only",
-          ks_->name));
+      planLockTables(*st.as<LockTablesStatement>());
       break;
     case StatementKind::kUnlockTables:
-      plan_.kind = PlanKind::kSessionConnection;
-      plan_.reason = "session connection";
+      // Whichever shards LOCK TABLES reached: UNLOCK on a connection without locks is a no-op.
+      plan_.role = Role::kPrimary;
+      plan_.reason = "UNLOCK TABLES: every shard's primary";
+      targetAll(PlanKind::kScatter);
       break;
     default:
       notSupported(fmt::format(

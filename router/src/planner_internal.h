@@ -93,6 +93,11 @@ struct Planner::Scratch {
   std::vector<std::uint32_t> rowShard;
   std::vector<const sql::Expr*> extra;
   std::vector<const planning::BlockScratch*> scopes;  // the blocks enclosing the one being analyzed
+  std::vector<std::string_view> insertColumns;        // an INSERT's columns in value order
+  // A SELECT whose `*` was expanded from the tracked columns, and the parser that read it (the
+  // plan views both until the next plan()).
+  std::string expandedText;
+  std::unique_ptr<sql::Parser> reparser;
   planning::ShardSet final;
   planning::ShardSet values;
   // Generated keys (planner_sequence.cpp): the values taken, the rewritten INSERT and its
@@ -248,9 +253,19 @@ class Run {
   void planSharded(const Statement& st);
   void planSelect(const SelectStatement& st);
   void planInsert(const InsertStatement& st);
+  // planner_columns.cpp: the INSERT's columns in value order (its own list, else the tracked
+  // table's) into Scratch::insertColumns; false (plan_ has the error) when they cannot be known
+  // or a row's value count differs.
+  bool insertColumns(const InsertStatement& st, const catalog::TableRule& rule);
+  // The statement again with the `*` items of `q`'s blocks spelled out from the tracked columns,
+  // when a merge needs column positions (aggregates, DISTINCT, positions, aliases, UNION) and
+  // every table is known; plan_.text becomes the new text. nullptr: nothing to do, or unknown.
+  const Query* expandedStars(const Query& q);
+  bool starColumns(const SelectBlock& b, const Star& star, std::string& out);
   void planUpdate(const UpdateStatement& st);
   void planDelete(const DeleteStatement& st);
   void planShow(const ShowStatement& st);
+  void planLockTables(const LockTablesStatement& st);  // planner_columns.cpp
   void planExplain(const ExplainStatement& st);
   // planner_merge.cpp: a read on several shards that needs merging (PlanKind::kMerge).
   bool planMerge(const Query& q);

@@ -215,6 +215,9 @@ ColumnRef collationOf(MergeBuild& m, std::string_view exprText) {
 }
 
 bool Run::planMerge(const Query& q) {
+  // `*` where the merge needs column positions: the tracked columns spelled out (once; the
+  // expanded query has no `*` left to expand).
+  if (const Query* expanded = expandedStars(q)) return planMerge(*expanded);
   const auto* b = q.as<SelectBlock>();
   if (b == nullptr) return planUnionMerge(*q.as<SetOperation>());
   if (b->hasWindow) {

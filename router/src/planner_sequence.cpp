@@ -76,6 +76,12 @@ const InsertStatement* Run::withSequenceValues(const InsertStatement& st,
     bool allEmpty = true;
     for (const InsertRow* row : st.rows)
       allEmpty = allEmpty && row->values.empty();
+    if (st.columns.empty() && !allEmpty && in_.tracked != nullptr) {
+      // No column list: the tracked columns say which value is the column (schema tracking).
+      if (const TrackedTable* t = in_.tracked->table(ks_->name, st.table->name.name)) {
+        index = t->position(column);
+      }
+    }
     if (index) {
       for (const InsertRow* row : st.rows) {
         if (*index >= row->values.size()) continue;  // planInsert reports the count mismatch
@@ -110,7 +116,8 @@ const InsertStatement* Run::withSequenceValues(const InsertStatement& st,
         ++count;
       }
     }
-    // No column list and values given: which value is the column is unknown here.
+    // No column list, values given and the table not tracked: which value is the column is
+    // unknown here (planInsert refuses it saying so).
   }
   if (count == 0) return nullptr;
   if (in_.prepared && !in_.executing) {

@@ -156,20 +156,17 @@ void Run::planInsert(const InsertStatement& st) {
                      t->name.name, rule->shardKey, ks_->name, t->name.name, rule->shardKey));
     return;
   }
+  if (!insertColumns(st, *rule)) return;
   std::optional<std::size_t> keyIndex;
-  for (std::size_t i = 0; i < st.columns.size(); ++i) {
-    if (iequals(st.columns[i]->column.name, rule->shardKey)) keyIndex = i;
+  for (std::size_t i = 0; i < s_.insertColumns.size(); ++i) {
+    if (iequals(s_.insertColumns[i], rule->shardKey)) keyIndex = i;
   }
   if (!keyIndex) {
     fail(ErrorCode::kShardKeyRequired,
-         st.columns.empty()
-             ? fmt::format("INSERT into sharded table '{}' must name its columns, so the proxy "
-                           "can find shard key '{}'",
-                           t->name.name, rule->shardKey)
-             : fmt::format("The INSERT into sharded table '{}' does not set shard key '{}' (a "
-                           "generated key needs a sequence: CREATE SEQUENCE FOR {}.{} ({}) on "
-                           "the admin port)",
-                           t->name.name, rule->shardKey, ks_->name, t->name.name, rule->shardKey));
+         fmt::format("The INSERT into sharded table '{}' does not set shard key '{}' (a "
+                     "generated key needs a sequence: CREATE SEQUENCE FOR {}.{} ({}) on the "
+                     "admin port)",
+                     t->name.name, rule->shardKey, ks_->name, t->name.name, rule->shardKey));
     return;
   }
   s_.rowShard.clear();

@@ -27,7 +27,7 @@ cat >"$work/proxy.json" <<JSON
 JSON
 "$bin" --config "$work/proxy.json" --catalog "$work/catalog.db" --listen "127.0.0.1:$app_port" \
   --user app:secret --admin-listen "127.0.0.1:$admin_port" --admin-user admin:adminpw \
-  --health-user root: --threads 2 >"$work/proxy.log" 2>&1 &
+  --health-user root: --dba-user root: --threads 2 >"$work/proxy.log" 2>&1 &
 proxy_pid=$!
 app_sql() { mariadb -h127.0.0.1 -P"$app_port" -uapp -psecret -N -B shop -e "$1" 2>&1; }
 wait_admin_up

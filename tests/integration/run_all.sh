@@ -69,6 +69,8 @@ echo "-- multi-shard transactions: modes single, multi, twopc; kill -9 between X
 SHARDPROXY_BIN="$bin" bash "$root/tests/integration/transactions_test.sh" 8 || failed=1
 echo "-- sysbench oltp_read_write, default options, modes multi and twopc, ps-mode auto and disable (its own 4-shard cluster)"
 SHARDPROXY_BIN="$bin" bash "$root/tests/integration/sysbench_rw_test.sh" 10 || failed=1
+echo "-- schema tracking: a mariadb-dump restored through the proxy into 4 shards, and a dump through the proxy restored into one server (its own 4-shard cluster)"
+SHARDPROXY_BIN="$bin" bash "$root/tests/integration/dump_restore_test.sh" || failed=1
 
 echo "-- writes and DDL on a sharded keyspace: scatter_writes, SHOW SCHEMA DRIFT (its own 3-shard cluster)"
 SHARDPROXY_BIN="$bin" bash "$root/tests/integration/schema_drift_test.sh" || failed=1

@@ -38,6 +38,16 @@ TEST(JsonConfig, ReadsEveryKey) {
   EXPECT_TRUE(validate(c).ok());
 }
 
+TEST(JsonConfig, SchemaRefreshInterval) {
+  Config c;
+  EXPECT_EQ(c.schemaRefreshInterval.count(), 60000);
+  ASSERT_TRUE(applyJsonConfig(R"({"schema_refresh_interval_ms": 0})", c).ok());
+  EXPECT_EQ(c.schemaRefreshInterval.count(), 0);
+  Status bad = applyJsonConfig(R"({"schema_refresh_interval_ms": "often"})", c);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message.find("schema_refresh_interval_ms"), std::string::npos);
+}
+
 TEST(JsonConfig, UnknownKeyIsAnErrorThatNamesIt) {
   Config c;
   Status st = applyJsonConfig(R"({"pool": {"max_conections": 3}})", c);

@@ -270,6 +270,27 @@ TEST_F(PlannerSequenceTest, PreparedInsertsGetValuesAtExecuteAsParameters) {
   EXPECT_EQ(source_.next, 1003);
 }
 
+// Without a column list the tracked columns (schema tracking) say which value is the sequence's.
+TEST_F(PlannerSequenceTest, NoColumnListUsesTheTrackedColumns) {
+  std::vector<ColumnRow> rows = {{"customers", "name", 2, "varchar", "varchar(20)", "YES", "", ""},
+                                 {"customers", "id", 1, "bigint", "bigint", "NO", "", ""}};
+  auto ks = buildKeyspaceSchema("shop", rows);
+  ASSERT_TRUE(ks.ok());
+  auto tracked = SchemaSnapshot{}.with(std::move(*ks));
+  PlanInput in = input();
+  in.tracked = tracked.get();
+  const Plan& p = plan("INSERT INTO customers VALUES (NULL, 'a'), (77, 'b')", in);
+  ASSERT_NE(p.kind, PlanKind::kError) << p.error.message;
+  EXPECT_EQ(p.generatedId, 1000);
+  std::string all;
+  for (std::size_t i = 0; i < p.targets.size(); ++i)
+    all += sql(p, i) + "\n";
+  EXPECT_NE(all.find("(1000, 'a')"), std::string::npos) << all;
+  EXPECT_NE(all.find("(77, 'b')"), std::string::npos) << all;
+  // Not tracked: refused as before, not sent without its key.
+  EXPECT_EQ(plan("INSERT INTO customers VALUES (NULL, 'a')").kind, PlanKind::kError);
+}
+
 TEST_F(PlannerSequenceTest, WithoutASourceTheInsertIsRefusedNotSentWithoutItsKey) {
   PlanInput in = input();
   in.sequences = nullptr;

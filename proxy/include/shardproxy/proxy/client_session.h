@@ -129,6 +129,9 @@ class ClientSession {
 
   // --- routing and execution (session_routing.cpp) ---
   void refreshSnapshot();
+  // session_schema.cpp: after a DDL statement on `keyspace`, the schema tracker reads it again;
+  // the session's next statement waits for that (bounded), so it sees its own DDL.
+  asio::awaitable<void> awaitSchemaRefresh(std::string keyspace);
   router::PlanInput planInput(std::span<const router::BoundValue> params, bool executing);
   // The keyspace the session's schema selects (for text the parser cannot read).
   const catalog::Keyspace* schemaKeyspace() const;
@@ -277,6 +280,7 @@ class ClientSession {
   std::uint64_t publishedSerial_ = 0;  // what publishBackend() last told the registry
   std::uint32_t publishedThread_ = 0;
   catalog::SnapshotPtr snapshot_;
+  router::SchemaSnapshotPtr tracked_;  // the tracked columns (schema tracking), if any
   const catalog::Keyspace* activeKeyspace_ = nullptr;  // of the running statement (in snapshot_)
   sql::Parser parser_;
   router::Planner planner_;
@@ -297,6 +301,7 @@ class ClientSession {
   std::uint32_t readYourWritesMs_ = 0;
   bool causalReads_ = false;
   bool temporaryTables_ = false;
+  bool lockedTables_ = false;  // LOCK TABLES until UNLOCK TABLES: the locks are on primaries
   std::uint64_t random_ = 0x9e3779b97f4a7c15ULL;
   std::unordered_map<std::uint32_t, PreparedStatement> statements_;
   std::uint32_t nextStatementId_ = 1;

@@ -88,6 +88,9 @@ struct Config {
   std::uint32_t causalReadTimeoutMs = 1000;
   // The health probe of every backend (replica lag, reachability).
   std::chrono::milliseconds healthInterval{1000};
+  // Schema tracking (docs/routing.md): every sharded keyspace's columns are read again this often
+  // (besides at start and after DDL through the proxy); 0 = never on a timer. Needs dbaUser.
+  std::chrono::milliseconds schemaRefreshInterval{60000};
 };
 
 // Applies a JSON document on top of `config`.

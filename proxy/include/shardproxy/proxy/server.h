@@ -26,6 +26,7 @@
 #include "shardproxy/proxy/health_checker.h"
 #include "shardproxy/proxy/keyspace_gate.h"
 #include "shardproxy/proxy/pool.h"
+#include "shardproxy/proxy/schema_tracker.h"
 #include "shardproxy/proxy/sequence_cache.h"
 #include "shardproxy/proxy/tls.h"
 #include "shardproxy/proxy/twopc_recovery.h"
@@ -66,6 +67,8 @@ struct SharedState {
     return healthChecker ? healthChecker->health() : nullptr;
   }
   std::unique_ptr<HealthChecker> healthChecker;
+  // The tables' columns of the sharded keyspaces (null without a DBA account to read them).
+  std::unique_ptr<SchemaTracker> schemaTracker;
 
   // The hold/release buffer (cutovers), and the resharding workers that use it.
   KeyspaceGate gate{*this};

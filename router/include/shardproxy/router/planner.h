@@ -25,6 +25,7 @@
 #include "shardproxy/router/sequence_source.h"
 #include "shardproxy/router/sql/parser.h"
 #include "shardproxy/router/sql/statement.h"
+#include "shardproxy/router/table_schema.h"
 
 namespace shardproxy::router {
 
@@ -137,8 +138,12 @@ struct PlanInput {
   // A server-side prepared statement (COM_STMT_PREPARE / EXECUTE): its text cannot be rewritten,
   // so an INSERT that needs generated values is refused.
   bool prepared = false;
-  // How the session reads statements (sql_mode's quoting rules): a rewritten INSERT is parsed
-  // again with them. Null: the defaults.
+  // The tables' columns (schema tracking): an INSERT without a column list, `SELECT *` in a
+  // merge. nullptr when the proxy does not track schemas (no DBA account).
+  const SchemaSnapshot* tracked = nullptr;
+  // How the session reads statements (sql_mode's quoting rules): a rewritten statement (an
+  // INSERT with generated values, a `*` spelled out from the tracked columns) is parsed again
+  // with them. Null: the defaults.
   const sql::ParseOptions* parseOptions = nullptr;
 };
 
