@@ -47,4 +47,8 @@ std::optional<AdminStatement> parseCreateSequence(AdminCursor& c);
 std::optional<AdminStatement> parseDropSequence(AdminCursor& c);
 std::optional<AdminStatement> parseShowSequences(AdminCursor& c);
 
+// Keyspace settings (admin_keyspace_settings.cpp), after ALTER KEYSPACE:
+// name SET scatter_writes = allow | deny [, transaction_mode = single | multi | twopc].
+std::optional<AdminStatement> parseAlterKeyspace(AdminCursor& c);
+
 }  // namespace shardproxy::router::admin

@@ -543,70 +543,7 @@ class Parser final : public AdminCursor {
     if (!accept("KEYSPACE")) {
       return notAdmin(at, "ALTER", "the admin port has ALTER KEYSPACE only");
     }
-    AlterKeyspace s;
-    if (!name(s.keyspace, "keyspace name") ||
-        !expect("SET",
-                "expected SET and a setting (scatter_writes = allow | deny, "
-                "transaction_mode = single | multi | twopc)")) {
-      return std::nullopt;
-    }
-    for (;;) {
-      const std::size_t settingAt = tok_.begin;
-      if (accept("SCATTER_WRITES")) {
-        if (s.scatterWrites) {
-          failAt(settingAt, "scatter_writes is set twice");
-          return std::nullopt;
-        }
-        if (!expectSymbol('=', "expected '=' after scatter_writes") ||
-            !scatterWrites(s.scatterWrites.emplace())) {
-          return std::nullopt;
-        }
-      } else if (accept("TRANSACTION_MODE")) {
-        if (s.transactionMode) {
-          failAt(settingAt, "transaction_mode is set twice");
-          return std::nullopt;
-        }
-        if (!expectSymbol('=', "expected '=' after transaction_mode") ||
-            !transactionMode(s.transactionMode.emplace())) {
-          return std::nullopt;
-        }
-      } else {
-        fail("expected a keyspace setting (scatter_writes, transaction_mode)");
-        return std::nullopt;
-      }
-      trailingHint_ = "',' and another setting, or end of statement";
-      if (!tok_.isSymbol(',')) return s;
-      advance();
-      trailingHint_ = {};
-    }
-  }
-
-  // allow | deny, bare or quoted, any case.
-  bool scatterWrites(catalog::ScatterWrites& out) {
-    const bool word = tok_.kind == Kind::kWord || tok_.kind == Kind::kString;
-    const std::string value = upperText(tok_.kind == Kind::kString ? tok_.value : tok_.raw);
-    if (word && value == "ALLOW") {
-      out = catalog::ScatterWrites::kAllow;
-    } else if (word && value == "DENY") {
-      out = catalog::ScatterWrites::kDeny;
-    } else {
-      return fail("expected allow or deny (scatter_writes = allow | deny)");
-    }
-    advance();
-    return true;
-  }
-
-  // single | multi | twopc, bare or quoted, any case.
-  bool transactionMode(catalog::TransactionMode& out) {
-    const bool word = tok_.kind == Kind::kWord || tok_.kind == Kind::kString;
-    std::string value = upperText(tok_.kind == Kind::kString ? tok_.value : tok_.raw);
-    for (auto& ch : value)
-      ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-    auto mode = word ? catalog::parseTransactionMode(value) : std::nullopt;
-    if (!mode) return fail("expected single, multi or twopc (transaction_mode = ...)");
-    out = *mode;
-    advance();
-    return true;
+    return parseAlterKeyspace(*this);
   }
 
   Statement drop(std::size_t at) {

@@ -1,0 +1,265 @@
+// A client session's statements on several shards: sent to every target before any answer is
+// read, then relayed as one answer (relayMany: merged OKs, concatenated or merged rows). Same
+// class as client_session.cpp (docs/routing.md, docs/merging.md).
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <cstring>
+
+#include "session_util.h"
+#include "shardproxy/common/logging.h"
+#include "shardproxy/proxy/client_session.h"
+#include "shardproxy/proxy/merge_engine.h"
+#include "shardproxy/proxy/merge_relay.h"
+#include "shardproxy/proxy/protocol/messages.h"
+#include "shardproxy/proxy/result_set.h"
+#include "shardproxy/proxy/server.h"
+#include "shardproxy/router/backend_choice.h"
+#include "shardproxy/router/sql/analysis.h"
+
+namespace shardproxy::proxy {
+
+namespace {
+
+// describeWriteOutcome() with the targets' shard names, from the snapshot the plan was made on.
+std::string writeOutcome(const catalog::Snapshot* snap, const Plan& plan, const MergeResult& r) {
+  std::vector<std::string_view> names;
+  names.reserve(plan.targets.size());
+  for (const auto& t : plan.targets) {
+    bool known = snap != nullptr && t.shard < snap->shards.size();
+    names.push_back(known ? std::string_view(snap->shards[t.shard].name) : "?");
+  }
+  std::string_view keyspace;
+  if (plan.keyspace != nullptr) {
+    keyspace = plan.keyspace->name;
+  } else if (!plan.targets.empty() && snap != nullptr &&
+             plan.targets.front().shard < snap->shards.size()) {
+    keyspace = snap->shards[plan.targets.front().shard].keyspace;
+  }
+  return describeWriteOutcome(keyspace, names, r);
+}
+
+}  // namespace
+
+// --- sending ---------------------------------------------------------------------------------
+
+asio::awaitable<bool> ClientSession::sendQuery(BackendConnection& conn, std::string_view sql) {
+  auto& out = conn.channel().out();
+  std::uint8_t seq = 0;
+  std::size_t start = protocol::beginPacket(out);
+  protocol::ByteWriter w(out);
+  w.u8(static_cast<std::uint8_t>(Command::kQuery));
+  w.str(sql);
+  protocol::endPacket(out, start, seq);
+  co_return !(co_await conn.channel().flush());
+}
+
+asio::awaitable<bool> ClientSession::relayMany(std::span<SessionConn* const> conns,
+                                               const Plan& plan, std::uint8_t seq, bool binary) {
+  targetConns_.clear();
+  for (SessionConn* c : conns)
+    targetConns_.push_back(c->conn.get());
+  MergeResult r;
+  if (plan.kind == PlanKind::kMerge) {
+    MergeOptions options;
+    options.binary = binary;
+    options.setLimit = ctx_.shared.config.mergeBufferRows;
+    r = co_await relayMergeSpec(targetConns_, client_, caps_, seq,
+                                static_cast<std::uint16_t>(statusFlags()), plan.merge, options);
+  } else {
+    r = co_await relayMerged(targetConns_, client_, caps_, seq,
+                             static_cast<std::uint16_t>(statusFlags()), plan.copies,
+                             static_cast<std::uint64_t>(plan.generatedId));
+  }
+  if (r.finished && r.outcome == MergeResult::Outcome::kDone) noteInsertId(plan, 0);
+  for (std::size_t i = 0; i < conns.size(); ++i) {
+    if (r.status[i] != 0) conns[i]->inTx = (r.status[i] & protocol::status::kInTrans) != 0;
+  }
+  bool aborted = false;
+  for (const auto& e : r.errors)
+    aborted = aborted || (e && abortsTransaction(e->errorCode));
+  if (r.error) aborted = aborted || abortsTransaction(r.error->errorCode);
+  if (aborted && inTransaction()) co_await abortTransaction();
+  if (plan.kind == PlanKind::kMerge && plan.merge.calcFoundRows && r.finished &&
+      r.outcome == MergeResult::Outcome::kDone) {
+    // SQL_CALC_FOUND_ROWS: the client's next SELECT FOUND_ROWS() gets the shards' sum.
+    std::uint64_t total = 0;
+    bool known = true;
+    for (SessionConn* c : conns) {
+      BackendConnection::CommandOutput out;
+      Status st = co_await c->conn->command(protocol::Command::kQuery, "SELECT FOUND_ROWS()", &out);
+      if (!st || !out.firstValue) {
+        known = false;
+        break;
+      }
+      total += std::strtoull(out.firstValue->c_str(), nullptr, 10);
+    }
+    if (known) foundRows_ = total;
+  }
+  if (r.outcome == MergeResult::Outcome::kClientGone) {
+    for (SessionConn* c : conns)
+      if (c->conn && c->conn->broken) c->conn->broken = true;
+    co_return false;
+  }
+  std::string failedAddr;
+  if (r.outcome != MergeResult::Outcome::kDone) failedAddr = conns[r.failed]->address.toString();
+  // Release broken connections (they are not reusable) — from the back, indexes shift.
+  for (std::size_t i = conns_.size(); i-- > 0;) {
+    if (conns_[i].conn && conns_[i].conn->broken) releaseConn(conns_[i], true);
+  }
+  if (r.finished) co_return true;
+  // A write names every shard, applied or failed (the DBA completes or reverts it); a read names
+  // the shard whose error it was.
+  std::string context;
+  if (plan.write) context = writeOutcome(snapshot_.get(), plan, r);
+  if (r.outcome != MergeResult::Outcome::kDone) {
+    co_return co_await sendError(
+        Error::make(
+            ErrorCode::kBackendLost,
+            fmt::format("Lost connection to backend '{}' during query{}", failedAddr, context)),
+        r.nextSeq);
+  }
+  const protocol::ErrPacket& e = *r.error;
+  if (!plan.write && r.errorFrom < plan.targets.size() && snapshot_ &&
+      plan.targets[r.errorFrom].shard < snapshot_->shards.size()) {
+    // Which shard said it: the others were cancelled (or agreed).
+    const catalog::Shard& shard = snapshot_->shards[plan.targets[r.errorFrom].shard];
+    context = fmt::format(" (shard {}/{})", shard.keyspace, shard.name);
+  }
+  co_return co_await sendError(Error::fromServer(e.errorCode, e.sqlState, e.message + context),
+                               r.nextSeq);
+}
+
+asio::awaitable<bool> ClientSession::executeMulti(const Plan& plan, const Packet& pkt,
+                                                  std::uint8_t seq, PreparedStatement* stmt) {
+  if (plan.kind != PlanKind::kConcatenate && plan.kind != PlanKind::kScatter &&
+      plan.kind != PlanKind::kMerge) {
+    co_return co_await sendError(
+        Error::make(ErrorCode::kInternal,
+                    fmt::format("Unexpected plan '{}'", router::toString(plan.kind))),
+        seq);
+  }
+  // A merge of a prepared statement runs the shards' own rewritten statement (hidden columns,
+  // pushed-down LIMIT), prepared on each shard beside the client's.
+  PreparedStatement* variant = nullptr;
+  if (stmt != nullptr && plan.kind == PlanKind::kMerge) {
+    const auto& spec = plan.merge;
+    const auto params = static_cast<std::uint16_t>(stmt->params - spec.droppedParams.size() +
+                                                   (spec.limitParam ? 1 : 0));
+    variant = &stmt->variant(plan.sqlFor(0), params);
+    if (!detail::mergeExecutePayload(pkt.payload, stmt->params,
+                                     protocol::ByteView(stmt->paramTypes), spec, mergeExecute_)) {
+      co_return co_await sendError(
+          Error::make(ErrorCode::kMalformedPacket, "Malformed COM_STMT_EXECUTE parameters"), seq);
+    }
+  }
+  if (stmt != nullptr && pkt.payload.size() > 5 && pkt.payload[5] != 0) {
+    co_return co_await sendError(
+        Error::make(ErrorCode::kNotSupportedYet,
+                    "A cursor over a statement that reads several shards is not supported yet; "
+                    "execute it without a cursor"),
+        seq);
+  }
+  if (stmt != nullptr && !stmt->longData.empty()) {
+    co_return co_await sendError(
+        Error::make(ErrorCode::kNotSupportedYet,
+                    "COM_STMT_SEND_LONG_DATA for a statement that runs on several shards"),
+        seq);
+  }
+  // Connect to every target first (connections may be added to conns_ meanwhile, so keep
+  // addresses and look the connections up again afterwards).
+  std::vector<catalog::Endpoint> addresses;
+  addresses.reserve(plan.targets.size());
+  for (const auto& t : plan.targets) {
+    const catalog::Shard& shard = snapshot_->shards[t.shard];
+    auto backend = chooseFor(shard, plan.role);
+    if (!backend) co_return co_await sendError(backend.error(), seq);
+    auto conn = co_await connectionTo(**backend, shard);
+    if (!conn) co_return co_await sendError(conn.error(), seq);
+    const catalog::Backend* chosen = *backend;
+    if (causalReads_ && !(*conn)->primary && !(*conn)->inTx) {
+      Status caught = co_await waitForGtid(**conn, shard);
+      if (!caught) {
+        // This shard's replica is behind the session's last write there: its primary answers.
+        auto primary = chooseFor(shard, Role::kPrimary);
+        if (!primary) co_return co_await sendError(primary.error(), seq);
+        auto pconn = co_await connectionTo(**primary, shard);
+        if (!pconn) co_return co_await sendError(pconn.error(), seq);
+        chosen = *primary;
+      }
+    }
+    addresses.push_back(chosen->address);
+  }
+  targets_.clear();
+  for (const auto& a : addresses)
+    targets_.push_back(findConn(a));
+  const bool txWrite = plan.write && txWrites();
+  if (std::find(targets_.begin(), targets_.end(), nullptr) != targets_.end()) {
+    co_return co_await sendError(
+        Error::make(ErrorCode::kBackendLost, "A backend connection was lost while connecting"),
+        seq);
+  }
+  // Send to all, then read each in turn: the shards work in parallel.
+  for (std::size_t i = 0; i < targets_.size(); ++i) {
+    SessionConn& c = *targets_[i];
+    bool sent;
+    if (variant != nullptr) {
+      auto id = co_await preparedOn(*variant, c);
+      if (!id) co_return co_await sendError(id.error(), seq);
+      auto& out = c.conn->channel().out();
+      std::uint8_t s = 0;
+      std::size_t start = protocol::beginPacket(out);
+      protocol::writeU32(mergeExecute_.data() + 1, *id);
+      protocol::ByteWriter(out).bytes(protocol::ByteView(mergeExecute_));
+      protocol::endPacket(out, start, s);
+      sent = !(co_await c.conn->channel().flush());
+    } else if (stmt != nullptr) {
+      auto id = co_await preparedOn(*stmt, c);
+      if (!id) co_return co_await sendError(id.error(), seq);
+      protocol::ByteView copy = executePacketFor(*stmt, pkt, c.conn->serial(), true);
+      auto& out = c.conn->channel().out();
+      std::uint8_t s = 0;
+      std::size_t start = protocol::beginPacket(out);
+      protocol::ByteWriter(out).bytes(copy);
+      protocol::endPacket(out, start, s);
+      sent = !(co_await c.conn->channel().flush());
+    } else if (plan.rewritten(i)) {
+      sent = co_await sendQuery(*c.conn, plan.sqlFor(i));
+    } else {
+      sent = co_await forward(*c.conn, pkt);
+    }
+    if (txWrite) c.wrote = true;
+    if (!sent) {
+      std::string addr = c.address.toString();
+      c.conn->broken = true;
+      for (std::size_t j = 0; j < i; ++j)
+        targets_[j]->conn->broken = true;  // their responses will never be read
+      // `c` and targets_ point into conns_: nothing reads them once releasing starts.
+      for (std::size_t k = conns_.size(); k-- > 0;)
+        if (conns_[k].conn && conns_[k].conn->broken) releaseConn(conns_[k], true);
+      co_return co_await sendError(
+          Error::make(
+              ErrorCode::kBackendLost,
+              fmt::format("Lost connection to backend '{}' while sending the command", addr)),
+          seq);
+    }
+  }
+  current_ = static_cast<int>(targets_.front() - conns_.data());
+  publishBackend(targets_.front());
+  bool keep = co_await relayMany(targets_, plan, seq, stmt != nullptr);
+  if (plan.write) {
+    for (const auto& a : addresses)
+      if (SessionConn* c = findConn(a); c != nullptr && c->primary && !c->inTx) {
+        if (causalReads_) {
+          co_await recordGtid(*c);  // every shard written: its own GTID to wait for
+        } else {
+          noteWrite(*c, {});
+        }
+      }
+  }
+  co_return keep;
+}
+
+}  // namespace shardproxy::proxy
