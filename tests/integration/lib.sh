@@ -63,18 +63,19 @@ admin_all() {
 root_sql() { mariadb --no-defaults -h127.0.0.1 -P"$1" -uroot -N -B -e "$2" 2>&1; }
 # sysbench_run LABEL LOG ARGS...: runs `sysbench ARGS` (a `run`), appends its output to LOG and
 # leaves it in $sb_out; passes with the transactions per second when sysbench reported 0 ignored
-# errors and no FATAL, else fails showing its errors. With SB_RETRY_DEADLOCKS=1 sysbench retries
-# deadlocks (1213) and only those — any other error is fatal — and the retries are reported.
+# errors and no FATAL, else fails showing its errors. With SB_RETRY_DEADLOCKS=1 the errors sysbench
+# retries by default (deadlock 1213, lock wait timeout 1205, 1020) are allowed and reported; any
+# other error is fatal.
 sysbench_run() {
   local label=$1 log=$2 errors tps retry=()
   shift 2
-  [[ ${SB_RETRY_DEADLOCKS:-0} == 1 ]] && retry=(--mysql-ignore-errors=1213)
+  [[ ${SB_RETRY_DEADLOCKS:-0} == 1 ]] && retry=(--mysql-ignore-errors=1213,1205,1020)
   sb_out=$(sysbench "$@" "${retry[@]}" 2>&1)
   echo "$sb_out" >>"$log"
   errors=$(awk '$1 == "ignored" && $2 == "errors:" { print $3 }' <<<"$sb_out")
   tps=$(awk '$1 == "transactions:" { gsub(/[(]/, "", $3); print $2 " transactions, " $3 "/s" }' <<<"$sb_out")
   if [[ ${#retry[@]} -gt 0 && ${errors:-x} =~ ^[0-9]+$ && $sb_out != *FATAL* && -n $tps ]]; then
-    pass "$label: 0 errors, $errors deadlock(s) retried by sysbench ($tps)"
+    pass "$label: 0 errors, $errors deadlock(s) / lock wait timeout(s) retried by sysbench ($tps)"
   elif [[ $errors == 0 && $sb_out != *FATAL* && -n $tps ]]; then
     pass "$label: 0 errors ($tps)"
   else

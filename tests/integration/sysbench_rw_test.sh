@@ -77,7 +77,8 @@ check_tables "after prepare"
 for txmode in multi twopc; do
   admin_ok "ALTER KEYSPACE shop SET transaction_mode = $txmode"
   for mode in auto disable; do
-    # The bar: 0 errors beyond the deadlocks sysbench retries (as on one server).
+    # The bar: 0 errors beyond the deadlocks sysbench retries. A deadlock whose cycle spans
+    # two shards ends as a lock wait timeout (1205), which sysbench retries too (docs/transactions.md).
     SB_RETRY_DEADLOCKS=1 sysbench_run \
       "sysbench oltp_read_write, default options, transaction_mode $txmode, ps-mode $mode" \
       "$work/sysbench.log" oltp_read_write "${sb[@]}" --db-ps-mode=$mode --threads=4 --time="$seconds" run
