@@ -240,6 +240,30 @@ Result<std::vector<DecisionRecord>> Catalog::twopcTransactions() {
   return detail::listDecisions(db_);
 }
 
+Result<LookupKey> Catalog::createLookupKey(const LookupKeySpec& spec, const ChangeContext& ctx) {
+  LookupKey created;
+  Status s = applyChange(db_, version_, ctx, [&]() -> Status {
+    auto key = detail::insertLookupKey(db_, spec);
+    if (!key) return key.takeError();
+    created = std::move(*key);
+    return {};
+  });
+  if (!s) return s.takeError();
+  return created;
+}
+
+Status Catalog::dropLookupKey(std::string_view keyspace, std::string_view table,
+                              std::string_view column, const ChangeContext& ctx) {
+  return applyChange(db_, version_, ctx,
+                     [&] { return detail::deleteLookupKey(db_, keyspace, table, column); });
+}
+
+Status Catalog::markLookupKey(std::int64_t id, bool ready, std::string_view error,
+                              const ChangeContext& ctx) {
+  return applyChange(db_, version_, ctx,
+                     [&] { return detail::updateLookupKey(db_, id, ready, error); });
+}
+
 Result<std::vector<ChangeRecord>> Catalog::changes(std::optional<std::uint32_t> limit) {
   detail::Statement st(db_,
                        "SELECT version, time, statement, who FROM change_log "

@@ -186,7 +186,28 @@ CREATE TABLE sequences (
 );
 )sql";
 
-constexpr std::array<const char*, 5> kUpgradeSteps{kStep1, kStep2, kStep3, kStep4, kStep5};
+// Lookup keys (docs/routing.md, "Lookup keys"): a sharded table's column mapped to keyspace IDs in
+// a table of an unsharded keyspace. `ready` once the existing rows are backfilled.
+constexpr const char* kStep6 = R"sql(
+CREATE TABLE lookup_keys (
+  id              INTEGER PRIMARY KEY AUTOINCREMENT,
+  keyspace        TEXT NOT NULL,
+  table_name      TEXT NOT NULL,
+  column_name     TEXT NOT NULL CHECK (length(column_name) BETWEEN 1 AND 64),
+  is_unique       INTEGER NOT NULL CHECK (is_unique IN (0, 1)),
+  lookup_keyspace TEXT NOT NULL REFERENCES keyspaces (name),
+  lookup_table    TEXT NOT NULL CHECK (length(lookup_table) BETWEEN 1 AND 64),
+  ready           INTEGER NOT NULL DEFAULT 0 CHECK (ready IN (0, 1)),
+  error           TEXT NOT NULL DEFAULT '',
+  UNIQUE (keyspace, table_name, column_name),
+  UNIQUE (lookup_keyspace, lookup_table),
+  FOREIGN KEY (keyspace, table_name) REFERENCES table_rules (keyspace, table_name)
+    ON DELETE CASCADE
+);
+)sql";
+
+constexpr std::array<const char*, 6> kUpgradeSteps{kStep1, kStep2, kStep3,
+                                                   kStep4, kStep5, kStep6};
 static_assert(kUpgradeSteps.size() == Catalog::kSchemaVersion,
               "one upgrade step per schema version");
 

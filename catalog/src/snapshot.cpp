@@ -96,6 +96,20 @@ const Sequence* Snapshot::findSequence(std::string_view keyspace, std::string_vi
   });
 }
 
+std::span<const LookupKey> Snapshot::lookupKeysOf(std::string_view keyspace,
+                                                  std::string_view table) const {
+  if (lookupKeys.empty()) return {};  // the common case: one branch per statement
+  const auto key = std::make_tuple(keyspace, table);
+  auto proj = [](const LookupKey& k) {
+    return std::make_tuple(std::string_view(k.keyspace), std::string_view(k.table));
+  };
+  auto first = std::lower_bound(lookupKeys.begin(), lookupKeys.end(), key,
+                                [&](const LookupKey& k, const auto& v) { return proj(k) < v; });
+  auto last = first;
+  while (last != lookupKeys.end() && proj(*last) == key) ++last;
+  return {first, last};
+}
+
 const Shard* Snapshot::shardFor(const Keyspace& keyspace, std::uint64_t keyspaceId) const {
   // Serving shards never overlap, so the owner is the serving shard with the greatest start
   // <= id, if it reaches that far. Non-serving shards (resharding targets) are skipped.

@@ -159,7 +159,8 @@ Result<SnapshotPtr> readSnapshot(sqlite3* db) {
   auto version = readCatalogVersion(db);
   if (!version) return version.takeError();
   snap->version = *version;
-  for (auto read : {readKeyspacesAndShards, readBackends, readTables, readUsers, readSequences}) {
+  for (auto read : {readKeyspacesAndShards, readBackends, readTables, readUsers, readSequences,
+                    readLookupKeys}) {
     if (Status s = read(db, *snap); !s) return s.takeError();
   }
   return SnapshotPtr(std::move(snap));

@@ -93,6 +93,15 @@ Result<std::vector<SequenceState>> readSequenceStates(sqlite3* db);
 // The snapshot's part (caller holds the read transaction).
 Status readSequences(sqlite3* db, Snapshot& snap);
 
+// --- lookup keys (store_lookup_keys.cpp); the rules are Catalog's (catalog.h).
+Result<LookupKey> insertLookupKey(sqlite3* db, const LookupKeySpec& spec);
+Status deleteLookupKey(sqlite3* db, std::string_view keyspace, std::string_view table,
+                       std::string_view column);
+Status updateLookupKey(sqlite3* db, std::int64_t id, bool ready, std::string_view error);
+// DROP KEYSPACE refuses while the keyspace holds lookup tables.
+Status checkNoLookupKeysIn(sqlite3* db, std::string_view keyspace);
+Status readLookupKeys(sqlite3* db, Snapshot& snap);
+
 // --- resharding migrations (store_migrations.cpp); the rules are Catalog's (catalog.h).
 Result<std::int64_t> insertMigration(sqlite3* db, const MigrationSpec& spec);
 // Every migration, or the one with `id` (not found: an error), newest first.

@@ -196,6 +196,7 @@ Status deleteKeyspace(sqlite3* db, std::string_view name) {
         fmt::format("keyspace '{}' is still granted to users ({}); drop or re-create them first",
                     name, *users));
   }
+  if (Status s = checkNoLookupKeysIn(db, name); !s) return s;
   // Table rules and finished migrations go with the keyspace (ON DELETE CASCADE): they describe
   // no data of their own.
   Statement st(db, "DELETE FROM keyspaces WHERE name = ?");

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <map>
 #include <mutex>
@@ -23,6 +24,76 @@ struct MigrationManager::Impl {
   std::condition_variable cv;
   bool stopping = false;
   std::map<std::int64_t, std::unique_ptr<Runner>> runners;  // guarded by mu
+  // Lookup-key backfills by key id (guarded by mu); `done` set by the thread as it ends.
+  struct Backfill {
+    std::thread thread;
+    std::atomic<bool> done{false};
+  };
+  std::map<std::int64_t, std::unique_ptr<Backfill>> backfills;
+  std::atomic<bool> stopBackfills{false};
+
+  LookupOptions lookupOptions() const {
+    LookupOptions o;
+    o.user = options.dbaUser;
+    o.password = options.dbaPassword;
+    return o;
+  }
+
+  // One thread per key not ready yet (and not failed): fill, then mark it in the catalog and
+  // publish, so the planner starts routing by it.
+  void startBackfills(catalog::Catalog& cat) {
+    if (options.dbaUser.empty()) return;
+    auto snap = cat.snapshot();
+    if (!snap) return;
+    for (auto it = backfills.begin(); it != backfills.end();) {
+      if (it->second->done.load()) {
+        it->second->thread.join();
+        it = backfills.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    for (const catalog::LookupKey& key : (*snap)->lookupKeys) {
+      if (key.ready || !key.error.empty() || backfills.count(key.id) != 0) continue;
+      auto b = std::make_unique<Backfill>();
+      Backfill* raw = b.get();
+      raw->thread = std::thread([this, raw, key, snapshot = *snap] {
+        runBackfill(*snapshot, key);
+        raw->done.store(true);
+      });
+      backfills.emplace(key.id, std::move(b));
+    }
+  }
+
+  void runBackfill(const catalog::Snapshot& snapshot, const catalog::LookupKey& key) {
+    const auto started = std::chrono::steady_clock::now();
+    auto filled = backfillLookupKey(snapshot, key, lookupOptions(), stopBackfills);
+    if (stopBackfills.load()) return;  // resumed (from the start) after the restart
+    auto cat = catalog::Catalog::open(options.catalogPath);
+    if (!cat) return;
+    const std::string error = filled ? "" : filled.error().message;
+    const catalog::ChangeContext ctx{"migrations", fmt::format("backfill of lookup key {}.{} ({})",
+                                                               key.keyspace, key.table,
+                                                               key.column)};
+    if (filled) {
+      log::migrations()->info(
+          "lookup key {}.{} ({}): backfilled {} rows ({} new entries) in {} ms; routing by it",
+          key.keyspace, key.table, key.column, filled->rowsRead, filled->entriesWritten,
+          std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                started)
+              .count());
+    } else {
+      log::migrations()->error("lookup key {}.{} ({}): backfill failed: {}", key.keyspace,
+                               key.table, key.column, error);
+    }
+    if (Status s = (*cat)->markLookupKey(key.id, static_cast<bool>(filled), error, ctx); !s) {
+      // Dropped meanwhile, or the catalog is busy: the next round tries again if it still exists.
+      log::migrations()->warn("lookup key {}.{} ({}): {}", key.keyspace, key.table, key.column,
+                              s.error().message);
+      return;
+    }
+    if (auto next = (*cat)->snapshot()) gate.publish(*next);
+  }
 
   Impl(ManagerOptions o, TrafficGate& g) : options(std::move(o)), gate(g) {}
 
@@ -59,6 +130,7 @@ struct MigrationManager::Impl {
           ++it;
         }
       }
+      if (cat) startBackfills(*cat);
       for (std::int64_t id : active) {
         if (runners.count(id) != 0) continue;
         auto r = std::make_unique<Runner>(id, options, gate);
@@ -100,6 +172,7 @@ void MigrationManager::stop() {
   {
     std::lock_guard lock(impl_->mu);
     impl_->stopping = true;
+    impl_->stopBackfills.store(true);
     for (auto& [id, r] : impl_->runners)
       r->requestStop();
   }
@@ -107,6 +180,9 @@ void MigrationManager::stop() {
   if (impl_->thread.joinable()) impl_->thread.join();
   std::lock_guard lock(impl_->mu);
   impl_->runners.clear();  // joins each
+  for (auto& [id, b] : impl_->backfills)
+    if (b->thread.joinable()) b->thread.join();
+  impl_->backfills.clear();
 }
 
 std::optional<LiveStatus> MigrationManager::live(std::int64_t id) const {
@@ -127,6 +203,16 @@ Result<std::vector<TableDrift>> MigrationManager::schemaDrift(
   options.user = impl_->options.dbaUser;
   options.password = impl_->options.dbaPassword;
   return findSchemaDrift(snapshot, keyspace, options);
+}
+
+Status MigrationManager::createLookupTable(const catalog::Snapshot& snapshot,
+                                          const catalog::LookupKey& key) const {
+  if (impl_->options.dbaUser.empty()) {
+    return Error::make(ErrorCode::kConfigInvalid,
+                       "CREATE LOOKUP KEY creates and fills the lookup table as the DBA account: "
+                       "start shardproxy with --dba-user name:password");
+  }
+  return migrations::createLookupTable(snapshot, key, impl_->lookupOptions());
 }
 
 Result<std::optional<std::int64_t>> MigrationManager::columnMax(const catalog::Snapshot& snapshot,

@@ -229,6 +229,48 @@ class Visitor {
     }
     return rs;
   }
+  AdminResult operator()(const adm::CreateLookupKey& s) {
+    if (manager_ == nullptr) {
+      return Error::make(ErrorCode::kConfigInvalid,
+                         "CREATE LOOKUP KEY is not available on this port");
+    }
+    catalog::LookupKeySpec spec{s.keyspace, s.table, s.column, s.unique, s.lookupKeyspace};
+    auto key = catalog_.createLookupKey(spec, ctx_);
+    if (!key) return key.takeError();
+    changed_ = true;
+    // The table exists before any session sees the key (they write it with the rows); the
+    // manager's thread fills it from the rows already there, then the key routes.
+    auto snap = snapshot();
+    Status made = snap ? manager_->createLookupTable(**snap, *key) : Status(snap.takeError());
+    if (!made) {
+      catalog::ChangeContext undo{ctx_.who, "(undo) " + ctx_.statement};
+      (void)catalog_.dropLookupKey(s.keyspace, s.table, s.column, undo);
+      Error e = made.takeError();
+      e.message = fmt::format("cannot create the lookup table {}.{}: {}", key->lookupKeyspace,
+                              key->lookupTable, e.message);
+      return e;
+    }
+    return AdminOk{1, fmt::format("catalog version {}; lookup table {}.{}, backfill started",
+                                  catalog_.version(), key->lookupKeyspace, key->lookupTable)};
+  }
+  AdminResult operator()(const adm::DropLookupKey& s) {
+    return done(catalog_.dropLookupKey(s.keyspace, s.table, s.column, ctx_));
+  }
+  AdminResult operator()(const adm::ShowLookupKeys& s) {
+    auto snap = snapshot();
+    if (!snap) return snap.takeError();
+    if (auto err = requireKeyspace(**snap, s.keyspace)) return *err;
+    TextResultSet rs{
+        {"keyspace", "table", "column", "unique", "lookup_table", "state", "last_error"}, {}};
+    for (const auto& k : (*snap)->lookupKeys) {
+      if (!keyspaceMatches(s.keyspace, k.keyspace)) continue;
+      const char* state = k.ready ? "ready" : k.error.empty() ? "backfilling" : "failed";
+      rs.rows.push_back({k.keyspace, k.table, k.column, yesNo(k.unique),
+                         k.lookupKeyspace + "." + k.lookupTable, std::string(state),
+                         k.error.empty() ? std::nullopt : std::optional<std::string>(k.error)});
+    }
+    return rs;
+  }
   AdminResult operator()(const adm::ShowTransactions&) {
     auto rows = catalog_.twopcTransactions();
     if (!rows) return rows.takeError();

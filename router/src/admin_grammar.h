@@ -46,6 +46,10 @@ class AdminCursor {
 std::optional<AdminStatement> parseCreateSequence(AdminCursor& c);
 std::optional<AdminStatement> parseDropSequence(AdminCursor& c);
 std::optional<AdminStatement> parseShowSequences(AdminCursor& c);
+// admin_lookup_keys.cpp, after LOOKUP
+std::optional<AdminStatement> parseCreateLookupKey(AdminCursor& c);
+std::optional<AdminStatement> parseDropLookupKey(AdminCursor& c);
+std::optional<AdminStatement> parseShowLookupKeys(AdminCursor& c);
 
 // Keyspace settings (admin_keyspace_settings.cpp), after ALTER KEYSPACE:
 // name SET scatter_writes = allow | deny [, transaction_mode = single | multi | twopc].

@@ -392,6 +392,7 @@ class Parser final : public AdminCursor {
     }
     if (accept("MIGRATIONS")) return from<ShowMigrations>();
     if (accept("SEQUENCES")) return parseShowSequences(*this);
+    if (accept("LOOKUP")) return parseShowLookupKeys(*this);
     if (accept("TRANSACTIONS")) return ShowTransactions{};
     if (accept("SCHEMA")) {
       if (!expect("DRIFT", "expected DRIFT after SHOW SCHEMA")) return std::nullopt;
@@ -441,6 +442,7 @@ class Parser final : public AdminCursor {
     if (accept("REFERENCE")) return createTableRule(catalog::TableKind::kReference);
     if (accept("USER")) return createUser();
     if (accept("SEQUENCE")) return parseCreateSequence(*this);
+    if (accept("LOOKUP")) return parseCreateLookupKey(*this);
     if (tok_.isWord("TABLE")) {
       return notAdmin(at, "CREATE TABLE",
                       "table rules are CREATE SHARDED TABLE and CREATE REFERENCE TABLE");
@@ -563,6 +565,7 @@ class Parser final : public AdminCursor {
       return s;
     }
     if (accept("SEQUENCE")) return parseDropSequence(*this);
+    if (accept("LOOKUP")) return parseDropLookupKey(*this);
     if (accept("USER")) {
       DropUser s;
       if (!userName(s.name)) return std::nullopt;

@@ -50,10 +50,19 @@ struct SequenceState {
   std::int64_t nextValue = 1;
 };
 
+// CREATE LOOKUP KEY keyspace.table (column) [UNIQUE] [IN lookupKeyspace].
+struct LookupKeySpec {
+  std::string keyspace;
+  std::string table;
+  std::string column;
+  bool unique = false;
+  std::string lookupKeyspace;  // empty: the catalog's one unsharded keyspace
+};
+
 class Catalog {
  public:
   // The schema version this build writes; files with a newer one are refused.
-  static constexpr int kSchemaVersion = 5;
+  static constexpr int kSchemaVersion = 6;
 
   // Opens (creating if missing) and upgrades the schema in one transaction.
   static Result<std::unique_ptr<Catalog>> open(const std::string& path);
@@ -112,6 +121,16 @@ class Catalog {
   // shards for a START value).
   Status checkSequence(const SequenceSpec& spec);
   Result<std::vector<SequenceState>> sequences();
+
+  // --- lookup keys (docs/routing.md "Lookup keys"). createLookupKey refuses an unknown keyspace
+  // or table rule, a reference table, the shard key itself, a second key on the column, and a
+  // lookup keyspace that is sharded, missing or (when not named) not the only unsharded one; the
+  // key starts not ready. markLookupKey records the backfill's end (ready) or failure (error).
+  Result<LookupKey> createLookupKey(const LookupKeySpec& spec, const ChangeContext& ctx);
+  Status dropLookupKey(std::string_view keyspace, std::string_view table, std::string_view column,
+                       const ChangeContext& ctx);
+  Status markLookupKey(std::int64_t id, bool ready, std::string_view error,
+                       const ChangeContext& ctx);
 
   Result<std::vector<ChangeRecord>> changes(std::optional<std::uint32_t> limit);
   // The two-phase commit decision log's rows, oldest first (SHOW TRANSACTIONS).

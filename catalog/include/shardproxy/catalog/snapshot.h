@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -102,6 +103,23 @@ struct Sequence {
   std::uint32_t cache = 1000;
 };
 
+// A lookup key (CREATE LOOKUP KEY ks.t (col)): a table on an unsharded keyspace that maps the
+// values of a sharded table's non-key column to the keyspace IDs of the rows holding them, so a
+// statement that names the column with `=` / `IN` goes to those rows' shards only. The proxy
+// writes it with the rows (docs/routing.md, "Lookup keys"); it routes only once `ready` (the
+// existing rows' values backfilled).
+struct LookupKey {
+  std::int64_t id = 0;
+  std::string keyspace;
+  std::string table;
+  std::string column;
+  bool unique = false;          // one row per value: the lookup table's primary key is the value
+  std::string lookupKeyspace;   // unsharded: its database holds the lookup table
+  std::string lookupTable;      // columns `value`, `keyspace_id` (BIGINT UNSIGNED)
+  bool ready = false;           // backfilled: the planner routes by it
+  std::string error;            // the backfill's last failure, empty when none
+};
+
 struct User {
   std::string name;
   std::string nativeHash;              // SHA1(SHA1(pw)), 20 raw bytes; empty = empty password
@@ -118,12 +136,15 @@ struct Snapshot {
   std::vector<TableRule> tables;
   std::vector<User> users;
   std::vector<Sequence> sequences;  // sorted by (keyspace, table)
+  std::vector<LookupKey> lookupKeys;  // sorted by (keyspace, table, column)
 
   const Keyspace* findKeyspace(std::string_view name) const;
   const User* findUser(std::string_view name) const;
   const Backend* findBackend(const Endpoint& address) const;
   const TableRule* findTable(std::string_view keyspace, std::string_view table) const;
   const Sequence* findSequence(std::string_view keyspace, std::string_view table) const;
+  // The lookup keys of a table (empty for most tables), ordered by column.
+  std::span<const LookupKey> lookupKeysOf(std::string_view keyspace, std::string_view table) const;
   // The serving shard of a sharded keyspace that owns the keyspace ID, or nullptr (a gap).
   const Shard* shardFor(const Keyspace& keyspace, std::uint64_t keyspaceId) const;
 };

@@ -18,6 +18,7 @@
 #include "shardproxy/catalog/catalog.h"
 #include "shardproxy/common/errors.h"
 #include "shardproxy/migrations/column_max.h"
+#include "shardproxy/migrations/lookup_backfill.h"
 #include "shardproxy/migrations/schema_drift.h"
 
 namespace shardproxy::migrations {
@@ -92,6 +93,11 @@ class MigrationManager {
                                                 const std::string& keyspace,
                                                 const std::string& table,
                                                 const std::string& column) const;
+
+  // CREATE LOOKUP KEY (admin thread, blocking): createLookupTable() logged in as the DBA
+  // account; refused without one. The manager's thread backfills every key not ready yet (and
+  // after a restart), marks it ready in the catalog and publishes the snapshot.
+  Status createLookupTable(const catalog::Snapshot& snapshot, const catalog::LookupKey& key) const;
 
  private:
   struct Impl;

@@ -144,6 +144,26 @@ struct DropSequence {
 struct ShowSequences {
   std::optional<std::string> keyspace;
 };
+// CREATE LOOKUP KEY ks.t (column) [UNIQUE] [IN lookup_keyspace]: the proxy keeps a table on an
+// unsharded keyspace mapping the column's values to keyspace IDs, fills it from the rows already
+// there, and then routes `column = v` / `column IN (...)` to the shards holding them.
+struct CreateLookupKey {
+  std::string keyspace;
+  std::string table;
+  std::string column;
+  bool unique = false;
+  std::string lookupKeyspace;  // empty: the only unsharded keyspace
+};
+// DROP LOOKUP KEY ks.t (column): routing stops using it; the lookup table is left in place.
+struct DropLookupKey {
+  std::string keyspace;
+  std::string table;
+  std::string column;
+};
+// SHOW LOOKUP KEYS [FROM|IN ks]
+struct ShowLookupKeys {
+  std::optional<std::string> keyspace;
+};
 // SHOW TRANSACTIONS: the two-phase commit decision log (multi-shard transactions in mode twopc
 // that are preparing, decided but not finished, or left by a crash for the recovery pass).
 struct ShowTransactions {};
@@ -154,7 +174,7 @@ using AdminStatement =
                  DropShard, AddBackend, DropBackend, SetBackendState, CreateTableRule,
                  DropTableRule, CreateUser, DropUser, Reshard, ShowMigrations, ShowMigration,
                  MigrationCommand, AlterKeyspace, ShowSchemaDrift, CreateSequence, DropSequence,
-                 ShowSequences, ShowTransactions>;
+                 ShowSequences, ShowTransactions, CreateLookupKey, DropLookupKey, ShowLookupKeys>;
 
 struct AdminParseError {
   enum class Kind : std::uint8_t {
