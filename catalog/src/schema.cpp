@@ -206,8 +206,7 @@ CREATE TABLE lookup_keys (
 );
 )sql";
 
-constexpr std::array<const char*, 6> kUpgradeSteps{kStep1, kStep2, kStep3,
-                                                   kStep4, kStep5, kStep6};
+constexpr std::array<const char*, 6> kUpgradeSteps{kStep1, kStep2, kStep3, kStep4, kStep5, kStep6};
 static_assert(kUpgradeSteps.size() == Catalog::kSchemaVersion,
               "one upgrade step per schema version");
 

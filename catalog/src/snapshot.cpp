@@ -106,7 +106,8 @@ std::span<const LookupKey> Snapshot::lookupKeysOf(std::string_view keyspace,
   auto first = std::lower_bound(lookupKeys.begin(), lookupKeys.end(), key,
                                 [&](const LookupKey& k, const auto& v) { return proj(k) < v; });
   auto last = first;
-  while (last != lookupKeys.end() && proj(*last) == key) ++last;
+  while (last != lookupKeys.end() && proj(*last) == key)
+    ++last;
   return {first, last};
 }
 

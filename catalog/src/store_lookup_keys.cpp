@@ -39,7 +39,8 @@ Result<std::string> namesOf(sqlite3* db, const std::string& sql,
                             std::initializer_list<std::string_view> params) {
   Statement st(db, sql.c_str());
   int i = 1;
-  for (std::string_view p : params) st.bind(i++, p);
+  for (std::string_view p : params)
+    st.bind(i++, p);
   std::string out;
   for (;;) {
     auto row = st.step();
@@ -108,9 +109,9 @@ Result<LookupKey> insertLookupKey(sqlite3* db, const LookupKeySpec& spec) {
         what));
   }
   if (sameName(rule.text(1), spec.column)) {
-    return invariantError(fmt::format(
-        "{} is the shard key of {}: statements naming it already go to one shard", spec.column,
-        what));
+    return invariantError(
+        fmt::format("{} is the shard key of {}: statements naming it already go to one shard",
+                    spec.column, what));
   }
   Statement exists(db,
                    "SELECT 1 FROM lookup_keys WHERE keyspace = ? AND table_name = ? AND "
@@ -154,8 +155,7 @@ Status deleteLookupKey(sqlite3* db, std::string_view keyspace, std::string_view 
   auto row = st.step();
   if (!row) return row.takeError();
   if (!*row) {
-    return notFoundError(
-        fmt::format("{}.{} has no lookup key on {}", keyspace, table, column));
+    return notFoundError(fmt::format("{}.{} has no lookup key on {}", keyspace, table, column));
   }
   return st.run();
 }
@@ -189,11 +189,10 @@ Status readLookupKeys(sqlite3* db, Snapshot& snap) {
     if (!*row) break;
     snap.lookupKeys.push_back(lookupKeyAt(st));
   }
-  std::sort(snap.lookupKeys.begin(), snap.lookupKeys.end(),
-            [](const LookupKey& a, const LookupKey& b) {
-              return std::tie(a.keyspace, a.table, a.column) <
-                     std::tie(b.keyspace, b.table, b.column);
-            });
+  std::sort(
+      snap.lookupKeys.begin(), snap.lookupKeys.end(), [](const LookupKey& a, const LookupKey& b) {
+        return std::tie(a.keyspace, a.table, a.column) < std::tie(b.keyspace, b.table, b.column);
+      });
   return {};
 }
 

@@ -80,17 +80,16 @@ Result<ColumnDef> readColumn(const catalog::Snapshot& snap, const catalog::Looku
   if (!rows) return rows.takeError();
   if (rows->empty()) {
     return Error::make(ErrorCode::kCatalogNotFound,
-                       fmt::format("{}.{} has no column {} on shard {}.{}", key.keyspace,
-                                   key.table, key.column, key.keyspace, shards->front()->name));
+                       fmt::format("{}.{} has no column {} on shard {}.{}", key.keyspace, key.table,
+                                   key.column, key.keyspace, shards->front()->name));
   }
   const Row& r = rows->front();
   ColumnDef d{r[0].value_or(""), r[1].value_or(""), r[2].value_or(""), LiteralKind::kText};
   const std::string type = r[3].value_or("");
-  static constexpr std::string_view kNumbers[] = {"tinyint", "smallint", "mediumint", "int",
-                                                  "bigint",  "decimal",  "float",     "double",
-                                                  "year"};
-  static constexpr std::string_view kLarge[] = {"tinytext", "text", "mediumtext", "longtext",
-                                                "tinyblob", "blob", "mediumblob", "longblob",
+  static constexpr std::string_view kNumbers[] = {
+      "tinyint", "smallint", "mediumint", "int", "bigint", "decimal", "float", "double", "year"};
+  static constexpr std::string_view kLarge[] = {"tinytext", "text",    "mediumtext", "longtext",
+                                                "tinyblob", "blob",    "mediumblob", "longblob",
                                                 "json",     "geometry"};
   if (std::find(std::begin(kLarge), std::end(kLarge), type) != std::end(kLarge)) {
     return Error::make(
@@ -140,7 +139,8 @@ struct BatchWriter {
 
   Status flush() {
     if (rows.empty()) return {};
-    std::string sql = "INSERT IGNORE INTO " + qualifiedLookup(key) + " (value, keyspace_id) VALUES ";
+    std::string sql =
+        "INSERT IGNORE INTO " + qualifiedLookup(key) + " (value, keyspace_id) VALUES ";
     for (std::size_t i = 0; i < rows.size(); ++i) {
       sql += i == 0 ? "(" : ", (";
       appendValue(sql, rows[i].first, def);
@@ -183,8 +183,8 @@ Status createLookupTable(const catalog::Snapshot& snapshot, const catalog::Looku
   auto home = servingShards(snapshot, key.lookupKeyspace);
   if (!home) return home.takeError();
   BlockingClient c;
-  if (Status s =
-          c.connect(endpointOf(*primaryOf(snapshot, *home->front()), options, ""), timeoutOf(options));
+  if (Status s = c.connect(endpointOf(*primaryOf(snapshot, *home->front()), options, ""),
+                           timeoutOf(options));
       !s) {
     return s;
   }
@@ -192,7 +192,8 @@ Status createLookupTable(const catalog::Snapshot& snapshot, const catalog::Looku
     return s;
   }
   std::string type = def->columnType;
-  if (!def->charset.empty()) type += fmt::format(" CHARACTER SET {} COLLATE {}", def->charset, def->collation);
+  if (!def->charset.empty())
+    type += fmt::format(" CHARACTER SET {} COLLATE {}", def->charset, def->collation);
   return c.execute(fmt::format(
       "CREATE TABLE IF NOT EXISTS {} (value {} NOT NULL, keyspace_id BIGINT UNSIGNED NOT NULL, "
       "PRIMARY KEY ({})) ENGINE=InnoDB",
@@ -242,8 +243,8 @@ Result<BackfillResult> backfillLookupKey(const catalog::Snapshot& snapshot,
       if (!ksid) {
         failed = Error::make(ErrorCode::kConfigInvalid,
                              fmt::format("shard key value '{}' of {}.{} cannot be hashed by {}",
-                                         std::string_view(row[1], len[1]), key.keyspace,
-                                         key.table, rule->hashFunction));
+                                         std::string_view(row[1], len[1]), key.keyspace, key.table,
+                                         rule->hashFunction));
         return;
       }
       writer.rows.emplace_back(std::string(row[0], len[0]), *ksid);

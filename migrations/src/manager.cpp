@@ -72,9 +72,9 @@ struct MigrationManager::Impl {
     auto cat = catalog::Catalog::open(options.catalogPath);
     if (!cat) return;
     const std::string error = filled ? "" : filled.error().message;
-    const catalog::ChangeContext ctx{"migrations", fmt::format("backfill of lookup key {}.{} ({})",
-                                                               key.keyspace, key.table,
-                                                               key.column)};
+    const catalog::ChangeContext ctx{
+        "migrations",
+        fmt::format("backfill of lookup key {}.{} ({})", key.keyspace, key.table, key.column)};
     if (filled) {
       log::migrations()->info(
           "lookup key {}.{} ({}): backfilled {} rows ({} new entries) in {} ms; routing by it",
@@ -206,7 +206,7 @@ Result<std::vector<TableDrift>> MigrationManager::schemaDrift(
 }
 
 Status MigrationManager::createLookupTable(const catalog::Snapshot& snapshot,
-                                          const catalog::LookupKey& key) const {
+                                           const catalog::LookupKey& key) const {
   if (impl_->options.dbaUser.empty()) {
     return Error::make(ErrorCode::kConfigInvalid,
                        "CREATE LOOKUP KEY creates and fills the lookup table as the DBA account: "

@@ -121,9 +121,20 @@ AdminResult SharedState::explainRoute(std::string_view sql) {
   router::SchemaSnapshotPtr tracked = schemaTracker ? schemaTracker->schema() : nullptr;
   in.tracked = tracked.get();
   const router::Plan& plan = planner.plan(parsed.statement(), in);
-  if (plan.kind == router::PlanKind::kError) return plan.error;
   TextResultSet rs;
   rs.columns = {"plan", "shard", "role", "backend", "sql", "reason"};
+  if (plan.lookup != nullptr) {
+    // The route depends on the lookup table's rows: an application session reads it first (the
+    // app port's EXPLAIN ROUTE shows the shards it found).
+    const catalog::LookupKey& key = *plan.lookup;
+    rs.rows.push_back(
+        {std::string("lookup"), key.lookupKeyspace + "/-", std::string("primary"), std::string("-"),
+         plan.lookupSql,
+         fmt::format("lookup key {}.{} ({}): then the shards owning the keyspace IDs found",
+                     key.keyspace, key.table, key.column)});
+    return rs;
+  }
+  if (plan.kind == router::PlanKind::kError) return plan.error;
   auto healthTable = health();
   auto addRows = [&](const router::Plan& p, const catalog::Snapshot& on, std::string_view prefix) {
     std::string reason(p.reason);

@@ -73,6 +73,7 @@ asio::awaitable<bool> ClientSession::relayMany(std::span<SessionConn* const> con
                              static_cast<std::uint16_t>(statusFlags()), plan.copies,
                              static_cast<std::uint64_t>(plan.generatedId));
   }
+  statementOk_ = r.finished && r.outcome == MergeResult::Outcome::kDone && !r.error;
   if (r.finished && r.outcome == MergeResult::Outcome::kDone) noteInsertId(plan, 0);
   for (std::size_t i = 0; i < conns.size(); ++i) {
     if (r.status[i] != 0) conns[i]->inTx = (r.status[i] & protocol::status::kInTrans) != 0;

@@ -481,6 +481,11 @@ asio::awaitable<bool> ClientSession::onStmtExecute(const Packet& pkt) {
     router::PlanInput in = planInput(params_, true);
     in.prepared = true;
     plan = &planner_.plan(parsed.statement(), in);
+    if (plan->lookup != nullptr) [[unlikely]] {
+      auto looked = co_await planAfterLookup(parsed.statement(), *plan, in);
+      if (!looked) co_return co_await sendError(looked.error(), seq);
+      plan = *looked;
+    }
     switch (plan->kind) {
       case router::PlanKind::kError:
         co_return co_await sendError(plan->error, seq);
@@ -511,6 +516,9 @@ asio::awaitable<bool> ClientSession::onStmtExecute(const Packet& pkt) {
         plan = &session;
         break;
     }
+  }
+  if (!plan->lookupWrites.empty()) [[unlikely]] {
+    co_return co_await executeWithLookups(*plan, pkt, seq, &st);
   }
   co_return co_await execute(*plan, pkt, seq, &st);
 }

@@ -71,6 +71,11 @@ asio::awaitable<bool> ClientSession::onQueryText(const Packet& pkt, std::string_
     if (!refilled) co_return co_await sendError(refilled.error(), seq);
     planned = *refilled;
   }
+  if (planned->lookup != nullptr) [[unlikely]] {
+    auto looked = co_await planAfterLookup(statement, *planned, planInput({}, false));
+    if (!looked) co_return co_await sendError(looked.error(), seq);
+    planned = *looked;
+  }
   if (planned->usesConnectionId) [[unlikely]] {
     // CONNECTION_ID() is the proxy's id (the handshake's, KILL's): written in, then run as sent.
     std::string text;
@@ -116,6 +121,9 @@ asio::awaitable<bool> ClientSession::onQueryText(const Packet& pkt, std::string_
       if (keep) co_await awaitSchemaRefresh(std::move(keyspace));
       co_return keep;
     }
+  }
+  if (!plan.lookupWrites.empty()) [[unlikely]] {
+    co_return co_await executeWithLookups(plan, pkt, seq, nullptr);
   }
   co_return co_await execute(plan, pkt, seq, nullptr);
 }
@@ -479,6 +487,7 @@ asio::awaitable<bool> ClientSession::executeSingle(const Plan& plan, const Packe
     // server; the client was told by the error itself.
     co_await abortTransaction();
   }
+  statementOk_ = r.outcome == RelayResult::Outcome::kDone && !r.sawError;
   if (r.outcome == RelayResult::Outcome::kDone && !r.sawError) {
     applySessionChanges(address);
     noteInsertId(plan, r.insertId);

@@ -148,6 +148,11 @@ asio::awaitable<bool> ClientSession::onExplainRoute(const sql::Statement& statem
     if (!refilled) co_return co_await sendError(refilled.error(), seq);
     planned = *refilled;
   }
+  if (planned->lookup != nullptr) {
+    auto looked = co_await planAfterLookup(*explain->explained, *planned, planInput({}, false));
+    if (!looked) co_return co_await sendError(looked.error(), seq);
+    planned = *looked;
+  }
   const Plan& plan = *planned;
   if (plan.kind == PlanKind::kError) co_return co_await sendError(plan.error, seq);
   TextResultSet rs;

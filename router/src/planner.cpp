@@ -639,6 +639,9 @@ const Plan& Planner::plan(const Statement& statement, const PlanInput& input) {
   plan_.sequenceShortfall = nullptr;
   plan_.sequenceNeed = 0;
   plan_.executeParams.clear();
+  plan_.lookup = nullptr;
+  plan_.lookupSql.clear();
+  plan_.lookupWrites.clear();
   scratch_->scopes.clear();
   Run run(plan_, *scratch_, input);
   run.planStatement(statement);

@@ -91,6 +91,7 @@ struct BlockScratch {
 struct Planner::Scratch {
   std::deque<planning::BlockScratch> blocks;  // by nesting depth; a deque keeps references stable
   std::vector<std::uint32_t> rowShard;
+  std::vector<std::uint64_t> rowKeyspaceId;  // an INSERT's rows' keyspace IDs, by row
   std::vector<const sql::Expr*> extra;
   std::vector<const planning::BlockScratch*> scopes;  // the blocks enclosing the one being analyzed
   std::vector<std::string_view> insertColumns;        // an INSERT's columns in value order
@@ -316,6 +317,20 @@ class Run {
   // After planning the rewritten INSERT: every target carries its SQL (none is "as received").
   void finishGeneratedPlan();
   bool subqueryShardCheck(std::string_view what);
+  // planner_lookup.cpp: lookup keys. A top-level block that its shard key did not narrow, with
+  // `col = v` / `col IN (...)` on a ready lookup key's column, is narrowed by the answer in
+  // PlanInput::lookupAnswer, or asks for it (Plan::lookup); false when refused.
+  bool narrowByLookup(BlockScratch& b, BlockResult& out);
+  const catalog::LookupKey* lookupKeyFor(const TableInfo& t, std::string_view column) const;
+  // The lookup entries of an INSERT's rows (Plan::lookupWrites), once each row's keyspace ID is
+  // in Scratch::rowKeyspaceId; false when the statement is refused.
+  bool planLookupWrites(const InsertStatement& st, const catalog::TableRule& rule);
+  // Writes that would leave a lookup key behind its rows (changing its column, REPLACE) are
+  // refused; true when `what` may go on.
+  bool lookupWriteCheck(const TableInfo& t, const List<Assignment>& set, std::string_view what);
+  // `v` as an SQL literal the lookup statements can carry (the literal's own text, or a bound
+  // parameter quoted for the session's character set); `null` for NULL. False: not a value.
+  bool lookupLiteral(const Expr* v, std::string& out, bool& null) const;
   void rewriteInList();
   bool analyzeNested(const Query& q, std::size_t depth);
   bool walkUnshardedQuery(const Query& q, std::size_t depth);
@@ -358,6 +373,9 @@ class Run {
   std::optional<KeyConjunct> inList_;
   const catalog::TableRule* inRule_ = nullptr;
   int narrowings_ = 0;
+  // The statement has one top-level block a lookup key may narrow (not a set operation).
+  bool lookupBlock_ = false;
+  bool lookedUp_ = false;  // narrowed by a lookup key's answer
 };
 
 }  // namespace planning

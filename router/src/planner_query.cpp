@@ -314,6 +314,11 @@ bool Run::analyzeBlock(List<TableRef> from, const Expr* where, std::size_t depth
       }
     }
   }
+  // Not narrowed by a shard key: a lookup key may (the statement's one block only: the answer
+  // belongs to one conjunct).
+  if (depth == 0 && lookupBlock_ && out.sharded && !out.constrained && !snap_.lookupKeys.empty()) {
+    return narrowByLookup(b, out);
+  }
   return true;
 }
 
@@ -391,6 +396,7 @@ void Run::planSelect(const SelectStatement& st) {
   }
 
   BlockResult r;
+  lookupBlock_ = q.as<SelectBlock>() != nullptr;
   if (!analyzeQuery(q, 0, r)) return;
   plan_.connectionBound = connectionBound_;
   plan_.deferred = deferred_;
@@ -444,7 +450,9 @@ void Run::planSelect(const SelectStatement& st) {
     }
   }
   targetSet(set, PlanKind::kConcatenate);
-  plan_.reason = r.constrained ? "shard key" : "every shard (no shard key in WHERE)";
+  plan_.reason = lookedUp_       ? "lookup key"
+                 : r.constrained ? "shard key"
+                                 : "every shard (no shard key in WHERE)";
   // A deferred plan is tentative (PREPARE, before the values are known): the refusals below
   // depend on how many shards the statement reads, which EXECUTE decides.
   if (plan_.targets.size() > 1 && !deferred_) {

@@ -132,8 +132,10 @@ void Run::planInsert(const InsertStatement& st) {
            fmt::format("No serving shard of keyspace '{}' owns keyspace ID {:016x}", ks_->name,
                        *id));
     }
+    s_.rowKeyspaceId.push_back(*id);
     return pos;
   };
+  s_.rowKeyspaceId.clear();
   if (st.source == InsertSource::kSet) {
     for (const Assignment* a : st.set) {
       if (!iequals(a->column->column.name, rule->shardKey)) continue;
@@ -144,6 +146,7 @@ void Run::planInsert(const InsertStatement& st) {
         targetAll(PlanKind::kScatter);
         return;
       }
+      if (!planLookupWrites(st, *rule)) return;
       targetShard(*pos);
       plan_.kind = PlanKind::kSingle;
       subqueryShardCheck("INSERT");
@@ -188,6 +191,7 @@ void Run::planInsert(const InsertStatement& st) {
     }
     s_.rowShard.push_back(static_cast<std::uint32_t>(*pos));
   }
+  if (!planLookupWrites(st, *rule)) return;
   bool one = std::all_of(s_.rowShard.begin(), s_.rowShard.end(),
                          [&](std::uint32_t p) { return p == s_.rowShard.front(); });
   if (one) {
@@ -263,9 +267,14 @@ void Run::planUpdate(const UpdateStatement& st) {
   for (const Assignment* a : st.set)
     s_.extra.push_back(a->value);
   BlockResult r;
+  lookupBlock_ = true;
   if (!analyzeBlock(st.tableRefs, st.where, 0, r, nullptr, s_.extra)) return;
   BlockScratch& b = block(0);
   bool modifiesReference = false;
+  if (!snap_.lookupKeys.empty()) {
+    for (const TableInfo& info : b.infos)
+      if (!lookupWriteCheck(info, st.set, "This UPDATE")) return;
+  }
   for (const Assignment* a : st.set) {
     TableInfo* t = infoFor(b, *a->column);
     if (t == nullptr && b.infos.size() == 1) t = &b.infos[0];
@@ -347,7 +356,9 @@ void Run::planShardedWrite(ShardSet& set, const BlockResult& r, bool orderedOrLi
   // Contradictory key conditions: no row anywhere, the subquery's shard answers as well as any.
   if (required_ && set.count() == 0) set.add(*required_);
   targetSet(set, PlanKind::kScatter);
-  plan_.reason = r.constrained ? "shard key" : "every shard (no shard key in WHERE)";
+  plan_.reason = lookedUp_       ? "lookup key"
+                 : r.constrained ? "shard key"
+                                 : "every shard (no shard key in WHERE)";
   if (!subqueryShardCheck(what)) return;
   // A deferred plan is tentative: EXECUTE knows the shards and checks again.
   if (deferred_) return;
@@ -368,6 +379,7 @@ void Run::planShardedWrite(ShardSet& set, const BlockResult& r, bool orderedOrLi
 void Run::planDelete(const DeleteStatement& st) {
   plan_.write = true;
   plan_.role = Role::kPrimary;
+  lookupBlock_ = true;
   BlockResult r;
   if (!analyzeBlock(st.from, st.where, 0, r, nullptr)) return;
   BlockScratch& b = block(0);

@@ -690,6 +690,7 @@ TEST_F(Migrations, UpgradesAVersionOneFile) {
   query(file, "ALTER TABLE keyspaces DROP COLUMN transaction_mode");
   query(file, "DROP TABLE twopc_decisions");
   query(file, "DROP TABLE catalog_identity");
+  query(file, "DROP TABLE lookup_keys");
   query(file, "DROP TABLE sequences");
   query(file, "PRAGMA user_version = 1");
   ASSERT_EQ(query(file, "SELECT count(*) FROM sqlite_schema WHERE name LIKE 'migration%'"), "0");

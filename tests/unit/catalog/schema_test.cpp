@@ -70,7 +70,8 @@ TEST_F(CatalogSchema, UpgradesAVersionTwoFileWithScatterWritesAllowed) {
   query(file, "ALTER TABLE keyspaces DROP COLUMN transaction_mode");
   query(file, "DROP TABLE twopc_decisions");
   query(file, "DROP TABLE catalog_identity");
-  query(file, "DROP TABLE sequences");  // step 5's
+  query(file, "DROP TABLE lookup_keys");  // step 6's
+  query(file, "DROP TABLE sequences");    // step 5's
   query(file, "PRAGMA user_version = 2");
   ASSERT_EQ(query(file,
                   "SELECT count(*) FROM pragma_table_info('keyspaces') WHERE name = "

@@ -113,11 +113,11 @@ struct LookupKey {
   std::string keyspace;
   std::string table;
   std::string column;
-  bool unique = false;          // one row per value: the lookup table's primary key is the value
-  std::string lookupKeyspace;   // unsharded: its database holds the lookup table
-  std::string lookupTable;      // columns `value`, `keyspace_id` (BIGINT UNSIGNED)
-  bool ready = false;           // backfilled: the planner routes by it
-  std::string error;            // the backfill's last failure, empty when none
+  bool unique = false;         // one row per value: the lookup table's primary key is the value
+  std::string lookupKeyspace;  // unsharded: its database holds the lookup table
+  std::string lookupTable;     // columns `value`, `keyspace_id` (BIGINT UNSIGNED)
+  bool ready = false;          // backfilled: the planner routes by it
+  std::string error;           // the backfill's last failure, empty when none
 };
 
 struct User {
@@ -135,7 +135,7 @@ struct Snapshot {
   std::vector<Backend> backends;
   std::vector<TableRule> tables;
   std::vector<User> users;
-  std::vector<Sequence> sequences;  // sorted by (keyspace, table)
+  std::vector<Sequence> sequences;    // sorted by (keyspace, table)
   std::vector<LookupKey> lookupKeys;  // sorted by (keyspace, table, column)
 
   const Keyspace* findKeyspace(std::string_view name) const;

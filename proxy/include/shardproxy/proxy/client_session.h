@@ -141,6 +141,27 @@ class ClientSession {
   asio::awaitable<Result<const router::Plan*>> planAfterRefill(const sql::Statement& statement,
                                                                const router::Plan& shortPlan,
                                                                router::PlanInput input);
+  // --- lookup keys (session_lookups.cpp, docs/routing.md "Lookup keys") ---
+  // The plan asked for a lookup (Plan::lookup): read the keyspace IDs from the lookup table on the
+  // lookup keyspace's primary, then plan `statement` again with them.
+  asio::awaitable<Result<const router::Plan*>> planAfterLookup(const sql::Statement& statement,
+                                                               const router::Plan& asking,
+                                                               router::PlanInput input);
+  // An INSERT with lookup entries (Plan::lookupWrites): the entries first, then the rows; outside
+  // a transaction the entries commit only if the rows went in.
+  asio::awaitable<bool> executeWithLookups(const router::Plan& plan, const Packet& pkt,
+                                           std::uint8_t seq, PreparedStatement* stmt);
+  asio::awaitable<Result<SessionConn*>> lookupConnection(const catalog::LookupKey& key);
+  // One statement on the key's lookup connection: the first value of its answer. `write`: it
+  // changed the lookup table (a branch of the session's transaction that wrote).
+  asio::awaitable<Result<std::optional<std::string>>> lookupQuery(const catalog::LookupKey& key,
+                                                                  const std::string& sql,
+                                                                  bool write = false);
+  asio::awaitable<void> endLookupTransactions(const std::vector<const catalog::LookupKey*>& keys,
+                                              bool commit);
+  asio::awaitable<Status> writeLookupEntries(const router::Plan::LookupWrite& write);
+  asio::awaitable<Status> healUniqueEntry(const catalog::LookupKey& key,
+                                          const router::Plan::LookupEntry& entry);
   // Before a connection-bound statement (LAST_INSERT_ID()) on `conn`: give it the session's last
   // generated insert id, as MySQL would have it.
   asio::awaitable<Status> syncInsertId(SessionConn& conn);
@@ -275,6 +296,9 @@ class ClientSession {
   // reported an AUTO_INCREMENT of its own, or ever); bumped version per new value, so each
   // connection is told once (SessionConn::insertIdVersion).
   std::uint64_t lastInsertId_ = 0;
+  // The last statement executed (execute()) ended without an error (lookup entries commit by it).
+  bool statementOk_ = false;
+  std::vector<std::uint64_t> lookupIds_;  // planAfterLookup's answer
   std::uint64_t insertIdVersion_ = 0;
   bool noAutoValueOnZero_ = false;     // sql_mode NO_AUTO_VALUE_ON_ZERO: an explicit 0 is kept
   std::uint64_t publishedSerial_ = 0;  // what publishBackend() last told the registry

@@ -105,6 +105,23 @@ struct Plan {
     std::int64_t value = 0;
   };
   std::vector<ExecuteParam> executeParams;
+  // Lookup keys (docs/routing.md, "Lookup keys"). Set when only a lookup key's column narrows
+  // the statement and PlanInput::lookupAnswer does not hold its answer yet: kind is kError, and
+  // the session runs `lookupSql` on the primary of the key's lookup keyspace (one row: the
+  // distinct keyspace IDs, comma-separated, or NULL) and plans again with the answer.
+  const catalog::LookupKey* lookup = nullptr;
+  std::string lookupSql;
+  // An INSERT into a table with lookup keys: the entries to write first, per key, in the same
+  // transaction as the rows (the session opens one on the lookup keyspace's primary otherwise).
+  struct LookupEntry {
+    std::string value;  // an SQL literal as the client's statement gave it
+    std::uint64_t keyspaceId = 0;
+  };
+  struct LookupWrite {
+    const catalog::LookupKey* key = nullptr;
+    std::vector<LookupEntry> entries;
+  };
+  std::vector<LookupWrite> lookupWrites;
 
   std::string_view sqlFor(std::size_t i) const {
     const PlanTarget& t = targets[i];
@@ -145,6 +162,13 @@ struct PlanInput {
   // INSERT with generated values, a `*` spelled out from the tracked columns) is parsed again
   // with them. Null: the defaults.
   const sql::ParseOptions* parseOptions = nullptr;
+  // The answer to Plan::lookupSql for the key `keyId`: the keyspace IDs holding the values the
+  // statement names (empty: no row has them). Null: not looked up.
+  struct LookupAnswer {
+    std::int64_t keyId = 0;
+    std::span<const std::uint64_t> keyspaceIds;
+  };
+  const LookupAnswer* lookupAnswer = nullptr;
 };
 
 class Planner {
