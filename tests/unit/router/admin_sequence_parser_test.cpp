@@ -1,4 +1,5 @@
-// The admin grammar of global sequences: CREATE / DROP SEQUENCE FOR ks.t, SHOW SEQUENCES.
+// The admin grammar of global sequences (CREATE / DROP SEQUENCE FOR ks.t, SHOW SEQUENCES) and of
+// lookup keys (CREATE / DROP LOOKUP KEY ks.t (col), SHOW LOOKUP KEYS).
 #include <gtest/gtest.h>
 
 #include <string>
@@ -112,6 +113,37 @@ TEST(AdminSequenceParser, BadInputIsASyntaxErrorSayingWhatWasExpected) {
     EXPECT_EQ(e.kind, AdminParseError::Kind::kSyntax) << c.sql;
     EXPECT_EQ(e.message, syntax(c.hint, c.near)) << c.sql;
   }
+}
+
+TEST(AdminLookupKeyParser, CreateWithOptions) {
+  auto plain = parseAs<CreateLookupKey>("CREATE LOOKUP KEY shop.orders (id)");
+  EXPECT_EQ(plain.keyspace, "shop");
+  EXPECT_EQ(plain.table, "orders");
+  EXPECT_EQ(plain.column, "id");
+  EXPECT_FALSE(plain.unique);
+  EXPECT_EQ(plain.lookupKeyspace, "");
+  auto full = parseAs<CreateLookupKey>("create lookup key `shop`.`orders` (`code`) in lk unique;");
+  EXPECT_TRUE(full.unique);
+  EXPECT_EQ(full.lookupKeyspace, "lk");
+  EXPECT_EQ(full.column, "code");
+}
+
+TEST(AdminLookupKeyParser, DropAndShow) {
+  auto d = parseAs<DropLookupKey>("DROP LOOKUP KEY shop.orders (id)");
+  EXPECT_EQ(d.table, "orders");
+  EXPECT_EQ(d.column, "id");
+  EXPECT_FALSE(parseAs<ShowLookupKeys>("SHOW LOOKUP KEYS").keyspace);
+  EXPECT_EQ(parseAs<ShowLookupKeys>("SHOW LOOKUP KEYS IN shop").keyspace, "shop");
+}
+
+TEST(AdminLookupKeyParser, RefusalsSayWhatWasExpected) {
+  EXPECT_EQ(errorOf("CREATE LOOKUP shop.orders (id)").message,
+            syntax("expected KEY keyspace.table (column)", "shop.orders (id)"));
+  EXPECT_EQ(errorOf("CREATE LOOKUP KEY shop.orders (id, code)").message,
+            syntax("expected ')' (a lookup key maps one column)", ", code)"));
+  EXPECT_EQ(errorOf("CREATE LOOKUP KEY shop.orders (id) UNIQUE UNIQUE").message,
+            syntax("duplicate UNIQUE", "UNIQUE"));
+  EXPECT_EQ(errorOf("SHOW LOOKUP shop").message, syntax("expected KEYS after SHOW LOOKUP", "shop"));
 }
 
 }  // namespace
