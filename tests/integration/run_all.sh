@@ -78,6 +78,9 @@ SHARDPROXY_BIN="$bin" bash "$root/tests/integration/schema_drift_test.sh" || fai
 echo "-- global sequences: generated keys from several threads, LAST_INSERT_ID(), a restart, sysbench prepare (its own 4-shard cluster)"
 SHARDPROXY_BIN="$bin" bash "$root/tests/integration/sequence_test.sh" || failed=1
 
+echo "-- lookup keys: backfill, routing by a non-key column, entries written with the rows, differential (its own 3-server cluster)"
+SHARDPROXY_BIN="$bin" bash "$root/tests/integration/lookup_test.sh" || failed=1
+
 echo "-- online resharding: split, reverse, merge, unsharded -> sharded under a ledgered load (its own 6-shard cluster)"
 SHARDPROXY_BIN="$bin" bash "$root/tests/integration/reshard_test.sh" || failed=1
 SHARDPROXY_BIN="$bin" bash "$root/tests/integration/reshard_faults_test.sh" || failed=1
