@@ -91,7 +91,8 @@ struct BlockScratch {
 struct Planner::Scratch {
   std::deque<planning::BlockScratch> blocks;  // by nesting depth; a deque keeps references stable
   std::vector<std::uint32_t> rowShard;
-  std::vector<std::uint64_t> rowKeyspaceId;  // an INSERT's rows' keyspace IDs, by row
+  std::vector<std::uint64_t> rowKeyspaceId;         // an INSERT's rows' keyspace IDs, by row
+  std::vector<const sql::TableName*> weightTables;  // needsWeight()'s scratch
   std::vector<const sql::Expr*> extra;
   std::vector<const planning::BlockScratch*> scopes;  // the blocks enclosing the one being analyzed
   std::vector<std::string_view> insertColumns;        // an INSERT's columns in value order
@@ -279,6 +280,9 @@ class Run {
   bool compileMerged(MergeBuild& m, const Expr* e, Program& p);
   bool sortKey(MergeBuild& m, const Expr* e, bool desc, bool aliases, SortKey& key);
   bool cannotMerge(const Expr* e);
+  // Whether comparing `e` across shards needs its WEIGHT_STRING / COLLATION: false for a plain
+  // column whose tracked type the merge compares by value (numbers, dates, times).
+  bool needsWeight(const MergeBuild& m, const Expr* e);
 
   // Block analysis. Returns false on error (plan_ has it).
   struct BlockResult {

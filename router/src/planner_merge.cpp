@@ -214,6 +214,44 @@ ColumnRef collationOf(MergeBuild& m, std::string_view exprText) {
   return addHiddenOwned(m, fmt::format("COLLATION({})", exprText), MergeColumn{});
 }
 
+namespace {
+
+// Types the merge compares by value (merge/cells.cpp): no collation weight is needed.
+bool comparedByValue(std::string_view dataType) {
+  static constexpr std::string_view kTypes[] = {
+      "tinyint", "smallint", "mediumint", "int",       "bigint", "decimal", "float",
+      "double",  "date",     "datetime",  "timestamp", "time",   "year"};
+  for (std::string_view t : kTypes)
+    if (t == dataType) return true;
+  return false;
+}
+
+}  // namespace
+
+bool Run::needsWeight(const MergeBuild& m, const Expr* e) {
+  const auto* c = e->as<Column>();
+  if (c == nullptr || in_.tracked == nullptr) return true;
+  std::vector<const TableName*>& tables = s_.weightTables;
+  tables.clear();
+  tablesIn(m.block.from, tables);
+  const TableName* t = nullptr;
+  if (!c->table.empty()) {
+    for (const TableName* cand : tables) {
+      const bool named = !cand->alias.empty() ? iequals(cand->alias.name, c->table.name)
+                                              : iequals(cand->name.name, c->table.name);
+      if (named) t = cand;
+    }
+  } else if (tables.size() == 1) {
+    t = tables[0];
+  }
+  if (t == nullptr || (!t->db.empty() && !iequals(t->db.name, ks_->name))) return true;
+  const TrackedTable* tracked = in_.tracked->table(ks_->name, t->name.name);
+  if (tracked == nullptr) return true;
+  auto pos = tracked->position(c->column.name);
+  // A stale tracked type only costs a refusal: the merge cannot compare strings without weights.
+  return !pos || !comparedByValue(tracked->columns[*pos].dataType);
+}
+
 bool Run::planMerge(const Query& q) {
   // `*` where the merge needs column positions: the tracked columns spelled out (once; the
   // expanded query has no `*` left to expand).
@@ -271,7 +309,8 @@ bool Run::planMerge(const Query& q) {
     }
     if (f != nullptr && f->aggregate && isMergeableAggregate(*f, agg)) {
       c.agg = agg;
-      if (agg == MergeAgg::kMin || agg == MergeAgg::kMax) {
+      if ((agg == MergeAgg::kMin || agg == MergeAgg::kMax) &&
+          (f->args.empty() || needsWeight(m, f->args[0]))) {
         c.weight = weightOf(m, f->text);
         c.collation = collationOf(m, f->text);
       }

@@ -283,7 +283,7 @@ bool Run::sortKey(MergeBuild& m, const Expr* e, bool desc, bool aliases, SortKey
     const auto i = static_cast<std::size_t>(item);
     key.column = ColumnRef{static_cast<std::uint16_t>(i), false};
     const MergeColumn& c = m.spec.visible[i];
-    if (c.agg == MergeAgg::kAny) {
+    if (c.agg == MergeAgg::kAny && needsWeight(m, m.block.items[i]->expr)) {
       key.weight = weightOf(m, m.block.items[i]->expr->text);
       key.collation = collationOf(m, m.block.items[i]->expr->text);
     } else if (c.agg == MergeAgg::kMin || c.agg == MergeAgg::kMax) {
@@ -316,8 +316,10 @@ bool Run::sortKey(MergeBuild& m, const Expr* e, bool desc, bool aliases, SortKey
     return true;
   }
   key.column = addHidden(m, e->text, MergeColumn{});
-  key.weight = weightOf(m, e->text);
-  key.collation = collationOf(m, e->text);
+  if (needsWeight(m, e)) {
+    key.weight = weightOf(m, e->text);
+    key.collation = collationOf(m, e->text);
+  }
   return true;
 }
 
