@@ -292,6 +292,7 @@ asio::awaitable<Status> BackendConnection::command(protocol::Command cmd, std::s
     broken = true;
     co_return lost("while sending a command");
   }
+  if (output != nullptr && output->capture != nullptr) output->capture->defsSeen = 0;
   protocol::ResponseScanner scanner;
   protocol::ResponseKind kind = cmd == protocol::Command::kQuery
                                     ? protocol::ResponseKind::kQuery
@@ -322,6 +323,9 @@ asio::awaitable<Status> BackendConnection::command(protocol::Command cmd, std::s
           output->firstValue = std::string(r.lenencStr());
         }
       }
+      if (output->capture != nullptr && firstRow != 0 && index > 0) {
+        captureRow(*output->capture, *pkt, index, firstRow);
+      }
     }
     ++index;
     if (!pkt->payload.empty() && pkt->payload[0] == protocol::kErrHeader && !firstError) {
@@ -342,6 +346,35 @@ asio::awaitable<Status> BackendConnection::command(protocol::Command cmd, std::s
   }
   if (firstError) co_return *firstError;
   co_return Status{};
+}
+
+void BackendConnection::captureRow(CommandOutput::Capture& c, const Packet& pkt, std::size_t index,
+                                   std::size_t firstRow) {
+  if (index < firstRow) {
+    // A column definition (the EOF after them, without DEPRECATE_EOF, is skipped). Later answers
+    // (other shards) have the same columns: the first answer's are kept.
+    if (auto def = protocol::decodeColumnDefinition(pkt.payload)) {
+      if (c.defsSeen++ >= c.columns.size()) c.columns.emplace_back(def->type, def->charset);
+    }
+    return;
+  }
+  if (protocol::isEofOrOkTerminator(pkt.payload, caps_) || pkt.payload[0] == protocol::kErrHeader ||
+      c.columns.empty()) {
+    return;
+  }
+  if (c.values.size() / c.columns.size() >= c.limit) {
+    c.overflow = true;
+    return;
+  }
+  protocol::ByteReader r(pkt.payload);
+  for (std::size_t i = 0; i < c.columns.size(); ++i) {
+    if (r.remaining() > 0 && pkt.payload[r.position()] == 0xfb) {
+      r.skip(1);
+      c.values.emplace_back(std::nullopt);
+    } else {
+      c.values.emplace_back(std::string(r.lenencStr()));
+    }
+  }
 }
 
 asio::awaitable<Result<std::uint32_t>> BackendConnection::prepare(std::string_view sql) {

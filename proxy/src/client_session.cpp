@@ -92,7 +92,7 @@ asio::awaitable<void> ClientSession::run(std::unique_ptr<ClientSession> self) {
 std::uint16_t ClientSession::statusFlags() const {
   std::uint16_t flags = 0;
   if (state_.autocommit) flags |= protocol::status::kAutocommit;
-  if (inTransaction()) flags |= protocol::status::kInTrans;
+  if (inTransaction() && !implicitTx_) flags |= protocol::status::kInTrans;
   return flags;
 }
 

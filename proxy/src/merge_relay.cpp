@@ -24,7 +24,7 @@ void put(Channel& client, protocol::ByteView payload, std::uint8_t& seq) {
 asio::awaitable<MergeResult> relayMerged(std::span<BackendConnection* const> backends,
                                          Channel& client, std::uint32_t clientCaps,
                                          std::uint8_t firstSeq, std::uint16_t sessionStatus,
-                                         bool copies, std::uint64_t insertId) {
+                                         bool copies, std::uint64_t insertId, bool holdFinal) {
   MergeResult r;
   r.status.assign(backends.size(), 0);
   r.ok.assign(backends.size(), false);
@@ -179,7 +179,9 @@ asio::awaitable<MergeResult> relayMerged(std::span<BackendConnection* const> bac
       (lastStatus & ~(protocol::status::kInTrans | protocol::status::kAutocommit)) | sessionStatus);
   std::uint16_t w = warnings > 0xffff ? 0xffff : static_cast<std::uint16_t>(warnings);
   auto& out = client.out();
+  r.finalSeq = seq;
   std::size_t start = protocol::beginPacket(out);
+  r.finalStart = start;
   if (!resultSet) {
     protocol::OkPacket ok;
     ok.affectedRows = affected;
@@ -195,6 +197,7 @@ asio::awaitable<MergeResult> relayMerged(std::span<BackendConnection* const> bac
   }
   r.nextSeq = seq;
   r.finished = true;
+  if (holdFinal && !resultSet && !clientGone) co_return r;
   // (No co_await inside a short-circuit condition: GCC 12 miscompiles it.)
   if (!clientGone) clientGone = static_cast<bool>(co_await client.flush());
   if (clientGone) r.outcome = MergeResult::Outcome::kClientGone;

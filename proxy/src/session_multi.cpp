@@ -71,8 +71,11 @@ asio::awaitable<bool> ClientSession::relayMany(std::span<SessionConn* const> con
   } else {
     r = co_await relayMerged(targetConns_, client_, caps_, seq,
                              static_cast<std::uint16_t>(statusFlags()), plan.copies,
-                             static_cast<std::uint64_t>(plan.generatedId));
+                             static_cast<std::uint64_t>(plan.generatedId), implicitTx_);
   }
+  heldOk_ = implicitTx_ && r.finished && r.outcome == MergeResult::Outcome::kDone;
+  heldOkStart_ = r.finalStart;
+  heldOkSeq_ = r.finalSeq;
   statementOk_ = r.finished && r.outcome == MergeResult::Outcome::kDone && !r.error;
   if (r.finished && r.outcome == MergeResult::Outcome::kDone) noteInsertId(plan, 0);
   for (std::size_t i = 0; i < conns.size(); ++i) {
@@ -114,7 +117,11 @@ asio::awaitable<bool> ClientSession::relayMany(std::span<SessionConn* const> con
   // A write names every shard, applied or failed (the DBA completes or reverts it); a read names
   // the shard whose error it was.
   std::string context;
-  if (plan.write) context = writeOutcome(snapshot_.get(), plan, r);
+  if (implicitTx_) {
+    context = " (rolled back on every shard: a statement on several shards is atomic)";
+  } else if (plan.write) {
+    context = writeOutcome(snapshot_.get(), plan, r);
+  }
   if (r.outcome != MergeResult::Outcome::kDone) {
     co_return co_await sendError(
         Error::make(
@@ -168,6 +175,13 @@ asio::awaitable<bool> ClientSession::executeMulti(const Plan& plan, const Packet
         Error::make(ErrorCode::kNotSupportedYet,
                     "COM_STMT_SEND_LONG_DATA for a statement that runs on several shards"),
         seq);
+  }
+  // INSERT / UPDATE / DELETE on several shards outside a transaction: in one of its own, so an
+  // error on one shard leaves the statement applied nowhere (as on one server).
+  if (plan.kind == PlanKind::kScatter && plan.dml && plan.targets.size() > 1 && !txOpen_ &&
+      state_.autocommit && !inTransaction() && plan.keyspace != nullptr &&
+      txModeFor(plan.keyspace->name) != catalog::TransactionMode::kSingle) [[unlikely]] {
+    co_return co_await executeAtomically(plan, pkt, seq, stmt);
   }
   // Connect to every target first (connections may be added to conns_ meanwhile, so keep
   // addresses and look the connections up again afterwards).
@@ -261,6 +275,30 @@ asio::awaitable<bool> ClientSession::executeMulti(const Plan& plan, const Packet
       }
   }
   co_return keep;
+}
+
+asio::awaitable<bool> ClientSession::executeAtomically(const Plan& plan, const Packet& pkt,
+                                                       std::uint8_t seq, PreparedStatement* stmt) {
+  // The statement's own transaction: begun on each shard as it is connected (needsBegin), XA
+  // branches under twopc; the client's OK waits in its buffer until the commit is through.
+  txOpen_ = true;
+  implicitTx_ = true;
+  heldOk_ = false;
+  txWriteShard_ = plan.keyspace->name;  // written: the commit counts the branches that wrote
+  bool keep = co_await executeMulti(plan, pkt, seq, stmt);
+  const bool committing = heldOk_ && keep;
+  Status ended = co_await endTransaction(committing ? "COMMIT" : "ROLLBACK", committing);
+  implicitTx_ = false;
+  txOpen_ = false;
+  txWriteShard_.clear();
+  if (!committing) co_return keep;
+  if (!ended) {
+    // The client has not seen the OK: it gets the commit's error instead.
+    client_.out().resize(heldOkStart_);
+    statementOk_ = false;
+    co_return co_await sendError(ended.error(), heldOkSeq_);
+  }
+  co_return !(co_await client_.flush());
 }
 
 }  // namespace shardproxy::proxy

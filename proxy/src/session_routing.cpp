@@ -76,6 +76,9 @@ asio::awaitable<bool> ClientSession::onQueryText(const Packet& pkt, std::string_
     if (!looked) co_return co_await sendError(looked.error(), seq);
     planned = *looked;
   }
+  if (planned->insertSelect) [[unlikely]] {
+    co_return co_await onInsertSelect(*planned->insertSelect, seq);
+  }
   if (planned->usesConnectionId) [[unlikely]] {
     // CONNECTION_ID() is the proxy's id (the handshake's, KILL's): written in, then run as sent.
     std::string text;

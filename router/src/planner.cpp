@@ -625,6 +625,7 @@ const Plan& Planner::plan(const Statement& statement, const PlanInput& input) {
   plan_.keyspace = nullptr;
   plan_.role = Role::kPrimary;
   plan_.write = false;
+  plan_.dml = false;
   plan_.anyShard = false;
   plan_.connectionBound = false;
   plan_.readOnly = false;
@@ -642,6 +643,7 @@ const Plan& Planner::plan(const Statement& statement, const PlanInput& input) {
   plan_.lookup = nullptr;
   plan_.lookupSql.clear();
   plan_.lookupWrites.clear();
+  plan_.insertSelect.reset();
   scratch_->scopes.clear();
   Run run(plan_, *scratch_, input);
   run.planStatement(statement);

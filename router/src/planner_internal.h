@@ -306,6 +306,7 @@ class Run {
   void planShardedWrite(ShardSet& set, const BlockResult& r, bool orderedOrLimited,
                         std::string_view what);
   bool walkInsertValues(const InsertStatement& st);
+  void planInsertSelect(const InsertStatement& st);
   // planner_sequence.cpp: an INSERT into a table with a sequence that leaves it the column
   // (omitted, NULL, 0, DEFAULT) is rewritten with its values and planned as rewritten. Returns
   // the rewritten statement, or nullptr: nothing to generate (failed_ unset) or refused.

@@ -13,31 +13,6 @@
 namespace shardproxy::router::planning {
 namespace {
 
-// A string bound to a `?`, quoted for the session's character set and sql_mode: a multibyte
-// character's trailing byte is never taken for a backslash or a quote (as the server reads it).
-void quoteBound(std::string_view bytes, const LexOptions& lex, std::string& out) {
-  out.push_back('\'');
-  for (std::size_t i = 0; i < bytes.size();) {
-    const std::size_t n = multibyteLength(lex.charset, bytes.data() + i, bytes.size() - i);
-    if (n > 1) {
-      out.append(bytes.substr(i, n));
-      i += n;
-      continue;
-    }
-    const char c = bytes[i++];
-    if (c == '\'') {
-      out.append("''");
-    } else if (c == '\\' && !lex.noBackslashEscapes) {
-      out.append("\\\\");
-    } else if (c == '\0' && !lex.noBackslashEscapes) {
-      out.append("\\0");
-    } else {
-      out.push_back(c);
-    }
-  }
-  out.push_back('\'');
-}
-
 void appendIdentifier(std::string& out, std::string_view name) {
   out.push_back('`');
   for (char c : name) {
@@ -91,7 +66,8 @@ bool Run::lookupLiteral(const Expr* v, std::string& out, bool& null) const {
       return true;
     case BoundValue::Type::kString: {
       static const LexOptions kDefaults;
-      quoteBound(b.s, in_.parseOptions != nullptr ? in_.parseOptions->lex : kDefaults, out);
+      appendStringLiteral(b.s, in_.parseOptions != nullptr ? in_.parseOptions->lex : kDefaults,
+                          out);
       return true;
     }
     case BoundValue::Type::kOther:

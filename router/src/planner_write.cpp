@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 
 #include "planner_internal.h"
 #include "shardproxy/router/keyspace_id.h"
@@ -45,6 +46,7 @@ bool Run::multiShardWriteCheck() {
 
 void Run::planInsert(const InsertStatement& st) {
   plan_.write = true;
+  plan_.dml = true;
   plan_.role = Role::kPrimary;
   const TableName* t = st.table;
   std::string_view db = t->db.empty() ? in_.schema : t->db.name;
@@ -88,9 +90,7 @@ void Run::planInsert(const InsertStatement& st) {
     return;
   }
   if (st.source == InsertSource::kSelect) {
-    notSupported(fmt::format(
-        "INSERT ... SELECT into sharded table '{}': rows would need re-routing by shard key",
-        t->name.name));
+    planInsertSelect(st);
     return;
   }
   for (const Assignment* a : st.onDuplicate) {
@@ -236,6 +236,47 @@ void Run::planInsert(const InsertStatement& st) {
   multiShardWriteCheck();
 }
 
+// INSERT ... SELECT into a sharded table: the session reads the rows and sends them as VALUES
+// (Plan::insertSelect). The statement's text is cut around the SELECT (and its parentheses).
+void Run::planInsertSelect(const InsertStatement& st) {
+  if (in_.prepared || in_.executing) {
+    notSupported(fmt::format(
+        "A prepared INSERT ... SELECT into sharded table '{}': send it as a text query (the "
+        "proxy reads the selected rows and inserts them by shard key)",
+        st.table->name.name));
+    return;
+  }
+  const std::string_view text = plan_.text;
+  const std::string_view select = st.select->text;
+  if (select.data() < text.data() || select.data() + select.size() > text.data() + text.size()) {
+    notSupported("INSERT ... SELECT whose SELECT the proxy cannot cut out of the statement");
+    return;
+  }
+  std::string_view prefix = text.substr(0, static_cast<std::size_t>(select.data() - text.data()));
+  std::string_view suffix = text.substr(prefix.size() + select.size());
+  auto trimBack = [](std::string_view& v) {
+    while (!v.empty() && std::isspace(static_cast<unsigned char>(v.back())))
+      v.remove_suffix(1);
+  };
+  auto trimFront = [](std::string_view& v) {
+    while (!v.empty() && std::isspace(static_cast<unsigned char>(v.front())))
+      v.remove_prefix(1);
+  };
+  // (SELECT ...): as many ')' after it as '(' before it.
+  for (;;) {
+    trimBack(prefix);
+    trimFront(suffix);
+    if (prefix.empty() || prefix.back() != '(' || suffix.empty() || suffix.front() != ')') break;
+    prefix.remove_suffix(1);
+    suffix.remove_prefix(1);
+  }
+  plan_.insertSelect = Plan::InsertSelect{prefix, select, suffix};
+  fail(ErrorCode::kInternal,
+       fmt::format("INSERT ... SELECT into sharded table '{}' runs its SELECT first, then inserts "
+                   "the rows by shard key",
+                   st.table->name.name));
+}
+
 // Subqueries and connection-bound functions among an INSERT's values (VALUES rows, SET, ON
 // DUPLICATE KEY UPDATE). A subquery on a sharded table leaves its shard in required_.
 bool Run::walkInsertValues(const InsertStatement& st) {
@@ -262,6 +303,7 @@ bool Run::subqueryShardCheck(std::string_view what) {
 
 void Run::planUpdate(const UpdateStatement& st) {
   plan_.write = true;
+  plan_.dml = true;
   plan_.role = Role::kPrimary;
   s_.extra.clear();
   for (const Assignment* a : st.set)
@@ -378,6 +420,7 @@ void Run::planShardedWrite(ShardSet& set, const BlockResult& r, bool orderedOrLi
 
 void Run::planDelete(const DeleteStatement& st) {
   plan_.write = true;
+  plan_.dml = true;
   plan_.role = Role::kPrimary;
   lookupBlock_ = true;
   BlockResult r;

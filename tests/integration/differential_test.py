@@ -203,7 +203,20 @@ def gen(rnd, keys):
         parts = [cond(p) for _ in range(rnd.randint(1, 3))]
         return " AND ".join(parts) if rnd.random() < 0.7 else " OR ".join(parts)
 
-    s = rnd.randint(0, 16)
+    s = rnd.randint(0, 18)
+    if s == 17:
+        # INSERT ... SELECT into a sharded table: the proxy reads the rows, then inserts them by
+        # shard key (orders are sharded by customer_id, not by the selected id).
+        base = rnd.randint(10**6, 10**9) * 1000
+        return (f"INSERT INTO diff_orders (id, customer_id, amount) SELECT id + {base}, id, "
+                f"score / 4 FROM diff_customers WHERE {where()}")
+    if s == 18:
+        # Unique new ids within a statement (the order of a SELECT without ORDER BY is not
+        # defined, on one server either), colliding with earlier copies: ON DUPLICATE KEY UPDATE.
+        base = rnd.choice([10**12, 2 * 10**12])
+        return (f"INSERT INTO diff_customers (id, name, country, score) SELECT {base} + id, "
+                f"CONCAT('copy ', name), country, score FROM diff_customers WHERE {where()} "
+                f"ON DUPLICATE KEY UPDATE score = VALUES(score) + 1")
     if s == 14:
         e = variant(rnd, rnd.choice(EMAILS))
         return f"SELECT email, balance FROM diff_accounts WHERE email = '{e}'"

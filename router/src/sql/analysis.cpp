@@ -297,4 +297,27 @@ bool withConnectionId(std::string_view sql, std::uint32_t id, const LexOptions& 
   return true;
 }
 
+void appendStringLiteral(std::string_view bytes, const LexOptions& options, std::string& out) {
+  out.push_back('\'');
+  for (std::size_t i = 0; i < bytes.size();) {
+    const std::size_t n = multibyteLength(options.charset, bytes.data() + i, bytes.size() - i);
+    if (n > 1) {
+      out.append(bytes.substr(i, n));
+      i += n;
+      continue;
+    }
+    const char c = bytes[i++];
+    if (c == '\'') {
+      out.append("''");
+    } else if (c == '\\' && !options.noBackslashEscapes) {
+      out.append("\\\\");
+    } else if (c == '\0' && !options.noBackslashEscapes) {
+      out.append("\\0");
+    } else {
+      out.push_back(c);
+    }
+  }
+  out.push_back('\'');
+}
+
 }  // namespace shardproxy::router::sql

@@ -223,5 +223,34 @@ TEST_F(PlannerLookupTest, WritesThatWouldLeaveEntriesBehindAreRefused) {
       "changes column 'code'");
 }
 
+// INSERT ... SELECT into a sharded table is cut around its SELECT for the session, which runs the
+// SELECT and sends the rows as VALUES (planned like any INSERT).
+TEST_F(PlannerLookupTest, InsertSelectIsCutAroundItsSelect) {
+  const Plan& p = plan(
+      "INSERT INTO customers (id) (SELECT customer_id FROM orders WHERE amount > 3) ON DUPLICATE "
+      "KEY UPDATE id = id");
+  ASSERT_TRUE(p.insertSelect.has_value()) << p.error.message;
+  EXPECT_EQ(p.kind, PlanKind::kError);
+  EXPECT_EQ(p.insertSelect->prefix, "INSERT INTO customers (id)");
+  EXPECT_EQ(p.insertSelect->select, "(SELECT customer_id FROM orders WHERE amount > 3)");
+  EXPECT_EQ(p.insertSelect->suffix, "ON DUPLICATE KEY UPDATE id = id");
+  const Plan& bare = plan("INSERT INTO customers SELECT * FROM customers");
+  ASSERT_TRUE(bare.insertSelect.has_value());
+  EXPECT_EQ(bare.insertSelect->prefix, "INSERT INTO customers");
+  EXPECT_EQ(bare.insertSelect->suffix, "");
+  PlanInput in = input();
+  in.prepared = true;
+  const Plan& prepared = plan("INSERT INTO customers (id) SELECT customer_id FROM orders", in);
+  EXPECT_FALSE(prepared.insertSelect.has_value());
+  EXPECT_EQ(prepared.error.mysqlErrno, 1235);
+}
+
+TEST_F(PlannerLookupTest, DmlIsMarkedForItsOwnTransaction) {
+  EXPECT_TRUE(plan("UPDATE customers SET name = 'x' WHERE id > 3").dml);
+  EXPECT_TRUE(plan("DELETE FROM customers").dml);
+  EXPECT_FALSE(plan("CREATE TABLE t2 (id INT)").dml);
+  EXPECT_FALSE(plan("SELECT * FROM customers").dml);
+}
+
 }  // namespace
 }  // namespace shardproxy::router

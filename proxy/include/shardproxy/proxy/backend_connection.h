@@ -67,6 +67,17 @@ class BackendConnection {
     std::uint16_t status = 0;
     bool sawStatus = false;
     std::uint16_t warnings = 0;  // of an OK answer
+    // When set: the rows of the answer's result set, each column's type and character set, and
+    // every value row by row (nullopt for NULL). More rows than `limit` is an error (the rest
+    // are read and dropped).
+    struct Capture {
+      std::vector<std::pair<std::uint8_t, std::uint16_t>> columns;  // field type, charset
+      std::vector<std::optional<std::string>> values;               // row-major
+      std::size_t limit = 0;
+      bool overflow = false;
+      std::size_t defsSeen = 0;  // column definitions of the current answer (set per command)
+    };
+    Capture* capture = nullptr;
   };
   asio::awaitable<Status> command(protocol::Command cmd, std::string_view arg,
                                   CommandOutput* out = nullptr);
@@ -88,6 +99,8 @@ class BackendConnection {
 
  private:
   asio::awaitable<Status> login(const BackendLogin& login, const BackendOptions& options);
+  void captureRow(CommandOutput::Capture& c, const Packet& pkt, std::size_t index,
+                  std::size_t firstRow);
   // Reads the server's answers after an authentication response until OK or ERR.
   asio::awaitable<Status> authExchange(std::uint8_t seq, std::string plugin, std::string nonce);
   Error lost(std::string_view what) const;

@@ -157,6 +157,9 @@ class ClientSession {
   asio::awaitable<Result<std::optional<std::string>>> lookupQuery(const catalog::LookupKey& key,
                                                                   const std::string& sql,
                                                                   bool write = false);
+  // INSERT ... SELECT into a sharded table (session_insert_select.cpp): run the SELECT, then the
+  // INSERT with its rows as VALUES.
+  asio::awaitable<bool> onInsertSelect(const router::Plan::InsertSelect& parts, std::uint8_t seq);
   asio::awaitable<void> endLookupTransactions(const std::vector<const catalog::LookupKey*>& keys,
                                               bool commit);
   asio::awaitable<Status> writeLookupEntries(const router::Plan::LookupWrite& write);
@@ -181,6 +184,11 @@ class ClientSession {
                                       PreparedStatement* stmt);
   asio::awaitable<bool> executeMulti(const router::Plan& plan, const Packet& pkt, std::uint8_t seq,
                                      PreparedStatement* stmt);
+  // A write on several shards outside a transaction (session_multi.cpp): in a transaction of its
+  // own, committed by the keyspace's mode before the client sees the OK; an error anywhere rolls
+  // it back everywhere.
+  asio::awaitable<bool> executeAtomically(const router::Plan& plan, const Packet& pkt,
+                                          std::uint8_t seq, PreparedStatement* stmt);
   // The hot path: the connection for a single-target plan when it is ready (no coroutine).
   SessionConn* readyFor(const router::Plan& plan);
   // The slow path: connects, checks the transaction's write shard, waits for causal reads;
@@ -298,6 +306,13 @@ class ClientSession {
   std::uint64_t lastInsertId_ = 0;
   // The last statement executed (execute()) ended without an error (lookup entries commit by it).
   bool statementOk_ = false;
+  // executeAtomically(): the statement's own transaction is open (not reported to the client as
+  // in a transaction), and the merged OK waits in the client's buffer (heldOk_) at
+  // heldOkStart_ with sequence id heldOkSeq_ until the commit.
+  bool implicitTx_ = false;
+  bool heldOk_ = false;
+  std::size_t heldOkStart_ = 0;
+  std::uint8_t heldOkSeq_ = 0;
   std::vector<std::uint64_t> lookupIds_;  // planAfterLookup's answer
   std::uint64_t insertIdVersion_ = 0;
   bool noAutoValueOnZero_ = false;     // sql_mode NO_AUTO_VALUE_ON_ZERO: an explicit 0 is kept

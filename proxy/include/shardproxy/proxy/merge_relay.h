@@ -32,6 +32,10 @@ struct MergeResult {
   bool headerSent = false;    // a result set header reached the client: an ERR may follow it
   std::uint8_t nextSeq = 1;   // the sequence id for the packet the caller sends next
   bool finished = false;      // the merged OK / terminator was sent (nothing left to send)
+  // holdFinal: the merged OK was written to the client's buffer from this offset, with sequence
+  // id `finalSeq`, and not flushed (the caller flushes it, or replaces it with an error).
+  std::size_t finalStart = 0;
+  std::uint8_t finalSeq = 0;
   std::vector<std::uint16_t> status;  // each backend's final status flags (0 if none)
   // Per backend, in the order given, filled by relayMerged() (every write on several shards
   // comes through it; relayMergeSpec() leaves them empty): answered OK or a full result set; its
@@ -55,7 +59,8 @@ void appendResultSetEnd(protocol::Bytes& out, std::uint32_t clientCaps, std::uin
 asio::awaitable<MergeResult> relayMerged(std::span<BackendConnection* const> backends,
                                          Channel& client, std::uint32_t clientCaps,
                                          std::uint8_t firstSeq, std::uint16_t sessionStatus,
-                                         bool copies = false, std::uint64_t insertId = 0);
+                                         bool copies = false, std::uint64_t insertId = 0,
+                                         bool holdFinal = false);
 
 // The end of the client's error when a write on several shards did not succeed everywhere:
 // " (keyspace 'shop': applied on -55, aa-; failed on 55-aa (1060); a statement on several shards

@@ -73,7 +73,10 @@ struct Plan {
   Error error;
   const catalog::Keyspace* keyspace = nullptr;
   Role role = Role::kPrimary;
-  bool write = false;     // changes data on the targets (transaction pinning, read-your-writes)
+  bool write = false;  // changes data on the targets (transaction pinning, read-your-writes)
+  // INSERT / UPDATE / DELETE (not DDL): transactional, so a statement on several shards outside
+  // a transaction runs in one of its own (the session's, by the keyspace's transaction mode).
+  bool dml = false;
   bool anyShard = false;  // every shard answers the same (reference tables, schema questions):
                           // the session may substitute a shard it already has a connection to
   bool connectionBound = false;  // LAST_INSERT_ID(), GET_LOCK(), @x := ...: the session's primary
@@ -122,6 +125,15 @@ struct Plan {
     std::vector<LookupEntry> entries;
   };
   std::vector<LookupWrite> lookupWrites;
+  // INSERT ... SELECT into a sharded table (text protocol): kind is kError; the session plans and
+  // runs `select` itself (one shard or a concatenation), then sends `prefix` VALUES (the rows)
+  // `suffix` — planned as any multi-row INSERT (split per shard, sequences, lookup entries).
+  struct InsertSelect {
+    std::string_view prefix;  // "INSERT INTO t (a, b) "
+    std::string_view select;  // "SELECT ..."
+    std::string_view suffix;  // " ON DUPLICATE KEY UPDATE ..." or empty
+  };
+  std::optional<InsertSelect> insertSelect;
 
   std::string_view sqlFor(std::size_t i) const {
     const PlanTarget& t = targets[i];

@@ -93,4 +93,9 @@ RoutingHints routingHints(const Statement& statement);
 bool withConnectionId(std::string_view sql, std::uint32_t id, const LexOptions& options,
                       std::string& out);
 
+// `bytes` as a quoted string literal the server reads back as the same bytes under `options`
+// (the session's character set and sql_mode): a multibyte character's trailing byte is never
+// taken for a backslash or a quote. Appended to `out`.
+void appendStringLiteral(std::string_view bytes, const LexOptions& options, std::string& out);
+
 }  // namespace shardproxy::router::sql

@@ -1,0 +1,178 @@
+// A client session's INSERT ... SELECT into a sharded table (docs/routing.md, "INSERT ...
+// SELECT"): the SELECT is planned and run by the proxy (one shard, or the shards' rows
+// concatenated), its rows become the VALUES of the same INSERT, which is then planned like any
+// multi-row INSERT (split per shard, generated keys, lookup entries) and answered as one. The rows
+// are held in the proxy for the moment, bounded by merge_buffer_rows. Same class as
+// client_session.cpp.
+#include <fmt/format.h>
+
+#include "shardproxy/proxy/client_session.h"
+#include "shardproxy/proxy/server.h"
+#include "shardproxy/router/sql/analysis.h"
+
+namespace shardproxy::proxy {
+
+namespace {
+
+using protocol::Command;
+
+bool numericType(std::uint8_t type) {
+  switch (type) {
+    case 0:    // DECIMAL
+    case 1:    // TINY
+    case 2:    // SHORT
+    case 3:    // LONG
+    case 4:    // FLOAT
+    case 5:    // DOUBLE
+    case 8:    // LONGLONG
+    case 9:    // INT24
+    case 13:   // YEAR
+    case 246:  // NEWDECIMAL
+      return true;
+    default:
+      return false;
+  }
+}
+
+constexpr std::uint16_t kBinaryCharset = 63;
+
+void appendHex(std::string_view bytes, std::string& out) {
+  static constexpr char kDigits[] = "0123456789ABCDEF";
+  out += "X'";
+  for (unsigned char c : bytes) {
+    out.push_back(kDigits[c >> 4]);
+    out.push_back(kDigits[c & 15]);
+  }
+  out.push_back('\'');
+}
+
+}  // namespace
+
+asio::awaitable<bool> ClientSession::onInsertSelect(const router::Plan::InsertSelect& parts,
+                                                    std::uint8_t seq) {
+  // The plan's views point into the statement text, which outlives this call (the packet).
+  const std::string prefix(parts.prefix), select(parts.select), suffix(parts.suffix);
+  sql::ParseResult parsed = parser_.parse(select);
+  if (!parsed) co_return co_await sendError(parsed.error().toError(), seq);
+  const router::Plan* planned = &planner_.plan(parsed.statement(), planInput({}, false));
+  if (planned->lookup != nullptr) {
+    auto looked = co_await planAfterLookup(parsed.statement(), *planned, planInput({}, false));
+    if (!looked) co_return co_await sendError(looked.error(), seq);
+    planned = *looked;
+  }
+  const router::Plan& plan = *planned;
+  switch (plan.kind) {
+    case router::PlanKind::kError:
+      co_return co_await sendError(plan.error, seq);
+    case router::PlanKind::kSingle:
+    case router::PlanKind::kConcatenate:
+    case router::PlanKind::kSessionConnection:
+      break;
+    default:
+      co_return co_await sendError(
+          Error::make(ErrorCode::kNotSupportedYet,
+                      fmt::format("INSERT ... SELECT whose SELECT reads several shards and needs "
+                                  "their rows merged ({}: ORDER BY, LIMIT, aggregates, DISTINCT "
+                                  "or UNION across shards): run the SELECT, then INSERT its rows",
+                                  router::toString(plan.kind))),
+          seq);
+  }
+  if (heldAtGate(plan.keyspace)) {
+    co_return co_await sendError(
+        Error::fromServer(1213, "40001",
+                          "The keyspace is being switched over (a cutover); retry the INSERT"),
+        seq);
+  }
+  // Read every target's rows (the plan is not needed once its SQL is copied out).
+  std::vector<std::pair<const catalog::Shard*, std::string>> reads;
+  for (std::size_t i = 0; i < plan.targets.size(); ++i) {
+    reads.emplace_back(&snapshot_->shards[plan.targets[i].shard], std::string(plan.sqlFor(i)));
+  }
+  const router::Role role = plan.role;
+  const bool sessionConn = plan.kind == router::PlanKind::kSessionConnection;
+  BackendConnection::CommandOutput::Capture rows;
+  rows.limit = ctx_.shared.config.mergeBufferRows;
+  if (sessionConn) {
+    router::Plan session;
+    session.kind = router::PlanKind::kSessionConnection;
+    session.role = router::Role::kPrimary;
+    session.keyspace = schemaKeyspace();
+    auto conn = co_await sessionConnection(session);
+    if (!conn) co_return co_await sendError(conn.error(), seq);
+    BackendConnection::CommandOutput out;
+    out.capture = &rows;
+    Status st = co_await (*conn)->conn->command(Command::kQuery, select, &out);
+    if (!st) co_return co_await sendError(st.error(), seq);
+  }
+  for (const auto& [shard, sql] : reads) {
+    // Inside a transaction the planner sent reads to the primaries already.
+    auto backend = chooseFor(*shard, role);
+    if (!backend) co_return co_await sendError(backend.error(), seq);
+    auto conn = co_await connectionTo(**backend, *shard);
+    if (!conn) co_return co_await sendError(conn.error(), seq);
+    BackendConnection::CommandOutput out;
+    out.capture = &rows;
+    const catalog::Endpoint address = (*conn)->address;
+    Status st = co_await (*conn)->conn->command(Command::kQuery, sql, &out);
+    if (!st) {
+      SessionConn* still = findConn(address);
+      if (still != nullptr && still->conn && still->conn->broken) releaseConn(*still, true);
+      Error e = st.takeError();
+      e.message += fmt::format(" (shard {}/{})", shard->keyspace, shard->name);
+      co_return co_await sendError(e, seq);
+    }
+    if (rows.overflow) break;
+  }
+  if (rows.overflow) {
+    co_return co_await sendError(
+        Error::fromServer(1038, "HY001",
+                          fmt::format("INSERT ... SELECT selects more than merge_buffer_rows ({}) "
+                                      "rows, which the proxy holds before inserting them: insert "
+                                      "in smaller ranges, or raise merge_buffer_rows",
+                                      rows.limit)),
+        seq);
+  }
+  const std::size_t width = rows.columns.size();
+  if (width == 0 || rows.values.empty()) {
+    // MySQL's answer to an INSERT ... SELECT that selected nothing.
+    co_return co_await sendOk(seq);
+  }
+  // The values as literals the session's own statements read back unchanged.
+  std::string text = prefix;
+  text += " VALUES ";
+  const sql::LexOptions& lex = parser_.options().lex;
+  for (std::size_t r = 0; r * width < rows.values.size(); ++r) {
+    text += r == 0 ? "(" : ", (";
+    for (std::size_t c = 0; c < width; ++c) {
+      if (c > 0) text += ", ";
+      const auto& v = rows.values[r * width + c];
+      const auto [type, charset] = rows.columns[c];
+      if (!v) {
+        text += "NULL";
+      } else if (numericType(type)) {
+        text += *v;
+      } else if (charset == kBinaryCharset) {
+        appendHex(*v, text);
+      } else {
+        sql::appendStringLiteral(*v, lex, text);
+      }
+    }
+    text += ')';
+  }
+  if (!suffix.empty()) {
+    text += ' ';
+    text += suffix;
+  }
+  rows = {};
+  protocol::Bytes payload;
+  payload.reserve(text.size() + 1);
+  payload.push_back(static_cast<std::uint8_t>(Command::kQuery));
+  payload.insert(payload.end(), text.begin(), text.end());
+  Packet rewritten;
+  rewritten.payload = protocol::ByteView(payload);
+  rewritten.seq = 0;
+  rewritten.lastSeq = 0;
+  co_return co_await onQueryText(rewritten, protocol::asString(rewritten.payload.subspan(1)), seq);
+}
+
+}  // namespace shardproxy::proxy
