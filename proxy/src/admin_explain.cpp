@@ -134,6 +134,16 @@ AdminResult SharedState::explainRoute(std::string_view sql) {
                      key.keyspace, key.table, key.column)});
     return rs;
   }
+  if (plan.join) {
+    const auto& j = *plan.join;
+    rs.rows.push_back({std::string("nested loop: outer"), std::string("-"), std::string("proxy"),
+                       std::string("-"), j.outerSql, std::string(plan.reason)});
+    rs.rows.push_back(
+        {std::string("nested loop: inner"), std::string("-"), std::string("proxy"),
+         std::string("-"), j.innerPrefix + "<keys>" + j.innerSuffix,
+         std::string(j.left ? "per batch of outer keys; LEFT JOIN" : "per batch of outer keys")});
+    return rs;
+  }
   if (plan.kind == router::PlanKind::kError) return plan.error;
   auto healthTable = health();
   auto addRows = [&](const router::Plan& p, const catalog::Snapshot& on, std::string_view prefix) {

@@ -354,7 +354,10 @@ void BackendConnection::captureRow(CommandOutput::Capture& c, const Packet& pkt,
     // A column definition (the EOF after them, without DEPRECATE_EOF, is skipped). Later answers
     // (other shards) have the same columns: the first answer's are kept.
     if (auto def = protocol::decodeColumnDefinition(pkt.payload)) {
-      if (c.defsSeen++ >= c.columns.size()) c.columns.emplace_back(def->type, def->charset);
+      if (c.defsSeen++ >= c.columns.size()) {
+        c.columns.emplace_back(def->type, def->charset);
+        c.definitions.emplace_back(protocol::asString(pkt.payload));
+      }
     }
     return;
   }

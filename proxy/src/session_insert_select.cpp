@@ -48,81 +48,86 @@ void appendHex(std::string_view bytes, std::string& out) {
 
 }  // namespace
 
-asio::awaitable<bool> ClientSession::onInsertSelect(const router::Plan::InsertSelect& parts,
-                                                    std::uint8_t seq) {
-  // The plan's views point into the statement text, which outlives this call (the packet).
-  const std::string prefix(parts.prefix), select(parts.select), suffix(parts.suffix);
-  sql::ParseResult parsed = parser_.parse(select);
-  if (!parsed) co_return co_await sendError(parsed.error().toError(), seq);
+asio::awaitable<Status> ClientSession::readRows(const std::string& sql,
+                                                BackendConnection::CommandOutput::Capture& rows,
+                                                std::string_view what) {
+  sql::ParseResult parsed = parser_.parse(sql);
+  if (!parsed) co_return parsed.error().toError();
   const router::Plan* planned = &planner_.plan(parsed.statement(), planInput({}, false));
   if (planned->lookup != nullptr) {
     auto looked = co_await planAfterLookup(parsed.statement(), *planned, planInput({}, false));
-    if (!looked) co_return co_await sendError(looked.error(), seq);
+    if (!looked) co_return looked.takeError();
     planned = *looked;
   }
   const router::Plan& plan = *planned;
   switch (plan.kind) {
     case router::PlanKind::kError:
-      co_return co_await sendError(plan.error, seq);
+      co_return plan.error;
     case router::PlanKind::kSingle:
     case router::PlanKind::kConcatenate:
     case router::PlanKind::kSessionConnection:
       break;
     default:
-      co_return co_await sendError(
-          Error::make(ErrorCode::kNotSupportedYet,
-                      fmt::format("INSERT ... SELECT whose SELECT reads several shards and needs "
-                                  "their rows merged ({}: ORDER BY, LIMIT, aggregates, DISTINCT "
-                                  "or UNION across shards): run the SELECT, then INSERT its rows",
-                                  router::toString(plan.kind))),
-          seq);
+      co_return Error::make(
+          ErrorCode::kNotSupportedYet,
+          fmt::format("{} whose SELECT reads several shards and needs their rows "
+                      "merged ({}: ORDER BY, LIMIT, aggregates, DISTINCT or UNION "
+                      "across shards)",
+                      what, router::toString(plan.kind)));
   }
   if (heldAtGate(plan.keyspace)) {
-    co_return co_await sendError(
-        Error::fromServer(1213, "40001",
-                          "The keyspace is being switched over (a cutover); retry the INSERT"),
-        seq);
+    co_return Error::fromServer(1213, "40001",
+                                "The keyspace is being switched over (a cutover); retry");
   }
-  // Read every target's rows (the plan is not needed once its SQL is copied out).
+  // The plan is not needed once its SQL is copied out (connecting may plan nothing, but keep it
+  // simple).
   std::vector<std::pair<const catalog::Shard*, std::string>> reads;
   for (std::size_t i = 0; i < plan.targets.size(); ++i) {
     reads.emplace_back(&snapshot_->shards[plan.targets[i].shard], std::string(plan.sqlFor(i)));
   }
   const router::Role role = plan.role;
-  const bool sessionConn = plan.kind == router::PlanKind::kSessionConnection;
-  BackendConnection::CommandOutput::Capture rows;
-  rows.limit = ctx_.shared.config.mergeBufferRows;
-  if (sessionConn) {
+  if (plan.kind == router::PlanKind::kSessionConnection) {
     router::Plan session;
     session.kind = router::PlanKind::kSessionConnection;
     session.role = router::Role::kPrimary;
     session.keyspace = schemaKeyspace();
     auto conn = co_await sessionConnection(session);
-    if (!conn) co_return co_await sendError(conn.error(), seq);
+    if (!conn) co_return conn.takeError();
     BackendConnection::CommandOutput out;
     out.capture = &rows;
-    Status st = co_await (*conn)->conn->command(Command::kQuery, select, &out);
-    if (!st) co_return co_await sendError(st.error(), seq);
+    Status st = co_await (*conn)->conn->command(Command::kQuery, sql, &out);
+    if (!st) co_return st;
   }
-  for (const auto& [shard, sql] : reads) {
+  for (const auto& [shard, text] : reads) {
     // Inside a transaction the planner sent reads to the primaries already.
     auto backend = chooseFor(*shard, role);
-    if (!backend) co_return co_await sendError(backend.error(), seq);
+    if (!backend) co_return backend.takeError();
     auto conn = co_await connectionTo(**backend, *shard);
-    if (!conn) co_return co_await sendError(conn.error(), seq);
+    if (!conn) co_return conn.takeError();
     BackendConnection::CommandOutput out;
     out.capture = &rows;
     const catalog::Endpoint address = (*conn)->address;
-    Status st = co_await (*conn)->conn->command(Command::kQuery, sql, &out);
+    Status st = co_await (*conn)->conn->command(Command::kQuery, text, &out);
     if (!st) {
       SessionConn* still = findConn(address);
       if (still != nullptr && still->conn && still->conn->broken) releaseConn(*still, true);
       Error e = st.takeError();
       e.message += fmt::format(" (shard {}/{})", shard->keyspace, shard->name);
-      co_return co_await sendError(e, seq);
+      co_return e;
     }
     if (rows.overflow) break;
   }
+  co_return Status{};
+}
+
+asio::awaitable<bool> ClientSession::onInsertSelect(const router::Plan::InsertSelect& parts,
+                                                    std::uint8_t seq) {
+  // The plan's views point into the statement text, which outlives this call (the packet).
+  const std::string prefix(parts.prefix), select(parts.select), suffix(parts.suffix);
+  BackendConnection::CommandOutput::Capture rows;
+  rows.limit = ctx_.shared.config.mergeBufferRows;
+  Status read = co_await readRows(select, rows, "INSERT ... SELECT");
+  if (!read) co_return co_await sendError(read.error(), seq);
   if (rows.overflow) {
     co_return co_await sendError(
         Error::fromServer(1038, "HY001",

@@ -76,6 +76,9 @@ asio::awaitable<bool> ClientSession::onQueryText(const Packet& pkt, std::string_
     if (!looked) co_return co_await sendError(looked.error(), seq);
     planned = *looked;
   }
+  if (planned->join) [[unlikely]] {
+    co_return co_await onJoin(*planned->join, seq);
+  }
   if (planned->insertSelect) [[unlikely]] {
     co_return co_await onInsertSelect(*planned->insertSelect, seq);
   }

@@ -154,9 +154,22 @@ asio::awaitable<bool> ClientSession::onExplainRoute(const sql::Statement& statem
     planned = *looked;
   }
   const Plan& plan = *planned;
-  if (plan.kind == PlanKind::kError) co_return co_await sendError(plan.error, seq);
   TextResultSet rs;
   rs.columns = {"plan", "shard", "role", "backend", "sql", "reason"};
+  if (plan.join) {
+    // A nested loop: the outer side's query, then the inner side's per batch of keys (each
+    // planned when it runs; EXPLAIN ROUTE of either shows its route).
+    const auto& j = *plan.join;
+    rs.rows.push_back({std::string("nested loop: outer"), std::string("-"), std::string("proxy"),
+                       std::string("-"), j.outerSql, std::string(plan.reason)});
+    rs.rows.push_back(
+        {std::string("nested loop: inner"), std::string("-"), std::string("proxy"),
+         std::string("-"), j.innerPrefix + "<keys>" + j.innerSuffix,
+         std::string(j.left ? "per batch of outer keys; LEFT JOIN" : "per batch of outer keys")});
+    encodeResultSet(rs, caps_, statusFlags(), seq, client_.out());
+    co_return !(co_await client_.flush());
+  }
+  if (plan.kind == PlanKind::kError) co_return co_await sendError(plan.error, seq);
   // A merge's steps follow the reason: "every shard ...; aggregate: v0=count (hidden 0)".
   std::string reason(plan.reason);
   if (plan.kind == PlanKind::kMerge) reason += "; " + router::describe(plan.merge);

@@ -644,6 +644,7 @@ const Plan& Planner::plan(const Statement& statement, const PlanInput& input) {
   plan_.lookupSql.clear();
   plan_.lookupWrites.clear();
   plan_.insertSelect.reset();
+  plan_.join.reset();
   scratch_->scopes.clear();
   Run run(plan_, *scratch_, input);
   run.planStatement(statement);

@@ -307,6 +307,10 @@ class Run {
                         std::string_view what);
   bool walkInsertValues(const InsertStatement& st);
   void planInsertSelect(const InsertStatement& st);
+  // planner_join.cpp: a join of two sharded tables that are not co-located, on a column
+  // equality: Plan::join, or a refusal naming what the nested loop cannot do. False: not such a
+  // join (planned as usual).
+  bool tryJoinPlan(const SelectBlock& b);
   // planner_sequence.cpp: an INSERT into a table with a sequence that leaves it the column
   // (omitted, NULL, 0, DEFAULT) is rewritten with its values and planned as rewritten. Returns
   // the rewritten statement, or nullptr: nothing to generate (failed_ unset) or refused.

@@ -395,6 +395,10 @@ void Run::planSelect(const SelectStatement& st) {
     }
   }
 
+  if (const auto* top = q.as<SelectBlock>();
+      top != nullptr && (top->from.size() == 1 || top->from.size() == 2)) {
+    if (tryJoinPlan(*top)) return;
+  }
   BlockResult r;
   lookupBlock_ = q.as<SelectBlock>() != nullptr;
   if (!analyzeQuery(q, 0, r)) return;

@@ -203,7 +203,18 @@ def gen(rnd, keys):
         parts = [cond(p) for _ in range(rnd.randint(1, 3))]
         return " AND ".join(parts) if rnd.random() < 0.7 else " OR ".join(parts)
 
-    s = rnd.randint(0, 18)
+    s = rnd.randint(0, 21)
+    if s == 19:
+        # Joins across shards (not on both shard keys): a nested loop in the proxy.
+        return (f"SELECT o.id, o.amount, c.name, c.score FROM diff_orders o JOIN diff_customers c "
+                f"ON c.id = o.id WHERE {where('c.')}")
+    if s == 20:
+        return (f"SELECT c.id, c.name, o.customer_id, o.amount FROM diff_customers c LEFT JOIN "
+                f"diff_orders o ON o.id = c.id AND o.amount > {rnd.randint(1, 60)} WHERE "
+                f"{where('c.')}")
+    if s == 21:
+        return (f"SELECT a.id, b.id, b.name FROM diff_customers a, diff_customers b WHERE b.id = "
+                f"a.score AND ({where('a.')})")
     if s == 17:
         # INSERT ... SELECT into a sharded table: the proxy reads the rows, then inserts them by
         # shard key (orders are sharded by customer_id, not by the selected id).

@@ -72,7 +72,8 @@ class BackendConnection {
     // are read and dropped).
     struct Capture {
       std::vector<std::pair<std::uint8_t, std::uint16_t>> columns;  // field type, charset
-      std::vector<std::optional<std::string>> values;               // row-major
+      std::vector<std::string> definitions;            // each column definition packet's payload
+      std::vector<std::optional<std::string>> values;  // row-major
       std::size_t limit = 0;
       bool overflow = false;
       std::size_t defsSeen = 0;  // column definitions of the current answer (set per command)

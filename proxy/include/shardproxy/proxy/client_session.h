@@ -160,6 +160,14 @@ class ClientSession {
   // INSERT ... SELECT into a sharded table (session_insert_select.cpp): run the SELECT, then the
   // INSERT with its rows as VALUES.
   asio::awaitable<bool> onInsertSelect(const router::Plan::InsertSelect& parts, std::uint8_t seq);
+  // Plans `sql` (a read: one shard, a concatenation or the session's connection) and reads its
+  // rows into `rows` (more than rows.limit: rows.overflow). `what` names the caller in refusals.
+  asio::awaitable<Status> readRows(const std::string& sql,
+                                   BackendConnection::CommandOutput::Capture& rows,
+                                   std::string_view what);
+  // A join across shards (session_join.cpp): the outer side's rows, the inner side's per batch of
+  // keys, joined in the proxy.
+  asio::awaitable<bool> onJoin(const router::Plan::JoinPlan& join, std::uint8_t seq);
   asio::awaitable<void> endLookupTransactions(const std::vector<const catalog::LookupKey*>& keys,
                                               bool commit);
   asio::awaitable<Status> writeLookupEntries(const router::Plan::LookupWrite& write);

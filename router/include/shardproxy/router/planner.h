@@ -134,6 +134,21 @@ struct Plan {
     std::string_view suffix;  // " ON DUPLICATE KEY UPDATE ..." or empty
   };
   std::optional<InsertSelect> insertSelect;
+  // A SELECT joining two sharded tables that are not co-located, on a column equality: kind is
+  // kError; the session runs it as a nested-loop join. `outerSql` reads the outer (left) table:
+  // its select-list columns, then the join key. Per batch of distinct outer keys the session
+  // sends `innerPrefix` + the keys + `innerSuffix` (the inner table's columns, then its key; routed
+  // like any read) and joins the rows: each select item is (inner side?, column within its side).
+  struct JoinPlan {
+    std::string outerSql;
+    std::string innerPrefix;
+    std::string innerSuffix;
+    std::vector<std::pair<bool, std::uint16_t>> output;
+    std::uint16_t outerWidth = 0;
+    std::uint16_t innerWidth = 0;
+    bool left = false;  // LEFT JOIN: an outer row without a match is kept, inner columns NULL
+  };
+  std::optional<JoinPlan> join;
 
   std::string_view sqlFor(std::size_t i) const {
     const PlanTarget& t = targets[i];

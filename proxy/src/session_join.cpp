@@ -1,0 +1,171 @@
+// A client session's joins across shards (docs/routing.md, "Joins across shards"): a nested-loop
+// join of two sharded tables that are not co-located. The outer side's rows are read first (its
+// select-list columns and the join key; bounded by merge_buffer_rows), then the inner side per
+// batch of distinct keys (`key IN (...)`, routed like any read: by the inner table's shard key when
+// that is its join column), and the joined rows are written as one result set whose column
+// definitions are the shards' own. Same class as client_session.cpp.
+#include <fmt/format.h>
+
+#include <unordered_map>
+#include <unordered_set>
+
+#include "shardproxy/proxy/client_session.h"
+#include "shardproxy/proxy/merge_relay.h"
+#include "shardproxy/proxy/server.h"
+
+namespace shardproxy::proxy {
+
+namespace {
+
+constexpr std::size_t kKeysPerBatch = 500;
+constexpr std::size_t kFlushBytes = 64 * 1024;
+
+bool integerType(std::uint8_t type) {
+  switch (type) {
+    case 1:   // TINY
+    case 2:   // SHORT
+    case 3:   // LONG
+    case 8:   // LONGLONG
+    case 9:   // INT24
+    case 13:  // YEAR
+      return true;
+    default:
+      return false;
+  }
+}
+
+using Capture = BackendConnection::CommandOutput::Capture;
+
+Error overflowError(std::size_t limit, std::string_view side) {
+  return Error::fromServer(
+      1038, "HY001",
+      fmt::format("A join across shards reads more than merge_buffer_rows ({}) rows of its {} "
+                  "side, which the proxy holds while joining: narrow the query, or raise "
+                  "merge_buffer_rows",
+                  limit, side));
+}
+
+}  // namespace
+
+asio::awaitable<bool> ClientSession::onJoin(const router::Plan::JoinPlan& plan, std::uint8_t seq) {
+  const router::Plan::JoinPlan join = plan;  // planning the sides overwrites the plan
+  const std::size_t limit = ctx_.shared.config.mergeBufferRows;
+  Capture outer;
+  outer.limit = limit;
+  Status read = co_await readRows(join.outerSql, outer, "A join across shards");
+  if (!read) co_return co_await sendError(read.error(), seq);
+  if (outer.overflow) co_return co_await sendError(overflowError(limit, "outer"), seq);
+  const std::size_t ow = join.outerWidth + 1u;  // the select-list columns, then the key
+  if (outer.columns.size() != ow) {
+    co_return co_await sendError(
+        Error::make(ErrorCode::kInternal,
+                    fmt::format("join: the outer side answered {} columns, {} expected",
+                                outer.columns.size(), ow)),
+        seq);
+  }
+  // Keys compared by their text: exact for integers only (DECIMAL scales, collations differ).
+  auto keyTypeError = [](std::uint8_t type) {
+    return Error::make(ErrorCode::kNotSupportedYet,
+                       fmt::format("A join across shards on a column of type {} (the proxy "
+                                   "compares join keys as integers only)",
+                                   type));
+  };
+  if (!integerType(outer.columns.back().first)) {
+    co_return co_await sendError(keyTypeError(outer.columns.back().first), seq);
+  }
+  const std::size_t outerRows = outer.values.size() / ow;
+  std::vector<std::string_view> keys;
+  std::unordered_set<std::string_view> seen;
+  for (std::size_t r = 0; r < outerRows; ++r) {
+    const auto& k = outer.values[r * ow + ow - 1];
+    if (k && seen.insert(*k).second) keys.push_back(*k);
+  }
+  // The inner side, batch by batch (one batch with NULL when there is no key: its columns).
+  Capture inner;
+  inner.limit = limit;
+  const std::size_t iw = join.innerWidth + 1u;
+  for (std::size_t at = 0; at < keys.size() || at == 0; at += kKeysPerBatch) {
+    std::string sql = join.innerPrefix;
+    if (keys.empty()) sql += "NULL";
+    for (std::size_t i = at; i < keys.size() && i < at + kKeysPerBatch; ++i) {
+      if (i > at) sql += ", ";
+      sql += keys[i];
+    }
+    sql += join.innerSuffix;
+    read = co_await readRows(sql, inner, "A join across shards");
+    if (!read) co_return co_await sendError(read.error(), seq);
+    if (inner.overflow) co_return co_await sendError(overflowError(limit, "inner"), seq);
+    if (keys.empty()) break;
+  }
+  if (inner.columns.size() != iw) {
+    co_return co_await sendError(
+        Error::make(ErrorCode::kInternal,
+                    fmt::format("join: the inner side answered {} columns, {} expected",
+                                inner.columns.size(), iw)),
+        seq);
+  }
+  if (!integerType(inner.columns.back().first)) {
+    co_return co_await sendError(keyTypeError(inner.columns.back().first), seq);
+  }
+  std::unordered_multimap<std::string_view, std::size_t> matches;
+  const std::size_t innerRows = inner.values.size() / iw;
+  matches.reserve(innerRows);
+  for (std::size_t r = 0; r < innerRows; ++r) {
+    const auto& k = inner.values[r * iw + iw - 1];
+    if (k) matches.emplace(*k, r);
+  }
+
+  // The result set: the shards' own column definitions, then the joined rows.
+  auto& out = client_.out();
+  std::size_t start = protocol::beginPacket(out);
+  protocol::ByteWriter(out).lenenc(join.output.size());
+  protocol::endPacket(out, start, seq);
+  for (const auto& [innerSide, idx] : join.output) {
+    const std::string& def = innerSide ? inner.definitions[idx] : outer.definitions[idx];
+    start = protocol::beginPacket(out);
+    protocol::ByteWriter(out).str(def);
+    protocol::endPacket(out, start, seq);
+  }
+  if ((caps_ & protocol::cap::kDeprecateEof) == 0) {
+    start = protocol::beginPacket(out);
+    protocol::encode(protocol::EofPacket{0, static_cast<std::uint16_t>(statusFlags())}, out);
+    protocol::endPacket(out, start, seq);
+  }
+  auto writeRow = [&](std::size_t o, std::optional<std::size_t> i) {
+    std::size_t rs = protocol::beginPacket(out);
+    protocol::ByteWriter w(out);
+    for (const auto& [innerSide, idx] : join.output) {
+      const std::optional<std::string>* v = nullptr;
+      if (!innerSide) {
+        v = &outer.values[o * ow + idx];
+      } else if (i) {
+        v = &inner.values[*i * iw + idx];
+      }
+      if (v == nullptr || !*v) {
+        w.u8(0xfb);
+      } else {
+        w.lenencStr(**v);
+      }
+    }
+    protocol::endPacket(out, rs, seq);
+  };
+  for (std::size_t o = 0; o < outerRows; ++o) {
+    const auto& k = outer.values[o * ow + ow - 1];
+    bool matched = false;
+    if (k) {
+      auto [first, last] = matches.equal_range(*k);
+      for (auto it = first; it != last; ++it) {
+        writeRow(o, it->second);
+        matched = true;
+      }
+    }
+    if (!matched && join.left) writeRow(o, std::nullopt);
+    if (out.size() >= kFlushBytes) {
+      if (co_await client_.flush()) co_return false;
+    }
+  }
+  appendResultSetEnd(out, caps_, 0, static_cast<std::uint16_t>(statusFlags()), seq);
+  co_return !(co_await client_.flush());
+}
+
+}  // namespace shardproxy::proxy
