@@ -252,5 +252,43 @@ TEST_F(PlannerLookupTest, DmlIsMarkedForItsOwnTransaction) {
   EXPECT_FALSE(plan("SELECT * FROM customers").dml);
 }
 
+// Joins across shards: split into the outer side's query and the inner side's per batch of keys.
+TEST_F(PlannerLookupTest, JoinsNotOnBothShardKeysBecomeANestedLoop) {
+  const Plan& p = plan(
+      "SELECT o.id, c.name AS who, o.amount FROM orders o JOIN customers c ON c.id = o.id "
+      "WHERE o.amount > 3 AND c.name <> 'x'");
+  ASSERT_TRUE(p.join.has_value()) << p.error.message;
+  EXPECT_EQ(p.join->outerSql, "SELECT o.id, o.amount, o.id FROM orders o WHERE (o.amount > 3)");
+  EXPECT_EQ(p.join->innerPrefix, "SELECT c.name AS who, c.id FROM customers c WHERE c.id IN (");
+  EXPECT_EQ(p.join->innerSuffix, ") AND (c.name <> 'x')");
+  ASSERT_EQ(p.join->output.size(), 3u);
+  EXPECT_EQ(p.join->output[1], std::make_pair(true, std::uint16_t{0}));
+  EXPECT_EQ(p.join->output[2], std::make_pair(false, std::uint16_t{1}));
+  EXPECT_FALSE(p.join->left);
+  const Plan& left = plan(
+      "SELECT c.id, o.amount FROM customers c LEFT JOIN orders o ON o.id = c.id AND o.amount > 1");
+  ASSERT_TRUE(left.join.has_value()) << left.error.message;
+  EXPECT_TRUE(left.join->left);
+  EXPECT_EQ(left.join->innerSuffix, ") AND (o.amount > 1)");
+}
+
+TEST_F(PlannerLookupTest, CoLocatedJoinsStayOrdinaryAndTheRestIsRefused) {
+  EXPECT_FALSE(plan("SELECT c.id FROM customers c JOIN orders o ON o.customer_id = c.id").join);
+  auto refused = [&](const std::string& sql, std::string_view words) {
+    const Plan& p = plan(sql);
+    EXPECT_FALSE(p.join.has_value()) << sql;
+    EXPECT_EQ(p.error.mysqlErrno, 1235) << sql;
+    EXPECT_NE(p.error.message.find(words), std::string::npos) << p.error.message;
+  };
+  refused("SELECT COUNT(*) FROM orders o JOIN customers c ON c.id = o.id", "aggregates");
+  refused("SELECT o.id FROM orders o JOIN customers c ON c.id = o.id ORDER BY o.id LIMIT 3",
+          "ORDER BY or LIMIT");
+  refused("SELECT o.id FROM orders o JOIN customers c ON c.id = o.id WHERE o.amount > c.id",
+          "WHERE condition");
+  refused("SELECT o.id + c.id FROM orders o JOIN customers c ON c.id = o.id", "select-list item");
+  refused("SELECT o.id FROM orders o LEFT JOIN customers c ON c.id = o.id WHERE c.name = 'x'",
+          "WHERE condition");
+}
+
 }  // namespace
 }  // namespace shardproxy::router
