@@ -81,6 +81,21 @@ void SharedState::publish(catalog::SnapshotPtr next) {
   while (seen < next->version &&
          !snapshotVersion_.compare_exchange_weak(seen, next->version, std::memory_order_acq_rel)) {
   }
+  // A sharded keyspace (or a table rule) the tracker has not read yet: read it now, not at the
+  // next round (merges, INSERTs without column lists and lookups need its columns).
+  if (schemaTracker) {
+    router::SchemaSnapshotPtr tracked = schemaTracker->schema();
+    for (const catalog::Keyspace& ks : next->keyspaces) {
+      if (!ks.sharded || ks.shards.empty()) continue;
+      const router::KeyspaceSchema* known = tracked->keyspace(ks.name);
+      bool missing = known == nullptr;
+      for (const catalog::TableRule& t : next->tables) {
+        if (missing) break;
+        if (t.keyspace == ks.name && known->find(t.table) == nullptr) missing = true;
+      }
+      if (missing) schemaTracker->requestRefresh(ks.name);
+    }
+  }
   // Idle pooled connections to backends that stopped serving close now; sessions that hold one
   // move away at their next statement (OFFLINE) or when they end (DRAINING).
   std::vector<std::string> retired;
