@@ -275,7 +275,12 @@ asio::awaitable<Result<ClientSession::SessionConn*>> ClientSession::sessionConne
 asio::awaitable<Status> ClientSession::syncState(SessionConn& c) {
   BackendConnection& conn = *c.conn;
   if (conn.syncedVersion == state_.version) co_return Status{};
-  if (!state_.schema.empty() && conn.schema != state_.schema) {
+  // The current schema is another keyspace's database (a lookup table's keyspace, a statement
+  // naming another keyspace's tables): this server may not have it, and what is sent here names
+  // its database.
+  const bool elsewhere = !state_.schema.empty() && c.keyspace != state_.schema &&
+                         snapshot_ && snapshot_->findKeyspace(state_.schema) != nullptr;
+  if (!state_.schema.empty() && conn.schema != state_.schema && !elsewhere) {
     Status st = co_await conn.command(Command::kInitDb, state_.schema);
     if (!st) co_return st;
     conn.schema = state_.schema;

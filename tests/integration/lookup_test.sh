@@ -49,7 +49,8 @@ for p in "$p0" "$p1"; do
   root_sql "$p" "CREATE DATABASE IF NOT EXISTS shop; CREATE TABLE shop.orders $table" >/dev/null \
     || die "create orders on $p"
 done
-root_sql "$p2" "CREATE DATABASE lookups; CREATE DATABASE ref; CREATE TABLE ref.orders $table" \
+root_sql "$p2" "DROP DATABASE IF EXISTS shop; CREATE DATABASE lookups; CREATE DATABASE ref;
+  CREATE TABLE ref.orders $table" \
   >/dev/null || die "create ref on $p2"
 admin_all "CREATE KEYSPACE shop SHARDED" \
   "CREATE SHARD shop.\`-80\` PRIMARY '127.0.0.1:$p0'" \
