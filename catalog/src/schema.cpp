@@ -206,7 +206,33 @@ CREATE TABLE lookup_keys (
 );
 )sql";
 
-constexpr std::array<const char*, 6> kUpgradeSteps{kStep1, kStep2, kStep3, kStep4, kStep5, kStep6};
+// Servers shared by keyspaces (docs/catalog.md): one server (host:port) may hold shards of several
+// keyspaces, each keyspace its own database there; within a keyspace it is still one backend.
+// SQLite cannot change a UNIQUE constraint in place: the table is rebuilt.
+constexpr const char* kStep7 = R"sql(
+CREATE TABLE backends_v7 (
+  id              INTEGER PRIMARY KEY AUTOINCREMENT,
+  keyspace        TEXT NOT NULL,
+  shard           TEXT NOT NULL,
+  host            TEXT NOT NULL CHECK (length(host) >= 1),
+  port            INTEGER NOT NULL CHECK (port BETWEEN 1 AND 65535),
+  role            TEXT NOT NULL CHECK (role IN ('primary', 'replica')),
+  weight          INTEGER NOT NULL CHECK (weight BETWEEN 1 AND 4294967295),
+  state           TEXT NOT NULL CHECK (state IN ('online', 'draining', 'offline')),
+  max_lag_seconds INTEGER NOT NULL CHECK (max_lag_seconds BETWEEN 0 AND 4294967295),
+  UNIQUE (keyspace, host, port),
+  FOREIGN KEY (keyspace, shard) REFERENCES shards (keyspace, name) ON DELETE CASCADE
+);
+INSERT INTO backends_v7 (id, keyspace, shard, host, port, role, weight, state, max_lag_seconds)
+  SELECT id, keyspace, shard, host, port, role, weight, state, max_lag_seconds FROM backends;
+DROP TABLE backends;
+ALTER TABLE backends_v7 RENAME TO backends;
+CREATE INDEX backends_by_shard ON backends (keyspace, shard);
+CREATE INDEX backends_by_address ON backends (host, port);
+)sql";
+
+constexpr std::array<const char*, 7> kUpgradeSteps{kStep1, kStep2, kStep3, kStep4,
+                                                   kStep5, kStep6, kStep7};
 static_assert(kUpgradeSteps.size() == Catalog::kSchemaVersion,
               "one upgrade step per schema version");
 

@@ -371,6 +371,29 @@ Result<std::string> migrationClock(sqlite3* db) {
   return st.text(0);
 }
 
+// The cutover fences a source primary with SET GLOBAL read_only, which stops every database on
+// that server: a source primary shared with another keyspace would stop that keyspace's writes.
+Status checkUnsharedSources(sqlite3* db, std::string_view keyspace,
+                            const std::vector<SideShard>& sources) {
+  for (const SideShard& src : sources) {
+    Statement st(db,
+                 "SELECT o.host || ':' || o.port, o.keyspace || '.' || o.shard FROM backends p "
+                 "JOIN backends o ON o.host = p.host AND o.port = p.port AND o.keyspace <> "
+                 "p.keyspace WHERE p.keyspace = ? AND p.shard = ? AND p.role = 'primary'");
+    st.bind(1, keyspace).bind(2, src.name);
+    auto row = st.step();
+    if (!row) return row.takeError();
+    if (*row) {
+      return invariantError(fmt::format(
+          "source shard {}.{}'s primary {} also serves {}: the cutover fences the source primary "
+          "with read_only, which would stop that keyspace's writes too; move the other keyspace "
+          "to servers of its own first (docs/resharding.md)",
+          keyspace, src.name, st.text(0), st.text(1)));
+    }
+  }
+  return {};
+}
+
 Result<std::int64_t> insertMigration(sqlite3* db, const MigrationSpec& spec) {
   const std::string_view ks = spec.keyspace;
   auto sharded = requireKeyspace(db, ks);
@@ -401,6 +424,7 @@ Result<std::int64_t> insertMigration(sqlite3* db, const MigrationSpec& spec) {
                                       describeRange(*from)));
   }
   if (Status s = checkSpecTables(ks, spec); !s) return s.takeError();
+  if (Status s = checkUnsharedSources(db, ks, *sources); !s) return s.takeError();
 
   auto time = migrationClock(db);
   if (!time) return time.takeError();

@@ -298,11 +298,25 @@ Status insertBackend(sqlite3* db, std::string_view keyspace, std::string_view sh
         "backend {}: weight must be at least 1 (use SET BACKEND ... OFFLINE to take it out)",
         spec.address.toString()));
   }
-  auto existing = findBackendRow(db, spec.address);
-  if (!existing) return existing.takeError();
-  if (*existing) {
-    return existsError(fmt::format("backend {} already exists (shard {})", spec.address.toString(),
-                                   shardLabel((*existing)->keyspace, (*existing)->shard)));
+  // One server may hold shards of several keyspaces (each its own database there), in one role:
+  // a writable primary everywhere, or a read_only replica everywhere.
+  Statement uses(db, "SELECT keyspace, shard, role FROM backends WHERE host = ? AND port = ?");
+  uses.bind(1, spec.address.host).bind(2, std::int64_t{spec.address.port});
+  for (;;) {
+    auto row = uses.step();
+    if (!row) return row.takeError();
+    if (!*row) break;
+    const std::string ks = uses.text(0), sh = uses.text(1);
+    if (ks == keyspace) {
+      return existsError(fmt::format("backend {} already exists (shard {})",
+                                     spec.address.toString(), shardLabel(ks, sh)));
+    }
+    if (parseRole(uses.text(2)).value_or(BackendRole::kReplica) != spec.role) {
+      return invariantError(fmt::format(
+          "server {} is a {} of shard {}: a server shared by keyspaces has one role (a writable "
+          "primary or a read_only replica), so it cannot be a {} of shard {}",
+          spec.address.toString(), uses.text(2), shardLabel(ks, sh), toString(spec.role), label));
+    }
   }
   Statement primary(db,
                     "SELECT host, port FROM backends "
@@ -331,6 +345,24 @@ Status deleteBackend(sqlite3* db, const Endpoint& address) {
   auto row = findBackendRow(db, address);
   if (!row) return row.takeError();
   if (!*row) return backendNotFound(address);
+  Statement shared(db,
+                   "SELECT keyspace || '.' || shard FROM backends WHERE host = ? AND port = ? "
+                   "ORDER BY keyspace");
+  shared.bind(1, address.host).bind(2, std::int64_t{address.port});
+  std::string where;
+  std::size_t uses = 0;
+  for (;;) {
+    auto r = shared.step();
+    if (!r) return r.takeError();
+    if (!*r) break;
+    where += (uses++ == 0 ? "" : ", ") + shared.text(0);
+  }
+  if (uses > 1) {
+    return invariantError(fmt::format(
+        "server {} holds shards of several keyspaces ({}): DROP SHARD (or DROP KEYSPACE) the ones "
+        "it should leave; DROP BACKEND would remove it from all of them",
+        address.toString(), where));
+  }
   const BackendRow& backend = **row;
   if (backend.role == BackendRole::kPrimary) {
     Statement others(

@@ -87,17 +87,25 @@ class Visitor {
     auto snap = snapshot();
     if (!snap) return snap.takeError();
     if (auto err = requireKeyspace(**snap, s.keyspace)) return *err;
-    TextResultSet rs{{"keyspace", "shard", "address", "role", "weight", "state", "max_lag_seconds"},
+    TextResultSet rs{{"keyspace", "shard", "address", "role", "weight", "state", "max_lag_seconds",
+                      "shared_with"},
                      {}};
-    // Grouped by shard (in key order), primary first.
+    // Grouped by shard (in key order), primary first. A server that holds shards of several
+    // keyspaces (one pool, one health probe) names the others in shared_with.
     for (const auto& sh : (*snap)->shards) {
       if (!keyspaceMatches(s.keyspace, sh.keyspace)) continue;
       for (auto idx : sh.backends) {
         const auto& b = (*snap)->backends[idx];
+        std::string shared;
+        for (const auto& o : (*snap)->backends) {
+          if (o.address == b.address && o.keyspace != b.keyspace) {
+            shared += (shared.empty() ? "" : ",") + o.keyspace + "/" + o.shard;
+          }
+        }
         rs.rows.push_back({b.keyspace, b.shard, b.address.toString(),
                            std::string(catalog::toString(b.role)), std::to_string(b.weight),
-                           std::string(catalog::toString(b.state)),
-                           std::to_string(b.maxLagSeconds)});
+                           std::string(catalog::toString(b.state)), std::to_string(b.maxLagSeconds),
+                           shared.empty() ? std::nullopt : std::optional<std::string>(shared)});
       }
     }
     return rs;

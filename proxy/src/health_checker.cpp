@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <charconv>
 #include <limits>
+#include <unordered_map>
 #include <unordered_set>
 #include <utility>
 
@@ -215,13 +216,21 @@ void HealthChecker::checkRound() {
   catalog::SnapshotPtr snap = snapshots_();
   if (!snap) return;
   std::unordered_set<std::int64_t> checked;
+  // A server shared by keyspaces is one backend row per keyspace: probed once, its health set on
+  // every row.
+  std::unordered_map<std::string, HealthObservation> byServer;
   for (const auto& b : snap->backends) {
     if (stopRequested()) return;
     // OFFLINE backends take no traffic; they are checked again once they come back.
     if (b.state == catalog::BackendState::kOffline) continue;
     checked.insert(b.id);
-    HealthObservation o = check(b);
-    report(b, o);
+    const std::string server = b.address.toString();
+    auto known = byServer.find(server);
+    HealthObservation o = known != byServer.end() ? known->second : check(b);
+    if (known == byServer.end()) {
+      byServer.emplace(server, o);
+      report(b, o);
+    }
     // Each change is published at once: a slow (timing out) backend later in the round must not
     // hold back what was learnt about the others.
     auto current = table_.load(std::memory_order_acquire);

@@ -278,8 +278,13 @@ asio::awaitable<Status> ClientSession::syncState(SessionConn& c) {
   // The current schema is another keyspace's database (a lookup table's keyspace, a statement
   // naming another keyspace's tables): this server may not have it, and what is sent here names
   // its database.
-  const bool elsewhere = !state_.schema.empty() && c.keyspace != state_.schema &&
-                         snapshot_ && snapshot_->findKeyspace(state_.schema) != nullptr;
+  bool elsewhere = !state_.schema.empty() && c.keyspace != state_.schema && snapshot_ &&
+                   snapshot_->findKeyspace(state_.schema) != nullptr;
+  if (elsewhere) {
+    // A server shared by keyspaces holds the schema's database too when it serves that keyspace.
+    for (const auto& b : snapshot_->backends)
+      if (b.address == c.address && b.keyspace == state_.schema) elsewhere = false;
+  }
   if (!state_.schema.empty() && conn.schema != state_.schema && !elsewhere) {
     Status st = co_await conn.command(Command::kInitDb, state_.schema);
     if (!st) co_return st;

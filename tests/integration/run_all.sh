@@ -81,6 +81,9 @@ SHARDPROXY_BIN="$bin" bash "$root/tests/integration/sequence_test.sh" || failed=
 echo "-- lookup keys: backfill, routing by a non-key column, entries written with the rows, differential (its own 3-server cluster)"
 SHARDPROXY_BIN="$bin" bash "$root/tests/integration/lookup_test.sh" || failed=1
 
+echo "-- servers shared by keyspaces: two keyspaces on the same servers, one probe per server, RESHARD refuses shared sources (its own 3-shard cluster)"
+SHARDPROXY_BIN="$bin" bash "$root/tests/integration/shared_server_test.sh" || failed=1
+
 echo "-- online resharding: split, reverse, merge, unsharded -> sharded under a ledgered load (its own 6-shard cluster)"
 SHARDPROXY_BIN="$bin" bash "$root/tests/integration/reshard_test.sh" || failed=1
 SHARDPROXY_BIN="$bin" bash "$root/tests/integration/reshard_faults_test.sh" || failed=1

@@ -42,7 +42,7 @@ TEST_F(Backends, SecondPrimaryIsRejectedNamingTheFirst) {
       kInvariant, "shard shop.-80 already has a primary (127.0.0.1:13306)");
 }
 
-TEST_F(Backends, AddressesAreUniqueAcrossShards) {
+TEST_F(Backends, AddressesAreUniqueWithinAKeyspace) {
   makeShop();
   expectRejected(
       [&] {
@@ -51,6 +51,33 @@ TEST_F(Backends, AddressesAreUniqueAcrossShards) {
       kExists, "backend 127.0.0.1:13306 already exists (shard shop.-80)");
   // Same port on another host is another backend.
   ok(cat().addBackend(ep(13306, "10.0.0.7"), "shop", "80-", BackendRole::kReplica, {}, {}, ctx()));
+}
+
+// Servers shared by keyspaces: one server holds shards of several keyspaces, in one role.
+TEST_F(Backends, ServersAreSharedByKeyspacesInOneRole) {
+  makeShop();  // -80: primary :13306, replica :13307; 80-: primary :13308
+  ok(cat().createKeyspace("crm", true, ctx()));
+  ok(cat().createShard("crm", "-", ep(13306), {ep(13307)}, true, ctx()));
+  auto s = snap();
+  std::size_t uses = 0;
+  for (const auto& b : s->backends)
+    uses += b.address == ep(13306) ? 1 : 0;
+  EXPECT_EQ(uses, 2u);
+  ok(cat().createKeyspace("mail", false, ctx()));
+  expectRejected(
+      [&] { return cat().createShard("mail", "0", ep(13307), {}, true, ctx()); }, kInvariant,
+      "server 127.0.0.1:13307 is a replica of shard shop.-80: a server shared by keyspaces has "
+      "one role");
+  // Leaving one keyspace is DROP SHARD; DROP BACKEND would take it out of every keyspace.
+  expectRejected([&] { return cat().dropBackend(ep(13307), ctx()); }, kInvariant,
+                 "server 127.0.0.1:13307 holds shards of several keyspaces (crm.-, shop.-80)");
+  ok(cat().setBackendState(ep(13307), BackendState::kOffline, ctx()));
+  auto after = snap();
+  for (const auto& b : after->backends) {
+    if (b.address == ep(13307)) EXPECT_EQ(b.state, BackendState::kOffline);
+  }
+  ok(cat().dropShard("crm", "-", ctx()));
+  ok(cat().dropBackend(ep(13307), ctx()));
 }
 
 TEST_F(Backends, ShardMustExist) {
