@@ -380,6 +380,68 @@ void BackendConnection::captureRow(CommandOutput::Capture& c, const Packet& pkt,
   }
 }
 
+asio::awaitable<Status> BackendConnection::streamRows(RowStream& stream,
+                                                      CommandOutput::Capture& rows,
+                                                      std::size_t max) {
+  std::size_t added = 0;
+  while (!stream.done && added < max) {
+    auto pkt = co_await channel_.readPacket();
+    if (!pkt) {
+      broken = true;
+      stream.done = true;
+      co_return lost("while reading a result set");
+    }
+    const protocol::ByteView p = pkt->payload;
+    if (!p.empty() && p[0] == protocol::kErrHeader && stream.defsLeft == 0) {
+      stream.done = true;
+      auto err = protocol::decodeErr(p);
+      if (!err) co_return Error::make(ErrorCode::kBackendProtocol, "malformed ERR packet");
+      co_return Error::fromServer(err->errorCode, err->sqlState, err->message);
+    }
+    if (!stream.started) {
+      stream.started = true;
+      if (!p.empty() && p[0] == protocol::kOkHeader) {  // not a result set
+        stream.done = true;
+        break;
+      }
+      protocol::ByteReader r(p);
+      stream.defsLeft = static_cast<std::size_t>(r.lenenc().value_or(0));
+      stream.eofAfterDefs = (caps_ & protocol::cap::kDeprecateEof) == 0;
+      rows.defsSeen = 0;
+      continue;
+    }
+    if (stream.defsLeft > 0) {
+      --stream.defsLeft;
+      if (auto def = protocol::decodeColumnDefinition(p)) {
+        if (rows.defsSeen++ >= rows.columns.size()) {
+          rows.columns.emplace_back(def->type, def->charset);
+          rows.definitions.emplace_back(protocol::asString(p));
+        }
+      }
+      continue;
+    }
+    if (stream.eofAfterDefs) {
+      stream.eofAfterDefs = false;
+      continue;
+    }
+    if (protocol::isEofOrOkTerminator(p, caps_)) {
+      stream.done = true;
+      break;
+    }
+    protocol::ByteReader r(p);
+    for (std::size_t i = 0; i < rows.columns.size(); ++i) {
+      if (r.remaining() > 0 && p[r.position()] == 0xfb) {
+        r.skip(1);
+        rows.values.emplace_back(std::nullopt);
+      } else {
+        rows.values.emplace_back(std::string(r.lenencStr()));
+      }
+    }
+    ++added;
+  }
+  co_return Status{};
+}
+
 asio::awaitable<Result<std::uint32_t>> BackendConnection::prepare(std::string_view sql) {
   auto& out = channel_.out();
   std::uint8_t seq = 0;

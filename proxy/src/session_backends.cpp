@@ -189,21 +189,26 @@ Result<const catalog::Backend*> ClientSession::chooseFor(const catalog::Shard& s
   return choice->backend;
 }
 
+BackendLogin ClientSession::backendLogin() const {
+  BackendLogin login;
+  const auto& shared = ctx_.shared;
+  if (shared.config.backendUser) {
+    login.user = shared.config.backendUser->name;
+    login.credentials = protocol::credentialsFromPassword(shared.config.backendUser->password);
+  } else {
+    login.user = user_;
+    login.credentials = credentials_;
+  }
+  login.charset = state_.charset;
+  login.sessionCaps = caps_ & kSessionCapabilities;
+  return login;
+}
+
 asio::awaitable<Result<ClientSession::SessionConn*>> ClientSession::connectionTo(
     const catalog::Backend& backend, const catalog::Shard& shard) {
   SessionConn* c = findConn(backend.address);
   if (c == nullptr) {
-    BackendLogin login;
-    const auto& shared = ctx_.shared;
-    if (shared.config.backendUser) {
-      login.user = shared.config.backendUser->name;
-      login.credentials = protocol::credentialsFromPassword(shared.config.backendUser->password);
-    } else {
-      login.user = user_;
-      login.credentials = credentials_;
-    }
-    login.charset = state_.charset;
-    login.sessionCaps = caps_ & kSessionCapabilities;
+    const BackendLogin login = backendLogin();
     auto conn = co_await ctx_.pool.acquire(backend.address, login);
     if (!conn) co_return conn.takeError();
     SessionConn fresh;

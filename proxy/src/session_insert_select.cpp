@@ -48,9 +48,8 @@ void appendHex(std::string_view bytes, std::string& out) {
 
 }  // namespace
 
-asio::awaitable<Status> ClientSession::readRows(const std::string& sql,
-                                                BackendConnection::CommandOutput::Capture& rows,
-                                                std::string_view what) {
+asio::awaitable<Result<ClientSession::ReadTargets>> ClientSession::planRead(const std::string& sql,
+                                                                            std::string_view what) {
   sql::ParseResult parsed = parser_.parse(sql);
   if (!parsed) co_return parsed.error().toError();
   const router::Plan* planned = &planner_.plan(parsed.statement(), planInput({}, false));
@@ -79,14 +78,21 @@ asio::awaitable<Status> ClientSession::readRows(const std::string& sql,
     co_return Error::fromServer(1213, "40001",
                                 "The keyspace is being switched over (a cutover); retry");
   }
-  // The plan is not needed once its SQL is copied out (connecting may plan nothing, but keep it
-  // simple).
-  std::vector<std::pair<const catalog::Shard*, std::string>> reads;
+  ReadTargets out;
+  out.role = plan.role;
+  out.sessionConnection = plan.kind == router::PlanKind::kSessionConnection;
   for (std::size_t i = 0; i < plan.targets.size(); ++i) {
-    reads.emplace_back(&snapshot_->shards[plan.targets[i].shard], std::string(plan.sqlFor(i)));
+    out.reads.emplace_back(&snapshot_->shards[plan.targets[i].shard], std::string(plan.sqlFor(i)));
   }
-  const router::Role role = plan.role;
-  if (plan.kind == router::PlanKind::kSessionConnection) {
+  co_return out;
+}
+
+asio::awaitable<Status> ClientSession::readRows(const std::string& sql,
+                                                BackendConnection::CommandOutput::Capture& rows,
+                                                std::string_view what) {
+  auto targets = co_await planRead(sql, what);
+  if (!targets) co_return targets.takeError();
+  if (targets->sessionConnection) {
     router::Plan session;
     session.kind = router::PlanKind::kSessionConnection;
     session.role = router::Role::kPrimary;
@@ -98,9 +104,9 @@ asio::awaitable<Status> ClientSession::readRows(const std::string& sql,
     Status st = co_await (*conn)->conn->command(Command::kQuery, sql, &out);
     if (!st) co_return st;
   }
-  for (const auto& [shard, text] : reads) {
+  for (const auto& [shard, text] : targets->reads) {
     // Inside a transaction the planner sent reads to the primaries already.
-    auto backend = chooseFor(*shard, role);
+    auto backend = chooseFor(*shard, targets->role);
     if (!backend) co_return backend.takeError();
     auto conn = co_await connectionTo(**backend, *shard);
     if (!conn) co_return conn.takeError();

@@ -18,6 +18,7 @@ namespace shardproxy::proxy {
 namespace {
 
 constexpr std::size_t kKeysPerBatch = 500;
+constexpr std::size_t kRowsPerChunk = 1000;  // outer rows per chunk when streaming
 constexpr std::size_t kFlushBytes = 64 * 1024;
 
 bool integerType(std::uint8_t type) {
@@ -45,34 +46,104 @@ Error overflowError(std::size_t limit, std::string_view side) {
                   limit, side));
 }
 
+Error keyTypeError(std::uint8_t type) {
+  return Error::make(ErrorCode::kNotSupportedYet,
+                     fmt::format("A join across shards on a column of type {} (the proxy compares "
+                                 "join keys as integers only)",
+                                 type));
+}
+
 }  // namespace
 
 asio::awaitable<bool> ClientSession::onJoin(const router::Plan::JoinPlan& plan, std::uint8_t seq) {
   const router::Plan::JoinPlan join = plan;  // planning the sides overwrites the plan
   const std::size_t limit = ctx_.shared.config.mergeBufferRows;
-  Capture outer;
+  Capture outer, inner;
   outer.limit = limit;
-  Status read = co_await readRows(join.outerSql, outer, "A join across shards");
-  if (!read) co_return co_await sendError(read.error(), seq);
-  if (outer.overflow) co_return co_await sendError(overflowError(limit, "outer"), seq);
+  inner.limit = limit;
+  bool headerSent = false;
+  Status done;
+  if (!txOpen_ && !inTransaction() && state_.autocommit) {
+    // Outside a transaction the outer side streams on connections of its own, a chunk at a time.
+    done = co_await streamJoin(join, outer, inner, headerSent, seq);
+  } else {
+    // Inside one, the transaction's connections must read it (its own writes): held, bounded.
+    done = co_await readRows(join.outerSql, outer, "A join across shards");
+    if (done && outer.overflow) done = overflowError(limit, "outer");
+    if (done) done = co_await joinChunk(join, outer, inner, headerSent, seq);
+  }
+  if (done && !headerSent) {
+    outer.values.clear();
+    done = co_await joinChunk(join, outer, inner, headerSent, seq);
+  }
+  if (!done) {
+    // An ERR may follow rows already sent, as a server's does after a failure mid-result.
+    co_return co_await sendError(done.error(), seq);
+  }
+  appendResultSetEnd(client_.out(), caps_, 0, static_cast<std::uint16_t>(statusFlags()), seq);
+  co_return !(co_await client_.flush());
+}
+
+asio::awaitable<Status> ClientSession::streamJoin(const router::Plan::JoinPlan& join,
+                                                  Capture& outer, Capture& inner, bool& headerSent,
+                                                  std::uint8_t& seq) {
+  auto targets = co_await planRead(join.outerSql, "A join across shards");
+  if (!targets) co_return targets.takeError();
+  if (targets->sessionConnection) {
+    co_return Error::make(ErrorCode::kInternal, "join: the outer side reads no table");
+  }
+  // Causal reads wait for the session's writes on the session's own connections; this one reads
+  // the primary instead.
+  const router::Role role = causalReads_ ? router::Role::kPrimary : targets->role;
+  for (const auto& [shard, sql] : targets->reads) {
+    auto backend = chooseFor(*shard, role);
+    if (!backend) co_return backend.takeError();
+    auto acquired = co_await ctx_.pool.acquire((*backend)->address, backendLogin());
+    if (!acquired) co_return acquired.takeError();
+    // A connection of its own (not the session's: the inner side uses those meanwhile), with the
+    // session's state; back to the pool at the end, or closed if the stream broke off.
+    SessionConn own;
+    own.conn = std::move(*acquired);
+    own.address = (*backend)->address;
+    own.keyspace = shard->keyspace;
+    own.shard = shard->name;
+    own.primary = (*backend)->role == catalog::BackendRole::kPrimary;
+    Status st = co_await syncState(own);
+    bool sent = false;
+    if (st) sent = co_await sendQuery(*own.conn, sql);
+    if (st && !sent) st = Error::make(ErrorCode::kBackendLost, "Lost a backend while sending");
+    BackendConnection::RowStream stream;
+    while (st && !stream.done) {
+      outer.values.clear();
+      st = co_await own.conn->streamRows(stream, outer, kRowsPerChunk);
+      if (st && !outer.values.empty()) st = co_await joinChunk(join, outer, inner, headerSent, seq);
+      // (No co_await inside a short-circuit condition: GCC 12 miscompiles it.)
+      if (st && client_.out().size() >= kFlushBytes) {
+        const bool gone = static_cast<bool>(co_await client_.flush());
+        if (gone) st = Error::make(ErrorCode::kInternal, "the client went away");
+      }
+    }
+    if (!st || !stream.done) own.conn->broken = true;  // rows left unread
+    ctx_.pool.release(std::move(own.conn));
+    if (!st) {
+      Error e = st.takeError();
+      e.message += fmt::format(" (shard {}/{})", shard->keyspace, shard->name);
+      co_return e;
+    }
+  }
+  co_return Status{};
+}
+
+asio::awaitable<Status> ClientSession::joinChunk(const router::Plan::JoinPlan& join, Capture& outer,
+                                                 Capture& inner, bool& headerSent,
+                                                 std::uint8_t& seq) {
   const std::size_t ow = join.outerWidth + 1u;  // the select-list columns, then the key
   if (outer.columns.size() != ow) {
-    co_return co_await sendError(
-        Error::make(ErrorCode::kInternal,
-                    fmt::format("join: the outer side answered {} columns, {} expected",
-                                outer.columns.size(), ow)),
-        seq);
+    co_return Error::make(ErrorCode::kInternal,
+                          fmt::format("join: the outer side answered {} columns, {} expected",
+                                      outer.columns.size(), ow));
   }
-  // Keys compared by their text: exact for integers only (DECIMAL scales, collations differ).
-  auto keyTypeError = [](std::uint8_t type) {
-    return Error::make(ErrorCode::kNotSupportedYet,
-                       fmt::format("A join across shards on a column of type {} (the proxy "
-                                   "compares join keys as integers only)",
-                                   type));
-  };
-  if (!integerType(outer.columns.back().first)) {
-    co_return co_await sendError(keyTypeError(outer.columns.back().first), seq);
-  }
+  if (!integerType(outer.columns.back().first)) co_return keyTypeError(outer.columns.back().first);
   const std::size_t outerRows = outer.values.size() / ow;
   std::vector<std::string_view> keys;
   std::unordered_set<std::string_view> seen;
@@ -80,11 +151,11 @@ asio::awaitable<bool> ClientSession::onJoin(const router::Plan::JoinPlan& plan, 
     const auto& k = outer.values[r * ow + ow - 1];
     if (k && seen.insert(*k).second) keys.push_back(*k);
   }
-  // The inner side, batch by batch (one batch with NULL when there is no key: its columns).
-  Capture inner;
-  inner.limit = limit;
+  // The inner rows of these keys, batch by batch (once with NULL when there is no key and the
+  // header still needs the inner columns).
+  inner.values.clear();
   const std::size_t iw = join.innerWidth + 1u;
-  for (std::size_t at = 0; at < keys.size() || at == 0; at += kKeysPerBatch) {
+  for (std::size_t at = 0; at < keys.size() || (at == 0 && !headerSent); at += kKeysPerBatch) {
     std::string sql = join.innerPrefix;
     if (keys.empty()) sql += "NULL";
     for (std::size_t i = at; i < keys.size() && i < at + kKeysPerBatch; ++i) {
@@ -92,21 +163,17 @@ asio::awaitable<bool> ClientSession::onJoin(const router::Plan::JoinPlan& plan, 
       sql += keys[i];
     }
     sql += join.innerSuffix;
-    read = co_await readRows(sql, inner, "A join across shards");
-    if (!read) co_return co_await sendError(read.error(), seq);
-    if (inner.overflow) co_return co_await sendError(overflowError(limit, "inner"), seq);
+    Status read = co_await readRows(sql, inner, "A join across shards");
+    if (!read) co_return read;
+    if (inner.overflow) co_return overflowError(inner.limit, "inner");
     if (keys.empty()) break;
   }
   if (inner.columns.size() != iw) {
-    co_return co_await sendError(
-        Error::make(ErrorCode::kInternal,
-                    fmt::format("join: the inner side answered {} columns, {} expected",
-                                inner.columns.size(), iw)),
-        seq);
+    co_return Error::make(ErrorCode::kInternal,
+                          fmt::format("join: the inner side answered {} columns, {} expected",
+                                      inner.columns.size(), iw));
   }
-  if (!integerType(inner.columns.back().first)) {
-    co_return co_await sendError(keyTypeError(inner.columns.back().first), seq);
-  }
+  if (!integerType(inner.columns.back().first)) co_return keyTypeError(inner.columns.back().first);
   std::unordered_multimap<std::string_view, std::size_t> matches;
   const std::size_t innerRows = inner.values.size() / iw;
   matches.reserve(innerRows);
@@ -114,22 +181,24 @@ asio::awaitable<bool> ClientSession::onJoin(const router::Plan::JoinPlan& plan, 
     const auto& k = inner.values[r * iw + iw - 1];
     if (k) matches.emplace(*k, r);
   }
-
-  // The result set: the shards' own column definitions, then the joined rows.
   auto& out = client_.out();
-  std::size_t start = protocol::beginPacket(out);
-  protocol::ByteWriter(out).lenenc(join.output.size());
-  protocol::endPacket(out, start, seq);
-  for (const auto& [innerSide, idx] : join.output) {
-    const std::string& def = innerSide ? inner.definitions[idx] : outer.definitions[idx];
-    start = protocol::beginPacket(out);
-    protocol::ByteWriter(out).str(def);
+  if (!headerSent) {
+    // The shards' own column definitions.
+    headerSent = true;
+    std::size_t start = protocol::beginPacket(out);
+    protocol::ByteWriter(out).lenenc(join.output.size());
     protocol::endPacket(out, start, seq);
-  }
-  if ((caps_ & protocol::cap::kDeprecateEof) == 0) {
-    start = protocol::beginPacket(out);
-    protocol::encode(protocol::EofPacket{0, static_cast<std::uint16_t>(statusFlags())}, out);
-    protocol::endPacket(out, start, seq);
+    for (const auto& [innerSide, idx] : join.output) {
+      const std::string& def = innerSide ? inner.definitions[idx] : outer.definitions[idx];
+      start = protocol::beginPacket(out);
+      protocol::ByteWriter(out).str(def);
+      protocol::endPacket(out, start, seq);
+    }
+    if ((caps_ & protocol::cap::kDeprecateEof) == 0) {
+      start = protocol::beginPacket(out);
+      protocol::encode(protocol::EofPacket{0, static_cast<std::uint16_t>(statusFlags())}, out);
+      protocol::endPacket(out, start, seq);
+    }
   }
   auto writeRow = [&](std::size_t o, std::optional<std::size_t> i) {
     std::size_t rs = protocol::beginPacket(out);
@@ -161,11 +230,11 @@ asio::awaitable<bool> ClientSession::onJoin(const router::Plan::JoinPlan& plan, 
     }
     if (!matched && join.left) writeRow(o, std::nullopt);
     if (out.size() >= kFlushBytes) {
-      if (co_await client_.flush()) co_return false;
+      const bool gone = static_cast<bool>(co_await client_.flush());
+      if (gone) co_return Error::make(ErrorCode::kInternal, "the client went away");
     }
   }
-  appendResultSetEnd(out, caps_, 0, static_cast<std::uint16_t>(statusFlags()), seq);
-  co_return !(co_await client_.flush());
+  co_return Status{};
 }
 
 }  // namespace shardproxy::proxy

@@ -82,6 +82,17 @@ class BackendConnection {
   };
   asio::awaitable<Status> command(protocol::Command cmd, std::string_view arg,
                                   CommandOutput* out = nullptr);
+  // Reading a text result set a few rows at a time (a join's outer side): the query was sent;
+  // each call appends up to `max` rows to `rows` (columns and definitions at the first call) and
+  // sets `done` at the end of the result. An ERR answer is the returned error (done too).
+  struct RowStream {
+    bool started = false;
+    bool done = false;
+    std::size_t defsLeft = 0;
+    bool eofAfterDefs = false;
+  };
+  asio::awaitable<Status> streamRows(RowStream& stream, CommandOutput::Capture& rows,
+                                     std::size_t max);
   // Returns the connection to a fresh session for the next borrower: COM_RESET_CONNECTION, or
   // COM_CHANGE_USER when the schema must be cleared too (reset keeps the current schema).
   asio::awaitable<Status> resetSession(bool clearSchema);

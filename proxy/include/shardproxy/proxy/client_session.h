@@ -160,6 +160,14 @@ class ClientSession {
   // INSERT ... SELECT into a sharded table (session_insert_select.cpp): run the SELECT, then the
   // INSERT with its rows as VALUES.
   asio::awaitable<bool> onInsertSelect(const router::Plan::InsertSelect& parts, std::uint8_t seq);
+  // Plans `sql` (a read: one shard, a concatenation or the session's connection): what to send
+  // where. `what` names the caller in refusals.
+  struct ReadTargets {
+    std::vector<std::pair<const catalog::Shard*, std::string>> reads;
+    router::Role role = router::Role::kPrimary;
+    bool sessionConnection = false;
+  };
+  asio::awaitable<Result<ReadTargets>> planRead(const std::string& sql, std::string_view what);
   // Plans `sql` (a read: one shard, a concatenation or the session's connection) and reads its
   // rows into `rows` (more than rows.limit: rows.overflow). `what` names the caller in refusals.
   asio::awaitable<Status> readRows(const std::string& sql,
@@ -168,6 +176,19 @@ class ClientSession {
   // A join across shards (session_join.cpp): the outer side's rows, the inner side's per batch of
   // keys, joined in the proxy.
   asio::awaitable<bool> onJoin(const router::Plan::JoinPlan& join, std::uint8_t seq);
+  // One chunk of a join's outer rows: the inner rows of its keys (per batch), the result set's
+  // header first if not sent yet, the joined rows written to the client's buffer.
+  asio::awaitable<Status> joinChunk(const router::Plan::JoinPlan& join,
+                                    BackendConnection::CommandOutput::Capture& outer,
+                                    BackendConnection::CommandOutput::Capture& inner,
+                                    bool& headerSent, std::uint8_t& seq);
+  // The outer side read from connections of its own, a chunk at a time (outside transactions).
+  asio::awaitable<Status> streamJoin(const router::Plan::JoinPlan& join,
+                                     BackendConnection::CommandOutput::Capture& outer,
+                                     BackendConnection::CommandOutput::Capture& inner,
+                                     bool& headerSent, std::uint8_t& seq);
+  // The login a backend connection of this session uses.
+  BackendLogin backendLogin() const;
   asio::awaitable<void> endLookupTransactions(const std::vector<const catalog::LookupKey*>& keys,
                                               bool commit);
   asio::awaitable<Status> writeLookupEntries(const router::Plan::LookupWrite& write);
