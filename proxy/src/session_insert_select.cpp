@@ -79,7 +79,9 @@ asio::awaitable<Result<ClientSession::ReadTargets>> ClientSession::planRead(cons
                                 "The keyspace is being switched over (a cutover); retry");
   }
   ReadTargets out;
-  out.role = plan.role;
+  // Causal reads wait for the session's writes only on connections acquired for a statement:
+  // these reads go to the primaries then.
+  out.role = causalReads_ ? router::Role::kPrimary : plan.role;
   out.sessionConnection = plan.kind == router::PlanKind::kSessionConnection;
   for (std::size_t i = 0; i < plan.targets.size(); ++i) {
     out.reads.emplace_back(&snapshot_->shards[plan.targets[i].shard], std::string(plan.sqlFor(i)));
@@ -89,9 +91,10 @@ asio::awaitable<Result<ClientSession::ReadTargets>> ClientSession::planRead(cons
 
 asio::awaitable<Status> ClientSession::readRows(const std::string& sql,
                                                 BackendConnection::CommandOutput::Capture& rows,
-                                                std::string_view what) {
+                                                std::string_view what, bool primary) {
   auto targets = co_await planRead(sql, what);
   if (!targets) co_return targets.takeError();
+  if (primary) targets->role = router::Role::kPrimary;
   if (targets->sessionConnection) {
     router::Plan session;
     session.kind = router::PlanKind::kSessionConnection;
@@ -132,7 +135,9 @@ asio::awaitable<bool> ClientSession::onInsertSelect(const router::Plan::InsertSe
   const std::string prefix(parts.prefix), select(parts.select), suffix(parts.suffix);
   BackendConnection::CommandOutput::Capture rows;
   rows.limit = ctx_.shared.config.mergeBufferRows;
-  Status read = co_await readRows(select, rows, "INSERT ... SELECT");
+  // The rows an INSERT copies are read where it writes: on the primaries (as one server reads
+  // the current rows, not a replica's).
+  Status read = co_await readRows(select, rows, "INSERT ... SELECT", true);
   if (!read) co_return co_await sendError(read.error(), seq);
   if (rows.overflow) {
     co_return co_await sendError(

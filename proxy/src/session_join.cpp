@@ -92,9 +92,7 @@ asio::awaitable<Status> ClientSession::streamJoin(const router::Plan::JoinPlan& 
   if (targets->sessionConnection) {
     co_return Error::make(ErrorCode::kInternal, "join: the outer side reads no table");
   }
-  // Causal reads wait for the session's writes on the session's own connections; this one reads
-  // the primary instead.
-  const router::Role role = causalReads_ ? router::Role::kPrimary : targets->role;
+  const router::Role role = targets->role;  // planRead: the primary under causal reads
   for (const auto& [shard, sql] : targets->reads) {
     auto backend = chooseFor(*shard, role);
     if (!backend) co_return backend.takeError();

@@ -101,6 +101,15 @@ asio::awaitable<Status> ClientSession::beginOn(SessionConn& c) {
   co_return Status{};
 }
 
+asio::awaitable<void> ClientSession::noteCommitted(SessionConn& c) {
+  // Causal reads wait on a replica for this GTID; read-your-writes only needs the time.
+  if (causalReads_) {
+    co_await recordGtid(c);
+  } else {
+    noteWrite(c, {});
+  }
+}
+
 asio::awaitable<Status> ClientSession::commitAll(std::string_view sql) {
   Status first;
   bool wrote = !txWriteShard_.empty();
@@ -176,7 +185,7 @@ asio::awaitable<Status> ClientSession::finishBranch(const catalog::Endpoint& add
   if (SessionConn* still = findConn(address)) {
     still->inTx = false;
     still->xa = false;
-    if (st && commit && still->wrote && still->primary) noteWrite(*still, {});
+    if (st && commit && still->wrote && still->primary) co_await noteCommitted(*still);
   }
   co_return st;
 }
@@ -328,7 +337,7 @@ asio::awaitable<Status> ClientSession::commitTwoPhase() {
     if (SessionConn* still = findConn(a)) {
       still->inTx = false;
       still->xa = false;
-      if (st && still->primary) noteWrite(*still, {});
+      if (st && still->primary) co_await noteCommitted(*still);
     }
     if (!st) {
       pending = true;

@@ -172,7 +172,7 @@ class ClientSession {
   // rows into `rows` (more than rows.limit: rows.overflow). `what` names the caller in refusals.
   asio::awaitable<Status> readRows(const std::string& sql,
                                    BackendConnection::CommandOutput::Capture& rows,
-                                   std::string_view what);
+                                   std::string_view what, bool primary = false);
   // A join across shards (session_join.cpp): the outer side's rows, the inner side's per batch of
   // keys, joined in the proxy.
   asio::awaitable<bool> onJoin(const router::Plan::JoinPlan& join, std::uint8_t seq);
@@ -254,6 +254,9 @@ class ClientSession {
   // (multi) or with XA two-phase commit (twopc).
   asio::awaitable<Status> endTransaction(std::string_view sql, bool commit);
   asio::awaitable<Status> commitAll(std::string_view sql);
+  // A branch of the session's transaction committed on `c`, a primary: its GTID (causal reads)
+  // or the time (read-your-writes) noted for later reads of that shard.
+  asio::awaitable<void> noteCommitted(SessionConn& c);
   asio::awaitable<Status> commitInTurn();
   asio::awaitable<Status> commitTwoPhase();
   asio::awaitable<Status> rollbackBranches();
