@@ -82,6 +82,11 @@ Status insertUser(sqlite3* db, std::string_view name, std::string_view nativeHas
                   std::string_view sha2Hash, const std::vector<std::string>& keyspaces);
 Status deleteUser(sqlite3* db, std::string_view name);
 
+// The shard key of keyspace.table's sharded table rule: not found (naming CREATE SHARDED TABLE),
+// or a reference table ("ks.t is a reference table: <why>") is an error.
+Result<std::string> shardedRuleKey(sqlite3* db, std::string_view keyspace, std::string_view table,
+                                   std::string_view whyNotReference);
+
 // --- global sequences (store_sequences.cpp)
 // A sequence for a sharded table rule of a sharded keyspace; start >= 1, cache 1..kMaxCache.
 Status insertSequence(sqlite3* db, const SequenceSpec& spec);

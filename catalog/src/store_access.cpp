@@ -70,6 +70,25 @@ Status insertTableRule(sqlite3* db, std::string_view keyspace, std::string_view 
   return st.run();
 }
 
+Result<std::string> shardedRuleKey(sqlite3* db, std::string_view keyspace, std::string_view table,
+                                   std::string_view whyNotReference) {
+  const std::string what = fmt::format("{}.{}", keyspace, table);
+  Statement rule(db,
+                 "SELECT kind, shard_key FROM table_rules WHERE keyspace = ? AND table_name = ?");
+  rule.bind(1, keyspace).bind(2, table);
+  auto row = rule.step();
+  if (!row) return row.takeError();
+  if (!*row) {
+    return notFoundError(fmt::format(
+        "table rule {} does not exist (CREATE SHARDED TABLE {} SHARD KEY (column) first)", what,
+        what));
+  }
+  if (parseKind(rule.text(0)) != TableKind::kSharded) {
+    return invariantError(fmt::format("{} is a reference table: {}", what, whyNotReference));
+  }
+  return rule.text(1);
+}
+
 Status deleteTableRule(sqlite3* db, std::string_view keyspace, std::string_view table) {
   if (auto sharded = requireKeyspace(db, keyspace); !sharded) return sharded.takeError();
   if (Status s = checkNoSequence(db, keyspace, table); !s) return s;

@@ -93,22 +93,10 @@ Result<LookupKey> insertLookupKey(sqlite3* db, const LookupKeySpec& spec) {
   if (!sharded) return sharded.takeError();
   const std::string what = fmt::format("{}.{}", spec.keyspace, spec.table);
   if (Status s = validateName("lookup key column", spec.column); !s) return s.takeError();
-  Statement rule(db,
-                 "SELECT kind, shard_key FROM table_rules WHERE keyspace = ? AND table_name = ?");
-  rule.bind(1, spec.keyspace).bind(2, spec.table);
-  auto row = rule.step();
-  if (!row) return row.takeError();
-  if (!*row) {
-    return notFoundError(fmt::format(
-        "table rule {} does not exist (CREATE SHARDED TABLE {} SHARD KEY (column) first)", what,
-        what));
-  }
-  if (parseKind(rule.text(0)) != TableKind::kSharded) {
-    return invariantError(fmt::format(
-        "{} is a reference table: every shard has its rows, a lookup key has nothing to find",
-        what));
-  }
-  if (sameName(rule.text(1), spec.column)) {
+  auto shardKey = shardedRuleKey(db, spec.keyspace, spec.table,
+                                 "every shard has its rows, a lookup key has nothing to find");
+  if (!shardKey) return shardKey.takeError();
+  if (sameName(*shardKey, spec.column)) {
     return invariantError(
         fmt::format("{} is the shard key of {}: statements naming it already go to one shard",
                     spec.column, what));

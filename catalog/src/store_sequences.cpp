@@ -44,19 +44,8 @@ Status insertSequence(sqlite3* db, const SequenceSpec& spec) {
         spec.keyspace));
   }
   if (Status s = validateName("sequence column", spec.column); !s) return s;
-  Statement rule(db, "SELECT kind FROM table_rules WHERE keyspace = ? AND table_name = ?");
-  rule.bind(1, spec.keyspace).bind(2, spec.table);
-  auto row = rule.step();
-  if (!row) return row.takeError();
-  if (!*row) {
-    return notFoundError(fmt::format(
-        "table rule {} does not exist (CREATE SHARDED TABLE {} SHARD KEY (column) first)", what,
-        what));
-  }
-  if (parseKind(rule.text(0)) != TableKind::kSharded) {
-    return invariantError(
-        fmt::format("{} is a reference table: a sequence is for a sharded table", what));
-  }
+  auto rule = shardedRuleKey(db, spec.keyspace, spec.table, "a sequence is for a sharded table");
+  if (!rule) return rule.takeError();
   if (spec.start < 1) {
     return invariantError(fmt::format("sequence for {}: START WITH must be at least 1", what));
   }

@@ -6,6 +6,7 @@
 #include <cctype>
 #include <memory>
 
+#include "session_util.h"
 #include "shardproxy/proxy/server.h"
 #include "shardproxy/router/backend_choice.h"
 #include "shardproxy/router/planner.h"
@@ -135,13 +136,7 @@ AdminResult SharedState::explainRoute(std::string_view sql) {
     return rs;
   }
   if (plan.join) {
-    const auto& j = *plan.join;
-    rs.rows.push_back({std::string("nested loop: outer"), std::string("-"), std::string("proxy"),
-                       std::string("-"), j.outerSql, std::string(plan.reason)});
-    rs.rows.push_back(
-        {std::string("nested loop: inner"), std::string("-"), std::string("proxy"),
-         std::string("-"), j.innerPrefix + "<keys>" + j.innerSuffix,
-         std::string(j.left ? "per batch of outer keys; LEFT JOIN" : "per batch of outer keys")});
+    rs.rows = detail::explainJoinRows(plan);
     return rs;
   }
   if (plan.kind == router::PlanKind::kError) return plan.error;

@@ -159,13 +159,7 @@ asio::awaitable<bool> ClientSession::onExplainRoute(const sql::Statement& statem
   if (plan.join) {
     // A nested loop: the outer side's query, then the inner side's per batch of keys (each
     // planned when it runs; EXPLAIN ROUTE of either shows its route).
-    const auto& j = *plan.join;
-    rs.rows.push_back({std::string("nested loop: outer"), std::string("-"), std::string("proxy"),
-                       std::string("-"), j.outerSql, std::string(plan.reason)});
-    rs.rows.push_back(
-        {std::string("nested loop: inner"), std::string("-"), std::string("proxy"),
-         std::string("-"), j.innerPrefix + "<keys>" + j.innerSuffix,
-         std::string(j.left ? "per batch of outer keys; LEFT JOIN" : "per batch of outer keys")});
+    rs.rows = detail::explainJoinRows(plan);
     encodeResultSet(rs, caps_, statusFlags(), seq, client_.out());
     co_return !(co_await client_.flush());
   }

@@ -8,6 +8,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "shardproxy/proxy/protocol/constants.h"
 #include "shardproxy/proxy/protocol/response_scanner.h"
@@ -15,6 +16,18 @@
 #include "shardproxy/router/planner.h"
 
 namespace shardproxy::proxy::detail {
+
+// EXPLAIN ROUTE of a join across shards (both ports): the outer side's query, then the inner
+// side's per batch of keys; columns plan, shard, role, backend, sql, reason.
+inline std::vector<std::vector<std::optional<std::string>>> explainJoinRows(
+    const router::Plan& plan) {
+  const router::Plan::JoinPlan& j = *plan.join;
+  return {{std::string("nested loop: outer"), std::string("-"), std::string("proxy"),
+           std::string("-"), j.outerSql, std::string(plan.reason)},
+          {std::string("nested loop: inner"), std::string("-"), std::string("proxy"),
+           std::string("-"), j.innerPrefix + "<keys>" + j.innerSuffix,
+           std::string(j.left ? "per batch of outer keys; LEFT JOIN" : "per batch of outer keys")}};
+}
 
 inline bool iequals(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
