@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -37,6 +38,9 @@ Result<KeyRange> storedRangeAt(const Statement& st, int column, std::string_view
                                std::string_view shard);
 Status validateName(std::string_view what, std::string_view name,
                     std::size_t maxLength = kMaxNameLength);
+// The comma-separated values of a one-column query with text parameters bound in order.
+Result<std::string> listOf(sqlite3* db, const char* sql,
+                           std::initializer_list<std::string_view> params);
 // The keyspace's `sharded` flag, or "keyspace 'x' does not exist".
 Result<bool> requireKeyspace(sqlite3* db, std::string_view name);
 // The stored name of an existing shard ("8-c" finds "80-c0"), or a not-found error naming it.

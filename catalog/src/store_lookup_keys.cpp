@@ -34,22 +34,6 @@ LookupKey lookupKeyAt(const Statement& st) {
   return k;
 }
 
-// The comma-separated values of a one-column query (with its text parameters bound in order).
-Result<std::string> namesOf(sqlite3* db, const std::string& sql,
-                            std::initializer_list<std::string_view> params) {
-  Statement st(db, sql.c_str());
-  int i = 1;
-  for (std::string_view p : params)
-    st.bind(i++, p);
-  std::string out;
-  for (;;) {
-    auto row = st.step();
-    if (!row) return row.takeError();
-    if (!*row) return out;
-    out += (out.empty() ? "" : ", ") + st.text(0);
-  }
-}
-
 bool sameName(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
            return std::tolower(static_cast<unsigned char>(x)) ==
@@ -71,7 +55,7 @@ Result<std::string> lookupKeyspaceFor(sqlite3* db, const LookupKeySpec& spec) {
     }
     return spec.lookupKeyspace;
   }
-  auto unsharded = namesOf(db, "SELECT name FROM keyspaces WHERE sharded = 0 ORDER BY name", {});
+  auto unsharded = listOf(db, "SELECT name FROM keyspaces WHERE sharded = 0 ORDER BY name", {});
   if (!unsharded) return unsharded.takeError();
   if (unsharded->empty()) {
     return invariantError(
@@ -158,10 +142,10 @@ Status updateLookupKey(sqlite3* db, std::int64_t id, bool ready, std::string_vie
 }
 
 Status checkNoLookupKeysIn(sqlite3* db, std::string_view keyspace) {
-  auto keys = namesOf(db,
-                      "SELECT keyspace || '.' || table_name || ' (' || column_name || ')' FROM "
-                      "lookup_keys WHERE lookup_keyspace = ? ORDER BY 1",
-                      {keyspace});
+  auto keys = listOf(db,
+                     "SELECT keyspace || '.' || table_name || ' (' || column_name || ')' FROM "
+                     "lookup_keys WHERE lookup_keyspace = ? ORDER BY 1",
+                     {keyspace});
   if (!keys) return keys.takeError();
   if (keys->empty()) return {};
   return invariantError(fmt::format(

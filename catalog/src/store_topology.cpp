@@ -3,6 +3,8 @@
 // names it.
 #include <fmt/format.h>
 
+#include <initializer_list>
+
 #include "catalog_errors.h"
 #include "model.h"
 #include "sqlite_util.h"
@@ -55,10 +57,15 @@ Result<KeyRange> storedRange(sqlite3* db, std::string_view keyspace, std::string
   return storedRangeAt(st, 0, keyspace, name);
 }
 
-// The comma-separated values of a one-column query with one text parameter.
-Result<std::string> listOf(sqlite3* db, const char* sql, std::string_view param) {
+}  // namespace
+
+// The comma-separated values of a one-column query with text parameters bound in order.
+Result<std::string> listOf(sqlite3* db, const char* sql,
+                           std::initializer_list<std::string_view> params) {
   Statement st(db, sql);
-  st.bind(1, param);
+  int i = 1;
+  for (std::string_view p : params)
+    st.bind(i++, p);
   std::string out;
   for (;;) {
     auto row = st.step();
@@ -67,6 +74,8 @@ Result<std::string> listOf(sqlite3* db, const char* sql, std::string_view param)
     out += (out.empty() ? "" : ", ") + st.text(0);
   }
 }
+
+namespace {
 
 // An unsharded keyspace has one shard of its own; the others are NOT SERVING resharding targets.
 Status checkNoOwnShardYet(sqlite3* db, std::string_view keyspace) {
@@ -183,13 +192,14 @@ Status deleteKeyspace(sqlite3* db, std::string_view name) {
   if (!sharded) return sharded.takeError();
   if (Status s = checkNoUnfinishedMigration(db, name); !s) return s;
   auto shards =
-      listOf(db, "SELECT name FROM shards WHERE keyspace = ? ORDER BY range_start, name", name);
+      listOf(db, "SELECT name FROM shards WHERE keyspace = ? ORDER BY range_start, name", {name});
   if (!shards) return shards.takeError();
   if (!shards->empty()) {
     return invariantError(
         fmt::format("keyspace '{}' still has shards ({}); drop them first", name, *shards));
   }
-  auto users = listOf(db, "SELECT user FROM user_keyspaces WHERE keyspace = ? ORDER BY user", name);
+  auto users =
+      listOf(db, "SELECT user FROM user_keyspaces WHERE keyspace = ? ORDER BY user", {name});
   if (!users) return users.takeError();
   if (!users->empty()) {
     return invariantError(

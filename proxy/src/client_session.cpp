@@ -374,13 +374,17 @@ asio::awaitable<bool> ClientSession::onKill(const router::KillRequest& kill, std
 asio::awaitable<std::optional<Error>> ClientSession::checkSchema() {
   // Connecting brings the connection to the session's schema: the backend says if it exists.
   refreshSnapshot();
+  auto conn = co_await schemaConnection();
+  if (!conn) co_return conn.takeError();
+  co_return std::nullopt;
+}
+
+asio::awaitable<Result<ClientSession::SessionConn*>> ClientSession::schemaConnection() {
   router::Plan plan;
   plan.kind = router::PlanKind::kSessionConnection;
   plan.role = router::Role::kPrimary;
   plan.keyspace = schemaKeyspace();
-  auto conn = co_await sessionConnection(plan);
-  if (!conn) co_return conn.takeError();
-  co_return std::nullopt;
+  co_return co_await sessionConnection(plan);
 }
 
 asio::awaitable<bool> ClientSession::onInitDb(const Packet& pkt) {

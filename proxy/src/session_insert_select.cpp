@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "shardproxy/proxy/client_session.h"
+#include "shardproxy/proxy/merge/cells.h"
 #include "shardproxy/proxy/server.h"
 #include "shardproxy/router/sql/analysis.h"
 
@@ -16,22 +17,10 @@ namespace {
 
 using protocol::Command;
 
+// Numbers are written back as the digits the server sent.
 bool numericType(std::uint8_t type) {
-  switch (type) {
-    case 0:    // DECIMAL
-    case 1:    // TINY
-    case 2:    // SHORT
-    case 3:    // LONG
-    case 4:    // FLOAT
-    case 5:    // DOUBLE
-    case 8:    // LONGLONG
-    case 9:    // INT24
-    case 13:   // YEAR
-    case 246:  // NEWDECIMAL
-      return true;
-    default:
-      return false;
-  }
+  const merge::ColumnType t{type};
+  return t.isInteger() || t.isDecimal() || t.isFloating();
 }
 
 constexpr std::uint16_t kBinaryCharset = 63;
@@ -96,11 +85,7 @@ asio::awaitable<Status> ClientSession::readRows(const std::string& sql,
   if (!targets) co_return targets.takeError();
   if (primary) targets->role = router::Role::kPrimary;
   if (targets->sessionConnection) {
-    router::Plan session;
-    session.kind = router::PlanKind::kSessionConnection;
-    session.role = router::Role::kPrimary;
-    session.keyspace = schemaKeyspace();
-    auto conn = co_await sessionConnection(session);
+    auto conn = co_await schemaConnection();
     if (!conn) co_return conn.takeError();
     BackendConnection::CommandOutput out;
     out.capture = &rows;

@@ -10,6 +10,7 @@
 #include <unordered_set>
 
 #include "shardproxy/proxy/client_session.h"
+#include "shardproxy/proxy/merge/cells.h"
 #include "shardproxy/proxy/merge_relay.h"
 #include "shardproxy/proxy/server.h"
 
@@ -22,17 +23,7 @@ constexpr std::size_t kRowsPerChunk = 1000;  // outer rows per chunk when stream
 constexpr std::size_t kFlushBytes = 64 * 1024;
 
 bool integerType(std::uint8_t type) {
-  switch (type) {
-    case 1:   // TINY
-    case 2:   // SHORT
-    case 3:   // LONG
-    case 8:   // LONGLONG
-    case 9:   // INT24
-    case 13:  // YEAR
-      return true;
-    default:
-      return false;
-  }
+  return merge::ColumnType{type}.isInteger();
 }
 
 using Capture = BackendConnection::CommandOutput::Capture;

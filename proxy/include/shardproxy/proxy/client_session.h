@@ -279,6 +279,8 @@ class ClientSession {
                                                      const catalog::Shard& shard);
   // The connection that ran the session's last statement, or a new one to the first shard.
   asio::awaitable<Result<SessionConn*>> sessionConnection(const router::Plan& plan);
+  // The session's connection to the primary of its current schema's keyspace.
+  asio::awaitable<Result<SessionConn*>> schemaConnection();
   SessionConn* findConn(const catalog::Endpoint& address);
   // The connection to `address` when it is already in the session's state and transaction.
   SessionConn* readyConn(const catalog::Endpoint& address);
