@@ -13,6 +13,7 @@
 #include "shardproxy/proxy/merge/cells.h"
 #include "shardproxy/proxy/merge_relay.h"
 #include "shardproxy/proxy/server.h"
+#include "shardproxy/router/sql/analysis.h"
 
 namespace shardproxy::proxy {
 
@@ -126,30 +127,42 @@ asio::awaitable<Status> ClientSession::streamJoin(const router::Plan::JoinPlan& 
 asio::awaitable<Status> ClientSession::joinChunk(const router::Plan::JoinPlan& join, Capture& outer,
                                                  Capture& inner, bool& headerSent,
                                                  std::uint8_t& seq) {
-  const std::size_t ow = join.outerWidth + 1u;  // the select-list columns, then the key
+  // The select-list columns, then the key (and its weight for string keys).
+  const std::size_t extra = join.weights ? 2u : 1u;
+  const std::size_t ow = join.outerWidth + extra;
+  const std::size_t okey = join.outerWidth, omatch = ow - 1;
   if (outer.columns.size() != ow) {
     co_return Error::make(ErrorCode::kInternal,
                           fmt::format("join: the outer side answered {} columns, {} expected",
                                       outer.columns.size(), ow));
   }
-  if (!integerType(outer.columns.back().first)) co_return keyTypeError(outer.columns.back().first);
+  if (!join.weights && !integerType(outer.columns[okey].first)) {
+    co_return keyTypeError(outer.columns[okey].first);
+  }
   const std::size_t outerRows = outer.values.size() / ow;
-  std::vector<std::string_view> keys;
+  std::vector<std::string_view> keys;  // distinct by what they are matched by
   std::unordered_set<std::string_view> seen;
   for (std::size_t r = 0; r < outerRows; ++r) {
-    const auto& k = outer.values[r * ow + ow - 1];
-    if (k && seen.insert(*k).second) keys.push_back(*k);
+    const auto& k = outer.values[r * ow + okey];
+    const auto& m = outer.values[r * ow + omatch];
+    if (k && m && seen.insert(*m).second) keys.push_back(*k);
   }
   // The inner rows of these keys, batch by batch (once with NULL when there is no key and the
   // header still needs the inner columns).
   inner.values.clear();
-  const std::size_t iw = join.innerWidth + 1u;
+  const std::size_t iw = join.innerWidth + extra;
+  const std::size_t ikey = join.innerWidth, imatch = iw - 1;
+  const sql::LexOptions& lex = parser_.options().lex;
   for (std::size_t at = 0; at < keys.size() || (at == 0 && !headerSent); at += kKeysPerBatch) {
     std::string sql = join.innerPrefix;
     if (keys.empty()) sql += "NULL";
     for (std::size_t i = at; i < keys.size() && i < at + kKeysPerBatch; ++i) {
       if (i > at) sql += ", ";
-      sql += keys[i];
+      if (join.weights) {
+        sql::appendStringLiteral(keys[i], lex, sql);  // as the session's statements quote
+      } else {
+        sql += keys[i];
+      }
     }
     sql += join.innerSuffix;
     Status read = co_await readRows(sql, inner, "A join across shards");
@@ -162,13 +175,15 @@ asio::awaitable<Status> ClientSession::joinChunk(const router::Plan::JoinPlan& j
                           fmt::format("join: the inner side answered {} columns, {} expected",
                                       inner.columns.size(), iw));
   }
-  if (!integerType(inner.columns.back().first)) co_return keyTypeError(inner.columns.back().first);
+  if (!join.weights && !integerType(inner.columns[ikey].first)) {
+    co_return keyTypeError(inner.columns[ikey].first);
+  }
   std::unordered_multimap<std::string_view, std::size_t> matches;
   const std::size_t innerRows = inner.values.size() / iw;
   matches.reserve(innerRows);
   for (std::size_t r = 0; r < innerRows; ++r) {
-    const auto& k = inner.values[r * iw + iw - 1];
-    if (k) matches.emplace(*k, r);
+    const auto& m = inner.values[r * iw + imatch];
+    if (m && inner.values[r * iw + ikey]) matches.emplace(*m, r);
   }
   auto& out = client_.out();
   if (!headerSent) {
@@ -208,9 +223,9 @@ asio::awaitable<Status> ClientSession::joinChunk(const router::Plan::JoinPlan& j
     protocol::endPacket(out, rs, seq);
   };
   for (std::size_t o = 0; o < outerRows; ++o) {
-    const auto& k = outer.values[o * ow + ow - 1];
+    const auto& k = outer.values[o * ow + omatch];
     bool matched = false;
-    if (k) {
+    if (k && outer.values[o * ow + okey]) {
       auto [first, last] = matches.equal_range(*k);
       for (auto it = first; it != last; ++it) {
         writeRow(o, it->second);

@@ -200,12 +200,37 @@ bool Run::tryJoinPlan(const SelectBlock& b) {
   auto from = [](const TableName* t) { return std::string(t->text); };
   join.outerWidth = sides[0].width;
   join.innerWidth = sides[1].width;
-  join.outerSql = fmt::format(
-      "SELECT {}{}{} FROM {}{}{}", sides[0].items, sides[0].items.empty() ? "" : ", ", key[0]->text,
-      from(sides[0].table), sides[0].conditions.empty() ? "" : " WHERE ", sides[0].conditions);
-  join.innerPrefix = fmt::format("SELECT {}{}{} FROM {} WHERE {} IN (", sides[1].items,
-                                 sides[1].items.empty() ? "" : ", ", key[1]->text,
-                                 from(sides[1].table), key[1]->text);
+  // String keys of one collation (tracked) are matched by their WEIGHT_STRING, as the server
+  // compares them ('a' = 'A ' under _ci); integers by their digits; anything else is checked (and
+  // refused unless integer) when the rows come.
+  const TrackedColumn* keyColumn[2] = {nullptr, nullptr};
+  for (int i = 0; i < 2; ++i) {
+    if (sides[i].tracked == nullptr) continue;
+    if (auto pos = sides[i].tracked->position(key[i]->column.name)) {
+      keyColumn[i] = &sides[i].tracked->columns[*pos];
+    }
+  }
+  auto stringType = [](const TrackedColumn* c) {
+    return c != nullptr && (c->dataType == "char" || c->dataType == "varchar" ||
+                            c->dataType == "binary" || c->dataType == "varbinary");
+  };
+  if (stringType(keyColumn[0]) || stringType(keyColumn[1])) {
+    if (!stringType(keyColumn[0]) || !stringType(keyColumn[1]) ||
+        keyColumn[0]->collation != keyColumn[1]->collation) {
+      return refuse("a join key of two types or collations (string keys must share a collation)");
+    }
+    join.weights = true;
+  }
+  const std::string outerKey = join.weights ? fmt::format("{0}, WEIGHT_STRING({0})", key[0]->text)
+                                            : std::string(key[0]->text);
+  const std::string innerKey = join.weights ? fmt::format("{0}, WEIGHT_STRING({0})", key[1]->text)
+                                            : std::string(key[1]->text);
+  join.outerSql = fmt::format("SELECT {}{}{} FROM {}{}{}", sides[0].items,
+                              sides[0].items.empty() ? "" : ", ", outerKey, from(sides[0].table),
+                              sides[0].conditions.empty() ? "" : " WHERE ", sides[0].conditions);
+  join.innerPrefix =
+      fmt::format("SELECT {}{}{} FROM {} WHERE {} IN (", sides[1].items,
+                  sides[1].items.empty() ? "" : ", ", innerKey, from(sides[1].table), key[1]->text);
   join.innerSuffix =
       sides[1].conditions.empty() ? ")" : fmt::format(") AND {}", sides[1].conditions);
   plan_.join = std::move(join);

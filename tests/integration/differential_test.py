@@ -203,7 +203,11 @@ def gen(rnd, keys):
         parts = [cond(p) for _ in range(rnd.randint(1, 3))]
         return " AND ".join(parts) if rnd.random() < 0.7 else " OR ".join(parts)
 
-    s = rnd.randint(0, 21)
+    s = rnd.randint(0, 22)
+    if s == 22:
+        # A join across shards on a string column (matched by its collation's weight).
+        return (f"SELECT c1.id, c2.id, c2.country FROM diff_customers c1 JOIN diff_customers c2 "
+                f"ON c2.country = c1.country WHERE ({where('c1.')}) AND c2.score > 95")
     if s == 19:
         # Joins across shards (not on both shard keys): a nested loop in the proxy.
         return (f"SELECT o.id, o.amount, c.name, c.score FROM diff_orders o JOIN diff_customers c "

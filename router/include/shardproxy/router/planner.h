@@ -147,6 +147,9 @@ struct Plan {
     std::uint16_t outerWidth = 0;
     std::uint16_t innerWidth = 0;
     bool left = false;  // LEFT JOIN: an outer row without a match is kept, inner columns NULL
+    // String keys: each side's key is followed by its WEIGHT_STRING, which the rows are matched
+    // by (the keys are sent in the IN list as quoted strings); else integer keys, by their digits.
+    bool weights = false;
   };
   std::optional<JoinPlan> join;
 
