@@ -306,10 +306,29 @@ asio::awaitable<bool> ClientSession::relayGeneratedExecute(SessionConn& c, const
                                   static_cast<std::uint64_t>(plan.generatedId));
 }
 
+asio::awaitable<bool> ClientSession::prepareProxyOnly(std::string_view sql, std::uint8_t seq) {
+  std::uint32_t clientId = nextStatementId_++;
+  PreparedStatement& st = statements_[clientId];
+  st.sql.assign(sql);
+  st.proxyOnly = true;
+  auto& out = client_.out();
+  std::size_t start = protocol::beginPacket(out);
+  protocol::StmtPrepareOk ok;
+  ok.statementId = clientId;
+  protocol::encode(ok, out);
+  protocol::endPacket(out, start, seq);
+  co_return !(co_await client_.flush());
+}
+
 asio::awaitable<bool> ClientSession::onStmtPrepare(const Packet& pkt) {
   std::uint8_t seq = static_cast<std::uint8_t>(pkt.lastSeq + 1);
   std::string_view sql = protocol::asString(pkt.payload.subspan(1));
   refreshSnapshot();
+  if (sql.size() > 4 && (sql[0] == 'k' || sql[0] == 'K') && router::parseKill(sql)) [[unlikely]] {
+    // KILL [QUERY] <id> names the proxy's ids, as the text statement does: prepared here,
+    // translated to the target's backend thread at execute (onKill).
+    co_return co_await prepareProxyOnly(sql, seq);
+  }
   // Prepared where the statement would run (its first shard), so the server checks it there;
   // each execute is routed again on its bound values.
   router::Plan session;
@@ -344,17 +363,7 @@ asio::awaitable<bool> ClientSession::onStmtPrepare(const Packet& pkt) {
                         "Set shardproxy_* variables in a SET of their own, with literal values"),
             seq);
       }
-      std::uint32_t clientId = nextStatementId_++;
-      PreparedStatement& st = statements_[clientId];
-      st.sql.assign(sql);
-      st.proxyOnly = true;
-      auto& out = client_.out();
-      std::size_t start = protocol::beginPacket(out);
-      protocol::StmtPrepareOk ok;
-      ok.statementId = clientId;
-      protocol::encode(ok, out);
-      protocol::endPacket(out, start, seq);
-      co_return !(co_await client_.flush());
+      co_return co_await prepareProxyOnly(sql, seq);
     }
   } else {
     const catalog::Keyspace* ks = schemaKeyspace();
@@ -440,6 +449,7 @@ asio::awaitable<bool> ClientSession::onStmtExecute(const Packet& pkt) {
   }
   PreparedStatement& st = it->second;
   if (st.proxyOnly) {
+    if (auto kill = router::parseKill(st.sql)) co_return co_await onKill(*kill, seq);
     sql::ParseResult parsed = parser_.parse(st.sql);
     const auto* set = parsed ? parsed.statement().as<sql::SetStatement>() : nullptr;
     if (set == nullptr) {

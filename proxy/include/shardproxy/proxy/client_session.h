@@ -114,6 +114,8 @@ class ClientSession {
   asio::awaitable<bool> dispatch(const Packet& pkt);
 
   asio::awaitable<bool> onQuery(const Packet& pkt);
+  // A statement the proxy answers itself (SET shardproxy_*, KILL): prepared without a backend.
+  asio::awaitable<bool> prepareProxyOnly(std::string_view sql, std::uint8_t seq);
   asio::awaitable<bool> onKill(const router::KillRequest& kill, std::uint8_t seq);
   asio::awaitable<bool> onInitDb(const Packet& pkt);
   asio::awaitable<bool> onSimpleForward(const Packet& pkt, protocol::ResponseKind kind);
