@@ -1949,6 +1949,36 @@ def test_14_server_fidelity():
           f"SELECT CONNECTION_ID(): {rows!r} named {name!r}, handshake id {c.thread_id()}")
     check(pquery(c, "SELECT CONNECTION_ID() + 0")[0][0] == c.thread_id(),
           "CONNECTION_ID() inside an expression is the handshake's id")
+    # A prepared KILL QUERY takes the same id (mysqltest --ps-protocol prepares it): the victim's
+    # statement is interrupted (1317), the victim's session goes on.
+    victim = pconn(p.port)
+    done = {}
+
+    def sleeper():
+        t0 = time.time()
+        try:
+            pquery(victim, "SELECT SLEEP(20)")
+            done["result"] = "finished"
+        except pymysql.MySQLError as e:
+            done["result"] = e.args[0]
+        done["seconds"] = time.time() - t0
+
+    th = threading.Thread(target=sleeper)
+    th.start()
+    time.sleep(0.5)
+    r = Raw(p.port)
+    require(isinstance(r.login(db="shop"), Ok), "raw login failed")
+    prep = r.prepare(f"KILL QUERY {victim.thread_id()}")
+    check(not isinstance(prep, Err), f"COM_STMT_PREPARE of KILL QUERY: {prep!r}")
+    if not isinstance(prep, Err):
+        r.command(COM_STMT_EXECUTE, Raw.execute_payload(prep[0], []))
+        res = r.read_result(binary=True)
+        check(isinstance(res, Ok), f"COM_STMT_EXECUTE of KILL QUERY: {res!r}")
+    th.join(25)
+    # SLEEP() interrupted by KILL QUERY returns 1 (MariaDB), or the statement fails with 1317.
+    check(done.get("seconds", 99) < 10, f"the KILLed query ran on: {done!r}")
+    check(pquery(victim, "SELECT 2")[0][0] == 2, "the session whose query was killed goes on")
+    victim.close()
     killer = pconn(p.port)
     pquery(killer, f"KILL {rows[0][0]}")
     killer.close()
