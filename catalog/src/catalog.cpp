@@ -87,6 +87,51 @@ Status Catalog::setTransactionMode(std::string_view keyspace, TransactionMode mo
                      [&] { return detail::updateTransactionMode(db_, keyspace, mode); });
 }
 
+Status Catalog::setAutoFailover(std::string_view keyspace, bool on, const ChangeContext& ctx) {
+  return applyChange(db_, version_, ctx,
+                     [&] { return detail::updateAutoFailover(db_, keyspace, on); });
+}
+
+Result<std::vector<std::string>> Catalog::promoteBackend(const Endpoint& newPrimary,
+                                                         const Endpoint& oldPrimary,
+                                                         BackendState oldPrimaryState,
+                                                         const ChangeContext& ctx) {
+  std::vector<std::string> switched;
+  Status s = applyChange(db_, version_, ctx, [&]() -> Status {
+    auto rows = detail::promoteBackendRows(db_, newPrimary, oldPrimary, oldPrimaryState);
+    if (!rows) return rows.takeError();
+    switched = std::move(*rows);
+    return {};
+  });
+  if (!s) return s.takeError();
+  return switched;
+}
+
+Result<std::int64_t> Catalog::recordHaEvent(const HaEvent& event) {
+  std::int64_t id = 0;
+  Status s = writeProgress(db_, [&]() -> Status {
+    auto r = detail::insertHaEvent(db_, event);
+    if (!r) return r.takeError();
+    id = *r;
+    return {};
+  });
+  if (!s) return s.takeError();
+  return id;
+}
+
+Status Catalog::updateHaEvent(const HaEvent& event) {
+  return writeProgress(db_, [&] { return detail::updateHaEventRow(db_, event); });
+}
+
+Result<std::vector<HaEvent>> Catalog::haEvents(std::optional<std::uint32_t> limit) {
+  auto tx = detail::Transaction::begin(db_, detail::Transaction::Kind::kRead);
+  if (!tx) return tx.takeError();
+  auto rows = detail::selectHaEvents(db_, limit);
+  if (!rows) return rows;
+  if (Status s = tx->commit(); !s) return s.takeError();
+  return rows;
+}
+
 Status Catalog::createShard(std::string_view keyspace, std::string_view shardName,
                             const Endpoint& primary, const std::vector<Endpoint>& replicas,
                             bool serving, const ChangeContext& ctx) {

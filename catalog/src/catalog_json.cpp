@@ -57,6 +57,10 @@ Status applyDocument(sqlite3* db, const CatalogDoc& doc) {
       Status s = detail::updateTransactionMode(db, ks.name, ks.transactionMode);
       if (!s) return at(ks.path, std::move(s));
     }
+    if (ks.autoFailover) {
+      Status s = detail::updateAutoFailover(db, ks.name, true);
+      if (!s) return at(ks.path, std::move(s));
+    }
   }
   for (const auto& ks : doc.keyspaces) {
     for (const auto& shard : ks.shards) {
@@ -121,6 +125,7 @@ void writeKeyspace(Writer& w, const Snapshot& snap, const Keyspace& ks) {
   if (ks.transactionMode != TransactionMode::kMulti) {
     putString(w, "transaction_mode", toString(ks.transactionMode));
   }
+  if (ks.autoFailover) putBool(w, "auto_failover", true);
   startArray(w, "shards");
   for (std::size_t i : ks.shards) {
     const Shard& shard = snap.shards[i];

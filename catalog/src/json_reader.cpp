@@ -177,7 +177,8 @@ KeyspaceDoc readKeyspace(Reader& r, const Value& v, const std::string& path) {
   KeyspaceDoc doc;
   doc.path = path;
   if (!r.object(v, path,
-                {"name", "sharded", "scatter_writes", "transaction_mode", "shards", "tables"}))
+                {"name", "sharded", "scatter_writes", "transaction_mode", "auto_failover", "shards",
+                 "tables"}))
     return doc;
   doc.name = r.string(v, path, "name", true).value_or("");
   doc.sharded = r.boolean(v, path, "sharded", false);
@@ -185,6 +186,7 @@ KeyspaceDoc readKeyspace(Reader& r, const Value& v, const std::string& path) {
                                 parseScatterWrites, R"("allow", "deny")");
   doc.transactionMode = enumField(r, v, path, "transaction_mode", false, TransactionMode::kMulti,
                                   parseTransactionMode, R"("single", "multi", "twopc")");
+  doc.autoFailover = r.boolean(v, path, "auto_failover", false);
   if (const Value* list = r.array(v, path, "shards")) {
     for (rapidjson::SizeType i = 0; i < list->Size() && !r.failed(); ++i) {
       doc.shards.push_back(readShard(r, (*list)[i], Reader::index(path, "shards", i)));

@@ -38,6 +38,7 @@ struct KeyspaceDoc {
   bool sharded = false;
   ScatterWrites scatterWrites = ScatterWrites::kAllow;
   TransactionMode transactionMode = TransactionMode::kMulti;
+  bool autoFailover = false;
   std::vector<ShardDoc> shards;
   std::vector<TableDoc> tables;
 };

@@ -231,8 +231,31 @@ CREATE INDEX backends_by_shard ON backends (keyspace, shard);
 CREATE INDEX backends_by_address ON backends (host, port);
 )sql";
 
-constexpr std::array<const char*, 7> kUpgradeSteps{kStep1, kStep2, kStep3, kStep4,
-                                                   kStep5, kStep6, kStep7};
+// High availability (docs/high-availability.md): a keyspace's automatic failover switch, and the
+// record of each primary switchover and failover (SHOW FAILOVERS).
+constexpr const char* kStep8 = R"sql(
+ALTER TABLE keyspaces ADD COLUMN auto_failover INTEGER NOT NULL DEFAULT 0
+  CHECK (auto_failover IN (0, 1));
+CREATE TABLE ha_events (
+  id                INTEGER PRIMARY KEY AUTOINCREMENT,
+  kind              TEXT NOT NULL CHECK (kind IN ('switchover', 'failover')),
+  shards            TEXT NOT NULL,
+  old_primary       TEXT NOT NULL,
+  new_primary       TEXT NOT NULL DEFAULT '',
+  state             TEXT NOT NULL CHECK (state IN ('running', 'done', 'failed')),
+  started_ms        INTEGER NOT NULL,
+  finished_ms       INTEGER,
+  pause_ms          INTEGER,
+  old_gtid          TEXT NOT NULL DEFAULT '',
+  new_gtid          TEXT NOT NULL DEFAULT '',
+  lost_transactions INTEGER,
+  old_primary_state TEXT NOT NULL DEFAULT '',
+  detail            TEXT NOT NULL DEFAULT ''
+);
+)sql";
+
+constexpr std::array<const char*, 8> kUpgradeSteps{kStep1, kStep2, kStep3, kStep4,
+                                                   kStep5, kStep6, kStep7, kStep8};
 static_assert(kUpgradeSteps.size() == Catalog::kSchemaVersion,
               "one upgrade step per schema version");
 

@@ -23,7 +23,8 @@ Status forEachRow(Statement& st, OnRow onRow) {
 }
 
 Status readKeyspacesAndShards(sqlite3* db, Snapshot& snap) {
-  Statement ks(db, "SELECT name, sharded, scatter_writes, transaction_mode FROM keyspaces");
+  Statement ks(
+      db, "SELECT name, sharded, scatter_writes, transaction_mode, auto_failover FROM keyspaces");
   Status s = forEachRow(ks, [&] {
     Keyspace& keyspace = snap.keyspaces.emplace_back();
     keyspace.name = ks.text(0);
@@ -31,6 +32,7 @@ Status readKeyspacesAndShards(sqlite3* db, Snapshot& snap) {
     // The schema's CHECK admits only the two values.
     keyspace.scatterWrites = parseScatterWrites(ks.text(2)).value_or(ScatterWrites::kAllow);
     keyspace.transactionMode = parseTransactionMode(ks.text(3)).value_or(TransactionMode::kMulti);
+    keyspace.autoFailover = ks.int64(4) != 0;
   });
   if (!s) return s;
   std::sort(snap.keyspaces.begin(), snap.keyspaces.end(),

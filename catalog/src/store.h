@@ -58,6 +58,14 @@ Status insertKeyspace(sqlite3* db, std::string_view name, bool sharded);
 Status deleteKeyspace(sqlite3* db, std::string_view name);
 Status updateScatterWrites(sqlite3* db, std::string_view keyspace, ScatterWrites setting);
 Status updateTransactionMode(sqlite3* db, std::string_view keyspace, TransactionMode mode);
+Status updateAutoFailover(sqlite3* db, std::string_view keyspace, bool on);
+// Catalog::promoteBackend's rows (store_ha.cpp).
+Result<std::vector<std::string>> promoteBackendRows(sqlite3* db, const Endpoint& newPrimary,
+                                                    const Endpoint& oldPrimary,
+                                                    BackendState oldPrimaryState);
+Result<std::int64_t> insertHaEvent(sqlite3* db, const HaEvent& event);
+Status updateHaEventRow(sqlite3* db, const HaEvent& event);
+Result<std::vector<HaEvent>> selectHaEvents(sqlite3* db, std::optional<std::uint32_t> limit);
 // Returns the stored shard name: the canonical Vitess form for a key range ("8-c" → "80-c0").
 // In an unsharded keyspace a NOT SERVING shard named by a key range is a resharding target with
 // that range; any other shard is the keyspace's one shard and owns the whole space. `restoring`

@@ -230,6 +230,14 @@ Status updateTransactionMode(sqlite3* db, std::string_view keyspace, Transaction
   return st.run();
 }
 
+Status updateAutoFailover(sqlite3* db, std::string_view keyspace, bool on) {
+  auto sharded = requireKeyspace(db, keyspace);
+  if (!sharded) return sharded.takeError();
+  Statement st(db, "UPDATE keyspaces SET auto_failover = ? WHERE name = ?");
+  st.bind(1, std::int64_t{on ? 1 : 0}).bind(2, keyspace);
+  return st.run();
+}
+
 Result<std::string> insertShard(sqlite3* db, std::string_view keyspace, std::string_view name,
                                 bool serving, bool restoring) {
   auto sharded = requireKeyspace(db, keyspace);

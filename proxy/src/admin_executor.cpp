@@ -6,6 +6,7 @@
 #include <cctype>
 #include <limits>
 
+#include "admin_ha.h"
 #include "admin_migrations.h"
 #include "shardproxy/router/admin_statement.h"
 #include "shardproxy/router/keyspace_id.h"
@@ -39,15 +40,19 @@ bool keyspaceMatches(const std::optional<std::string>& filter, const std::string
 // the catalog.
 class Visitor {
  public:
-  Visitor(catalog::Catalog& catalog, migrations::MigrationManager* manager,
+  Visitor(catalog::Catalog& catalog, const AdminServices& services,
           const catalog::ChangeContext& ctx, bool& changed)
-      : catalog_(catalog), manager_(manager), ctx_(ctx), changed_(changed) {}
+      : catalog_(catalog),
+        manager_(services.manager),
+        services_(services),
+        ctx_(ctx),
+        changed_(changed) {}
 
   AdminResult operator()(const adm::ShowKeyspaces&) {
     auto snap = snapshot();
     if (!snap) return snap.takeError();
     TextResultSet rs{{"name", "sharded", "serving_shards", "complete", "uncovered_ranges",
-                      "scatter_writes", "transaction_mode"},
+                      "scatter_writes", "transaction_mode", "auto_failover"},
                      {}};
     for (const auto& ks : (*snap)->keyspaces) {
       std::size_t serving = 0;
@@ -55,7 +60,8 @@ class Visitor {
         serving += (*snap)->shards[idx].serving ? 1 : 0;
       rs.rows.push_back({ks.name, yesNo(ks.sharded), std::to_string(serving), yesNo(ks.complete()),
                          joinRanges(ks.uncovered), std::string(catalog::toString(ks.scatterWrites)),
-                         std::string(catalog::toString(ks.transactionMode))});
+                         std::string(catalog::toString(ks.transactionMode)),
+                         ks.autoFailover ? std::string("on") : std::string("off")});
     }
     return rs;
   }
@@ -88,8 +94,10 @@ class Visitor {
     if (!snap) return snap.takeError();
     if (auto err = requireKeyspace(**snap, s.keyspace)) return *err;
     TextResultSet rs{{"keyspace", "shard", "address", "role", "weight", "state", "max_lag_seconds",
-                      "shared_with"},
+                      "shared_with", "health", "lag_seconds", "gtid_behind", "read_only",
+                      "last_change", "last_error"},
                      {}};
+    const auto status = backendStatus(services_);
     // Grouped by shard (in key order), primary first. A server that holds shards of several
     // keyspaces (one pool, one health probe) names the others in shared_with.
     for (const auto& sh : (*snap)->shards) {
@@ -102,10 +110,17 @@ class Visitor {
             shared += (shared.empty() ? "" : ",") + o.keyspace + "/" + o.shard;
           }
         }
-        rs.rows.push_back({b.keyspace, b.shard, b.address.toString(),
-                           std::string(catalog::toString(b.role)), std::to_string(b.weight),
-                           std::string(catalog::toString(b.state)), std::to_string(b.maxLagSeconds),
-                           shared.empty() ? std::nullopt : std::optional<std::string>(shared)});
+        std::vector<std::optional<std::string>> row{
+            b.keyspace,
+            b.shard,
+            b.address.toString(),
+            std::string(catalog::toString(b.role)),
+            std::to_string(b.weight),
+            std::string(catalog::toString(b.state)),
+            std::to_string(b.maxLagSeconds),
+            shared.empty() ? std::nullopt : std::optional<std::string>(shared)};
+        appendHealthColumns(row, b, status);
+        rs.rows.push_back(std::move(row));
       }
     }
     return rs;
@@ -158,13 +173,26 @@ class Visitor {
   }
   AdminResult operator()(const adm::AlterKeyspace& s) {
     // The grammar requires at least one setting; each is its own change (and change-log row).
-    if (s.scatterWrites) {
-      Status st = catalog_.setScatterWrites(s.keyspace, *s.scatterWrites, ctx_);
-      if (!st || !s.transactionMode) return done(std::move(st));
-      changed_ = true;
+    Status st;
+    if (s.scatterWrites) st = catalog_.setScatterWrites(s.keyspace, *s.scatterWrites, ctx_);
+    if (st && s.transactionMode) {
+      changed_ = changed_ || s.scatterWrites.has_value();
+      st = catalog_.setTransactionMode(s.keyspace, *s.transactionMode, ctx_);
     }
-    return done(catalog_.setTransactionMode(s.keyspace, *s.transactionMode, ctx_));
+    if (st && s.autoFailover) {
+      changed_ = changed_ || s.scatterWrites.has_value() || s.transactionMode.has_value();
+      st = catalog_.setAutoFailover(s.keyspace, *s.autoFailover, ctx_);
+    }
+    return done(std::move(st));
   }
+  AdminResult operator()(const adm::SetAutoFailover& s) {
+    return done(catalog_.setAutoFailover(s.keyspace, s.on, ctx_));
+  }
+  AdminResult operator()(const adm::Switchover& s) {
+    return adminSwitchover(catalog_, services_, s, changed_);
+  }
+  AdminResult operator()(const adm::ShowFailovers& s) { return adminShowFailovers(catalog_, s); }
+  AdminResult operator()(const adm::ShowBuffers&) { return adminShowBuffers(services_); }
   AdminResult operator()(const adm::CreateShard& s) {
     return done(catalog_.createShard(s.keyspace, s.shard, s.primary, s.replicas, s.serving, ctx_));
   }
@@ -353,6 +381,7 @@ class Visitor {
 
   catalog::Catalog& catalog_;
   migrations::MigrationManager* manager_;
+  const AdminServices& services_;
   const catalog::ChangeContext& ctx_;
   bool& changed_;
 };
@@ -371,7 +400,7 @@ AdminResult AdminExecutor::execute(std::string_view sql, const std::string& who,
   const auto& statement = std::get<adm::AdminStatement>(parsed);
   // The change log keeps the statement, never a password typed in it.
   catalog::ChangeContext ctx{who, adm::redactPassword(sql, statement)};
-  Visitor visitor(catalog_, manager_, ctx, changed);
+  Visitor visitor(catalog_, services_, ctx, changed);
   return std::visit(visitor, statement);
 }
 

@@ -113,9 +113,10 @@ asio::awaitable<bool> AdminSession::onQuery(std::string_view sql, std::uint8_t s
     co_return co_await sendResultSet(rs, seq);
   }
   // Drivers set session options on connect (PyMySQL: SET AUTOCOMMIT); the admin port has no
-  // session state, so any SET but SET BACKEND is accepted and ignored, as ProxySQL's admin does.
+  // session state, so any SET but SET BACKEND and SET KEYSPACE is accepted and ignored, as
+  // ProxySQL's admin does.
   std::string n = normalized(sql);
-  if (n.starts_with("set ") && !n.starts_with("set backend "))
+  if (n.starts_with("set ") && !n.starts_with("set backend ") && !n.starts_with("set keyspace "))
     co_return co_await sendOk(seq, 0, {});
   bool changed = false;
   AdminResult result = shared_.runAdmin(sql, fmt::format("{}@{}", user_, peerHost_), changed);

@@ -1,17 +1,29 @@
 #include "shardproxy/proxy/backend_connection.h"
 
 #include <fmt/format.h>
+#include <sys/socket.h>
 
 #include <atomic>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <cerrno>
 
 #include "shardproxy/proxy/protocol/auth.h"
 #include "shardproxy/proxy/protocol/messages.h"
 #include "shardproxy/proxy/protocol/response_scanner.h"
 
 namespace shardproxy::proxy {
+
+bool BackendConnection::peerClosed() {
+  // EOF or unsolicited data (an error packet the server sent before closing) both mean the
+  // connection is no good; EAGAIN means it is quiet and alive.
+  auto& sock = channel_.stream().socket();
+  std::uint8_t byte;
+  ssize_t n = ::recv(sock.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  if (n >= 0) return true;
+  return errno != EAGAIN && errno != EWOULDBLOCK;
+}
 
 namespace {
 constexpr auto kAwait = asio::as_tuple(asio::use_awaitable);

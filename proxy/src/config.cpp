@@ -375,6 +375,23 @@ Status applyJsonConfig(const std::string& json, Config& c) {
       auto u = parseUserSpec(*s, "config: 'dba_user'");
       if (!u) return u.takeError();
       c.dbaUser = *u;
+    } else if (key == "replication_user") {
+      auto s = getString(v, key);
+      if (!s) return s.takeError();
+      auto u = parseUserSpec(*s, "config: 'replication_user'");
+      if (!u) return u.takeError();
+      c.replicationUser = *u;
+    } else if (key == "health_fall" || key == "health_rise") {
+      auto n = getUint(v, key);
+      if (!n) return n.takeError();
+      if (*n < 1 || *n > 100)
+        return Error::make(ErrorCode::kConfigInvalid,
+                           "config: '" + key + "' must be between 1 and 100");
+      (key == "health_fall" ? c.healthFall : c.healthRise) = static_cast<int>(*n);
+    } else if (key == "buffer_max_statements" || key == "buffer_max_bytes") {
+      auto n = getUint(v, key);
+      if (!n) return n.takeError();
+      (key == "buffer_max_statements" ? c.bufferMaxStatements : c.bufferMaxBytes) = *n;
     } else if (key == "hold_timeout_ms") {
       st = parseMillis(v, key, c.holdTimeout);
     } else if (key == "twopc_recovery_interval_ms") {

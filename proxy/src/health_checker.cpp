@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <charconv>
 #include <limits>
+#include <map>
 #include <unordered_map>
 #include <unordered_set>
 #include <utility>
@@ -13,6 +14,42 @@
 #include "shardproxy/common/logging.h"
 
 namespace shardproxy::proxy {
+
+// Transactions `ahead` has that `behind` lacks, by domain (MariaDB GTID lists "d-s-n,...").
+std::uint64_t gtidTransactionsMissing(std::string_view ahead, std::string_view behind) {
+  auto parse = [](std::string_view text) {
+    std::map<std::uint64_t, std::uint64_t> seq;
+    while (!text.empty()) {
+      std::size_t comma = text.find(',');
+      std::string_view item = text.substr(0, comma);
+      text = comma == std::string_view::npos ? std::string_view() : text.substr(comma + 1);
+      while (!item.empty() && (item.front() == ' ' || item.front() == '\n'))
+        item.remove_prefix(1);
+      std::size_t d1 = item.find('-');
+      std::size_t d2 = item.rfind('-');
+      if (d1 == std::string_view::npos || d2 == d1) continue;
+      std::uint64_t domain = 0, n = 0;
+      std::from_chars(item.data(), item.data() + d1, domain);
+      std::from_chars(item.data() + d2 + 1, item.data() + item.size(), n);
+      seq[domain] = std::max(seq[domain], n);
+    }
+    return seq;
+  };
+  auto a = parse(ahead);
+  auto b = parse(behind);
+  std::uint64_t missing = 0;
+  for (const auto& [domain, n] : a) {
+    auto it = b.find(domain);
+    const std::uint64_t have = it == b.end() ? 0 : it->second;
+    if (n > have) missing += n - have;
+  }
+  return missing;
+}
+
+bool dampedUp(bool wasUp, int failures, int successes, int fall, int rise) {
+  if (wasUp) return failures < std::max(fall, 1);
+  return successes >= std::max(rise, 1);
+}
 
 HealthObservation replicaHealth(std::string_view ioRunning, std::string_view sqlRunning,
                                 std::optional<std::string_view> secondsBehindMaster) {
@@ -123,14 +160,23 @@ class BackendProbe {
 
   HealthObservation selectOne() {
     HealthObservation o;
-    MYSQL_RES* res = query("SELECT 1", o.problem);
+    MYSQL_RES* res = query("SELECT @@read_only, @@gtid_binlog_pos", o.problem);
     if (res == nullptr) {
       o.health.up = false;
       return o;
     }
-    mysql_free_result(res);
+    readFlags(res, o);
     o.health = {.up = true, .lagSeconds = 0, .lagKnown = true};  // a primary is its own source
     return o;
+  }
+
+  // read_only and the GTID position from a one-row result (consumed and freed).
+  static void readFlags(MYSQL_RES* res, HealthObservation& o) {
+    if (MYSQL_ROW row = mysql_fetch_row(res); row != nullptr && mysql_num_fields(res) >= 2) {
+      if (row[0] != nullptr) o.readOnly = std::string_view(row[0]) != "0";
+      if (row[1] != nullptr) o.gtid = row[1];
+    }
+    mysql_free_result(res);
   }
 
   HealthObservation slaveStatus() {
@@ -157,6 +203,10 @@ class BackendProbe {
                       column("Slave_SQL_Running").value_or("NULL"),
                       column("Seconds_Behind_Master"));
     mysql_free_result(res);
+    std::string ignored;
+    if (MYSQL_RES* flags = query("SELECT @@read_only, @@gtid_current_pos", ignored)) {
+      readFlags(flags, o);
+    }
     return o;
   }
 
@@ -215,34 +265,65 @@ void HealthChecker::run() {
 void HealthChecker::checkRound() {
   catalog::SnapshotPtr snap = snapshots_();
   if (!snap) return;
-  std::unordered_set<std::int64_t> checked;
-  // A server shared by keyspaces is one backend row per keyspace: probed once, its health set on
-  // every row.
-  std::unordered_map<std::string, HealthObservation> byServer;
+  // A server shared by keyspaces is one backend row per keyspace: probed once (in the role of its
+  // first row; a server has one role), its health set on every row.
+  std::map<std::string, std::vector<const catalog::Backend*>> servers;
   for (const auto& b : snap->backends) {
-    if (stopRequested()) return;
     // OFFLINE backends take no traffic; they are checked again once they come back.
     if (b.state == catalog::BackendState::kOffline) continue;
-    checked.insert(b.id);
-    const std::string server = b.address.toString();
-    auto known = byServer.find(server);
-    HealthObservation o = known != byServer.end() ? known->second : check(b);
-    if (known == byServer.end()) {
-      byServer.emplace(server, o);
-      report(b, o);
+    servers[b.address.toString()].push_back(&b);
+  }
+  std::erase_if(probes_, [&](const auto& p) { return !servers.contains(p.first); });
+  {
+    std::lock_guard lock(statusMu_);
+    std::erase_if(status_, [&](const auto& p) { return !servers.contains(p.first); });
+  }
+  // One thread per server: each change is recorded as soon as its probe ends, so a host that
+  // times out holds back nothing learnt about the others.
+  std::vector<std::thread> probes;
+  probes.reserve(servers.size());
+  for (const auto& [server, rows] : servers) {
+    auto& probe = probes_[server];
+    if (!probe || probe->address() != rows.front()->address) {
+      probe = std::make_unique<BackendProbe>(rows.front()->address);
     }
-    // Each change is published at once: a slow (timing out) backend later in the round must not
-    // hold back what was learnt about the others.
-    auto current = table_.load(std::memory_order_acquire);
-    const router::BackendHealth* before = current->find(b.id);
-    if (before == nullptr || !(*before == o.health)) {
-      auto next = std::make_shared<router::HealthTable>(*current);
-      next->set(b.id, o.health);
-      publish(std::move(next));
+    BackendProbe* p = probe.get();
+    const catalog::BackendRole role = rows.front()->role;
+    probes.emplace_back([this, p, role, server = server, rows = rows] {
+      mysql_thread_init();
+      HealthObservation o = p->check(role, options_);
+      record(server, rows, o);
+      mysql_thread_end();
+    });
+  }
+  for (auto& t : probes)
+    t.join();
+
+  // Replicas: how many transactions their primary has that they lack (for SHOW BACKENDS).
+  {
+    std::lock_guard lock(statusMu_);
+    for (auto& [server, st] : status_)
+      st.gtidBehind.reset();
+    for (const auto& sh : snap->shards) {
+      if (!sh.primary) continue;
+      auto primary = status_.find(snap->backends[*sh.primary].address.toString());
+      if (primary == status_.end() || primary->second.gtid.empty()) continue;
+      for (std::size_t idx : sh.backends) {
+        const auto& b = snap->backends[idx];
+        if (b.role != catalog::BackendRole::kReplica) continue;
+        auto replica = status_.find(b.address.toString());
+        if (replica == status_.end() || replica->second.gtid.empty()) continue;
+        replica->second.gtidBehind =
+            gtidTransactionsMissing(primary->second.gtid, replica->second.gtid);
+      }
     }
   }
-  std::erase_if(probes_, [&](const auto& p) { return !checked.contains(p.first); });
-  std::erase_if(seen_, [&](const auto& s) { return !checked.contains(s.first); });
+
+  std::unordered_set<std::int64_t> checked;
+  for (const auto& [server, rows] : servers)
+    for (const catalog::Backend* b : rows)
+      checked.insert(b->id);
+  std::lock_guard lock(statusMu_);
   auto current = table_.load(std::memory_order_acquire);
   auto next = std::make_shared<router::HealthTable>();
   for (const auto& [id, health] : current->entries()) {
@@ -252,42 +333,85 @@ void HealthChecker::checkRound() {
   rounds_.fetch_add(1, std::memory_order_acq_rel);
 }
 
-// Only the checker thread writes the table, so copy-change-store needs no lock.
+std::unordered_map<std::string, BackendStatus> HealthChecker::status() const {
+  std::lock_guard lock(statusMu_);
+  return status_;
+}
+
+// Under statusMu_: the table's copy-change-store has one writer at a time.
 void HealthChecker::publish(std::shared_ptr<router::HealthTable> next) {
   next->version = table_.load(std::memory_order_acquire)->version + 1;
   table_.store(std::move(next), std::memory_order_release);
 }
 
-HealthObservation HealthChecker::check(const catalog::Backend& backend) {
-  auto& probe = probes_[backend.id];
-  if (!probe || probe->address() != backend.address) {
-    probe = std::make_unique<BackendProbe>(backend.address);
-  }
-  return probe->check(backend.role, options_);
-}
-
-void HealthChecker::report(const catalog::Backend& b, const HealthObservation& o) {
+void HealthChecker::record(const std::string& server,
+                           const std::vector<const catalog::Backend*>& rows,
+                           const HealthObservation& o) {
   auto log = moduleLogger("proxy");
-  Seen& seen = seen_[b.id];
-  const std::string_view role = catalog::toString(b.role);
-  if (seen.up && !o.health.up) {
-    log->warn("health: {} {} of {}/{} is down: {}", role, b.address.toString(), b.keyspace, b.shard,
-              o.problem);
-  } else if (!seen.up && o.health.up) {
-    log->info("health: {} {} of {}/{} is up again", role, b.address.toString(), b.keyspace,
-              b.shard);
+  const catalog::Backend& b = *rows.front();
+  const bool primary = b.role == catalog::BackendRole::kPrimary;
+  int failures = 0;
+  std::string problem = o.problem;
+  {
+    std::lock_guard lock(statusMu_);
+    auto [it, first] = status_.try_emplace(server);
+    BackendStatus& st = it->second;
+    if (o.health.up) {
+      st.failures = 0;
+      ++st.successes;
+    } else {
+      st.successes = 0;
+      ++st.failures;
+      st.lastError = o.problem;
+    }
+    failures = st.failures;
+    // The first probe of a server is taken as it is; later ones are damped.
+    const bool up = first
+                        ? o.health.up
+                        : dampedUp(st.up, st.failures, st.successes, options_.fall, options_.rise);
+    const bool lagging =
+        !primary && up && o.health.lagKnown && o.health.lagSeconds > b.maxLagSeconds;
+    const bool wasLagging =
+        !first && !primary && st.up && st.lagKnown && st.lagSeconds > b.maxLagSeconds;
+    if (first || up != st.up) {
+      st.lastChange = std::chrono::system_clock::now();
+      const std::string_view role = catalog::toString(b.role);
+      if (!up && (!first || !o.health.up)) {
+        log->warn("health: {} {} of {}/{} is down: {}", role, server, b.keyspace, b.shard,
+                  o.problem);
+      } else if (up && !first) {
+        log->info("health: {} {} of {}/{} is up again", role, server, b.keyspace, b.shard);
+      }
+    }
+    if (lagging && !wasLagging) {
+      log->warn("health: replica {} of {}/{} is {} s behind, over its limit of {} s: no reads",
+                server, b.keyspace, b.shard, o.health.lagSeconds, b.maxLagSeconds);
+    } else if (!lagging && wasLagging && up) {
+      log->info("health: replica {} of {}/{} caught up ({} s behind, limit {} s)", server,
+                b.keyspace, b.shard, o.health.lagSeconds, b.maxLagSeconds);
+    }
+    st.up = up;
+    if (o.health.up) {
+      st.lagKnown = o.health.lagKnown;
+      st.lagSeconds = o.health.lagSeconds;
+      st.readOnly = o.readOnly;
+      st.gtid = o.gtid;
+    } else if (!up) {
+      st.lagKnown = false;
+    }
+    // Routing sees the damped state, with the lag of the last good probe.
+    router::BackendHealth routed{.up = up, .lagSeconds = st.lagSeconds, .lagKnown = st.lagKnown};
+    auto current = table_.load(std::memory_order_acquire);
+    std::shared_ptr<router::HealthTable> next;
+    for (const catalog::Backend* row : rows) {
+      const router::BackendHealth* before = current->find(row->id);
+      if (before != nullptr && *before == routed) continue;
+      if (!next) next = std::make_shared<router::HealthTable>(*current);
+      next->set(row->id, routed);
+    }
+    if (next) publish(std::move(next));
   }
-  const bool lagging = b.role == catalog::BackendRole::kReplica && o.health.up &&
-                       o.health.lagKnown && o.health.lagSeconds > b.maxLagSeconds;
-  if (lagging && !seen.lagging) {
-    log->warn("health: replica {} of {}/{} is {} s behind, over its limit of {} s: no reads",
-              b.address.toString(), b.keyspace, b.shard, o.health.lagSeconds, b.maxLagSeconds);
-  } else if (!lagging && seen.lagging && o.health.up) {
-    log->info("health: replica {} of {}/{} caught up ({} s behind, limit {} s)",
-              b.address.toString(), b.keyspace, b.shard, o.health.lagSeconds, b.maxLagSeconds);
-  }
-  seen.up = o.health.up;
-  seen.lagging = lagging;
+  if (primary && onPrimary_) onPrimary_(b.address, failures, options_.fall, problem);
 }
 
 }  // namespace shardproxy::proxy

@@ -21,7 +21,9 @@ int main(int argc, char** argv) {
   std::string configFile, listen, logLevel, logFormat, backendUser, serverVersion, authPlugin,
       tlsCert, tlsKey;
   std::vector<std::string> backends, users, adminUsers;
-  std::string adminListen, catalogPath, healthUser, dbaUser;
+  std::string adminListen, catalogPath, healthUser, dbaUser, replicationUser;
+  int healthFall = -1, healthRise = -1;
+  std::int64_t bufferMaxStatements = -1, bufferMaxBytes = -1;
   std::int64_t holdTimeout = -1;
   std::int64_t twopcInterval = -1;
   std::int64_t twopcAbandon = -1;
@@ -92,7 +94,19 @@ int main(int argc, char** argv) {
                  "Prepared, undecided multi-shard transactions older than this are rolled back "
                  "(default 10000)");
   app.add_option("--hold-timeout-ms", holdTimeout,
-                 "How long statements wait while a cutover holds their keyspace (default 10000)");
+                 "How long statements wait while a cutover, switchover or failover holds them "
+                 "(default 10000)");
+  app.add_option("--buffer-max-statements", bufferMaxStatements,
+                 "Statements one held shard may buffer (default 10000)");
+  app.add_option("--buffer-max-bytes", bufferMaxBytes,
+                 "Bytes of statements one held shard may buffer (default 67108864)");
+  app.add_option("--replication-user", replicationUser,
+                 "NAME:PASSWORD of the replication account a switchover gives the old primary");
+  app.add_option("--health-fall", healthFall,
+                 "Failed probes in a row before a backend is down / a primary fails over "
+                 "(default 3)");
+  app.add_option("--health-rise", healthRise,
+                 "Successful probes in a row before a backend is up again (default 2)");
   app.add_option("--health-interval-ms", healthInterval,
                  "Backend health probe interval (default 1000)");
   app.add_option("--schema-refresh-interval-ms", schemaRefresh,
@@ -200,6 +214,15 @@ int main(int argc, char** argv) {
     config.dbaUser = *u;
   }
   if (holdTimeout >= 0) config.holdTimeout = std::chrono::milliseconds(holdTimeout);
+  if (bufferMaxStatements >= 0) config.bufferMaxStatements = bufferMaxStatements;
+  if (bufferMaxBytes >= 0) config.bufferMaxBytes = bufferMaxBytes;
+  if (healthFall >= 1) config.healthFall = healthFall;
+  if (healthRise >= 1) config.healthRise = healthRise;
+  if (!replicationUser.empty()) {
+    auto u = shardproxy::proxy::parseUserSpec(replicationUser, "--replication-user");
+    if (!u) return fail(u.error().message);
+    config.replicationUser = *u;
+  }
   if (twopcInterval > 0) config.twopcRecoveryInterval = std::chrono::milliseconds(twopcInterval);
   if (twopcAbandon > 0) config.twopcAbandon = std::chrono::milliseconds(twopcAbandon);
   if (!healthUser.empty()) {

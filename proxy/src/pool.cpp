@@ -33,13 +33,7 @@ std::size_t Pool::idleConnections() const {
 }
 
 bool Pool::usable(BackendConnection& conn) {
-  // The server closed an idle connection (wait_timeout, restart) if the socket reads EOF or has
-  // unsolicited data; a non-blocking peek tells without a round trip.
-  auto& sock = conn.channel().stream().socket();
-  std::uint8_t byte;
-  ssize_t n = ::recv(sock.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-  if (n == 0 || n > 0) return false;
-  return errno == EAGAIN || errno == EWOULDBLOCK;
+  return !conn.peerClosed();
 }
 
 asio::awaitable<Result<std::unique_ptr<BackendConnection>>> Pool::acquire(

@@ -119,7 +119,8 @@ AdminResult SharedState::runAdmin(std::string_view sql, const std::string& who, 
     return explainRoute(sql);
   }
   std::lock_guard lock(adminMutex_);
-  AdminExecutor executor(*catalog_, migrations.get());
+  AdminExecutor executor(*catalog_,
+                         AdminServices{migrations.get(), ha.get(), healthChecker.get(), &gate});
   AdminResult result = executor.execute(sql, who, changed);
   if (changed) {
     auto snap = catalog_->snapshot();
@@ -437,9 +438,10 @@ int Server::run() {
     ho.user = probeUser->name;
     ho.password = probeUser->password;
     ho.interval = c.healthInterval;
+    ho.fall = c.healthFall;
+    ho.rise = c.healthRise;
     shared_.healthChecker =
         std::make_unique<HealthChecker>([this] { return shared_.snapshot(); }, ho);
-    shared_.healthChecker->start();
   } else {
     log->warn(
         "no health_user or backend_user: replicas are not probed (lag is not checked); "
@@ -476,6 +478,37 @@ int Server::run() {
     shared_.migrations->start();
   } else {
     log->info("no dba_user: resharding is off (set --dba-user name:password to enable it)");
+  }
+
+  // High availability (docs/high-availability.md): switchover on the admin port, automatic
+  // failover from the health probes, both as the DBA.
+  if (c.dbaUser) {
+    migrations::HaOptions hao;
+    hao.catalogPath = c.catalogPath;
+    hao.dbaUser = c.dbaUser->name;
+    hao.dbaPassword = c.dbaUser->password;
+    if (c.replicationUser) {
+      hao.replicationUser = c.replicationUser->name;
+      hao.replicationPassword = c.replicationUser->password;
+    }
+    shared_.ha = std::make_unique<migrations::HaManager>(hao, shared_.gate);
+    shared_.ha->start();
+  } else {
+    log->info("no dba_user: switchover and automatic failover are off");
+  }
+  if (shared_.healthChecker) {
+    if (shared_.ha) {
+      migrations::HaManager* ha = shared_.ha.get();
+      shared_.healthChecker->setPrimaryListener([ha](const catalog::Endpoint& primary, int failures,
+                                                     int fall, const std::string& problem) {
+        if (failures == 0) {
+          ha->primaryRecovered(primary);
+        } else {
+          ha->primaryFailing(primary, failures, fall, problem);
+        }
+      });
+    }
+    shared_.healthChecker->start();
   }
 
   // Two-phase commit recovery (docs/transactions.md): as the DBA, on every primary.
@@ -551,6 +584,7 @@ int Server::run() {
   for (auto& w : workers)
     w.join();
   if (shared_.healthChecker) shared_.healthChecker->stop();
+  if (shared_.ha) shared_.ha->stop();
   if (shared_.twopcRecovery) shared_.twopcRecovery->stop();
   if (shared_.schemaTracker) shared_.schemaTracker->stop();
   log->info("shardproxy stopped");

@@ -138,12 +138,17 @@ void ClientSession::sweepConnections() {
     const catalog::Backend* b = snapshot_->findBackend(c.address);
     // DRAINING: the session may finish its work there (chooseBackend keeps it as `current`).
     bool keep = b != nullptr && b->state != catalog::BackendState::kOffline;
-    if (b != nullptr && b->keyspace == c.keyspace && b->shard == c.shard) {
-      c.primary = b->role == catalog::BackendRole::kPrimary;
-    } else {
+    // A server that changed role (a switchover or failover) was fenced and its connections
+    // killed: none is used again. Sessions pick the new primary from the snapshot.
+    if (b == nullptr || b->keyspace != c.keyspace || b->shard != c.shard ||
+        (b->role == catalog::BackendRole::kPrimary) != c.primary) {
       keep = false;
     }
-    if (!keep) releaseConn(c, c.inTx);
+    if (!keep) {
+      // Its transaction is gone with it: the client learns at its next statement.
+      if (c.inTx) txLost_ = c.address.toString();
+      releaseConn(c, c.inTx);
+    }
   }
 }
 

@@ -63,9 +63,10 @@ asio::awaitable<Result<ClientSession::ReadTargets>> ClientSession::planRead(cons
                       "across shards)",
                       what, router::toString(plan.kind)));
   }
-  if (heldAtGate(plan.keyspace)) {
+  if (heldAtGate(plan.keyspace, &plan)) {
     co_return Error::fromServer(1213, "40001",
-                                "The keyspace is being switched over (a cutover); retry");
+                                "The keyspace or a shard it reads is held (a cutover or a primary "
+                                "switchover); retry");
   }
   ReadTargets out;
   // Causal reads wait for the session's writes only on connections acquired for a statement:

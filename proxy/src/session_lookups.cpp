@@ -204,9 +204,9 @@ asio::awaitable<void> ClientSession::endLookupTransactions(
 
 asio::awaitable<bool> ClientSession::executeWithLookups(const router::Plan& plan, const Packet& pkt,
                                                         std::uint8_t seq, PreparedStatement* stmt) {
-  if (heldAtGate(plan.keyspace)) {
+  if (heldAtGate(plan.keyspace, &plan)) {
     // Planned again after the release (entries included).
-    co_return co_await waitForRelease(pkt, plan.keyspace->name, seq);
+    co_return co_await waitForRelease(pkt, seq);
   }
   // Outside a transaction the entries get one of their own on the lookup keyspace's primary,
   // committed once the rows are in (rolled back if they are not): a concurrent INSERT of the same

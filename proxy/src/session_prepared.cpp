@@ -473,6 +473,9 @@ asio::awaitable<bool> ClientSession::onStmtExecute(const Packet& pkt) {
   }
   refreshSnapshot();
   sql::ParseResult parsed = parser_.parse(st.sql);
+  if (!txLost_.empty()) [[unlikely]] {
+    co_return co_await lostTransaction(parsed ? &parsed.statement() : nullptr, seq);
+  }
   if (foundRows_) {
     foundRows_.reset();
     if (parsed && detail::isFoundRowsQuery(parsed.statement())) {

@@ -39,6 +39,9 @@ asio::awaitable<bool> ClientSession::onQueryText(const Packet& pkt, std::string_
     if (ks != nullptr && !ks->sharded) co_return co_await passThrough(pkt, seq);
     co_return co_await sendError(parsed.error().toError(), seq);
   }
+  if (!txLost_.empty()) [[unlikely]] {
+    co_return co_await lostTransaction(&parsed.statement(), seq);
+  }
   if (parsed.next() < sql.size()) co_return co_await onMultiStatement(pkt, sql, seq);
   const sql::Statement& statement = parsed.statement();
   if (foundRows_) {
@@ -136,7 +139,7 @@ asio::awaitable<bool> ClientSession::onQueryText(const Packet& pkt, std::string_
 
 asio::awaitable<bool> ClientSession::passThrough(const Packet& pkt, std::uint8_t seq) {
   const catalog::Keyspace* ks = schemaKeyspace();
-  if (heldAtGate(ks)) co_return co_await waitForRelease(pkt, ks->name, seq);
+  if (heldAtGate(ks)) co_return co_await waitForRelease(pkt, seq);
   if (ks == nullptr || ks->shards.empty()) {
     co_return co_await sendError(
         Error::make(ErrorCode::kNoRoute,
@@ -227,8 +230,8 @@ asio::awaitable<bool> ClientSession::onMultiStatement(const Packet& pkt, std::st
     co_return co_await relay(**conn, pkt, RelayOptions{ResponseKind::kQuery});
   }
   const catalog::Shard& s = snapshot_->shards[*shard];
-  if (heldAtGate(snapshot_->findKeyspace(s.keyspace))) {
-    co_return co_await waitForRelease(pkt, s.keyspace, seq);
+  if (heldAtGate(snapshot_->findKeyspace(s.keyspace), nullptr, &s)) {
+    co_return co_await waitForRelease(pkt, seq);
   }
   auto backend = chooseFor(s, Role::kPrimary);
   if (!backend) co_return co_await sendError(backend.error(), seq);
@@ -241,46 +244,121 @@ asio::awaitable<bool> ClientSession::onMultiStatement(const Packet& pkt, std::st
 
 // --- execution of a plan -----------------------------------------------------------------------
 
+asio::awaitable<bool> ClientSession::lostTransaction(const sql::Statement* statement,
+                                                     std::uint8_t seq) {
+  const std::string server = std::exchange(txLost_, std::string());
+  co_await abortTransaction();
+  for (std::size_t k = conns_.size(); k-- > 0;)
+    if (conns_[k].inTx) releaseConn(conns_[k], true);
+  txOpen_ = false;
+  const auto* tx = statement != nullptr && statement->kind == sql::StatementKind::kTransaction
+                       ? statement->as<sql::TransactionStatement>()
+                       : nullptr;
+  if (tx != nullptr && tx->action == sql::TransactionAction::kRollback) {
+    co_return co_await sendOk(seq);
+  }
+  co_return co_await sendError(
+      Error::fromServer(1213, "40001",
+                        fmt::format("Deadlock found when trying to get lock; try restarting "
+                                    "transaction (shardproxy: the transaction's server {} was "
+                                    "switched over or failed over; the transaction was rolled "
+                                    "back and the statement was not run)",
+                                    server)),
+      seq);
+}
+
 // --- the keyspace gate (a cutover holds a keyspace) ------------------------------------------
 
-bool ClientSession::busyOn(std::string_view keyspace) const {
+bool ClientSession::busyOn(std::string_view keyspace, std::string_view shard) const {
   if (!idle_ && activeKeyspace_ != nullptr && activeKeyspace_->name == keyspace) return true;
   for (const SessionConn& c : conns_)
-    if (c.inTx && c.keyspace == keyspace) return true;
+    if (c.inTx && c.keyspace == keyspace && (shard.empty() || c.shard == shard)) return true;
   return false;
 }
 
-bool ClientSession::heldAtGate(const catalog::Keyspace* ks) {
+bool ClientSession::heldAtGate(const catalog::Keyspace* ks, const Plan* plan,
+                               const catalog::Shard* shard) {
   // Marked busy and checked in one run of this thread: the gate counts busy sessions here too.
   activeKeyspace_ = ks;
-  if (!ctx_.shared.gate.anyHeld()) [[likely]]
+  const KeyspaceGate& gate = ctx_.shared.gate;
+  if (!gate.anyHeld()) [[likely]]
     return false;
-  if (ks == nullptr || !ctx_.shared.gate.isHeld(ks->name)) return false;
-  // A transaction already open on the keyspace goes on: the cutover waits for it to end.
-  for (const SessionConn& c : conns_)
-    if (c.inTx && c.keyspace == ks->name) return false;
-  activeKeyspace_ = nullptr;
-  return true;
+  if (ks == nullptr) return false;
+  if (gate.isHeld(ks->name)) {
+    // A transaction already open on the keyspace goes on: the cutover waits for it to end.
+    for (const SessionConn& c : conns_)
+      if (c.inTx && c.keyspace == ks->name) return false;
+    heldScope_ = HoldScope{ks->name, {}};
+    activeKeyspace_ = nullptr;
+    return true;
+  }
+  if (!gate.anyShardHeld(ks->name)) return false;
+  // Some shards of the keyspace are held (a primary switchover or failover): the statement waits
+  // when it touches one, unless its transaction is already open there (the switchover waits for
+  // it to end; on a dead primary it fails at its next statement).
+  auto heldShard = [&](const catalog::Shard& s) {
+    if (!gate.isHeld(ks->name, s.name)) return false;
+    for (const SessionConn& c : conns_)
+      if (c.inTx && c.keyspace == ks->name && c.shard == s.name) return false;
+    heldScope_ = HoldScope{ks->name, s.name};
+    return true;
+  };
+  bool held = false;
+  if (shard != nullptr) {
+    held = heldShard(*shard);
+  } else if (plan != nullptr && !plan->targets.empty()) {
+    for (const auto& t : plan->targets) {
+      if (heldShard(snapshot_->shards[t.shard])) {
+        held = true;
+        break;
+      }
+    }
+  } else {
+    for (std::size_t idx : ks->shards) {
+      if (heldShard(snapshot_->shards[idx])) {
+        held = true;
+        break;
+      }
+    }
+  }
+  if (held) activeKeyspace_ = nullptr;
+  return held;
 }
 
-asio::awaitable<bool> ClientSession::waitForRelease(const Packet& pkt, std::string keyspace,
-                                                    std::uint8_t seq) {
+asio::awaitable<bool> ClientSession::waitForRelease(const Packet& pkt, std::uint8_t seq) {
+  KeyspaceGate& gate = ctx_.shared.gate;
+  const HoldScope scope = heldScope_;
+  const std::size_t bytes = pkt.payload.size();
+  auto refuse = [&](std::string_view why) {
+    std::string what = scope.shard.empty()
+                           ? fmt::format("Keyspace '{}'", scope.keyspace)
+                           : fmt::format("Shard {}/{}", scope.keyspace, scope.shard);
+    std::string reason = gate.reason(scope);
+    return Error::make(ErrorCode::kKeyspaceHeld,
+                       fmt::format("{} {} and the statement {}; it was not run: retry it", what,
+                                   reason.empty() ? "was held" : reason, why));
+  };
+  if (!gate.enter(scope, bytes)) {
+    co_return co_await sendError(
+        refuse(fmt::format("found its buffer full ({} statements or {} bytes waiting)",
+                           ctx_.shared.config.bufferMaxStatements,
+                           ctx_.shared.config.bufferMaxBytes)),
+        seq);
+  }
   const auto deadline = std::chrono::steady_clock::now() + ctx_.shared.config.holdTimeout;
   asio::steady_timer timer(co_await asio::this_coro::executor);
   // Polling keeps the gate free of per-session wake-ups across threads; a cutover's pause is
   // hundreds of milliseconds, so 2 ms steps cost nothing.
-  while (ctx_.shared.gate.isHeld(keyspace)) {
+  while (gate.isHeld(scope.keyspace, scope.shard)) {
     if (std::chrono::steady_clock::now() >= deadline || closeRequested_) {
-      co_return co_await sendError(
-          Error::make(ErrorCode::kKeyspaceHeld,
-                      fmt::format("Keyspace '{}' is being cut over to new shards and the "
-                                  "statement waited {} ms; it was not run: retry it",
-                                  keyspace, ctx_.shared.config.holdTimeout.count())),
-          seq);
+      Error err = refuse(fmt::format("waited {} ms", ctx_.shared.config.holdTimeout.count()));
+      gate.leave(scope, bytes);
+      co_return co_await sendError(std::move(err), seq);
     }
     timer.expires_after(std::chrono::milliseconds(2));
     co_await timer.async_wait(asio::use_awaitable);
   }
+  gate.leave(scope, bytes);
   refreshSnapshot();
   co_return co_await dispatch(pkt);
 }
@@ -289,8 +367,8 @@ asio::awaitable<bool> ClientSession::execute(const Plan& plan, const Packet& pkt
                                              PreparedStatement* stmt) {
   // Not a coroutine itself: each path has its own frame, so the hot one stays small enough for
   // Asio's frame recycling (frames over ~1 KiB go to malloc on every statement).
-  if (heldAtGate(plan.keyspace)) [[unlikely]] {
-    return waitForRelease(pkt, plan.keyspace->name, seq);
+  if (heldAtGate(plan.keyspace, &plan)) [[unlikely]] {
+    return waitForRelease(pkt, seq);
   }
   if (plan.kind == PlanKind::kSessionConnection || plan.kind == PlanKind::kSingle ||
       plan.kind == PlanKind::kUse) {
@@ -372,6 +450,13 @@ asio::awaitable<ClientSession::SessionConn*> ClientSession::acquireFor(const Pla
     co_return nullptr;
   }
   auto conn = co_await connectionTo(**backend, *shard);
+  if (!conn && (*backend)->role == catalog::BackendRole::kReplica &&
+      findConn((*backend)->address) == nullptr) [[unlikely]] {
+    // A replica that cannot be reached (it died before the health probe saw it): the read goes
+    // to the primary, which has everything the replica had.
+    auto primary = chooseFor(*shard, Role::kPrimary);
+    if (primary) conn = co_await connectionTo(**primary, *shard);
+  }
   if (!conn) {
     keep = co_await sendError(conn.error(), seq);
     co_return nullptr;
@@ -464,6 +549,14 @@ asio::awaitable<bool> ClientSession::executeSingle(const Plan& plan, const Packe
                                                    std::uint8_t seq, PreparedStatement* stmt) {
   SessionConn* c = readyFor(plan);
   if (c == nullptr) {
+    bool keep = true;
+    c = co_await acquireFor(plan, seq, keep);
+    if (c == nullptr) co_return keep;
+  }
+  if (!c->inTx && c->conn->peerClosed()) [[unlikely]] {
+    // The server closed this kept connection while it sat idle (a restart, a kill, a failover's
+    // fence): nothing was sent on it, so the statement goes to a connection chosen afresh.
+    releaseConn(*c, true);
     bool keep = true;
     c = co_await acquireFor(plan, seq, keep);
     if (c == nullptr) co_return keep;

@@ -73,8 +73,24 @@ std::optional<AdminStatement> parseAlterKeyspace(AdminCursor& c) {
           !transactionMode(c, s.transactionMode.emplace())) {
         return std::nullopt;
       }
+    } else if (c.accept("AUTO_FAILOVER")) {
+      if (s.autoFailover) {
+        c.failAt(settingAt, "auto_failover is set twice");
+        return std::nullopt;
+      }
+      if (!c.expectSymbol('=', "expected '=' after auto_failover")) return std::nullopt;
+      const std::string value = settingValue(c);
+      if (value == "ON" || value == "1" || value == "TRUE") {
+        s.autoFailover = true;
+      } else if (value == "OFF" || value == "0" || value == "FALSE") {
+        s.autoFailover = false;
+      } else {
+        c.fail("expected on or off (auto_failover = on | off)");
+        return std::nullopt;
+      }
+      c.advance();
     } else {
-      c.fail("expected a keyspace setting (scatter_writes, transaction_mode)");
+      c.fail("expected a keyspace setting (scatter_writes, transaction_mode, auto_failover)");
       return std::nullopt;
     }
     c.setTrailingHint("',' and another setting, or end of statement");

@@ -190,10 +190,12 @@ class Parser final : public AdminCursor {
     if (accept("ADD")) return addBackend();
     if (accept("SET")) return setBackend(at);
     if (accept("RESHARD")) return reshard();
+    if (accept("SWITCHOVER")) return switchover();
     if (auto action = migrationVerb()) return migrationCommand(*action);
     if (isMysqlVerb(tok_)) return mysqlVerb(at);
     fail(tok_.kind == Kind::kEnd ? "empty statement"
-                                 : "expected SHOW, CREATE, ALTER, DROP, ADD, SET, RESHARD or a "
+                                 : "expected SHOW, CREATE, ALTER, DROP, ADD, SET, RESHARD, "
+                                   "SWITCHOVER or a "
                                    "migration verb (PAUSE, RESUME, CANCEL, VERIFY, CUTOVER, "
                                    "REVERSE, COMPLETE)");
     return std::nullopt;
@@ -249,6 +251,45 @@ class Parser final : public AdminCursor {
     if (!accept("TIMEOUT")) return s;
     trailingHint_ = {};
     if (!seconds(s.timeoutMs.emplace())) return std::nullopt;
+    return s;
+  }
+
+  // --- high availability (docs/high-availability.md)
+  // SWITCHOVER SHARD ks.shard [TO 'host:port'] [TIMEOUT seconds]
+  Statement switchover() {
+    Switchover s;
+    if (!expect("SHARD", "expected SHARD keyspace.shard") ||
+        !qualified(s.keyspace, s.shard, "shard name", true)) {
+      return std::nullopt;
+    }
+    trailingHint_ = "TO 'host:port', TIMEOUT seconds or end of statement";
+    if (accept("TO")) {
+      trailingHint_ = {};
+      if (!address(s.candidate.emplace())) return std::nullopt;
+      trailingHint_ = "TIMEOUT seconds or end of statement";
+    }
+    if (accept("TIMEOUT")) {
+      trailingHint_ = {};
+      if (!seconds(s.timeoutMs.emplace())) return std::nullopt;
+    }
+    return s;
+  }
+
+  // SET KEYSPACE ks AUTO FAILOVER ON | OFF
+  Statement setKeyspace() {
+    SetAutoFailover s;
+    if (!name(s.keyspace, "keyspace name") || !expect("AUTO", "expected AUTO FAILOVER ON | OFF") ||
+        !expect("FAILOVER", "expected AUTO FAILOVER ON | OFF")) {
+      return std::nullopt;
+    }
+    if (accept("ON")) {
+      s.on = true;
+    } else if (accept("OFF")) {
+      s.on = false;
+    } else {
+      fail("expected ON or OFF");
+      return std::nullopt;
+    }
     return s;
   }
 
@@ -403,6 +444,16 @@ class Parser final : public AdminCursor {
       if (!migrationId(s.id)) return std::nullopt;
       return s;
     }
+    if (accept("FAILOVERS")) {
+      ShowFailovers s;
+      trailingHint_ = "LIMIT or end of statement";
+      if (accept("LIMIT")) {
+        trailingHint_ = {};
+        if (!number(s.limit.emplace(), "row count")) return std::nullopt;
+      }
+      return s;
+    }
+    if (accept("BUFFERS")) return ShowBuffers{};
     if (accept("CATALOG")) {
       if (accept("VERSION")) return ShowCatalogVersion{};
       if (!expect("CHANGES", "expected VERSION or CHANGES after SHOW CATALOG")) return std::nullopt;
@@ -417,7 +468,7 @@ class Parser final : public AdminCursor {
     if (isMysqlShowTarget(tok_)) return notAdmin(at, "SHOW " + upperText(tok_.raw));
     fail(
         "expected KEYSPACES, SHARDS, BACKENDS, TABLE RULES, USERS, MIGRATIONS, MIGRATION n, "
-        "SEQUENCES, TRANSACTIONS, SCHEMA DRIFT or CATALOG after SHOW");
+        "SEQUENCES, TRANSACTIONS, SCHEMA DRIFT, FAILOVERS, BUFFERS or CATALOG after SHOW");
     return std::nullopt;
   }
 
@@ -629,7 +680,11 @@ class Parser final : public AdminCursor {
       fail("expected BACKEND after SET");
       return std::nullopt;
     }
-    if (!accept("BACKEND")) return notAdmin(at, "SET", "the admin port has SET BACKEND only");
+    if (accept("KEYSPACE")) return setKeyspace();
+    if (!accept("BACKEND")) {
+      return notAdmin(at, "SET",
+                      "the admin port has SET BACKEND and SET KEYSPACE ... AUTO FAILOVER only");
+    }
     SetBackendState s;
     if (!address(s.address)) return std::nullopt;
     if (accept("ONLINE")) {

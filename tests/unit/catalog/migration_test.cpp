@@ -687,6 +687,8 @@ TEST_F(Migrations, UpgradesAVersionOneFile) {
   query(file, "DROP TABLE migration_tables");
   query(file, "DROP TABLE migrations");
   query(file, "ALTER TABLE keyspaces DROP COLUMN scatter_writes");
+  query(file, "ALTER TABLE keyspaces DROP COLUMN auto_failover");  // step 8's
+  query(file, "DROP TABLE ha_events");
   query(file, "ALTER TABLE keyspaces DROP COLUMN transaction_mode");
   query(file, "DROP TABLE twopc_decisions");
   query(file, "DROP TABLE catalog_identity");

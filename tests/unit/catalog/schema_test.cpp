@@ -67,6 +67,8 @@ TEST_F(CatalogSchema, UpgradesAVersionTwoFileWithScatterWritesAllowed) {
     ASSERT_TRUE(v2->createShard("shop", "-80", ep(1), {}, true, ctx()).ok());
   }
   query(file, "ALTER TABLE keyspaces DROP COLUMN scatter_writes");
+  query(file, "ALTER TABLE keyspaces DROP COLUMN auto_failover");  // step 8's
+  query(file, "DROP TABLE ha_events");
   query(file, "ALTER TABLE keyspaces DROP COLUMN transaction_mode");
   query(file, "DROP TABLE twopc_decisions");
   query(file, "DROP TABLE catalog_identity");

@@ -79,7 +79,7 @@ TEST_F(AdminExecutorTest, BuildsAShardedKeyspaceShardByShard) {
 TEST_F(AdminExecutorTest, AlterKeyspaceSetsScatterWritesShownBySHOWKEYSPACES) {
   ok("CREATE KEYSPACE shop SHARDED");
   TextResultSet ks = rows("SHOW KEYSPACES");
-  ASSERT_EQ(ks.columns.size(), 7u);
+  ASSERT_EQ(ks.columns.size(), 8u);
   EXPECT_EQ(ks.columns[5], "scatter_writes");
   EXPECT_EQ(ks.rows[0][5], "allow");
   EXPECT_EQ(ks.columns[6], "transaction_mode");
@@ -109,6 +109,29 @@ TEST_F(AdminExecutorTest, AlterKeyspaceSetsScatterWritesShownBySHOWKEYSPACES) {
   EXPECT_EQ(error("ALTER KEYSPACE shop SET transaction_mode = xa").mysqlErrno, 1064);
   EXPECT_EQ(error("ALTER KEYSPACE nosuch SET transaction_mode = multi").mysqlErrno, 1146);
   EXPECT_EQ(error("ALTER TABLE shop.orders ADD c INT").mysqlErrno, 1235);
+}
+
+TEST_F(AdminExecutorTest, AutoFailoverIsAKeyspaceSettingShownBySHOWKEYSPACES) {
+  ok("CREATE KEYSPACE shop SHARDED");
+  EXPECT_EQ(rows("SHOW KEYSPACES").columns[7], "auto_failover");
+  EXPECT_EQ(rows("SHOW KEYSPACES").rows[0][7], "off");
+  ok("SET KEYSPACE shop AUTO FAILOVER ON");
+  EXPECT_EQ(rows("SHOW KEYSPACES").rows[0][7], "on");
+  EXPECT_TRUE(catalog_->snapshot().value()->findKeyspace("shop")->autoFailover);
+  ok("ALTER KEYSPACE shop SET auto_failover = off, transaction_mode = twopc");
+  EXPECT_FALSE(catalog_->snapshot().value()->findKeyspace("shop")->autoFailover);
+  EXPECT_EQ(catalog_->snapshot().value()->findKeyspace("shop")->transactionMode,
+            catalog::TransactionMode::kTwoPc);
+  // Unknown keyspace: the catalog's not-found error; nothing changed.
+  AdminResult r = run("SET KEYSPACE nope AUTO FAILOVER ON");
+  ASSERT_TRUE(std::holds_alternative<Error>(r));
+  // Without the DBA account there is no HA manager: SWITCHOVER is refused, clearly.
+  r = run("SWITCHOVER SHARD shop.`-80` TO '127.0.0.1:3307'");
+  ASSERT_TRUE(std::holds_alternative<Error>(r));
+  EXPECT_NE(std::get<Error>(r).message.find("--dba-user"), std::string::npos);
+  // SHOW FAILOVERS reads the (empty) record; SHOW BUFFERS shows nothing held.
+  EXPECT_EQ(rows("SHOW FAILOVERS").rows.size(), 0u);
+  EXPECT_EQ(rows("SHOW BUFFERS").rows.size(), 0u);
 }
 
 TEST_F(AdminExecutorTest, SchemaDriftNeedsTheMigrationManager) {

@@ -97,5 +97,26 @@ TEST(ReplicaHealth, StoppedThreadsOrUnknownLagAreNotFit) {
   }
 }
 
+TEST(HealthDamping, FallFailuresToGoDownRiseSuccessesToComeBack) {
+  // fall = 3, rise = 2
+  EXPECT_TRUE(dampedUp(true, 1, 0, 3, 2));
+  EXPECT_TRUE(dampedUp(true, 2, 0, 3, 2));
+  EXPECT_FALSE(dampedUp(true, 3, 0, 3, 2));
+  EXPECT_FALSE(dampedUp(false, 0, 1, 3, 2));
+  EXPECT_TRUE(dampedUp(false, 0, 2, 3, 2));
+  // 1 and 1: every probe decides.
+  EXPECT_FALSE(dampedUp(true, 1, 0, 1, 1));
+  EXPECT_TRUE(dampedUp(false, 0, 1, 1, 1));
+  // A nonsense setting counts as 1.
+  EXPECT_FALSE(dampedUp(true, 1, 0, 0, 0));
+}
+
+TEST(HealthGtid, TransactionsAReplicaLacks) {
+  EXPECT_EQ(gtidTransactionsMissing("0-101-500", "0-102-480"), 20u);
+  EXPECT_EQ(gtidTransactionsMissing("0-101-500", "0-101-500"), 0u);
+  EXPECT_EQ(gtidTransactionsMissing("0-101-5,1-3-9", "0-101-5"), 9u);
+  EXPECT_EQ(gtidTransactionsMissing("0-101-5", "0-101-9"), 0u);
+}
+
 }  // namespace
 }  // namespace shardproxy::proxy

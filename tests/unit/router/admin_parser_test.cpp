@@ -39,7 +39,8 @@ AdminParseError errorOf(std::string_view sql) {
 }
 
 constexpr std::string_view kStatementHint =
-    "expected SHOW, CREATE, ALTER, DROP, ADD, SET, RESHARD or a migration verb (PAUSE, RESUME, "
+    "expected SHOW, CREATE, ALTER, DROP, ADD, SET, RESHARD, SWITCHOVER or a migration verb (PAUSE, "
+    "RESUME, "
     "CANCEL, VERIFY, CUTOVER, REVERSE, COMPLETE)";
 
 std::string syntax(std::string_view hint, std::string_view near, int line = 1) {
@@ -282,7 +283,7 @@ TEST(AdminParserErrors, ExactPositionsAndMessages) {
   EXPECT_EQ(
       e.message,
       syntax("expected KEYSPACES, SHARDS, BACKENDS, TABLE RULES, USERS, MIGRATIONS, MIGRATION n, "
-             "SEQUENCES, TRANSACTIONS, SCHEMA DRIFT or CATALOG after SHOW",
+             "SEQUENCES, TRANSACTIONS, SCHEMA DRIFT, FAILOVERS, BUFFERS or CATALOG after SHOW",
              "KEYSPACE"));
 
   e = errorOf("CREATE SHARDED TABLE shop.orders (customer_id)");
@@ -494,10 +495,12 @@ TEST(AdminParserErrors, MysqlStatementsOutsideTheSurfaceAreNotSupported) {
             "ks.table); see docs/admin-sql.md"},
            {"DROP INDEX i ON t", "'DROP INDEX' is not an admin statement; see docs/admin-sql.md"},
            {"SET NAMES utf8mb4",
-            "'SET' is not an admin statement (the admin port has SET BACKEND only); see "
+            "'SET' is not an admin statement (the admin port has SET BACKEND and SET KEYSPACE ... "
+            "AUTO FAILOVER only); see "
             "docs/admin-sql.md"},
            {"set autocommit=1",
-            "'SET' is not an admin statement (the admin port has SET BACKEND only); see "
+            "'SET' is not an admin statement (the admin port has SET BACKEND and SET KEYSPACE ... "
+            "AUTO FAILOVER only); see "
             "docs/admin-sql.md"},
        }) {
     auto e = errorOf(c.sql);
@@ -1087,7 +1090,8 @@ TEST(AdminParserKeyspaceSettings, AlterKeyspaceRefusals) {
             "multi | twopc)",
             "scatter_writes = deny"},
            {"ALTER KEYSPACE shop SET sharded = yes",
-            "expected a keyspace setting (scatter_writes, transaction_mode)", "sharded = yes"},
+            "expected a keyspace setting (scatter_writes, transaction_mode, auto_failover)",
+            "sharded = yes"},
            {"ALTER KEYSPACE shop SET transaction_mode = xa",
             "expected single, multi or twopc (transaction_mode = ...)", "xa"},
            {"ALTER KEYSPACE shop SET transaction_mode = twopc, transaction_mode = multi",

@@ -59,10 +59,30 @@ struct LookupKeySpec {
   std::string lookupKeyspace;  // empty: the catalog's one unsharded keyspace
 };
 
+// One primary switchover or failover (SHOW FAILOVERS, docs/high-availability.md).
+struct HaEvent {
+  std::int64_t id = 0;
+  std::string kind;        // switchover | failover
+  std::string shards;      // "shop/-80,users/-" : every shard the old primary served
+  std::string oldPrimary;  // host:port
+  std::string newPrimary;  // host:port, empty until chosen
+  std::string state;       // running | done | failed
+  std::int64_t startedMs = 0;
+  std::optional<std::int64_t> finishedMs;
+  std::optional<std::int64_t> pauseMs;  // how long statements were held
+  std::string oldGtid;                  // the old primary's gtid_binlog_pos (when it could be read)
+  std::string newGtid;                  // the new primary's position when it was made writable
+  // Transactions the old primary had that the new one lacks (failover; NULL until the old
+  // primary could be read, 0 when nothing was lost).
+  std::optional<std::int64_t> lostTransactions;
+  std::string oldPrimaryState;  // replicating | fenced | unreachable | ...
+  std::string detail;
+};
+
 class Catalog {
  public:
   // The schema version this build writes; files with a newer one are refused.
-  static constexpr int kSchemaVersion = 7;
+  static constexpr int kSchemaVersion = 8;
 
   // Opens (creating if missing) and upgrades the schema in one transaction.
   static Result<std::unique_ptr<Catalog>> open(const std::string& path);
@@ -88,6 +108,24 @@ class Catalog {
   // ALTER KEYSPACE ... SET transaction_mode (docs/transactions.md).
   Status setTransactionMode(std::string_view keyspace, TransactionMode mode,
                             const ChangeContext& ctx);
+  // SET KEYSPACE ks AUTO FAILOVER ON | OFF (docs/high-availability.md).
+  Status setAutoFailover(std::string_view keyspace, bool on, const ChangeContext& ctx);
+  // A switchover's or failover's catalog switch, one change: for every shard in which
+  // `newPrimary` is a replica and whose primary is `oldPrimary`, the two swap roles; the new
+  // primary goes online, the old one gets `oldPrimaryState` (online after a switchover, where it
+  // replicates from the new one; offline after a failover, fenced). Refused unless that covers
+  // every shard `oldPrimary` is primary of (one server, one role). Returns the shards switched
+  // as "keyspace/shard".
+  Result<std::vector<std::string>> promoteBackend(const Endpoint& newPrimary,
+                                                  const Endpoint& oldPrimary,
+                                                  BackendState oldPrimaryState,
+                                                  const ChangeContext& ctx);
+  // The HA record: appended (returns its id) and updated as it goes; no version bump.
+  Result<std::int64_t> recordHaEvent(const HaEvent& event);
+  Status updateHaEvent(const HaEvent& event);
+  // Newest first.
+  Result<std::vector<HaEvent>> haEvents(std::optional<std::uint32_t> limit = std::nullopt);
+
   // shardName is the key range in Vitess notation for sharded keyspaces ("-80", "80-c0", "c0-",
   // "-" for the whole space); an unsharded keyspace has exactly one shard, any name, whole range.
   Status createShard(std::string_view keyspace, std::string_view shardName, const Endpoint& primary,

@@ -80,6 +80,7 @@ struct Keyspace {
   std::vector<KeyRange> uncovered;  // gaps among serving shards (sharded keyspaces)
   ScatterWrites scatterWrites = ScatterWrites::kAllow;
   TransactionMode transactionMode = TransactionMode::kMulti;
+  bool autoFailover = false;  // a dead primary is replaced by the proxy (high-availability.md)
   bool complete() const { return uncovered.empty() && !shards.empty(); }
 };
 

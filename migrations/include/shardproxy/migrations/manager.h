@@ -36,6 +36,19 @@ class TrafficGate {
                     std::chrono::steady_clock::time_point deadline) = 0;
   // Held statements go on, planned against the snapshot published last.
   virtual void release(const std::string& keyspace) = 0;
+  // The same for some shards of keyspaces only (a primary switchover or failover): statements
+  // that touch one of them wait; a transaction already open on one of them goes on. `reason`
+  // ends the retryable error of statements that waited too long or found the buffer full
+  // ("is switching to a new primary"). A deadline already past returns after one look (a dead
+  // primary's transactions cannot finish).
+  struct ShardRef {
+    std::string keyspace;
+    std::string shard;
+    bool operator==(const ShardRef&) const = default;
+  };
+  virtual bool holdShards(const std::vector<ShardRef>& shards, const std::string& reason,
+                          std::chrono::steady_clock::time_point deadline) = 0;
+  virtual void releaseShards(const std::vector<ShardRef>& shards) = 0;
   // The catalog changed outside the admin port (a cutover's switch): route by this snapshot.
   virtual void publish(catalog::SnapshotPtr snapshot) = 0;
 };

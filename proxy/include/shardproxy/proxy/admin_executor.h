@@ -12,6 +12,7 @@
 
 #include "shardproxy/catalog/catalog.h"
 #include "shardproxy/common/errors.h"
+#include "shardproxy/migrations/ha.h"
 #include "shardproxy/migrations/manager.h"
 #include "shardproxy/proxy/result_set.h"
 
@@ -23,18 +24,37 @@ struct AdminOk {
 };
 using AdminResult = std::variant<AdminOk, TextResultSet, Error>;
 
+class HealthChecker;
+class KeyspaceGate;
+
+// What the admin statements use besides the catalog; each may be null (the statements that need
+// it are then refused, or show no live figures).
+struct AdminServices {
+  // RESHARD's checks and live migration figures.
+  migrations::MigrationManager* manager = nullptr;
+  // SWITCHOVER SHARD.
+  migrations::HaManager* ha = nullptr;
+  // SHOW BACKENDS' health columns.
+  const HealthChecker* health = nullptr;
+  // SHOW BUFFERS.
+  const KeyspaceGate* gate = nullptr;
+};
+
 class AdminExecutor {
  public:
-  // `manager` runs RESHARD's checks and reports live migration figures (null: RESHARD refused).
   explicit AdminExecutor(catalog::Catalog& catalog, migrations::MigrationManager* manager = nullptr)
-      : catalog_(catalog), manager_(manager) {}
+      : catalog_(catalog) {
+    services_.manager = manager;
+  }
+  AdminExecutor(catalog::Catalog& catalog, AdminServices services)
+      : catalog_(catalog), services_(services) {}
 
   // `changed` is set when the catalog moved to a new version (publish a new snapshot then).
   AdminResult execute(std::string_view sql, const std::string& who, bool& changed);
 
  private:
   catalog::Catalog& catalog_;
-  migrations::MigrationManager* manager_;
+  AdminServices services_;
 };
 
 }  // namespace shardproxy::proxy

@@ -48,6 +48,9 @@ class BackendConnection {
       const BackendOptions& options);
 
   Channel& channel() { return channel_; }
+  // The server closed the connection (or sent something unasked) while it sat idle: one
+  // non-blocking peek, no round trip. Only meaningful between commands.
+  bool peerClosed();
   std::uint32_t capabilities() const { return caps_; }
   const std::string& address() const { return address_; }
   const std::string& serverVersion() const { return serverVersion_; }

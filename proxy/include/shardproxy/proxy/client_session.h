@@ -20,6 +20,7 @@
 
 #include "shardproxy/proxy/backend_connection.h"
 #include "shardproxy/proxy/channel.h"
+#include "shardproxy/proxy/keyspace_gate.h"
 #include "shardproxy/proxy/protocol/auth.h"
 #include "shardproxy/proxy/relay.h"
 #include "shardproxy/router/planner.h"
@@ -42,9 +43,10 @@ class ClientSession {
   std::uint32_t id() const { return id_; }
   // Shutdown: close now if waiting for a command, else after the running one.
   void requestClose();
-  // Running a statement on `keyspace`, or holding a transaction open on it (the keyspace gate
-  // asks, on this session's thread, before a cutover).
-  bool busyOn(std::string_view keyspace) const;
+  // Running a statement on `keyspace`, or holding a transaction open on it (on `shard` of it
+  // when one is named); the keyspace gate asks, on this session's thread, before a cutover or
+  // a primary switchover.
+  bool busyOn(std::string_view keyspace, std::string_view shard = {}) const;
 
  private:
   // One backend connection the session holds (at most one per backend).
@@ -206,11 +208,18 @@ class ClientSession {
   // Runs a planned statement: COM_QUERY (`stmt` null) or COM_STMT_EXECUTE of `stmt`.
   asio::awaitable<bool> execute(const router::Plan& plan, const Packet& pkt, std::uint8_t seq,
                                 PreparedStatement* stmt);
-  // The statement's keyspace is held (a cutover): wait for the release, then run the command
-  // again from its packet (planned on the new catalog), or fail with the retryable error.
-  asio::awaitable<bool> waitForRelease(const Packet& pkt, std::string keyspace, std::uint8_t seq);
-  // Whether the statement must wait at the gate (marks the session busy on `ks` otherwise).
-  bool heldAtGate(const catalog::Keyspace* ks);
+  // The statement's keyspace or shard is held (heldScope_, set by heldAtGate): wait in the
+  // gate's buffer for the release, then run the command again from its packet (planned on the
+  // new catalog), or fail with the retryable error (buffer full, or hold_timeout_ms passed).
+  asio::awaitable<bool> waitForRelease(const Packet& pkt, std::uint8_t seq);
+  // Whether the statement must wait at the gate (marks the session busy on `ks` otherwise):
+  // its keyspace is held, or one of the shards it touches (the plan's targets, or `shard`; with
+  // neither, any held shard of the keyspace counts).
+  bool heldAtGate(const catalog::Keyspace* ks, const router::Plan* plan = nullptr,
+                  const catalog::Shard* shard = nullptr);
+  // After txLost_: rolls what is left back and answers the statement with 1213 (a ROLLBACK
+  // with OK); returns false when the connection should close.
+  asio::awaitable<bool> lostTransaction(const sql::Statement* statement, std::uint8_t seq);
   asio::awaitable<bool> executeSingle(const router::Plan& plan, const Packet& pkt, std::uint8_t seq,
                                       PreparedStatement* stmt);
   asio::awaitable<bool> executeMulti(const router::Plan& plan, const Packet& pkt, std::uint8_t seq,
@@ -357,6 +366,10 @@ class ClientSession {
   catalog::SnapshotPtr snapshot_;
   router::SchemaSnapshotPtr tracked_;  // the tracked columns (schema tracking), if any
   const catalog::Keyspace* activeKeyspace_ = nullptr;  // of the running statement (in snapshot_)
+  HoldScope heldScope_;                                // what heldAtGate() found held
+  // The server of an open transaction left its role (a switchover or failover): the transaction
+  // is lost; its next statement gets 1213 and it is rolled back (lostTransaction()).
+  std::string txLost_;
   sql::Parser parser_;
   router::Planner planner_;
   std::vector<router::BoundValue> params_;

@@ -53,9 +53,16 @@ struct Config {
   // The DBA account for everything the proxy does to backends as an operator: resharding
   // workers (copy, binlog streaming), the cutover's fence. Never an application's login.
   std::optional<ConfigUser> dbaUser;
+  // The replication account a switchover gives the old primary to follow the new one
+  // (docs/high-availability.md); none: the old primary is left fenced and offline.
+  std::optional<ConfigUser> replicationUser;
   // How long a statement waits while its keyspace is held (a cutover) before it fails with the
   // retryable error (1213, SQLSTATE 40001).
   std::chrono::milliseconds holdTimeout{10000};
+  // Bounds of the buffer of one held shard or keyspace: statements waiting, and their bytes.
+  // Past either, a statement fails at once with the same retryable error.
+  std::size_t bufferMaxStatements = 10000;
+  std::size_t bufferMaxBytes = 64u << 20;
   // Two-phase commit recovery (docs/transactions.md): how often the pass runs, and how long a
   // transaction may stay between its first XA PREPARE and its decision before recovery rolls it
   // back (its proxy died or hangs).
@@ -88,6 +95,10 @@ struct Config {
   std::uint32_t causalReadTimeoutMs = 1000;
   // The health probe of every backend (replica lag, reachability).
   std::chrono::milliseconds healthInterval{1000};
+  // Damping: failed probes in a row before a backend is down (and, for a primary with
+  // AUTO FAILOVER ON, failed over), successes in a row before it is up again.
+  int healthFall = 3;
+  int healthRise = 2;
   // Schema tracking (docs/routing.md): every sharded keyspace's columns are read again this often
   // (besides at start and after DDL through the proxy); 0 = never on a timer. Needs dbaUser.
   std::chrono::milliseconds schemaRefreshInterval{60000};

@@ -20,6 +20,7 @@
 
 #include "shardproxy/catalog/catalog.h"
 #include "shardproxy/catalog/decision_log.h"
+#include "shardproxy/migrations/ha.h"
 #include "shardproxy/proxy/admin_executor.h"
 #include "shardproxy/proxy/authenticator.h"
 #include "shardproxy/proxy/config.h"
@@ -75,6 +76,8 @@ struct SharedState {
   // This proxy's blocks of global-sequence values (generated keys), reserved in the catalog.
   std::unique_ptr<SequenceCache> sequences;
   std::unique_ptr<migrations::MigrationManager> migrations;
+  // Switchover and automatic failover (null without a dba_user).
+  std::unique_ptr<migrations::HaManager> ha;
 
   // Multi-shard transactions in mode 'twopc' (docs/transactions.md): the decision log (null when
   // it could not be opened: such a transaction then fails at COMMIT, rolled back everywhere), the

@@ -46,6 +46,7 @@ struct AlterKeyspace {
   std::string keyspace;
   std::optional<catalog::ScatterWrites> scatterWrites;
   std::optional<catalog::TransactionMode> transactionMode;
+  std::optional<bool> autoFailover;
 };
 struct CreateShard {
   std::string keyspace;
@@ -164,6 +165,25 @@ struct DropLookupKey {
 struct ShowLookupKeys {
   std::optional<std::string> keyspace;
 };
+// SWITCHOVER SHARD ks.shard [TO 'host:port'] [TIMEOUT seconds]: a planned change of primary
+// (docs/high-availability.md); without TO, the most advanced healthy replica.
+struct Switchover {
+  std::string keyspace;
+  std::string shard;
+  std::optional<catalog::Endpoint> candidate;
+  std::optional<std::uint32_t> timeoutMs;
+};
+// SET KEYSPACE ks AUTO FAILOVER ON | OFF (also ALTER KEYSPACE ks SET auto_failover = on | off).
+struct SetAutoFailover {
+  std::string keyspace;
+  bool on = false;
+};
+// SHOW FAILOVERS [LIMIT n]: switchovers and failovers, newest first.
+struct ShowFailovers {
+  std::optional<std::uint32_t> limit;
+};
+// SHOW BUFFERS: the shards and keyspaces whose statements are held now, and their buffers.
+struct ShowBuffers {};
 // SHOW TRANSACTIONS: the two-phase commit decision log (multi-shard transactions in mode twopc
 // that are preparing, decided but not finished, or left by a crash for the recovery pass).
 struct ShowTransactions {};
@@ -174,7 +194,8 @@ using AdminStatement =
                  DropShard, AddBackend, DropBackend, SetBackendState, CreateTableRule,
                  DropTableRule, CreateUser, DropUser, Reshard, ShowMigrations, ShowMigration,
                  MigrationCommand, AlterKeyspace, ShowSchemaDrift, CreateSequence, DropSequence,
-                 ShowSequences, ShowTransactions, CreateLookupKey, DropLookupKey, ShowLookupKeys>;
+                 ShowSequences, ShowTransactions, CreateLookupKey, DropLookupKey, ShowLookupKeys,
+                 Switchover, SetAutoFailover, ShowFailovers, ShowBuffers>;
 
 struct AdminParseError {
   enum class Kind : std::uint8_t {
