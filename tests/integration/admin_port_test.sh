@@ -17,7 +17,7 @@ expect_eq() { if [[ "$2" == "$3" ]]; then pass "$1"; else fail "$1: expected [$2
 expect_has() { if [[ "$3" == *"$2"* ]]; then pass "$1"; else fail "$1: expected to contain [$2], got [$3]"; fi; }
 
 expect_eq "SHOW KEYSPACES lists the bootstrapped default keyspace, complete" \
-  "default	no	1	yes		allow	multi" "$(admin 'SHOW KEYSPACES')"
+  "default	no	1	yes		allow	multi	off" "$(admin 'SHOW KEYSPACES')"
 expect_has "SHOW BACKENDS lists the primary" "127.0.0.1:$primary	primary" "$(admin 'show backends from default')"
 expect_has "a syntax error gives 1064 with the position" "ERROR 1064 (42000)" "$(admin 'SHOW KEYSPACE')"
 expect_has "... and the text near it" "near 'KEYSPACE'" "$(admin 'SHOW KEYSPACE')"
