@@ -81,6 +81,15 @@ const Backend* Snapshot::findBackend(const Endpoint& address) const {
   });
 }
 
+const Backend* Snapshot::findBackend(const Endpoint& address, std::string_view keyspace) const {
+  // lower_bound gives the first row of the server: its rows (one per keyspace) follow.
+  for (const Backend* b = findBackend(address);
+       b != nullptr && b != backends.data() + backends.size() && b->address == address; ++b) {
+    if (b->keyspace == keyspace) return b;
+  }
+  return nullptr;
+}
+
 const TableRule* Snapshot::findTable(std::string_view keyspace, std::string_view table) const {
   const auto key = std::make_tuple(keyspace, table);
   return findSorted(tables, key, [](const TableRule& t) {

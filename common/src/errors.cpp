@@ -21,13 +21,17 @@ constexpr std::array<ErrorInfo, static_cast<std::size_t>(ErrorCode::kCount)> kRe
      "A packet exceeded max_allowed_packet; the connection is closed, as MySQL does."},
     {ErrorCode::kHandshakeFailed, "handshake_failed", 1043, "08S01",
      "The client's handshake response was malformed."},
-    {ErrorCode::kBackendUnreachable, "backend_unreachable", 2003, "HY000",
-     "The proxy could not open a connection to the named backend."},
-    {ErrorCode::kBackendLost, "backend_lost", 2013, "HY000",
-     "The named backend closed the connection or failed during a statement."},
+    // Server-range codes: libmariadb reads an error packet carrying a client-side code (2003,
+    // 2013) as a malformed packet (2027), so the client would never see the reason.
+    {ErrorCode::kBackendUnreachable, "backend_unreachable", 1429, "HY000",
+     "The proxy could not open a connection to the named backend "
+     "(ER_CONNECT_TO_FOREIGN_DATA_SOURCE)."},
+    {ErrorCode::kBackendLost, "backend_lost", 1158, "08S01",
+     "The named backend closed the connection or failed during a statement (ER_NET_READ_ERROR); "
+     "the statement may or may not have run."},
     {ErrorCode::kBackendLoginRefused, "backend_login_refused", 1045, "28000",
      "The named backend refused the proxy's login (its own errno is kept when it sent one)."},
-    {ErrorCode::kBackendProtocol, "backend_protocol", 2027, "HY000",
+    {ErrorCode::kBackendProtocol, "backend_protocol", 1156, "08S01",
      "The named backend sent a packet the proxy could not parse."},
     {ErrorCode::kPoolExhausted, "pool_exhausted", 1040, "08004",
      "No backend connection became free within the pool's acquire timeout."},

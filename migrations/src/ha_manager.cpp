@@ -197,11 +197,17 @@ struct HaManager::Impl {
   }
 
   // Points `replica` at `source` by GTID, keeping its replication account unless one is given.
+  // A former primary (`demote`) also stops acting as a semi-synchronous source.
   Status repoint(const catalog::Endpoint& replica, const catalog::Endpoint& source,
-                 bool withAccount, const std::string& slavePos) const {
+                 bool withAccount, const std::string& slavePos, bool demote) const {
     BlockingClient c;
-    if (Status s = c.connect(login(replica), 5); !s) return s;
+    if (Status s = c.connect(login(replica), 30); !s) return s;
     std::string sql = "STOP SLAVE; ";
+    if (demote) {
+      sql +=
+          "SET GLOBAL rpl_semi_sync_master_enabled = OFF; "
+          "SET GLOBAL rpl_semi_sync_slave_enabled = ON; ";
+    }
     if (!slavePos.empty()) sql += "SET GLOBAL gtid_slave_pos = " + quoted(slavePos) + "; ";
     sql += fmt::format("CHANGE MASTER TO MASTER_HOST = {}, MASTER_PORT = {}, ", quoted(source.host),
                        source.port);
@@ -213,13 +219,16 @@ struct HaManager::Impl {
     return c.execute(sql);
   }
 
-  // The candidate stops replicating and becomes writable; returns its position then.
-  Result<std::string> promote(const catalog::Endpoint& candidate, unsigned timeoutSeconds) const {
+  // The candidate stops replicating and becomes writable (a semi-synchronous source when the
+  // shard used semi-synchronous replication); returns its position then.
+  Result<std::string> promote(const catalog::Endpoint& candidate, unsigned timeoutSeconds,
+                              bool semiSync) const {
     BlockingClient c;
     if (Status s = c.connect(login(candidate), timeoutSeconds); !s) return s.takeError();
-    if (Status s = c.execute("STOP SLAVE; RESET SLAVE ALL; SET GLOBAL read_only = OFF"); !s) {
-      return s.takeError();
-    }
+    std::string sql = "STOP SLAVE; RESET SLAVE ALL; ";
+    if (semiSync) sql += "SET GLOBAL rpl_semi_sync_master_enabled = ON; ";
+    sql += "SET GLOBAL read_only = OFF";
+    if (Status s = c.execute(sql); !s) return s.takeError();
     auto pos = c.scalar("SELECT @@gtid_current_pos");
     if (!pos) return pos.takeError();
     return pos->value_or("");
@@ -357,6 +366,11 @@ Result<catalog::HaEvent> HaManager::Impl::switchover(const SwitchoverRequest& re
     }
   }
   e.oldGtid = oldGtid;
+  bool semiSync = false;
+  if (failure.empty()) {
+    auto semi = old.scalar("SELECT @@rpl_semi_sync_master_enabled");
+    semiSync = semi && semi->value_or("0") == "1";
+  }
   if (failure.empty()) {
     BlockingClient c;
     Status s = c.connect(login(candidate), secondsLeft(deadline));
@@ -373,11 +387,11 @@ Result<catalog::HaEvent> HaManager::Impl::switchover(const SwitchoverRequest& re
   if (failure.empty() && Clock::now() >= deadline) failure = "the time budget ran out";
   std::string newGtid;
   if (failure.empty()) {
-    auto promoted = promote(candidate, secondsLeft(deadline));
+    auto promoted = promote(candidate, secondsLeft(deadline), semiSync);
     if (!promoted) {
       failure = "promoting the candidate failed: " + promoted.error().message;
       // It may have stopped replicating: start it again, it is still a replica.
-      (void)repoint(candidate, oldPrimary, false, {});
+      (void)repoint(candidate, oldPrimary, false, {}, false);
     } else {
       newGtid = *promoted;
     }
@@ -394,31 +408,15 @@ Result<catalog::HaEvent> HaManager::Impl::switchover(const SwitchoverRequest& re
     return Error::make(ErrorCode::kMigration, "switchover " + e.detail);
   }
   e.newGtid = newGtid;
-  // The other replicas and the old primary follow the new primary.
+  // The catalog switches and the statements go on now; the replicas follow the new primary
+  // afterwards (until then they serve reads as of the switch, as replicas that lag a little).
   std::vector<std::string> notes;
   if (!drained) notes.push_back("transactions still open after the drain were killed");
-  for (const auto& r : g.replicas) {
-    if (r == candidate) continue;
-    if (Status s = repoint(r, candidate, false, {}); !s) {
-      notes.push_back(fmt::format("repointing {} failed: {}", r.toString(), s.error().message));
-    }
-  }
-  BackendState oldState = BackendState::kOffline;
-  if (options.replicationUser.empty()) {
-    e.oldPrimaryState = "fenced";
-    notes.push_back(
-        "no replication_user is configured: the old primary stays read-only and "
-        "offline, not replicating");
-  } else if (Status s = repoint(oldPrimary, candidate, true, oldGtid); !s) {
-    e.oldPrimaryState = "fenced";
-    notes.push_back("the old primary could not be made a replica: " + s.error().message);
-  } else {
-    e.oldPrimaryState = "replicating";
-    oldState = BackendState::kOnline;
-  }
+  const bool follow = !options.replicationUser.empty();
   catalog::ChangeContext cc{"ha", fmt::format("SWITCHOVER SHARD {}.{} TO '{}'", req.keyspace,
                                               req.shard, candidate.toString())};
-  auto switched = (*cat)->promoteBackend(candidate, oldPrimary, oldState, cc);
+  auto switched = (*cat)->promoteBackend(
+      candidate, oldPrimary, follow ? BackendState::kOnline : BackendState::kOffline, cc);
   if (!switched) {
     // The servers switched but the catalog refused: nothing may write until a DBA decides.
     notes.push_back("the catalog switch failed: " + switched.error().message);
@@ -428,6 +426,28 @@ Result<catalog::HaEvent> HaManager::Impl::switchover(const SwitchoverRequest& re
   gate.releaseShards(g.shards);
   const auto pauseMs =
       std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - holdStart).count();
+  for (const auto& r : g.replicas) {
+    if (r == candidate) continue;
+    if (Status s = repoint(r, candidate, false, {}, false); !s) {
+      notes.push_back(fmt::format("repointing {} failed: {}", r.toString(), s.error().message));
+    }
+  }
+  if (!follow) {
+    e.oldPrimaryState = "fenced";
+    notes.push_back(
+        "no replication_user is configured: the old primary stays read-only and "
+        "offline, not replicating");
+  } else if (Status s = repoint(oldPrimary, candidate, true, oldGtid, semiSync); !s) {
+    e.oldPrimaryState = "fenced";
+    notes.push_back("the old primary could not be made a replica (now offline): " +
+                    s.error().message);
+    catalog::ChangeContext off{"ha", "SET BACKEND '" + e.oldPrimary + "' OFFLINE"};
+    if (switched && (*cat)->setBackendState(oldPrimary, BackendState::kOffline, off)) {
+      if (auto next = (*cat)->snapshot()) gate.publish(*next);
+    }
+  } else {
+    e.oldPrimaryState = "replicating";
+  }
   e.detail = fmt::format("{}", fmt::join(notes, "; "));
   finish(**cat, e, switched ? "done" : "failed", pauseMs);
   log::migrations()->info("ha: switchover of {} to {} done, statements held {} ms{}{}", e.shards,
@@ -494,6 +514,13 @@ void HaManager::Impl::failover(const catalog::Endpoint& primary) {
     BlockingClient c;
     Status s = c.connect(login(chosen->address), secondsLeft(deadline));
     if (s) s = c.execute("STOP SLAVE IO_THREAD");
+    // The shard used semi-synchronous replication when its replicas acknowledge: the new
+    // primary waits for acknowledgements as the old one did.
+    bool semiSync = false;
+    if (s) {
+      auto semi = c.scalar("SELECT @@rpl_semi_sync_slave_enabled");
+      semiSync = semi && semi->value_or("0") == "1";
+    }
     const std::string target = chosen->ioPos.empty() ? chosen->currentPos : chosen->ioPos;
     auto waited = s ? c.scalar(fmt::format("SELECT MASTER_GTID_WAIT({}, {:.3f})", quoted(target),
                                            secondsLeftExact(deadline)))
@@ -506,7 +533,7 @@ void HaManager::Impl::failover(const catalog::Endpoint& primary) {
                             chosen->address.toString(), target);
     }
     if (failure.empty()) {
-      auto promoted = promote(chosen->address, secondsLeft(deadline));
+      auto promoted = promote(chosen->address, secondsLeft(deadline), semiSync);
       if (!promoted) {
         failure =
             "promoting " + chosen->address.toString() + " failed: " + promoted.error().message;
@@ -526,13 +553,6 @@ void HaManager::Impl::failover(const catalog::Endpoint& primary) {
   e.newGtid = newGtid;
   const catalog::Endpoint candidate = chosen->address;
   std::vector<std::string> notes;
-  for (const auto& v : views) {
-    if (v.address == candidate || !v.reachable) continue;
-    if (Status s = repoint(v.address, candidate, false, {}); !s) {
-      notes.push_back(
-          fmt::format("repointing {} failed: {}", v.address.toString(), s.error().message));
-    }
-  }
   catalog::ChangeContext cc{
       "ha", fmt::format("FAILOVER of {} to {}", e.oldPrimary, candidate.toString())};
   auto switched = (*cat)->promoteBackend(candidate, primary, BackendState::kOffline, cc);
@@ -542,13 +562,21 @@ void HaManager::Impl::failover(const catalog::Endpoint& primary) {
     gate.publish(*next);
   }
   gate.releaseShards(g.shards);
-  e.detail = fmt::format("{}", fmt::join(notes, "; "));
   const auto ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count();
+  // The other replicas follow the new primary (they lack nothing it has: it received the most).
+  for (const auto& v : views) {
+    if (v.address == candidate || !v.reachable) continue;
+    if (Status s = repoint(v.address, candidate, false, {}, false); !s) {
+      notes.push_back(
+          fmt::format("repointing {} failed: {}", v.address.toString(), s.error().message));
+    }
+  }
+  e.detail = fmt::format("{}", fmt::join(notes, "; "));
   finish(**cat, e, switched ? "done" : "failed", ms);
   log::migrations()->warn(
-      "ha: failover of {} to {} done in {} ms; {} is offline and will be "
-      "fenced if it comes back{}{}",
+      "ha: failover of {} to {} done, statements held {} ms; {} is offline and will be fenced if "
+      "it comes back{}{}",
       e.shards, e.newPrimary, ms, e.oldPrimary, e.detail.empty() ? "" : ": ", e.detail);
 }
 
@@ -570,7 +598,9 @@ void HaManager::Impl::fenceReturnedPrimaries() {
     address.port = static_cast<std::uint16_t>(std::atoi(e.oldPrimary.c_str() + colon + 1));
     BlockingClient c;
     if (!c.connect(login(address), 1)) continue;
-    if (Status s = c.execute("SET GLOBAL read_only = ON"); !s) {
+    if (Status s = c.execute("SET GLOBAL read_only = ON; "
+                             "SET GLOBAL rpl_semi_sync_master_enabled = OFF");
+        !s) {
       log::migrations()->warn("ha: {} is back but could not be fenced: {}", e.oldPrimary,
                               s.error().message);
       continue;

@@ -108,7 +108,7 @@ asio::awaitable<Status> BackendConnection::login(const BackendLogin& login,
   if (!greetingPkt) co_return lost("while reading its greeting");
   if (!greetingPkt->payload.empty() && greetingPkt->payload[0] == protocol::kErrHeader) {
     auto err = protocol::decodeErr(greetingPkt->payload);
-    co_return Error::fromServer(err ? err->errorCode : 2013, err ? err->sqlState : "HY000",
+    co_return Error::fromServer(err ? err->errorCode : 1158, err ? err->sqlState : "08S01",
                                 fmt::format("Backend '{}' refused the connection: {}", address_,
                                             err ? err->message : "malformed error"));
   }

@@ -130,6 +130,11 @@ asio::awaitable<bool> ClientSession::handshake() {
   onAuthenticated(phase->response.username, std::move(phase->credentials));
   if (!phase->response.database.empty()) {
     state_.setSchema(phase->response.database);
+    // A keyspace of the catalog exists on its shards by definition: no backend is asked (so a
+    // client connecting while its shard's primary is held or down is not stopped there). Any
+    // other database is the unsharded keyspace's server's to confirm (1049 when it has none).
+    refreshSnapshot();
+    if (snapshot_->findKeyspace(state_.schema) != nullptr) co_return co_await sendOk(seq);
     if (auto err = co_await checkSchema()) {
       co_await sendError(*err, seq);
       co_return false;
@@ -284,8 +289,11 @@ asio::awaitable<bool> ClientSession::relay(SessionConn& sc, const Packet& pkt,
       bool inTx = sc.inTx || txOpen_;
       releaseConn(sc, true);
       moduleLogger("proxy")->warn("{} backend '{}' failed during a statement", peer(), addr);
-      if (r.clientStreamBroken) co_return false;
-      std::uint8_t errSeq = r.bytes > 0 ? r.nextSeq : seq;
+      // Part of the response reached the client (column definitions, rows): an error packet
+      // there is not one a server would send (a binary-protocol client reads it as malformed),
+      // so the client loses its connection, as it would had it been connected to that server.
+      if (r.clientStreamBroken || r.bytes > 0) co_return false;
+      std::uint8_t errSeq = seq;
       co_return co_await sendError(
           Error::make(r.outcome == RelayResult::Outcome::kBackendLost ? ErrorCode::kBackendLost
                                                                       : ErrorCode::kBackendProtocol,

@@ -114,6 +114,20 @@ void ClientSession::publishBackend(const SessionConn* conn) {
 void ClientSession::releaseConn(SessionConn& conn, bool broken) {
   if (conn.conn) {
     if (broken || conn.inTx) conn.conn->broken = true;  // never hand out an open transaction
+    // The pool resets it (its prepared statements are gone): should this session get the same
+    // connection back, its statements are prepared there again.
+    if (!statements_.empty()) [[unlikely]] {
+      const std::uint64_t serial = conn.conn->serial();
+      auto forget = [serial](PreparedStatement& st) {
+        std::erase_if(st.backendIds, [serial](const auto& b) { return b.serial == serial; });
+        if (st.cursorSerial == serial) st.cursorSerial = 0;
+      };
+      for (auto& [id, st] : statements_) {
+        forget(st);
+        for (auto& v : st.variants)
+          forget(v);
+      }
+    }
     ctx_.pool.release(std::move(conn.conn));
   }
   std::size_t index = static_cast<std::size_t>(&conn - conns_.data());
@@ -135,7 +149,7 @@ void ClientSession::releaseAll() {
 void ClientSession::sweepConnections() {
   for (std::size_t i = conns_.size(); i-- > 0;) {
     SessionConn& c = conns_[i];
-    const catalog::Backend* b = snapshot_->findBackend(c.address);
+    const catalog::Backend* b = snapshot_->findBackend(c.address, c.keyspace);
     // DRAINING: the session may finish its work there (chooseBackend keeps it as `current`).
     bool keep = b != nullptr && b->state != catalog::BackendState::kOffline;
     // A server that changed role (a switchover or failover) was fenced and its connections
@@ -162,7 +176,7 @@ Result<const catalog::Backend*> ClientSession::chooseFor(const catalog::Shard& s
     // A read-only transaction stays on the replica it began on.
     for (const auto& c : conns_) {
       if (c.inTx && c.keyspace == shard.keyspace && c.shard == shard.name) {
-        if (const auto* b = snapshot_->findBackend(c.address)) return b;
+        if (const auto* b = snapshot_->findBackend(c.address, c.keyspace)) return b;
       }
     }
     // Read-your-writes: a recent write on this shard sends its reads to the primary.

@@ -247,6 +247,10 @@ asio::awaitable<bool> ClientSession::onMultiStatement(const Packet& pkt, std::st
 asio::awaitable<bool> ClientSession::lostTransaction(const sql::Statement* statement,
                                                      std::uint8_t seq) {
   const std::string server = std::exchange(txLost_, std::string());
+  moduleLogger("proxy")->info(
+      "{} its transaction on {} was lost to a change of role (switchover "
+      "or failover): rolled back, 1213",
+      peer(), server);
   co_await abortTransaction();
   for (std::size_t k = conns_.size(); k-- > 0;)
     if (conns_[k].inTx) releaseConn(conns_[k], true);

@@ -1052,14 +1052,14 @@ def test_04_backend_down_at_connect():
     except socket.timeout:
         q = "timeout (hang)"
     dt = time.monotonic() - t0
-    check(is_err(q, 2003), f"query with the backend down: expected ERR 2003, got {q!r}")
+    check(is_err(q, 1429), f"query with the backend down: expected ERR 1429 (backend unreachable), got {q!r}")
     if isinstance(q, Err):
-        check(addr in q.msg, f"ERR 2003 message does not name the backend {addr}: {q.msg!r}")
+        check(addr in q.msg, f"ERR 1429 message does not name the backend {addr}: {q.msg!r}")
     check(dt < 3, f"error took {dt:.1f}s")
     # The same connection stays usable for a second attempt (still an error, promptly).
     try:
         q2 = r.query("SELECT 2")
-        check(is_err(q2, 2003), f"second query: expected ERR 2003, got {q2!r}")
+        check(is_err(q2, 1429), f"second query: expected ERR 1429 (backend unreachable), got {q2!r}")
     except (ConnClosed, socket.timeout) as e:
         check(False, f"second query on the same connection: {e!r}")
     r.close()
@@ -1067,8 +1067,8 @@ def test_04_backend_down_at_connect():
         pconn(p.port, database="shop").close()
         check(False, "connect with a database succeeded although the backend is down")
     except pymysql.MySQLError as e:
-        check(e.args[0] == 2003 and addr in str(e.args[1]),
-              f"connect with a database: expected 2003 naming {addr}, got {e.args!r}")
+        check(e.args[0] == 1429 and addr in str(e.args[1]),
+              f"connect with a database: expected 1429 naming {addr}, got {e.args!r}")
     check(p.alive(), "proxy exited")
 
 
@@ -1099,9 +1099,9 @@ def test_05a_backend_killed_mid_query():
     log(f"client after KILL: result={box['result']!r} error={e!r}")
     if check(isinstance(e, pymysql.MySQLError), f"expected an error after the KILL, got result {box['result']!r}"):
         errno, msg = e.args[0], str(e.args[1])
-        check(errno in (2013, 1927), f"expected errno 2013/1927, got {e.args!r}")
-        if errno == 2013:
-            check(addr in msg, f"2013 message does not name the backend {addr}: {msg!r}")
+        check(errno in (1158, 1927), f"expected errno 1158 (backend lost) or 1927, got {e.args!r}")
+        if errno == 1158:
+            check(addr in msg, f"1158 message does not name the backend {addr}: {msg!r}")
     # The SAME connection works again, with its session state restored.
     try:
         r = pquery(c, "SELECT @v, DATABASE()")
@@ -1135,8 +1135,8 @@ def test_05b_backend_restart():
         check(False, f"query with the backend stopped returned {r!r}")
     except pymysql.MySQLError as e:
         log(f"pinned session, backend down: {e.args!r}")
-        check(e.args[0] in (2013, 2003) and addr in str(e.args[1]),
-              f"pinned session, backend down: expected 2013/2003 naming {addr}, got {e.args!r}")
+        check(e.args[0] in (1158, 1429) and addr in str(e.args[1]),
+              f"pinned session, backend down: expected 1158/1429 naming {addr}, got {e.args!r}")
     check(time.monotonic() - t0 < 5, "error took more than 5 s")
     c2 = pconn(p.port)
     try:
@@ -1144,8 +1144,8 @@ def test_05b_backend_restart():
         check(False, f"new session, backend down: query returned {r!r}")
     except pymysql.MySQLError as e:
         log(f"new session, backend down: {e.args!r}")
-        check(e.args[0] == 2003 and addr in str(e.args[1]),
-              f"new session, backend down: expected 2003 naming {addr}, got {e.args!r}")
+        check(e.args[0] == 1429 and addr in str(e.args[1]),
+              f"new session, backend down: expected 1429 naming {addr}, got {e.args!r}")
     c2.close()
 
     cluster_up()

@@ -298,7 +298,10 @@ def classify(e):
             return Retryable(errno, msg, getattr(e, "sqlstate", ""))
         # 2000-2999: client-side errors (2006 gone away, 2013 lost, 2014 out of sync...); 0:
         # InterfaceError on a closed socket; InternalError: the packet stream is broken.
-        if errno == 0 or 2000 <= errno < 3000 or isinstance(e, pymysql.err.InternalError):
+        # The proxy's own: 1158 (a backend failed during the statement), 1156 (its answer was
+        # unreadable), 1429 (no backend could be reached).
+        if (errno == 0 or 2000 <= errno < 3000 or errno in (1156, 1158, 1429)
+                or isinstance(e, pymysql.err.InternalError)):
             return Lost(errno, msg)
         return Hard(errno, msg)
     return Lost(0, f"{type(e).__name__}: {e}")
@@ -790,6 +793,9 @@ def serving_shards(a, keyspace):
     with c.cursor() as cur:
         cur.execute(f"SHOW SHARDS FROM `{keyspace}`")
         rows = cur.fetchall()
+        # OFFLINE backends (a failed-over primary, fenced) serve nothing: not compared.
+        cur.execute(f"SHOW BACKENDS FROM `{keyspace}`")
+        offline = {str(b["address"]) for b in cur.fetchall() if str(b.get("state")) == "offline"}
     c.close()
     out = []
     for r in rows:
@@ -800,7 +806,8 @@ def serving_shards(a, keyspace):
         if len(rs) == 16 and all(ch in "0123456789abcdefABCDEF" for ch in rs):
             rng = (int(rs, 16), int(re_, 16) if re_ else KSID_END)
         out.append({"name": r["shard"], "range": rng or (0, KSID_END), "primary": hostport(r["primary"]),
-                    "replicas": [hostport(x) for x in str(r.get("replicas") or "").split(",") if x.strip()]})
+                    "replicas": [hostport(x) for x in str(r.get("replicas") or "").split(",")
+                                 if x.strip() and x.strip() not in offline]})
     return out
 
 

@@ -141,7 +141,10 @@ struct Snapshot {
 
   const Keyspace* findKeyspace(std::string_view name) const;
   const User* findUser(std::string_view name) const;
+  // The first row of the server (a server shared by keyspaces has one row per keyspace).
   const Backend* findBackend(const Endpoint& address) const;
+  // The server's row in `keyspace`.
+  const Backend* findBackend(const Endpoint& address, std::string_view keyspace) const;
   const TableRule* findTable(std::string_view keyspace, std::string_view table) const;
   const Sequence* findSequence(std::string_view keyspace, std::string_view table) const;
   // The lookup keys of a table (empty for most tables), ordered by column.
