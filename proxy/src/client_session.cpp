@@ -1,10 +1,14 @@
 #include "shardproxy/proxy/client_session.h"
 
 #include <fmt/format.h>
+#include <sys/socket.h>
 
 #include <algorithm>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
 #include <cctype>
+#include <cerrno>
 #include <cstring>
 
 #include "shardproxy/common/logging.h"
@@ -52,6 +56,7 @@ ClientSession::ClientSession(ThreadContext& ctx, tcp::socket socket)
   error_code ec;
   auto ep = client_.stream().socket().remote_endpoint(ec);
   peerHost_ = ec ? "unknown" : ep.address().to_string();
+  peerPort_ = ec ? 0 : ep.port();
   client_.stream().socket().set_option(tcp::no_delay(true), ec);
   ctx_.sessions.insert(this);
   ctx_.shared.clientConnections.fetch_add(1, std::memory_order_relaxed);
@@ -148,13 +153,53 @@ void ClientSession::onAuthenticated(const std::string& user, protocol::Credentia
   user_ = user;
   credentials_ = std::move(credentials);
   if (!registered_) {
-    ctx_.shared.registerSession(id_, {&ctx_, this, user_});
+    ctx_.shared.registerSession(
+        id_, {&ctx_, this, user_, {}, 0, fmt::format("{}:{}", peerHost_, peerPort_)});
     registered_ = true;
   } else {
     ctx_.shared.withSession(id_, [&](SharedState::SessionEntry* e) {
       if (e != nullptr) e->user = user_;
       return 0;
     });
+  }
+}
+
+// --- A client that leaves during a statement ----------------------------------------------
+
+namespace {
+
+// KILL CONNECTION of one backend thread, on a pooled connection of the same login (the session
+// may be gone by the time it runs: nothing of it is used).
+asio::awaitable<void> killBackendThread(ThreadContext& ctx, catalog::Endpoint address,
+                                        BackendLogin login, std::uint32_t thread) {
+  auto conn = co_await ctx.pool.acquire(address, login);
+  if (!conn) co_return;
+  Status st = co_await (*conn)->command(Command::kQuery, fmt::format("KILL CONNECTION {}", thread));
+  if (!st) (*conn)->broken = true;
+  ctx.pool.release(std::move(*conn));
+}
+
+}  // namespace
+
+void ClientSession::checkClientGone() {
+  const std::uint64_t seen = std::exchange(watchedCommand_, commands_);
+  // Only a statement that was already running at the previous look (a second or more).
+  if (idle_ || clientGoneKill_ || seen != commands_ || conns_.empty()) return;
+  auto& sock = client_.stream().socket();
+  std::uint8_t byte;
+  ssize_t n = ::recv(sock.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  const bool gone = n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
+  if (!gone) return;  // quiet, or the client already sent its next command (pipelining)
+  clientGoneKill_ = true;
+  moduleLogger("proxy")->info(
+      "{} closed its connection during a statement: killing its {} "
+      "backend connection(s)",
+      peer(), conns_.size());
+  const BackendLogin login = backendLogin();
+  for (const SessionConn& c : conns_) {
+    if (!c.conn || c.conn->threadId() == 0) continue;
+    asio::co_spawn(ctx_.io, killBackendThread(ctx_, c.address, login, c.conn->threadId()),
+                   asio::detached);
   }
 }
 
@@ -166,6 +211,7 @@ asio::awaitable<void> ClientSession::commandLoop() {
     idle_ = true;
     auto pkt = co_await client_.readPacket();
     idle_ = false;
+    ++commands_;
     if (!pkt) {
       log->debug("{} read failed: {}", peer(), pkt.error().message);
       if (pkt.error().code == ErrorCode::kPacketTooLarge) {

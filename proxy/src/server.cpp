@@ -46,6 +46,19 @@ asio::awaitable<void> acceptLoop(ThreadContext& ctx, tcp::acceptor& acceptor) {
     asio::co_spawn(ctx.io, ClientSession::run(std::move(session)), asio::detached);
   }
 }
+
+// Once a second, on the thread's own loop: sessions whose client left during a long statement
+// (ClientSession::checkClientGone).
+asio::awaitable<void> watchClients(ThreadContext& ctx) {
+  asio::steady_timer timer(ctx.io);
+  while (!ctx.shuttingDown) {
+    timer.expires_after(std::chrono::seconds(1));
+    auto [ec] = co_await timer.async_wait(kAwait);
+    if (ec || ctx.shuttingDown) break;
+    for (ClientSession* s : ctx.sessions)
+      s->checkClientGone();
+  }
+}
 }  // namespace
 
 void SharedState::registerSession(std::uint32_t id, SessionEntry entry) {
@@ -408,6 +421,7 @@ int Server::run() {
       return 1;
     }
     asio::co_spawn(ctx.io, acceptLoop(ctx, *acceptor), asio::detached);
+    asio::co_spawn(ctx.io, watchClients(ctx), asio::detached);
     ctx.pool.startMaintenance();
     acceptors.push_back(std::move(acceptor));
   }

@@ -342,6 +342,22 @@ asio::awaitable<bool> ClientSession::onStmtPrepare(const Packet& pkt) {
     plan = &planner_.plan(parsed.statement(), in);
     if (plan->kind == router::PlanKind::kError) co_return co_await sendError(plan->error, seq);
     std::string text;
+    if (plan->usesProcesslist && !rewritingProcesslist_ &&
+        sql::withProcesslist(sql, processlistTable(), parser_.options().lex, text)) [[unlikely]] {
+      // The proxy's sessions as they are now, written into the prepared text (a statement
+      // prepared once and run many times keeps the list of its prepare).
+      protocol::Bytes payload;
+      payload.push_back(static_cast<std::uint8_t>(Command::kStmtPrepare));
+      payload.insert(payload.end(), text.begin(), text.end());
+      Packet rewritten;
+      rewritten.payload = protocol::ByteView(payload);
+      rewritten.seq = pkt.seq;
+      rewritten.lastSeq = pkt.lastSeq;
+      rewritingProcesslist_ = true;
+      const bool keep = co_await onStmtPrepare(rewritten);
+      rewritingProcesslist_ = false;
+      co_return keep;
+    }
     if (plan->usesConnectionId && sql::withConnectionId(sql, id_, parser_.options().lex, text))
         [[unlikely]] {
       // CONNECTION_ID() is the proxy's id: the statement is prepared with it written in.

@@ -85,6 +85,14 @@ asio::awaitable<bool> ClientSession::onQueryText(const Packet& pkt, std::string_
   if (planned->insertSelect) [[unlikely]] {
     co_return co_await onInsertSelect(*planned->insertSelect, seq);
   }
+  if (planned->usesProcesslist && !rewritingProcesslist_) [[unlikely]] {
+    co_return co_await onProcesslist(pkt, sql, seq);
+  }
+  if (statement.kind == sql::StatementKind::kShow &&
+      statement.as<sql::ShowStatement>()->show == sql::ShowKind::kStatus &&
+      planned->kind == PlanKind::kSessionConnection) [[unlikely]] {
+    co_return co_await onShowStatus(sql, seq);
+  }
   if (planned->usesConnectionId) [[unlikely]] {
     // CONNECTION_ID() is the proxy's id (the handshake's, KILL's): written in, then run as sent.
     std::string text;

@@ -426,6 +426,23 @@ asio::awaitable<bool> ClientSession::onBegin(const Plan& plan, std::uint8_t seq)
   txBegin_.assign(plan.text);
   detail::closeOpenComment(txBegin_);
   txWriteShard_.clear();
+  if (plan.consistentSnapshot) [[unlikely]] {
+    // The snapshot is of this moment: begun now on each serving shard of the session's keyspace
+    // (on several shards, each snapshot is as close to this moment as the proxy can make it),
+    // not lazily at the first statement as a plain BEGIN is.
+    if (const catalog::Keyspace* ks = schemaKeyspace()) {
+      const std::string keyspace = ks->name;
+      for (std::size_t idx : ks->shards) {
+        const catalog::Shard& shard = snapshot_->shards[idx];
+        if (!shard.serving) continue;
+        auto backend = chooseFor(shard, txReadOnly_ ? Role::kReplica : Role::kPrimary);
+        if (!backend) co_return co_await sendError(backend.error(), seq);
+        auto conn = co_await connectionTo(**backend, shard);
+        if (!conn) co_return co_await sendError(conn.error(), seq);
+        if (snapshot_->findKeyspace(keyspace) != ks) break;  // a new catalog meanwhile
+      }
+    }
+  }
   co_return co_await sendOk(seq);
 }
 

@@ -406,6 +406,7 @@ void Run::planStatement(const Statement& st) {
         case TransactionAction::kStart:
           plan_.kind = PlanKind::kBegin;
           plan_.readOnly = t->access == AccessMode::kReadOnly;
+          plan_.consistentSnapshot = t->consistentSnapshot;
           break;
         case TransactionAction::kCommit:
           plan_.kind = PlanKind::kCommit;
@@ -637,6 +638,7 @@ const Plan& Planner::plan(const Statement& statement, const PlanInput& input) {
   plan_.text = statement.text;
   plan_.generatedId = 0;
   plan_.usesConnectionId = false;
+  plan_.usesProcesslist = sql::readsProcesslist(statement);
   plan_.sequenceShortfall = nullptr;
   plan_.sequenceNeed = 0;
   plan_.executeParams.clear();

@@ -2,6 +2,8 @@
 // set operations and join trees, all of which are capped by ParseOptions::maxHeight.
 #include "shardproxy/router/sql/analysis.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <string>
 
@@ -289,6 +291,83 @@ bool withConnectionId(std::string_view sql, std::uint32_t id, const LexOptions& 
     }
     copied = toks[i + 2].end;
     i += 2;  // past the call's '(' and ')': the depth is unchanged
+    any = true;
+  }
+  if (!any) return false;
+  result.append(sql.substr(copied));
+  out = std::move(result);
+  return true;
+}
+
+bool readsProcesslist(const Statement& statement) {
+  if (statement.kind == StatementKind::kShow) {
+    return statement.as<ShowStatement>()->show == ShowKind::kProcesslist;
+  }
+  if (statement.kind != StatementKind::kSelect) return false;
+  for (const TableName* t : statement.as<SelectStatement>()->tables) {
+    if (!t->db.empty() && iequals(t->db.name, "information_schema") &&
+        iequals(t->name.name, "processlist")) {
+      return true;
+    }
+  }
+  return false;
+}
+
+bool withProcesslist(std::string_view sql, std::string_view derived, const LexOptions& options,
+                     std::string& out) {
+  std::vector<Token> toks;
+  Lexer lexer(sql, options);
+  for (;;) {
+    Token t = lexer.next();
+    if (t.is(TokenKind::kEnd) || t.is(TokenKind::kError)) break;
+    toks.push_back(t);
+  }
+  auto name = [&](std::size_t i, std::string_view w) {
+    if (i >= toks.size()) return false;
+    std::string_view text = toks[i].text(sql);
+    if (text.size() >= 2 && text.front() == '`' && text.back() == '`') {
+      text = text.substr(1, text.size() - 2);
+    }
+    return (toks[i].is(TokenKind::kWord) || toks[i].is(TokenKind::kQuotedIdent)) &&
+           iequals(text, w);
+  };
+  // SHOW [FULL] PROCESSLIST: the whole statement.
+  if (name(0, "SHOW")) {
+    const bool full = name(1, "FULL");
+    if (!name(full ? 2 : 1, "PROCESSLIST")) return false;
+    out = fmt::format(
+        "SELECT ID AS Id, USER AS User, HOST AS Host, DB AS db, COMMAND AS Command, "
+        "TIME AS Time, STATE AS State, {} AS Info, PROGRESS AS Progress FROM ({}) AS "
+        "PROCESSLIST ORDER BY ID",
+        full ? "INFO" : "LEFT(INFO, 100)", derived);
+    return true;
+  }
+  static constexpr std::string_view kClauses[] = {
+      "WHERE",     "JOIN",  "LEFT",  "RIGHT",  "INNER",  "CROSS",     "NATURAL", "STRAIGHT_JOIN",
+      "ON",        "USING", "GROUP", "HAVING", "ORDER",  "LIMIT",     "UNION",   "EXCEPT",
+      "INTERSECT", "FOR",   "LOCK",  "INTO",   "WINDOW", "PROCEDURE", "FULL"};
+  std::string result;
+  std::size_t copied = 0;
+  bool any = false;
+  for (std::size_t i = 0; i + 2 < toks.size(); ++i) {
+    if (!name(i, "information_schema") || !toks[i + 1].is(TokenKind::kDot) ||
+        !name(i + 2, "processlist")) {
+      continue;
+    }
+    result.append(sql.substr(copied, toks[i].begin - copied));
+    result += '(';
+    result += derived;
+    result += ')';
+    const std::size_t next = i + 3;
+    bool alias = next < toks.size() &&
+                 (toks[next].is(TokenKind::kQuotedIdent) || toks[next].is(TokenKind::kWord));
+    if (alias && toks[next].is(TokenKind::kWord)) {
+      for (std::string_view c : kClauses)
+        if (name(next, c)) alias = false;
+    }
+    if (!alias) result += " AS PROCESSLIST";
+    copied = toks[i + 2].end;
+    i += 2;
     any = true;
   }
   if (!any) return false;

@@ -43,6 +43,11 @@ class ClientSession {
   std::uint32_t id() const { return id_; }
   // Shutdown: close now if waiting for a command, else after the running one.
   void requestClose();
+  // The thread's watchdog asks each second (on this session's thread): when one statement has
+  // run since the previous ask and the client closed its socket meanwhile (a dirty close), the
+  // session's backend connections are killed, as a server stops a statement whose client left
+  // (ER_CONNECTION_KILLED there: its locks and its transaction go away).
+  void checkClientGone();
   // Running a statement on `keyspace`, or holding a transaction open on it (on `shard` of it
   // when one is named); the keyspace gate asks, on this session's thread, before a cutover or
   // a primary switchover.
@@ -180,6 +185,13 @@ class ClientSession {
   // A join across shards (session_join.cpp): the outer side's rows, the inner side's per batch of
   // keys, joined in the proxy.
   asio::awaitable<bool> onJoin(const router::Plan::JoinPlan& join, std::uint8_t seq);
+  // session_processlist.cpp: information_schema.PROCESSLIST and SHOW PROCESSLIST answered from
+  // the proxy's own sessions (joined with their backend threads' rows), and SHOW STATUS with
+  // Threads_connected counting the proxy's client connections.
+  std::string processlistTable();
+  asio::awaitable<bool> onProcesslist(const Packet& pkt, std::string_view sql, std::uint8_t seq);
+  asio::awaitable<bool> onShowStatus(std::string_view sql, std::uint8_t seq);
+  bool rewritingProcesslist_ = false;
   // One chunk of a join's outer rows: the inner rows of its keys (per batch), the result set's
   // header first if not sent yet, the joined rows written to the client's buffer.
   asio::awaitable<Status> joinChunk(const router::Plan::JoinPlan& join,
@@ -337,6 +349,7 @@ class ClientSession {
   std::string user_;
   protocol::Credentials credentials_;  // to log in to backends as this user
   std::string peerHost_;
+  std::uint16_t peerPort_ = 0;
   router::SessionState state_;
   std::vector<router::SessionChange> changes_;
   std::vector<SessionConn> conns_;
@@ -396,6 +409,9 @@ class ClientSession {
   bool registered_ = false;
   bool idle_ = false;
   bool closeRequested_ = false;
+  std::uint64_t commands_ = 0;        // commands read so far
+  std::uint64_t watchedCommand_ = 0;  // commands_ at the watchdog's previous look
+  bool clientGoneKill_ = false;       // the backends were told to kill this session's work
 };
 
 }  // namespace shardproxy::proxy

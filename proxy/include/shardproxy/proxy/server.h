@@ -111,10 +111,22 @@ struct SharedState {
     std::string user;
     catalog::Endpoint backend;  // the backend connection it holds, if backendThread != 0
     std::uint32_t backendThread = 0;
+    std::string host;  // the client's address, "ip:port" (PROCESSLIST's HOST)
   };
   void registerSession(std::uint32_t id, SessionEntry entry);
   void unregisterSession(std::uint32_t id);
   // Runs fn(entry*) under the registry lock; entry is null when the id is unknown.
+  // Runs fn(id, entry) for every session under the registry lock.
+  template <typename Fn>
+  void forEachSession(Fn&& fn) {
+    std::lock_guard lock(registryMutex_);
+    for (const auto& [id, entry] : registry_)
+      fn(id, entry);
+  }
+  std::size_t sessionCount() {
+    std::lock_guard lock(registryMutex_);
+    return registry_.size();
+  }
   template <typename Fn>
   auto withSession(std::uint32_t id, Fn&& fn) {
     std::lock_guard lock(registryMutex_);

@@ -83,7 +83,13 @@ struct Plan {
   // CONNECTION_ID() appears: the session sends the statement with its own id written in
   // (sql::withConnectionId), the id the client got in the handshake and uses with KILL.
   bool usesConnectionId = false;
+  // The statement reads information_schema.PROCESSLIST or is SHOW [FULL] PROCESSLIST: the proxy
+  // answers it from its own sessions (sql::withProcesslist), not the backend's connections.
+  bool usesProcesslist = false;
   bool readOnly = false;  // kBegin: START TRANSACTION READ ONLY
+  // kBegin: START TRANSACTION WITH CONSISTENT SNAPSHOT (the snapshot is taken at once, not at
+  // the transaction's first statement).
+  bool consistentSnapshot = false;
   bool deferred = false;  // planned at PREPARE: placeholders decide the shards at EXECUTE
   // kScatter on copies of the same rows (a reference table): the client is told one target's
   // affected rows, not the sum.

@@ -96,6 +96,15 @@ bool withConnectionId(std::string_view sql, std::uint32_t id, const LexOptions& 
 // `bytes` as a quoted string literal the server reads back as the same bytes under `options`
 // (the session's character set and sql_mode): a multibyte character's trailing byte is never
 // taken for a backslash or a quote. Appended to `out`.
+// The statement reads information_schema.PROCESSLIST (any case, backquoted or not), or is
+// SHOW [FULL] PROCESSLIST.
+bool readsProcesslist(const Statement& statement);
+// `sql` with every information_schema.PROCESSLIST replaced by `(derived)` (named PROCESSLIST
+// unless the statement gives it an alias), and SHOW [FULL] PROCESSLIST by a SELECT of the same
+// columns from it (INFO cut to 100 characters without FULL). False when there is none.
+bool withProcesslist(std::string_view sql, std::string_view derived, const LexOptions& options,
+                     std::string& out);
+
 void appendStringLiteral(std::string_view bytes, const LexOptions& options, std::string& out);
 
 }  // namespace shardproxy::router::sql

@@ -1,0 +1,127 @@
+// What a client means by the server's connections is the proxy's: information_schema.PROCESSLIST
+// and SHOW [FULL] PROCESSLIST list the proxy's sessions (their ids are the ones the handshake,
+// CONNECTION_ID() and KILL use), each joined with its backend thread's row for what it is doing;
+// SHOW STATUS reports Threads_connected as the proxy's client connections (the backends count
+// pooled connections, which come and go with no client). docs/routing.md, "Sessions as the
+// client sees them". Same class as client_session.cpp.
+#include <fmt/format.h>
+
+#include "session_util.h"
+#include "shardproxy/proxy/client_session.h"
+#include "shardproxy/proxy/merge_relay.h"
+#include "shardproxy/proxy/protocol/messages.h"
+#include "shardproxy/proxy/server.h"
+#include "shardproxy/router/sql/analysis.h"
+
+namespace shardproxy::proxy {
+
+std::string ClientSession::processlistTable() {
+  // One row per session. A session's backend thread is on one server: the join is kept to the
+  // server the query runs on (its port) so that an unrelated thread with the same id elsewhere
+  // never shows. Other users' sessions only for an account with PROCESS on that server (as the
+  // server shows them), which USER_PRIVILEGES tells for the account itself.
+  std::string rows;
+  ctx_.shared.forEachSession([&](std::uint32_t id, const SharedState::SessionEntry& e) {
+    if (!rows.empty()) rows += " UNION ALL ";
+    rows += fmt::format("SELECT {} AS ID, {} AS USER, {} AS HOST, {} AS BT, {} AS BP", id,
+                        quoteString(e.user), quoteString(e.host), e.backendThread,
+                        e.backendThread != 0 ? e.backend.port : 0);
+  });
+  return fmt::format(
+      "SELECT v.ID AS ID, v.USER AS USER, v.HOST AS HOST, p.DB AS DB, "
+      "IFNULL(p.COMMAND, 'Sleep') AS COMMAND, IFNULL(p.TIME, 0) AS TIME, "
+      "IFNULL(p.STATE, '') AS STATE, p.INFO AS INFO, IFNULL(p.TIME_MS, 0) AS TIME_MS, "
+      "IFNULL(p.STAGE, 0) AS STAGE, IFNULL(p.MAX_STAGE, 0) AS MAX_STAGE, "
+      "IFNULL(p.PROGRESS, 0) AS PROGRESS, IFNULL(p.MEMORY_USED, 0) AS MEMORY_USED, "
+      "IFNULL(p.MAX_MEMORY_USED, 0) AS MAX_MEMORY_USED, "
+      "IFNULL(p.EXAMINED_ROWS, 0) AS EXAMINED_ROWS, IFNULL(p.QUERY_ID, 0) AS QUERY_ID, "
+      "p.INFO_BINARY AS INFO_BINARY, IFNULL(p.TID, 0) AS TID "
+      "FROM ({}) AS v LEFT JOIN information_schema.PROCESSLIST AS p "
+      "ON p.ID = v.BT AND v.BP = @@port "
+      "WHERE v.USER = {} OR EXISTS (SELECT 1 FROM information_schema.USER_PRIVILEGES "
+      "WHERE PRIVILEGE_TYPE = 'PROCESS' AND GRANTEE = CONCAT('''', "
+      "SUBSTRING_INDEX(CURRENT_USER(), '@', 1), '''@''', "
+      "SUBSTRING_INDEX(CURRENT_USER(), '@', -1), ''''))",
+      rows, quoteString(user_));
+}
+
+asio::awaitable<bool> ClientSession::onProcesslist(const Packet& pkt, std::string_view sql,
+                                                   std::uint8_t seq) {
+  std::string text;
+  if (!sql::withProcesslist(sql, processlistTable(), parser_.options().lex, text)) {
+    rewritingProcesslist_ = true;  // not found after all: run it as it is
+  }
+  protocol::Bytes payload;
+  payload.push_back(static_cast<std::uint8_t>(Command::kQuery));
+  const std::string_view body = rewritingProcesslist_ ? sql : std::string_view(text);
+  payload.insert(payload.end(), body.begin(), body.end());
+  Packet rewritten;
+  rewritten.payload = protocol::ByteView(payload);
+  rewritten.seq = pkt.seq;
+  rewritten.lastSeq = pkt.lastSeq;
+  rewritingProcesslist_ = true;  // the rewritten text reads the backend's PROCESSLIST itself
+  const bool keep =
+      co_await onQueryText(rewritten, protocol::asString(rewritten.payload.subspan(1)), seq);
+  rewritingProcesslist_ = false;
+  co_return keep;
+}
+
+asio::awaitable<bool> ClientSession::onShowStatus(std::string_view sql, std::uint8_t seq) {
+  router::Plan plan;
+  plan.kind = router::PlanKind::kSessionConnection;
+  plan.role = router::Role::kPrimary;
+  plan.keyspace = schemaKeyspace();
+  auto conn = co_await sessionConnection(plan);
+  if (!conn) co_return co_await sendError(conn.error(), seq);
+  BackendConnection::CommandOutput::Capture rows;
+  rows.limit = 100000;
+  BackendConnection::CommandOutput out;
+  out.capture = &rows;
+  const catalog::Endpoint address = (*conn)->address;
+  Status st = co_await (*conn)->conn->command(Command::kQuery, sql, &out);
+  if (!st) {
+    if (SessionConn* still = findConn(address); still && still->conn && still->conn->broken) {
+      releaseConn(*still, true);
+    }
+    co_return co_await sendError(st.error(), seq);
+  }
+  const std::size_t width = rows.columns.size();
+  if (width >= 2) {
+    const std::string connected = std::to_string(ctx_.shared.sessionCount());
+    for (std::size_t r = 0; r * width < rows.values.size(); ++r) {
+      auto& name = rows.values[r * width];
+      if (name && iequals(*name, "Threads_connected")) rows.values[r * width + 1] = connected;
+    }
+  }
+  auto& o = client_.out();
+  std::size_t start = protocol::beginPacket(o);
+  protocol::ByteWriter(o).lenenc(width);
+  protocol::endPacket(o, start, seq);
+  for (const std::string& def : rows.definitions) {
+    start = protocol::beginPacket(o);
+    protocol::ByteWriter(o).str(def);
+    protocol::endPacket(o, start, seq);
+  }
+  if ((caps_ & protocol::cap::kDeprecateEof) == 0) {
+    start = protocol::beginPacket(o);
+    protocol::encode(protocol::EofPacket{0, static_cast<std::uint16_t>(statusFlags())}, o);
+    protocol::endPacket(o, start, seq);
+  }
+  for (std::size_t r = 0; width > 0 && r * width < rows.values.size(); ++r) {
+    start = protocol::beginPacket(o);
+    protocol::ByteWriter w(o);
+    for (std::size_t c = 0; c < width; ++c) {
+      const auto& v = rows.values[r * width + c];
+      if (v) {
+        w.lenencStr(*v);
+      } else {
+        w.u8(0xfb);
+      }
+    }
+    protocol::endPacket(o, start, seq);
+  }
+  appendResultSetEnd(o, caps_, 0, static_cast<std::uint16_t>(statusFlags()), seq);
+  co_return !(co_await client_.flush());
+}
+
+}  // namespace shardproxy::proxy
