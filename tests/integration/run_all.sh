@@ -89,6 +89,9 @@ SHARDPROXY_BIN="$bin" bash "$root/tests/integration/reshard_test.sh" || failed=1
 SHARDPROXY_BIN="$bin" bash "$root/tests/integration/reshard_faults_test.sh" || failed=1
 SHARDPROXY_BIN="$bin" bash "$root/tests/integration/reshard_controls_test.sh" || failed=1
 
+echo "-- MariaDB's own regression tests through the proxy, CI subset: every run that passes directly passes through the proxy (its own 2 servers)"
+SHARDPROXY_BIN="$bin" bash "$root/tests/integration/mtr_test.sh" || failed=1
+
 echo "-- high availability: a replica killed, switchovers and a failover under load, the buffer's bounds (its own 2x3 cluster, semi-sync)"
 SHARDPROXY_BIN="$bin" bash "$root/tests/integration/ha_test.sh" || failed=1
 
