@@ -498,7 +498,10 @@ asio::awaitable<ClientSession::SessionConn*> ClientSession::acquireFor(const Pla
 asio::awaitable<bool> ClientSession::relayExecute(SessionConn& c, const Packet& pkt,
                                                   std::uint8_t seq, PreparedStatement& stmt,
                                                   RelayResult& r, std::uint64_t insertId) {
-  RelayOptions options{ResponseKind::kExecute};
+  // CURSOR_TYPE_READ_ONLY in the execute's flags: the answer may be metadata only (a cursor).
+  const std::uint8_t cursorFlags = pkt.payload.size() > 5 ? pkt.payload[5] : 0;
+  RelayOptions options{(cursorFlags & 0x01) != 0 ? ResponseKind::kExecuteCursor
+                                                 : ResponseKind::kExecute};
   options.insertId = insertId;
   const catalog::Endpoint address = c.address;
   auto id = co_await preparedOn(stmt, c);

@@ -62,8 +62,11 @@ ResponseScanner::Step ResponseScanner::onPacket(ByteView payload, std::uint32_t 
       if (!eof) return Step::kMalformed;
       lastStatus_ = eof->statusFlags;
       sawStatus_ = true;
-      // A cursor was opened: rows come later through COM_STMT_FETCH.
-      if (kind_ == ResponseKind::kExecute && (eof->statusFlags & status::kCursorExists)) {
+      // A cursor was opened: rows come later through COM_STMT_FETCH. Only when the execute asked
+      // for one: a procedure's own cursor leaks the flag into the result sets of a CALL (with
+      // more results to come), and their rows follow as usual.
+      if (kind_ == ResponseKind::kExecuteCursor && (eof->statusFlags & status::kCursorExists) &&
+          (eof->statusFlags & status::kMoreResultsExist) == 0) {
         state_ = State::kDone;
         return Step::kDone;
       }

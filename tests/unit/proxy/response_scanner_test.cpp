@@ -135,10 +135,33 @@ TEST(ResponseScanner, LocalInfileRequestThenOk) {
 
 TEST(ResponseScanner, ExecuteWithCursorEndsAfterMetadata) {
   ResponseScanner s;
-  s.start(ResponseKind::kExecute, cap::kProtocol41);
+  s.start(ResponseKind::kExecuteCursor, cap::kProtocol41);
   feed(s, count(1));
   feed(s, column());
   EXPECT_EQ(feed(s, eof(status::kCursorExists)), Step::kDone);
+}
+
+TEST(ResponseScanner, CursorFlagOfAProcedureDoesNotEndACallsResultSets) {
+  // CALL of a procedure that loops over a cursor, executed without asking for one: MariaDB sets
+  // CURSOR_EXISTS in the result sets' status (with MORE_RESULTS), and the rows follow.
+  for (ResponseKind kind : {ResponseKind::kExecute, ResponseKind::kExecuteCursor}) {
+    ResponseScanner s;
+    s.start(kind, cap::kProtocol41);
+    feed(s, count(1));
+    feed(s, column());
+    const std::uint16_t leaked = status::kCursorExists | status::kMoreResultsExist;
+    EXPECT_EQ(feed(s, eof(leaked)), Step::kMore);
+    Bytes binRow{0x00, 0x00, 0x07};
+    EXPECT_EQ(feed(s, binRow), Step::kMore);
+    EXPECT_EQ(feed(s, eof(leaked)), Step::kMore);  // another result set follows
+    EXPECT_EQ(feed(s, ok(0)), Step::kDone);
+  }
+  // Asked for and not in a multi-result: metadata only.
+  ResponseScanner s;
+  s.start(ResponseKind::kExecute, cap::kProtocol41);
+  feed(s, count(1));
+  feed(s, column());
+  EXPECT_EQ(feed(s, eof(status::kCursorExists)), Step::kMore);
 }
 
 TEST(ResponseScanner, FetchReadsRowsUntilTerminator) {

@@ -15,12 +15,13 @@
 namespace shardproxy::proxy::protocol {
 
 enum class ResponseKind : std::uint8_t {
-  kQuery,        // COM_QUERY: OK | ERR | LOCAL INFILE | text result set(s), multi-results
-  kExecute,      // COM_STMT_EXECUTE: OK | ERR | binary result set(s), cursor metadata
-  kFetch,        // COM_STMT_FETCH: rows then a terminator, or ERR
-  kFieldList,    // COM_FIELD_LIST: column definitions then a terminator, or ERR
-  kPrepare,      // COM_STMT_PREPARE: PREPARE_OK + params + columns, or ERR
-  kSinglePacket  // COM_PING, COM_INIT_DB, COM_STATISTICS, COM_RESET_CONNECTION, ...
+  kQuery,          // COM_QUERY: OK | ERR | LOCAL INFILE | text result set(s), multi-results
+  kExecute,        // COM_STMT_EXECUTE: OK | ERR | binary result set(s)
+  kExecuteCursor,  // COM_STMT_EXECUTE asking for a cursor: also metadata only, rows by FETCH
+  kFetch,          // COM_STMT_FETCH: rows then a terminator, or ERR
+  kFieldList,      // COM_FIELD_LIST: column definitions then a terminator, or ERR
+  kPrepare,        // COM_STMT_PREPARE: PREPARE_OK + params + columns, or ERR
+  kSinglePacket    // COM_PING, COM_INIT_DB, COM_STATISTICS, COM_RESET_CONNECTION, ...
 };
 
 class ResponseScanner {
