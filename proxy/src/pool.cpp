@@ -121,7 +121,9 @@ void Pool::release(std::unique_ptr<BackendConnection> conn) {
 
 asio::awaitable<void> Pool::resetAndKeep(std::unique_ptr<BackendConnection> conn) {
   const std::string backend = conn->address();
-  Status st = co_await conn->resetSession(!conn->schema.empty());
+  // COM_RESET_CONNECTION (one round trip) keeps the connection's schema: the next borrower's
+  // syncState moves it to its own schema, or clears it with COM_CHANGE_USER when it has none.
+  Status st = co_await conn->resetSession(false);
   bool stale = false;  // a SET GLOBAL passed meanwhile (retireOlder)
   if (auto r = retiredBelow_.find(backend); r != retiredBelow_.end()) {
     stale = conn->serial() < r->second;
@@ -133,7 +135,6 @@ asio::awaitable<void> Pool::resetAndKeep(std::unique_ptr<BackendConnection> conn
     co_return;
   }
   conn->syncedVersion = 0;
-  conn->schema.clear();
   conn->idleSince = std::chrono::steady_clock::now();
   Key key = keyOf(backend, conn->login());
   idle_[key].push_back(std::move(conn));

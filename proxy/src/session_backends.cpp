@@ -313,6 +313,13 @@ asio::awaitable<Status> ClientSession::syncState(SessionConn& c) {
     Status st = co_await conn.command(Command::kInitDb, state_.schema);
     if (!st) co_return st;
     conn.schema = state_.schema;
+  } else if (!conn.schema.empty() && conn.schema != state_.schema) [[unlikely]] {
+    // A pooled connection keeps the schema of its last borrower (COM_RESET_CONNECTION keeps
+    // it); a session without one (or whose schema lives on another server) must not see it:
+    // COM_CHANGE_USER clears it.
+    Status st = co_await conn.resetSession(true);
+    if (!st) co_return st;
+    conn.schema.clear();
   }
   for (const std::string& sql : state_.replayStatements()) {
     Status st = co_await conn.command(Command::kQuery, sql);

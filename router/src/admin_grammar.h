@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -34,6 +35,10 @@ class AdminCursor {
                          bool shard = false) = 0;
   // [FROM | IN keyspace]
   virtual bool optionalFrom(std::optional<std::string>& keyspace) = 0;
+  // A quoted 'host:port'.
+  virtual bool address(catalog::Endpoint& out) = 0;
+  // Seconds with an optional fraction (0.5), as milliseconds (1 ms to one hour).
+  virtual bool seconds(std::uint32_t& ms) = 0;
   // What may follow where the statement could end, for the "expected ..." of a syntax error.
   virtual void setTrailingHint(std::string_view hint) = 0;
 
@@ -50,6 +55,10 @@ std::optional<AdminStatement> parseShowSequences(AdminCursor& c);
 std::optional<AdminStatement> parseCreateLookupKey(AdminCursor& c);
 std::optional<AdminStatement> parseDropLookupKey(AdminCursor& c);
 std::optional<AdminStatement> parseShowLookupKeys(AdminCursor& c);
+
+// High availability (admin_ha.cpp): after SWITCHOVER, and after SET KEYSPACE.
+std::optional<AdminStatement> parseSwitchover(AdminCursor& c);
+std::optional<AdminStatement> parseSetKeyspace(AdminCursor& c);
 
 // Keyspace settings (admin_keyspace_settings.cpp), after ALTER KEYSPACE:
 // name SET scatter_writes = allow | deny [, transaction_mode = single | multi | twopc].

@@ -137,7 +137,7 @@ class Parser final : public AdminCursor {
     return true;
   }
 
-  bool address(catalog::Endpoint& out) {
+  bool address(catalog::Endpoint& out) override {
     if (tok_.kind != Kind::kString) return fail("expected a quoted 'host:port' address");
     if (auto why = parseEndpoint(tok_.value, out)) return fail("invalid address: " + *why);
     advance();
@@ -190,7 +190,7 @@ class Parser final : public AdminCursor {
     if (accept("ADD")) return addBackend();
     if (accept("SET")) return setBackend(at);
     if (accept("RESHARD")) return reshard();
-    if (accept("SWITCHOVER")) return switchover();
+    if (accept("SWITCHOVER")) return parseSwitchover(*this);
     if (auto action = migrationVerb()) return migrationCommand(*action);
     if (isMysqlVerb(tok_)) return mysqlVerb(at);
     fail(tok_.kind == Kind::kEnd ? "empty statement"
@@ -254,48 +254,9 @@ class Parser final : public AdminCursor {
     return s;
   }
 
-  // --- high availability (docs/high-availability.md)
-  // SWITCHOVER SHARD ks.shard [TO 'host:port'] [TIMEOUT seconds]
-  Statement switchover() {
-    Switchover s;
-    if (!expect("SHARD", "expected SHARD keyspace.shard") ||
-        !qualified(s.keyspace, s.shard, "shard name", true)) {
-      return std::nullopt;
-    }
-    trailingHint_ = "TO 'host:port', TIMEOUT seconds or end of statement";
-    if (accept("TO")) {
-      trailingHint_ = {};
-      if (!address(s.candidate.emplace())) return std::nullopt;
-      trailingHint_ = "TIMEOUT seconds or end of statement";
-    }
-    if (accept("TIMEOUT")) {
-      trailingHint_ = {};
-      if (!seconds(s.timeoutMs.emplace())) return std::nullopt;
-    }
-    return s;
-  }
-
-  // SET KEYSPACE ks AUTO FAILOVER ON | OFF
-  Statement setKeyspace() {
-    SetAutoFailover s;
-    if (!name(s.keyspace, "keyspace name") || !expect("AUTO", "expected AUTO FAILOVER ON | OFF") ||
-        !expect("FAILOVER", "expected AUTO FAILOVER ON | OFF")) {
-      return std::nullopt;
-    }
-    if (accept("ON")) {
-      s.on = true;
-    } else if (accept("OFF")) {
-      s.on = false;
-    } else {
-      fail("expected ON or OFF");
-      return std::nullopt;
-    }
-    return s;
-  }
-
   // Seconds with an optional fraction (2, 0.5, .5, 1.25) → milliseconds rounded half up, 1 ms to
   // one hour. The lexer gives digits, '.', digits: they must touch, "2 . 5" is no number.
-  bool seconds(std::uint32_t& ms) {
+  bool seconds(std::uint32_t& ms) override {
     constexpr std::uint64_t kMaxMs = std::uint64_t{3600} * 1000;
     const std::size_t at = tok_.begin;
     std::size_t end = at;
@@ -680,7 +641,7 @@ class Parser final : public AdminCursor {
       fail("expected BACKEND after SET");
       return std::nullopt;
     }
-    if (accept("KEYSPACE")) return setKeyspace();
+    if (accept("KEYSPACE")) return parseSetKeyspace(*this);
     if (!accept("BACKEND")) {
       return notAdmin(at, "SET",
                       "the admin port has SET BACKEND and SET KEYSPACE ... AUTO FAILOVER only");

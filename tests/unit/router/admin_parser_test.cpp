@@ -1150,3 +1150,54 @@ TEST(AdminParserKeyspaceSettings, RedactionLeavesThemUnchanged) {
 
 }  // namespace
 }  // namespace shardproxy::router::admin
+
+namespace shardproxy::router::admin {
+namespace {
+
+TEST(AdminParserHighAvailability, SwitchoverWithAndWithoutCandidate) {
+  Switchover s = parseAs<Switchover>("SWITCHOVER SHARD shop.`-80` TO '127.0.0.1:13307'");
+  EXPECT_EQ(s.keyspace, "shop");
+  EXPECT_EQ(s.shard, "-80");
+  ASSERT_TRUE(s.candidate.has_value());
+  EXPECT_EQ(s.candidate->port, 13307);
+  EXPECT_FALSE(s.timeoutMs.has_value());
+  s = parseAs<Switchover>("switchover shard users.main timeout 2.5;");
+  EXPECT_FALSE(s.candidate.has_value());
+  EXPECT_EQ(s.timeoutMs, 2500u);
+  s = parseAs<Switchover>("SWITCHOVER SHARD shop.`80-` TO '[::1]:3306' TIMEOUT 1");
+  EXPECT_EQ(s.candidate->host, "::1");
+  EXPECT_EQ(s.timeoutMs, 1000u);
+  // Refusals: each a syntax error naming what was expected.
+  EXPECT_NE(errorOf("SWITCHOVER shop.`-80`").message.find("expected SHARD"), std::string::npos);
+  EXPECT_NE(errorOf("SWITCHOVER SHARD shop.`-80` TO 13307").message.find("host:port"),
+            std::string::npos);
+  EXPECT_NE(errorOf("SWITCHOVER SHARD shop.`-80` TO '127.0.0.1'").message.find("invalid address"),
+            std::string::npos);
+  EXPECT_NE(errorOf("SWITCHOVER SHARD shop.`-80` TIMEOUT 0").message.find("TIMEOUT must be"),
+            std::string::npos);
+  EXPECT_EQ(errorOf("SWITCHOVER SHARD shop.`-80` NOW").kind, ErrKind::kSyntax);
+}
+
+TEST(AdminParserHighAvailability, AutoFailoverAndTheShows) {
+  SetAutoFailover a = parseAs<SetAutoFailover>("SET KEYSPACE shop AUTO FAILOVER ON");
+  EXPECT_EQ(a.keyspace, "shop");
+  EXPECT_TRUE(a.on);
+  a = parseAs<SetAutoFailover>("set keyspace `my shop` auto failover off;");
+  EXPECT_EQ(a.keyspace, "my shop");
+  EXPECT_FALSE(a.on);
+  EXPECT_NE(errorOf("SET KEYSPACE shop AUTO FAILOVER MAYBE").message.find("expected ON or OFF"),
+            std::string::npos);
+  EXPECT_NE(errorOf("SET KEYSPACE shop FAILOVER ON").message.find("AUTO FAILOVER"),
+            std::string::npos);
+  AlterKeyspace k = parseAs<AlterKeyspace>("ALTER KEYSPACE shop SET auto_failover = 'on'");
+  EXPECT_EQ(k.autoFailover, true);
+  EXPECT_NE(errorOf("ALTER KEYSPACE shop SET auto_failover = yes, auto_failover = off")
+                .message.find("expected on or off"),
+            std::string::npos);
+  EXPECT_EQ(parseAs<ShowFailovers>("SHOW FAILOVERS").limit, std::nullopt);
+  EXPECT_EQ(parseAs<ShowFailovers>("show failovers limit 3").limit, 3u);
+  parseAs<ShowBuffers>("SHOW BUFFERS");
+}
+
+}  // namespace
+}  // namespace shardproxy::router::admin
