@@ -121,8 +121,9 @@ void Pool::release(std::unique_ptr<BackendConnection> conn) {
 
 asio::awaitable<void> Pool::resetAndKeep(std::unique_ptr<BackendConnection> conn) {
   const std::string backend = conn->address();
-  // COM_RESET_CONNECTION (one round trip) keeps the connection's schema: the next borrower's
-  // syncState moves it to its own schema, or clears it with COM_CHANGE_USER when it has none.
+  // COM_RESET_CONNECTION (one round trip) keeps the connection's current database, whatever it
+  // is now: the next borrower's syncState sets its own (COM_INIT_DB), or clears it with
+  // COM_CHANGE_USER when it has none.
   Status st = co_await conn->resetSession(false);
   bool stale = false;  // a SET GLOBAL passed meanwhile (retireOlder)
   if (auto r = retiredBelow_.find(backend); r != retiredBelow_.end()) {
@@ -135,6 +136,7 @@ asio::awaitable<void> Pool::resetAndKeep(std::unique_ptr<BackendConnection> conn
     co_return;
   }
   conn->syncedVersion = 0;
+  if (!conn->schema.empty()) conn->schema = BackendConnection::kSchemaUnknown;
   conn->idleSince = std::chrono::steady_clock::now();
   Key key = keyOf(backend, conn->login());
   idle_[key].push_back(std::move(conn));

@@ -347,12 +347,7 @@ asio::awaitable<bool> ClientSession::onStmtPrepare(const Packet& pkt) {
       // The proxy's sessions as they are now, written into the prepared text (a statement
       // prepared once and run many times keeps the list of its prepare).
       protocol::Bytes payload;
-      payload.push_back(static_cast<std::uint8_t>(Command::kStmtPrepare));
-      payload.insert(payload.end(), text.begin(), text.end());
-      Packet rewritten;
-      rewritten.payload = protocol::ByteView(payload);
-      rewritten.seq = pkt.seq;
-      rewritten.lastSeq = pkt.lastSeq;
+      const Packet rewritten = rewrittenPacket(Command::kStmtPrepare, text, pkt, payload);
       rewritingProcesslist_ = true;
       const bool keep = co_await onStmtPrepare(rewritten);
       rewritingProcesslist_ = false;
@@ -362,12 +357,7 @@ asio::awaitable<bool> ClientSession::onStmtPrepare(const Packet& pkt) {
         [[unlikely]] {
       // CONNECTION_ID() is the proxy's id: the statement is prepared with it written in.
       protocol::Bytes payload;
-      payload.push_back(static_cast<std::uint8_t>(Command::kStmtPrepare));
-      payload.insert(payload.end(), text.begin(), text.end());
-      Packet rewritten;
-      rewritten.payload = protocol::ByteView(payload);
-      rewritten.seq = pkt.seq;
-      rewritten.lastSeq = pkt.lastSeq;
+      const Packet rewritten = rewrittenPacket(Command::kStmtPrepare, text, pkt, payload);
       co_return co_await onStmtPrepare(rewritten);
     }
     const auto* set = parsed.statement().as<sql::SetStatement>();

@@ -52,13 +52,8 @@ asio::awaitable<bool> ClientSession::onProcesslist(const Packet& pkt, std::strin
     rewritingProcesslist_ = true;  // not found after all: run it as it is
   }
   protocol::Bytes payload;
-  payload.push_back(static_cast<std::uint8_t>(Command::kQuery));
   const std::string_view body = rewritingProcesslist_ ? sql : std::string_view(text);
-  payload.insert(payload.end(), body.begin(), body.end());
-  Packet rewritten;
-  rewritten.payload = protocol::ByteView(payload);
-  rewritten.seq = pkt.seq;
-  rewritten.lastSeq = pkt.lastSeq;
+  const Packet rewritten = rewrittenPacket(Command::kQuery, body, pkt, payload);
   rewritingProcesslist_ = true;  // the rewritten text reads the backend's PROCESSLIST itself
   const bool keep =
       co_await onQueryText(rewritten, protocol::asString(rewritten.payload.subspan(1)), seq);

@@ -98,12 +98,7 @@ asio::awaitable<bool> ClientSession::onQueryText(const Packet& pkt, std::string_
     std::string text;
     if (sql::withConnectionId(sql, id_, parser_.options().lex, text)) {
       protocol::Bytes payload;
-      payload.push_back(static_cast<std::uint8_t>(Command::kQuery));
-      payload.insert(payload.end(), text.begin(), text.end());
-      Packet rewritten;
-      rewritten.payload = protocol::ByteView(payload);
-      rewritten.seq = pkt.seq;
-      rewritten.lastSeq = pkt.lastSeq;
+      const Packet rewritten = rewrittenPacket(Command::kQuery, text, pkt, payload);
       co_return co_await onQueryText(rewritten, protocol::asString(rewritten.payload.subspan(1)),
                                      seq);
     }

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "shardproxy/proxy/channel.h"
 #include "shardproxy/proxy/protocol/constants.h"
 #include "shardproxy/proxy/protocol/response_scanner.h"
 #include "shardproxy/proxy/protocol/wire.h"
@@ -131,12 +132,27 @@ inline bool isFoundRowsQuery(const router::sql::Statement& st) {
   return foundRowsQuery(st).has_value();
 }
 
+// A command packet `cmd` + `text` built in `storage` (which must outlive it), with the sequence
+// ids of the client's packet `like`: a statement the proxy rewrote before running it.
+inline Packet rewrittenPacket(protocol::Command cmd, std::string_view text, const Packet& like,
+                              protocol::Bytes& storage) {
+  storage.clear();
+  storage.push_back(static_cast<std::uint8_t>(cmd));
+  storage.insert(storage.end(), text.begin(), text.end());
+  Packet p;
+  p.payload = protocol::ByteView(storage);
+  p.seq = like.seq;
+  p.lastSeq = like.lastSeq;
+  return p;
+}
+
 }  // namespace shardproxy::proxy::detail
 
 namespace shardproxy::proxy {
 
 using detail::iequals;
 using detail::quoteString;
+using detail::rewrittenPacket;
 using detail::startsWithCi;
 using protocol::Command;
 using protocol::ResponseKind;

@@ -241,8 +241,11 @@ RoutingHints routingHints(const Statement& statement) {
   return out;
 }
 
-bool withConnectionId(std::string_view sql, std::uint32_t id, const LexOptions& options,
-                      std::string& out) {
+namespace {
+
+// Every token of the statement text, up to the end or a lexing error (the rewrites below only
+// replace tokens they recognise; the rest of the text is copied as it is).
+std::vector<Token> tokensOf(std::string_view sql, const LexOptions& options) {
   std::vector<Token> toks;
   Lexer lexer(sql, options);
   for (;;) {
@@ -250,6 +253,14 @@ bool withConnectionId(std::string_view sql, std::uint32_t id, const LexOptions& 
     if (t.is(TokenKind::kEnd) || t.is(TokenKind::kError)) break;
     toks.push_back(t);
   }
+  return toks;
+}
+
+}  // namespace
+
+bool withConnectionId(std::string_view sql, std::uint32_t id, const LexOptions& options,
+                      std::string& out) {
+  const std::vector<Token> toks = tokensOf(sql, options);
   auto word = [&](std::size_t i, std::string_view w) {
     return i < toks.size() && toks[i].is(TokenKind::kWord) && iequals(toks[i].text(sql), w);
   };
@@ -315,13 +326,7 @@ bool readsProcesslist(const Statement& statement) {
 
 bool withProcesslist(std::string_view sql, std::string_view derived, const LexOptions& options,
                      std::string& out) {
-  std::vector<Token> toks;
-  Lexer lexer(sql, options);
-  for (;;) {
-    Token t = lexer.next();
-    if (t.is(TokenKind::kEnd) || t.is(TokenKind::kError)) break;
-    toks.push_back(t);
-  }
+  const std::vector<Token> toks = tokensOf(sql, options);
   auto name = [&](std::size_t i, std::string_view w) {
     if (i >= toks.size()) return false;
     std::string_view text = toks[i].text(sql);

@@ -105,6 +105,9 @@ class BackendConnection {
   // Session-sync bookkeeping owned by the session that borrows the connection.
   std::uint64_t syncedVersion = 0;
   std::string schema;
+  // `schema` after a COM_RESET_CONNECTION: the server kept some current database, which may since
+  // have been dropped (a dropped current database leaves none): the next borrower sets its own.
+  static constexpr std::string_view kSchemaUnknown{"\x01unknown"};
   bool broken = false;     // not safe to reuse (I/O error, abandoned mid-response)
   bool dirtyCaps = false;  // COM_SET_OPTION changed it: close instead of pooling
   std::chrono::steady_clock::time_point idleSince;
