@@ -122,7 +122,7 @@ struct HaManager::Impl {
   };
   std::map<std::string, Suspect> suspects;  // by host:port
   std::map<std::string, catalog::Endpoint> addresses;
-  bool running = false;    // a failover in progress (busy())
+  bool running = false;    // a failover in progress (it releases the suspect's hold itself)
   std::mutex operationMu;  // one switchover or failover at a time
 
   Impl(HaOptions o, TrafficGate& g) : options(std::move(o)), gate(g) {}

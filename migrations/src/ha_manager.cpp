@@ -169,9 +169,4 @@ void HaManager::primaryRecovered(const catalog::Endpoint& primary) {
   impl_->suspects.erase(it);
 }
 
-bool HaManager::busy() const {
-  std::lock_guard lock(impl_->mu);
-  return impl_->running;
-}
-
 }  // namespace shardproxy::migrations

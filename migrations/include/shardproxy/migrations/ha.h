@@ -73,9 +73,6 @@ class HaManager {
                       const std::string& problem);
   void primaryRecovered(const catalog::Endpoint& primary);
 
-  // A failover is running or queued (tests, SHOW).
-  bool busy() const;
-
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
