@@ -20,6 +20,7 @@ struct Source {
   bool active = false;  // rows still to come
   protocol::ByteView row;
   std::vector<merge::Cell> cells;
+  merge::Merger::StreamPrefix prefix;  // of the head row, when the merger has one
 };
 
 }  // namespace
@@ -127,6 +128,7 @@ asio::awaitable<MergeResult> relayMergeSpec(std::span<BackendConnection* const> 
   }
   for (Source& s : src)
     s.cells.assign(merger.columns(), merge::Cell{});
+  const bool usePrefix = merger.hasStreamPrefix();
 
   // 2. The client's header: the visible columns.
   std::uint8_t seq = firstSeq;
@@ -181,6 +183,7 @@ asio::awaitable<MergeResult> relayMergeSpec(std::span<BackendConnection* const> 
       return false;
     }
     s.row = p;
+    if (usePrefix) s.prefix = merger.streamPrefix(s.cells.data());
     return true;
   };
   // Reads shard i's next row into its head; false when it has none (ended, failed). A row already
@@ -208,7 +211,9 @@ asio::awaitable<MergeResult> relayMergeSpec(std::span<BackendConnection* const> 
         if (!merger.ordered()) break;  // no order: each shard's rows in turn
         continue;
       }
-      if (merger.compareStream(src[i].cells.data(), src[best].cells.data()) < 0) best = i;
+      int c = usePrefix ? merger.comparePrefix(src[i].prefix, src[best].prefix) : 0;
+      if (c == 0) c = merger.compareStream(src[i].cells.data(), src[best].cells.data());
+      if (c < 0) best = i;
     }
     if (best == k) break;
     if (!merger.add(src[best].cells.data(), src[best].row, out, seq)) break;

@@ -563,7 +563,17 @@ asio::awaitable<bool> ClientSession::executeSingle(const Plan& plan, const Packe
     c = co_await acquireFor(plan, seq, keep);
     if (c == nullptr) co_return keep;
   }
-  if (!c->inTx && c->conn->peerClosed()) [[unlikely]] {
+  if (c->conn->peerClosed()) [[unlikely]] {
+    if (c->inTx) {
+      // The server ended the connection that held this session's transaction
+      // (idle_transaction_timeout, KILL, a restart): on one server the client's connection would
+      // be gone with it, so it is (the client sees 2013 and reconnects, as it would there).
+      moduleLogger("proxy")->info(
+          "{} the server {} closed the connection holding its transaction: closing the client's",
+          peer(), c->address.toString());
+      releaseConn(*c, true);
+      co_return false;
+    }
     // The server closed this kept connection while it sat idle (a restart, a kill, a failover's
     // fence): nothing was sent on it, so the statement goes to a connection chosen afresh.
     releaseConn(*c, true);

@@ -99,6 +99,41 @@ std::uint64_t unsignedLe(const Cell& c) {
   return readLe<std::uint64_t>(c.data, c.size);
 }
 
+// An integer column's value in the text protocol (what std::from_chars reads, 0 when it cannot):
+// up to 18 digits inline, the rest through from_chars.
+std::uint64_t textUnsigned(const Cell& c) {
+  if (c.size > 0 && c.size <= 18) {
+    std::uint64_t v = 0;
+    for (std::uint32_t i = 0; i < c.size; ++i) {
+      const unsigned d = static_cast<unsigned>(c.data[i]) - '0';
+      if (d > 9) return 0;
+      v = v * 10 + d;
+    }
+    return v;
+  }
+  std::uint64_t x = 0;
+  const char* p = reinterpret_cast<const char*>(c.data);
+  std::from_chars(p, p + c.size, x);
+  return x;
+}
+
+std::int64_t textSigned(const Cell& c) {
+  const bool negative = c.size > 1 && c.data[0] == '-';
+  if (c.size > 0 && c.size <= 18 + (negative ? 1u : 0u)) {
+    std::int64_t v = 0;
+    for (std::uint32_t i = negative ? 1 : 0; i < c.size; ++i) {
+      const unsigned d = static_cast<unsigned>(c.data[i]) - '0';
+      if (d > 9) return 0;
+      v = v * 10 + d;
+    }
+    return negative ? -v : v;
+  }
+  std::int64_t x = 0;
+  const char* p = reinterpret_cast<const char*>(c.data);
+  std::from_chars(p, p + c.size, x);
+  return x;
+}
+
 double doubleOf(const ColumnType& t, bool binary, const Cell& c) {
   if (binary) {
     if (t.type == ftype::kFloat && c.size == 4) {
@@ -339,18 +374,8 @@ int compareCells(const ColumnType& t, bool binary, const Cell& a, const Cell& b,
       if (t.isUnsigned()) return cmp(unsignedLe(a), unsignedLe(b));
       return cmp(signedLe(a), signedLe(b));
     }
-    const char* pa = reinterpret_cast<const char*>(a.data);
-    const char* pb = reinterpret_cast<const char*>(b.data);
-    if (t.isUnsigned()) {
-      std::uint64_t x = 0, y = 0;
-      std::from_chars(pa, pa + a.size, x);
-      std::from_chars(pb, pb + b.size, y);
-      return cmp(x, y);
-    }
-    std::int64_t x = 0, y = 0;
-    std::from_chars(pa, pa + a.size, x);
-    std::from_chars(pb, pb + b.size, y);
-    return cmp(x, y);
+    if (t.isUnsigned()) return cmp(textUnsigned(a), textUnsigned(b));
+    return cmp(textSigned(a), textSigned(b));
   }
   if (t.isDecimal()) {
     auto x = Decimal::parse(a.view());
@@ -379,6 +404,15 @@ int compareCells(const ColumnType& t, bool binary, const Cell& a, const Cell& b,
     return 0;
   }
   return compareWeights(pad, wa.view(), wb.view());
+}
+
+std::uint64_t integerOrderKey(const ColumnType& t, bool binary, const Cell& c) {
+  constexpr std::uint64_t kSign = std::uint64_t{1} << 63;
+  if (binary) {
+    return t.isUnsigned() ? unsignedLe(c) : static_cast<std::uint64_t>(signedLe(c)) ^ kSign;
+  }
+  if (t.isUnsigned()) return textUnsigned(c);
+  return static_cast<std::uint64_t>(textSigned(c)) ^ kSign;
 }
 
 std::string_view trimPadding(const std::string* sp, std::string_view w) {

@@ -44,6 +44,18 @@ Status Merger::init(const router::MergeSpec& spec, std::vector<ColumnType> types
   }
   visible_ = types_.size() - spec.hidden;
   const std::size_t n = types_.size();
+  collated_.assign(n, 0);
+  for (std::size_t i = 0; i < n; ++i)
+    collated_[i] = types_[i].isCollatedString() ? 1 : 0;
+  prefixColumn_ = static_cast<std::size_t>(-1);
+  if (!spec.streamOrder.empty()) {
+    const router::SortKey& first = spec.streamOrder.front();
+    const std::size_t c = abs(first.column);
+    if (c < n && types_[c].isInteger()) {
+      prefixColumn_ = c;
+      prefixDesc_ = first.desc;
+    }
+  }
   stored_.assign(n, Stored{});
   acc_.assign(n, Acc{});
   values_.assign(n, Value{});
@@ -107,7 +119,7 @@ int Merger::compareKeys(const std::vector<router::SortKey>& keys, const Cell* a,
       wb = b[abs(k.weight)];
     }
     CompareError e = CompareError::kNone;
-    const std::string* pad = types_[i].isCollatedString() ? padOf(k.collation, a, i) : nullptr;
+    const std::string* pad = collated_[i] != 0 ? padOf(k.collation, a, i) : nullptr;
     int c = compareCells(types_[i], binary_, a[i], b[i], wa, wb, pad, e);
     if (e != CompareError::kNone) {
       fail(1235, "42000",

@@ -118,6 +118,48 @@ TEST(MergeCells, OrdersByTypeNotByText) {
   EXPECT_EQ(e, CompareError::kNone);
 }
 
+TEST(MergeCells, IntegerOrderKeysOrderAsCompareCells) {
+  // The merge engine compares these instead of the cells: they must agree on every pair, signed
+  // and unsigned, text and binary, at the edges of the range.
+  std::vector<std::int64_t> values = {
+      INT64_MIN, INT64_MIN + 1, -1000000,      -2,       -1, 0, 1, 2, 9, 10, 99, 100,
+      65535,     4294967296LL,  INT64_MAX - 1, INT64_MAX};
+  std::uint64_t seed = 7;
+  for (int i = 0; i < 200; ++i) {
+    seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+    values.push_back(static_cast<std::int64_t>(seed) >> (seed % 60));
+  }
+  for (bool isUnsigned : {false, true}) {
+    ColumnType t{ftype::kLongLong, static_cast<std::uint16_t>(isUnsigned ? fflag::kUnsigned : 0),
+                 kBinaryCharset, 0};
+    for (bool binary : {false, true}) {
+      std::vector<std::string> enc;
+      for (std::int64_t v : values) {
+        if (binary) {
+          std::string b(8, '\0');
+          for (int k = 0; k < 8; ++k)
+            b[static_cast<std::size_t>(k)] =
+                static_cast<char>(static_cast<std::uint64_t>(v) >> (8 * k));
+          enc.push_back(b);
+        } else {
+          enc.push_back(isUnsigned ? std::to_string(static_cast<std::uint64_t>(v))
+                                   : std::to_string(v));
+        }
+      }
+      for (std::size_t a = 0; a < enc.size(); ++a)
+        for (std::size_t b = 0; b < enc.size(); ++b) {
+          CompareError e = CompareError::kNone;
+          int c = compareCells(t, binary, cell(enc[a]), cell(enc[b]), {}, {}, nullptr, e);
+          std::uint64_t ka = integerOrderKey(t, binary, cell(enc[a]));
+          std::uint64_t kb = integerOrderKey(t, binary, cell(enc[b]));
+          int k = ka < kb ? -1 : ka > kb ? 1 : 0;
+          ASSERT_EQ((c > 0) - (c < 0), k)
+              << enc[a] << " vs " << enc[b] << " unsigned " << isUnsigned << " binary " << binary;
+        }
+    }
+  }
+}
+
 TEST(MergeCells, StringsCompareByWeightWithTheCollationsPadRule) {
   CompareError e = CompareError::kNone;
   ColumnType s{ftype::kVarString, 0, 46, 0};  // utf8mb4_bin, PAD SPACE

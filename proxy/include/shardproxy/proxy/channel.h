@@ -36,6 +36,12 @@ class Stream {
   asio::awaitable<std::tuple<error_code, std::size_t>> writeAll(asio::const_buffer buf);
   asio::awaitable<error_code> handshakeTls(asio::ssl::context& ctx,
                                            asio::ssl::stream_base::handshake_type type);
+  // Without waiting and without Asio's scheduler: reads what the socket already holds / writes
+  // what it accepts now (plain sockets only). nullopt: would block, TLS, an error, or this
+  // thread's fast streak is used up (so a busy session still lets the others run); the caller
+  // then takes the asynchronous path. A read of 0 bytes is the peer's EOF.
+  std::optional<std::size_t> tryReadSome(asio::mutable_buffer buf);
+  std::optional<std::size_t> tryWriteSome(asio::const_buffer buf);
   bool isTls() const { return tls_ != nullptr; }
   tcp::socket& socket() { return socket_; }
   void close();
@@ -91,9 +97,7 @@ class Channel {
   // --- writing ---
   protocol::Bytes& out() { return out_; }
   asio::awaitable<error_code> flush();  // writes out() and clears it
-  asio::awaitable<std::tuple<error_code, std::size_t>> write(protocol::ByteView bytes) {
-    return stream_.writeAll(asio::const_buffer(bytes.data(), bytes.size()));
-  }
+  asio::awaitable<std::tuple<error_code, std::size_t>> write(protocol::ByteView bytes);
 
   // Closes the socket after `timeout` unless disarm() is called first.
   void armDeadline(std::chrono::milliseconds timeout);

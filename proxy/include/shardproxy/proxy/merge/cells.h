@@ -84,6 +84,10 @@ const std::string* padWeight(std::uint16_t collationId);
 int compareCells(const ColumnType& t, bool binaryProtocol, const Cell& a, const Cell& b,
                  const Cell& wa, const Cell& wb, const std::string* pad, CompareError& error);
 
+// A non-NULL value of an integer column as an unsigned number that orders as compareCells()
+// orders the values (signed ones with the sign bit flipped): one integer comparison per pair.
+std::uint64_t integerOrderKey(const ColumnType& t, bool binaryProtocol, const Cell& c);
+
 // The weight bytes of a string with trailing space weights removed (equal keys for DISTINCT).
 std::string_view trimPadding(const std::string* pad, std::string_view weight);
 

@@ -39,6 +39,27 @@ class Merger {
   // The k-way merge order of two decoded rows (<0: a first). Errors are latched in error().
   int compareStream(const Cell* a, const Cell* b);
 
+  // The k-way merge's first sort key as a number, when it is an integer column: the engine
+  // keeps it beside each shard's head row and compares those first, so most steps of the merge
+  // cost one integer comparison; heads whose prefixes tie are compared with compareStream().
+  struct StreamPrefix {
+    std::uint64_t value = 0;
+    bool notNull = false;
+  };
+  bool hasStreamPrefix() const { return prefixColumn_ < types_.size(); }
+  StreamPrefix streamPrefix(const Cell* row) const {
+    const Cell& c = row[prefixColumn_];
+    if (c.null) return {};
+    return {integerOrderKey(types_[prefixColumn_], binary_, c), true};
+  }
+  // <0, 0, >0 as compareStream() orders the first key (0: compare the rows).
+  int comparePrefix(const StreamPrefix& a, const StreamPrefix& b) const {
+    int c = a.notNull != b.notNull ? (a.notNull ? 1 : -1)
+            : a.value != b.value   ? (a.value < b.value ? -1 : 1)
+                                   : 0;
+    return prefixDesc_ ? -c : c;
+  }
+
   // Hands one row, in merge order. The packets of rows the client gets are appended to `out`
   // (framed, sequence ids from `seq`). Returns false when nothing more can be emitted (LIMIT
   // reached) or on error: the caller stops reading rows (and drains the shards).
@@ -103,6 +124,9 @@ class Merger {
 
   const router::MergeSpec* spec_ = nullptr;
   std::vector<ColumnType> types_;
+  std::vector<std::uint8_t> collated_;  // per column: types_[i].isCollatedString()
+  std::size_t prefixColumn_ = static_cast<std::size_t>(-1);  // hasStreamPrefix()
+  bool prefixDesc_ = false;
   std::size_t visible_ = 0;
   bool binary_ = false;
   std::size_t setLimit_ = 0;
