@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <ctime>
 
 namespace shardproxy::proxy {
@@ -90,6 +91,19 @@ std::string liveNote(const migrations::MigrationManager* manager, std::int64_t i
 }
 
 }  // namespace
+
+MigrationFigures migrationFigures(const Migration& m) {
+  const Totals t = totals(m);
+  MigrationFigures f;
+  f.rowsCopied = t.copied;
+  f.rowsEstimated = t.estimated;
+  f.bytesCopied = t.bytes;
+  f.progressPct = percent(t);
+  if (auto e = eta(m, t)) f.etaSeconds = std::strtod(e->c_str(), nullptr);
+  f.lagEvents = t.lagEvents;
+  f.lagSeconds = t.lagSeconds;
+  return f;
+}
 
 AdminResult adminReshard(catalog::Catalog& catalog, migrations::MigrationManager* manager,
                          const adm::Reshard& s, const catalog::ChangeContext& ctx, bool& changed) {

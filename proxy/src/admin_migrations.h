@@ -10,6 +10,18 @@
 
 namespace shardproxy::proxy {
 
+// A migration's progress as SHOW MIGRATIONS reports it (and /metrics exports it).
+struct MigrationFigures {
+  std::uint64_t rowsCopied = 0;
+  std::uint64_t rowsEstimated = 0;
+  std::uint64_t bytesCopied = 0;
+  double progressPct = 0;
+  std::optional<double> etaSeconds;  // while copying, from the rate since it was created
+  std::int64_t lagEvents = -1;       // of the serving direction's streams; -1: unknown
+  double lagSeconds = -1;
+};
+MigrationFigures migrationFigures(const catalog::Migration& m);
+
 AdminResult adminReshard(catalog::Catalog& catalog, migrations::MigrationManager* manager,
                          const router::admin::Reshard& s, const catalog::ChangeContext& ctx,
                          bool& changed);

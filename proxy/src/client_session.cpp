@@ -84,11 +84,15 @@ asio::awaitable<void> ClientSession::run(std::unique_ptr<ClientSession> self) {
     std::uint8_t seq = 0;
     co_await self->sendError(Error::make(ErrorCode::kTooManyConnections, "Too many connections"),
                              seq);
+    self->ctx_.metrics.refused();
     co_return;
   }
   if (co_await self->handshake()) {
+    self->ctx_.metrics.accepted();
     log->debug("{} user={} authenticated", self->peer(), self->user_);
     co_await self->commandLoop();
+  } else {
+    self->ctx_.metrics.refused();
   }
   log->debug("{} closed", self->peer());
   self->client_.stream().close();
@@ -115,6 +119,7 @@ asio::awaitable<bool> ClientSession::sendOk(std::uint8_t seq, std::uint16_t extr
 }
 
 asio::awaitable<bool> ClientSession::sendError(const Error& error, std::uint8_t seq) {
+  ctx_.metrics.error(error.mysqlErrno);
   auto& out = client_.out();
   std::size_t start = protocol::beginPacket(out);
   protocol::encode(protocol::ErrPacket{error.mysqlErrno, error.sqlState, error.message}, out);
@@ -232,6 +237,20 @@ asio::awaitable<void> ClientSession::commandLoop() {
       }
       continue;
     }
+    statementCounted_ = false;
+    switch (static_cast<Command>(pkt->payload[0])) {
+      case Command::kQuery:
+        break;  // by its statement's kind, once parsed (onQueryText)
+      case Command::kStmtPrepare:
+        ctx_.metrics.statement(metrics::Kind::kPrepare);
+        break;
+      case Command::kStmtExecute:
+        ctx_.metrics.statement(metrics::Kind::kExecute);
+        break;
+      default:
+        ctx_.metrics.statement(metrics::Kind::kCommand);
+        break;
+    }
     if (!co_await dispatch(*pkt)) co_return;
     client_.shrinkIfLarge();
   }
@@ -299,6 +318,12 @@ asio::awaitable<bool> ClientSession::relay(SessionConn& sc, const Packet& pkt,
                                            const RelayOptions& options, RelayResult* out) {
   BackendConnection& conn = *sc.conn;
   std::uint8_t seq = static_cast<std::uint8_t>(pkt.lastSeq + 1);
+  if (sc.counters == nullptr) [[unlikely]]
+    sc.counters = &ctx_.metrics.backend(sc.address.toString());
+  metrics::BackendCounters& counters = *sc.counters;
+  const auto started = std::chrono::steady_clock::now();
+  ++counters.statements;
+  counters.bytesOut += pkt.payload.size() + protocol::kHeaderSize;
   // The common case (an unsplit packet) writes straight from the client's read buffer without
   // another coroutine frame.
   bool sent;
@@ -317,6 +342,15 @@ asio::awaitable<bool> ClientSession::relay(SessionConn& sc, const Packet& pkt,
         seq);
   }
   RelayResult r = co_await relayResponse(conn, client_, options);
+  counters.latency.add(
+      static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                     std::chrono::steady_clock::now() - started)
+                                     .count()));
+  counters.bytesIn += r.bytes;
+  if (r.sawError) {
+    ++counters.errors;
+    ctx_.metrics.error(r.errorCode);
+  }
   if (out != nullptr) *out = r;
   if (r.sawStatus) {
     sc.inTx = (r.statusFlags & protocol::status::kInTrans) != 0;

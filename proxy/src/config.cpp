@@ -424,6 +424,17 @@ Status applyJsonConfig(const std::string& json, Config& c) {
         c.adminListenHost = hp->first;
         c.adminListenPort = hp->second;
       }
+    } else if (key == "http_listen") {
+      auto s = getString(v, key);
+      if (!s) return s.takeError();
+      if (*s == "off" || s->empty()) {
+        c.httpEnabled = false;
+      } else {
+        auto hp = parseHostPort(*s, "config: 'http_listen'");
+        if (!hp) return hp.takeError();
+        c.httpListenHost = hp->first;
+        c.httpListenPort = hp->second;
+      }
     } else if (key == "catalog") {
       auto s = getString(v, key);
       if (!s) return s.takeError();

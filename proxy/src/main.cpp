@@ -21,7 +21,7 @@ int main(int argc, char** argv) {
   std::string configFile, listen, logLevel, logFormat, backendUser, serverVersion, authPlugin,
       tlsCert, tlsKey;
   std::vector<std::string> backends, users, adminUsers;
-  std::string adminListen, catalogPath, healthUser, dbaUser, replicationUser;
+  std::string adminListen, httpListen, catalogPath, healthUser, dbaUser, replicationUser;
   int healthFall = -1, healthRise = -1;
   std::int64_t bufferMaxStatements = -1, bufferMaxBytes = -1;
   std::int64_t holdTimeout = -1;
@@ -49,6 +49,9 @@ int main(int argc, char** argv) {
                "(needed when the file holds another topology than the one named here)");
   app.add_option("--admin-listen", adminListen,
                  "Admin port host:port (default 127.0.0.1:6032; 'off' disables it)");
+  app.add_option("--http-listen", httpListen,
+                 "HTTP endpoint host:port for /metrics, /healthz, /readyz (default "
+                 "127.0.0.1:9090; 'off' disables it)");
   app.add_option("--admin-user", adminUsers, "Admin account name:password (repeatable)");
   app.add_flag("--dump-catalog", dumpCatalog, "Print the catalog as bootstrap JSON and exit");
   app.add_option("--backend-user", backendUser,
@@ -176,6 +179,16 @@ int main(int argc, char** argv) {
       if (!hp) return fail(hp.error().message);
       config.adminListenHost = hp->first;
       config.adminListenPort = hp->second;
+    }
+  }
+  if (!httpListen.empty()) {
+    if (httpListen == "off") {
+      config.httpEnabled = false;
+    } else {
+      auto hp = shardproxy::proxy::parseHostPort(httpListen, "--http-listen");
+      if (!hp) return fail(hp.error().message);
+      config.httpListenHost = hp->first;
+      config.httpListenPort = hp->second;
     }
   }
   if (!catalogPath.empty()) config.catalogPath = catalogPath;

@@ -32,6 +32,18 @@ std::size_t Pool::idleConnections() const {
   return n;
 }
 
+std::map<std::string, Pool::BackendUse> Pool::perBackend() const {
+  std::map<std::string, BackendUse> out;
+  for (const auto& [address, b] : perBackend_) {
+    BackendUse& u = out[address];
+    u.open = b.open;
+    u.waiting = b.waiters.size();
+  }
+  for (const auto& [key, conns] : idle_)
+    out[std::get<0>(key)].idle += conns.size();
+  return out;
+}
+
 bool Pool::usable(BackendConnection& conn) {
   return !conn.peerClosed();
 }

@@ -16,6 +16,7 @@
 #include "shardproxy/common/logging.h"
 #include "shardproxy/proxy/admin_session.h"
 #include "shardproxy/proxy/client_session.h"
+#include "shardproxy/proxy/http_server.h"
 #include "shardproxy/proxy/protocol/constants.h"
 
 namespace shardproxy::proxy {
@@ -124,6 +125,14 @@ void SharedState::publish(catalog::SnapshotPtr next) {
   for (ThreadContext* t : threads) {
     asio::post(t->io, [t, retired] { t->pool.retire(retired); });
   }
+}
+
+std::vector<catalog::Migration> SharedState::migrationsNow() {
+  std::lock_guard lock(adminMutex_);
+  if (!catalog_) return {};
+  auto all = catalog_->migrations();
+  if (!all) return {};
+  return std::move(*all);
 }
 
 AdminResult SharedState::runAdmin(std::string_view sql, const std::string& who, bool& changed) {
@@ -436,6 +445,18 @@ int Server::run() {
     }
     asio::co_spawn(adminIo, adminAcceptLoop(shared_, adminAcceptor), asio::detached);
   }
+  // /metrics, /healthz, /readyz on their own thread. A port already taken does not stop the
+  // proxy: it serves, and says so.
+  HttpServer http(shared_);
+  if (c.httpEnabled) {
+    if (Status st = http.listen(c.httpListenHost, c.httpListenPort); !st) {
+      log->error("{}: serving without /metrics, /healthz and /readyz", st.error().message);
+    } else {
+      http.start();
+      log->info("HTTP endpoint on {}:{} (/metrics, /healthz, /readyz)", c.httpListenHost,
+                http.port());
+    }
+  }
   log->info("shardproxy listening on {}:{} ({} threads), admin on {}, catalog {} version {}",
             c.listenHost, c.listenPort, n,
             c.adminEnabled ? fmt::format("{}:{}", c.adminListenHost, c.adminListenPort)
@@ -595,6 +616,7 @@ int Server::run() {
     adminIo.stop();
   });
   mainIo.run();
+  http.stop();
   for (auto& w : workers)
     w.join();
   if (shared_.healthChecker) shared_.healthChecker->stop();

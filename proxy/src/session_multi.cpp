@@ -219,6 +219,13 @@ asio::awaitable<bool> ClientSession::executeMulti(const Plan& plan, const Packet
   // Send to all, then read each in turn: the shards work in parallel.
   for (std::size_t i = 0; i < targets_.size(); ++i) {
     SessionConn& c = *targets_[i];
+    if (c.counters == nullptr) [[unlikely]]
+      c.counters = &ctx_.metrics.backend(c.address.toString());
+    ++c.counters->statements;
+    if (i < plan.targets.size() && plan.targets[i].shard < snapshot_->shards.size()) {
+      const catalog::Shard& shard = snapshot_->shards[plan.targets[i].shard];
+      ++ctx_.metrics.shard(shard.keyspace, shard.name).scatter;
+    }
     bool sent;
     if (variant != nullptr) {
       auto id = co_await preparedOn(*variant, c);

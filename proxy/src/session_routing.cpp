@@ -23,10 +23,50 @@ namespace shardproxy::proxy {
 
 // --- COM_QUERY -------------------------------------------------------------------------------
 
+namespace {
+
+metrics::Kind metricsKind(sql::StatementKind k) {
+  using sql::StatementKind;
+  switch (k) {
+    case StatementKind::kSelect:
+      return metrics::Kind::kSelect;
+    case StatementKind::kInsert:
+      return metrics::Kind::kInsert;
+    case StatementKind::kUpdate:
+      return metrics::Kind::kUpdate;
+    case StatementKind::kDelete:
+      return metrics::Kind::kDelete;
+    case StatementKind::kTransaction:
+      return metrics::Kind::kTransaction;
+    case StatementKind::kSet:
+      return metrics::Kind::kSet;
+    case StatementKind::kUse:
+      return metrics::Kind::kUse;
+    case StatementKind::kShow:
+      return metrics::Kind::kShow;
+    case StatementKind::kDdl:
+      return metrics::Kind::kDdl;
+    case StatementKind::kLockTables:
+    case StatementKind::kUnlockTables:
+      return metrics::Kind::kLock;
+    case StatementKind::kExplain:
+      return metrics::Kind::kExplain;
+    case StatementKind::kOther:
+      break;
+  }
+  return metrics::Kind::kOther;
+}
+
+}  // namespace
+
 asio::awaitable<bool> ClientSession::onQueryText(const Packet& pkt, std::string_view sql,
                                                  std::uint8_t seq) {
   refreshSnapshot();
   sql::ParseResult parsed = parser_.parse(sql);
+  if (!statementCounted_) {
+    statementCounted_ = true;
+    ctx_.metrics.statement(parsed ? metricsKind(parsed.statement().kind) : metrics::Kind::kOther);
+  }
   if (!parsed) {
     if (parsed.error().kind == sql::ParseError::Kind::kEmpty) {
       // As the server: a statement of comments only is an OK, nothing at all is 1065.
@@ -174,6 +214,7 @@ asio::awaitable<bool> ClientSession::passThrough(const Packet& pkt, std::uint8_t
   SessionConn* c = *conn;
   current_ = static_cast<int>(c - conns_.data());
   publishBackend(c);
+  ++ctx_.metrics.shard(shard->keyspace, shard->name).single;
   RelayResult r;
   bool keep = co_await relay(*c, pkt, RelayOptions{ResponseKind::kQuery}, &r);
   if (r.outcome == RelayResult::Outcome::kDone && !r.sawError) {
@@ -583,6 +624,10 @@ asio::awaitable<bool> ClientSession::executeSingle(const Plan& plan, const Packe
   }
   current_ = static_cast<int>(c - conns_.data());
   publishBackend(c);
+  if (!plan.targets.empty() && plan.targets.front().shard < snapshot_->shards.size()) {
+    const catalog::Shard& shard = snapshot_->shards[plan.targets.front().shard];
+    ++ctx_.metrics.shard(shard.keyspace, shard.name).single;
+  }
   if (plan.connectionBound && lastInsertId_ != 0 && c->insertIdVersion != insertIdVersion_)
       [[unlikely]] {
     Status synced = co_await syncInsertId(*c);

@@ -95,6 +95,9 @@ SHARDPROXY_BIN="$bin" bash "$root/tests/integration/mtr_test.sh" || failed=1
 echo "-- high availability: a replica killed, switchovers and a failover under load, the buffer's bounds (its own 2x3 cluster, semi-sync)"
 SHARDPROXY_BIN="$bin" bash "$root/tests/integration/ha_test.sh" || failed=1
 
+echo "-- the HTTP endpoint: /metrics counts what was done and parses as Prometheus text, /healthz, /readyz (its own 2x2 cluster)"
+SHARDPROXY_BIN="$bin" bash "$root/tests/integration/metrics_test.sh" || failed=1
+
 if ((failed)); then
   echo "integration: FAILED (proxy log: $work/proxy.log)"; KEEP_WORK=1; exit 1
 fi

@@ -21,6 +21,7 @@
 #include "shardproxy/proxy/backend_connection.h"
 #include "shardproxy/proxy/channel.h"
 #include "shardproxy/proxy/keyspace_gate.h"
+#include "shardproxy/proxy/metrics.h"
 #include "shardproxy/proxy/protocol/auth.h"
 #include "shardproxy/proxy/relay.h"
 #include "shardproxy/router/planner.h"
@@ -66,6 +67,8 @@ class ClientSession {
     bool xa = false;     // the open transaction is an XA branch here (mode twopc)
     // The session's generated insert id it was given (DO LAST_INSERT_ID(n)); see insertIdVersion_.
     std::uint64_t insertIdVersion = 0;
+    // This backend's /metrics counters on the session's thread (looked up at first use).
+    metrics::BackendCounters* counters = nullptr;
   };
 
   struct PreparedStatement {
@@ -408,6 +411,9 @@ class ClientSession {
   std::uint32_t nextStatementId_ = 1;
   bool registered_ = false;
   bool idle_ = false;
+  // The running COM_QUERY was counted in /metrics by kind (a statement held at the gate and
+  // dispatched again, or the statements of a multi-statement, count once).
+  bool statementCounted_ = false;
   bool closeRequested_ = false;
   std::uint64_t commands_ = 0;        // commands read so far
   std::uint64_t watchedCommand_ = 0;  // commands_ at the watchdog's previous look

@@ -77,6 +77,11 @@ struct Config {
   std::string adminListenHost = "127.0.0.1";
   std::uint16_t adminListenPort = 6032;
   bool adminEnabled = true;
+  // The HTTP endpoint: /metrics, /healthz, /readyz (docs/observability.md). A port already taken
+  // is logged and the proxy serves without it.
+  std::string httpListenHost = "127.0.0.1";
+  std::uint16_t httpListenPort = 9090;
+  bool httpEnabled = true;
   std::vector<ConfigUser> adminUsers;
   std::size_t maxAllowedPacket = 64 * 1024 * 1024;
   std::string serverVersion;  // empty: the first backend's own version

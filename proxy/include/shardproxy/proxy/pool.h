@@ -56,6 +56,14 @@ class Pool {
     return it == perBackend_.end() ? 0 : it->second.open;
   }
   std::size_t idleConnections() const;
+  // Per backend ("host:port"): connections open (idle + borrowed + being created), idle, and
+  // borrowers waiting for one. For /metrics (run on the pool's thread).
+  struct BackendUse {
+    std::size_t open = 0;
+    std::size_t idle = 0;
+    std::size_t waiting = 0;
+  };
+  std::map<std::string, BackendUse> perBackend() const;
 
  private:
   using Key = std::tuple<std::string, std::string, std::uint8_t, std::uint32_t>;

@@ -26,6 +26,7 @@
 #include "shardproxy/proxy/config.h"
 #include "shardproxy/proxy/health_checker.h"
 #include "shardproxy/proxy/keyspace_gate.h"
+#include "shardproxy/proxy/metrics.h"
 #include "shardproxy/proxy/pool.h"
 #include "shardproxy/proxy/schema_tracker.h"
 #include "shardproxy/proxy/sequence_cache.h"
@@ -93,6 +94,9 @@ struct SharedState {
   AdminResult runAdmin(std::string_view sql, const std::string& who, bool& changed);
   // EXPLAIN ROUTE [IN schema] <statement> (admin_explain.cpp): read-only, any thread.
   AdminResult explainRoute(std::string_view sql);
+  // Every migration the catalog records (under the admin lock: the catalog is one SQLite
+  // connection); for /metrics.
+  std::vector<catalog::Migration> migrationsNow();
   void setCatalog(std::unique_ptr<catalog::Catalog> c) { catalog_ = std::move(c); }
   catalog::Catalog* catalogPtr() { return catalog_.get(); }
 
@@ -147,6 +151,8 @@ struct SharedState {
 
 struct ThreadContext {
   ThreadContext(SharedState& shared, std::size_t threads);
+  // Counted by this thread's sessions only; /metrics reads a copy made on this thread.
+  metrics::ThreadMetrics metrics;
   // One thread runs this context and every socket stays on it, so the reactor's per-descriptor
   // locks are dropped (UNSAFE_IO); the scheduler keeps its lock for posts from other threads.
   boost::asio::io_context io{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
