@@ -51,7 +51,12 @@ class JsonMessageFlag final : public spdlog::custom_flag_formatter {
 };
 
 void applyFormat(spdlog::logger& logger) {
-  if (gJson) {
+  if (gJson && logger.name() == "slow") {
+    // The message is already JSON members (slowLogger()).
+    auto formatter = std::make_unique<spdlog::pattern_formatter>(spdlog::pattern_time_type::utc);
+    formatter->set_pattern(R"({"time":"%Y-%m-%dT%H:%M:%S.%fZ","level":"%l","module":"slow",%v})");
+    logger.set_formatter(std::move(formatter));
+  } else if (gJson) {
     auto formatter = std::make_unique<spdlog::pattern_formatter>(spdlog::pattern_time_type::utc);
     formatter->add_flag<JsonMessageFlag>('j').set_pattern(
         R"({"time":"%Y-%m-%dT%H:%M:%S.%fZ","level":"%l","module":"%n","thread":%t,"msg":"%j"})");
@@ -71,6 +76,33 @@ bool configureLogging(const std::string& level, bool json) {
   gJson = json;
   spdlog::apply_all([](const std::shared_ptr<spdlog::logger>& l) { applyFormat(*l); });
   return true;
+}
+
+bool loggingJson() {
+  std::lock_guard lock(gMutex);
+  return gJson;
+}
+
+std::shared_ptr<spdlog::logger> slowLogger() {
+  return moduleLogger("slow");
+}
+
+void appendJsonString(std::string& out, std::string_view value) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out += '"';
+  for (char c : value) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      out += "\\u00";
+      out += kHex[(c >> 4) & 0xf];
+      out += kHex[c & 0xf];
+    } else {
+      out += c;
+    }
+  }
+  out += '"';
 }
 
 std::shared_ptr<spdlog::logger> moduleLogger(const std::string& module) {

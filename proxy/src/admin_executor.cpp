@@ -6,6 +6,7 @@
 #include <cctype>
 #include <limits>
 
+#include "admin_digests.h"
 #include "admin_ha.h"
 #include "admin_migrations.h"
 #include "shardproxy/router/admin_statement.h"
@@ -193,6 +194,15 @@ class Visitor {
   }
   AdminResult operator()(const adm::ShowFailovers& s) { return adminShowFailovers(catalog_, s); }
   AdminResult operator()(const adm::ShowBuffers&) { return adminShowBuffers(services_); }
+  AdminResult operator()(const adm::ShowQueryDigest& s) {
+    return adminShowQueryDigest(services_, s);
+  }
+  AdminResult operator()(const adm::ResetQueryDigest&) { return adminResetQueryDigest(services_); }
+  AdminResult operator()(const adm::ShowShardKeyAdvice& s) {
+    auto snap = catalog_.snapshot();
+    if (!snap) return snap.takeError();
+    return adminShowShardKeyAdvice(services_, **snap, s);
+  }
   AdminResult operator()(const adm::CreateShard& s) {
     return done(catalog_.createShard(s.keyspace, s.shard, s.primary, s.replicas, s.serving, ctx_));
   }

@@ -16,6 +16,7 @@
 #include "shardproxy/proxy/protocol/auth.h"
 #include "shardproxy/proxy/protocol/messages.h"
 #include "shardproxy/proxy/server.h"
+#include "shardproxy/router/sql/digest.h"
 
 namespace shardproxy::proxy {
 
@@ -120,6 +121,8 @@ asio::awaitable<bool> ClientSession::sendOk(std::uint8_t seq, std::uint16_t extr
 
 asio::awaitable<bool> ClientSession::sendError(const Error& error, std::uint8_t seq) {
   ctx_.metrics.error(error.mysqlErrno);
+  execution_.error = true;
+  execution_.errorCode = error.mysqlErrno;
   auto& out = client_.out();
   std::size_t start = protocol::beginPacket(out);
   protocol::encode(protocol::ErrPacket{error.mysqlErrno, error.sqlState, error.message}, out);
@@ -238,6 +241,9 @@ asio::awaitable<void> ClientSession::commandLoop() {
       continue;
     }
     statementCounted_ = false;
+    digestActive_ = false;
+    execution_ = Execution{};
+    commandStart_ = std::chrono::steady_clock::now();
     switch (static_cast<Command>(pkt->payload[0])) {
       case Command::kQuery:
         break;  // by its statement's kind, once parsed (onQueryText)
@@ -251,9 +257,58 @@ asio::awaitable<void> ClientSession::commandLoop() {
         ctx_.metrics.statement(metrics::Kind::kCommand);
         break;
     }
-    if (!co_await dispatch(*pkt)) co_return;
+    const bool keep = co_await dispatch(*pkt);
+    const auto slow = ctx_.shared.config.slowQuery;
+    if (digestActive_ || slow.count() != 0) {
+      const auto took = std::chrono::steady_clock::now() - commandStart_;
+      execution_.ns = static_cast<std::uint64_t>(
+          std::chrono::duration_cast<std::chrono::nanoseconds>(took).count());
+      if (digestActive_) ctx_.digests.record(digestHash_, execution_);
+      if (slow.count() != 0 && took >= slow) [[unlikely]]
+        logSlow(*pkt);
+    }
+    if (!keep) co_return;
     client_.shrinkIfLarge();
   }
+}
+
+void ClientSession::logSlow(const Packet& pkt) {
+  // The statement's fingerprint, not its text: literals (customer data) stay out of the log.
+  // (digestText_ may be another statement's: a prepared statement's known digest skips it.)
+  std::string_view text = "(a protocol command)";
+  const auto cmd = static_cast<Command>(pkt.payload[0]);
+  std::string_view sqlText;
+  if (cmd == Command::kQuery) {
+    sqlText = protocol::asString(pkt.payload.subspan(1));
+  } else if (cmd == Command::kStmtExecute && pkt.payload.size() >= 5) {
+    auto it = statements_.find(protocol::readU32(pkt.payload.data() + 1));
+    if (it != statements_.end()) sqlText = it->second.sql;
+  }
+  if (!sqlText.empty()) {
+    sql::fingerprint(sqlText, parser_.options().lex, digestText_);
+    text = digestText_;
+  }
+  const catalog::Keyspace* ks = snapshot_ ? schemaKeyspace() : nullptr;
+  const std::string_view keyspace = ks != nullptr ? std::string_view(ks->name) : "";
+  const double ms = static_cast<double>(execution_.ns) / 1e6;
+  const std::uint64_t digest = digestActive_ ? digestHash_ : 0;
+  std::string line;
+  if (loggingJson()) {
+    line = fmt::format("\"conn\":{},\"user\":", id_);
+    appendJsonString(line, user_);
+    line += ",\"keyspace\":";
+    appendJsonString(line, keyspace);
+    line += fmt::format(
+        ",\"ms\":{:.3f},\"shards\":{},\"rows\":{},\"error\":{},\"digest\":\"{:016x}\",\"text\":",
+        ms, execution_.shards, execution_.rows, execution_.errorCode, digest);
+    appendJsonString(line, text);
+  } else {
+    line = fmt::format(
+        "conn={} user={} keyspace={} ms={:.3f} shards={} rows={} error={} digest={:016x} {}", id_,
+        user_, keyspace.empty() ? std::string_view("-") : keyspace, ms, execution_.shards,
+        execution_.rows, execution_.errorCode, digest, text);
+  }
+  slowLogger()->warn("{}", line);
 }
 
 asio::awaitable<bool> ClientSession::dispatch(const Packet& pkt) {
@@ -347,9 +402,12 @@ asio::awaitable<bool> ClientSession::relay(SessionConn& sc, const Packet& pkt,
                                      std::chrono::steady_clock::now() - started)
                                      .count()));
   counters.bytesIn += r.bytes;
+  execution_.rows += r.rows;
   if (r.sawError) {
     ++counters.errors;
     ctx_.metrics.error(r.errorCode);
+    execution_.error = true;
+    execution_.errorCode = r.errorCode;
   }
   if (out != nullptr) *out = r;
   if (r.sawStatus) {

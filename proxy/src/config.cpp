@@ -424,6 +424,18 @@ Status applyJsonConfig(const std::string& json, Config& c) {
         c.adminListenHost = hp->first;
         c.adminListenPort = hp->second;
       }
+    } else if (key == "slow_query_ms") {
+      auto n = getUint(v, key);
+      if (!n) return n.takeError();
+      c.slowQuery = std::chrono::milliseconds(*n);
+    } else if (key == "query_digests") {
+      auto b = getBool(v, key);
+      if (!b) return b.takeError();
+      c.queryDigests = *b;
+    } else if (key == "query_digests_max") {
+      auto n = getUint(v, key);
+      if (!n) return n.takeError();
+      c.queryDigestsMax = *n;
     } else if (key == "http_listen") {
       auto s = getString(v, key);
       if (!s) return s.takeError();

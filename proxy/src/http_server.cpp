@@ -7,6 +7,8 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -15,6 +17,7 @@
 #include <map>
 
 #include "admin_migrations.h"
+#include "http_dashboard.h"
 #include "shardproxy/common/logging.h"
 #include "shardproxy/proxy/metrics.h"
 #include "shardproxy/proxy/server.h"
@@ -158,12 +161,21 @@ void renderMigrations(SharedState& shared, metrics::PromWriter& w) {
   }
 }
 
-http::response<http::string_body> respond(SharedState& shared,
+http::response<http::string_body> respond(SharedState& shared, const TrafficHistory& traffic,
                                           const http::request<http::string_body>& req) {
   http::response<http::string_body> res{http::status::ok, req.version()};
   res.set(http::field::server, "shardproxy");
   std::string_view target(req.target().data(), req.target().size());
-  if (auto q = target.find('?'); q != std::string_view::npos) target = target.substr(0, q);
+  std::string_view query;
+  if (auto q = target.find('?'); q != std::string_view::npos) {
+    query = target.substr(q + 1);
+    target = target.substr(0, q);
+  }
+  auto json = [&](std::string body) {
+    res.set(http::field::content_type, "application/json");
+    res.set(http::field::cache_control, "no-store");
+    res.body() = std::move(body);
+  };
   if (req.method() != http::verb::get && req.method() != http::verb::head) {
     res.result(http::status::method_not_allowed);
     res.set(http::field::allow, "GET, HEAD");
@@ -172,6 +184,22 @@ http::response<http::string_body> respond(SharedState& shared,
   } else if (target == "/metrics") {
     res.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
     res.body() = renderMetrics(shared);
+  } else if (target == "/" || target == "/index.html") {
+    res.set(http::field::content_type, "text/html; charset=utf-8");
+    res.body() = std::string(dashboardPage());
+  } else if (target == "/api/shardmap") {
+    json(apiShardMap(shared));
+  } else if (target == "/api/traffic") {
+    json(traffic.json());
+  } else if (target == "/api/digests") {
+    std::size_t limit = 20;
+    if (auto at = query.find("limit="); at != std::string_view::npos) {
+      limit = std::strtoul(std::string(query.substr(at + 6)).c_str(), nullptr, 10);
+      limit = std::clamp<std::size_t>(limit, 1, 1000);
+    }
+    json(apiDigests(shared, limit));
+  } else if (target == "/api/migrations") {
+    json(apiMigrations(shared));
   } else if (target == "/healthz") {
     res.set(http::field::content_type, "text/plain; charset=utf-8");
     res.body() = "ok\n";
@@ -183,14 +211,15 @@ http::response<http::string_body> respond(SharedState& shared,
   } else {
     res.result(http::status::not_found);
     res.set(http::field::content_type, "text/plain; charset=utf-8");
-    res.body() = "not found: /metrics, /healthz, /readyz\n";
+    res.body() = "not found: / (dashboard), /metrics, /healthz, /readyz, /api/*\n";
   }
   res.prepare_payload();
   if (req.method() == http::verb::head) res.body().clear();
   return res;
 }
 
-asio::awaitable<void> serve(SharedState& shared, tcp::socket socket) {
+asio::awaitable<void> serve(SharedState& shared, const TrafficHistory& traffic,
+                            tcp::socket socket) {
   beast::tcp_stream stream(std::move(socket));
   beast::flat_buffer buffer;
   while (true) {
@@ -200,7 +229,7 @@ asio::awaitable<void> serve(SharedState& shared, tcp::socket socket) {
     auto [ec, n] = co_await http::async_read(stream, buffer, parser, kAwait);
     if (ec) break;
     const auto& req = parser.get();
-    auto res = respond(shared, req);
+    auto res = respond(shared, traffic, req);
     res.keep_alive(req.keep_alive());
     auto [wec, wn] = co_await http::async_write(stream, res, kAwait);
     if (wec || !res.keep_alive()) break;
@@ -209,14 +238,27 @@ asio::awaitable<void> serve(SharedState& shared, tcp::socket socket) {
   stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
 }
 
-asio::awaitable<void> acceptLoop(SharedState& shared, tcp::acceptor& acceptor) {
+// The dashboard's traffic chart: per-shard totals every 2 s.
+asio::awaitable<void> sampleTraffic(SharedState& shared, TrafficHistory& traffic) {
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  while (true) {
+    traffic.sample(shared);
+    timer.expires_after(std::chrono::seconds(2));
+    auto [ec] = co_await timer.async_wait(kAwait);
+    if (ec) co_return;
+  }
+}
+
+asio::awaitable<void> acceptLoop(SharedState& shared, const TrafficHistory& traffic,
+                                 tcp::acceptor& acceptor) {
   while (acceptor.is_open()) {
     auto [ec, socket] = co_await acceptor.async_accept(kAwait);
     if (ec) {
       if (ec == asio::error::operation_aborted) co_return;
       continue;
     }
-    asio::co_spawn(acceptor.get_executor(), serve(shared, std::move(socket)), asio::detached);
+    asio::co_spawn(acceptor.get_executor(), serve(shared, traffic, std::move(socket)),
+                   asio::detached);
   }
 }
 
@@ -298,7 +340,8 @@ Readiness readiness(const SharedState& shared) {
   return r;
 }
 
-HttpServer::HttpServer(SharedState& shared) : shared_(shared) {}
+HttpServer::HttpServer(SharedState& shared)
+    : shared_(shared), traffic_(std::make_unique<TrafficHistory>()) {}
 
 HttpServer::~HttpServer() {
   stop();
@@ -327,7 +370,8 @@ Status HttpServer::listen(const std::string& host, std::uint16_t port) {
 
 void HttpServer::start() {
   if (!acceptor_.is_open()) return;
-  asio::co_spawn(io_, acceptLoop(shared_, acceptor_), asio::detached);
+  asio::co_spawn(io_, acceptLoop(shared_, *traffic_, acceptor_), asio::detached);
+  asio::co_spawn(io_, sampleTraffic(shared_, *traffic_), asio::detached);
   thread_ = std::thread([this] { io_.run(); });
 }
 

@@ -52,6 +52,16 @@ int main(int argc, char** argv) {
   app.add_option("--http-listen", httpListen,
                  "HTTP endpoint host:port for /metrics, /healthz, /readyz (default "
                  "127.0.0.1:9090; 'off' disables it)");
+  std::size_t slowQueryMs = 0;
+  app.add_option(
+      "--slow-query-ms", slowQueryMs,
+      "Log statements that take at least this many ms (logger \"slow\"; default 0: off)");
+  std::string queryDigests;
+  std::size_t queryDigestsMax = 0;
+  app.add_option("--query-digests", queryDigests,
+                 "on | off: count statements by fingerprint for SHOW QUERY DIGEST (default on)");
+  app.add_option("--query-digests-max", queryDigestsMax,
+                 "Digests each thread keeps (default 2000; the least used are evicted)");
   app.add_option("--admin-user", adminUsers, "Admin account name:password (repeatable)");
   app.add_flag("--dump-catalog", dumpCatalog, "Print the catalog as bootstrap JSON and exit");
   app.add_option("--backend-user", backendUser,
@@ -181,6 +191,13 @@ int main(int argc, char** argv) {
       config.adminListenPort = hp->second;
     }
   }
+  if (!queryDigests.empty()) {
+    if (queryDigests != "on" && queryDigests != "off")
+      return fail("--query-digests takes on or off");
+    config.queryDigests = queryDigests == "on";
+  }
+  if (queryDigestsMax != 0) config.queryDigestsMax = queryDigestsMax;
+  if (slowQueryMs != 0) config.slowQuery = std::chrono::milliseconds(slowQueryMs);
   if (!httpListen.empty()) {
     if (httpListen == "off") {
       config.httpEnabled = false;

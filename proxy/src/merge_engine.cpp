@@ -266,6 +266,7 @@ asio::awaitable<MergeResult> relayMergeSpec(std::span<BackendConnection* const> 
   appendResultSetEnd(out, clientCaps, w, status, seq);
   r.nextSeq = seq;
   r.finished = true;
+  r.rows = merger.emitted();
   if (!clientGone) clientGone = static_cast<bool>(co_await client.flush());
   if (clientGone) r.outcome = MergeResult::Outcome::kClientGone;
   co_return r;

@@ -172,6 +172,7 @@ asio::awaitable<RelayResult> relayResponse(BackendConnection& backend, Channel& 
     backend.broken = true;
   }
   result.sawError = scanner.sawError();
+  result.rows = scanner.rows();
   result.errorCode = scanner.errorCode();
   result.sawStatus = scanner.sawStatus();
   result.statusFlags = scanner.lastStatus();

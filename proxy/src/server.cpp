@@ -11,6 +11,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <filesystem>
+#include <future>
 #include <random>
 
 #include "shardproxy/common/logging.h"
@@ -73,7 +74,8 @@ void SharedState::unregisterSession(std::uint32_t id) {
 }
 
 ThreadContext::ThreadContext(SharedState& s, std::size_t threads)
-    : shared(s),
+    : digests(s.config.queryDigests ? s.config.queryDigestsMax : 0),
+      shared(s),
       pool(io.get_executor(), s.config.pool,
            BackendOptions{s.config.pool.connectTimeout, 1ULL << 30,
                           s.config.backendTls && s.tls ? &s.tls->clientContext() : nullptr},
@@ -127,6 +129,35 @@ void SharedState::publish(catalog::SnapshotPtr next) {
   }
 }
 
+std::pair<std::vector<Digest>, std::uint64_t> SharedState::collectDigests() {
+  std::vector<std::vector<Digest>> perThread;
+  std::uint64_t evicted = 0;
+  for (ThreadContext* t : threads) {
+    auto promise = std::make_shared<std::promise<std::pair<std::vector<Digest>, std::uint64_t>>>();
+    auto copy = promise->get_future();
+    asio::post(t->io, [t, promise] {
+      promise->set_value({t->digests.copy(), t->digests.evicted()});
+    });
+    if (copy.wait_for(std::chrono::seconds(1)) != std::future_status::ready) continue;
+    auto [digests, n] = copy.get();
+    perThread.push_back(std::move(digests));
+    evicted += n;
+  }
+  return {mergeDigests(perThread), evicted};
+}
+
+void SharedState::resetDigests() {
+  for (ThreadContext* t : threads) {
+    auto done = std::make_shared<std::promise<void>>();
+    auto f = done->get_future();
+    asio::post(t->io, [t, done] {
+      t->digests.reset();
+      done->set_value();
+    });
+    f.wait_for(std::chrono::seconds(1));
+  }
+}
+
 std::vector<catalog::Migration> SharedState::migrationsNow() {
   std::lock_guard lock(adminMutex_);
   if (!catalog_) return {};
@@ -141,8 +172,10 @@ AdminResult SharedState::runAdmin(std::string_view sql, const std::string& who, 
     return explainRoute(sql);
   }
   std::lock_guard lock(adminMutex_);
-  AdminExecutor executor(*catalog_,
-                         AdminServices{migrations.get(), ha.get(), healthChecker.get(), &gate});
+  AdminServices services{migrations.get(), ha.get(), healthChecker.get(), &gate};
+  services.digests = [this] { return collectDigests(); };
+  services.resetDigests = [this] { resetDigests(); };
+  AdminExecutor executor(*catalog_, std::move(services));
   AdminResult result = executor.execute(sql, who, changed);
   if (changed) {
     auto snap = catalog_->snapshot();

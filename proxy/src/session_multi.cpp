@@ -73,6 +73,7 @@ asio::awaitable<bool> ClientSession::relayMany(std::span<SessionConn* const> con
                              static_cast<std::uint16_t>(statusFlags()), plan.copies,
                              static_cast<std::uint64_t>(plan.generatedId), implicitTx_);
   }
+  execution_.rows += r.rows;
   heldOk_ = implicitTx_ && r.finished && r.outcome == MergeResult::Outcome::kDone;
   heldOkStart_ = r.finalStart;
   heldOkSeq_ = r.finalSeq;
@@ -226,6 +227,7 @@ asio::awaitable<bool> ClientSession::executeMulti(const Plan& plan, const Packet
       const catalog::Shard& shard = snapshot_->shards[plan.targets[i].shard];
       ++ctx_.metrics.shard(shard.keyspace, shard.name).scatter;
     }
+    execution_.shards = static_cast<std::uint32_t>(targets_.size());
     bool sent;
     if (variant != nullptr) {
       auto id = co_await preparedOn(*variant, c);

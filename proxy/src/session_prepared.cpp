@@ -479,6 +479,13 @@ asio::awaitable<bool> ClientSession::onStmtExecute(const Packet& pkt) {
   }
   refreshSnapshot();
   sql::ParseResult parsed = parser_.parse(st.sql);
+  if (st.digest != 0 && ctx_.digests.contains(st.digest)) {
+    digestHash_ = st.digest;
+    digestActive_ = true;
+  } else {
+    noteDigest(parsed ? &parsed.statement() : nullptr, st.sql);
+    st.digest = digestHash_;
+  }
   if (!txLost_.empty()) [[unlikely]] {
     co_return co_await lostTransaction(parsed ? &parsed.statement() : nullptr, seq);
   }

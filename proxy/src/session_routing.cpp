@@ -18,6 +18,7 @@
 #include "shardproxy/proxy/server.h"
 #include "shardproxy/router/backend_choice.h"
 #include "shardproxy/router/sql/analysis.h"
+#include "shardproxy/router/sql/digest.h"
 
 namespace shardproxy::proxy {
 
@@ -59,6 +60,17 @@ metrics::Kind metricsKind(sql::StatementKind k) {
 
 }  // namespace
 
+void ClientSession::noteDigest(const sql::Statement* statement, std::string_view sql) {
+  if (!ctx_.shared.config.queryDigests) return;
+  digestHash_ = sql::fingerprint(sql, parser_.options().lex, digestText_);
+  digestActive_ = true;
+  if (ctx_.digests.contains(digestHash_)) return;
+  const catalog::Keyspace* ks = schemaKeyspace();
+  ctx_.digests.add(
+      digestHash_, digestText_, ks != nullptr ? std::string_view(ks->name) : "",
+      statement != nullptr ? sql::equalityColumns(*statement) : std::vector<sql::EqualityColumn>{});
+}
+
 asio::awaitable<bool> ClientSession::onQueryText(const Packet& pkt, std::string_view sql,
                                                  std::uint8_t seq) {
   refreshSnapshot();
@@ -66,6 +78,7 @@ asio::awaitable<bool> ClientSession::onQueryText(const Packet& pkt, std::string_
   if (!statementCounted_) {
     statementCounted_ = true;
     ctx_.metrics.statement(parsed ? metricsKind(parsed.statement().kind) : metrics::Kind::kOther);
+    noteDigest(parsed ? &parsed.statement() : nullptr, parsed ? parsed.statement().text : sql);
   }
   if (!parsed) {
     if (parsed.error().kind == sql::ParseError::Kind::kEmpty) {
@@ -215,6 +228,7 @@ asio::awaitable<bool> ClientSession::passThrough(const Packet& pkt, std::uint8_t
   current_ = static_cast<int>(c - conns_.data());
   publishBackend(c);
   ++ctx_.metrics.shard(shard->keyspace, shard->name).single;
+  execution_.shards = 1;
   RelayResult r;
   bool keep = co_await relay(*c, pkt, RelayOptions{ResponseKind::kQuery}, &r);
   if (r.outcome == RelayResult::Outcome::kDone && !r.sawError) {
@@ -627,6 +641,7 @@ asio::awaitable<bool> ClientSession::executeSingle(const Plan& plan, const Packe
   if (!plan.targets.empty() && plan.targets.front().shard < snapshot_->shards.size()) {
     const catalog::Shard& shard = snapshot_->shards[plan.targets.front().shard];
     ++ctx_.metrics.shard(shard.keyspace, shard.name).single;
+    execution_.shards = 1;
   }
   if (plan.connectionBound && lastInsertId_ != 0 && c->insertIdVersion != insertIdVersion_)
       [[unlikely]] {

@@ -37,6 +37,8 @@ class AdminCursor {
   virtual bool optionalFrom(std::optional<std::string>& keyspace) = 0;
   // A quoted 'host:port'.
   virtual bool address(catalog::Endpoint& out) = 0;
+  // A non-negative integer that fits 32 bits.
+  virtual bool number(std::uint32_t& out, std::string_view what) = 0;
   // Seconds with an optional fraction (0.5), as milliseconds (1 ms to one hour).
   virtual bool seconds(std::uint32_t& ms) = 0;
   // What may follow where the statement could end, for the "expected ..." of a syntax error.
@@ -63,5 +65,9 @@ std::optional<AdminStatement> parseSetKeyspace(AdminCursor& c);
 // Keyspace settings (admin_keyspace_settings.cpp), after ALTER KEYSPACE:
 // name SET scatter_writes = allow | deny [, transaction_mode = single | multi | twopc].
 std::optional<AdminStatement> parseAlterKeyspace(AdminCursor& c);
+
+std::optional<AdminStatement> parseShowQueryDigest(AdminCursor& c);
+std::optional<AdminStatement> parseResetQueryDigest(AdminCursor& c);
+std::optional<AdminStatement> parseShowShardKeyAdvice(AdminCursor& c);
 
 }  // namespace shardproxy::router::admin

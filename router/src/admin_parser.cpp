@@ -128,7 +128,7 @@ class Parser final : public AdminCursor {
     return name(keyspace.emplace(), "keyspace name");
   }
 
-  bool number(std::uint32_t& out, std::string_view what) {
+  bool number(std::uint32_t& out, std::string_view what) override {
     if (tok_.kind != Kind::kNumber) return fail("expected " + std::string(what) + " (a number)");
     if (!parseUint32(tok_.raw, out)) {
       return fail(std::string(what) + " must be between 0 and 4294967295");
@@ -192,6 +192,11 @@ class Parser final : public AdminCursor {
     if (accept("RESHARD")) return reshard();
     if (accept("SWITCHOVER")) return parseSwitchover(*this);
     if (auto action = migrationVerb()) return migrationCommand(*action);
+    if (tok_.isWord("RESET")) {  // RESET QUERY DIGEST, else MySQL's RESET MASTER / SLAVE / ...
+      advance();
+      if (accept("QUERY")) return parseResetQueryDigest(*this);
+      return notAdmin(at, "RESET");
+    }
     if (isMysqlVerb(tok_)) return mysqlVerb(at);
     fail(tok_.kind == Kind::kEnd ? "empty statement"
                                  : "expected SHOW, CREATE, ALTER, DROP, ADD, SET, RESHARD, "
@@ -415,6 +420,8 @@ class Parser final : public AdminCursor {
       return s;
     }
     if (accept("BUFFERS")) return ShowBuffers{};
+    if (accept("QUERY")) return parseShowQueryDigest(*this);
+    if (tok_.isWord("SHARD")) return parseShowShardKeyAdvice(*this);
     if (accept("CATALOG")) {
       if (accept("VERSION")) return ShowCatalogVersion{};
       if (!expect("CHANGES", "expected VERSION or CHANGES after SHOW CATALOG")) return std::nullopt;
@@ -429,7 +436,8 @@ class Parser final : public AdminCursor {
     if (isMysqlShowTarget(tok_)) return notAdmin(at, "SHOW " + upperText(tok_.raw));
     fail(
         "expected KEYSPACES, SHARDS, BACKENDS, TABLE RULES, USERS, MIGRATIONS, MIGRATION n, "
-        "SEQUENCES, TRANSACTIONS, SCHEMA DRIFT, FAILOVERS, BUFFERS or CATALOG after SHOW");
+        "SEQUENCES, TRANSACTIONS, SCHEMA DRIFT, FAILOVERS, BUFFERS, QUERY DIGEST, SHARD KEY "
+        "ADVICE or CATALOG after SHOW");
     return std::nullopt;
   }
 

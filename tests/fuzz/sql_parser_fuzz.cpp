@@ -6,11 +6,13 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <string>
 #include <string_view>
 #include <vector>
 
 #include "shardproxy/router/planner.h"
 #include "shardproxy/router/sql/analysis.h"
+#include "shardproxy/router/sql/digest.h"
 #include "shardproxy/router/sql/dump.h"
 #include "shardproxy/router/sql/parser.h"
 
@@ -149,6 +151,13 @@ void parseAll(Parser& parser, std::string_view sql) {
       for (const TableName* t : own)
         check(inside(t->text, sql));
     }
+    // Query digests: the fingerprint of the statement's text (bounded, ends) and the advisor's
+    // columns (names from the text).
+    static std::string digestText;
+    (void)fingerprint(st.text, parser.options().lex, digestText);
+    check(digestText.size() <= kMaxDigestText + 3);
+    for (const EqualityColumn& e : equalityColumns(st))
+      check(!e.column.empty());
     keyConjuncts(whereOf(st), conjuncts);
     for (const KeyConjunct& k : conjuncts) {
       check(k.column != nullptr && inside(k.column->text, sql));
@@ -203,6 +212,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       }()),
   };
   lexAll(sql, defaults.options().lex);
+  {
+    // A statement the parser refuses is still digested, from its raw text.
+    static std::string raw;
+    (void)fingerprint(sql, defaults.options().lex, raw);
+    check(raw.size() <= kMaxDigestText + 3);
+  }
   parseAll(defaults, sql);
   parseAll(modes, sql);
   // SHARDPROXY_FUZZ_CHARSET=sjis|cp932|big5|gbk pins one set (a run per set, docs/sql-parser.md).

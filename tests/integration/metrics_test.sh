@@ -29,7 +29,7 @@ app_port=$(free_port); admin_port=$(free_port); http_port=$(free_port)
 "$bin" --catalog "$work/catalog.db" --listen "127.0.0.1:$app_port" --user app:secret \
   --admin-listen "127.0.0.1:$admin_port" --admin-user admin:adminpw --dba-user root: \
   --health-user root: --health-interval-ms 200 --http-listen "127.0.0.1:$http_port" \
-  --threads 2 >>"$work/proxy.log" 2>&1 &
+  --slow-query-ms 300 --log-format json --threads 2 >>"$work/proxy.log" 2>&1 &
 proxy_pid=$!
 wait_admin_up
 admin_all "CREATE KEYSPACE shop SHARDED" \
@@ -152,6 +152,80 @@ for what, ok, got in checks:
 print(f"PASS  /metrics: {len(samples)} samples in {len(types)} families" if not bad else "")
 sys.exit(1 if bad or not all(ok for _, ok, _ in checks) else 0)
 EOF
+
+step "query digests and shard-key advice (admin port)"
+script=""
+for i in $(seq 1 10); do script+="select id from t where v = $i;"; done
+out=$(app_sql "$script") || fail "selects by v: $out"
+out=$(admin "SHOW QUERY DIGEST ORDER BY count LIMIT 1")
+# digest keyspace text count total avg min max p99 rows errors single scatter avg_shards evicted
+IFS=$'\t' read -r _ ks text count _ _ _ _ _ rows errors single scatter _ _ <<<"$out"
+if [[ $text == "SELECT v FROM t WHERE id = ?" && $count == 40 && $single == 40 && $scatter == 0 &&
+      $rows == 40 && $errors == 0 && $ks == shop ]]; then
+  pass "SHOW QUERY DIGEST: the 40 point selects are one digest, 40 single-shard executions, 40 rows"
+else
+  fail "SHOW QUERY DIGEST ORDER BY count LIMIT 1: $out"
+fi
+out=$(admin "SHOW QUERY DIGEST ORDER BY scatter LIMIT 1")
+IFS=$'\t' read -r _ _ text count _ _ _ _ _ _ _ single scatter avg _ <<<"$out"
+[[ $text == "SELECT id FROM t WHERE v = ?" && $count == 10 && $scatter == 10 && $avg == 2.00 ]] \
+  && pass "the 10 selects by v (lower case, other literals) are one digest, 10 scatters over 2 shards" \
+  || fail "SHOW QUERY DIGEST ORDER BY scatter LIMIT 1: $out"
+out=$(admin "SHOW SHARD KEY ADVICE FOR shop")
+IFS=$'\t' read -r ks table column current saved _ _ _ _ <<<"$(head -1 <<<"$out")"
+[[ $table == t && $column == v && $current == id && $saved == 10 ]] \
+  && pass "SHOW SHARD KEY ADVICE: t.v would make the 10 scatter selects single-shard" \
+  || fail "SHOW SHARD KEY ADVICE FOR shop: $out"
+out=$(admin "SHOW SHARD KEY ADVICE FOR nosuch")
+[[ $out == *1146* ]] && pass "advice for an unknown keyspace: 1146" || fail "advice nosuch: $out"
+admin_ok "RESET QUERY DIGEST"
+out=$(admin "SHOW QUERY DIGEST")
+[[ -z $out ]] && pass "RESET QUERY DIGEST empties them" || fail "after RESET QUERY DIGEST: $out"
+# Prepared statements (COM_STMT_PREPARE / EXECUTE, DBD::MariaDB with server-side prepare) count
+# under their statement's digest, like the same text sent as COM_QUERY.
+perl -MDBI -e '
+  my $dbh = DBI->connect("DBI:MariaDB:database=shop;host=127.0.0.1;port=$ARGV[0];mariadb_server_prepare=1",
+                         "app", "secret", {RaiseError => 1});
+  my $sth = $dbh->prepare("SELECT v FROM t WHERE id = ?");
+  for my $i (1 .. 5) { $sth->execute($i); $sth->fetchall_arrayref(); }
+  $dbh->do("SELECT v FROM t WHERE id = 9");' "$app_port" >"$work/perl.log" 2>&1 \
+  || fail "DBD::MariaDB: $(cat "$work/perl.log")"
+out=$(admin "SHOW QUERY DIGEST ORDER BY count LIMIT 1")
+IFS=$'\t' read -r _ _ text count _ _ _ _ _ rows _ single _ _ _ <<<"$out"
+[[ $text == "SELECT v FROM t WHERE id = ?" && $count == 6 && $single == 6 && $rows == 6 ]] \
+  && pass "after the reset: 5 prepared executions and 1 text query of one shape, one digest (6)" \
+  || fail "prepared executions' digest: $out"
+
+step "the slow-statement log and the Grafana dashboard's queries"
+out=$(app_sql "SELECT SLEEP(0.5), v FROM t WHERE id = 3")
+sleep 0.2
+line=$(grep '"module":"slow"' "$work/proxy.log" | tail -1)
+/usr/bin/python3 -c '
+import json, sys
+d = json.loads(sys.argv[1])
+assert d["keyspace"] == "shop" and d["shards"] == 1 and d["rows"] == 1 and d["ms"] >= 300, d
+assert d["text"] == "SELECT SLEEP(?), v FROM t WHERE id = ?" and d["error"] == 0 and d["user"] == "app", d
+' "$line" 2>"$work/slow.err" \
+  && pass "--slow-query-ms 300: one JSON line for a 0.5 s statement (fingerprint, keyspace, shards, rows, ms)" \
+  || fail "slow log: [$line] $(tail -1 "$work/slow.err")"
+[[ $(grep -c '"module":"slow"' "$work/proxy.log") == 1 ]] && pass "faster statements are not logged as slow" \
+  || fail "slow lines: $(grep -c '"module":"slow"' "$work/proxy.log")"
+curl -s "http://127.0.0.1:$http_port/metrics" >"$work/metrics2.txt"
+/usr/bin/python3 - "$root/docker/grafana/dashboards/shardproxy.json" "$work/metrics2.txt" <<'PY' || failed=1
+import json, re, sys
+dash = json.load(open(sys.argv[1]))
+scrape = open(sys.argv[2]).read()
+families = set(re.findall(r"^# TYPE (\S+) ", scrape, re.M))
+used = set()
+for p in dash["panels"]:
+    for t in p.get("targets", []):
+        used.update(re.findall(r"shardproxy_[a-z_]+", t["expr"]))
+missing = sorted(n for n in used if n not in families and re.sub(r"_(bucket|sum|count)$", "", n) not in families)
+print(("PASS  " if not missing else "FAIL  ") +
+      f"the Grafana dashboard's {len(dash['panels'])} panels query {len(used)} metrics, all exported"
+      + (f" (missing: {missing})" if missing else ""))
+sys.exit(1 if missing else 0)
+PY
 
 step "readiness when the primaries are gone"
 "$root/scripts/cluster" kill "$work/cluster" shard0-primary >/dev/null 2>&1

@@ -98,6 +98,9 @@ SHARDPROXY_BIN="$bin" bash "$root/tests/integration/ha_test.sh" || failed=1
 echo "-- the HTTP endpoint: /metrics counts what was done and parses as Prometheus text, /healthz, /readyz (its own 2x2 cluster)"
 SHARDPROXY_BIN="$bin" bash "$root/tests/integration/metrics_test.sh" || failed=1
 
+echo "-- the web dashboard in headless Chromium: shard map, traffic chart, top statements, a migration (its own 4x2 cluster)"
+SHARDPROXY_BIN="$bin" bash "$root/tests/integration/dashboard_test.sh" || failed=1
+
 if ((failed)); then
   echo "integration: FAILED (proxy log: $work/proxy.log)"; KEEP_WORK=1; exit 1
 fi

@@ -12,6 +12,7 @@ void ResponseScanner::start(ResponseKind kind, std::uint32_t capabilities) {
   params_ = columns_ = 0;
   lastStatus_ = 0;
   packets_ = 0;
+  rows_ = 0;
   sawStatus_ = sawError_ = continuation_ = false;
   switch (kind) {
     case ResponseKind::kFetch:
@@ -83,6 +84,7 @@ ResponseScanner::Step ResponseScanner::onPacket(ByteView payload, std::uint32_t 
       if (first == kEofHeader && ((deprecateEof && length < kMaxPayload) || length < 9)) {
         return onTerminator(payload);
       }
+      ++rows_;
       return Step::kMore;
     case State::kPrepareParams:
       if (--remaining_ == 0) return finishPrepareSection();

@@ -283,7 +283,8 @@ TEST(AdminParserErrors, ExactPositionsAndMessages) {
   EXPECT_EQ(
       e.message,
       syntax("expected KEYSPACES, SHARDS, BACKENDS, TABLE RULES, USERS, MIGRATIONS, MIGRATION n, "
-             "SEQUENCES, TRANSACTIONS, SCHEMA DRIFT, FAILOVERS, BUFFERS or CATALOG after SHOW",
+             "SEQUENCES, TRANSACTIONS, SCHEMA DRIFT, FAILOVERS, BUFFERS, QUERY DIGEST, SHARD KEY "
+             "ADVICE or CATALOG after SHOW",
              "KEYSPACE"));
 
   e = errorOf("CREATE SHARDED TABLE shop.orders (customer_id)");
@@ -1197,6 +1198,30 @@ TEST(AdminParserHighAvailability, AutoFailoverAndTheShows) {
   EXPECT_EQ(parseAs<ShowFailovers>("SHOW FAILOVERS").limit, std::nullopt);
   EXPECT_EQ(parseAs<ShowFailovers>("show failovers limit 3").limit, 3u);
   parseAs<ShowBuffers>("SHOW BUFFERS");
+}
+
+TEST(AdminParser, QueryDigestsAndShardKeyAdvice) {
+  ShowQueryDigest d = parseAs<ShowQueryDigest>("SHOW QUERY DIGEST");
+  EXPECT_EQ(d.order, DigestOrder::kTotalTime);
+  EXPECT_EQ(d.limit, std::nullopt);
+  d = parseAs<ShowQueryDigest>("show query digest order by scatter limit 10;");
+  EXPECT_EQ(d.order, DigestOrder::kScatter);
+  EXPECT_EQ(d.limit, 10u);
+  EXPECT_EQ(parseAs<ShowQueryDigest>("SHOW QUERY DIGEST ORDER BY count").order,
+            DigestOrder::kCount);
+  EXPECT_EQ(parseAs<ShowQueryDigest>("SHOW QUERY DIGEST LIMIT 1").limit, 1u);
+  parseAs<ResetQueryDigest>("RESET QUERY DIGEST");
+  EXPECT_EQ(parseAs<ShowShardKeyAdvice>("SHOW SHARD KEY ADVICE").keyspace, std::nullopt);
+  EXPECT_EQ(parseAs<ShowShardKeyAdvice>("show shard key advice for `my shop`").keyspace, "my shop");
+  EXPECT_NE(errorOf("SHOW QUERY DIGEST ORDER BY rows")
+                .message.find("expected total_time, count or scatter"),
+            std::string::npos);
+  EXPECT_NE(errorOf("SHOW QUERY").message.find("expected DIGEST"), std::string::npos);
+  EXPECT_NE(errorOf("SHOW SHARD KEY").message.find("expected ADVICE"), std::string::npos);
+  EXPECT_NE(errorOf("SHOW QUERY DIGEST LIMIT 1 ORDER BY count").message.find("end of statement"),
+            std::string::npos);
+  // MySQL's RESET statements are not admin statements.
+  EXPECT_EQ(errorOf("RESET MASTER").kind, ErrKind::kNotSupported);
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 
 namespace shardproxy {
 
@@ -14,5 +15,13 @@ namespace shardproxy {
 bool configureLogging(const std::string& level, bool json);
 
 std::shared_ptr<spdlog::logger> moduleLogger(const std::string& module);
+
+// Whether lines are JSON objects (--log-format json).
+bool loggingJson();
+// The slow-statement log (logger "slow"): its messages are key/value fields, written as
+// `"key":value,...` members of the line's JSON object in JSON mode (appendJsonString quotes and
+// escapes a value), as `key=value ...` otherwise.
+std::shared_ptr<spdlog::logger> slowLogger();
+void appendJsonString(std::string& out, std::string_view value);
 
 }  // namespace shardproxy

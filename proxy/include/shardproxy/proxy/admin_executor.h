@@ -6,14 +6,18 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <variant>
+#include <vector>
 
 #include "shardproxy/catalog/catalog.h"
 #include "shardproxy/common/errors.h"
 #include "shardproxy/migrations/ha.h"
 #include "shardproxy/migrations/manager.h"
+#include "shardproxy/proxy/digests.h"
 #include "shardproxy/proxy/result_set.h"
 
 namespace shardproxy::proxy {
@@ -38,6 +42,10 @@ struct AdminServices {
   const HealthChecker* health = nullptr;
   // SHOW BUFFERS.
   const KeyspaceGate* gate = nullptr;
+  // SHOW QUERY DIGEST / SHOW SHARD KEY ADVICE: every thread's digests added up, and how many
+  // the bounded tables evicted; RESET QUERY DIGEST empties them.
+  std::function<std::pair<std::vector<Digest>, std::uint64_t>()> digests;
+  std::function<void()> resetDigests;
 };
 
 class AdminExecutor {

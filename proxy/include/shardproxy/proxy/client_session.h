@@ -20,6 +20,7 @@
 
 #include "shardproxy/proxy/backend_connection.h"
 #include "shardproxy/proxy/channel.h"
+#include "shardproxy/proxy/digests.h"
 #include "shardproxy/proxy/keyspace_gate.h"
 #include "shardproxy/proxy/metrics.h"
 #include "shardproxy/proxy/protocol/auth.h"
@@ -75,6 +76,7 @@ class ClientSession {
     std::string sql;
     std::uint16_t params = 0;
     std::uint16_t columns = 0;
+    std::uint64_t digest = 0;  // its query digest's hash, once executed
     // The backend statement on each connection it was prepared on (by connection serial), and
     // the generation of parameter types it last received: a client sends types only when they
     // change, so a backend statement that missed them gets them added to its execute.
@@ -414,6 +416,15 @@ class ClientSession {
   // The running COM_QUERY was counted in /metrics by kind (a statement held at the gate and
   // dispatched again, or the statements of a multi-statement, count once).
   bool statementCounted_ = false;
+  // The running statement's digest (digestActive_: it has one) and what its execution did.
+  bool digestActive_ = false;
+  std::uint64_t digestHash_ = 0;
+  Execution execution_;
+  std::chrono::steady_clock::time_point commandStart_;
+  std::string digestText_;  // fingerprint() output, reused
+  void noteDigest(const sql::Statement* statement, std::string_view sql);
+  // One line for the "slow" logger (--slow-query-ms): the statement's fingerprint and figures.
+  void logSlow(const Packet& pkt);
   bool closeRequested_ = false;
   std::uint64_t commands_ = 0;        // commands read so far
   std::uint64_t watchedCommand_ = 0;  // commands_ at the watchdog's previous look

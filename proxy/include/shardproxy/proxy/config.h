@@ -79,6 +79,13 @@ struct Config {
   bool adminEnabled = true;
   // The HTTP endpoint: /metrics, /healthz, /readyz (docs/observability.md). A port already taken
   // is logged and the proxy serves without it.
+  // Statement fingerprints counted per digest (SHOW QUERY DIGEST); the digests each thread
+  // keeps at most (the least used evicted past it).
+  // Statements that take at least this long (command read to answer sent) are logged by the
+  // "slow" logger with their fingerprint, shards, rows and error code; 0: off.
+  std::chrono::milliseconds slowQuery{0};
+  bool queryDigests = true;
+  std::size_t queryDigestsMax = 2000;
   std::string httpListenHost = "127.0.0.1";
   std::uint16_t httpListenPort = 9090;
   bool httpEnabled = true;

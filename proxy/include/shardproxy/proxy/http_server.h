@@ -1,6 +1,7 @@
 // The HTTP endpoint (--http-listen, docs/observability.md): /metrics in Prometheus' text format,
 // /healthz (the process answers) and /readyz (the catalog is loaded and every keyspace has a
-// serving primary the health checks reach) for load balancers and orchestrators.
+// serving primary the health checks reach) for load balancers and orchestrators, and the web
+// dashboard at / with its JSON API under /api/ (http_dashboard.h).
 // Place in the request flow: beside it, never in it. Its own thread and io_context (Boost.Beast);
 // a scrape asks each application thread for a copy of its counters by posting to it, so the
 // sessions never lock or share a counter.
@@ -18,6 +19,7 @@
 namespace shardproxy::proxy {
 
 struct SharedState;
+class TrafficHistory;
 
 // What /metrics answers: every application thread's counters added up (each copied on its own
 // thread; a thread that does not answer within a second is left out and counted in
@@ -48,6 +50,7 @@ class HttpServer {
 
  private:
   SharedState& shared_;
+  std::unique_ptr<TrafficHistory> traffic_;  // the dashboard's chart
   boost::asio::io_context io_{1};
   boost::asio::ip::tcp::acceptor acceptor_{io_};
   std::uint16_t port_ = 0;

@@ -36,6 +36,7 @@ struct RelayResult {
   std::uint16_t prepareParams = 0;
   std::uint16_t prepareColumns = 0;
   std::uint64_t bytes = 0;
+  std::uint64_t rows = 0;      // result-set rows relayed
   std::uint64_t insertId = 0;  // the backend's OK said it generated this AUTO_INCREMENT value
 };
 

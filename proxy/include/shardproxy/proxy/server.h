@@ -24,6 +24,7 @@
 #include "shardproxy/proxy/admin_executor.h"
 #include "shardproxy/proxy/authenticator.h"
 #include "shardproxy/proxy/config.h"
+#include "shardproxy/proxy/digests.h"
 #include "shardproxy/proxy/health_checker.h"
 #include "shardproxy/proxy/keyspace_gate.h"
 #include "shardproxy/proxy/metrics.h"
@@ -97,6 +98,10 @@ struct SharedState {
   // Every migration the catalog records (under the admin lock: the catalog is one SQLite
   // connection); for /metrics.
   std::vector<catalog::Migration> migrationsNow();
+  // Every application thread's query digests added up (each copied on its thread; 1 s at most
+  // per thread), and how many the tables evicted; resetDigests() empties them.
+  std::pair<std::vector<Digest>, std::uint64_t> collectDigests();
+  void resetDigests();
   void setCatalog(std::unique_ptr<catalog::Catalog> c) { catalog_ = std::move(c); }
   catalog::Catalog* catalogPtr() { return catalog_.get(); }
 
@@ -153,6 +158,8 @@ struct ThreadContext {
   ThreadContext(SharedState& shared, std::size_t threads);
   // Counted by this thread's sessions only; /metrics reads a copy made on this thread.
   metrics::ThreadMetrics metrics;
+  // This thread's query digests (SHOW QUERY DIGEST reads copies made on this thread).
+  DigestTable digests;
   // One thread runs this context and every socket stays on it, so the reactor's per-descriptor
   // locks are dropped (UNSAFE_IO); the scheduler keeps its lock for posts from other threads.
   boost::asio::io_context io{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};

@@ -184,6 +184,18 @@ struct ShowFailovers {
 };
 // SHOW BUFFERS: the shards and keyspaces whose statements are held now, and their buffers.
 struct ShowBuffers {};
+// SHOW QUERY DIGEST [ORDER BY total_time | count | scatter] [LIMIT n] (docs/observability.md).
+enum class DigestOrder : std::uint8_t { kTotalTime, kCount, kScatter };
+struct ShowQueryDigest {
+  DigestOrder order = DigestOrder::kTotalTime;
+  std::optional<std::uint32_t> limit;
+};
+// RESET QUERY DIGEST
+struct ResetQueryDigest {};
+// SHOW SHARD KEY ADVICE [FOR keyspace]
+struct ShowShardKeyAdvice {
+  std::optional<std::string> keyspace;
+};
 // SHOW TRANSACTIONS: the two-phase commit decision log (multi-shard transactions in mode twopc
 // that are preparing, decided but not finished, or left by a crash for the recovery pass).
 struct ShowTransactions {};
@@ -195,7 +207,8 @@ using AdminStatement =
                  DropTableRule, CreateUser, DropUser, Reshard, ShowMigrations, ShowMigration,
                  MigrationCommand, AlterKeyspace, ShowSchemaDrift, CreateSequence, DropSequence,
                  ShowSequences, ShowTransactions, CreateLookupKey, DropLookupKey, ShowLookupKeys,
-                 Switchover, SetAutoFailover, ShowFailovers, ShowBuffers>;
+                 Switchover, SetAutoFailover, ShowFailovers, ShowBuffers, ShowQueryDigest,
+                 ResetQueryDigest, ShowShardKeyAdvice>;
 
 struct AdminParseError {
   enum class Kind : std::uint8_t {

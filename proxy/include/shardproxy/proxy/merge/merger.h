@@ -70,6 +70,7 @@ class Merger {
   std::size_t setSize() const { return distinct_.size() + sorted_.size(); }
 
   const std::optional<Error>& error() const { return error_; }
+  std::uint64_t emitted() const { return emitted_; }  // rows written for the client
 
  private:
   struct Stored {

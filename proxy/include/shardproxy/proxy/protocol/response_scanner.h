@@ -46,6 +46,7 @@ class ResponseScanner {
   std::uint16_t lastStatus() const { return lastStatus_; }
   bool sawStatus() const { return sawStatus_; }
   std::uint32_t packets() const { return packets_; }
+  std::uint64_t rows() const { return rows_; }  // row packets of result sets so far
   // Valid after the first packet of a kPrepare response.
   std::uint16_t prepareParams() const { return params_; }
   std::uint16_t prepareColumns() const { return columns_; }
@@ -74,6 +75,7 @@ class ResponseScanner {
   std::uint16_t columns_ = 0;
   std::uint16_t lastStatus_ = 0;
   std::uint32_t packets_ = 0;
+  std::uint64_t rows_ = 0;
   bool sawStatus_ = false;
   bool sawError_ = false;
   std::uint16_t errorCode_ = 0;
