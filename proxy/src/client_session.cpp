@@ -272,45 +272,6 @@ asio::awaitable<void> ClientSession::commandLoop() {
   }
 }
 
-void ClientSession::logSlow(const Packet& pkt) {
-  // The statement's fingerprint, not its text: literals (customer data) stay out of the log.
-  // (digestText_ may be another statement's: a prepared statement's known digest skips it.)
-  std::string_view text = "(a protocol command)";
-  const auto cmd = static_cast<Command>(pkt.payload[0]);
-  std::string_view sqlText;
-  if (cmd == Command::kQuery) {
-    sqlText = protocol::asString(pkt.payload.subspan(1));
-  } else if (cmd == Command::kStmtExecute && pkt.payload.size() >= 5) {
-    auto it = statements_.find(protocol::readU32(pkt.payload.data() + 1));
-    if (it != statements_.end()) sqlText = it->second.sql;
-  }
-  if (!sqlText.empty()) {
-    sql::fingerprint(sqlText, parser_.options().lex, digestText_);
-    text = digestText_;
-  }
-  const catalog::Keyspace* ks = snapshot_ ? schemaKeyspace() : nullptr;
-  const std::string_view keyspace = ks != nullptr ? std::string_view(ks->name) : "";
-  const double ms = static_cast<double>(execution_.ns) / 1e6;
-  const std::uint64_t digest = digestActive_ ? digestHash_ : 0;
-  std::string line;
-  if (loggingJson()) {
-    line = fmt::format("\"conn\":{},\"user\":", id_);
-    appendJsonString(line, user_);
-    line += ",\"keyspace\":";
-    appendJsonString(line, keyspace);
-    line += fmt::format(
-        ",\"ms\":{:.3f},\"shards\":{},\"rows\":{},\"error\":{},\"digest\":\"{:016x}\",\"text\":",
-        ms, execution_.shards, execution_.rows, execution_.errorCode, digest);
-    appendJsonString(line, text);
-  } else {
-    line = fmt::format(
-        "conn={} user={} keyspace={} ms={:.3f} shards={} rows={} error={} digest={:016x} {}", id_,
-        user_, keyspace.empty() ? std::string_view("-") : keyspace, ms, execution_.shards,
-        execution_.rows, execution_.errorCode, digest, text);
-  }
-  slowLogger()->warn("{}", line);
-}
-
 asio::awaitable<bool> ClientSession::dispatch(const Packet& pkt) {
   auto cmd = static_cast<Command>(pkt.payload[0]);
   // Session changes belong to the command that made them: none may leak into the next one (a

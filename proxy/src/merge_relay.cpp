@@ -161,6 +161,7 @@ asio::awaitable<MergeResult> relayMerged(std::span<BackendConnection* const> bac
         break;
       }
       if (!clientGone) put(client, rp, seq);
+      ++r.rows;
       co_await flushIfLarge();
     }
   }

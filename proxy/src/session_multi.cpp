@@ -228,6 +228,7 @@ asio::awaitable<bool> ClientSession::executeMulti(const Plan& plan, const Packet
       ++ctx_.metrics.shard(shard.keyspace, shard.name).scatter;
     }
     execution_.shards = static_cast<std::uint32_t>(targets_.size());
+    if (plan.keyspace != nullptr) execution_.keyspace = plan.keyspace->name;
     bool sent;
     if (variant != nullptr) {
       auto id = co_await preparedOn(*variant, c);

@@ -60,17 +60,6 @@ metrics::Kind metricsKind(sql::StatementKind k) {
 
 }  // namespace
 
-void ClientSession::noteDigest(const sql::Statement* statement, std::string_view sql) {
-  if (!ctx_.shared.config.queryDigests) return;
-  digestHash_ = sql::fingerprint(sql, parser_.options().lex, digestText_);
-  digestActive_ = true;
-  if (ctx_.digests.contains(digestHash_)) return;
-  const catalog::Keyspace* ks = schemaKeyspace();
-  ctx_.digests.add(
-      digestHash_, digestText_, ks != nullptr ? std::string_view(ks->name) : "",
-      statement != nullptr ? sql::equalityColumns(*statement) : std::vector<sql::EqualityColumn>{});
-}
-
 asio::awaitable<bool> ClientSession::onQueryText(const Packet& pkt, std::string_view sql,
                                                  std::uint8_t seq) {
   refreshSnapshot();
@@ -229,6 +218,8 @@ asio::awaitable<bool> ClientSession::passThrough(const Packet& pkt, std::uint8_t
   publishBackend(c);
   ++ctx_.metrics.shard(shard->keyspace, shard->name).single;
   execution_.shards = 1;
+  execution_.keyspace = shard->keyspace;
+  execution_.shard = shard->name;
   RelayResult r;
   bool keep = co_await relay(*c, pkt, RelayOptions{ResponseKind::kQuery}, &r);
   if (r.outcome == RelayResult::Outcome::kDone && !r.sawError) {
@@ -642,6 +633,8 @@ asio::awaitable<bool> ClientSession::executeSingle(const Plan& plan, const Packe
     const catalog::Shard& shard = snapshot_->shards[plan.targets.front().shard];
     ++ctx_.metrics.shard(shard.keyspace, shard.name).single;
     execution_.shards = 1;
+    execution_.keyspace = shard.keyspace;
+    execution_.shard = shard.name;
   }
   if (plan.connectionBound && lastInsertId_ != 0 && c->insertIdVersion != insertIdVersion_)
       [[unlikely]] {

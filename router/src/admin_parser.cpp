@@ -291,8 +291,7 @@ class Parser final : public AdminCursor {
     return true;
   }
 
-  // A shard name: `-80`, a plain identifier, or a bare number (`0`, as Vitess names the single
-  // shard of an unsharded keyspace).
+  // A shard name: `-80`, a plain identifier, or a bare number (`0`: an unsharded keyspace's).
   bool shardName(std::string& out) {
     static constexpr std::string_view kBackquote =
         "expected shard name (backquote names like `-80` or `80-c0`)";

@@ -167,9 +167,10 @@ else
   fail "SHOW QUERY DIGEST ORDER BY count LIMIT 1: $out"
 fi
 out=$(admin "SHOW QUERY DIGEST ORDER BY scatter LIMIT 1")
-IFS=$'\t' read -r _ _ text count _ _ _ _ _ _ _ single scatter avg _ <<<"$out"
-[[ $text == "SELECT id FROM t WHERE v = ?" && $count == 10 && $scatter == 10 && $avg == 2.00 ]] \
-  && pass "the 10 selects by v (lower case, other literals) are one digest, 10 scatters over 2 shards" \
+IFS=$'\t' read -r _ _ text count _ _ _ _ _ rows _ single scatter avg _ <<<"$out"
+[[ $text == "SELECT id FROM t WHERE v = ?" && $count == 10 && $scatter == 10 && $avg == 2.00 &&
+   $rows == 10 ]] \
+  && pass "the 10 selects by v (lower case, other literals) are one digest, 10 scatters over 2 shards, 10 rows" \
   || fail "SHOW QUERY DIGEST ORDER BY scatter LIMIT 1: $out"
 out=$(admin "SHOW SHARD KEY ADVICE FOR shop")
 IFS=$'\t' read -r ks table column current saved _ _ _ _ <<<"$(head -1 <<<"$out")"
@@ -204,9 +205,10 @@ line=$(grep '"module":"slow"' "$work/proxy.log" | tail -1)
 import json, sys
 d = json.loads(sys.argv[1])
 assert d["keyspace"] == "shop" and d["shards"] == 1 and d["rows"] == 1 and d["ms"] >= 300, d
+assert d["shard"] in ("-80", "80-") and d["conn"] > 0, d
 assert d["text"] == "SELECT SLEEP(?), v FROM t WHERE id = ?" and d["error"] == 0 and d["user"] == "app", d
 ' "$line" 2>"$work/slow.err" \
-  && pass "--slow-query-ms 300: one JSON line for a 0.5 s statement (fingerprint, keyspace, shards, rows, ms)" \
+  && pass "--slow-query-ms 300: one JSON line for a 0.5 s statement (conn, fingerprint, keyspace, shard, rows, ms)" \
   || fail "slow log: [$line] $(tail -1 "$work/slow.err")"
 [[ $(grep -c '"module":"slow"' "$work/proxy.log") == 1 ]] && pass "faster statements are not logged as slow" \
   || fail "slow lines: $(grep -c '"module":"slow"' "$work/proxy.log")"

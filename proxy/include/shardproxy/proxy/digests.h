@@ -57,6 +57,9 @@ struct Execution {
   std::uint32_t shards = 0;  // 0: no shard (answered by the proxy)
   bool error = false;
   std::uint16_t errorCode = 0;  // of the last error packet sent
+  // The one shard it ran on (a view into the session's snapshot; the slow log names it).
+  std::string_view keyspace;
+  std::string_view shard;
 };
 
 class DigestTable {
