@@ -5,8 +5,6 @@
 #include <rapidjson/writer.h>
 
 #include <algorithm>
-#include <boost/asio/post.hpp>
-#include <future>
 
 #include "admin_migrations.h"
 #include "shardproxy/proxy/server.h"
@@ -29,12 +27,9 @@ double fraction(std::uint64_t id) {
 // Every thread's per-shard statement totals (single + scatter), each copied on its own thread.
 std::map<std::string, std::uint64_t> shardTotals(SharedState& shared) {
   std::map<std::string, std::uint64_t> out;
-  for (ThreadContext* t : shared.threads) {
-    auto promise = std::make_shared<std::promise<metrics::StringMap<metrics::ShardCounters>>>();
-    auto copy = promise->get_future();
-    boost::asio::post(t->io, [t, promise] { promise->set_value(t->metrics.copy().shards); });
-    if (copy.wait_for(std::chrono::seconds(1)) != std::future_status::ready) continue;
-    for (const auto& [name, c] : copy.get())
+  for (const auto& shards :
+       onEveryThread(shared, [](ThreadContext& t) { return t.metrics.copy().shards; })) {
+    for (const auto& [name, c] : shards)
       out[name] += c.single + c.scatter;
   }
   return out;

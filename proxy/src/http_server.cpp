@@ -13,7 +13,6 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <chrono>
-#include <future>
 #include <map>
 
 #include "admin_migrations.h"
@@ -265,20 +264,13 @@ asio::awaitable<void> acceptLoop(SharedState& shared, const TrafficHistory& traf
 }  // namespace
 
 std::string renderMetrics(SharedState& shared) {
-  std::vector<ThreadCopy> copies;
   std::uint64_t missing = 0;
-  for (ThreadContext* t : shared.threads) {
-    auto promise = std::make_shared<std::promise<ThreadCopy>>();
-    auto copy = promise->get_future();
-    asio::post(t->io, [t, promise] {
-      promise->set_value(ThreadCopy{t->metrics.copy(), t->pool.perBackend(), t->pool.stats()});
-    });
-    if (copy.wait_for(std::chrono::seconds(1)) != std::future_status::ready) {
-      ++missing;
-      continue;
-    }
-    copies.push_back(copy.get());
-  }
+  const std::vector<ThreadCopy> copies = onEveryThread(
+      shared,
+      [](ThreadContext& t) {
+        return ThreadCopy{t.metrics.copy(), t.pool.perBackend(), t.pool.stats()};
+      },
+      &missing);
   metrics::Counters total;
   for (const ThreadCopy& c : copies)
     total.merge(c.counters);

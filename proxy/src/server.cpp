@@ -11,7 +11,6 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <filesystem>
-#include <future>
 #include <random>
 
 #include "shardproxy/common/logging.h"
@@ -130,16 +129,12 @@ void SharedState::publish(catalog::SnapshotPtr next) {
 }
 
 std::pair<std::vector<Digest>, std::uint64_t> SharedState::collectDigests() {
+  auto copies = onEveryThread(*this, [](ThreadContext& t) {
+    return std::make_pair(t.digests.copy(), t.digests.evicted());
+  });
   std::vector<std::vector<Digest>> perThread;
   std::uint64_t evicted = 0;
-  for (ThreadContext* t : threads) {
-    auto promise = std::make_shared<std::promise<std::pair<std::vector<Digest>, std::uint64_t>>>();
-    auto copy = promise->get_future();
-    asio::post(t->io, [t, promise] {
-      promise->set_value({t->digests.copy(), t->digests.evicted()});
-    });
-    if (copy.wait_for(std::chrono::seconds(1)) != std::future_status::ready) continue;
-    auto [digests, n] = copy.get();
+  for (auto& [digests, n] : copies) {
     perThread.push_back(std::move(digests));
     evicted += n;
   }
@@ -147,15 +142,10 @@ std::pair<std::vector<Digest>, std::uint64_t> SharedState::collectDigests() {
 }
 
 void SharedState::resetDigests() {
-  for (ThreadContext* t : threads) {
-    auto done = std::make_shared<std::promise<void>>();
-    auto f = done->get_future();
-    asio::post(t->io, [t, done] {
-      t->digests.reset();
-      done->set_value();
-    });
-    f.wait_for(std::chrono::seconds(1));
-  }
+  onEveryThread(*this, [](ThreadContext& t) {
+    t.digests.reset();
+    return true;
+  });
 }
 
 std::vector<catalog::Migration> SharedState::migrationsNow() {

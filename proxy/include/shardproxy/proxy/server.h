@@ -8,13 +8,17 @@
 
 #include <atomic>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/thread_pool.hpp>
+#include <chrono>
 #include <cstdint>
+#include <future>
 #include <memory>
 #include <mutex>
 #include <set>
 #include <string>
 #include <thread>
+#include <type_traits>
 #include <unordered_map>
 #include <vector>
 
@@ -168,6 +172,28 @@ struct ThreadContext {
   std::set<ClientSession*> sessions;
   bool shuttingDown = false;
 };
+
+// Runs fn(ThreadContext&) on every application thread (posted to its io_context, so it sees that
+// thread's state without a lock) and returns the results of the threads that answered within
+// `wait`; `missing` counts the others. Call it from the admin or HTTP thread, never from an
+// application thread (it would wait for itself).
+template <typename Fn>
+auto onEveryThread(SharedState& shared, Fn fn, std::uint64_t* missing = nullptr,
+                   std::chrono::milliseconds wait = std::chrono::seconds(1)) {
+  using R = std::invoke_result_t<Fn&, ThreadContext&>;
+  std::vector<R> out;
+  for (ThreadContext* t : shared.threads) {
+    auto promise = std::make_shared<std::promise<R>>();
+    auto result = promise->get_future();
+    boost::asio::post(t->io, [t, promise, fn]() mutable { promise->set_value(fn(*t)); });
+    if (result.wait_for(wait) != std::future_status::ready) {
+      if (missing != nullptr) ++*missing;
+      continue;
+    }
+    out.push_back(result.get());
+  }
+  return out;
+}
 
 class Server {
  public:
