@@ -6,6 +6,10 @@
 #include <mutex>
 
 namespace shardproxy {
+namespace detail {
+thread_local const LogFields* tLogFields = nullptr;
+}  // namespace detail
+
 namespace {
 std::mutex gMutex;
 spdlog::level::level_enum gLevel = spdlog::level::info;
@@ -50,6 +54,61 @@ class JsonMessageFlag final : public spdlog::custom_flag_formatter {
   }
 };
 
+// %k: the line's LogFields (logWith), as JSON members each followed by a comma, or as
+// `key=value ` words; nothing for a line without fields.
+class FieldsFlag final : public spdlog::custom_flag_formatter {
+ public:
+  explicit FieldsFlag(bool json) : json_(json) {}
+  void format(const spdlog::details::log_msg&, const std::tm&,
+              spdlog::memory_buf_t& dest) override {
+    const LogFields* f = detail::tLogFields;
+    if (f == nullptr) return;
+    if (f->conn != 0) number("conn", f->conn, dest);
+    if (!f->user.empty()) text("user", f->user, dest);
+    if (!f->host.empty()) text("host", f->host, dest);
+    if (!f->keyspace.empty()) text("keyspace", f->keyspace, dest);
+    if (!f->shard.empty()) text("shard", f->shard, dest);
+    if (f->error != 0) number("error", f->error, dest);
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override {
+    return std::make_unique<FieldsFlag>(json_);
+  }
+
+ private:
+  void key(std::string_view name, spdlog::memory_buf_t& dest) const {
+    if (json_) {
+      dest.push_back('"');
+      dest.append(name);
+      dest.append(std::string_view("\":"));
+    } else {
+      dest.append(name);
+      dest.push_back('=');
+    }
+  }
+  void number(std::string_view name, std::uint64_t value, spdlog::memory_buf_t& dest) const {
+    key(name, dest);
+    fmt::format_to(std::back_inserter(dest), "{}", value);
+    dest.push_back(json_ ? ',' : ' ');
+  }
+  void text(std::string_view name, std::string_view value, spdlog::memory_buf_t& dest) const {
+    key(name, dest);
+    if (json_) {
+      std::string quoted;
+      appendJsonString(quoted, value);
+      dest.append(quoted);
+      dest.push_back(',');
+    } else {
+      // A value with a space or '=' is quoted, so the words still split.
+      const bool quote = value.find_first_of(" =\"") != std::string_view::npos;
+      if (quote) dest.push_back('"');
+      dest.append(value);
+      if (quote) dest.push_back('"');
+      dest.push_back(' ');
+    }
+  }
+  bool json_;
+};
+
 void applyFormat(spdlog::logger& logger) {
   if (gJson && logger.name() == "slow") {
     // The message is already JSON members (slowLogger()).
@@ -58,11 +117,16 @@ void applyFormat(spdlog::logger& logger) {
     logger.set_formatter(std::move(formatter));
   } else if (gJson) {
     auto formatter = std::make_unique<spdlog::pattern_formatter>(spdlog::pattern_time_type::utc);
-    formatter->add_flag<JsonMessageFlag>('j').set_pattern(
-        R"({"time":"%Y-%m-%dT%H:%M:%S.%fZ","level":"%l","module":"%n","thread":%t,"msg":"%j"})");
+    formatter->add_flag<JsonMessageFlag>('j');
+    formatter->add_flag<FieldsFlag>('k', true);
+    formatter->set_pattern(
+        R"({"time":"%Y-%m-%dT%H:%M:%S.%fZ","level":"%l","module":"%n","thread":%t,%k"msg":"%j"})");
     logger.set_formatter(std::move(formatter));
   } else {
-    logger.set_pattern("%Y-%m-%d %H:%M:%S.%e %^%-5l%$ [%n] %v");
+    auto formatter = std::make_unique<spdlog::pattern_formatter>();
+    formatter->add_flag<FieldsFlag>('k', false);
+    formatter->set_pattern("%Y-%m-%d %H:%M:%S.%e %^%-5l%$ [%n] %k%v");
+    logger.set_formatter(std::move(formatter));
   }
   logger.set_level(gLevel);
 }
@@ -103,6 +167,19 @@ void appendJsonString(std::string& out, std::string_view value) {
     }
   }
   out += '"';
+}
+
+bool LogThrottle::allow(std::int64_t nowMs) {
+  if (windowStartMs_ < 0 || nowMs - windowStartMs_ >= 1000) {
+    windowStartMs_ = nowMs;
+    inWindow_ = 0;
+  }
+  if (inWindow_ >= perSecond_) {
+    ++suppressed_;
+    return false;
+  }
+  ++inWindow_;
+  return true;
 }
 
 std::shared_ptr<spdlog::logger> moduleLogger(const std::string& module) {

@@ -47,8 +47,11 @@ asio::awaitable<void> AdminSession::run(std::unique_ptr<AdminSession> self) {
   if (phase) {
     self->caps_ = phase->capabilities;
     self->user_ = phase->response.username;
-    moduleLogger("proxy")->info("admin conn={} {} user={} connected", self->id_, self->peerHost_,
-                                self->user_);
+    LogFields fields;
+    fields.conn = self->id_;
+    fields.user = self->user_;
+    fields.host = self->peerHost_;
+    logWith(*moduleLogger("proxy"), spdlog::level::info, fields, "admin session connected");
     if (co_await self->sendOk(phase->nextSeq, 0, {})) co_await self->commandLoop();
   }
   self->client_.stream().close();

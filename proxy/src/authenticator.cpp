@@ -108,7 +108,7 @@ asio::awaitable<std::optional<ConnectionPhase>> acceptConnection(Channel& channe
                            ? resp->authPluginName
                            : std::string(protocol::kNativePasswordPlugin);
   auto creds = co_await authenticateClient(channel, identity, resp->username, resp->authResponse,
-                                           plugin, seq, nonce, lookup, peerHost);
+                                           plugin, seq, nonce, lookup, peerHost, connectionId);
   if (!creds) co_return std::nullopt;
   channel.disarmDeadline();
   ConnectionPhase phase;
@@ -122,7 +122,11 @@ asio::awaitable<std::optional<ConnectionPhase>> acceptConnection(Channel& channe
 asio::awaitable<std::optional<protocol::Credentials>> authenticateClient(
     Channel& channel, const ServerIdentity& identity, const std::string& user, std::string authData,
     std::string plugin, std::uint8_t& seq, const std::string& nonce, const AccountLookup& lookup,
-    const std::string& peerHost) {
+    const std::string& peerHost, std::uint32_t connectionId) {
+  LogFields fields;
+  fields.conn = connectionId;
+  fields.user = user;
+  fields.host = peerHost;
   if (plugin != protocol::kNativePasswordPlugin && plugin != protocol::kCachingSha2Plugin) {
     plugin = identity.authPlugin;  // an unknown plugin: switch the client to ours
     auto& out = channel.out();
@@ -141,7 +145,8 @@ asio::awaitable<std::optional<protocol::Credentials>> authenticateClient(
                                   peerHost, usedPassword ? "YES" : "NO");
     Error err = Error::make(ErrorCode::kAccessDenied, std::move(msg));
     co_await sendErrorPacket(channel, err, seq);
-    moduleLogger("proxy")->info("{}: access denied for user '{}'", peerHost, user);
+    fields.error = err.mysqlErrno;
+    logWith(*moduleLogger("proxy"), spdlog::level::info, fields, "access denied");
     co_return std::nullopt;
   };
   if (!account) co_return co_await deny();
@@ -168,7 +173,7 @@ asio::awaitable<std::optional<protocol::Credentials>> authenticateClient(
       std::string fastOk{static_cast<char>(protocol::kAuthMoreDataHeader),
                          static_cast<char>(protocol::kCachingSha2FastAuthOk)};
       if (!co_await sendBytes(channel, fastOk, seq)) co_return std::nullopt;
-      moduleLogger("proxy")->debug("{}: '{}' caching_sha2 fast path", peerHost, user);
+      logWith(*moduleLogger("proxy"), spdlog::level::debug, fields, "caching_sha2 fast path");
       co_return *cached;
     }
   }
@@ -206,8 +211,8 @@ asio::awaitable<std::optional<protocol::Credentials>> authenticateClient(
   }
   protocol::Credentials creds = protocol::credentialsFromPassword(password);
   if (identity.cache != nullptr) identity.cache->remember(user, creds);
-  moduleLogger("proxy")->debug("{}: '{}' caching_sha2 full authentication ({})", peerHost, user,
-                               channel.stream().isTls() ? "TLS" : "RSA");
+  logWith(*moduleLogger("proxy"), spdlog::level::debug, fields,
+          "caching_sha2 full authentication ({})", channel.stream().isTls() ? "TLS" : "RSA");
   co_return creds;
 }
 

@@ -70,10 +70,6 @@ ClientSession::~ClientSession() {
   ctx_.shared.clientConnections.fetch_sub(1, std::memory_order_relaxed);
 }
 
-std::string ClientSession::peer() const {
-  return fmt::format("conn={} {}", id_, peerHost_);
-}
-
 void ClientSession::requestClose() {
   closeRequested_ = true;
   if (idle_) client_.stream().close();
@@ -90,12 +86,12 @@ asio::awaitable<void> ClientSession::run(std::unique_ptr<ClientSession> self) {
   }
   if (co_await self->handshake()) {
     self->ctx_.metrics.accepted();
-    log->debug("{} user={} authenticated", self->peer(), self->user_);
+    logWith(*log, spdlog::level::debug, self->logFields(), "authenticated");
     co_await self->commandLoop();
   } else {
     self->ctx_.metrics.refused();
   }
-  log->debug("{} closed", self->peer());
+  logWith(*log, spdlog::level::debug, self->logFields(), "closed");
   self->client_.stream().close();
 }
 
@@ -123,6 +119,7 @@ asio::awaitable<bool> ClientSession::sendError(const Error& error, std::uint8_t 
   ctx_.metrics.error(error.mysqlErrno);
   execution_.error = true;
   execution_.errorCode = error.mysqlErrno;
+  logStatementError(error.mysqlErrno, error.message, false);
   auto& out = client_.out();
   std::size_t start = protocol::beginPacket(out);
   protocol::encode(protocol::ErrPacket{error.mysqlErrno, error.sqlState, error.message}, out);
@@ -199,10 +196,10 @@ void ClientSession::checkClientGone() {
   const bool gone = n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
   if (!gone) return;  // quiet, or the client already sent its next command (pipelining)
   clientGoneKill_ = true;
-  moduleLogger("proxy")->info(
-      "{} closed its connection during a statement: killing its {} "
-      "backend connection(s)",
-      peer(), conns_.size());
+  logWith(*moduleLogger("proxy"), spdlog::level::info, logFields(),
+          "the client closed its connection during a statement: killing its {} backend "
+          "connection(s)",
+          conns_.size());
   const BackendLogin login = backendLogin();
   for (const SessionConn& c : conns_) {
     if (!c.conn || c.conn->threadId() == 0) continue;
@@ -221,14 +218,15 @@ asio::awaitable<void> ClientSession::commandLoop() {
     idle_ = false;
     ++commands_;
     if (!pkt) {
-      log->debug("{} read failed: {}", peer(), pkt.error().message);
+      logWith(*log, spdlog::level::debug, logFields(), "read failed: {}", pkt.error().message);
       if (pkt.error().code == ErrorCode::kPacketTooLarge) {
         co_await sendError(pkt.error(), 1);
       }
       co_return;
     }
     if (pkt->seq != 0) {
-      log->debug("{} command packet with sequence id {}", peer(), pkt->seq);
+      logWith(*log, spdlog::level::debug, logFields(), "command packet with sequence id {}",
+              pkt->seq);
       co_await sendError(Error::make(ErrorCode::kPacketsOutOfOrder, "Got packets out of order"),
                          static_cast<std::uint8_t>(pkt->lastSeq + 1));
       co_return;
@@ -369,6 +367,7 @@ asio::awaitable<bool> ClientSession::relay(SessionConn& sc, const Packet& pkt,
     ctx_.metrics.error(r.errorCode);
     execution_.error = true;
     execution_.errorCode = r.errorCode;
+    logStatementError(r.errorCode, {}, true);
   }
   if (out != nullptr) *out = r;
   if (r.sawStatus) {
@@ -387,7 +386,8 @@ asio::awaitable<bool> ClientSession::relay(SessionConn& sc, const Packet& pkt,
       std::string addr = conn.address();
       bool inTx = sc.inTx || txOpen_;
       releaseConn(sc, true);
-      moduleLogger("proxy")->warn("{} backend '{}' failed during a statement", peer(), addr);
+      logWith(*moduleLogger("proxy"), spdlog::level::warn, logFields(),
+              "backend '{}' failed during a statement", addr);
       // Part of the response reached the client (column definitions, rows): an error packet
       // there is not one a server would send (a binary-protocol client reads it as malformed),
       // so the client loses its connection, as it would had it been connected to that server.
@@ -647,7 +647,7 @@ asio::awaitable<bool> ClientSession::onChangeUser(const Packet& pkt) {
   state_.charset = static_cast<std::uint8_t>(charset);
   auto creds = co_await authenticateClient(
       client_, identity, user, std::string(protocol::asString(reply->payload)), identity.authPlugin,
-      seq, nonce, ctx_.shared.appAccounts(), peerHost_);
+      seq, nonce, ctx_.shared.appAccounts(), peerHost_, id_);
   if (!creds) co_return false;  // MySQL closes the connection after a failed COM_CHANGE_USER
   onAuthenticated(user, std::move(*creds));
   if (!schema.empty()) {

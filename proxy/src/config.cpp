@@ -162,6 +162,13 @@ Status parseTls(const Value& v, Config& c) {
 
 }  // namespace
 
+std::optional<Config::ErrorLog> parseErrorLog(std::string_view text) {
+  if (text == "off") return Config::ErrorLog::kOff;
+  if (text == "proxy") return Config::ErrorLog::kProxy;
+  if (text == "all") return Config::ErrorLog::kAll;
+  return std::nullopt;
+}
+
 Result<std::pair<std::string, std::uint16_t>> parseHostPort(const std::string& text,
                                                             const std::string& what) {
   auto colon = text.rfind(':');
@@ -428,6 +435,14 @@ Status applyJsonConfig(const std::string& json, Config& c) {
       auto n = getUint(v, key);
       if (!n) return n.takeError();
       c.slowQuery = std::chrono::milliseconds(*n);
+    } else if (key == "log_statement_errors") {
+      auto s = getString(v, key);
+      if (!s) return s.takeError();
+      auto mode = parseErrorLog(*s);
+      if (!mode)
+        return Error::make(ErrorCode::kConfigInvalid,
+                           "config: 'log_statement_errors' must be off, proxy or all");
+      c.statementErrors = *mode;
     } else if (key == "query_digests") {
       auto b = getBool(v, key);
       if (!b) return b.takeError();

@@ -373,22 +373,28 @@ void HealthChecker::record(const std::string& server,
         !primary && up && o.health.lagKnown && o.health.lagSeconds > b.maxLagSeconds;
     const bool wasLagging =
         !first && !primary && st.up && st.lagKnown && st.lagSeconds > b.maxLagSeconds;
+    LogFields fields;
+    fields.keyspace = b.keyspace;
+    fields.shard = b.shard;
     if (first || up != st.up) {
       st.lastChange = std::chrono::system_clock::now();
       const std::string_view role = catalog::toString(b.role);
       if (!up && (!first || !o.health.up)) {
-        log->warn("health: {} {} of {}/{} is down: {}", role, server, b.keyspace, b.shard,
-                  o.problem);
+        logWith(*log, spdlog::level::warn, fields, "health: {} {} of {}/{} is down: {}", role,
+                server, b.keyspace, b.shard, o.problem);
       } else if (up && !first) {
-        log->info("health: {} {} of {}/{} is up again", role, server, b.keyspace, b.shard);
+        logWith(*log, spdlog::level::info, fields, "health: {} {} of {}/{} is up again", role,
+                server, b.keyspace, b.shard);
       }
     }
     if (lagging && !wasLagging) {
-      log->warn("health: replica {} of {}/{} is {} s behind, over its limit of {} s: no reads",
-                server, b.keyspace, b.shard, o.health.lagSeconds, b.maxLagSeconds);
+      logWith(*log, spdlog::level::warn, fields,
+              "health: replica {} of {}/{} is {} s behind, over its limit of {} s: no reads",
+              server, b.keyspace, b.shard, o.health.lagSeconds, b.maxLagSeconds);
     } else if (!lagging && wasLagging && up) {
-      log->info("health: replica {} of {}/{} caught up ({} s behind, limit {} s)", server,
-                b.keyspace, b.shard, o.health.lagSeconds, b.maxLagSeconds);
+      logWith(*log, spdlog::level::info, fields,
+              "health: replica {} of {}/{} caught up ({} s behind, limit {} s)", server, b.keyspace,
+              b.shard, o.health.lagSeconds, b.maxLagSeconds);
     }
     st.up = up;
     if (o.health.up) {

@@ -56,6 +56,10 @@ int main(int argc, char** argv) {
   app.add_option(
       "--slow-query-ms", slowQueryMs,
       "Log statements that take at least this many ms (logger \"slow\"; default 0: off)");
+  std::string statementErrors;
+  app.add_option("--log-statement-errors", statementErrors,
+                 "off | proxy | all: log statements that end in an error (proxy: the errors the "
+                 "proxy answers itself; all: also the servers' errors; default proxy)");
   std::string queryDigests;
   std::size_t queryDigestsMax = 0;
   app.add_option("--query-digests", queryDigests,
@@ -197,6 +201,11 @@ int main(int argc, char** argv) {
     config.queryDigests = queryDigests == "on";
   }
   if (queryDigestsMax != 0) config.queryDigestsMax = queryDigestsMax;
+  if (!statementErrors.empty()) {
+    auto mode = shardproxy::proxy::parseErrorLog(statementErrors);
+    if (!mode) return fail("--log-statement-errors takes off, proxy or all");
+    config.statementErrors = *mode;
+  }
   if (slowQueryMs != 0) config.slowQuery = std::chrono::milliseconds(slowQueryMs);
   if (!httpListen.empty()) {
     if (httpListen == "off") {

@@ -194,10 +194,10 @@ asio::awaitable<void> ClientSession::endLookupTransactions(
     auto ended = co_await lookupQuery(*k, commit ? "COMMIT" : "ROLLBACK");
     if (!ended && commit) {
       // The rows are in, their entries may not be: routing by this key may miss them.
-      moduleLogger("proxy")->error(
-          "{} lookup key {}.{} ({}): the rows were inserted but committing their entries "
-          "failed: {}; DROP and CREATE the lookup key to backfill it",
-          peer(), k->keyspace, k->table, k->column, ended.error().message);
+      logWith(*moduleLogger("proxy"), spdlog::level::err, logFields(),
+              "lookup key {}.{} ({}): the rows were inserted but committing their entries "
+              "failed: {}; DROP and CREATE the lookup key to backfill it",
+              k->keyspace, k->table, k->column, ended.error().message);
     }
   }
 }

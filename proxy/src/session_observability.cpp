@@ -24,6 +24,42 @@ void ClientSession::noteDigest(const sql::Statement* statement, std::string_view
       statement != nullptr ? sql::equalityColumns(*statement) : std::vector<sql::EqualityColumn>{});
 }
 
+LogFields ClientSession::logFields(std::uint16_t error) const {
+  LogFields f;
+  f.conn = id_;
+  f.user = user_;
+  f.host = peerHost_;
+  const catalog::Keyspace* ks = snapshot_ ? schemaKeyspace() : nullptr;
+  f.keyspace = !execution_.keyspace.empty() ? execution_.keyspace
+               : ks != nullptr              ? std::string_view(ks->name)
+                                            : std::string_view();
+  if (execution_.shards == 1) f.shard = execution_.shard;
+  f.error = error;
+  return f;
+}
+
+void ClientSession::logStatementError(std::uint16_t code, std::string_view message,
+                                      bool fromServer) {
+  const auto mode = ctx_.shared.config.statementErrors;
+  if (mode == Config::ErrorLog::kOff || (fromServer && mode != Config::ErrorLog::kAll)) return;
+  const auto nowMs = std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::steady_clock::now().time_since_epoch())
+                         .count();
+  if (!ctx_.errorLog.allow(nowMs)) return;
+  auto& log = *moduleLogger("proxy");
+  if (auto dropped = ctx_.errorLog.takeSuppressed(); dropped != 0) {
+    log.info("{} statement-error lines dropped on this thread (at most 20 a second)", dropped);
+  }
+  const LogFields fields = logFields(code);
+  // A server's error is named by the statement's digest: its message may quote the data.
+  if (fromServer) {
+    logWith(log, spdlog::level::info, fields, "statement failed on the server (digest {:016x})",
+            digestActive_ ? digestHash_ : 0);
+  } else {
+    logWith(log, spdlog::level::info, fields, "statement failed: {}", message);
+  }
+}
+
 void ClientSession::logSlow(const Packet& pkt) {
   // The statement's fingerprint, not its text: literals (customer data) stay out of the log.
   // (digestText_ may be another statement's: a prepared statement's known digest skips it.)

@@ -296,10 +296,10 @@ asio::awaitable<bool> ClientSession::onMultiStatement(const Packet& pkt, std::st
 asio::awaitable<bool> ClientSession::lostTransaction(const sql::Statement* statement,
                                                      std::uint8_t seq) {
   const std::string server = std::exchange(txLost_, std::string());
-  moduleLogger("proxy")->info(
-      "{} its transaction on {} was lost to a change of role (switchover "
-      "or failover): rolled back, 1213",
-      peer(), server);
+  logWith(*moduleLogger("proxy"), spdlog::level::info, logFields(1213),
+          "its transaction on {} was lost to a change of role (switchover or failover): "
+          "rolled back",
+          server);
   co_await abortTransaction();
   for (std::size_t k = conns_.size(); k-- > 0;)
     if (conns_[k].inTx) releaseConn(conns_[k], true);
@@ -614,9 +614,10 @@ asio::awaitable<bool> ClientSession::executeSingle(const Plan& plan, const Packe
       // The server ended the connection that held this session's transaction
       // (idle_transaction_timeout, KILL, a restart): on one server the client's connection would
       // be gone with it, so it is (the client sees 2013 and reconnects, as it would there).
-      moduleLogger("proxy")->info(
-          "{} the server {} closed the connection holding its transaction: closing the client's",
-          peer(), c->address.toString());
+      logWith(*moduleLogger("proxy"), spdlog::level::info, logFields(2013),
+              "the server {} closed the connection holding its transaction: closing the "
+              "client's",
+              c->address.toString());
       releaseConn(*c, true);
       co_return false;
     }

@@ -128,7 +128,8 @@ asio::awaitable<bool> ClientSession::onSet(const Plan& plan, const Packet& pkt, 
     txOpen_ = false;
     txWriteShard_.clear();
     if (!st)
-      moduleLogger("proxy")->warn("{} commit after autocommit=1: {}", peer(), st.error().message);
+      logWith(*moduleLogger("proxy"), spdlog::level::warn, logFields(st.error().mysqlErrno),
+              "commit after autocommit=1: {}", st.error().message);
   }
   co_return keep;
 }

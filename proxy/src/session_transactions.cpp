@@ -341,10 +341,9 @@ asio::awaitable<Status> ClientSession::commitTwoPhase() {
     }
     if (!st) {
       pending = true;
-      moduleLogger("proxy")->warn(
-          "{} XA COMMIT of {} on {} failed ({}); the recovery pass "
-          "commits it",
-          peer(), gtrid, a.toString(), st.error().message);
+      logWith(*moduleLogger("proxy"), spdlog::level::warn, logFields(st.error().mysqlErrno),
+              "XA COMMIT of {} on {} failed ({}); the recovery pass commits it", gtrid,
+              a.toString(), st.error().message);
     }
   }
   if (pending) {

@@ -6,7 +6,10 @@
 #   statements on the shard their key hashes to, a scatter select on both shards, statements by
 #   kind, a backend's error by its code, a failed login as refused; pools and health per backend;
 # - /healthz answers 200; /readyz 200, and 503 naming the keyspace once both primaries are down;
-# - an unknown path is 404, a POST is 405; the proxy keeps serving clients meanwhile.
+# - an unknown path is 404, a POST is 405; the proxy keeps serving clients meanwhile;
+# - log lines (--log-format json) are JSON objects; a refused statement, a server's error and a
+#   failed login carry conn, user, keyspace, shard and error code as members, health lines their
+#   keyspace and shard.
 # Usage: metrics_test.sh   (SHARDPROXY_BIN overrides build/shardproxy)
 set -uo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -29,7 +32,8 @@ app_port=$(free_port); admin_port=$(free_port); http_port=$(free_port)
 "$bin" --catalog "$work/catalog.db" --listen "127.0.0.1:$app_port" --user app:secret \
   --admin-listen "127.0.0.1:$admin_port" --admin-user admin:adminpw --dba-user root: \
   --health-user root: --health-interval-ms 200 --http-listen "127.0.0.1:$http_port" \
-  --slow-query-ms 300 --log-format json --threads 2 >>"$work/proxy.log" 2>&1 &
+  --slow-query-ms 300 --log-format json --log-statement-errors all --threads 2 \
+  >>"$work/proxy.log" 2>&1 &
 proxy_pid=$!
 wait_admin_up
 admin_all "CREATE KEYSPACE shop SHARDED" \
@@ -229,6 +233,38 @@ print(("PASS  " if not missing else "FAIL  ") +
 sys.exit(1 if missing else 0)
 PY
 
+step "structured log lines"
+out=$(app_sql "SELECT id, ROW_NUMBER() OVER (ORDER BY id) FROM t")
+[[ $out == *1235* ]] && pass "a scatter window function is refused (1235)" || fail "expected 1235: $out"
+sleep 0.2
+/usr/bin/python3 - "$work/proxy.log" <<'PY' || failed=1
+import json, sys
+lines = [l for l in open(sys.argv[1]) if l.startswith("{")]
+docs, bad = [], []
+for l in lines:
+    try:
+        docs.append(json.loads(l))
+    except ValueError:
+        bad.append(l)
+def one(pred, what):
+    hits = [d for d in docs if pred(d)]
+    ok = bool(hits)
+    print(("PASS  " if ok else "FAIL  ") + what + ("" if ok else f" (no such line among {len(docs)})"))
+    return ok
+ok = not bad
+print(("PASS  " if ok else "FAIL  ") + f"all {len(lines)} log lines are JSON objects" + ("" if ok else f": {bad[:2]}"))
+ok &= one(lambda d: d.get("error") == 1235 and d.get("keyspace") == "shop" and d.get("conn", 0) > 0
+          and d.get("user") == "app" and d.get("host") == "127.0.0.1" and "shard" not in d
+          and "window" in d["msg"].lower(),
+          "the refused statement: conn, user, host, keyspace shop, error 1235, no single shard")
+ok &= one(lambda d: d.get("error") == 1054 and d.get("keyspace") == "shop"
+          and d.get("shard") in ("-80", "80-") and d.get("conn", 0) > 0,
+          "the server's 1054 (--log-statement-errors all): keyspace shop and the shard it ran on")
+ok &= one(lambda d: d.get("error") == 1045 and d.get("user") == "app" and d.get("conn", 0) > 0,
+          "the failed login: conn, user, error 1045")
+sys.exit(0 if ok else 1)
+PY
+
 step "readiness when the primaries are gone"
 "$root/scripts/cluster" kill "$work/cluster" shard0-primary >/dev/null 2>&1
 "$root/scripts/cluster" kill "$work/cluster" shard1-primary >/dev/null 2>&1
@@ -245,6 +281,12 @@ else
 fi
 [[ $(code_of "http://127.0.0.1:$http_port/healthz") == 200 ]] && pass "/healthz still 200" \
   || fail "/healthz after the primaries stopped"
+/usr/bin/python3 - "$work/proxy.log" <<'PY' && pass "the health checker's 'primary is down' lines name keyspace shop and their shard" || fail "no structured health line: $(grep 'is down' "$work/proxy.log" | head -2)"
+import json, sys
+docs = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
+down = {d.get("shard") for d in docs if "is down" in d.get("msg", "") and d.get("keyspace") == "shop"}
+sys.exit(0 if down == {"-80", "80-"} else 1)
+PY
 kill -0 "$proxy_pid" 2>/dev/null && pass "the proxy kept running" || fail "the proxy died"
 echo "$TEST_NAME: $([[ $failed == 0 ]] && echo PASSED || echo FAILED) in $((SECONDS - t_start)) s"
 exit $failed

@@ -213,7 +213,7 @@ while read -r line; do
 done <<<"$out"
 if [[ $(grep -c '^ok ' <<<"$out") != 4 ]]; then
   [[ $out == *"executed "* ]] || fail "the prepared-statement script did not run: $(tail -3 <<<"$out")"
-  tail -n +"$((mark + 1))" "$work/proxy.log" | grep -v 'admin conn' | tail -10 | sed 's/^/      proxy: /'
+  tail -n +"$((mark + 1))" "$work/proxy.log" | grep -v 'admin session connected' | tail -10 | sed 's/^/      proxy: /'
 fi
 
 # ---- sysbench -------------------------------------------------------------------------------
@@ -239,7 +239,7 @@ sysbench_step() {
   fi
   fail "sysbench $name: exit $rc, errors [${errors:-?}], reconnects [${reconnects:-?}]"
   grep -E 'FATAL|error' <<<"$out" | head -5 | sed 's/^/      sysbench: /'
-  tail -n +"$((mark + 1))" "$work/proxy.log" | grep -v 'admin conn' | tail -10 | sed 's/^/      proxy: /'
+  tail -n +"$((mark + 1))" "$work/proxy.log" | grep -v 'admin session connected' | tail -10 | sed 's/^/      proxy: /'
   return 1
 }
 for mode in auto disable; do

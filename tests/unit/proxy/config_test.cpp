@@ -48,6 +48,19 @@ TEST(JsonConfig, SchemaRefreshInterval) {
   EXPECT_NE(bad.error().message.find("schema_refresh_interval_ms"), std::string::npos);
 }
 
+TEST(JsonConfig, LogStatementErrors) {
+  Config c;
+  EXPECT_EQ(c.statementErrors, Config::ErrorLog::kProxy);
+  ASSERT_TRUE(applyJsonConfig(R"({"log_statement_errors": "all"})", c).ok());
+  EXPECT_EQ(c.statementErrors, Config::ErrorLog::kAll);
+  ASSERT_TRUE(applyJsonConfig(R"({"log_statement_errors": "off"})", c).ok());
+  EXPECT_EQ(c.statementErrors, Config::ErrorLog::kOff);
+  Status bad = applyJsonConfig(R"({"log_statement_errors": "some"})", c);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message.find("log_statement_errors"), std::string::npos);
+  EXPECT_EQ(c.statementErrors, Config::ErrorLog::kOff);
+}
+
 TEST(JsonConfig, UnknownKeyIsAnErrorThatNamesIt) {
   Config c;
   Status st = applyJsonConfig(R"({"pool": {"max_conections": 3}})", c);

@@ -69,7 +69,7 @@ asio::awaitable<std::optional<ConnectionPhase>> acceptConnection(Channel& channe
 asio::awaitable<std::optional<protocol::Credentials>> authenticateClient(
     Channel& channel, const ServerIdentity& identity, const std::string& user, std::string authData,
     std::string plugin, std::uint8_t& seq, const std::string& nonce, const AccountLookup& lookup,
-    const std::string& peerHost);
+    const std::string& peerHost, std::uint32_t connectionId);
 
 asio::awaitable<bool> sendErrorPacket(Channel& channel, const Error& error, std::uint8_t seq);
 

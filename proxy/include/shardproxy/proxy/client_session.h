@@ -18,6 +18,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "shardproxy/common/logging.h"
 #include "shardproxy/proxy/backend_connection.h"
 #include "shardproxy/proxy/channel.h"
 #include "shardproxy/proxy/digests.h"
@@ -345,7 +346,11 @@ class ClientSession {
                                std::uint16_t warnings = 0);
   asio::awaitable<bool> sendError(const Error& error, std::uint8_t seq);
   std::uint16_t statusFlags() const;
-  std::string peer() const;
+  // The fields of this session's log lines (logWith): connection id, user, client host, the
+  // keyspace (and the one shard) the current statement ran on, else the session's keyspace.
+  LogFields logFields(std::uint16_t error = 0) const;
+  // A statement ended in an error: one throttled line (--log-statement-errors).
+  void logStatementError(std::uint16_t code, std::string_view message, bool fromServer);
 
   ThreadContext& ctx_;
   Channel client_;

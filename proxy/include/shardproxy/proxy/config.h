@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "shardproxy/catalog/snapshot.h"
@@ -84,6 +85,11 @@ struct Config {
   // Statements that take at least this long (command read to answer sent) are logged by the
   // "slow" logger with their fingerprint, shards, rows and error code; 0: off.
   std::chrono::milliseconds slowQuery{0};
+  // Statements that end in an error, logged (info, logger "proxy", 20 lines a second a thread at
+  // most) with the session's fields: off; proxy: the errors the proxy itself answers (refusals,
+  // lost backends, limits); all: also the errors a server returned.
+  enum class ErrorLog { kOff, kProxy, kAll };
+  ErrorLog statementErrors = ErrorLog::kProxy;
   bool queryDigests = true;
   std::size_t queryDigestsMax = 2000;
   std::string httpListenHost = "127.0.0.1";
@@ -121,6 +127,8 @@ Status applyJsonConfig(const std::string& json, Config& config);
 // "host:port" → (host, port); the error names `what`.
 Result<std::pair<std::string, std::uint16_t>> parseHostPort(const std::string& text,
                                                             const std::string& what);
+// "off" | "proxy" | "all" (log_statement_errors); nullopt for anything else.
+std::optional<Config::ErrorLog> parseErrorLog(std::string_view text);
 // "name:password" → user.
 Result<ConfigUser> parseUserSpec(const std::string& text, const std::string& what);
 // The bootstrap document for Catalog::importJson built from the config's topology keys.

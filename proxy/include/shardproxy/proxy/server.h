@@ -22,6 +22,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "shardproxy/common/logging.h"
 #include "shardproxy/catalog/catalog.h"
 #include "shardproxy/catalog/decision_log.h"
 #include "shardproxy/migrations/ha.h"
@@ -164,6 +165,8 @@ struct ThreadContext {
   metrics::ThreadMetrics metrics;
   // This thread's query digests (SHOW QUERY DIGEST reads copies made on this thread).
   DigestTable digests;
+  // Statement-error log lines (--log-statement-errors) this thread may write: 20 a second.
+  shardproxy::LogThrottle errorLog{20};
   // One thread runs this context and every socket stays on it, so the reactor's per-descriptor
   // locks are dropped (UNSAFE_IO); the scheduler keeps its lock for posts from other threads.
   boost::asio::io_context io{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
