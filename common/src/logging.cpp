@@ -69,6 +69,7 @@ class FieldsFlag final : public spdlog::custom_flag_formatter {
     if (!f->keyspace.empty()) text("keyspace", f->keyspace, dest);
     if (!f->shard.empty()) text("shard", f->shard, dest);
     if (f->error != 0) number("error", f->error, dest);
+    if (f->migration > 0) number("migration", static_cast<std::uint64_t>(f->migration), dest);
   }
   std::unique_ptr<custom_flag_formatter> clone() const override {
     return std::make_unique<FieldsFlag>(json_);

@@ -27,8 +27,9 @@ Status Runner::recoverInterruptedCutover(const catalog::Migration& m) {
   // The switch is one catalog transaction: if it had committed, the phase would say so. So the
   // serving side is still the one that was fenced: unfence it.
   const auto& serving = m.switched ? m.targets : m.sources;
-  log::migrations()->warn("migration {}: a cutover was interrupted (restart); unfencing {}", id_,
-                          fmt::join(serving, ", "));
+  logWith(*log::migrations(), spdlog::level::warn, log::migrationFields(id_, m.keyspace),
+          "migration {}: a cutover was interrupted (restart); unfencing {}", id_,
+          fmt::join(serving, ", "));
   auto snap = catalog_->snapshot();
   if (!snap) return snap.takeError();
   if (Status s = prepare(m, **snap); !s) return s;
@@ -136,7 +137,9 @@ Status Runner::cutover(const catalog::Migration& m, std::uint32_t timeoutMs) {
     ctx_->flushNow = false;
     const auto pauseMs =
         std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - holdStart).count();
-    log::migrations()->warn("migration {}: cutover aborted after {} ms: {}", id_, pauseMs, failure);
+    logWith(*log::migrations(), spdlog::level::warn,
+            log::migrationFields(id_, ctx_ ? std::string_view(ctx_->keyspace) : std::string_view()),
+            "migration {}: cutover aborted after {} ms: {}", id_, pauseMs, failure);
     catalog::MigrationUpdate u;
     u.phase = MigrationPhase::kReplicating;
     u.clearRequest = true;
@@ -150,8 +153,10 @@ Status Runner::cutover(const catalog::Migration& m, std::uint32_t timeoutMs) {
   gate_.release(ctx_->keyspace);
   const auto pauseMs =
       std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - holdStart).count();
-  log::migrations()->info("migration {}: {} done, writes paused {} ms", id_,
-                          toTargets ? "cutover" : "reverse", pauseMs);
+  logWith(*log::migrations(), spdlog::level::info,
+          log::migrationFields(id_, ctx_ ? std::string_view(ctx_->keyspace) : std::string_view()),
+          "migration {}: {} done, writes paused {} ms", id_, toTargets ? "cutover" : "reverse",
+          pauseMs);
   catalog::MigrationUpdate u;
   u.lastPauseMs = pauseMs;
   u.lastError = "";

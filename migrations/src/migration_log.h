@@ -10,4 +10,12 @@ inline spdlog::logger* migrations() {
   return logger.get();
 }
 
+// The fields of a migration's lines: its id, and its keyspace once known.
+inline LogFields migrationFields(std::int64_t id, std::string_view keyspace) {
+  LogFields f;
+  f.migration = id;
+  f.keyspace = keyspace;
+  return f;
+}
+
 }  // namespace shardproxy::migrations::log

@@ -55,7 +55,10 @@ void Runner::main() {
     Status s = runOnce();
     stopWorkers();
     if (!s && !stopRequested_) {
-      log::migrations()->warn("migration {}: {}; retrying", id_, s.error().message);
+      logWith(
+          *log::migrations(), spdlog::level::warn,
+          log::migrationFields(id_, ctx_ ? std::string_view(ctx_->keyspace) : std::string_view()),
+          "migration {}: {}; retrying", id_, s.error().message);
       if (catalog_) {
         catalog::MigrationUpdate u;
         u.lastError = s.error().message;
@@ -240,8 +243,9 @@ Status Runner::runOnce() {
     if (Status s = createSchema(); !s) return s;
   }
   startWorkers();
-  log::migrations()->info("migration {}: running {} ({} streams)", id_, ctx_->direction,
-                          ctx_->from.size());
+  logWith(*log::migrations(), spdlog::level::info,
+          log::migrationFields(id_, ctx_ ? std::string_view(ctx_->keyspace) : std::string_view()),
+          "migration {}: running {} ({} streams)", id_, ctx_->direction, ctx_->from.size());
   // A verification that a restart or an error cut short is run again: a cutover needs it.
   if (m.phase == MigrationPhase::kReplicating && !m.switched &&
       (m.verifyState == "running" || m.verifyState == "pending")) {
@@ -258,7 +262,10 @@ Status Runner::runOnce() {
       catalog::MigrationUpdate u;
       u.phase = MigrationPhase::kReplicating;
       if (Status s = update(u); !s) return s;
-      log::migrations()->info("migration {}: copy done, replicating", id_);
+      logWith(
+          *log::migrations(), spdlog::level::info,
+          log::migrationFields(id_, ctx_ ? std::string_view(ctx_->keyspace) : std::string_view()),
+          "migration {}: copy done, replicating", id_);
       if (!m.switched) {
         if (Status s = verify(); !s) return s;
       }

@@ -72,8 +72,10 @@ class Worker {
       Status s = session();
       if (ctx_.stop) break;
       if (!s) {
-        log::migrations()->warn("migration {}: stream from {} ({}): {}; retrying", ctx_.id,
-                                side_.name, side_.primary.label(), s.error().message);
+        logWith(*log::migrations(), spdlog::level::warn,
+                log::migrationFields(ctx_.id, ctx_.keyspace),
+                "migration {}: stream from {} ({}): {}; retrying", ctx_.id, side_.name,
+                side_.primary.label(), s.error().message);
         {
           std::lock_guard lock(prog_.mu);
           prog_.error = s.error().message;
@@ -501,8 +503,10 @@ class Worker {
     for (auto& t : targets_) {
       std::string sql = ev.database.empty() ? s : "USE " + quoteIdent(ev.database) + "; " + s;
       if (Status st = t->execute(sql); !st) {
-        log::migrations()->warn("migration {}: schema change not applied on {}: {}", ctx_.id,
-                                t->endpoint().label(), st.error().message);
+        logWith(*log::migrations(), spdlog::level::warn,
+                log::migrationFields(ctx_.id, ctx_.keyspace),
+                "migration {}: schema change not applied on {}: {}", ctx_.id, t->endpoint().label(),
+                st.error().message);
       }
     }
     publishApplied();

@@ -219,8 +219,9 @@ Status Runner::verify() {
     u.verifyState = "differs";
     u.verifyDetail = detail;
   }
-  log::migrations()->info("migration {}: verify {}: {}", id_, *u.verifyState,
-                          u.verifyDetail.value_or(""));
+  logWith(*log::migrations(), spdlog::level::info,
+          log::migrationFields(id_, ctx_ ? std::string_view(ctx_->keyspace) : std::string_view()),
+          "migration {}: verify {}: {}", id_, *u.verifyState, u.verifyDetail.value_or(""));
   return update(u);
 }
 
