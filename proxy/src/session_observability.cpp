@@ -13,9 +13,24 @@ namespace shardproxy::proxy {
 
 using protocol::Command;
 
-void ClientSession::noteDigest(const sql::Statement* statement, std::string_view sql) {
+std::vector<sql::Token>* ClientSession::digestTokens() {
+  return ctx_.shared.config.queryDigests ? &digestTokens_ : nullptr;
+}
+
+void ClientSession::noteDigest(const sql::Statement* statement, std::string_view sql,
+                               std::string_view text) {
   if (!ctx_.shared.config.queryDigests) return;
-  digestHash_ = sql::fingerprint(sql, parser_.options().lex, digestText_);
+  // The parser's tokens when it read the statement whole; its text lexed again otherwise (a
+  // syntax error, a statement of more than Parser::kMaxRecordedTokens tokens).
+  digestHash_ = statement != nullptr && sql::tokensComplete(digestTokens_)
+                    ? sql::fingerprint(digestTokens_, sql, digestText_)
+                    : sql::fingerprint(text, parser_.options().lex, digestText_);
+  // Not to be read for another statement; a long statement's capacity is not kept.
+  if (digestTokens_.capacity() > 4096) {
+    std::vector<sql::Token>().swap(digestTokens_);
+  } else {
+    digestTokens_.clear();
+  }
   digestActive_ = true;
   if (ctx_.digests.contains(digestHash_)) return;
   const catalog::Keyspace* ks = schemaKeyspace();

@@ -478,12 +478,13 @@ asio::awaitable<bool> ClientSession::onStmtExecute(const Packet& pkt) {
         Error::make(ErrorCode::kMalformedPacket, "Malformed COM_STMT_EXECUTE parameters"), seq);
   }
   refreshSnapshot();
-  sql::ParseResult parsed = parser_.parse(st.sql);
-  if (st.digest != 0 && ctx_.digests.contains(st.digest)) {
+  const bool knownDigest = st.digest != 0 && ctx_.digests.contains(st.digest);
+  sql::ParseResult parsed = parser_.parse(st.sql, 0, knownDigest ? nullptr : digestTokens());
+  if (knownDigest) {
     digestHash_ = st.digest;
     digestActive_ = true;
   } else {
-    noteDigest(parsed ? &parsed.statement() : nullptr, st.sql);
+    noteDigest(parsed ? &parsed.statement() : nullptr, st.sql, st.sql);
     st.digest = digestHash_;
   }
   if (!txLost_.empty()) [[unlikely]] {

@@ -63,11 +63,11 @@ metrics::Kind metricsKind(sql::StatementKind k) {
 asio::awaitable<bool> ClientSession::onQueryText(const Packet& pkt, std::string_view sql,
                                                  std::uint8_t seq) {
   refreshSnapshot();
-  sql::ParseResult parsed = parser_.parse(sql);
+  sql::ParseResult parsed = parser_.parse(sql, 0, statementCounted_ ? nullptr : digestTokens());
   if (!statementCounted_) {
     statementCounted_ = true;
     ctx_.metrics.statement(parsed ? metricsKind(parsed.statement().kind) : metrics::Kind::kOther);
-    noteDigest(parsed ? &parsed.statement() : nullptr, parsed ? parsed.statement().text : sql);
+    noteDigest(parsed ? &parsed.statement() : nullptr, sql, parsed ? parsed.statement().text : sql);
   }
   if (!parsed) {
     if (parsed.error().kind == sql::ParseError::Kind::kEmpty) {

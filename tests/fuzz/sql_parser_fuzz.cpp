@@ -128,9 +128,10 @@ const Expr* whereOf(const Statement& st) {
 
 void parseAll(Parser& parser, std::string_view sql) {
   static std::vector<KeyConjunct> conjuncts;
+  static std::vector<Token> tokens;
   std::size_t at = 0;
   for (int i = 0; i < 8 && at < sql.size(); ++i) {
-    ParseResult r = parser.parse(sql, at);
+    ParseResult r = parser.parse(sql, at, &tokens);
     if (!r.ok()) {
       check(r.error().position <= sql.size() && !r.error().message.empty());
       return;
@@ -153,9 +154,15 @@ void parseAll(Parser& parser, std::string_view sql) {
     }
     // Query digests: the fingerprint of the statement's text (bounded, ends) and the advisor's
     // columns (names from the text).
-    static std::string digestText;
-    (void)fingerprint(st.text, parser.options().lex, digestText);
+    static std::string digestText, fromTokens;
+    const std::uint64_t h = fingerprint(st.text, parser.options().lex, digestText);
     check(digestText.size() <= kMaxDigestText + 3);
+    // The parser's recorded tokens give the same fingerprint as lexing the text again.
+    if (tokensComplete(tokens)) {
+      check(fingerprint(tokens, sql, fromTokens) == h && fromTokens == digestText);
+    } else {
+      check(tokens.empty());  // only past the cap: a statement it parsed was recorded whole
+    }
     for (const EqualityColumn& e : equalityColumns(st))
       check(!e.column.empty());
     keyConjuncts(whereOf(st), conjuncts);

@@ -77,12 +77,23 @@ class Writer {
   bool full_ = false;
 };
 
-}  // namespace
+// The parser's recorded tokens read like a Lexer (copyable, for the look-ahead probes below).
+class TokenCursor {
+ public:
+  explicit TokenCursor(std::span<const Token> tokens)
+      : at_(tokens.data()), end_(at_ + tokens.size()) {}
+  Token next() { return at_ < end_ ? *at_++ : Token{}; }
 
-std::uint64_t fingerprint(std::string_view sql, const LexOptions& options, std::string& out) {
+ private:
+  const Token* at_;
+  const Token* end_;
+};
+
+// `lexer`: where the tokens come from (a Lexer over `sql`, or a TokenCursor).
+template <typename Source>
+std::uint64_t fingerprintFrom(Source lexer, std::string_view sql, std::string& out) {
   out.clear();
   Writer w(out);
-  Lexer lexer(sql, options);
   Token prev;  // kEnd at first
   bool glueNext = true;
   int depth = 0;         // parentheses open
@@ -93,7 +104,7 @@ std::uint64_t fingerprint(std::string_view sql, const LexOptions& options, std::
   for (Token t = lexer.next(); !stop(t); prev = t, t = lexer.next()) {
     // IN (literal, ...) → IN (...)
     if (t.is(Kw::kIn)) {
-      Lexer probe = lexer;
+      Source probe = lexer;
       bool folded = false;
       if (probe.next().is(TokenKind::kLParen)) {
         for (Token v = probe.next();; v = probe.next()) {
@@ -121,7 +132,7 @@ std::uint64_t fingerprint(std::string_view sql, const LexOptions& options, std::
     const bool glue = glueNext || call || t.is(TokenKind::kComma) || t.is(TokenKind::kRParen) ||
                       t.is(TokenKind::kDot);
     if (t.is(TokenKind::kMinus) && startsOperand(prev)) {
-      Lexer probe = lexer;
+      Source probe = lexer;
       Token n = probe.next();
       if (isNumber(n.kind)) {  // -5 is one literal
         lexer = probe;
@@ -140,10 +151,10 @@ std::uint64_t fingerprint(std::string_view sql, const LexOptions& options, std::
     if (t.is(TokenKind::kLParen)) ++depth;
     if (t.is(TokenKind::kRParen) && --depth == valuesDepth) {
       // The first row of a VALUES list: the rows after it fold into ", ...".
-      Lexer probe = lexer;
+      Source probe = lexer;
       bool skipped = false;
       while (true) {
-        Lexer row = probe;
+        Source row = probe;
         if (!row.next().is(TokenKind::kComma) || !row.next().is(TokenKind::kLParen)) break;
         int d = 1;
         while (d > 0) {
@@ -165,6 +176,21 @@ std::uint64_t fingerprint(std::string_view sql, const LexOptions& options, std::
     }
   }
   return XXH3_64bits(out.data(), out.size());
+}
+
+}  // namespace
+
+std::uint64_t fingerprint(std::string_view sql, const LexOptions& options, std::string& out) {
+  return fingerprintFrom(Lexer(sql, options), sql, out);
+}
+
+std::uint64_t fingerprint(std::span<const Token> tokens, std::string_view sql, std::string& out) {
+  return fingerprintFrom(TokenCursor(tokens), sql, out);
+}
+
+bool tokensComplete(std::span<const Token> tokens) {
+  return !tokens.empty() &&
+         (tokens.back().is(TokenKind::kEnd) || tokens.back().is(TokenKind::kSemicolon));
 }
 
 std::vector<EqualityColumn> equalityColumns(const Statement& statement) {

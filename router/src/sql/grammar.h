@@ -42,7 +42,7 @@ enum Bp : int {
 class Grammar {
  public:
   Grammar(std::string_view sql, std::uint32_t start, const ParseOptions& options, ParseArena& arena,
-          Parser::Scratch& scratch);
+          Parser::Scratch& scratch, std::vector<Token>* tokens = nullptr);
 
   // The whole statement, up to its ';' or the end. nullptr on error (see error()).
   const Statement* run();
@@ -62,6 +62,7 @@ class Grammar {
     } else {
       tok_ = lexer_.next();
     }
+    if (tokens_ != nullptr) record();
     if (tok_.is(TokenKind::kError)) lexError();
   }
   // The token after tok_.
@@ -277,6 +278,16 @@ class Grammar {
 
   // ---------------------------------------------------------------- state
  private:
+  // tok_ into the caller's recording (Parser::parse's `tokens`), up to kMaxRecordedTokens.
+  void record() {
+    if (tokens_->size() < Parser::kMaxRecordedTokens) {
+      tokens_->push_back(tok_);
+    } else {
+      tokens_->clear();
+      tokens_ = nullptr;
+    }
+  }
+  std::vector<Token>* tokens_;
   std::string_view sql_;
   const ParseOptions& options_;
   ParseArena& arena_;

@@ -23,7 +23,8 @@ Parser::Parser(ParseOptions options) : options_(options) {
   options_.maxHeight = std::min<std::uint16_t>(options_.maxHeight, 60000);
 }
 
-ParseResult Parser::parse(std::string_view sql, std::size_t start) {
+ParseResult Parser::parse(std::string_view sql, std::size_t start, std::vector<Token>* tokens) {
+  if (tokens != nullptr) tokens->clear();
   arena_.reset();
   scratch_.items.clear();
   scratch_.tables.clear();
@@ -43,7 +44,8 @@ ParseResult Parser::parse(std::string_view sql, std::size_t start) {
     result.next_ = sql.size();
     return result;
   }
-  detail::Grammar grammar(sql, static_cast<std::uint32_t>(start), options_, arena_, scratch_);
+  detail::Grammar grammar(sql, static_cast<std::uint32_t>(start), options_, arena_, scratch_,
+                          tokens);
   result.statement_ = grammar.run();
   if (result.statement_ == nullptr) result.error_ = std::move(grammar.error());
   result.next_ = grammar.next();
@@ -53,8 +55,9 @@ ParseResult Parser::parse(std::string_view sql, std::size_t start) {
 namespace detail {
 
 Grammar::Grammar(std::string_view sql, std::uint32_t start, const ParseOptions& options,
-                 ParseArena& arena, Parser::Scratch& scratch)
-    : sql_(sql),
+                 ParseArena& arena, Parser::Scratch& scratch, std::vector<Token>* tokens)
+    : tokens_(tokens),
+      sql_(sql),
       options_(options),
       arena_(arena),
       scratch_(scratch),

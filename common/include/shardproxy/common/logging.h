@@ -35,7 +35,7 @@ struct LogFields {
   std::string_view host;  // the client's address
   std::string_view keyspace;
   std::string_view shard;
-  std::uint16_t error = 0;  // MySQL error code
+  std::uint16_t error = 0;     // MySQL error code
   std::int64_t migration = 0;  // a resharding migration's id (SHOW MIGRATIONS)
 };
 

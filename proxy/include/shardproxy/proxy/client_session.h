@@ -427,7 +427,12 @@ class ClientSession {
   Execution execution_;
   std::chrono::steady_clock::time_point commandStart_;
   std::string digestText_;  // fingerprint() output, reused
-  void noteDigest(const sql::Statement* statement, std::string_view sql);
+  // The tokens the parser consumed (parse(..., digestTokens()) when digests are on), reused.
+  std::vector<sql::Token> digestTokens_;
+  std::vector<sql::Token>* digestTokens();
+  // Counts the statement under its fingerprint: from digestTokens_ when they hold it whole
+  // (recorded while parsing `sql`), else by lexing `text` (the statement's own text) again.
+  void noteDigest(const sql::Statement* statement, std::string_view sql, std::string_view text);
   // One line for the "slow" logger (--slow-query-ms): the statement's fingerprint and figures.
   void logSlow(const Packet& pkt);
   bool closeRequested_ = false;

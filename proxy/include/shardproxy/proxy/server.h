@@ -22,9 +22,9 @@
 #include <unordered_map>
 #include <vector>
 
-#include "shardproxy/common/logging.h"
 #include "shardproxy/catalog/catalog.h"
 #include "shardproxy/catalog/decision_log.h"
+#include "shardproxy/common/logging.h"
 #include "shardproxy/migrations/ha.h"
 #include "shardproxy/proxy/admin_executor.h"
 #include "shardproxy/proxy/authenticator.h"

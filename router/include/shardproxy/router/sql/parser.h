@@ -68,7 +68,12 @@ class Parser {
   // Parses the statement starting at byte `start` of `sql` (a trailing ';' is allowed; more text
   // after it is left for the next call, see ParseResult::next()). The result views `sql` and the
   // arena: both must outlive its use, and the next parse() invalidates it.
-  ParseResult parse(std::string_view sql, std::size_t start = 0);
+  // `tokens`, when given, is cleared and receives the statement's tokens in the order the grammar
+  // consumed them, its end or ';' last (for fingerprint() in sql/digest.h; the capacity is
+  // reused). Past kMaxRecordedTokens it is emptied and recording stops (tokensComplete: false).
+  ParseResult parse(std::string_view sql, std::size_t start = 0,
+                    std::vector<Token>* tokens = nullptr);
+  static constexpr std::size_t kMaxRecordedTokens = 1 << 16;
 
   const ParseOptions& options() const { return options_; }
   void setOptions(const ParseOptions& options) { options_ = options; }
