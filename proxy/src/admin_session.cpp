@@ -44,7 +44,10 @@ AdminSession::AdminSession(SharedState& shared, tcp::socket socket)
 asio::awaitable<void> AdminSession::run(std::unique_ptr<AdminSession> self) {
   auto phase = co_await acceptConnection(self->client_, self->shared_.adminIdentity, self->id_,
                                          self->shared_.adminAccounts(), self->peerHost_);
+  auto& m = self->shared_.adminMetrics;
   if (phase) {
+    m.accepted();
+    m.opened();
     self->caps_ = phase->capabilities;
     self->user_ = phase->response.username;
     LogFields fields;
@@ -53,8 +56,16 @@ asio::awaitable<void> AdminSession::run(std::unique_ptr<AdminSession> self) {
     fields.host = self->peerHost_;
     logWith(*moduleLogger("proxy"), spdlog::level::info, fields, "admin session connected");
     if (co_await self->sendOk(phase->nextSeq, 0, {})) co_await self->commandLoop();
+    m.closed();
+  } else {
+    m.refused();
   }
   self->client_.stream().close();
+}
+
+asio::awaitable<bool> AdminSession::sendError(const Error& error, std::uint8_t seq) {
+  shared_.adminMetrics.error(error.mysqlErrno);
+  co_return co_await sendErrorPacket(client_, error, seq);
 }
 
 asio::awaitable<bool> AdminSession::sendOk(std::uint8_t seq, std::uint64_t affected,
@@ -83,7 +94,7 @@ asio::awaitable<void> AdminSession::commandLoop() {
     if (pkt->seq != 0) {
       Error err =
           Error::make(ErrorCode::kPacketsOutOfOrder, std::string("Got packets out of order"));
-      co_await sendErrorPacket(client_, err, seq);
+      co_await sendError(err, seq);
       co_return;
     }
     Command cmd = pkt->payload.empty() ? Command::kSleep : static_cast<Command>(pkt->payload[0]);
@@ -96,12 +107,13 @@ asio::awaitable<void> AdminSession::commandLoop() {
         if (!co_await sendOk(seq, 0, {})) co_return;
         break;
       case Command::kQuery:
+        shared_.adminMetrics.statement();
         if (!co_await onQuery(protocol::asString(pkt->payload.subspan(1)), seq)) co_return;
         break;
       default: {
         Error err = Error::make(ErrorCode::kUnknownCommand,
                                 std::string("Unknown command on the admin port"));
-        if (!co_await sendErrorPacket(client_, err, seq)) co_return;
+        if (!co_await sendError(err, seq)) co_return;
       }
     }
   }
@@ -127,7 +139,7 @@ asio::awaitable<bool> AdminSession::onQuery(std::string_view sql, std::uint8_t s
     co_return co_await sendOk(seq, ok->affectedRows, ok->info);
   }
   if (auto* rs = std::get_if<TextResultSet>(&result)) co_return co_await sendResultSet(*rs, seq);
-  co_return co_await sendErrorPacket(client_, std::get<Error>(result), seq);
+  co_return co_await sendError(std::get<Error>(result), seq);
 }
 
 }  // namespace shardproxy::proxy

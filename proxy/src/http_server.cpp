@@ -276,10 +276,9 @@ std::string renderMetrics(SharedState& shared) {
     total.merge(c.counters);
 
   metrics::PromWriter w;
-  w.family("shardproxy_client_connections", "gauge", "Client connections open now.");
-  w.sample("shardproxy_client_connections", {},
-           static_cast<std::uint64_t>(shared.clientConnections.load(std::memory_order_relaxed)));
-  metrics::renderCounters(total, w);
+  metrics::renderCounters(
+      total, static_cast<std::uint64_t>(shared.clientConnections.load(std::memory_order_relaxed)),
+      shared.adminMetrics.copy(), w);
   renderPools(copies, w);
   auto snap = shared.snapshot();
   if (snap) {

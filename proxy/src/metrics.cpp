@@ -166,25 +166,57 @@ void PromWriter::histogram(std::string_view name, const Labels& labels, const Hi
   out_ += fmt::format("{}\n", h.count);
 }
 
-void renderCounters(const Counters& c, PromWriter& w) {
-  w.single("shardproxy_client_connections_total", "counter",
-           "Client connections that logged in on the application port.", c.connectionsAccepted);
-  w.single("shardproxy_client_connections_refused_total", "counter",
-           "Client connections refused: too many, or the handshake or login failed.",
+void AdminMetrics::error(std::uint16_t code) {
+  std::lock_guard lock(mu_);
+  ++errors_[code];
+}
+
+ListenerFigures AdminMetrics::copy() const {
+  ListenerFigures f;
+  f.open = open_.load(std::memory_order_relaxed);
+  f.accepted = accepted_.load(std::memory_order_relaxed);
+  f.refused = refused_.load(std::memory_order_relaxed);
+  f.statements = statements_.load(std::memory_order_relaxed);
+  std::lock_guard lock(mu_);
+  f.errors = errors_;
+  return f;
+}
+
+void renderCounters(const Counters& c, std::uint64_t appOpen, const ListenerFigures& admin,
+                    PromWriter& w) {
+  w.family("shardproxy_client_connections", "gauge", "Client connections open now, by listener.");
+  w.sample("shardproxy_client_connections", {{"listener", "app"}}, appOpen);
+  w.sample("shardproxy_client_connections", {{"listener", "admin"}}, admin.open);
+  w.family("shardproxy_client_connections_total", "counter",
+           "Client connections that logged in, by listener.");
+  w.sample("shardproxy_client_connections_total", {{"listener", "app"}}, c.connectionsAccepted);
+  w.sample("shardproxy_client_connections_total", {{"listener", "admin"}}, admin.accepted);
+  w.family("shardproxy_client_connections_refused_total", "counter",
+           "Client connections refused (too many, or the handshake or login failed), by listener.");
+  w.sample("shardproxy_client_connections_refused_total", {{"listener", "app"}},
            c.connectionsRefused);
+  w.sample("shardproxy_client_connections_refused_total", {{"listener", "admin"}}, admin.refused);
 
   w.family("shardproxy_statements_total", "counter",
-           "Statements and commands from clients, by kind.");
+           "Statements and commands from clients, by listener and kind (the admin port's are "
+           "kind \"admin\").");
   for (std::size_t i = 0; i < kKinds; ++i)
-    w.sample("shardproxy_statements_total", {{"kind", kindName(static_cast<Kind>(i))}},
-             c.statements[i]);
+    w.sample("shardproxy_statements_total",
+             {{"listener", "app"}, {"kind", kindName(static_cast<Kind>(i))}}, c.statements[i]);
+  w.sample("shardproxy_statements_total", {{"listener", "admin"}, {"kind", "admin"}},
+           admin.statements);
 
   w.family("shardproxy_errors_total", "counter",
-           "Error packets sent to clients (the proxy's own and the backends'), by MySQL code.");
+           "Error packets sent to clients (the proxy's own and the backends'), by listener and "
+           "MySQL code.");
   std::map<std::uint16_t, std::uint64_t> errors(c.errors.begin(), c.errors.end());
   for (const auto& [code, n] : errors) {
     const std::string name = std::to_string(code);
-    w.sample("shardproxy_errors_total", {{"code", name}}, n);
+    w.sample("shardproxy_errors_total", {{"listener", "app"}, {"code", name}}, n);
+  }
+  for (const auto& [code, n] : admin.errors) {
+    const std::string name = std::to_string(code);
+    w.sample("shardproxy_errors_total", {{"listener", "admin"}, {"code", name}}, n);
   }
 
   std::map<std::string_view, const BackendCounters*> backends;

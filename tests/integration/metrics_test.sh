@@ -76,6 +76,11 @@ out=$(app_sql "SELECT nosuch FROM t WHERE id = 1")
 out=$(mariadb -h127.0.0.1 -P"$app_port" -uapp -pwrong -e "SELECT 1" 2>&1)
 [[ $out == *1045* ]] && pass "a wrong password is refused (1045)" || fail "expected 1045: $out"
 
+out=$(admin "SHOW NONSENSE")
+[[ $out == *"ERROR 1064"* ]] && pass "a bad admin statement is refused (1064)" || fail "admin SHOW NONSENSE: $out"
+out=$(mariadb -h127.0.0.1 -P"$admin_port" -uadmin -pwrong -e "SHOW KEYSPACES" 2>&1)
+[[ $out == *1045* ]] && pass "a wrong admin password is refused (1045)" || fail "admin login: $out"
+
 curl -s "http://127.0.0.1:$http_port/metrics" >"$work/metrics.txt"
 /usr/bin/python3 - "$work/metrics.txt" "$p0" "$p1" "$r0" "$r1" <<'EOF' || failed=1
 import re, sys
@@ -123,18 +128,31 @@ for s in ("-80", "80-"):
     check(f"shard {s}: scatter statements >= 1", sc >= 1, sc)
     one = get("shardproxy_shard_statements_total", keyspace="shop", shard=s, route="single")
     check(f"shard {s}: some point selects (keys spread over both)", one >= 5, one)
-check("select statements >= 42", get("shardproxy_statements_total", kind="select") >= 42,
-      get("shardproxy_statements_total", kind="select"))
+check("select statements >= 42", get("shardproxy_statements_total", listener="app", kind="select") >= 42,
+      get("shardproxy_statements_total", listener="app", kind="select"))
 check("insert statements = 1", get("shardproxy_statements_total", kind="insert") == 1,
       get("shardproxy_statements_total", kind="insert"))
 check("ddl statements = 1", get("shardproxy_statements_total", kind="ddl") == 1,
       get("shardproxy_statements_total", kind="ddl"))
 check("errors{code=1054} = 1", get("shardproxy_errors_total", code="1054") == 1,
       get("shardproxy_errors_total", code="1054"))
-check("refused connections >= 1", get("shardproxy_client_connections_refused_total") >= 1,
-      get("shardproxy_client_connections_refused_total"))
-check("accepted connections >= 5", get("shardproxy_client_connections_total") >= 5,
-      get("shardproxy_client_connections_total"))
+check("refused connections >= 1", get("shardproxy_client_connections_refused_total", listener="app") >= 1,
+      get("shardproxy_client_connections_refused_total", listener="app"))
+check("accepted connections >= 5", get("shardproxy_client_connections_total", listener="app") >= 5,
+      get("shardproxy_client_connections_total", listener="app"))
+# The admin port is a listener of its own: its logins, refusals, statements and errors.
+check("admin listener: >= 2 logins, 1 refused, >= 5 statements, 1 error",
+      get("shardproxy_client_connections_total", listener="admin") >= 2
+      and get("shardproxy_client_connections_refused_total", listener="admin") == 1
+      and get("shardproxy_statements_total", listener="admin", kind="admin") >= 5
+      and get("shardproxy_errors_total", listener="admin") == 1
+      and get("shardproxy_errors_total", listener="app", code="1054") == 1,
+      [get("shardproxy_client_connections_total", listener="admin"),
+       get("shardproxy_client_connections_refused_total", listener="admin"),
+       get("shardproxy_statements_total", listener="admin"), get("shardproxy_errors_total", listener="admin")])
+check("connections open now per listener (app and admin gauges present)",
+      any(n == "shardproxy_client_connections" and l.get("listener") == "admin" for n, l, v in samples)
+      and any(n == "shardproxy_client_connections" and l.get("listener") == "app" for n, l, v in samples), "")
 # Reads go to the replicas, writes to the primaries: count over all four.
 errs = sum(get("shardproxy_backend_errors_total", backend=f"127.0.0.1:{p}") for p in ports)
 check("a backend counted the 1054", errs == 1, errs)
@@ -152,7 +170,8 @@ check("no thread missing", get("shardproxy_scrape_threads_missing") == 0,
 for b in bad:
     print("FAIL  /metrics format: " + b)
 for what, ok, got in checks:
-    print(("PASS  " if ok else "FAIL  ") + f"/metrics: {what} (got {got:g})")
+    shown = f"{got:g}" if isinstance(got, (int, float)) else str(got)
+    print(("PASS  " if ok else "FAIL  ") + f"/metrics: {what} (got {shown})")
 print(f"PASS  /metrics: {len(samples)} samples in {len(types)} families" if not bad else "")
 sys.exit(1 if bad or not all(ok for _, ok, _ in checks) else 0)
 EOF

@@ -87,13 +87,25 @@ TEST(PromWriter, HistogramsAreCumulativeInSeconds) {
 TEST(PromWriter, RendersEveryStatementKindOnce) {
   Counters c;
   PromWriter w;
-  renderCounters(c, w);
+  ListenerFigures admin;
+  admin.open = 2;
+  admin.errors[1064] = 3;
+  renderCounters(c, 5, admin, w);
   for (std::size_t i = 0; i < kKinds; ++i) {
-    const std::string line = "shardproxy_statements_total{kind=\"" +
+    const std::string line = "shardproxy_statements_total{listener=\"app\",kind=\"" +
                              std::string(kindName(static_cast<Kind>(i))) + "\"} 0\n";
     EXPECT_NE(w.text().find(line), std::string::npos) << line;
     EXPECT_EQ(w.text().find(line), w.text().rfind(line)) << line;
   }
+  for (const char* line : {"shardproxy_client_connections{listener=\"app\"} 5\n",
+                           "shardproxy_client_connections{listener=\"admin\"} 2\n",
+                           "shardproxy_statements_total{listener=\"admin\",kind=\"admin\"} 0\n",
+                           "shardproxy_errors_total{listener=\"admin\",code=\"1064\"} 3\n"}) {
+    EXPECT_NE(w.text().find(line), std::string::npos) << line;
+  }
+  // Each family's # TYPE once, before its samples.
+  EXPECT_EQ(w.text().find("# TYPE shardproxy_client_connections gauge"),
+            w.text().rfind("# TYPE shardproxy_client_connections gauge"));
 }
 
 }  // namespace

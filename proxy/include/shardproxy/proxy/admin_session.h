@@ -26,6 +26,8 @@ class AdminSession {
   asio::awaitable<bool> onQuery(std::string_view sql, std::uint8_t seq);
   asio::awaitable<bool> sendOk(std::uint8_t seq, std::uint64_t affected, std::string_view info);
   asio::awaitable<bool> sendResultSet(const TextResultSet& rs, std::uint8_t seq);
+  // An error packet, counted in /metrics (listener="admin").
+  asio::awaitable<bool> sendError(const Error& error, std::uint8_t seq);
 
   SharedState& shared_;
   Channel client_;

@@ -7,8 +7,11 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <functional>
+#include <map>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -138,8 +141,37 @@ class PromWriter {
   std::string out_;
 };
 
-// Every counter of `c` as Prometheus families (shardproxy_*). The caller adds the families that
-// come from elsewhere (pools, health, migrations) to the same writer.
-void renderCounters(const Counters& c, PromWriter& w);
+// The admin port's figures. Its sessions run on the admin thread and a scrape reads them from
+// the HTTP thread: atomics and one small lock (admin statements are few; nothing here is on the
+// application's statement path).
+struct ListenerFigures {
+  std::uint64_t open = 0;
+  std::uint64_t accepted = 0;
+  std::uint64_t refused = 0;
+  std::uint64_t statements = 0;
+  std::map<std::uint16_t, std::uint64_t> errors;
+};
+class AdminMetrics {
+ public:
+  void opened() { open_.fetch_add(1, std::memory_order_relaxed); }
+  void closed() { open_.fetch_sub(1, std::memory_order_relaxed); }
+  void accepted() { accepted_.fetch_add(1, std::memory_order_relaxed); }
+  void refused() { refused_.fetch_add(1, std::memory_order_relaxed); }
+  void statement() { statements_.fetch_add(1, std::memory_order_relaxed); }
+  void error(std::uint16_t code);
+  ListenerFigures copy() const;
+
+ private:
+  std::atomic<std::uint64_t> open_{0}, accepted_{0}, refused_{0}, statements_{0};
+  mutable std::mutex mu_;
+  std::map<std::uint16_t, std::uint64_t> errors_;
+};
+
+// The client-facing families, labelled by listener: the application port's (`app`: the threads'
+// counters summed, `appOpen` connections open now) and the admin port's (`admin`); then every
+// other counter of `app` (backends, shards). The caller adds the families that come from
+// elsewhere (pools, health, migrations) to the same writer.
+void renderCounters(const Counters& app, std::uint64_t appOpen, const ListenerFigures& admin,
+                    PromWriter& w);
 
 }  // namespace shardproxy::proxy::metrics

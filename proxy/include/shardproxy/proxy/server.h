@@ -57,6 +57,8 @@ struct SharedState {
   FastAuthCache adminFastAuth;
   std::atomic<std::uint32_t> nextConnectionId{1};
   std::atomic<std::size_t> clientConnections{0};
+  // The admin port's connections, statements and errors (/metrics, listener="admin").
+  metrics::AdminMetrics adminMetrics;
   std::atomic<bool> shuttingDown{false};
   std::vector<ThreadContext*> threads;
 
