@@ -9,9 +9,11 @@
 #include <cstdlib>
 #include <new>
 #include <string>
+#include <vector>
 
 #include "alloc_counter.h"
 #include "shardproxy/router/sql/analysis.h"
+#include "shardproxy/router/sql/digest.h"
 #include "shardproxy/router/sql/parser.h"
 #include "statements.h"
 
@@ -74,6 +76,42 @@ void BM_ParseOrmJoin(benchmark::State& state) {
            "`orders`.`created_at` DESC LIMIT 20 OFFSET 40");
 }
 BENCHMARK(BM_ParseOrmJoin);
+
+// The query-digest work on top of the parse (docs/observability.md): the fingerprint from the
+// tokens the parser recorded (what the session does), against lexing the text again (before).
+void runDigest(benchmark::State& state, const std::string& sql, bool fromTokens) {
+  Parser parser;
+  std::vector<Token> tokens;
+  std::string text;
+  std::uint64_t allocsBefore = 0;
+  for (int warm = 0; warm < 2; ++warm) {
+    (void)parser.parse(sql, 0, &tokens);
+    (void)fingerprint(tokens, sql, text);
+    allocsBefore = bench::allocationCount();
+  }
+  for (auto _ : state) {
+    ParseResult r = parser.parse(sql, 0, fromTokens ? &tokens : nullptr);
+    const std::uint64_t h = fromTokens
+                                ? fingerprint(tokens, sql, text)
+                                : fingerprint(r.statement().text, parser.options().lex, text);
+    benchmark::DoNotOptimize(h);
+  }
+  state.counters["allocs_per_stmt"] =
+      benchmark::Counter(static_cast<double>(bench::allocationCount() - allocsBefore) /
+                         static_cast<double>(state.iterations()));
+}
+void BM_ParseAndDigestPointSelect_Tokens(benchmark::State& state) {
+  runDigest(state, "SELECT c FROM sbtest1 WHERE id=5", true);
+}
+BENCHMARK(BM_ParseAndDigestPointSelect_Tokens);
+void BM_ParseAndDigestPointSelect_Relex(benchmark::State& state) {
+  runDigest(state, "SELECT c FROM sbtest1 WHERE id=5", false);
+}
+BENCHMARK(BM_ParseAndDigestPointSelect_Relex);
+void BM_ParsePointSelectLiteral(benchmark::State& state) {
+  runParse(state, "SELECT c FROM sbtest1 WHERE id=5");
+}
+BENCHMARK(BM_ParsePointSelectLiteral);
 
 }  // namespace
 
