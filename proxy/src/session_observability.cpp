@@ -92,11 +92,9 @@ void ClientSession::logSlow(const Packet& pkt) {
     text = digestText_;
   }
   // The keyspace it ran on (else the session's), and its shard when it ran on one.
-  const catalog::Keyspace* ks = snapshot_ ? schemaKeyspace() : nullptr;
-  const std::string_view keyspace = !execution_.keyspace.empty() ? execution_.keyspace
-                                    : ks != nullptr              ? std::string_view(ks->name)
-                                                                 : std::string_view();
-  const std::string_view shard = execution_.shards == 1 ? execution_.shard : std::string_view();
+  const LogFields fields = logFields();
+  const std::string_view keyspace = fields.keyspace;
+  const std::string_view shard = fields.shard;
   const double ms = static_cast<double>(execution_.ns) / 1e6;
   const std::uint64_t digest = digestActive_ ? digestHash_ : 0;
   std::string line;
