@@ -56,12 +56,14 @@ class Writer {
   // Appends `text` with a space before it unless `glue` (after '(' or '.', before ',' ')' '.').
   void put(std::string_view text, bool glue) {
     if (full_) return;
-    if (!out_.empty() && !glue) out_ += ' ';
-    if (out_.size() + text.size() > kMaxDigestText) {
+    // The space counts too: the text stays within kMaxDigestText before its "...".
+    const bool space = !out_.empty() && !glue;
+    if (out_.size() + (space ? 1 : 0) + text.size() > kMaxDigestText) {
       out_ += "...";
       full_ = true;
       return;
     }
+    if (space) out_ += ' ';
     out_ += text;
   }
   void putUpper(std::string_view text, bool glue) {
@@ -159,7 +161,7 @@ std::uint64_t fingerprintFrom(Source lexer, std::string_view sql, std::string& o
         int d = 1;
         while (d > 0) {
           Token x = row.next();
-          if (stop(x) && !x.is(TokenKind::kSemicolon)) break;
+          if (stop(x)) break;  // a row never runs past the statement's end
           if (x.is(TokenKind::kLParen)) ++d;
           if (x.is(TokenKind::kRParen)) --d;
         }

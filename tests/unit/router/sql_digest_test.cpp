@@ -61,6 +61,16 @@ TEST(SqlDigest, LongTextIsCut) {
   fingerprint(sql, LexOptions{}, out);
   EXPECT_LE(out.size(), kMaxDigestText + 3);
   EXPECT_EQ(out.substr(out.size() - 3), "...");
+  // Words of every length up to 6 put the cut at every offset, also right after a word that
+  // filled the text exactly (the space before the next one must not push it past the bound).
+  for (std::size_t len = 1; len <= 6; ++len) {
+    std::string words = "SELECT";
+    for (int i = 0; i < 1200; ++i)
+      words += " " + std::string(len, 'w');
+    fingerprint(words, LexOptions{}, out);
+    EXPECT_LE(out.size(), kMaxDigestText + 3) << len;
+    EXPECT_EQ(out.substr(out.size() - 3), "...") << len;
+  }
 }
 
 // The session fingerprints from the tokens the parser consumed; that must be the text and hash of
@@ -76,7 +86,7 @@ void expectSameFromTokens(Parser& parser, std::string_view sql) {
     }
     ASSERT_TRUE(tokensComplete(tokens)) << sql;
     std::string lexed, recorded;
-    const std::uint64_t a = fingerprint(r.statement().text, parser.options().lex, lexed);
+    const std::uint64_t a = fingerprint(sql.substr(at), parser.options().lex, lexed);
     const std::uint64_t b = fingerprint(tokens, sql, recorded);
     EXPECT_EQ(recorded, lexed) << sql;
     EXPECT_EQ(a, b) << sql;
@@ -102,6 +112,9 @@ TEST(SqlDigest, TheParsersTokensGiveTheSameFingerprint) {
            "SELECT t.a, db.t.b, COUNT(*) FROM db.t JOIN u ON t.id = u.id WHERE u.x IN (1,2)",
            "WITH c AS (SELECT 1 AS x) SELECT x FROM c UNION ALL SELECT 2",
            "SET @a = -1, SESSION sql_mode = 'ANSI'",
+           "DO 1 - 0--;SELECT 1",  // "--;" is two minus signs, not a comment
+           // A VALUES row left open: the fold must not look past the statement's ';'.
+           "CREATE TABLE tt * FROM u INSERT INTO t1 VALUES (1, 2), (3, 4 * FROM t1;\n0);",
            "SELECT x'00', b'01', 0xFF, N'a', _utf8mb4'b' COLLATE utf8mb4_bin FROM t",
        }) {
     expectSameFromTokens(parser, sql);
