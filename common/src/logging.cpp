@@ -15,39 +15,46 @@ std::mutex gMutex;
 spdlog::level::level_enum gLevel = spdlog::level::info;
 bool gJson = false;
 
+// `value` with JSON string escaping (no quotes) onto `out` (a std::string or spdlog's buffer).
+template <typename Out>
+void escapeJson(Out& out, std::string_view value) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  auto put = [&](std::string_view s) { out.append(s.data(), s.data() + s.size()); };
+  for (char c : value) {
+    switch (c) {
+      case '"':
+        put("\\\"");
+        break;
+      case '\\':
+        put("\\\\");
+        break;
+      case '\n':
+        put("\\n");
+        break;
+      case '\r':
+        put("\\r");
+        break;
+      case '\t':
+        put("\\t");
+        break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          const char esc[] = {'\\', 'u', '0', '0', kHex[(c >> 4) & 0xf], kHex[c & 0xf]};
+          put(std::string_view(esc, sizeof esc));
+        } else {
+          out.push_back(c);
+        }
+    }
+  }
+}
+
 // %j: the message with JSON string escaping, so a quote or newline in a log line (a client's
 // user name, a backend error) cannot break the one-object-per-line format.
 class JsonMessageFlag final : public spdlog::custom_flag_formatter {
  public:
   void format(const spdlog::details::log_msg& msg, const std::tm&,
               spdlog::memory_buf_t& dest) override {
-    static constexpr char kHex[] = "0123456789abcdef";
-    for (char c : std::string_view(msg.payload.data(), msg.payload.size())) {
-      switch (c) {
-        case '"':
-          dest.append(std::string_view("\\\""));
-          break;
-        case '\\':
-          dest.append(std::string_view("\\\\"));
-          break;
-        case '\n':
-          dest.append(std::string_view("\\n"));
-          break;
-        case '\r':
-          dest.append(std::string_view("\\r"));
-          break;
-        case '\t':
-          dest.append(std::string_view("\\t"));
-          break;
-        default:
-          if (static_cast<unsigned char>(c) < 0x20) {
-            const char esc[] = {'\\', 'u', '0', '0', kHex[(c >> 4) & 0xf], kHex[c & 0xf]};
-            dest.append(esc, esc + sizeof esc);
-          } else {
-            dest.push_back(c);
-          }
-      }
-    }
+    escapeJson(dest, std::string_view(msg.payload.data(), msg.payload.size()));
   }
   std::unique_ptr<custom_flag_formatter> clone() const override {
     return std::make_unique<JsonMessageFlag>();
@@ -94,9 +101,9 @@ class FieldsFlag final : public spdlog::custom_flag_formatter {
   void text(std::string_view name, std::string_view value, spdlog::memory_buf_t& dest) const {
     key(name, dest);
     if (json_) {
-      std::string quoted;
-      appendJsonString(quoted, value);
-      dest.append(quoted);
+      dest.push_back('"');
+      escapeJson(dest, value);
+      dest.push_back('"');
       dest.push_back(',');
     } else {
       // A value with a space or '=' is quoted, so the words still split.
@@ -153,20 +160,8 @@ std::shared_ptr<spdlog::logger> slowLogger() {
 }
 
 void appendJsonString(std::string& out, std::string_view value) {
-  static constexpr char kHex[] = "0123456789abcdef";
   out += '"';
-  for (char c : value) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      out += "\\u00";
-      out += kHex[(c >> 4) & 0xf];
-      out += kHex[c & 0xf];
-    } else {
-      out += c;
-    }
-  }
+  escapeJson(out, value);
   out += '"';
 }
 

@@ -36,7 +36,7 @@ TEST_F(LoggingTest, JsonLineCarriesTheFieldsAsMembers) {
   ASSERT_TRUE(configureLogging("info", true));
   LogFields f;
   f.conn = 42;
-  f.user = "app\"x";
+  f.user = "app\"x\\\n\t\x01";  // quote, backslash and control characters stay inside the string
   f.host = "127.0.0.1";
   f.keyspace = "shop";
   f.shard = "-80";
@@ -47,7 +47,7 @@ TEST_F(LoggingTest, JsonLineCarriesTheFieldsAsMembers) {
   d.Parse(line.c_str());
   ASSERT_FALSE(d.HasParseError()) << line;
   EXPECT_EQ(d["conn"].GetUint64(), 42u);
-  EXPECT_STREQ(d["user"].GetString(), "app\"x");
+  EXPECT_STREQ(d["user"].GetString(), "app\"x\\\n\t\x01");
   EXPECT_STREQ(d["host"].GetString(), "127.0.0.1");
   EXPECT_STREQ(d["keyspace"].GetString(), "shop");
   EXPECT_STREQ(d["shard"].GetString(), "-80");
