@@ -72,7 +72,9 @@ plus() { awk -v t="$1" -v d="$2" 'BEGIN { printf "%.3f", t + d }'; }
 /usr/bin/python3 -c 'import pymysql, xxhash' 2>/dev/null \
   || die "python3-pymysql and python3-xxhash are needed (scripts/install-deps)"
 [[ -x "$bin" ]] || die "no proxy binary at $bin"
-"$bin" --help 2>&1 | grep -q -- '--dba-user' || die "$bin has no --dba-user option: online resharding is not built in"
+# Not `--help | grep -q`: grep leaves at the first match, the rest of the help hits a closed
+# pipe (SIGPIPE) and pipefail turns that into a failure.
+grep -q -- '--dba-user' <<<"$("$bin" --help 2>&1)" || die "$bin has no --dba-user option: online resharding is not built in"
 grep -q SHARDPROXY_FAILPOINT_DIR "$bin" || die "$bin has no SHARDPROXY_FAILPOINT_DIR failpoint"
 
 # ---- cluster and proxy --------------------------------------------------------------------------

@@ -57,7 +57,9 @@ source "$root/tests/integration/lib.sh"
 /usr/bin/python3 -c 'import pymysql, xxhash' 2>/dev/null \
   || die "python3-pymysql and python3-xxhash are needed (scripts/install-deps)"
 [[ -x "$bin" ]] || die "no proxy binary at $bin"
-"$bin" --help 2>&1 | grep -q -- '--dba-user' || die "$bin has no --dba-user option: online resharding is not built in"
+# Not `--help | grep -q`: grep leaves at the first match, the rest of the help hits a closed
+# pipe (SIGPIPE) and pipefail turns that into a failure.
+grep -q -- '--dba-user' <<<"$("$bin" --help 2>&1)" || die "$bin has no --dba-user option: online resharding is not built in"
 
 # ---- cluster and proxy --------------------------------------------------------------------------
 step "cluster: 6 shards x (primary + 1 replica) in $work/cluster"
