@@ -111,22 +111,6 @@ void Channel::shrinkIfLarge() {
   }
 }
 
-std::optional<Packet> Channel::tryReadBuffered() {
-  if (buffered() < protocol::kHeaderSize) return std::nullopt;
-  auto hdr = protocol::parseHeader(in_.data() + head_);
-  if (hdr.length >= protocol::kMaxPayload || hdr.length > maxPacket_ ||
-      buffered() < protocol::kHeaderSize + hdr.length) {
-    return std::nullopt;
-  }
-  const std::uint8_t* start = in_.data() + head_;
-  Packet pkt;
-  pkt.seq = pkt.lastSeq = hdr.seq;
-  pkt.payload = protocol::ByteView(start + protocol::kHeaderSize, hdr.length);
-  pkt.raw = protocol::ByteView(start, protocol::kHeaderSize + hdr.length);
-  head_ += protocol::kHeaderSize + hdr.length;
-  return pkt;
-}
-
 asio::awaitable<Result<Packet>> Channel::readPacket() {
   using protocol::kHeaderSize;
   using protocol::kMaxPayload;

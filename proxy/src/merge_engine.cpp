@@ -20,8 +20,30 @@ struct Source {
   bool active = false;  // rows still to come
   protocol::ByteView row;
   std::vector<merge::Cell> cells;
-  merge::Merger::StreamPrefix prefix;  // of the head row, when the merger has one
 };
+
+using Rank = merge::Merger::StreamRank;
+
+// The shard whose head ranks least (the lowest index among equals), and whether another head
+// ties it. Masks instead of branches: which shard comes next is data, and a mispredicted branch
+// per comparison was most of the merge's cost per row.
+std::size_t leastRank(const Rank* rank, std::size_t k, bool& tie) {
+  std::size_t best = 0;
+  std::uint64_t hi = rank[0].hi, lo = rank[0].lo;
+  std::uint64_t tied = 0;
+  for (std::size_t i = 1; i < k; ++i) {
+    const std::uint64_t h = rank[i].hi, l = rank[i].lo;
+    const std::uint64_t less = static_cast<std::uint64_t>(h < hi) | ((h == hi) & (l < lo));
+    const std::uint64_t same = static_cast<std::uint64_t>(h == hi) & (l == lo);
+    const std::uint64_t take = 0 - less;  // all ones when shard i is the new least
+    tied = (tied | same) & ~less;
+    best = (i & take) | (best & ~take);
+    hi = (h & take) | (hi & ~take);
+    lo = (l & take) | (lo & ~take);
+  }
+  tie = tied != 0;
+  return best;
+}
 
 }  // namespace
 
@@ -34,6 +56,9 @@ asio::awaitable<MergeResult> relayMergeSpec(std::span<BackendConnection* const> 
   const std::size_t k = backends.size();
   r.status.assign(k, 0);
   std::vector<Source> src(k);
+  // Each shard's head row's rank (Merger::streamRank), when the merge has one; ended shards rank
+  // last.
+  std::vector<Rank> rank(k, Rank{merge::Merger::kEndedRank, 0});
   std::uint64_t columns = 0;
   std::uint32_t warnings = 0;
   std::uint16_t lastStatus = 0;
@@ -44,6 +69,7 @@ asio::awaitable<MergeResult> relayMergeSpec(std::span<BackendConnection* const> 
   auto lost = [&](std::size_t i, MergeResult::Outcome o) {
     backends[i]->broken = true;
     src[i].active = false;
+    rank[i] = Rank{merge::Merger::kEndedRank, 0};
     if (r.outcome == MergeResult::Outcome::kDone) {
       r.outcome = o;
       r.failed = i;
@@ -56,6 +82,7 @@ asio::awaitable<MergeResult> relayMergeSpec(std::span<BackendConnection* const> 
       r.errorFrom = i;
     }
     src[i].active = false;
+    rank[i] = Rank{merge::Merger::kEndedRank, 0};
   };
   // Abandons every shard still sending: the cancellation after an error.
   auto cancelOthers = [&]() {
@@ -63,6 +90,7 @@ asio::awaitable<MergeResult> relayMergeSpec(std::span<BackendConnection* const> 
       if (src[i].active) {
         backends[i]->broken = true;
         src[i].active = false;
+        rank[i] = Rank{merge::Merger::kEndedRank, 0};
       }
   };
 
@@ -128,7 +156,7 @@ asio::awaitable<MergeResult> relayMergeSpec(std::span<BackendConnection* const> 
   }
   for (Source& s : src)
     s.cells.assign(merger.columns(), merge::Cell{});
-  const bool usePrefix = merger.hasStreamPrefix();
+  const bool useRank = merger.hasStreamRank();
 
   // 2. The client's header: the visible columns.
   std::uint8_t seq = firstSeq;
@@ -175,6 +203,7 @@ asio::awaitable<MergeResult> relayMergeSpec(std::span<BackendConnection* const> 
       r.status[i] = flags;
       ++r.succeeded;
       s.active = false;
+      rank[i] = Rank{merge::Merger::kEndedRank, 0};
       return false;
     }
     if (!decode) return true;
@@ -183,7 +212,7 @@ asio::awaitable<MergeResult> relayMergeSpec(std::span<BackendConnection* const> 
       return false;
     }
     s.row = p;
-    if (usePrefix) s.prefix = merger.streamPrefix(s.cells.data());
+    if (useRank) rank[i] = merger.streamRank(s.cells.data());
     return true;
   };
   // Reads shard i's next row into its head; false when it has none (ended, failed). A row already
@@ -204,16 +233,30 @@ asio::awaitable<MergeResult> relayMergeSpec(std::span<BackendConnection* const> 
   bool more = !failedYet();
   while (more) {
     std::size_t best = k;
-    for (std::size_t i = 0; i < k; ++i) {
-      if (!src[i].active) continue;
-      if (best == k) {
-        best = i;
-        if (!merger.ordered()) break;  // no order: each shard's rows in turn
-        continue;
+    if (useRank) {
+      bool tie = false;
+      best = leastRank(rank.data(), k, tie);
+      if (rank[best].hi == merge::Merger::kEndedRank) {
+        best = k;
+      } else if (tie) {
+        // Heads with the same first key: the rest of the key decides (the lowest index first
+        // among rows that compare equal, as without ranks).
+        const Rank least = rank[best];
+        for (std::size_t i = best + 1; i < k; ++i) {
+          if (rank[i].hi != least.hi || rank[i].lo != least.lo) continue;
+          if (merger.compareStream(src[i].cells.data(), src[best].cells.data()) < 0) best = i;
+        }
       }
-      int c = usePrefix ? merger.comparePrefix(src[i].prefix, src[best].prefix) : 0;
-      if (c == 0) c = merger.compareStream(src[i].cells.data(), src[best].cells.data());
-      if (c < 0) best = i;
+    } else {
+      for (std::size_t i = 0; i < k; ++i) {
+        if (!src[i].active) continue;
+        if (best == k) {
+          best = i;
+          if (!merger.ordered()) break;  // no order: each shard's rows in turn
+          continue;
+        }
+        if (merger.compareStream(src[i].cells.data(), src[best].cells.data()) < 0) best = i;
+      }
     }
     if (best == k) break;
     if (!merger.add(src[best].cells.data(), src[best].row, out, seq)) break;

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "shardproxy/proxy/protocol/constants.h"
+#include "shardproxy/proxy/protocol/messages.h"
 #include "shardproxy/proxy/protocol/wire.h"
 
 namespace shardproxy::proxy {
@@ -13,10 +14,7 @@ constexpr std::size_t kFlushAt = 64 * 1024;
 constexpr std::size_t kMaxNamed = 8;  // shards named per list in describeWriteOutcome()
 
 void put(Channel& client, protocol::ByteView payload, std::uint8_t& seq) {
-  auto& out = client.out();
-  std::size_t start = protocol::beginPacket(out);
-  out.insert(out.end(), payload.begin(), payload.end());
-  protocol::endPacket(out, start, seq);
+  protocol::appendPacket(client.out(), payload, seq);
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <numeric>
 
+#include "shardproxy/proxy/protocol/messages.h"
 #include "shardproxy/proxy/protocol/wire.h"
 
 namespace shardproxy::proxy::merge {
@@ -305,10 +306,12 @@ bool Merger::admit(const Cell* row) {
 
 void Merger::writeVisible(protocol::ByteView payload, const Cell* row, protocol::Bytes& out,
                           std::uint8_t& seq) const {
-  std::size_t start = protocol::beginPacket(out);
   if (spec_->hidden == 0) {
-    out.insert(out.end(), payload.begin(), payload.end());
-  } else if (!binary_) {
+    protocol::appendPacket(out, payload, seq);
+    return;
+  }
+  std::size_t start = protocol::beginPacket(out);
+  if (!binary_) {
     // The visible columns are a prefix of the row.
     std::size_t pos = 0;
     for (std::size_t i = 0; i < visible_; ++i) {
@@ -370,7 +373,8 @@ bool Merger::add(const Cell* row, protocol::ByteView payload, protocol::Bytes& o
   if (error_) return false;
   if (!spec_->aggregate) {
     if (full()) return false;
-    if (admit(row)) {
+    // (admit() only counts the OFFSET and checks DISTINCT: neither applies to most rows.)
+    if ((!spec_->distinct && skipped_ >= spec_->offset) || admit(row)) {
       writeVisible(payload, row, out, seq);
       ++emitted_;
     }

@@ -18,6 +18,7 @@
 #include <utility>
 
 #include "shardproxy/common/errors.h"
+#include "shardproxy/proxy/protocol/constants.h"
 #include "shardproxy/proxy/protocol/wire.h"
 
 namespace shardproxy::proxy {
@@ -76,7 +77,21 @@ class Channel {
   asio::awaitable<Result<Packet>> readPacket();
   // The next packet when it is already buffered whole and unsplit (no coroutine, no syscall),
   // else nullopt: then readPacket() reads it. The streaming merge takes rows this way.
-  std::optional<Packet> tryReadBuffered();
+  std::optional<Packet> tryReadBuffered() {
+    if (buffered() < protocol::kHeaderSize) return std::nullopt;
+    const std::uint8_t* start = in_.data() + head_;
+    const std::size_t length = start[0] | (start[1] << 8) | (start[2] << 16);
+    if (length >= protocol::kMaxPayload || length > maxPacket_ ||
+        buffered() < protocol::kHeaderSize + length) {
+      return std::nullopt;
+    }
+    Packet pkt;
+    pkt.seq = pkt.lastSeq = start[3];
+    pkt.payload = protocol::ByteView(start + protocol::kHeaderSize, length);
+    pkt.raw = protocol::ByteView(start, protocol::kHeaderSize + length);
+    head_ += protocol::kHeaderSize + length;
+    return pkt;
+  }
   // Reads one unsplit packet without reading past its end: used for the packet before a TLS
   // upgrade, whose following bytes (the ClientHello) belong to the TLS engine, not to us.
   asio::awaitable<Result<Packet>> readPacketNoReadAhead();

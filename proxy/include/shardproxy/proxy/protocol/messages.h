@@ -22,6 +22,22 @@ namespace shardproxy::proxy::protocol {
 // more into continuation packets as the protocol requires. seq is advanced per packet written.
 std::size_t beginPacket(Bytes& out);
 void endPacket(Bytes& out, std::size_t start, std::uint8_t& seq);
+// Appends `payload` as one framed packet: beginPacket, the copy and endPacket in one step, inline
+// for the usual payload under 16 MiB (the streaming merge frames every row it sends this way).
+inline void appendPacket(Bytes& out, ByteView payload, std::uint8_t& seq) {
+  const std::size_t n = payload.size();
+  if (n >= kMaxPayload) {
+    const std::size_t start = beginPacket(out);
+    out.insert(out.end(), payload.begin(), payload.end());
+    endPacket(out, start, seq);
+    return;
+  }
+  const std::uint8_t header[kHeaderSize] = {static_cast<std::uint8_t>(n),
+                                            static_cast<std::uint8_t>(n >> 8),
+                                            static_cast<std::uint8_t>(n >> 16), seq++};
+  out.insert(out.end(), header, header + kHeaderSize);
+  out.insert(out.end(), payload.begin(), payload.end());
+}
 
 struct PacketHeader {
   std::uint32_t length;
