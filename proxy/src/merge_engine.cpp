@@ -17,29 +17,26 @@ constexpr std::size_t kFlushAt = 64 * 1024;
 struct Source {
   BackendConnection* be = nullptr;
   std::uint32_t caps = 0;
-  bool active = false;  // rows still to come
-  protocol::ByteView row;
+  bool active = false;     // rows still to come
+  protocol::ByteView row;  // the head row's payload
+  protocol::ByteView raw;  // and its packet as received (empty when it came split)
   std::vector<merge::Cell> cells;
 };
 
-using Rank = merge::Merger::StreamRank;
-
 // The shard whose head ranks least (the lowest index among equals), and whether another head
-// ties it. Masks instead of branches: which shard comes next is data, and a mispredicted branch
-// per comparison was most of the merge's cost per row.
-std::size_t leastRank(const Rank* rank, std::size_t k, bool& tie) {
+// has the same rank. Masks instead of branches: which shard comes next is data, and a
+// mispredicted branch per comparison was most of the merge's cost per row.
+std::size_t leastRank(const std::uint64_t* rank, std::size_t k, bool& tie) {
   std::size_t best = 0;
-  std::uint64_t hi = rank[0].hi, lo = rank[0].lo;
+  std::uint64_t least = rank[0];
   std::uint64_t tied = 0;
   for (std::size_t i = 1; i < k; ++i) {
-    const std::uint64_t h = rank[i].hi, l = rank[i].lo;
-    const std::uint64_t less = static_cast<std::uint64_t>(h < hi) | ((h == hi) & (l < lo));
-    const std::uint64_t same = static_cast<std::uint64_t>(h == hi) & (l == lo);
+    const std::uint64_t r = rank[i];
+    const std::uint64_t less = r < least;
     const std::uint64_t take = 0 - less;  // all ones when shard i is the new least
-    tied = (tied | same) & ~less;
+    tied = (tied | static_cast<std::uint64_t>(r == least)) & ~less;
     best = (i & take) | (best & ~take);
-    hi = (h & take) | (hi & ~take);
-    lo = (l & take) | (lo & ~take);
+    least = (r & take) | (least & ~take);
   }
   tie = tied != 0;
   return best;
@@ -58,7 +55,7 @@ asio::awaitable<MergeResult> relayMergeSpec(std::span<BackendConnection* const> 
   std::vector<Source> src(k);
   // Each shard's head row's rank (Merger::streamRank), when the merge has one; ended shards rank
   // last.
-  std::vector<Rank> rank(k, Rank{merge::Merger::kEndedRank, 0});
+  std::vector<std::uint64_t> rank(k, merge::Merger::kEndRank);
   std::uint64_t columns = 0;
   std::uint32_t warnings = 0;
   std::uint16_t lastStatus = 0;
@@ -69,7 +66,7 @@ asio::awaitable<MergeResult> relayMergeSpec(std::span<BackendConnection* const> 
   auto lost = [&](std::size_t i, MergeResult::Outcome o) {
     backends[i]->broken = true;
     src[i].active = false;
-    rank[i] = Rank{merge::Merger::kEndedRank, 0};
+    rank[i] = merge::Merger::kEndRank;
     if (r.outcome == MergeResult::Outcome::kDone) {
       r.outcome = o;
       r.failed = i;
@@ -82,7 +79,7 @@ asio::awaitable<MergeResult> relayMergeSpec(std::span<BackendConnection* const> 
       r.errorFrom = i;
     }
     src[i].active = false;
-    rank[i] = Rank{merge::Merger::kEndedRank, 0};
+    rank[i] = merge::Merger::kEndRank;
   };
   // Abandons every shard still sending: the cancellation after an error.
   auto cancelOthers = [&]() {
@@ -90,7 +87,7 @@ asio::awaitable<MergeResult> relayMergeSpec(std::span<BackendConnection* const> 
       if (src[i].active) {
         backends[i]->broken = true;
         src[i].active = false;
-        rank[i] = Rank{merge::Merger::kEndedRank, 0};
+        rank[i] = merge::Merger::kEndRank;
       }
   };
 
@@ -182,8 +179,9 @@ asio::awaitable<MergeResult> relayMergeSpec(std::span<BackendConnection* const> 
 
   // Takes shard i's next packet: a row into its head (true), or its end or failure (false).
   // `decode` false: the row is only skipped (the drain after LIMIT).
-  auto take = [&](std::size_t i, protocol::ByteView p, bool decode) -> bool {
+  auto take = [&](std::size_t i, const Packet& packet, bool decode) -> bool {
     Source& s = src[i];
+    const protocol::ByteView p = packet.payload;
     if (!p.empty() && p[0] == protocol::kErrHeader) {
       shardError(i, p);
       return false;
@@ -203,7 +201,7 @@ asio::awaitable<MergeResult> relayMergeSpec(std::span<BackendConnection* const> 
       r.status[i] = flags;
       ++r.succeeded;
       s.active = false;
-      rank[i] = Rank{merge::Merger::kEndedRank, 0};
+      rank[i] = merge::Merger::kEndRank;
       return false;
     }
     if (!decode) return true;
@@ -212,6 +210,7 @@ asio::awaitable<MergeResult> relayMergeSpec(std::span<BackendConnection* const> 
       return false;
     }
     s.row = p;
+    s.raw = packet.raw;
     if (useRank) rank[i] = merger.streamRank(s.cells.data());
     return true;
   };
@@ -223,7 +222,7 @@ asio::awaitable<MergeResult> relayMergeSpec(std::span<BackendConnection* const> 
       lost(i, MergeResult::Outcome::kBackendLost);
       co_return false;
     }
-    co_return take(i, pkt->payload, decode);
+    co_return take(i, *pkt, decode);
   };
   auto failedYet = [&] { return r.error || r.outcome != MergeResult::Outcome::kDone; };
 
@@ -236,15 +235,16 @@ asio::awaitable<MergeResult> relayMergeSpec(std::span<BackendConnection* const> 
     if (useRank) {
       bool tie = false;
       best = leastRank(rank.data(), k, tie);
-      if (rank[best].hi == merge::Merger::kEndedRank) {
+      if (tie || rank[best] == merge::Merger::kEndRank) {
+        // Heads of the same rank (the same first key, a NULL beside a 0, ended shards): the rows
+        // decide, the lowest index first among rows that compare equal, as without ranks.
+        const std::uint64_t least = rank[best];
         best = k;
-      } else if (tie) {
-        // Heads with the same first key: the rest of the key decides (the lowest index first
-        // among rows that compare equal, as without ranks).
-        const Rank least = rank[best];
-        for (std::size_t i = best + 1; i < k; ++i) {
-          if (rank[i].hi != least.hi || rank[i].lo != least.lo) continue;
-          if (merger.compareStream(src[i].cells.data(), src[best].cells.data()) < 0) best = i;
+        for (std::size_t i = 0; i < k; ++i) {
+          if (!src[i].active || rank[i] != least) continue;
+          if (best == k || merger.compareStream(src[i].cells.data(), src[best].cells.data()) < 0) {
+            best = i;
+          }
         }
       }
     } else {
@@ -259,13 +259,13 @@ asio::awaitable<MergeResult> relayMergeSpec(std::span<BackendConnection* const> 
       }
     }
     if (best == k) break;
-    if (!merger.add(src[best].cells.data(), src[best].row, out, seq)) break;
+    if (!merger.add(src[best].cells.data(), src[best].row, out, seq, src[best].raw)) break;
     if (out.size() >= kFlushAt) {
       if (!clientGone) clientGone = static_cast<bool>(co_await client.flush());
       out.clear();
     }
     if (auto buffered = src[best].be->channel().tryReadBuffered()) {
-      take(best, buffered->payload, true);
+      take(best, *buffered, true);
     } else {
       co_await advance(best);
     }
@@ -292,7 +292,7 @@ asio::awaitable<MergeResult> relayMergeSpec(std::span<BackendConnection* const> 
   for (std::size_t i = 0; i < k; ++i) {
     while (src[i].active) {
       if (auto buffered = src[i].be->channel().tryReadBuffered()) {
-        if (!take(i, buffered->payload, false)) break;
+        if (!take(i, *buffered, false)) break;
         continue;
       }
       if (!co_await advance(i, false)) break;

@@ -369,13 +369,20 @@ bool Merger::emitGroup(protocol::Bytes& out, std::uint8_t& seq) {
 }
 
 bool Merger::add(const Cell* row, protocol::ByteView payload, protocol::Bytes& out,
-                 std::uint8_t& seq) {
+                 std::uint8_t& seq, protocol::ByteView raw) {
   if (error_) return false;
   if (!spec_->aggregate) {
     if (full()) return false;
     // (admit() only counts the OFFSET and checks DISTINCT: neither applies to most rows.)
     if ((!spec_->distinct && skipped_ >= spec_->offset) || admit(row)) {
-      writeVisible(payload, row, out, seq);
+      if (spec_->hidden == 0 && raw.size() == payload.size() + protocol::kHeaderSize &&
+          raw.data() + protocol::kHeaderSize == payload.data()) {
+        // The row as the shard framed it; only the sequence id is the client's.
+        out.insert(out.end(), raw.begin(), raw.end());
+        out[out.size() - raw.size() + 3] = seq++;
+      } else {
+        writeVisible(payload, row, out, seq);
+      }
       ++emitted_;
     }
     return !full() && !error_;

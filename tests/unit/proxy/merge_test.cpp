@@ -308,6 +308,65 @@ TEST(Merger, GroupsSortedByAnAggregateAreBufferedThenLimited) {
   EXPECT_EQ(h.rows(), (std::vector<Row>{{"b", "6"}, {"d", "4"}}));
 }
 
+TEST(Merger, StreamRanksNeverContradictTheRowOrder) {
+  // The engine picks the next shard by rank and compares rows only where ranks tie: a lower
+  // rank must always be a row that sorts first, NULLs (first ascending, last descending) and the
+  // ends of the range included; ended shards (kEndRank) after every row.
+  const std::vector<std::optional<std::string>> texts = {
+      std::nullopt, "-9223372036854775808", "-9223372036854775807", "-1", "0", "1",
+      "7",          "9223372036854775806",  "9223372036854775807"};
+  const std::vector<std::optional<std::string>> unsignedTexts = {
+      std::nullopt,          "0", "1", "9223372036854775808", "18446744073709551614",
+      "18446744073709551615"};
+  for (bool isUnsigned : {false, true}) {
+    for (bool desc : {false, true}) {
+      Harness h;
+      router::SortKey key;
+      key.column = ColumnRef{0, false};
+      key.desc = desc;
+      h.spec.streamOrder = {key};
+      h.init({ColumnType{ftype::kLongLong,
+                         static_cast<std::uint16_t>(isUnsigned ? fflag::kUnsigned : 0),
+                         kBinaryCharset, 0}});
+      ASSERT_TRUE(h.merger.hasStreamRank());
+      const auto& values = isUnsigned ? unsignedTexts : texts;
+      for (const auto& a : values) {
+        for (const auto& b : values) {
+          auto ra = textRow({a}), rb = textRow({b});
+          Cell ca, cb;
+          ASSERT_TRUE(h.merger.decode(ra, std::span<Cell>(&ca, 1)));
+          ASSERT_TRUE(h.merger.decode(rb, std::span<Cell>(&cb, 1)));
+          const std::uint64_t ka = h.merger.streamRank(&ca), kb = h.merger.streamRank(&cb);
+          const int c = h.merger.compareStream(&ca, &cb);
+          if (ka < kb) EXPECT_LT(c, 0) << a.value_or("NULL") << " vs " << b.value_or("NULL");
+          if (ka > kb) EXPECT_GT(c, 0) << a.value_or("NULL") << " vs " << b.value_or("NULL");
+          EXPECT_LE(ka, Merger::kEndRank);
+        }
+      }
+    }
+  }
+}
+
+TEST(Merger, RowsPassedWholeKeepTheirBytesAndTakeTheClientsSequence) {
+  Harness h;
+  h.spec.visible.resize(2);
+  h.init({kInt, kBin});
+  protocol::Bytes packet = {0, 0, 0, 42};  // as a shard framed it, sequence id 42
+  const auto payload = textRow({"5", "five"});
+  packet[0] = static_cast<std::uint8_t>(payload.size());
+  packet.insert(packet.end(), payload.begin(), payload.end());
+  std::vector<Cell> cells(2);
+  const protocol::ByteView body(packet.data() + 4, payload.size());
+  ASSERT_TRUE(h.merger.decode(body, cells));
+  h.seq = 3;
+  EXPECT_TRUE(h.merger.add(cells.data(), body, h.out, h.seq, packet));
+  EXPECT_EQ(h.seq, 4);
+  ASSERT_EQ(h.out.size(), packet.size());
+  EXPECT_EQ(h.out[3], 3);
+  EXPECT_TRUE(std::equal(h.out.begin() + 4, h.out.end(), payload.begin()));
+  EXPECT_EQ(h.rows(), (std::vector<Row>{{"5", "five"}}));
+}
+
 TEST(Merger, RowsLoseTheirHiddenColumnsAndRespectOffsetAndLimit) {
   Harness h;
   h.spec.hidden = 1;

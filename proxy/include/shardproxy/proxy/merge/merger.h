@@ -40,29 +40,27 @@ class Merger {
   int compareStream(const Cell* a, const Cell* b);
 
   // The k-way merge's first sort key as a rank, when it is an integer column: the engine keeps
-  // it beside each shard's head row, so most steps of the merge are two integer comparisons per
-  // shard (without a branch to mispredict); heads whose ranks tie are compared with
-  // compareStream(). Ranks order as compareStream() orders the first key, (hi, lo) compared
-  // lexicographically: hi 0 NULL first (ascending), 1 a value, 2 NULL last (descending), and
-  // kEndedRank for a shard with no row left; lo the value as a 64-bit number that orders like
-  // it, complemented for DESC.
-  struct StreamRank {
-    std::uint64_t hi = 0;
-    std::uint64_t lo = 0;
-  };
-  static constexpr std::uint64_t kEndedRank = 3;
+  // it beside each shard's head row, so most steps of the merge are one integer comparison per
+  // shard (without a branch to mispredict). The rank never contradicts compareStream() (a lower
+  // rank sorts first) but may tie where the rows differ: NULL ranks as 0 ascending and as
+  // kEndRank descending, where values rank as themselves (complemented for DESC), and a shard with
+  // no row left ranks kEndRank. Heads of the same rank are compared with compareStream().
+  static constexpr std::uint64_t kEndRank = ~std::uint64_t{0};
   bool hasStreamRank() const { return prefixColumn_ < types_.size(); }
-  StreamRank streamRank(const Cell* row) const {
+  std::uint64_t streamRank(const Cell* row) const {
     const Cell& c = row[prefixColumn_];
-    if (c.null) return {prefixDesc_ ? 2u : 0u, 0};
+    if (c.null) return prefixDesc_ ? kEndRank : 0;
     const std::uint64_t v = integerOrderKey(types_[prefixColumn_], binary_, c);
-    return {1, prefixDesc_ ? ~v : v};
+    return prefixDesc_ ? ~v : v;
   }
 
   // Hands one row, in merge order. The packets of rows the client gets are appended to `out`
   // (framed, sequence ids from `seq`). Returns false when nothing more can be emitted (LIMIT
   // reached) or on error: the caller stops reading rows (and drains the shards).
-  bool add(const Cell* row, protocol::ByteView payload, protocol::Bytes& out, std::uint8_t& seq);
+  // `raw`: the row's packet as received (header and payload), when the caller has it whole: a
+  // row passed on unchanged is then copied in one piece.
+  bool add(const Cell* row, protocol::ByteView payload, protocol::Bytes& out, std::uint8_t& seq,
+           protocol::ByteView raw = {});
   // After the last row: the last group, the buffered groups in their order.
   void finish(protocol::Bytes& out, std::uint8_t& seq);
   // Rows buffered or remembered for the query's sets (DISTINCT, sorted groups).
