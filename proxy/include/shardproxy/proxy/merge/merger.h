@@ -123,7 +123,7 @@ class Merger {
   const router::MergeSpec* spec_ = nullptr;
   std::vector<ColumnType> types_;
   std::vector<std::uint8_t> collated_;  // per column: types_[i].isCollatedString()
-  std::size_t prefixColumn_ = static_cast<std::size_t>(-1);  // hasStreamPrefix()
+  std::size_t prefixColumn_ = static_cast<std::size_t>(-1);  // hasStreamRank()
   bool prefixDesc_ = false;
   std::size_t visible_ = 0;
   bool binary_ = false;
