@@ -305,16 +305,9 @@ bool Merger::admit(const Cell* row) {
 }
 
 void Merger::writeVisible(protocol::ByteView payload, const Cell* row, protocol::Bytes& out,
-                          std::uint8_t& seq, protocol::ByteView raw) const {
+                          std::uint8_t& seq) const {
   if (spec_->hidden == 0) {
-    if (raw.size() == payload.size() + protocol::kHeaderSize &&
-        raw.data() + protocol::kHeaderSize == payload.data()) {
-      // The row as the shard framed it; only the sequence id is the client's.
-      out.insert(out.end(), raw.begin(), raw.end());
-      out[out.size() - raw.size() + 3] = seq++;
-    } else {
-      protocol::appendPacket(out, payload, seq);
-    }
+    protocol::appendPacket(out, payload, seq);
     return;
   }
   std::size_t start = protocol::beginPacket(out);
@@ -382,7 +375,15 @@ bool Merger::add(const Cell* row, protocol::ByteView payload, protocol::Bytes& o
     if (full()) return false;
     // (admit() only counts the OFFSET and checks DISTINCT: neither applies to most rows.)
     if ((!spec_->distinct && skipped_ >= spec_->offset) || admit(row)) {
-      writeVisible(payload, row, out, seq, raw);
+      if (spec_->hidden == 0 && raw.size() == payload.size() + protocol::kHeaderSize &&
+          raw.data() + protocol::kHeaderSize == payload.data()) {
+        // The row as the shard framed it; only the sequence id is the client's. (Here, not in
+        // writeVisible(): the call per row measured 5 ns of the merge's ~36.)
+        out.insert(out.end(), raw.begin(), raw.end());
+        out[out.size() - raw.size() + 3] = seq++;
+      } else {
+        writeVisible(payload, row, out, seq);
+      }
       ++emitted_;
     }
     return !full() && !error_;

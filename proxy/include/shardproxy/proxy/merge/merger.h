@@ -114,9 +114,8 @@ class Merger {
   void encodeRow(std::string& out);
   void appendValue(std::string& out, std::size_t column, const Value& v);
   bool admit(const Cell* row);  // DISTINCT, OFFSET; false = skip this row
-  // The row's visible columns as one packet; `raw` as add() takes it.
   void writeVisible(protocol::ByteView payload, const Cell* row, protocol::Bytes& out,
-                    std::uint8_t& seq, protocol::ByteView raw = {}) const;
+                    std::uint8_t& seq) const;
   bool emitGroup(protocol::Bytes& out, std::uint8_t& seq);
   void fail(std::uint16_t code, std::string_view state, std::string message);
   bool full() const { return spec_->limit && emitted_ >= *spec_->limit; }
