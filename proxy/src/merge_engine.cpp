@@ -164,10 +164,8 @@ asio::awaitable<MergeResult> relayMergeSpec(std::span<BackendConnection* const> 
     protocol::ByteWriter(out).lenenc(merger.visible());
     protocol::endPacket(out, start, seq);
     for (std::size_t c = 0; c < merger.visible(); ++c) {
-      start = protocol::beginPacket(out);
-      out.insert(out.end(), defs.begin() + static_cast<std::ptrdiff_t>(defAt[c].first),
-                 defs.begin() + static_cast<std::ptrdiff_t>(defAt[c].first + defAt[c].second));
-      protocol::endPacket(out, start, seq);
+      protocol::appendPacket(out, protocol::ByteView(defs).subspan(defAt[c].first, defAt[c].second),
+                             seq);
     }
     if (!(clientCaps & protocol::cap::kDeprecateEof)) {
       start = protocol::beginPacket(out);

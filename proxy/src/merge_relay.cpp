@@ -13,10 +13,6 @@ namespace {
 constexpr std::size_t kFlushAt = 64 * 1024;
 constexpr std::size_t kMaxNamed = 8;  // shards named per list in describeWriteOutcome()
 
-void put(Channel& client, protocol::ByteView payload, std::uint8_t& seq) {
-  protocol::appendPacket(client.out(), payload, seq);
-}
-
 }  // namespace
 
 asio::awaitable<MergeResult> relayMerged(std::span<BackendConnection* const> backends,
@@ -103,7 +99,7 @@ asio::awaitable<MergeResult> relayMerged(std::span<BackendConnection* const> bac
     if (forwardHeader) {
       resultSet = true;
       columns = n;
-      put(client, p, seq);
+      protocol::appendPacket(client.out(), p, seq);
     }
     std::uint64_t defs = n + ((caps & protocol::cap::kDeprecateEof) ? 0 : 1);
     bool failed = false;
@@ -117,7 +113,7 @@ asio::awaitable<MergeResult> relayMerged(std::span<BackendConnection* const> bac
       if (forwardHeader) {
         // The client's framing may differ from the backend's only if the pool mixed them; it
         // does not (connections are keyed by capabilities), so definitions pass as they are.
-        put(client, def->payload, seq);
+        protocol::appendPacket(client.out(), def->payload, seq);
       }
     }
     if (failed) continue;
@@ -158,7 +154,7 @@ asio::awaitable<MergeResult> relayMerged(std::span<BackendConnection* const> bac
         ++r.succeeded;
         break;
       }
-      if (!clientGone) put(client, rp, seq);
+      if (!clientGone) protocol::appendPacket(client.out(), rp, seq);
       ++r.rows;
       co_await flushIfLarge();
     }
