@@ -38,6 +38,10 @@ std::optional<std::size_t> Stream::tryReadSome(asio::mutable_buffer buf) {
   return static_cast<std::size_t>(n);
 }
 
+void Stream::setReadLowWater(int bytes) {
+  ::setsockopt(socket_.native_handle(), SOL_SOCKET, SO_RCVLOWAT, &bytes, sizeof bytes);
+}
+
 std::optional<std::size_t> Stream::tryWriteSome(asio::const_buffer buf) {
   if (tls_ || !fastAllowed()) return std::nullopt;
   ssize_t n = ::send(socket_.native_handle(), buf.data(), buf.size(), MSG_DONTWAIT | MSG_NOSIGNAL);

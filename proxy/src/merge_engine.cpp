@@ -18,6 +18,7 @@ struct Source {
   BackendConnection* be = nullptr;
   std::uint32_t caps = 0;
   bool active = false;     // rows still to come
+  std::uint64_t rows = 0;  // rows received (the first ask's count)
   protocol::ByteView row;  // the head row's payload
   protocol::ByteView raw;  // and its packet as received (empty when it came split)
   std::vector<merge::Cell> cells;
@@ -51,6 +52,12 @@ asio::awaitable<MergeResult> relayMergeSpec(std::span<BackendConnection* const> 
                                             const MergeOptions& options) {
   MergeResult r;
   const std::size_t k = backends.size();
+  // The first ask: the answer waits in the client's buffer (from outStart) until it is known to
+  // be complete; askAgain when a shard that returned firstLimit rows ran out before the merge was
+  // done (it may have more).
+  const std::uint64_t firstLimit = options.firstLimit;
+  const std::size_t outStart = client.out().size();
+  bool askAgain = false;
   r.status.assign(k, 0);
   std::vector<Source> src(k);
   // Each shard's head row's rank (Merger::streamRank), when the merge has one; ended shards rank
@@ -97,6 +104,9 @@ asio::awaitable<MergeResult> relayMergeSpec(std::span<BackendConnection* const> 
     s.be = backends[i];
     s.caps = s.be->capabilities();
     s.active = true;
+    if (options.heldBack && i > 0 && !s.be->channel().stream().isTls()) {
+      s.be->channel().stream().setReadLowWater(1);  // (wakes the reactor if it is there already)
+    }
     auto first = co_await s.be->channel().readPacket();
     if (!first) {
       lost(i, MergeResult::Outcome::kBackendLost);
@@ -185,6 +195,8 @@ asio::awaitable<MergeResult> relayMergeSpec(std::span<BackendConnection* const> 
       return false;
     }
     if (protocol::isEofOrOkTerminator(p, s.caps)) {
+      // In the merge (decode), a shard's end is where its next row was needed.
+      if (firstLimit != 0 && decode && s.rows >= firstLimit) askAgain = true;
       std::uint16_t flags = protocol::terminatorStatus(p, s.caps).value_or(0);
       if (flags & protocol::status::kMoreResultsExist) {
         lost(i, MergeResult::Outcome::kBackendProtocol);
@@ -202,6 +214,7 @@ asio::awaitable<MergeResult> relayMergeSpec(std::span<BackendConnection* const> 
       rank[i] = merge::Merger::kEndRank;
       return false;
     }
+    ++s.rows;
     if (!decode) return true;
     if (!merger.decode(p, s.cells)) {
       lost(i, MergeResult::Outcome::kBackendProtocol);
@@ -222,7 +235,8 @@ asio::awaitable<MergeResult> relayMergeSpec(std::span<BackendConnection* const> 
     }
     co_return take(i, *pkt, decode);
   };
-  auto failedYet = [&] { return r.error || r.outcome != MergeResult::Outcome::kDone; };
+  auto broken = [&] { return r.error || r.outcome != MergeResult::Outcome::kDone; };
+  auto failedYet = [&] { return broken() || askAgain; };
 
   // 3. The first row of every shard, then the merge.
   for (std::size_t i = 0; i < k && !failedYet(); ++i)
@@ -258,7 +272,9 @@ asio::awaitable<MergeResult> relayMergeSpec(std::span<BackendConnection* const> 
     }
     if (best == k) break;
     if (!merger.add(src[best].cells.data(), src[best].row, out, seq, src[best].raw)) break;
-    if (out.size() >= kFlushAt) {
+    if (firstLimit != 0) {
+      if (out.size() - outStart > options.holdBytes) askAgain = true;  // too much to hold
+    } else if (out.size() >= kFlushAt) {
       if (!clientGone) clientGone = static_cast<bool>(co_await client.flush());
       out.clear();
     }
@@ -269,6 +285,28 @@ asio::awaitable<MergeResult> relayMergeSpec(std::span<BackendConnection* const> 
     }
     more = !failedYet();
   }
+  if (askAgain && !broken() && !merger.error()) {
+    // Not enough: read every shard's answer to its end (short: at most firstLimit rows each),
+    // take back what was written for the client, and let the caller send the full ask.
+    for (std::size_t i = 0; i < k; ++i) {
+      while (src[i].active) {
+        if (auto buffered = src[i].be->channel().tryReadBuffered()) {
+          if (!take(i, *buffered, false)) break;
+          continue;
+        }
+        if (!co_await advance(i, false)) break;
+      }
+    }
+    if (!broken()) {
+      out.resize(outStart);
+      MergeResult again;
+      again.status.assign(k, 0);
+      again.nextSeq = firstSeq;
+      again.askAgain = true;
+      co_return again;
+    }
+  }
+  askAgain = false;  // from here on, a failure is a shard's (or the merge's)
   if (!failedYet() && !merger.error()) merger.finish(out, seq);
   if (failedYet() || merger.error()) {
     cancelOthers();

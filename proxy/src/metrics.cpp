@@ -64,6 +64,8 @@ void BackendCounters::merge(const BackendCounters& o) {
 void Counters::merge(const Counters& o) {
   connectionsAccepted += o.connectionsAccepted;
   connectionsRefused += o.connectionsRefused;
+  firstAsks += o.firstAsks;
+  firstAsksAgain += o.firstAsksAgain;
   for (std::size_t i = 0; i < kKinds; ++i)
     statements[i] += o.statements[i];
   for (const auto& [code, n] : o.errors)
@@ -196,6 +198,13 @@ void renderCounters(const Counters& c, std::uint64_t appOpen, const ListenerFigu
   w.sample("shardproxy_client_connections_refused_total", {{"listener", "app"}},
            c.connectionsRefused);
   w.sample("shardproxy_client_connections_refused_total", {{"listener", "admin"}}, admin.refused);
+
+  w.family("shardproxy_merge_first_asks_total", "counter",
+           "ORDER BY ... LIMIT merges whose shards were first asked for fewer rows than the LIMIT, "
+           "by outcome (enough, or asked again with the full LIMIT).");
+  w.sample("shardproxy_merge_first_asks_total", {{"outcome", "enough"}},
+           c.firstAsks - c.firstAsksAgain);
+  w.sample("shardproxy_merge_first_asks_total", {{"outcome", "asked_again"}}, c.firstAsksAgain);
 
   w.family("shardproxy_statements_total", "counter",
            "Statements and commands from clients, by listener and kind (the admin port's are "

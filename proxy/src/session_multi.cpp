@@ -57,7 +57,8 @@ asio::awaitable<bool> ClientSession::sendQuery(BackendConnection& conn, std::str
 }
 
 asio::awaitable<bool> ClientSession::relayMany(std::span<SessionConn* const> conns,
-                                               const Plan& plan, std::uint8_t seq, bool binary) {
+                                               const Plan& plan, std::uint8_t seq, bool binary,
+                                               bool firstAsk, bool heldBack) {
   targetConns_.clear();
   for (SessionConn* c : conns)
     targetConns_.push_back(c->conn.get());
@@ -66,8 +67,34 @@ asio::awaitable<bool> ClientSession::relayMany(std::span<SessionConn* const> con
     MergeOptions options;
     options.binary = binary;
     options.setLimit = ctx_.shared.config.mergeBufferRows;
+    options.firstLimit = firstAsk ? plan.merge.firstLimit : 0;
+    options.heldBack = heldBack;
     r = co_await relayMergeSpec(targetConns_, client_, caps_, seq,
                                 static_cast<std::uint16_t>(statusFlags()), plan.merge, options);
+    if (firstAsk) {
+      ctx_.metrics.firstAsk(r.askAgain);
+      ctx_.firstAsks.record(digestActive_ ? digestHash_ : 0, r.askAgain);
+    }
+    if (r.askAgain) {
+      // The first ask was not enough: every shard again, with the full LIMIT.
+      std::size_t sent = 0;
+      while (sent < conns.size()) {
+        if (!co_await sendQuery(*conns[sent]->conn, plan.sqlFor(sent))) break;
+        ++sent;
+      }
+      if (sent == conns.size()) {
+        options.firstLimit = 0;
+        options.heldBack = false;
+        r = co_await relayMergeSpec(targetConns_, client_, caps_, seq,
+                                    static_cast<std::uint16_t>(statusFlags()), plan.merge, options);
+      } else {
+        for (std::size_t i = 0; i <= sent; ++i)
+          conns[i]->conn->broken = true;  // sent and never read, or lost
+        r.askAgain = false;
+        r.outcome = MergeResult::Outcome::kBackendLost;
+        r.failed = sent;
+      }
+    }
   } else {
     r = co_await relayMerged(targetConns_, client_, caps_, seq,
                              static_cast<std::uint16_t>(statusFlags()), plan.copies,
@@ -217,7 +244,25 @@ asio::awaitable<bool> ClientSession::executeMulti(const Plan& plan, const Packet
         Error::make(ErrorCode::kBackendLost, "A backend connection was lost while connecting"),
         seq);
   }
-  // Send to all, then read each in turn: the shards work in parallel.
+  // A first, smaller ask of an ORDER BY ... LIMIT (router::MergeSpec::firstLimit), unless this
+  // statement often needed the full one.
+  const bool firstAsk = stmt == nullptr && plan.kind == PlanKind::kMerge &&
+                        plan.merge.firstLimit != 0 && plan.firstAskLength != 0 &&
+                        ctx_.firstAsks.allow(digestActive_ ? digestHash_ : 0);
+  // Send to all, then read each in turn: the shards work in parallel. A text command is written
+  // into every shard's buffer first and the buffers go out in one system call (batch_send.h).
+  const bool batched = stmt == nullptr;
+  auto lostWhileSending = [&](std::string addr) -> asio::awaitable<bool> {
+    for (SessionConn* t : targets_)
+      t->conn->broken = true;  // their responses will never be read
+    // The targets point into conns_: nothing reads them once releasing starts.
+    for (std::size_t k = conns_.size(); k-- > 0;)
+      if (conns_[k].conn && conns_[k].conn->broken) releaseConn(conns_[k], true);
+    co_return co_await sendError(
+        Error::make(ErrorCode::kBackendLost,
+                    fmt::format("Lost connection to backend '{}' while sending the command", addr)),
+        seq);
+  };
   for (std::size_t i = 0; i < targets_.size(); ++i) {
     SessionConn& c = *targets_[i];
     if (c.counters == nullptr) [[unlikely]]
@@ -229,10 +274,34 @@ asio::awaitable<bool> ClientSession::executeMulti(const Plan& plan, const Packet
     }
     execution_.shards = static_cast<std::uint32_t>(targets_.size());
     if (plan.keyspace != nullptr) execution_.keyspace = plan.keyspace->name;
+    if (txWrite) c.wrote = true;
+    if (batched) {
+      auto& out = c.conn->channel().out();
+      std::uint8_t s = 0;
+      if (firstAsk || plan.rewritten(i)) {
+        const std::string_view sql = firstAsk ? plan.firstAskSql() : plan.sqlFor(i);
+        std::size_t start = protocol::beginPacket(out);
+        protocol::ByteWriter w(out);
+        w.u8(static_cast<std::uint8_t>(Command::kQuery));
+        w.str(sql);
+        protocol::endPacket(out, start, s);
+      } else if (!pkt.raw.empty()) {
+        out.insert(out.end(), pkt.raw.begin(), pkt.raw.end());
+      } else {
+        protocol::appendPacket(out, pkt.payload, s);
+      }
+      continue;
+    }
     bool sent;
     if (variant != nullptr) {
       auto id = co_await preparedOn(*variant, c);
-      if (!id) co_return co_await sendError(id.error(), seq);
+      if (!id) {
+        for (std::size_t j = 0; j < i; ++j)
+          targets_[j]->conn->broken = true;  // their responses will never be read
+        for (std::size_t k = conns_.size(); k-- > 0;)
+          if (conns_[k].conn && conns_[k].conn->broken) releaseConn(conns_[k], true);
+        co_return co_await sendError(id.error(), seq);
+      }
       auto& out = c.conn->channel().out();
       std::uint8_t s = 0;
       std::size_t start = protocol::beginPacket(out);
@@ -240,9 +309,15 @@ asio::awaitable<bool> ClientSession::executeMulti(const Plan& plan, const Packet
       protocol::ByteWriter(out).bytes(protocol::ByteView(mergeExecute_));
       protocol::endPacket(out, start, s);
       sent = !(co_await c.conn->channel().flush());
-    } else if (stmt != nullptr) {
+    } else {
       auto id = co_await preparedOn(*stmt, c);
-      if (!id) co_return co_await sendError(id.error(), seq);
+      if (!id) {
+        for (std::size_t j = 0; j < i; ++j)
+          targets_[j]->conn->broken = true;
+        for (std::size_t k = conns_.size(); k-- > 0;)
+          if (conns_[k].conn && conns_[k].conn->broken) releaseConn(conns_[k], true);
+        co_return co_await sendError(id.error(), seq);
+      }
       protocol::ByteView copy = executePacketFor(*stmt, pkt, c.conn->serial(), true);
       auto& out = c.conn->channel().out();
       std::uint8_t s = 0;
@@ -250,18 +325,12 @@ asio::awaitable<bool> ClientSession::executeMulti(const Plan& plan, const Packet
       protocol::ByteWriter(out).bytes(copy);
       protocol::endPacket(out, start, s);
       sent = !(co_await c.conn->channel().flush());
-    } else if (plan.rewritten(i)) {
-      sent = co_await sendQuery(*c.conn, plan.sqlFor(i));
-    } else {
-      sent = co_await forward(*c.conn, pkt);
     }
-    if (txWrite) c.wrote = true;
     if (!sent) {
       std::string addr = c.address.toString();
       c.conn->broken = true;
       for (std::size_t j = 0; j < i; ++j)
         targets_[j]->conn->broken = true;  // their responses will never be read
-      // `c` and targets_ point into conns_: nothing reads them once releasing starts.
       for (std::size_t k = conns_.size(); k-- > 0;)
         if (conns_[k].conn && conns_[k].conn->broken) releaseConn(conns_[k], true);
       co_return co_await sendError(
@@ -271,9 +340,34 @@ asio::awaitable<bool> ClientSession::executeMulti(const Plan& plan, const Packet
           seq);
     }
   }
+  if (batched) {
+    batch_.clear();
+    const bool holdBack = plan.kind == PlanKind::kMerge && targets_.size() > 1;
+    for (SessionConn* t : targets_) {
+      Channel& ch = t->conn->channel();
+      if (ch.stream().isTls()) continue;
+      if (holdBack && t != targets_.front()) ch.stream().setReadLowWater(kHeldBackBytes);
+      batch_.push_back(BatchSender::Item{ch.stream().socket().native_handle(), ch.out().data(),
+                                         ch.out().size(), 0});
+    }
+    ctx_.batchSender.send(batch_);
+    std::size_t next = 0;
+    for (SessionConn* t : targets_) {
+      Channel& ch = t->conn->channel();
+      if (!ch.stream().isTls()) {
+        const long took = batch_[next++].result;
+        if (took > 0) ch.out().erase(ch.out().begin(), ch.out().begin() + took);
+      }
+      // What the socket did not take at once (TLS, a full send buffer, an error to report).
+      if (!ch.out().empty() && co_await ch.flush()) {
+        co_return co_await lostWhileSending(t->address.toString());
+      }
+    }
+  }
   current_ = static_cast<int>(targets_.front() - conns_.data());
   publishBackend(targets_.front());
-  bool keep = co_await relayMany(targets_, plan, seq, stmt != nullptr);
+  bool keep = co_await relayMany(targets_, plan, seq, stmt != nullptr, firstAsk,
+                                 batched && plan.kind == PlanKind::kMerge);
   if (plan.write) {
     for (const auto& a : addresses)
       if (SessionConn* c = findConn(a); c != nullptr && c->primary && !c->inTx) {

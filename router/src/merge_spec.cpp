@@ -3,6 +3,8 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
+
 namespace shardproxy::router {
 
 namespace {
@@ -185,8 +187,18 @@ std::string describe(const MergeSpec& spec) {
     }
   }
   if (spec.limit) out += fmt::format(" | limit: {} offset {}", *spec.limit, spec.offset);
+  if (spec.firstLimit != 0) out += fmt::format(" | first ask: {} per shard", spec.firstLimit);
   if (spec.calcFoundRows) out += " | found rows: summed";
   return out;
+}
+
+std::uint64_t firstAskLimit(std::uint64_t needed, std::size_t shards) {
+  if (shards < 3 || needed < 32 || needed > 10000) return 0;
+  const double n = static_cast<double>(needed);
+  const double p = 1.0 / static_cast<double>(shards);
+  const auto limit =
+      static_cast<std::uint64_t>(std::ceil(n * p + 5.0 * std::sqrt(n * p * (1 - p))));
+  return limit * 3 <= needed * 2 ? limit : 0;
 }
 
 }  // namespace shardproxy::router

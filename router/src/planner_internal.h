@@ -273,7 +273,7 @@ class Run {
   bool planMerge(const Query& q);
   bool planUnionMerge(const SetOperation& op);
   void finishMergeSql(std::size_t start, std::optional<std::uint64_t> pushedLimit,
-                      std::size_t resume);
+                      std::size_t resume, std::uint64_t firstLimit = 0);
   bool distinctColumn(MergeBuild& m, const Function& f, MergeAgg agg, MergeColumn& c);
   bool limitValue(const Expr* e, std::uint64_t& out);
   bool aggregateColumn(MergeBuild& m, const Function& f, ColumnRef& out, ColumnRef& count);

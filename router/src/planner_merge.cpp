@@ -11,8 +11,45 @@
 #include <deque>
 
 #include "planner_internal.h"
+#include "shardproxy/router/sql/lexer.h"
 
 namespace shardproxy::router::planning {
+
+namespace {
+
+// Whether sending the statement to a shard a second time is harmless (the full ask after a first
+// ask): no user variables or assignments, no INTO, and no function calls at all (a stored
+// function or GET_LOCK() has effects, and builtins are not told apart here). A reserved word
+// before a parenthesis (IN, VALUES, EXISTS, IF, LEFT, ...) is grammar or a builtin without effects.
+bool askTwiceSafe(std::string_view text, const sql::LexOptions& options) {
+  using sql::TokenKind;
+  sql::Lexer lex(text, options);
+  sql::Token prev;
+  for (sql::Token t = lex.next(); t.kind != TokenKind::kEnd; prev = t, t = lex.next()) {
+    switch (t.kind) {
+      case TokenKind::kError:
+      case TokenKind::kUserVar:
+      case TokenKind::kAt:
+      case TokenKind::kAssign:
+      case TokenKind::kSemicolon:
+        return false;
+      case TokenKind::kLParen:
+        if (prev.kind == TokenKind::kQuotedIdent ||
+            (prev.kind == TokenKind::kWord && !sql::isReserved(prev.kw))) {
+          return false;
+        }
+        break;
+      case TokenKind::kWord:
+        if (t.kw == sql::Kw::kInto) return false;
+        break;
+      default:
+        break;
+    }
+  }
+  return true;
+}
+
+}  // namespace
 
 bool isMergeableAggregate(const Function& f, MergeAgg& agg) {
   std::string_view n = f.name.name;
@@ -557,8 +594,21 @@ bool Run::planMerge(const Query& q) {
       spec.pushedLimit = count + offset;
     }
   }
+  // A first, smaller ask (plain rows in order, the text protocol, nothing after the LIMIT): the
+  // merge finds out whether it was enough before the client sees a row.
+  std::uint64_t firstLimit = 0;
+  if (pushLimit && !in_.executing && !spec.aggregate && !spec.distinct && !spec.calcFoundRows &&
+      !spec.streamOrder.empty() && resume >= text.size()) {
+    firstLimit = firstAskLimit(count + offset, plan_.targets.size());
+    static const sql::LexOptions kDefaults;
+    if (firstLimit != 0 &&
+        !askTwiceSafe(text, in_.parseOptions != nullptr ? in_.parseOptions->lex : kDefaults)) {
+      firstLimit = 0;
+    }
+  }
+  spec.firstLimit = firstLimit;
   finishMergeSql(start, pushLimit ? std::optional<std::uint64_t>(count + offset) : std::nullopt,
-                 resume);
+                 resume, firstLimit);
   return true;
 }
 

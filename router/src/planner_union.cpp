@@ -159,16 +159,27 @@ bool Run::planUnionMerge(const SetOperation& op) {
 // The end of every target's SQL (shared by all targets): the pushed-down LIMIT (a placeholder
 // when the shards prepare it), whatever followed the client's clauses, and the plan kind.
 void Run::finishMergeSql(std::size_t start, std::optional<std::uint64_t> pushedLimit,
-                         std::size_t resume) {
+                         std::size_t resume, std::uint64_t firstLimit) {
   const std::string_view text = plan_.text;
+  const std::size_t limitAt = plan_.buffer.size();
   if (pushedLimit) {
     plan_.buffer.append(plan_.merge.limitParam ? std::string(" LIMIT ?")
                                                : fmt::format(" LIMIT {}", *pushedLimit));
   }
   if (resume < text.size()) plan_.buffer.append(" ").append(text.substr(resume));
+  const std::size_t end = plan_.buffer.size();
   for (PlanTarget& t : plan_.targets) {
     t.offset = static_cast<std::uint32_t>(start);
-    t.length = static_cast<std::uint32_t>(plan_.buffer.size() - start);
+    t.length = static_cast<std::uint32_t>(end - start);
+  }
+  plan_.firstAskOffset = plan_.firstAskLength = 0;
+  if (firstLimit != 0 && pushedLimit && resume >= text.size()) {
+    // The same statement with the first ask's LIMIT (MergeSpec::firstLimit).
+    plan_.buffer.reserve(end + (limitAt - start) + 32);  // no reallocation while it copies itself
+    plan_.buffer.append(plan_.buffer, start, limitAt - start);
+    plan_.buffer.append(fmt::format(" LIMIT {}", firstLimit));
+    plan_.firstAskOffset = static_cast<std::uint32_t>(end);
+    plan_.firstAskLength = static_cast<std::uint32_t>(plan_.buffer.size() - end);
   }
   plan_.kind = PlanKind::kMerge;
 }

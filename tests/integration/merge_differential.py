@@ -12,9 +12,11 @@ Usage: merge_differential.py APP_PORT REF_PORT [SEED] [QUERIES]
 """
 import decimal
 import random
+import struct
 import sys
 
 import pymysql
+import xxhash
 
 APP, REF = int(sys.argv[1]), int(sys.argv[2])
 SEED = int(sys.argv[3]) if len(sys.argv) > 3 else 20261204
@@ -28,7 +30,7 @@ MUST_MERGE = set()  # queries the proxy must answer (not refuse): the * ones (sc
 SCHEMA = ("CREATE TABLE m_items (id BIGINT PRIMARY KEY, grp VARCHAR(20) CHARACTER SET utf8mb4 "
           "COLLATE utf8mb4_general_ci, tag VARCHAR(10) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin, "
           "name VARCHAR(30), qty INT, price DECIMAL(10,2), ratio DOUBLE, ts DATETIME, d DATE, "
-          "big BIGINT UNSIGNED)")
+          "big BIGINT UNSIGNED, sk INT)")
 GROUPS = ["alpha", "Alpha", "ALPHA ", "beta", "Beta", "gamma", "Ärger", "arger", "zeta", "", None]
 TAGS = ["a", "A", "b", "b ", "B", "c", "", None]
 FOLD = {"grp", "tag"}  # equal under their collation (PAD SPACE, _ci) when folded alike
@@ -50,8 +52,17 @@ def rows_for(rnd, n):
                     rnd.choice([None, f"2026-{rnd.randint(1, 12):02d}-{rnd.randint(1, 28):02d} "
                                       f"{rnd.randint(0, 23):02d}:{rnd.randint(0, 59):02d}:00"]),
                     f"2025-{rnd.randint(1, 12):02d}-{rnd.randint(1, 28):02d}",
-                    rnd.randint(0, 2**64 - 1)))
+                    rnd.randint(0, 2**64 - 1), shard_skewed(i, rnd)))
     return out
+
+
+def shard_skewed(i, rnd):
+    """A value that orders the rows shard by shard: the shard holding row i (keyspace ID =
+    xxh3_64 of the big-endian id; the 4 shards own the quarters of the range) times 10000 plus
+    noise. ORDER BY sk ... LIMIT n takes every row from one shard, the case where the proxy's
+    first, smaller ask to each shard is not enough and it asks again (docs/merging.md)."""
+    shard = xxhash.xxh3_64_intdigest(struct.pack(">q", i)) >> 62
+    return shard * 10000 + rnd.randint(0, 9999)
 
 
 def norm(v, fold=False):
@@ -74,7 +85,7 @@ def fold_umlaut(s):
 
 PRED = ["qty > 100", "qty IS NULL", "price < 0", "grp = 'alpha'", "tag = 'b'", "id % 3 = 0",
         "ts >= '2026-06-01'", "ratio > 0 OR qty < 0", "grp IN ('beta', 'gamma')", "1 = 1"]
-SORTABLE = ["grp", "tag", "name", "qty", "price", "ratio", "ts", "d", "big"]
+SORTABLE = ["grp", "tag", "name", "qty", "price", "ratio", "ts", "d", "big", "sk"]
 AGGS = ["COUNT(*)", "COUNT(qty)", "SUM(qty)", "MIN(qty)", "MAX(qty)", "AVG(qty)", "SUM(price)",
         "AVG(price)", "MIN(price)", "MAX(price)", "SUM(ratio)", "AVG(ratio)", "MIN(ts)", "MAX(d)",
         "MIN(name)", "MAX(name)", "MIN(grp)", "MAX(tag)", "SUM(big)", "MAX(big)",
@@ -99,9 +110,14 @@ def gen(rnd):
         order = ", ".join(f"{k}{rnd.choice(['', ' DESC'])}" for k in keys) + \
             f", id{rnd.choice(['', ' DESC'])}"
         lim = ""
-        if rnd.random() < 0.7:
-            lim = f" LIMIT {rnd.randint(0, 50)}" if rnd.random() < 0.5 else \
-                f" LIMIT {rnd.randint(0, 40)}, {rnd.randint(1, 30)}"
+        r = rnd.random()
+        if r < 0.35:
+            lim = f" LIMIT {rnd.randint(0, 50)}"
+        elif r < 0.55:
+            lim = f" LIMIT {rnd.randint(0, 40)}, {rnd.randint(1, 30)}"
+        elif r < 0.75:  # large enough for a first ask (32 rows and more)
+            lim = f" LIMIT {rnd.randint(32, 400)}" if rnd.random() < 0.7 else \
+                f" LIMIT {rnd.randint(0, 100)}, {rnd.randint(32, 300)}"
         return f"SELECT {', '.join(cols)} FROM m_items{where} ORDER BY {order}{lim}", True, \
             []
     if kind == "agg":
@@ -190,8 +206,8 @@ def main():
         c.execute("DROP TABLE IF EXISTS m_items")
         c.execute(SCHEMA)
         for i in range(0, len(rows), 500):
-            c.executemany("INSERT INTO m_items (id, grp, tag, name, qty, price, ratio, ts, d, big) "
-                          "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            c.executemany("INSERT INTO m_items (id, grp, tag, name, qty, price, ratio, ts, d, big, "
+                          "sk) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
                           rows[i:i + 500])
     for q in range(N):
         sql, ordered, fold = gen(rnd)

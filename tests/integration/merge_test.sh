@@ -20,14 +20,16 @@ lines="$("$root/scripts/cluster" up "$work/cluster" --shards 4 --replicas 0 2>"$
   || { cat "$work/cluster.log"; die "scripts/cluster up failed"; }
 for i in 0 1 2 3; do declare "p$i=$(field "$lines" $i primary port)"; done
 pass "cluster up: 4 primaries $p0 $p1 $p2 $p3"
-app_port=$(free_port); admin_port=$(free_port)
+app_port=$(free_port); admin_port=$(free_port); http_port=$(free_port)
 while [[ $admin_port == "$app_port" ]]; do admin_port=$(free_port); done
+while [[ $http_port == "$app_port" || $http_port == "$admin_port" ]]; do http_port=$(free_port); done
 cat >"$work/proxy.json" <<JSON
 {"merge_buffer_rows": 2000}
 JSON
 "$bin" --config "$work/proxy.json" --catalog "$work/catalog.db" --listen "127.0.0.1:$app_port" \
   --user app:secret --admin-listen "127.0.0.1:$admin_port" --admin-user admin:adminpw \
-  --health-user root: --dba-user root: --threads 2 >"$work/proxy.log" 2>&1 &
+  --health-user root: --dba-user root: --threads 2 --http-listen "127.0.0.1:$http_port" \
+  >"$work/proxy.log" 2>&1 &
 proxy_pid=$!
 app_sql() { mariadb -h127.0.0.1 -P"$app_port" -uapp -psecret -N -B shop -e "$1" 2>&1; }
 wait_admin_up
@@ -47,6 +49,33 @@ pass "keyspace shop: 4 shards, m_items sharded by id; reference database mref on
 /usr/bin/python3 "$root/tests/integration/merge_differential.py" "$app_port" "$p0" \
   "${1:-20261204}" "${2:-2000}" | tail -40
 [[ ${PIPESTATUS[0]} == 0 ]] || failed=1
+# The differential's ORDER BY ... LIMIT queries took both ways of the first ask (sk orders the rows
+# shard by shard; the other keys are spread over the shards).
+first_asks() {
+  curl -s "127.0.0.1:$http_port/metrics" |
+    sed -n "s/^shardproxy_merge_first_asks_total{outcome=\"$1\"} //p"
+}
+again0=$(first_asks asked_again); enough0=$(first_asks enough)
+if (( again0 > 0 && enough0 > 0 )); then
+  pass "differential: $enough0 first asks were enough, $again0 asked again with the full LIMIT"
+else fail "differential: first asks: $enough0 enough, $again0 asked again (want both > 0)"; fi
+
+# The first ask (docs/merging.md): an ORDER BY ... LIMIT of 32 rows or more over the 4 shards asks
+# each for about a quarter first. sk orders the rows shard by shard, so one shard holds the whole
+# LIMIT: the first ask is not enough and the proxy asks again, before the client has seen a row.
+# Every answer equals the reference's; /metrics counts both outcomes.
+for q in "SELECT id, sk FROM m_items ORDER BY sk, id LIMIT 60" \
+  "SELECT id, sk FROM m_items WHERE qty > 0 ORDER BY sk DESC, id LIMIT 5, 100" \
+  "SELECT id, qty FROM m_items ORDER BY qty, id LIMIT 100" \
+  "SELECT id, price FROM m_items ORDER BY price DESC, id LIMIT 40, 200"; do
+  want=$(mariadb -h127.0.0.1 -P"$p0" -uroot -N -B mref -e "$q")
+  got=$(app_sql "$q")
+  if [[ -n $got && $got == "$want" ]]; then pass "first ask: $q ($(wc -l <<<"$got") rows, as the reference)"
+  else fail "first ask: $q: $(diff <(echo "$want") <(echo "$got") | head -5)"; fi
+done
+again=$(( $(first_asks asked_again) - again0 )); enough=$(( $(first_asks enough) - enough0 ))
+if (( again == 2 && enough == 2 )); then pass "first asks: 2 enough, 2 asked again (/metrics)"
+else fail "first asks: $enough enough, $again asked again (want 2 and 2)"; fi
 
 # The binary protocol (prepared statements): node mysql2 execute() vs query() vs the reference.
 SP_PORT=$app_port REF_PORT=$p0 node "$root/tests/integration/clients/node_merge_test.js" || failed=1

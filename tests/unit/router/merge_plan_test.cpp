@@ -64,6 +64,7 @@ std::string render(const Plan& p) {
   out << toString(p.kind) << " on " << p.targets.size() << " shards\n";
   if (!p.targets.empty() && p.rewritten(0)) out << "sql: " << p.sqlFor(0) << "\n";
   if (p.kind == PlanKind::kMerge) out << "merge: " << describe(p.merge) << "\n";
+  if (p.firstAskLength != 0) out << "first ask: " << p.firstAskSql() << "\n";
   return out.str();
 }
 
@@ -130,6 +131,32 @@ TEST(MergePlans, MatchGoldenFile) {
     std::ofstream(update != nullptr && *update == '1' ? path : "merge_plans.actual")
         << actual.str();
   }
+}
+
+// The first ask's LIMIT: a shard's share plus five standard deviations, and none where it would
+// not save much.
+TEST(FirstAskLimit, IsTheShareOfOneShardWithRoom) {
+  EXPECT_EQ(firstAskLimit(100, 4), 47u);    // 25 + 5 * 4.33
+  EXPECT_EQ(firstAskLimit(1000, 4), 319u);  // 250 + 5 * 13.7
+  EXPECT_EQ(firstAskLimit(100, 64), 8u);
+  EXPECT_EQ(firstAskLimit(10000, 16), 747u);
+  for (std::uint64_t n : {32u, 50u, 100u, 777u, 10000u}) {
+    for (std::size_t k : {3u, 4u, 8u, 16u, 64u, 256u}) {
+      const std::uint64_t m = firstAskLimit(n, k);
+      if (m == 0) continue;
+      EXPECT_GE(m * k, n) << n << " rows over " << k;  // the asks together cover the LIMIT
+      EXPECT_LE(m * 3, n * 2) << n << " rows over " << k;
+    }
+  }
+}
+
+TEST(FirstAskLimit, NoneWhereItWouldNotSaveMuch) {
+  EXPECT_EQ(firstAskLimit(100, 2), 0u);  // two shards: 50 + 25 is most of 100
+  EXPECT_EQ(firstAskLimit(100, 1), 0u);
+  EXPECT_EQ(firstAskLimit(31, 4), 0u);  // small LIMITs
+  EXPECT_EQ(firstAskLimit(0, 4), 0u);
+  EXPECT_EQ(firstAskLimit(10001, 4), 0u);  // the answer is held until it is known
+  EXPECT_EQ(firstAskLimit(40, 3), 0u);     // 13.3 + 14.9 > 2/3 of 40
 }
 
 }  // namespace

@@ -45,6 +45,9 @@ class Stream {
   std::optional<std::size_t> tryWriteSome(asio::const_buffer buf);
   bool isTls() const { return tls_ != nullptr; }
   tcp::socket& socket() { return socket_; }
+  // SO_RCVLOWAT: the socket reads as ready (wakes its waiter) only once `bytes` are buffered.
+  // A merge holds back the shards it is not waiting for yet (merge_engine.cpp).
+  void setReadLowWater(int bytes);
   void close();
 
  private:

@@ -20,6 +20,7 @@
 
 #include "shardproxy/common/logging.h"
 #include "shardproxy/proxy/backend_connection.h"
+#include "shardproxy/proxy/batch_send.h"
 #include "shardproxy/proxy/channel.h"
 #include "shardproxy/proxy/digests.h"
 #include "shardproxy/proxy/keyspace_gate.h"
@@ -339,8 +340,11 @@ class ClientSession {
   // Relays, then handles the outcome; returns false when the client connection must close.
   asio::awaitable<bool> relay(SessionConn& conn, const Packet& pkt, const RelayOptions& options,
                               RelayResult* out = nullptr);
+  // firstAsk: the shards were sent Plan::firstAskSql() (a merge asks again if it was not enough);
+  // heldBack: MergeOptions::heldBack.
   asio::awaitable<bool> relayMany(std::span<SessionConn* const> conns, const router::Plan& plan,
-                                  std::uint8_t seq, bool binary = false);
+                                  std::uint8_t seq, bool binary = false, bool firstAsk = false,
+                                  bool heldBack = false);
 
   asio::awaitable<bool> sendOk(std::uint8_t seq, std::uint16_t extraStatus = 0,
                                std::uint16_t warnings = 0);
@@ -398,8 +402,9 @@ class ClientSession {
   std::vector<router::BoundValue> params_;
   std::vector<SessionConn*> targets_;
   std::vector<BackendConnection*> targetConns_;
-  protocol::Bytes cmdBuffer_;     // a rewritten COM_QUERY
-  protocol::Bytes mergeExecute_;  // COM_STMT_EXECUTE of a merge's own statement
+  std::vector<BatchSender::Item> batch_;  // executeMulti's sends (reused)
+  protocol::Bytes cmdBuffer_;             // a rewritten COM_QUERY
+  protocol::Bytes mergeExecute_;          // COM_STMT_EXECUTE of a merge's own statement
   // Transactions: BEGIN is answered by the proxy and sent to each backend on first use.
   bool txOpen_ = false;
   bool txReadOnly_ = false;

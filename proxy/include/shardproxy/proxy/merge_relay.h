@@ -43,6 +43,11 @@ struct MergeResult {
   // ERR (every one, not only the first). Neither: lost or unparsable, so its outcome is unknown.
   std::vector<bool> ok;
   std::vector<std::optional<protocol::ErrPacket>> errors;
+  // relayMergeSpec() with MergeOptions::firstLimit: the first ask was not enough (a shard
+  // returned that many rows and the merge needed one past them). Nothing reached the client
+  // (its buffer is as it was), every shard's answer was read to its end: send the full ask and
+  // merge again.
+  bool askAgain = false;
 };
 
 // `backends[i]` has been sent the command already. `clientCaps` decides the framing (EOF or

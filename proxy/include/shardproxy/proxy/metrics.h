@@ -92,6 +92,8 @@ using StringMap = std::unordered_map<std::string, V, StringHash, std::equal_to<>
 struct Counters {
   std::uint64_t connectionsAccepted = 0;  // logged in
   std::uint64_t connectionsRefused = 0;   // too many, or the handshake / login failed
+  std::uint64_t firstAsks = 0;            // merges whose shards got a first, smaller LIMIT
+  std::uint64_t firstAsksAgain = 0;       // ... that needed the full ask after it
   std::array<std::uint64_t, kKinds> statements{};
   std::unordered_map<std::uint16_t, std::uint64_t> errors;  // error packets sent, by code
   StringMap<BackendCounters> backends;                      // by "host:port"
@@ -105,6 +107,10 @@ class ThreadMetrics {
  public:
   void accepted() { ++c_.connectionsAccepted; }
   void refused() { ++c_.connectionsRefused; }
+  void firstAsk(bool again) {
+    ++c_.firstAsks;
+    c_.firstAsksAgain += again ? 1 : 0;
+  }
   void statement(Kind k) { ++c_.statements[static_cast<std::size_t>(k)]; }
   void error(std::uint16_t code) { ++c_.errors[code]; }
   // Stable references (node-based maps): a caller may keep one while its backend / shard lives.

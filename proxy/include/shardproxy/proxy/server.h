@@ -28,10 +28,12 @@
 #include "shardproxy/migrations/ha.h"
 #include "shardproxy/proxy/admin_executor.h"
 #include "shardproxy/proxy/authenticator.h"
+#include "shardproxy/proxy/batch_send.h"
 #include "shardproxy/proxy/config.h"
 #include "shardproxy/proxy/digests.h"
 #include "shardproxy/proxy/health_checker.h"
 #include "shardproxy/proxy/keyspace_gate.h"
+#include "shardproxy/proxy/merge_engine.h"
 #include "shardproxy/proxy/metrics.h"
 #include "shardproxy/proxy/pool.h"
 #include "shardproxy/proxy/schema_tracker.h"
@@ -167,6 +169,10 @@ struct ThreadContext {
   metrics::ThreadMetrics metrics;
   // This thread's query digests (SHOW QUERY DIGEST reads copies made on this thread).
   DigestTable digests;
+  // Which statements get a first, smaller ask over several shards (merge_engine.h).
+  FirstAskGuard firstAsks;
+  // A statement's commands to several shards, sent in one system call (batch_send.h).
+  BatchSender batchSender;
   // Statement-error log lines (--log-statement-errors) this thread may write: 20 a second.
   shardproxy::LogThrottle errorLog{20};
   // One thread runs this context and every socket stays on it, so the reactor's per-descriptor

@@ -132,6 +132,12 @@ struct MergeSpec {
   std::vector<std::uint32_t> droppedParams;
   bool limitParam = false;
   std::uint64_t pushedLimit = 0;
+  // The first ask (0: none): the shards are sent the statement with LIMIT `firstLimit` instead
+  // of OFFSET + LIMIT (Plan::firstAskSql), the rows the merge needs if they are spread over the
+  // shards as hashing spreads rows (firstAskLimit()). When a shard returns that many and the
+  // merge needs a row past its last one, the answer is not known from them: nothing has reached
+  // the client yet, and every shard is asked again with the full LIMIT (docs/merging.md).
+  std::uint64_t firstLimit = 0;
   // SELECT SQL_CALC_FOUND_ROWS: the session asks each shard FOUND_ROWS() afterwards and answers
   // the client's SELECT FOUND_ROWS() with the sum (rows, not groups: only without aggregates
   // and DISTINCT).
@@ -151,5 +157,13 @@ namespace shardproxy::router {
 // "aggregate: v0=count v1=avg(h0/h1) | group: h2~h3 | order: v1 desc | limit: 10 offset 5".
 // `h2~h3` is a key with its collation weight; `vN` / `hN` visible / hidden columns.
 std::string describe(const MergeSpec& spec);
+
+// The LIMIT each of `shards` shards is first asked for when the merge needs `needed` rows
+// (OFFSET + LIMIT) in order: the share of one shard when rows and sort keys are unrelated
+// (binomial: needed / shards on average) plus five standard deviations, so that fewer than one
+// ask in a million under that assumption needs the second, full one. 0 when it would not save
+// much: fewer than 3 shards, fewer than 32 rows, more than 10,000 (the merge holds its answer
+// until it knows), or a first ask above two thirds of `needed`.
+std::uint64_t firstAskLimit(std::uint64_t needed, std::size_t shards);
 
 }  // namespace shardproxy::router

@@ -164,6 +164,12 @@ struct Plan {
     return t.length == 0 ? text : std::string_view(buffer).substr(t.offset, t.length);
   }
   bool rewritten(std::size_t i) const { return targets[i].length != 0; }
+  // kMerge with MergeSpec::firstLimit: every target's SQL with the first ask's LIMIT; else empty.
+  std::uint32_t firstAskOffset = 0;
+  std::uint32_t firstAskLength = 0;
+  std::string_view firstAskSql() const {
+    return std::string_view(buffer).substr(firstAskOffset, firstAskLength);
+  }
 };
 
 struct PlanInput {
