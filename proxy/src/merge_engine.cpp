@@ -235,6 +235,19 @@ asio::awaitable<MergeResult> relayMergeSpec(std::span<BackendConnection* const> 
     }
     co_return take(i, *pkt, decode);
   };
+  // Reads and drops every shard's rows still to come (a row already in a channel's buffer costs no
+  // coroutine). No co_await inside a short-circuit condition: GCC 12 miscompiles it.
+  auto drainAll = [&]() -> asio::awaitable<void> {
+    for (std::size_t i = 0; i < k; ++i) {
+      while (src[i].active) {
+        if (auto buffered = src[i].be->channel().tryReadBuffered()) {
+          if (!take(i, *buffered, false)) break;
+          continue;
+        }
+        if (!co_await advance(i, false)) break;
+      }
+    }
+  };
   auto broken = [&] { return r.error || r.outcome != MergeResult::Outcome::kDone; };
   auto failedYet = [&] { return broken() || askAgain; };
 
@@ -288,15 +301,7 @@ asio::awaitable<MergeResult> relayMergeSpec(std::span<BackendConnection* const> 
   if (askAgain && !broken() && !merger.error()) {
     // Not enough: read every shard's answer to its end (short: at most firstLimit rows each),
     // take back what was written for the client, and let the caller send the full ask.
-    for (std::size_t i = 0; i < k; ++i) {
-      while (src[i].active) {
-        if (auto buffered = src[i].be->channel().tryReadBuffered()) {
-          if (!take(i, *buffered, false)) break;
-          continue;
-        }
-        if (!co_await advance(i, false)) break;
-      }
-    }
+    co_await drainAll();
     if (!broken()) {
       out.resize(outStart);
       MergeResult again;
@@ -324,16 +329,7 @@ asio::awaitable<MergeResult> relayMergeSpec(std::span<BackendConnection* const> 
   }
   // LIMIT reached before the shards ended: read the rest so the connections stay usable (the
   // pushed-down LIMIT keeps it short).
-  // (No co_await inside a short-circuit condition: GCC 12 miscompiles it.)
-  for (std::size_t i = 0; i < k; ++i) {
-    while (src[i].active) {
-      if (auto buffered = src[i].be->channel().tryReadBuffered()) {
-        if (!take(i, *buffered, false)) break;
-        continue;
-      }
-      if (!co_await advance(i, false)) break;
-    }
-  }
+  co_await drainAll();
   if (failedYet()) {
     r.nextSeq = seq;
     if (!clientGone && !out.empty()) clientGone = static_cast<bool>(co_await client.flush());
