@@ -41,18 +41,22 @@ std::string writeOutcome(const catalog::Snapshot* snap, const Plan& plan, const 
   return describeWriteOutcome(keyspace, names, r);
 }
 
-}  // namespace
-
-// --- sending ---------------------------------------------------------------------------------
-
-asio::awaitable<bool> ClientSession::sendQuery(BackendConnection& conn, std::string_view sql) {
-  auto& out = conn.channel().out();
+// A COM_QUERY of `sql`, framed into `out` (not sent).
+void queueQuery(protocol::Bytes& out, std::string_view sql) {
   std::uint8_t seq = 0;
   std::size_t start = protocol::beginPacket(out);
   protocol::ByteWriter w(out);
   w.u8(static_cast<std::uint8_t>(Command::kQuery));
   w.str(sql);
   protocol::endPacket(out, start, seq);
+}
+
+}  // namespace
+
+// --- sending ---------------------------------------------------------------------------------
+
+asio::awaitable<bool> ClientSession::sendQuery(BackendConnection& conn, std::string_view sql) {
+  queueQuery(conn.channel().out(), sql);
   co_return !(co_await conn.channel().flush());
 }
 
@@ -252,12 +256,17 @@ asio::awaitable<bool> ClientSession::executeMulti(const Plan& plan, const Packet
   // Send to all, then read each in turn: the shards work in parallel. A text command is written
   // into every shard's buffer first and the buffers go out in one system call (batch_send.h).
   const bool batched = stmt == nullptr;
-  auto lostWhileSending = [&](std::string addr) -> asio::awaitable<bool> {
-    for (SessionConn* t : targets_)
-      t->conn->broken = true;  // their responses will never be read
-    // The targets point into conns_: nothing reads them once releasing starts.
+  // The first `sent` targets were sent the command and their responses will never be read: their
+  // connections are released as broken. (The targets point into conns_: nothing reads them once
+  // releasing starts.)
+  auto abandon = [&](std::size_t sent) {
+    for (std::size_t j = 0; j < sent; ++j)
+      targets_[j]->conn->broken = true;
     for (std::size_t k = conns_.size(); k-- > 0;)
       if (conns_[k].conn && conns_[k].conn->broken) releaseConn(conns_[k], true);
+  };
+  auto lostWhileSending = [&](std::string addr, std::size_t sent) -> asio::awaitable<bool> {
+    abandon(sent);
     co_return co_await sendError(
         Error::make(ErrorCode::kBackendLost,
                     fmt::format("Lost connection to backend '{}' while sending the command", addr)),
@@ -277,17 +286,12 @@ asio::awaitable<bool> ClientSession::executeMulti(const Plan& plan, const Packet
     if (txWrite) c.wrote = true;
     if (batched) {
       auto& out = c.conn->channel().out();
-      std::uint8_t s = 0;
       if (firstAsk || plan.rewritten(i)) {
-        const std::string_view sql = firstAsk ? plan.firstAskSql() : plan.sqlFor(i);
-        std::size_t start = protocol::beginPacket(out);
-        protocol::ByteWriter w(out);
-        w.u8(static_cast<std::uint8_t>(Command::kQuery));
-        w.str(sql);
-        protocol::endPacket(out, start, s);
+        queueQuery(out, firstAsk ? plan.firstAskSql() : plan.sqlFor(i));
       } else if (!pkt.raw.empty()) {
-        out.insert(out.end(), pkt.raw.begin(), pkt.raw.end());
+        out.insert(out.end(), pkt.raw.begin(), pkt.raw.end());  // the client's packet as sent
       } else {
+        std::uint8_t s = 0;
         protocol::appendPacket(out, pkt.payload, s);
       }
       continue;
@@ -296,10 +300,7 @@ asio::awaitable<bool> ClientSession::executeMulti(const Plan& plan, const Packet
     if (variant != nullptr) {
       auto id = co_await preparedOn(*variant, c);
       if (!id) {
-        for (std::size_t j = 0; j < i; ++j)
-          targets_[j]->conn->broken = true;  // their responses will never be read
-        for (std::size_t k = conns_.size(); k-- > 0;)
-          if (conns_[k].conn && conns_[k].conn->broken) releaseConn(conns_[k], true);
+        abandon(i);
         co_return co_await sendError(id.error(), seq);
       }
       auto& out = c.conn->channel().out();
@@ -312,10 +313,7 @@ asio::awaitable<bool> ClientSession::executeMulti(const Plan& plan, const Packet
     } else {
       auto id = co_await preparedOn(*stmt, c);
       if (!id) {
-        for (std::size_t j = 0; j < i; ++j)
-          targets_[j]->conn->broken = true;
-        for (std::size_t k = conns_.size(); k-- > 0;)
-          if (conns_[k].conn && conns_[k].conn->broken) releaseConn(conns_[k], true);
+        abandon(i);
         co_return co_await sendError(id.error(), seq);
       }
       protocol::ByteView copy = executePacketFor(*stmt, pkt, c.conn->serial(), true);
@@ -326,19 +324,7 @@ asio::awaitable<bool> ClientSession::executeMulti(const Plan& plan, const Packet
       protocol::endPacket(out, start, s);
       sent = !(co_await c.conn->channel().flush());
     }
-    if (!sent) {
-      std::string addr = c.address.toString();
-      c.conn->broken = true;
-      for (std::size_t j = 0; j < i; ++j)
-        targets_[j]->conn->broken = true;  // their responses will never be read
-      for (std::size_t k = conns_.size(); k-- > 0;)
-        if (conns_[k].conn && conns_[k].conn->broken) releaseConn(conns_[k], true);
-      co_return co_await sendError(
-          Error::make(
-              ErrorCode::kBackendLost,
-              fmt::format("Lost connection to backend '{}' while sending the command", addr)),
-          seq);
-    }
+    if (!sent) co_return co_await lostWhileSending(c.address.toString(), i + 1);
   }
   if (batched) {
     batch_.clear();
@@ -360,7 +346,7 @@ asio::awaitable<bool> ClientSession::executeMulti(const Plan& plan, const Packet
       }
       // What the socket did not take at once (TLS, a full send buffer, an error to report).
       if (!ch.out().empty() && co_await ch.flush()) {
-        co_return co_await lostWhileSending(t->address.toString());
+        co_return co_await lostWhileSending(t->address.toString(), targets_.size());
       }
     }
   }
