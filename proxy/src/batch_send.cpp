@@ -12,8 +12,17 @@
 namespace shardproxy::proxy {
 
 namespace {
+
 constexpr unsigned kEntries = 64;
+constexpr int kFlags = MSG_DONTWAIT | MSG_NOSIGNAL;
+
+// One item by send(): without a ring, or after it failed.
+void sendPlain(BatchSender::Item& it) {
+  const ssize_t n = ::send(it.fd, it.data, it.size, kFlags);
+  it.result = n < 0 ? -errno : n;
 }
+
+}  // namespace
 
 struct BatchSender::Ring {
   io_uring ring{};
@@ -35,12 +44,9 @@ BatchSender::~BatchSender() {
 }
 
 void BatchSender::send(std::span<Item> items) {
-  constexpr int kFlags = MSG_DONTWAIT | MSG_NOSIGNAL;
   if (ring_ == nullptr) {
-    for (Item& it : items) {
-      const ssize_t n = ::send(it.fd, it.data, it.size, kFlags);
-      it.result = n < 0 ? -errno : n;
-    }
+    for (Item& it : items)
+      sendPlain(it);
     return;
   }
   io_uring& ring = ring_->ring;
@@ -53,14 +59,13 @@ void BatchSender::send(std::span<Item> items) {
       io_uring_prep_send(sqe, it.fd, it.data, it.size, kFlags);
       io_uring_sqe_set_data64(sqe, from + i);
     }
-    std::size_t seen = 0;
     std::size_t submitted = 0;
     while (submitted < count) {
-      const int n = io_uring_submit_and_wait(&ring, static_cast<unsigned>(count - seen));
-      if (n < 0) break;
+      const int n = io_uring_submit_and_wait(&ring, static_cast<unsigned>(count));
+      if (n <= 0) break;
       submitted += static_cast<std::size_t>(n);
-      if (n == 0) break;
     }
+    std::size_t seen = 0;
     while (seen < submitted) {
       io_uring_cqe* cqe = nullptr;
       if (io_uring_wait_cqe(&ring, &cqe) != 0 || cqe == nullptr) break;
@@ -78,8 +83,7 @@ void BatchSender::send(std::span<Item> items) {
       for (std::size_t i = from; i < items.size(); ++i) {
         Item& it = items[i];
         if (i < from + count && it.result != -EAGAIN) continue;  // done (or failed) in the ring
-        const ssize_t n = ::send(it.fd, it.data, it.size, kFlags);
-        it.result = n < 0 ? -errno : n;
+        sendPlain(it);
       }
       return;
     }
