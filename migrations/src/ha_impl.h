@@ -60,6 +60,19 @@ struct Group {
   bool autoFailover = true;                 // every keyspace has it on
 };
 
+// The fields of an HA line about `shards`: the shard's keyspace and name for one shard, the
+// keyspace alone for several of one keyspace (the message names them all).
+inline LogFields haFields(const std::vector<ShardRef>& shards) {
+  LogFields f;
+  if (shards.empty()) return f;
+  f.keyspace = shards.front().keyspace;
+  if (shards.size() == 1) f.shard = shards.front().shard;
+  for (const auto& s : shards) {
+    if (s.keyspace != f.keyspace) return LogFields{};
+  }
+  return f;
+}
+
 inline Group groupOf(const catalog::Snapshot& snap, const catalog::Endpoint& primary) {
   Group g;
   g.primary = primary;

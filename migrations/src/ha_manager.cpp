@@ -149,8 +149,9 @@ void HaManager::primaryFailing(const catalog::Endpoint& primary, int failures, i
     s.holding = true;
     // Deadline now: nothing to wait for, a dead primary's transactions cannot finish.
     (void)impl_->gate.holdShards(s.held, "lost its primary, which is being probed", Clock::now());
-    log::migrations()->warn("ha: primary {} of {} failed a probe ({}); holding its statements",
-                            primary.toString(), fmt::join(g.labels, ", "), problem);
+    logWith(*log::migrations(), spdlog::level::warn, haFields(g.shards),
+            "ha: primary {} of {} failed a probe ({}); holding its statements", primary.toString(),
+            fmt::join(g.labels, ", "), problem);
   }
   if (failures >= threshold) impl_->wake.notify_all();
 }
@@ -161,8 +162,8 @@ void HaManager::primaryRecovered(const catalog::Endpoint& primary) {
   if (it == impl_->suspects.end()) return;
   if (it->second.holding && !impl_->running) {
     impl_->gate.releaseShards(it->second.held);
-    log::migrations()->info("ha: primary {} answers again; statements released",
-                            primary.toString());
+    logWith(*log::migrations(), spdlog::level::info, haFields(it->second.held),
+            "ha: primary {} answers again; statements released", primary.toString());
   } else if (it->second.holding) {
     return;  // a failover is under way: it releases
   }

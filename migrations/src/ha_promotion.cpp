@@ -84,8 +84,8 @@ Result<catalog::HaEvent> HaManager::Impl::switchover(const SwitchoverRequest& re
   auto id = (*cat)->recordHaEvent(e);
   if (!id) return id.takeError();
   e.id = *id;
-  log::migrations()->info("ha: switchover of {} from {} to {}", e.shards, e.oldPrimary,
-                          e.newPrimary);
+  logWith(*log::migrations(), spdlog::level::info, haFields(g.shards),
+          "ha: switchover of {} from {} to {}", e.shards, e.oldPrimary, e.newPrimary);
 
   // Connections first, so the pause holds only the work itself.
   BlockingClient old;
@@ -160,7 +160,8 @@ Result<catalog::HaEvent> HaManager::Impl::switchover(const SwitchoverRequest& re
     e.detail =
         fmt::format("aborted after {} ms, {} kept its role: {}", pauseMs, e.oldPrimary, failure);
     finish(**cat, e, "failed", pauseMs);
-    log::migrations()->warn("ha: switchover of {} {}", e.shards, e.detail);
+    logWith(*log::migrations(), spdlog::level::warn, haFields(g.shards), "ha: switchover of {} {}",
+            e.shards, e.detail);
     return Error::make(ErrorCode::kMigration, "switchover " + e.detail);
   }
   e.newGtid = newGtid;
@@ -206,8 +207,9 @@ Result<catalog::HaEvent> HaManager::Impl::switchover(const SwitchoverRequest& re
   }
   e.detail = fmt::format("{}", fmt::join(notes, "; "));
   finish(**cat, e, switched ? "done" : "failed", pauseMs);
-  log::migrations()->info("ha: switchover of {} to {} done, statements held {} ms{}{}", e.shards,
-                          e.newPrimary, pauseMs, e.detail.empty() ? "" : ": ", e.detail);
+  logWith(*log::migrations(), spdlog::level::info, haFields(g.shards),
+          "ha: switchover of {} to {} done, statements held {} ms{}{}", e.shards, e.newPrimary,
+          pauseMs, e.detail.empty() ? "" : ": ", e.detail);
   if (!switched) return switched.takeError();
   return e;
 }
@@ -234,7 +236,8 @@ void HaManager::Impl::failover(const catalog::Endpoint& primary) {
   e.startedMs = nowMs();
   e.oldPrimaryState = "unreachable";
   if (auto id = (*cat)->recordHaEvent(e)) e.id = *id;
-  log::migrations()->warn("ha: failing over {} (primary {} is down)", e.shards, e.oldPrimary);
+  logWith(*log::migrations(), spdlog::level::warn, haFields(g.shards),
+          "ha: failing over {} (primary {} is down)", e.shards, e.oldPrimary);
   // Already held since the first failed probe; this hold is the failover's own.
   (void)gate.holdShards(g.shards, "is failing over to a new primary", Clock::now());
 
@@ -303,7 +306,8 @@ void HaManager::Impl::failover(const catalog::Endpoint& primary) {
     e.detail = failure + "; statements fail until the primary is back or a DBA acts";
     finish(**cat, e, "failed",
            std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count());
-    log::migrations()->error("ha: failover of {} failed: {}", e.shards, e.detail);
+    logWith(*log::migrations(), spdlog::level::err, haFields(g.shards),
+            "ha: failover of {} failed: {}", e.shards, e.detail);
     return;
   }
   e.newGtid = newGtid;
@@ -330,7 +334,8 @@ void HaManager::Impl::failover(const catalog::Endpoint& primary) {
   }
   e.detail = fmt::format("{}", fmt::join(notes, "; "));
   finish(**cat, e, switched ? "done" : "failed", ms);
-  log::migrations()->warn(
+  logWith(
+      *log::migrations(), spdlog::level::warn, haFields(g.shards),
       "ha: failover of {} to {} done, statements held {} ms; {} is offline and will be fenced if "
       "it comes back{}{}",
       e.shards, e.newPrimary, ms, e.oldPrimary, e.detail.empty() ? "" : ": ", e.detail);

@@ -272,6 +272,12 @@ if [[ -n $done_at && -n $promoted && $promoted != "$dead" ]]; then
 else
   fail "no failover of 80- after 20 s (primary ${promoted:-?}; last record: ${row:-none})"
 fi
+# The failover's log lines carry the shard as fields of their own (docs/observability.md).
+if grep -q "keyspace=shop shard=80- ha: failover of shop/80- to" "$work/proxy.log"; then
+  pass "the failover's log line names keyspace=shop shard=80- as fields"
+else
+  fail "no 'keyspace=shop shard=80- ha: failover of' line in the proxy's log"
+fi
 "${L[@]}" report --stats "$work/stats-failover.json" --window "$tk" "$(now)" --max-pause 10 --label "failover" \
   2>&1 | sed 's/^pause /      pause /'
 [[ ${PIPESTATUS[0]} == 0 ]] || failed=1
