@@ -71,6 +71,7 @@ for p in "$p2" "$p3"; do
   root_sql "$p" "CREATE DATABASE IF NOT EXISTS shop" >/dev/null
 done
 out=$(admin "RESHARD KEYSPACE shop FROM (\`80-\`) TO (\`80-c0\`, \`c0-\`) THROTTLE 20 ROWS")
+mig_id=$out
 [[ $out =~ ^[0-9]+$ ]] && pass "a migration is recorded (id $out, throttled so it is still copying)" \
   || fail "RESHARD: $out"
 sleep 6  # a few 2 s samples of the traffic
@@ -119,6 +120,30 @@ step "the JSON API"
 out=$(curl -s "http://127.0.0.1:$http_port/api/shardmap")
 /usr/bin/python3 -c 'import json,sys; m=json.loads(sys.argv[1]); ks=m["keyspaces"][0]; s={x["name"]:(x["start"],x["end"]) for x in ks["shards"]}; assert s["-80"]==(0.0,0.5) and s["80-c0"]==(0.5,0.75) and s["c0-"]==(0.75,1.0), s' "$out" \
   && pass "/api/shardmap: ranges as fractions of the keyspace-ID space" || fail "/api/shardmap: $out"
+# The same migration in /metrics: its phase, rows copied of the estimate, progress, and the
+# catch-up lag once it replicates (or the ETA while it copies).
+curl -s "http://127.0.0.1:$http_port/metrics" >"$work/metrics.txt"
+if python3 - "$mig_id" "$work/metrics.txt"; then
+  pass "/metrics: migration $mig_id's phase, rows copied, progress and lag or ETA"
+else
+  fail "/metrics: migration $mig_id's families missing or wrong"
+fi <<'PY'
+import re, sys
+mid = sys.argv[1]
+text = open(sys.argv[2]).read()
+def val(name):
+    m = re.search(r'^%s\{id="%s"\} (\S+)$' % (name, mid), text, re.M)
+    return float(m.group(1)) if m else None
+info = re.search(r'^shardproxy_migration_info\{id="%s",keyspace="shop",phase="(\w+)"\} 1$' % mid, text, re.M)
+copied, est, prog = (val("shardproxy_migration_rows_copied"), val("shardproxy_migration_rows_estimated"),
+                     val("shardproxy_migration_progress_ratio"))
+lag, eta = val("shardproxy_migration_catchup_lag_seconds"), val("shardproxy_migration_eta_seconds")
+print("      phase %s, copied %s of %s, progress %s, lag %s s, eta %s s" %
+      (info and info.group(1), copied, est, prog, lag, eta))
+ok = bool(info) and copied is not None and copied > 0 and est and 0 < prog <= 1
+ok = ok and (lag is not None or eta is not None)
+sys.exit(0 if ok else 1)
+PY
 kill -0 "$proxy_pid" 2>/dev/null && pass "the proxy kept running" || fail "the proxy died"
 echo "$TEST_NAME: $([[ $failed == 0 ]] && echo PASSED || echo FAILED) in $((SECONDS - t_start)) s"
 exit $failed
