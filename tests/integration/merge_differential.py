@@ -8,9 +8,12 @@ does not. Values a _ci collation calls equal ('Alpha', 'alpha ') are compared fo
 server may return either (group keys, MIN/MAX, DISTINCT, ties). Doubles to 12 significant digits
 (the order of a floating-point sum differs between one server and four).
 
-Usage: merge_differential.py APP_PORT REF_PORT [SEED] [QUERIES]
+Usage: merge_differential.py APP_PORT REF_PORT [SEED] [QUERIES] [DUMP]
+DUMP: a file to write every query the proxy answered to, one JSON object a line (sql, ordered,
+fold), for the binary-protocol pass (clients/node_merge_differential.js).
 """
 import decimal
+import json
 import random
 import struct
 import sys
@@ -21,6 +24,7 @@ import xxhash
 APP, REF = int(sys.argv[1]), int(sys.argv[2])
 SEED = int(sys.argv[3]) if len(sys.argv) > 3 else 20261204
 N = int(sys.argv[4]) if len(sys.argv) > 4 else 2000
+DUMP = open(sys.argv[5], "w") if len(sys.argv) > 5 else None
 failed = 0
 refused = 0
 compared = 0
@@ -189,11 +193,18 @@ def gen_star(rnd, where):
 STRING_TYPES = {15, 252, 253, 254}
 
 
+NUMERIC_TYPES = {0, 1, 2, 3, 4, 5, 8, 9, 13, 246}
+KEY_FLAGS = 2 | 4 | 8 | 16384 | 32768  # PRI_KEY UNIQUE_KEY MULTIPLE_KEY PART_KEY GROUP
+
+
 def describe(cur):
     # A string column's "decimals" (0 or 39) follows the server's execution plan (a temporary
-    # table or not), not the query: the same server reports either for the same column. Every
-    # other field is compared.
-    return [(d[0], d[1], d[4], None if d[1] in STRING_TYPES else d[5]) for d in cur.description]
+    # table or not), not the query: the same server reports either for the same column. So do
+    # the key flags, GROUP_FLAG and a number's BINARY flag (clients/node_merge_differential.js
+    # says when). Every other field and flag is compared.
+    return [(d[0], d[1], d[4], None if d[1] in STRING_TYPES else d[5],
+             f.flags & ~(KEY_FLAGS | (128 if d[1] in NUMERIC_TYPES else 0)))
+            for d, f in zip(cur.description, cur._result.fields)]
 
 
 def main():
@@ -233,6 +244,8 @@ def main():
             continue
         compared += 1
         stars += sql in MUST_MERGE
+        if DUMP:
+            DUMP.write(json.dumps({"sql": sql, "ordered": ordered, "fold": fold}) + "\n")
         f = dict(fold)
 
         def key(r):
@@ -248,6 +261,8 @@ def main():
         if g != w:
             failed += 1
             print(f"FAIL  {sql}\n   proxy {len(g)} rows {g[:5]}\n   ref   {len(w)} rows {w[:5]}")
+    if DUMP:
+        DUMP.close()
     print(f"{'PASS' if failed == 0 else 'FAIL'}  merge differential: {compared} queries compared,"
           f" {refused} refused (1235, or 1038 past merge_buffer_rows), {failed} mismatches (seed {SEED});"
           f" {stars} with * (spelled out from the tracked schema where the merge needs it)")

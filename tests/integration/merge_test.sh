@@ -47,7 +47,11 @@ mariadb -h127.0.0.1 -P"$p0" -uroot -e "CREATE DATABASE IF NOT EXISTS mref" || di
 pass "keyspace shop: 4 shards, m_items sharded by id; reference database mref on $p0"
 
 /usr/bin/python3 "$root/tests/integration/merge_differential.py" "$app_port" "$p0" \
-  "${1:-20261204}" "${2:-2000}" | tail -40
+  "${1:-20261204}" "${2:-2000}" "$work/queries.jsonl" | tail -40
+[[ ${PIPESTATUS[0]} == 0 ]] || failed=1
+# The same queries in the binary protocol (prepared statements), against the reference's.
+SP_PORT=$app_port REF_PORT=$p0 node "$root/tests/integration/clients/node_merge_differential.js" \
+  "$work/queries.jsonl" | tee "$work/binary.log" | tail -40
 [[ ${PIPESTATUS[0]} == 0 ]] || failed=1
 # The differential's ORDER BY ... LIMIT queries took both ways of the first ask (sk orders the rows
 # shard by shard; the other keys are spread over the shards).
