@@ -491,13 +491,17 @@ asio::awaitable<bool> ClientSession::onStmtExecute(const Packet& pkt) {
     co_return co_await lostTransaction(parsed ? &parsed.statement() : nullptr, seq);
   }
   if (foundRows_) {
+    // As for a text query (onQueryText): the previous statement was a merged SELECT
+    // SQL_CALC_FOUND_ROWS, so FOUND_ROWS() is the sum of the shards', here in binary rows.
+    const std::uint64_t found = *foundRows_;
     foundRows_.reset();
-    if (parsed && detail::isFoundRowsQuery(parsed.statement())) {
-      co_return co_await sendError(
-          Error::make(ErrorCode::kNotSupportedYet,
-                      "FOUND_ROWS() after a SELECT SQL_CALC_FOUND_ROWS over several shards is "
-                      "answered to a text query (COM_QUERY), not a prepared statement"),
-          seq);
+    if (auto name = parsed ? detail::foundRowsQuery(parsed.statement()) : std::nullopt) {
+      TextResultSet rs;
+      rs.columns = {std::string(*name)};
+      rs.integer = {true};
+      rs.rows.push_back({std::to_string(found)});
+      encodeResultSet(rs, caps_, statusFlags(), seq, client_.out(), /*binaryRows=*/true);
+      co_return !(co_await client_.flush());
     }
   }
   router::Plan session;

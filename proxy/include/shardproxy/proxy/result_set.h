@@ -22,7 +22,9 @@ struct TextResultSet {
 };
 
 // Appends the framed packets of `rs` to `out`, starting at sequence id `seq` (advanced).
+// `binaryRows`: rows of the binary protocol (the answer to a COM_STMT_EXECUTE): a BIGINT column's
+// values as 8 bytes, text as length-encoded strings, NULLs in the row's bitmap.
 void encodeResultSet(const TextResultSet& rs, std::uint32_t capabilities, std::uint16_t status,
-                     std::uint8_t& seq, protocol::Bytes& out);
+                     std::uint8_t& seq, protocol::Bytes& out, bool binaryRows = false);
 
 }  // namespace shardproxy::proxy
