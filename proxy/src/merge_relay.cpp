@@ -180,6 +180,7 @@ asio::awaitable<MergeResult> relayMerged(std::span<BackendConnection* const> bac
   if (!resultSet) {
     protocol::OkPacket ok;
     ok.affectedRows = affected;
+    r.affected = affected;
     ok.lastInsertId = insertId != 0 ? insertId : lastInsertId;
     ok.statusFlags = status;
     ok.warnings = w;

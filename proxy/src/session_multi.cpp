@@ -60,6 +60,34 @@ asio::awaitable<bool> ClientSession::sendQuery(BackendConnection& conn, std::str
   co_return !(co_await conn.channel().flush());
 }
 
+asio::awaitable<std::optional<bool>> ClientSession::answerMergedCount(
+    const sql::Statement* statement, std::uint8_t seq, bool binaryRows) {
+  // Any statement forgets them, these too.
+  const auto found = foundRows_;
+  const auto count = rowCount_;
+  foundRows_.reset();
+  rowCount_.reset();
+  const auto q = statement != nullptr ? detail::countQuery(*statement) : std::nullopt;
+  std::optional<std::int64_t> value;
+  if (q && q->rowCount) {
+    // After a merged SELECT (found is set) ROW_COUNT() is -1, as after any SELECT.
+    if (count) value = static_cast<std::int64_t>(*count);
+    if (found) value = -1;
+  } else if (q && found) {
+    value = static_cast<std::int64_t>(*found);
+  }
+  if (!value) co_return std::nullopt;
+  TextResultSet rs;
+  rs.columns = {std::string(q->name)};
+  rs.integer = {true};
+  rs.rows.push_back({std::to_string(*value)});
+  encodeResultSet(rs, caps_, statusFlags(), seq, client_.out(), binaryRows);
+  // The answer was a SELECT of one row that no backend saw: the next FOUND_ROWS() is 1 and
+  // ROW_COUNT() -1, as one server answers (the backends' last statement was before it).
+  foundRows_ = 1;
+  co_return !(co_await client_.flush());
+}
+
 asio::awaitable<bool> ClientSession::relayMany(std::span<SessionConn* const> conns,
                                                const Plan& plan, std::uint8_t seq, bool binary,
                                                bool firstAsk, bool heldBack) {
@@ -110,6 +138,9 @@ asio::awaitable<bool> ClientSession::relayMany(std::span<SessionConn* const> con
   heldOkSeq_ = r.finalSeq;
   statementOk_ = r.finished && r.outcome == MergeResult::Outcome::kDone && !r.error;
   if (r.finished && r.outcome == MergeResult::Outcome::kDone) noteInsertId(plan, 0);
+  // A write on several shards: ROW_COUNT() is the sum the client was told, which no one shard
+  // knows (answerMergedCount). Copies (a reference table) report one backend's, which it knows.
+  if (statementOk_ && r.affected && conns.size() > 1 && !plan.copies) rowCount_ = *r.affected;
   for (std::size_t i = 0; i < conns.size(); ++i) {
     if (r.status[i] != 0) conns[i]->inTx = (r.status[i] & protocol::status::kInTrans) != 0;
   }
@@ -386,6 +417,7 @@ asio::awaitable<bool> ClientSession::executeAtomically(const Plan& plan, const P
     // The client has not seen the OK: it gets the commit's error instead.
     client_.out().resize(heldOkStart_);
     statementOk_ = false;
+    rowCount_.reset();  // nothing was written
     co_return co_await sendError(ended.error(), heldOkSeq_);
   }
   co_return !(co_await client_.flush());

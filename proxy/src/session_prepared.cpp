@@ -490,19 +490,9 @@ asio::awaitable<bool> ClientSession::onStmtExecute(const Packet& pkt) {
   if (!txLost_.empty()) [[unlikely]] {
     co_return co_await lostTransaction(parsed ? &parsed.statement() : nullptr, seq);
   }
-  if (foundRows_) {
-    // As for a text query (onQueryText): the previous statement was a merged SELECT
-    // SQL_CALC_FOUND_ROWS, so FOUND_ROWS() is the sum of the shards', here in binary rows.
-    const std::uint64_t found = *foundRows_;
-    foundRows_.reset();
-    if (auto name = parsed ? detail::foundRowsQuery(parsed.statement()) : std::nullopt) {
-      TextResultSet rs;
-      rs.columns = {std::string(*name)};
-      rs.integer = {true};
-      rs.rows.push_back({std::to_string(found)});
-      encodeResultSet(rs, caps_, statusFlags(), seq, client_.out(), /*binaryRows=*/true);
-      co_return !(co_await client_.flush());
-    }
+  if (foundRows_ || rowCount_) {
+    auto answered = co_await answerMergedCount(parsed ? &parsed.statement() : nullptr, seq, true);
+    if (answered) co_return *answered;
   }
   router::Plan session;
   session.kind = router::PlanKind::kSessionConnection;

@@ -86,21 +86,9 @@ asio::awaitable<bool> ClientSession::onQueryText(const Packet& pkt, std::string_
   }
   if (parsed.next() < sql.size()) co_return co_await onMultiStatement(pkt, sql, seq);
   const sql::Statement& statement = parsed.statement();
-  if (foundRows_) {
-    // The previous statement was a merged SELECT SQL_CALC_FOUND_ROWS: FOUND_ROWS() is the sum of
-    // the shards' (no one shard knows it). Any statement forgets it, FOUND_ROWS() too: it is a
-    // SELECT of one row, so the next FOUND_ROWS() is 1, as the backend it then goes to answers
-    // (its last statement was the proxy's SELECT FOUND_ROWS()).
-    const std::uint64_t found = *foundRows_;
-    foundRows_.reset();
-    if (auto name = detail::foundRowsQuery(statement)) {
-      TextResultSet rs;
-      rs.columns = {std::string(*name)};
-      rs.integer = {true};
-      rs.rows.push_back({std::to_string(found)});
-      encodeResultSet(rs, caps_, statusFlags(), seq, client_.out());
-      co_return !(co_await client_.flush());
-    }
+  if (foundRows_ || rowCount_) {
+    auto answered = co_await answerMergedCount(&statement, seq, false);
+    if (answered) co_return *answered;
   }
   if (statement.kind == sql::StatementKind::kExplain &&
       statement.as<sql::ExplainStatement>()->route) {

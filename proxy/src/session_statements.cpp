@@ -204,7 +204,7 @@ asio::awaitable<bool> ClientSession::onExplainRoute(const sql::Statement& statem
 
 namespace detail {
 
-std::optional<std::string_view> foundRowsQuery(const sql::Statement& st) {
+std::optional<CountQuery> countQuery(const sql::Statement& st) {
   const auto* sel = st.as<sql::SelectStatement>();
   if (sel == nullptr) return std::nullopt;
   const auto* b = sel->query->as<sql::SelectBlock>();
@@ -212,10 +212,10 @@ std::optional<std::string_view> foundRowsQuery(const sql::Statement& st) {
     return std::nullopt;
   }
   const auto* f = b->items[0]->expr->as<sql::Function>();
-  if (f == nullptr || !f->args.empty() || !iequals(f->name.name, "found_rows")) {
-    return std::nullopt;
-  }
-  return b->items[0]->alias.empty() ? f->text : b->items[0]->alias.name;
+  if (f == nullptr || !f->args.empty()) return std::nullopt;
+  const bool rowCount = iequals(f->name.name, "row_count");
+  if (!rowCount && !iequals(f->name.name, "found_rows")) return std::nullopt;
+  return CountQuery{b->items[0]->alias.empty() ? f->text : b->items[0]->alias.name, rowCount};
 }
 
 }  // namespace detail

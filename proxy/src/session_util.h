@@ -126,11 +126,13 @@ bool generatedExecutePayload(protocol::ByteView payload, std::uint16_t count,
                              std::span<const router::Plan::ExecuteParam> params,
                              protocol::Bytes& out);
 
-// `SELECT FOUND_ROWS() [AS name]`: the column name the server would give it, else nullopt.
-std::optional<std::string_view> foundRowsQuery(const router::sql::Statement& st);
-inline bool isFoundRowsQuery(const router::sql::Statement& st) {
-  return foundRowsQuery(st).has_value();
-}
+// `SELECT FOUND_ROWS() [AS name]` or `SELECT ROW_COUNT() [AS name]`: which, and the column name
+// the server would give it; else nullopt.
+struct CountQuery {
+  std::string_view name;
+  bool rowCount = false;  // ROW_COUNT(), else FOUND_ROWS()
+};
+std::optional<CountQuery> countQuery(const router::sql::Statement& st);
 
 // A command packet `cmd` + `text` built in `storage` (which must outlive it), with the sequence
 // ids of the client's packet `like`: a statement the proxy rewrote before running it.

@@ -411,6 +411,12 @@ def scatter_writes():
           n == len(orders), n)
     n = affected(c, "UPDATE orders SET amount = amount - 1000 WHERE amount >= 1000")
     check("... and the reverse UPDATE too", n == len(orders), n)
+    # ROW_COUNT() is the sum the client was told, which no one shard knows; then, after that
+    # SELECT, -1 (as one server answers), and FOUND_ROWS() counts its one row.
+    counts = [q(c, "SELECT ROW_COUNT()")[0][0], q(c, "SELECT ROW_COUNT() AS n")[0][0],
+              q(c, "SELECT FOUND_ROWS()")[0][0]]
+    check(f"ROW_COUNT() after the scatter UPDATE: {len(orders)}, then -1, FOUND_ROWS() 1",
+          counts == [len(orders), -1, 1], counts)
     a = next(i for i in sorted(customers) if shard_of(i) == 0 and i not in single_ids)
     b = next(i for i in sorted(customers) if shard_of(i) == 1 and i not in single_ids)
     n = affected(c, f"DELETE FROM customers WHERE id IN ({a}, {b}, 7777777)")

@@ -342,6 +342,11 @@ class ClientSession {
                               RelayResult* out = nullptr);
   // firstAsk: the shards were sent Plan::firstAskSql() (a merge asks again if it was not enough);
   // heldBack: MergeOptions::heldBack.
+  // When foundRows_ or rowCount_ is set: forgets both, and answers `statement` itself if it is
+  // SELECT FOUND_ROWS() / SELECT ROW_COUNT() and the value is known (text or binary rows).
+  // nullopt: not answered, the statement goes on; else whether the client connection stays.
+  asio::awaitable<std::optional<bool>> answerMergedCount(const router::sql::Statement* statement,
+                                                         std::uint8_t seq, bool binaryRows);
   asio::awaitable<bool> relayMany(std::span<SessionConn* const> conns, const router::Plan& plan,
                                   std::uint8_t seq, bool binary = false, bool firstAsk = false,
                                   bool heldBack = false);
@@ -369,9 +374,12 @@ class ClientSession {
   std::vector<SessionConn> conns_;
   int current_ = -1;             // index in conns_ of the connection that ran the last statement
   catalog::Endpoint lastWrite_;  // the backend of the last write (port 0: none yet)
-  // After a merged SELECT SQL_CALC_FOUND_ROWS: the sum of the shards' FOUND_ROWS(), answered to
-  // the next statement if it is SELECT FOUND_ROWS() (then forgotten).
+  // What no one backend knows after a statement on several shards, answered to the next
+  // statement if it asks (answerMergedCount), then forgotten: after a merged SELECT
+  // SQL_CALC_FOUND_ROWS, the sum of the shards' FOUND_ROWS(); after a write on several shards,
+  // the affected rows summed, for ROW_COUNT().
   std::optional<std::uint64_t> foundRows_;
+  std::optional<std::uint64_t> rowCount_;
   // The first value of the session's last INSERT given generated keys (0: none since the backend
   // reported an AUTO_INCREMENT of its own, or ever); bumped version per new value, so each
   // connection is told once (SessionConn::insertIdVersion).

@@ -33,6 +33,7 @@ struct MergeResult {
   std::uint8_t nextSeq = 1;   // the sequence id for the packet the caller sends next
   bool finished = false;      // the merged OK / terminator was sent (nothing left to send)
   std::uint64_t rows = 0;     // rows sent to the client (merged result sets)
+  std::optional<std::uint64_t> affected;  // the merged OK's affected rows (relayMerged)
   // holdFinal: the merged OK was written to the client's buffer from this offset, with sequence
   // id `finalSeq`, and not flushed (the caller flushes it, or replaces it with an error).
   std::size_t finalStart = 0;
