@@ -84,7 +84,11 @@ asio::awaitable<bool> ClientSession::onQueryText(const Packet& pkt, std::string_
   if (!txLost_.empty()) [[unlikely]] {
     co_return co_await lostTransaction(&parsed.statement(), seq);
   }
-  if (parsed.next() < sql.size()) co_return co_await onMultiStatement(pkt, sql, seq);
+  if (parsed.next() < sql.size()) {
+    foundRows_.reset();  // (statements the proxy answers itself are single ones)
+    rowCount_.reset();
+    co_return co_await onMultiStatement(pkt, sql, seq);
+  }
   const sql::Statement& statement = parsed.statement();
   if (foundRows_ || rowCount_) {
     auto answered = co_await answerMergedCount(&statement, seq, false);

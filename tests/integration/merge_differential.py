@@ -5,7 +5,7 @@ GROUP BY / HAVING, DISTINCT and expressions over aggregates, run through shardpr
 keyspace and directly on one unsharded database holding the same rows; column definitions and
 rows compared — in order where the query fixes one (ties broken by the key), as multisets where it
 does not. Values a _ci collation calls equal ('Alpha', 'alpha ') are compared folded where the
-server may return either (group keys, MIN/MAX, DISTINCT, ties). Doubles to 12 significant digits
+server may return either (group keys, MIN/MAX, DISTINCT, ties). Doubles to 9 significant digits
 (the order of a floating-point sum differs between one server and four).
 
 Usage: merge_differential.py APP_PORT REF_PORT [SEED] [QUERIES] [DUMP]

@@ -340,13 +340,13 @@ class ClientSession {
   // Relays, then handles the outcome; returns false when the client connection must close.
   asio::awaitable<bool> relay(SessionConn& conn, const Packet& pkt, const RelayOptions& options,
                               RelayResult* out = nullptr);
-  // firstAsk: the shards were sent Plan::firstAskSql() (a merge asks again if it was not enough);
-  // heldBack: MergeOptions::heldBack.
   // When foundRows_ or rowCount_ is set: forgets both, and answers `statement` itself if it is
   // SELECT FOUND_ROWS() / SELECT ROW_COUNT() and the value is known (text or binary rows).
   // nullopt: not answered, the statement goes on; else whether the client connection stays.
   asio::awaitable<std::optional<bool>> answerMergedCount(const router::sql::Statement* statement,
                                                          std::uint8_t seq, bool binaryRows);
+  // firstAsk: the shards were sent Plan::firstAskSql() (a merge asks again if it was not enough);
+  // heldBack: MergeOptions::heldBack.
   asio::awaitable<bool> relayMany(std::span<SessionConn* const> conns, const router::Plan& plan,
                                   std::uint8_t seq, bool binary = false, bool firstAsk = false,
                                   bool heldBack = false);
