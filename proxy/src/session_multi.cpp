@@ -149,6 +149,9 @@ asio::awaitable<bool> ClientSession::relayMany(std::span<SessionConn* const> con
     aborted = aborted || (e && abortsTransaction(e->errorCode));
   if (r.error) aborted = aborted || abortsTransaction(r.error->errorCode);
   if (aborted && inTransaction()) co_await abortTransaction();
+  // A SELECT on several shards: FOUND_ROWS() is the rows the client got, which no one shard
+  // knows (or, with SQL_CALC_FOUND_ROWS, the shards' sum, below).
+  if (statementOk_ && r.headerSent && !r.affected && conns.size() > 1) foundRows_ = r.rows;
   if (plan.kind == PlanKind::kMerge && plan.merge.calcFoundRows && r.finished &&
       r.outcome == MergeResult::Outcome::kDone) {
     // SQL_CALC_FOUND_ROWS: the client's next SELECT FOUND_ROWS() gets the shards' sum.

@@ -92,6 +92,15 @@ got=$(sed -n 4p <<<"$out")
 if [[ $got == "$want" && $(wc -l <<<"$out") == 5 && $(tail -1 <<<"$out") == 1 ]]; then
   pass "SQL_CALC_FOUND_ROWS over 4 shards: FOUND_ROWS() = $got, then 1"
 else fail "FOUND_ROWS(): got [$out], want $want then 1"; fi
+# Without SQL_CALC_FOUND_ROWS, FOUND_ROWS() counts the rows the SELECT returned (merged, or rows of
+# several shards in turn), and ROW_COUNT() after a SELECT is -1: as the reference answers.
+for q in "SELECT id FROM m_items WHERE qty > 100 ORDER BY id LIMIT 7" "SELECT id FROM m_items WHERE id < 100" \
+  "SELECT qty, COUNT(*) FROM m_items GROUP BY qty"; do
+  want=$(mariadb -h127.0.0.1 -P"$p0" -uroot -N -B mref -e "$q; SELECT FOUND_ROWS(); SELECT ROW_COUNT()" | tail -2 | tr '\n' ' ')
+  got=$(app_sql "$q; SELECT FOUND_ROWS(); SELECT ROW_COUNT()" | tail -2 | tr '\n' ' ')
+  if [[ $got == "$want" ]]; then pass "FOUND_ROWS(), ROW_COUNT() after $q: $got(as the reference)"
+  else fail "FOUND_ROWS(), ROW_COUNT() after $q: got [$got], want [$want]"; fi
+done
 
 # A shard's error reaches the client naming the shard.
 mariadb -h127.0.0.1 -P"$p2" -uroot shop -e "ALTER TABLE m_items DROP COLUMN big"

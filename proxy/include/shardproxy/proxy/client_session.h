@@ -375,9 +375,9 @@ class ClientSession {
   int current_ = -1;             // index in conns_ of the connection that ran the last statement
   catalog::Endpoint lastWrite_;  // the backend of the last write (port 0: none yet)
   // What no one backend knows after a statement on several shards, answered to the next
-  // statement if it asks (answerMergedCount), then forgotten: after a merged SELECT
-  // SQL_CALC_FOUND_ROWS, the sum of the shards' FOUND_ROWS(); after a write on several shards,
-  // the affected rows summed, for ROW_COUNT().
+  // statement if it asks (answerMergedCount), then forgotten: after a SELECT on several shards,
+  // the rows the client got for FOUND_ROWS() (with SQL_CALC_FOUND_ROWS, the sum of the shards'
+  // FOUND_ROWS()); after a write on several shards, the affected rows summed, for ROW_COUNT().
   std::optional<std::uint64_t> foundRows_;
   std::optional<std::uint64_t> rowCount_;
   // The first value of the session's last INSERT given generated keys (0: none since the backend
