@@ -155,6 +155,7 @@ asio::awaitable<bool> ClientSession::handshake() {
 
 void ClientSession::onAuthenticated(const std::string& user, protocol::Credentials credentials) {
   applyClientCharset(sql::multibyteCharsetOfCollation(state_.charset));
+  collation_ = state_.collationConnection();
   user_ = user;
   credentials_ = std::move(credentials);
   if (!registered_) {
@@ -584,6 +585,7 @@ void ClientSession::resetRouting() {
   lastWrite_ = {};
   parser_.setOptions(sql::ParseOptions{});  // sql_mode back to the server default
   applyClientCharset(sql::multibyteCharsetOfCollation(state_.charset));
+  collation_ = state_.collationConnection();
   noAutoValueOnZero_ = false;
   lastInsertId_ = 0;
   ++insertIdVersion_;

@@ -65,6 +65,7 @@ router::PlanInput ClientSession::planInput(std::span<const router::BoundValue> p
   in.executing = executing;
   in.sequences = ctx_.shared.sequences.get();
   in.noAutoValueOnZero = noAutoValueOnZero_;
+  in.collationConnection = collation_;
   in.tracked = tracked_.get();
   in.parseOptions = &parser_.options();
   if (const SessionConn* c = lastWrite_.port != 0 ? findConn(lastWrite_) : nullptr) {
@@ -420,6 +421,7 @@ void ClientSession::applySessionChanges(const catalog::Endpoint& address) {
                                                  : sql::multibyteCharsetNamed(*cs));
     }
   }
+  collation_ = state_.collationConnection();
   if (SessionConn* still = findConn(address); still != nullptr && still->conn) {
     still->conn->syncedVersion = state_.version;
     still->conn->schema = state_.schema;

@@ -283,6 +283,8 @@ class Run {
   // Whether comparing `e` across shards needs its WEIGHT_STRING / COLLATION: false for a plain
   // column whose tracked type the merge compares by value (numbers, dates, times).
   bool needsWeight(const MergeBuild& m, const Expr* e);
+  // The one table a merged SELECT reads, as tracked; nullptr when unknown or several.
+  const TrackedTable* trackedTable(const MergeBuild& m);
 
   // Block analysis. Returns false on error (plan_ has it).
   struct BlockResult {

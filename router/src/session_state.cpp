@@ -276,6 +276,95 @@ void SessionState::apply(const SessionChange& change) {
   assignments.emplace_back(change.name, change.value);
 }
 
+namespace {
+
+// The collation ids clients send in the handshake most, and MariaDB 10.11's default collation of
+// the character sets they name (utf8 is utf8mb3 there).
+std::string_view collationOfId(std::uint8_t id) {
+  switch (id) {
+    case 8:
+      return "latin1_swedish_ci";
+    case 33:
+      return "utf8mb3_general_ci";
+    case 45:
+      return "utf8mb4_general_ci";
+    case 46:
+      return "utf8mb4_bin";
+    case 47:
+      return "latin1_bin";
+    case 48:
+      return "latin1_general_ci";
+    case 63:
+      return "binary";
+    case 83:
+      return "utf8mb3_bin";
+    case 192:
+      return "utf8mb3_unicode_ci";
+    case 224:
+      return "utf8mb4_unicode_ci";
+    default:
+      return {};
+  }
+}
+
+std::string defaultCollationOf(std::string_view charset) {
+  if (charset == "utf8mb4") return "utf8mb4_general_ci";
+  if (charset == "utf8" || charset == "utf8mb3") return "utf8mb3_general_ci";
+  if (charset == "latin1") return "latin1_swedish_ci";
+  if (charset == "ascii") return "ascii_general_ci";
+  if (charset == "binary") return "binary";
+  return {};
+}
+
+// The words of an assignment's text, unquoted and lower-cased, `=` and `@@session.` dropped.
+std::vector<std::string> wordsOf(std::string_view text) {
+  std::vector<std::string> out;
+  std::string w;
+  auto flush = [&] {
+    if (!w.empty()) out.push_back(lower(w));
+    w.clear();
+  };
+  for (char c : text) {
+    if (std::isspace(static_cast<unsigned char>(c)) || c == '=' || c == '\'' || c == '"' ||
+        c == '`') {
+      flush();
+    } else {
+      w.push_back(c);
+    }
+  }
+  flush();
+  for (auto& x : out) {
+    for (std::string_view p : {"@@session.", "@@local.", "@@"})
+      if (x.starts_with(p)) x.erase(0, p.size());
+    if (x.starts_with("utf8_")) x.replace(0, 5, "utf8mb3_");
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string SessionState::collationConnection() const {
+  std::string c(collationOfId(charset));
+  for (const auto& [name, value] : assignments) {
+    std::vector<std::string> w = wordsOf(value);
+    if (name == "names") {
+      // NAMES cs [COLLATE coll] | NAMES DEFAULT | CHARACTER SET cs / CHARSET cs (the database's)
+      if (w.size() >= 2 && w[0] == "names") {
+        c = w[1] == "default"                    ? std::string(collationOfId(charset))
+            : w.size() >= 4 && w[2] == "collate" ? w[3]
+                                                 : defaultCollationOf(w[1]);
+      } else {
+        c.clear();
+      }
+    } else if (name == "collation_connection" && w.size() >= 2) {
+      c = w.back();
+    } else if (name == "character_set_connection" && w.size() >= 2) {
+      c = defaultCollationOf(w.back());
+    }
+  }
+  return c;
+}
+
 std::vector<std::string> SessionState::replayStatements() const {
   std::vector<std::string> out;
   std::string set;

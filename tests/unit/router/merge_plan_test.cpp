@@ -12,7 +12,9 @@
 #include <vector>
 
 #include "shardproxy/router/planner.h"
+#include "shardproxy/router/session_state.h"
 #include "shardproxy/router/sql/parser.h"
+#include "shardproxy/router/table_schema.h"
 
 #ifndef SHARDPROXY_TESTDATA_DIR
 #error "SHARDPROXY_TESTDATA_DIR must name tests/unit/router/testdata"
@@ -157,6 +159,88 @@ TEST(FirstAskLimit, NoneWhereItWouldNotSaveMuch) {
   EXPECT_EQ(firstAskLimit(0, 4), 0u);
   EXPECT_EQ(firstAskLimit(10001, 4), 0u);  // the answer is held until it is known
   EXPECT_EQ(firstAskLimit(40, 3), 0u);     // 13.3 + 14.9 > 2/3 of 40
+}
+
+// GROUP BY, then ORDER BY another key: the shards are sent the client's ORDER BY after the group
+// keys (one server sorts the groups again in a temporary table, and its column flags show it)
+// unless the WHERE fixes the group keys for MariaDB's planner, which depends on the column's
+// type and, for strings, on the session's collation_connection.
+TEST(MergePlans, GroupsSortedAgainUnlessTheWhereFixesTheKeys) {
+  Snapshot snap = fourShards();
+  auto col = [](std::string c, std::uint32_t at, std::string type, std::string coll) {
+    return ColumnRow{"customers", std::move(c), at, type, type, "YES", "", std::move(coll)};
+  };
+  std::vector<ColumnRow> rows = {col("id", 1, "bigint", ""),
+                                 col("country", 2, "varchar", "utf8mb4_general_ci"),
+                                 col("city", 3, "varchar", "utf8mb4_bin"),
+                                 col("balance", 4, "decimal", ""), col("since", 5, "date", "")};
+  auto ks = buildKeyspaceSchema("shop", rows);
+  ASSERT_TRUE(ks.ok());
+  auto tracked = SchemaSnapshot{}.with(std::move(*ks));
+  Planner planner;
+  auto shardSql = [&](std::string_view query, std::string_view collation) {
+    sql::Parser parser;
+    auto parsed = parser.parse(query);
+    EXPECT_TRUE(parsed) << query;
+    PlanInput in;
+    in.snapshot = &snap;
+    in.schema = "shop";
+    in.tracked = tracked.get();
+    in.collationConnection = collation;
+    Plan p = planner.plan(parsed.statement(), in);
+    return p.targets.empty() ? std::string("no targets") : std::string(p.sqlFor(0));
+  };
+  auto ordered = [](const std::string& sql, std::string_view tail) {
+    return sql.size() >= tail.size() &&
+           sql.compare(sql.size() - tail.size(), tail.size(), tail) == 0;
+  };
+  const std::string_view general = "utf8mb4_general_ci", unicode = "utf8mb4_unicode_ci";
+  std::string q =
+      "SELECT country, COUNT(DISTINCT city) FROM customers WHERE country = 'DE' GROUP BY "
+      "country ORDER BY COUNT(*) DESC";
+  // The literal in the column's collation fixes it: no sort after grouping, none sent.
+  EXPECT_TRUE(ordered(shardSql(q, general), "ORDER BY country, city")) << shardSql(q, general);
+  // In another collation it does not (MariaDB 10.11, measured): the order is sent.
+  EXPECT_TRUE(ordered(shardSql(q, unicode), "ORDER BY country, city, COUNT(*) DESC"));
+  EXPECT_TRUE(ordered(shardSql(q, ""), "ORDER BY country, city, COUNT(*) DESC"));
+  // A number fixes a number column, a string does not; a string fixes a DATE.
+  q = "SELECT balance, COUNT(*) FROM customers WHERE balance = 5 GROUP BY balance ORDER BY "
+      "COUNT(*)";
+  EXPECT_TRUE(ordered(shardSql(q, unicode), "ORDER BY balance"));
+  q = "SELECT balance, COUNT(*) FROM customers WHERE balance = '5' GROUP BY balance ORDER BY "
+      "COUNT(*)";
+  EXPECT_TRUE(ordered(shardSql(q, general), "ORDER BY balance, COUNT(*)"));
+  q = "SELECT since, COUNT(*) FROM customers WHERE '2026-01-01' = since GROUP BY 1 ORDER BY "
+      "COUNT(*)";
+  EXPECT_TRUE(ordered(shardSql(q, unicode), "ORDER BY 1"));
+  // A fixed key left of the others: the rest of the ORDER BY is a prefix of the rest of GROUP BY.
+  q = "SELECT country, since, COUNT(*) FROM customers WHERE country = 'DE' GROUP BY country, "
+      "since ORDER BY since";
+  EXPECT_TRUE(ordered(shardSql(q, general), "ORDER BY country, since"));
+  EXPECT_TRUE(ordered(shardSql(q, unicode), "ORDER BY country, since, since"));
+  // A utf8mb4_bin column is not fixed by a literal in utf8mb4_general_ci.
+  q = "SELECT city, COUNT(*) FROM customers WHERE city = 'x' GROUP BY city ORDER BY COUNT(*)";
+  EXPECT_TRUE(ordered(shardSql(q, general), "ORDER BY city, COUNT(*)"));
+  EXPECT_TRUE(ordered(shardSql(q, "utf8mb4_bin"), "ORDER BY city"));
+}
+
+TEST(SessionCollation, HandshakeThenSetNames) {
+  SessionState s;
+  s.charset = 224;
+  EXPECT_EQ(s.collationConnection(), "utf8mb4_unicode_ci");
+  s.apply({SessionChange::Type::kSetNames, "names", "NAMES utf8mb4"});
+  EXPECT_EQ(s.collationConnection(), "utf8mb4_general_ci");
+  s.apply({SessionChange::Type::kSetNames, "names", "NAMES 'utf8' COLLATE 'utf8_bin'"});
+  EXPECT_EQ(s.collationConnection(), "utf8mb3_bin");
+  s.apply({SessionChange::Type::kSetSession, "collation_connection",
+           "@@session.collation_connection = utf8mb4_unicode_ci"});
+  EXPECT_EQ(s.collationConnection(), "utf8mb4_unicode_ci");
+  SessionState database;  // SET CHARACTER SET: the database's collation, which the proxy
+  database.apply({SessionChange::Type::kSetNames, "names", "CHARACTER SET latin1"});  // lacks
+  EXPECT_EQ(database.collationConnection(), "");
+  SessionState unknown;
+  unknown.charset = 255;
+  EXPECT_EQ(unknown.collationConnection(), "");
 }
 
 }  // namespace

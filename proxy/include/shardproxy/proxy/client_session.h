@@ -395,6 +395,7 @@ class ClientSession {
   std::uint8_t heldOkSeq_ = 0;
   std::vector<std::uint64_t> lookupIds_;  // planAfterLookup's answer
   std::uint64_t insertIdVersion_ = 0;
+  std::string collation_;              // state_.collationConnection(), kept with state_
   bool noAutoValueOnZero_ = false;     // sql_mode NO_AUTO_VALUE_ON_ZERO: an explicit 0 is kept
   std::uint64_t publishedSerial_ = 0;  // what publishBackend() last told the registry
   std::uint32_t publishedThread_ = 0;

@@ -194,6 +194,9 @@ struct PlanInput {
   SequenceSource* sequences = nullptr;
   // The session's sql_mode has NO_AUTO_VALUE_ON_ZERO: an explicit 0 is stored, not generated.
   bool noAutoValueOnZero = false;
+  // The session's collation_connection (SessionState::collationConnection()), empty when
+  // unknown: whether `column = 'literal'` fixes a string column for the server's planner.
+  std::string_view collationConnection;
   // A server-side prepared statement (COM_STMT_PREPARE / EXECUTE): its text cannot be rewritten,
   // so an INSERT that needs generated values is refused.
   bool prepared = false;

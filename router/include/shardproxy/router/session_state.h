@@ -44,6 +44,10 @@ struct SessionState {
   // Statements that recreate every assignment on a fresh connection: one "SET a = x, b = y"
   // plus, separately, a SET SESSION TRANSACTION characteristic. Empty if nothing was set.
   std::vector<std::string> replayStatements() const;
+  // The session's collation_connection (lower case: "utf8mb4_general_ci"): the handshake's, then
+  // SET NAMES / collation_connection / character_set_connection. Empty when the proxy cannot
+  // tell (a collation id or character set it has no name for, SET CHARACTER SET).
+  std::string collationConnection() const;
 };
 
 // KILL [HARD | SOFT] [CONNECTION | QUERY [ID]] id — the id is a proxy connection id, which the
