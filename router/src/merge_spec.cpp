@@ -182,6 +182,10 @@ std::string describe(const MergeSpec& spec) {
   if (spec.distinct) {
     out += " | distinct:";
     for (std::size_t i = 0; i < spec.distinctWeights.size(); ++i) {
+      if (i < spec.distinctFixed.size() && spec.distinctFixed[i] != 0) {
+        out += " fixed";
+        continue;
+      }
       out += " " + ref(spec.distinctWeights[i]);
       if (i < spec.distinctCollations.size()) out += "@" + ref(spec.distinctCollations[i]);
     }

@@ -535,7 +535,18 @@ bool Run::planMerge(const Query& q) {
     if (spec.aggregate && !spec.scalar) {
       return notSupported("SELECT DISTINCT with GROUP BY over several shards");
     }
+    const TrackedTable* table = trackedTable(m);
     for (const SelectItem* item : b->items) {
+      // Numbers and dates compare by value, columns the WHERE fixes not at all: no WEIGHT_STRING
+      // to select, which would also keep a shard from answering DISTINCT from an index as one
+      // server does (and its column flags show it).
+      const bool fixed = fixedKey(*b, item->expr, table, in_.collationConnection);
+      spec.distinctFixed.push_back(fixed ? 1 : 0);
+      if (fixed || !needsWeight(m, item->expr)) {
+        spec.distinctWeights.emplace_back();
+        spec.distinctCollations.emplace_back();
+        continue;
+      }
       spec.distinctWeights.push_back(weightOf(m, item->expr->text));
       spec.distinctCollations.push_back(collationOf(m, item->expr->text));
     }
@@ -614,6 +625,7 @@ bool Run::planMerge(const Query& q) {
     shardOrder.append(m.distinctArgText);
   }
   if (spec.sortGroups && sortsGroupsAgain(*b, q, spec, trackedTable(m), in_.collationConnection)) {
+    spec.groupsSortedAgain = true;
     // One server sorts these groups in a temporary table, and the columns it sends from there
     // carry that table's flags and decimals (no key flags, no BINARY on an aggregate, a string's
     // decimals 39), unless it drops the grouping (a unique key's columns, no aggregates) or the

@@ -45,9 +45,33 @@ Status Merger::init(const router::MergeSpec& spec, std::vector<ColumnType> types
   }
   visible_ = types_.size() - spec.hidden;
   const std::size_t n = types_.size();
+  if (spec.distinct) {
+    for (std::size_t i = 0; i < visible_; ++i) {
+      // The planner skips the weight of a column its tracked schema says is a number or a date;
+      // a string here (the schema changed since) cannot be compared by its collation.
+      const bool fixed = i < spec.distinctFixed.size() && spec.distinctFixed[i] != 0;
+      if (types_[i].isCollatedString() && !fixed &&
+          (i >= spec.distinctWeights.size() || !spec.distinctWeights[i].valid())) {
+        return Error::make(ErrorCode::kNotSupportedYet,
+                           fmt::format("SELECT DISTINCT over several shards: column {} is a "
+                                       "string the proxy's tracked schema did not know; try again",
+                                       i + 1));
+      }
+    }
+  }
   collated_.assign(n, 0);
   for (std::size_t i = 0; i < n; ++i)
     collated_[i] = types_[i].isCollatedString() ? 1 : 0;
+  // One server that groups in order (by an index, or after a sort) and then sorts the groups
+  // again keeps each finished group in a temporary table, AVG there as a DECIMAL of its own scale:
+  // an expression over it starts from the rounded average. Grouping in a temporary table (its
+  // group columns carry GROUP_FLAG) keeps the sum and count instead. The shards were asked so
+  // that they take one server's plan (MergeSpec::groupsSortedAgain): their columns say which.
+  roundAvg_ = spec.groupsSortedAgain;
+  for (const router::SortKey& g : spec.group) {
+    const std::size_t c = abs(g.column);
+    if (c < n && (types_[c].flags & fflag::kGroup) != 0) roundAvg_ = false;
+  }
   prefixColumn_ = static_cast<std::size_t>(-1);
   if (!spec.streamOrder.empty()) {
     const router::SortKey& first = spec.streamOrder.front();
@@ -271,6 +295,7 @@ bool Merger::admit(const Cell* row) {
   if (spec_->distinct) {
     key_.clear();
     for (std::size_t i = 0; i < visible_; ++i) {
+      if (i < spec_->distinctFixed.size() && spec_->distinctFixed[i] != 0) continue;
       if (row[i].null) {
         key_.push_back('\0');
         continue;

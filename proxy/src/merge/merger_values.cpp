@@ -145,9 +145,11 @@ std::optional<Merger::Value> Merger::evaluate(const router::Program& p) {
           continue;
         }
         if (s.kind == Value::Kind::kExact) {
-          // Unrounded (whole 9-digit words), as the server computes AVG(x) * 2 when it does not
-          // store the group in a temporary table first (then it rounds AVG to its decimals).
+          // Unrounded (whole 9-digit words), as the server computes AVG(x) * 2 unless it keeps
+          // finished groups in a temporary table: then AVG is rounded to its decimals first.
           auto q = divide(s.exact, n.exact, 4);
+          if (q && roundAvg_)
+            q = q->rescaled(static_cast<std::uint8_t>(std::min(s.exact.scale + 4, 38)));
           if (!q) return std::nullopt;
           v.kind = Value::Kind::kExact;
           v.exact = *q;

@@ -119,10 +119,16 @@ struct MergeSpec {
   std::vector<SortKey> streamOrder;  // the order the shards were asked for (the k-way merge)
   std::vector<SortKey> order;        // the client's order, when it differs (sortGroups)
   bool sortGroups = false;
+  // One server sorts the groups again after grouping (the shards were sent the client's ORDER BY
+  // after the group keys, so they take its plan and send its column definitions).
+  bool groupsSortedAgain = false;
   bool distinct = false;
   std::vector<ColumnRef> distinctWeights;     // per visible column: its WEIGHT_STRING (DISTINCT)
   std::vector<ColumnRef> distinctCollations;  // and its COLLATION()
-  std::optional<std::uint64_t> limit;         // after the merge
+  // Per visible column: the WHERE fixes it (`column = literal`), so every row holds a value equal
+  // to the literal under the column's collation: left out of the comparison, and no weight.
+  std::vector<std::uint8_t> distinctFixed;
+  std::optional<std::uint64_t> limit;  // after the merge
   std::uint64_t offset = 0;
   int having = -1;  // index into programs: rows (groups) for which it is not true are dropped
   std::vector<Program> programs;

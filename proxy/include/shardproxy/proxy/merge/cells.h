@@ -28,7 +28,7 @@ inline constexpr std::uint8_t kDecimal = 0, kTiny = 1, kShort = 2, kLong = 3, kF
 }
 namespace fflag {
 inline constexpr std::uint16_t kNotNull = 1, kUnsigned = 32, kBinary = 128, kEnum = 256,
-                               kSet = 2048;
+                               kSet = 2048, kGroup = 32768;
 }
 inline constexpr std::uint16_t kBinaryCharset = 63;
 

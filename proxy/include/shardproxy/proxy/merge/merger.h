@@ -127,6 +127,7 @@ class Merger {
   bool prefixDesc_ = false;
   std::size_t visible_ = 0;
   bool binary_ = false;
+  bool roundAvg_ = false;  // an AVG in an expression is rounded to its scale first (init())
   std::size_t setLimit_ = 0;
   std::optional<Error> error_;
 
