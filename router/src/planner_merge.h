@@ -44,4 +44,12 @@ std::vector<std::size_t> placeholderOffsets(std::string_view sql);
 // column, by text), or -1.
 int matchItem(const MergeBuild& m, const Expr* e, bool aliases);
 
+// planner_merge_shape.cpp: whether the WHERE fixes a GROUP BY / ORDER BY key for MariaDB's
+// planner (`table`: the one table read, as tracked; `collation`: the session's
+// collation_connection), and whether one server sorts the groups again after grouping.
+bool fixedKey(const SelectBlock& b, const Expr* e, const TrackedTable* table,
+              std::string_view collation);
+bool sortsGroupsAgain(const SelectBlock& b, const Query& q, const MergeSpec& spec,
+                      const TrackedTable* table, std::string_view collation);
+
 }  // namespace shardproxy::router::planning

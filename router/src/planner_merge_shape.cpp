@@ -1,0 +1,106 @@
+// What one server's planner decides about a merged SELECT, as far as the shards must decide it the
+// same way for their answers (column definitions, AVG's rounding) to be one server's:
+// docs/merging.md "Where one server's answer depends on its plan".
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "planner_merge.h"
+
+namespace shardproxy::router::planning {
+
+namespace {
+
+// Whether `column = value` lets MariaDB's planner treat the column as constant (MariaDB 10.11,
+// measured): a number compared with a number, a temporal column with a string or temporal
+// literal, a string column with a string literal in the column's own collation (the session's
+// collation_connection; `grp = 'x'` does not fix a utf8mb4_general_ci column for a session in
+// utf8mb4_unicode_ci, and `qty = '5'` never fixes an INT). Unknown types fix nothing.
+bool fixesColumn(const TrackedColumn& col, const Literal& v, std::string_view collation) {
+  static constexpr std::string_view kNumbers[] = {"tinyint", "smallint", "mediumint", "int",
+                                                  "bigint",  "decimal",  "float",     "double"};
+  static constexpr std::string_view kTemporal[] = {"date", "datetime", "timestamp", "time"};
+  static constexpr std::string_view kStrings[] = {"char",     "varchar",    "text",
+                                                  "tinytext", "mediumtext", "longtext"};
+  auto in = [&](std::span<const std::string_view> set) {
+    for (std::string_view t : set)
+      if (iequals(t, col.dataType)) return true;
+    return false;
+  };
+  const bool number = v.type == LiteralType::kInteger || v.type == LiteralType::kDecimal ||
+                      v.type == LiteralType::kFloat;
+  const bool string = v.type == LiteralType::kString && v.charset.empty() && !v.national;
+  if (in(kNumbers)) return number;
+  if (in(kTemporal)) return string || v.type == LiteralType::kTemporal;
+  if (in(kStrings)) return string && !collation.empty() && iequals(collation, col.collation);
+  return false;
+}
+
+}  // namespace
+
+// Whether a GROUP BY / ORDER BY key is constant for the query: a literal, or a column that a
+// `column = literal` conjunct of the WHERE fixes (itself, or the select-list item it names by
+// position or alias). MariaDB drops such keys before it plans (remove_const). `table`: the one
+// table read, as tracked (nullptr: unknown, and no column is taken as fixed).
+bool fixedKey(const SelectBlock& b, const Expr* e, const TrackedTable* table,
+              std::string_view collation) {
+  if (const auto* lit = e->as<Literal>()) {
+    if (lit->type != LiteralType::kInteger) return true;
+    const std::uint64_t n = lit->magnitude;  // a position in the select list
+    if (lit->negative || n == 0 || n > b.items.size()) return false;
+    e = b.items[n - 1]->expr;
+  }
+  const auto* c = e->as<Column>();
+  if (c != nullptr && c->table.empty()) {
+    for (const SelectItem* item : b.items) {
+      if (!item->alias.empty() && iequals(item->alias.name, c->column.name)) {
+        c = item->expr->as<Column>();
+        break;
+      }
+    }
+  }
+  if (c == nullptr || table == nullptr) return false;
+  const auto pos = table->position(c->column.name);
+  if (!pos) return false;
+  std::vector<const Expr*> conj;
+  const Expr* w = b.where;
+  if (const auto* l = w != nullptr ? w->as<Logical>() : nullptr;
+      l != nullptr && l->op == LogicalOp::kAnd) {
+    conj.assign(l->operands.begin(), l->operands.end());
+  } else if (w != nullptr) {
+    conj.push_back(w);
+  }
+  for (const Expr* x : conj) {
+    const auto* eq = x->as<Binary>();
+    if (eq == nullptr || eq->op != BinaryOp::kEq || eq->quantifier != Quantifier::kNone) continue;
+    const Expr* col = eq->left->as<Literal>() != nullptr ? eq->right : eq->left;
+    const Expr* val = col == eq->left ? eq->right : eq->left;
+    const auto* cc = col->as<Column>();
+    const auto* lit = val->as<Literal>();
+    if (cc != nullptr && lit != nullptr && iequals(cc->column.name, c->column.name) &&
+        fixesColumn(table->columns[*pos], *lit, collation)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// Whether one server sorts the groups again after grouping: its ORDER BY, without the keys the
+// WHERE fixes, is not a prefix of its GROUP BY without them (MariaDB's test_if_subpart after
+// remove_const). `spec.order` and `spec.group` are the keys of `q.orderBy` and `b.groupBy`.
+bool sortsGroupsAgain(const SelectBlock& b, const Query& q, const MergeSpec& spec,
+                      const TrackedTable* table, std::string_view collation) {
+  std::vector<const SortKey*> group, order;
+  for (std::size_t i = 0; i < spec.group.size() && i < b.groupBy.size(); ++i)
+    if (!fixedKey(b, b.groupBy[i], table, collation)) group.push_back(&spec.group[i]);
+  for (std::size_t i = 0; i < spec.order.size() && i < q.orderBy.size(); ++i)
+    if (!fixedKey(b, q.orderBy[i]->expr, table, collation)) order.push_back(&spec.order[i]);
+  if (group.empty() || order.empty() || order.size() > group.size()) {
+    return !group.empty() && !order.empty();
+  }
+  for (std::size_t i = 0; i < order.size(); ++i)
+    if (!(order[i]->column == group[i]->column)) return true;
+  return false;
+}
+
+}  // namespace shardproxy::router::planning
