@@ -24,6 +24,8 @@ using namespace sql;
 struct MergeBuild;
 
 bool iequals(std::string_view a, std::string_view b);
+// The conjuncts of `e` through AND (none for nullptr), appended to `out`.
+void conjuncts(const Expr* e, std::vector<const Expr*>& out);
 bool isSystemSchema(std::string_view db);
 // "xxh3_ci" or "xxh3_ci@<ICU collator version the rule was created with>".
 bool ciKey(std::string_view hashFunction);

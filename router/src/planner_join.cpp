@@ -23,7 +23,8 @@ struct Side {
   std::string conditions;  // AND-joined
 };
 
-// The conjuncts of `e` through AND.
+}  // namespace
+
 void conjuncts(const Expr* e, std::vector<const Expr*>& out) {
   if (e == nullptr) return;
   if (const auto* l = e->as<Logical>(); l != nullptr && l->op == LogicalOp::kAnd) {
@@ -33,8 +34,6 @@ void conjuncts(const Expr* e, std::vector<const Expr*>& out) {
   }
   out.push_back(e);
 }
-
-}  // namespace
 
 bool Run::tryJoinPlan(const SelectBlock& b) {
   // Two base tables: A JOIN B / A LEFT JOIN B (ON ...), or FROM A, B.

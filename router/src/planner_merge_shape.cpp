@@ -63,13 +63,7 @@ bool fixedKey(const SelectBlock& b, const Expr* e, const TrackedTable* table,
   const auto pos = table->position(c->column.name);
   if (!pos) return false;
   std::vector<const Expr*> conj;
-  const Expr* w = b.where;
-  if (const auto* l = w != nullptr ? w->as<Logical>() : nullptr;
-      l != nullptr && l->op == LogicalOp::kAnd) {
-    conj.assign(l->operands.begin(), l->operands.end());
-  } else if (w != nullptr) {
-    conj.push_back(w);
-  }
+  conjuncts(b.where, conj);
   for (const Expr* x : conj) {
     const auto* eq = x->as<Binary>();
     if (eq == nullptr || eq->op != BinaryOp::kEq || eq->quantifier != Quantifier::kNone) continue;
