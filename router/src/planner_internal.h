@@ -285,6 +285,14 @@ class Run {
   // Whether comparing `e` across shards needs its WEIGHT_STRING / COLLATION: false for a plain
   // column whose tracked type the merge compares by value (numbers, dates, times).
   bool needsWeight(const MergeBuild& m, const Expr* e);
+  // The tracked column `e` names (a plain column of a tracked table the block reads), or nullptr.
+  const TrackedColumn* trackedColumn(const MergeBuild& m, const Expr* e);
+  // What the shards select WEIGHT_STRING of to compare `e`: a string column whose collation pads
+  // with spaces (PAD SPACE: 'a' = 'a ') without its trailing spaces, so that values the collation
+  // calls equal have one weight (a shard's DISTINCT over the weights then keeps no more rows than
+  // the merge does). `exact`: false where that cannot be known (an expression, an untracked
+  // column): the shards' DISTINCT may then keep more rows than the merge.
+  std::string weightArg(const MergeBuild& m, const Expr* e, bool& exact);
   // The one table a merged SELECT reads, as tracked; nullptr when unknown or several.
   const TrackedTable* trackedTable(const MergeBuild& m);
 

@@ -8,7 +8,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 #include <deque>
+#include <span>
 
 #include "planner_internal.h"
 #include "shardproxy/router/sql/lexer.h"
@@ -263,11 +265,61 @@ bool comparedByValue(std::string_view dataType) {
   return false;
 }
 
+// The select options without DISTINCT / DISTINCTROW, one space apart ("" when that was all).
+std::string withoutDistinct(std::string_view options) {
+  std::string out;
+  std::size_t i = 0;
+  while (i < options.size()) {
+    const std::size_t begin = options.find_first_not_of(" \t\r\n", i);
+    if (begin == std::string_view::npos) break;
+    std::size_t end = options.find_first_of(" \t\r\n", begin);
+    if (end == std::string_view::npos) end = options.size();
+    const std::string_view word = options.substr(begin, end - begin);
+    if (!iequals(word, "DISTINCT") && !iequals(word, "DISTINCTROW")) {
+      if (!out.empty()) out.append(" ");
+      out.append(word);
+    }
+    i = end;
+  }
+  return out;
+}
+
+// The GROUP BY one server makes of a SELECT DISTINCT (create_distinct_group): the ORDER BY's
+// columns first, then the other selected columns. Empty where the shards must be sent the
+// DISTINCT itself: an item that is not a plain column (a literal would read as a position, an
+// expression's weight would name columns the GROUP BY does not), a placeholder, a WINDOW clause, or
+// options that are not plain words (a comment).
+std::string distinctGroupList(const SelectBlock& b, const Query& q, const MergeSpec& spec) {
+  if (!b.window.empty()) return {};
+  for (char c : b.options) {
+    const auto u = static_cast<unsigned char>(c);
+    if (!(std::isalpha(u) || c == '_' || std::isspace(u))) return {};
+  }
+  for (const SelectItem* item : b.items)
+    if (item->expr->as<Column>() == nullptr) return {};
+  std::vector<std::string_view> texts;
+  auto add = [&](const Expr* e) {
+    for (std::string_view t : texts)
+      if (sameText(t, e->text)) return;
+    texts.push_back(e->text);
+  };
+  for (std::size_t i = 0; i < spec.order.size() && i < q.orderBy.size(); ++i)
+    add(b.items[spec.order[i].column.index]->expr);
+  for (const SelectItem* item : b.items)
+    add(item->expr);
+  std::string list;
+  for (std::string_view t : texts) {
+    if (!list.empty()) list.append(", ");
+    list.append(t);
+  }
+  return list;
+}
+
 }  // namespace
 
-bool Run::needsWeight(const MergeBuild& m, const Expr* e) {
+const TrackedColumn* Run::trackedColumn(const MergeBuild& m, const Expr* e) {
   const auto* c = e->as<Column>();
-  if (c == nullptr || in_.tracked == nullptr) return true;
+  if (c == nullptr || in_.tracked == nullptr) return nullptr;
   std::vector<const TableName*>& tables = s_.weightTables;
   tables.clear();
   tablesIn(m.block.from, tables);
@@ -281,12 +333,43 @@ bool Run::needsWeight(const MergeBuild& m, const Expr* e) {
   } else if (tables.size() == 1) {
     t = tables[0];
   }
-  if (t == nullptr || (!t->db.empty() && !iequals(t->db.name, ks_->name))) return true;
+  if (t == nullptr || (!t->db.empty() && !iequals(t->db.name, ks_->name))) return nullptr;
   const TrackedTable* tracked = in_.tracked->table(ks_->name, t->name.name);
-  if (tracked == nullptr) return true;
+  if (tracked == nullptr) return nullptr;
   auto pos = tracked->position(c->column.name);
+  return pos ? &tracked->columns[*pos] : nullptr;
+}
+
+bool Run::needsWeight(const MergeBuild& m, const Expr* e) {
   // A stale tracked type only costs a refusal: the merge cannot compare strings without weights.
-  return !pos || !comparedByValue(tracked->columns[*pos].dataType);
+  const TrackedColumn* col = trackedColumn(m, e);
+  return col == nullptr || !comparedByValue(col->dataType);
+}
+
+std::string Run::weightArg(const MergeBuild& m, const Expr* e, bool& exact) {
+  static constexpr std::string_view kText[] = {"char", "varchar",    "tinytext",
+                                               "text", "mediumtext", "longtext"};
+  static constexpr std::string_view kBytes[] = {"binary", "varbinary",  "tinyblob",
+                                                "blob",   "mediumblob", "longblob"};
+  auto in = [](std::span<const std::string_view> set, std::string_view type) {
+    for (std::string_view t : set)
+      if (iequals(t, type)) return true;
+    return false;
+  };
+  const TrackedColumn* col = trackedColumn(m, e);
+  exact = false;
+  if (col == nullptr) return std::string(e->text);
+  if (in(kBytes, col->dataType)) {
+    exact = true;  // bytes: equal only when identical
+    return std::string(e->text);
+  }
+  if (!in(kText, col->dataType) || col->collation.empty()) return std::string(e->text);
+  exact = true;
+  // MariaDB's NO PAD collations say so in their names; MySQL 8's _0900_ ones are all NO PAD.
+  const std::string_view name = col->collation;
+  const bool noPad = name.find("_nopad_") != std::string_view::npos ||
+                     name.find("_0900_") != std::string_view::npos;
+  return noPad ? std::string(e->text) : fmt::format("RTRIM({})", e->text);
 }
 
 const TrackedTable* Run::trackedTable(const MergeBuild& m) {
@@ -328,7 +411,7 @@ bool Run::planMerge(const Query& q) {
   };
   plan_.merge = MergeSpec{};
   MergeSpec& spec = plan_.merge;
-  MergeBuild m{*b, spec, {}, {}, {}, false};
+  MergeBuild m{*b, spec, {}, {}, {}, false, {}, {}};
   for (const SelectItem* item : b->items)
     m.star = m.star || item->expr->kind == ExprKind::kStar;
   spec.aggregate = b->hasAggregate || !b->groupBy.empty();
@@ -438,6 +521,7 @@ bool Run::planMerge(const Query& q) {
 
   // DISTINCT: rows compare by their collation weights.
   spec.distinct = b->distinct;
+  bool distinctExact = true;  // the shards' DISTINCT keeps no more rows than the merge
   if (spec.distinct) {
     if (m.star) {
       return notSupported("SELECT DISTINCT * over several shards: name the columns");
@@ -457,8 +541,10 @@ bool Run::planMerge(const Query& q) {
         spec.distinctCollations.emplace_back();
         continue;
       }
-      spec.distinctWeights.push_back(weightOf(m, item->expr->text));
+      bool exact = false;
+      spec.distinctWeights.push_back(weightOf(m, weightArg(m, item->expr, exact)));
       spec.distinctCollations.push_back(collationOf(m, item->expr->text));
+      distinctExact = distinctExact && exact;
     }
     for (const SortKey& k : spec.order) {
       if (k.column.hidden && spec.column(k.column).agg == MergeAgg::kAny) {
@@ -466,6 +552,14 @@ bool Run::planMerge(const Query& q) {
             "SELECT DISTINCT ... ORDER BY an expression that is not selected, "
             "over several shards");
       }
+    }
+    // Where one server answers the DISTINCT as a GROUP BY of its select list, it can read the
+    // groups from an index (and its columns carry the index's flags). Shards sent DISTINCT with
+    // the weights selected too could not (the weights would join the group list): they are sent
+    // that GROUP BY, the weights riding along as values of each group.
+    if (!spec.aggregate &&
+        distinctBecomesGroup(*b, q, spec, table, in_.collationConnection).value_or(false)) {
+      m.distinctGroupBy = distinctGroupList(*b, q, spec);
     }
   }
 
@@ -526,6 +620,9 @@ bool Run::planMerge(const Query& q) {
       orderText(spec.order[i], q.orderBy[i]->expr);
   }
   if (spec.having >= 0) pushLimit = false;  // groups the HAVING drops must not take places
+  // A shard's DISTINCT over weights that tell apart values the merge calls equal ('a', 'a ')
+  // would fill its LIMIT with rows the merge then drops.
+  if (spec.distinct && m.distinctGroupBy.empty() && !distinctExact) pushLimit = false;
   if (spec.distinctArg.column.valid()) {
     // The shards group by x too and sort by it within each group: a group arrives as several
     // rows, one per value of x, equal values from several shards next to each other.
@@ -590,9 +687,27 @@ bool Run::planMerge(const Query& q) {
   if (q.limit != nullptr) resume = std::max(resume, offsetOf(q.limit->text) + q.limit->text.size());
 
   const std::size_t start = plan_.buffer.size();
-  plan_.buffer.append(text.substr(0, itemsEnd));
-  plan_.buffer.append(m.hiddenSql);
-  if (spec.distinctArg.column.valid() && !b->groupBy.empty()) {
+  if (!m.distinctGroupBy.empty()) {
+    // SELECT [options without DISTINCT] items ... GROUP BY the items.
+    const std::size_t optionsAt = offsetOf(b->options);
+    const std::string options = withoutDistinct(b->options);
+    std::size_t rest = optionsAt + b->options.size();
+    if (options.empty()) {
+      while (rest < itemsEnd && std::isspace(static_cast<unsigned char>(text[rest])))
+        ++rest;
+    }
+    plan_.buffer.append(text.substr(0, optionsAt)).append(options);
+    plan_.buffer.append(text.substr(rest, itemsEnd - rest));
+    plan_.buffer.append(m.hiddenSql);
+    plan_.buffer.append(text.substr(itemsEnd, cut - itemsEnd));
+    plan_.buffer.append(" GROUP BY ").append(m.distinctGroupBy);
+  } else {
+    plan_.buffer.append(text.substr(0, itemsEnd));
+    plan_.buffer.append(m.hiddenSql);
+  }
+  if (!m.distinctGroupBy.empty()) {
+    // written above
+  } else if (spec.distinctArg.column.valid() && !b->groupBy.empty()) {
     const Expr* lastGroup = b->groupBy.back();
     const std::size_t groupEnd = offsetOf(lastGroup->text) + lastGroup->text.size();
     plan_.buffer.append(text.substr(itemsEnd, groupEnd - itemsEnd));

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <deque>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -20,6 +21,7 @@ struct MergeBuild {
   std::deque<std::string> ownedTexts;         //  texts are owned here; a deque keeps them put)
   bool star = false;
   std::string_view distinctArgText;  // the x of the query's COUNT / SUM / AVG(DISTINCT x)
+  std::string distinctGroupBy;       // SELECT DISTINCT sent as GROUP BY these (planMerge)
 };
 
 bool isMergeableAggregate(const Function& f, MergeAgg& agg);
@@ -51,5 +53,10 @@ bool fixedKey(const SelectBlock& b, const Expr* e, const TrackedTable* table,
               std::string_view collation);
 bool sortsGroupsAgain(const SelectBlock& b, const Query& q, const MergeSpec& spec,
                       const TrackedTable* table, std::string_view collation);
+// Whether one server answers the SELECT DISTINCT `q` (its ORDER BY keys in `spec.order`) as a
+// GROUP BY of the select list; std::nullopt when that depends on its indexes.
+std::optional<bool> distinctBecomesGroup(const SelectBlock& b, const Query& q,
+                                         const MergeSpec& spec, const TrackedTable* table,
+                                         std::string_view collation);
 
 }  // namespace shardproxy::router::planning

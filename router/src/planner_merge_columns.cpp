@@ -284,7 +284,8 @@ bool Run::sortKey(MergeBuild& m, const Expr* e, bool desc, bool aliases, SortKey
     key.column = ColumnRef{static_cast<std::uint16_t>(i), false};
     const MergeColumn& c = m.spec.visible[i];
     if (c.agg == MergeAgg::kAny && needsWeight(m, m.block.items[i]->expr)) {
-      key.weight = weightOf(m, m.block.items[i]->expr->text);
+      bool exact = false;
+      key.weight = weightOf(m, weightArg(m, m.block.items[i]->expr, exact));
       key.collation = collationOf(m, m.block.items[i]->expr->text);
     } else if (c.agg == MergeAgg::kMin || c.agg == MergeAgg::kMax) {
       key.weight = c.weight;

@@ -1,6 +1,7 @@
 // What one server's planner decides about a merged SELECT, as far as the shards must decide it the
 // same way for their answers (column definitions, AVG's rounding) to be one server's:
 // docs/merging.md "Where one server's answer depends on its plan".
+#include <optional>
 #include <span>
 #include <string_view>
 #include <vector>
@@ -95,6 +96,30 @@ bool sortsGroupsAgain(const SelectBlock& b, const Query& q, const MergeSpec& spe
   for (std::size_t i = 0; i < order.size(); ++i)
     if (!(order[i]->column == group[i]->column)) return true;
   return false;
+}
+
+// Whether one server answers SELECT DISTINCT as a GROUP BY of its select list (MariaDB 10.11,
+// JOIN::optimize_inner, "Change DISTINCT to GROUP BY"; measured): always without a LIMIT; with a
+// LIMIT but no ORDER BY never (a temporary table that stops at LIMIT distinct rows), and ORDER BY
+// keys the WHERE fixes were dropped before (remove_const); with both, when the ORDER BY names
+// every selected column (its group list is then the ORDER BY itself, and either an index gives
+// that order or the rows are sorted anyway). An ORDER BY that names only some of the columns
+// leaves it to whether an index gives its order: std::nullopt, not known here.
+std::optional<bool> distinctBecomesGroup(const SelectBlock& b, const Query& q,
+                                         const MergeSpec& spec, const TrackedTable* table,
+                                         std::string_view collation) {
+  if (q.limit == nullptr) return true;
+  std::vector<const SortKey*> order;
+  for (std::size_t i = 0; i < spec.order.size() && i < q.orderBy.size(); ++i)
+    if (!fixedKey(b, q.orderBy[i]->expr, table, collation)) order.push_back(&spec.order[i]);
+  if (order.empty()) return false;
+  for (std::size_t i = 0; i < b.items.size(); ++i) {
+    bool ordered = false;
+    for (const SortKey* k : order)
+      ordered = ordered || (!k->column.hidden && k->column.index == i);
+    if (!ordered) return std::nullopt;
+  }
+  return true;
 }
 
 }  // namespace shardproxy::router::planning

@@ -62,7 +62,7 @@ bool Run::planUnionMerge(const SetOperation& op) {
       auto pos = lit->asUint64();
       if (pos && *pos >= 1 && *pos <= n) item = static_cast<int>(*pos - 1);
     } else {
-      MergeBuild probe{first, spec, {}, {}, {}, false};
+      MergeBuild probe{first, spec, {}, {}, {}, false, {}, {}};
       item = matchItem(probe, o->expr, true);
     }
     if (item < 0) return refuse(fmt::format("ORDER BY {} naming no column of the UNION", o->text));
@@ -139,7 +139,12 @@ bool Run::planUnionMerge(const SetOperation& op) {
     plan_.buffer.append(hiddenSql[bi]);
     pos = end;
   }
-  const bool pushLimit = spec.limit.has_value();
+  // A shard's UNION (DISTINCT) over weights that tell apart values the merge calls equal ('a',
+  // 'a ' under PAD SPACE) would fill its LIMIT with rows the merge then drops.
+  bool weighted = false;
+  for (std::size_t i = 0; i < n; ++i)
+    weighted = weighted || hiddenAt[i] >= 0;
+  const bool pushLimit = spec.limit.has_value() && !(spec.distinct && weighted);
   std::size_t cut = op.limit != nullptr ? offsetOf(op.limit->text) : text.size();
   std::size_t resume = op.limit != nullptr ? cut + op.limit->text.size() : text.size();
   plan_.buffer.append(text.substr(pos, cut - pos));

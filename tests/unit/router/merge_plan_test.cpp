@@ -165,31 +165,46 @@ TEST(FirstAskLimit, NoneWhereItWouldNotSaveMuch) {
 // keys (one server sorts the groups again in a temporary table, and its column flags show it)
 // unless the WHERE fixes the group keys for MariaDB's planner, which depends on the column's
 // type and, for strings, on the session's collation_connection.
-TEST(MergePlans, GroupsSortedAgainUnlessTheWhereFixesTheKeys) {
-  Snapshot snap = fourShards();
-  auto col = [](std::string c, std::uint32_t at, std::string type, std::string coll) {
-    return ColumnRow{"customers", std::move(c), at, type, type, "YES", "", std::move(coll)};
-  };
-  std::vector<ColumnRow> rows = {col("id", 1, "bigint", ""),
-                                 col("country", 2, "varchar", "utf8mb4_general_ci"),
-                                 col("city", 3, "varchar", "utf8mb4_bin"),
-                                 col("balance", 4, "decimal", ""), col("since", 5, "date", "")};
-  auto ks = buildKeyspaceSchema("shop", rows);
-  ASSERT_TRUE(ks.ok());
-  auto tracked = SchemaSnapshot{}.with(std::move(*ks));
-  Planner planner;
-  auto shardSql = [&](std::string_view query, std::string_view collation) {
+// The SQL shard 0 is sent for `query` over customers (id, country utf8mb4_general_ci, city
+// utf8mb4_bin, balance, since DATE) in a session whose collation_connection is `collation`.
+class TrackedShop {
+ public:
+  TrackedShop() {
+    auto col = [](std::string c, std::uint32_t at, std::string type, std::string coll) {
+      return ColumnRow{"customers", std::move(c), at, type, type, "YES", "", std::move(coll)};
+    };
+    std::vector<ColumnRow> rows = {col("id", 1, "bigint", ""),
+                                   col("country", 2, "varchar", "utf8mb4_general_ci"),
+                                   col("city", 3, "varchar", "utf8mb4_bin"),
+                                   col("balance", 4, "decimal", ""), col("since", 5, "date", "")};
+    auto ks = buildKeyspaceSchema("shop", rows);
+    EXPECT_TRUE(ks.ok());
+    tracked_ = SchemaSnapshot{}.with(std::move(*ks));
+  }
+  std::string shardSql(std::string_view query, std::string_view collation) {
     sql::Parser parser;
     auto parsed = parser.parse(query);
     EXPECT_TRUE(parsed) << query;
     PlanInput in;
-    in.snapshot = &snap;
+    in.snapshot = &snap_;
     in.schema = "shop";
-    in.tracked = tracked.get();
+    in.tracked = tracked_.get();
     in.collationConnection = collation;
-    Plan p = planner.plan(parsed.statement(), in);
-    if (p.targets.empty()) return std::string("no targets");
+    Plan p = planner_.plan(parsed.statement(), in);
+    if (p.targets.empty()) return "no targets";
     return p.rewritten(0) ? std::string(p.sqlFor(0)) : std::string("no rewrite");
+  }
+
+ private:
+  Snapshot snap_ = fourShards();
+  std::shared_ptr<const SchemaSnapshot> tracked_;
+  Planner planner_;
+};
+
+TEST(MergePlans, GroupsSortedAgainUnlessTheWhereFixesTheKeys) {
+  TrackedShop shop;
+  auto shardSql = [&](std::string_view query, std::string_view collation) {
+    return shop.shardSql(query, collation);
   };
   auto ordered = [](const std::string& sql, std::string_view tail) {
     return sql.size() >= tail.size() &&
@@ -225,11 +240,65 @@ TEST(MergePlans, GroupsSortedAgainUnlessTheWhereFixesTheKeys) {
   EXPECT_TRUE(ordered(shardSql(q, "utf8mb4_bin"), "ORDER BY city"));
   // DISTINCT: a date needs no weight, a fixed column no comparison at all, so the shards are
   // sent the client's select list and may answer from an index as one server does.
-  q = "SELECT DISTINCT country, since FROM customers WHERE country = 'DE'";
-  EXPECT_EQ(shardSql(q, general), q);
+  q = "SELECT DISTINCT country, since FROM customers WHERE country = 'DE' LIMIT 5";
+  EXPECT_EQ(shardSql(q, general),
+            "SELECT DISTINCT country, since FROM customers WHERE country = 'DE'  LIMIT 5");
+  EXPECT_EQ(
+      shardSql(q, unicode),
+      "SELECT DISTINCT country, since, WEIGHT_STRING(RTRIM(country)), COLLATION(country) FROM "
+      "customers WHERE country = 'DE'  LIMIT 5");
+}
+
+TEST(MergePlans, DistinctGoesAsTheGroupByOneServerMakesOfIt) {
+  TrackedShop shop;
+  auto shardSql = [&](std::string_view query, std::string_view collation) {
+    return shop.shardSql(query, collation);
+  };
+  const std::string unicode = "utf8mb4_unicode_ci";
+  // Without a LIMIT one server groups by the select list (and may read the groups from an index):
+  // so do the shards, the weights selected beside the groups.
+  std::string q = "SELECT DISTINCT SQL_NO_CACHE country, since FROM customers WHERE id > 5";
+  EXPECT_EQ(
+      shardSql(q, unicode),
+      "SELECT SQL_NO_CACHE country, since, WEIGHT_STRING(RTRIM(country)), COLLATION(country) FROM "
+      "customers WHERE id > 5 GROUP BY country, since");
+  // With a LIMIT and an ORDER BY naming every column: grouped in the ORDER BY's order.
+  q = "SELECT DISTINCT since, country FROM customers ORDER BY country DESC, since LIMIT 3";
+  EXPECT_EQ(
+      shardSql(q, unicode),
+      "SELECT since, country, WEIGHT_STRING(RTRIM(country)), COLLATION(country) FROM customers  "
+      "GROUP BY country, since ORDER BY country DESC, since LIMIT 3");
+  // An ORDER BY key the WHERE fixes is dropped first: with none left, as if there were no ORDER BY.
+  q = "SELECT DISTINCT country FROM customers WHERE country = 'DE' ORDER BY country DESC LIMIT 6";
+  EXPECT_EQ(shop.shardSql(q, "utf8mb4_general_ci"),
+            "SELECT DISTINCT country, WEIGHT_STRING(RTRIM(country)), COLLATION(country) FROM "
+            "customers WHERE country = 'DE'  ORDER BY country DESC LIMIT 6");
   EXPECT_EQ(shardSql(q, unicode),
-            "SELECT DISTINCT country, since, WEIGHT_STRING(country), COLLATION(country) FROM "
-            "customers WHERE country = 'DE'");
+            "SELECT country, WEIGHT_STRING(RTRIM(country)), COLLATION(country) FROM customers "
+            "WHERE country = 'DE'  GROUP BY country ORDER BY country DESC LIMIT 6");
+  // A LIMIT without ORDER BY keeps the DISTINCT (a temporary table that stops at 3 rows).
+  q = "SELECT DISTINCT country FROM customers LIMIT 3";
+  EXPECT_EQ(
+      shardSql(q, unicode),
+      "SELECT DISTINCT country, WEIGHT_STRING(RTRIM(country)), COLLATION(country) FROM customers  "
+      "LIMIT 3");
+  // The weights of PAD SPACE columns are of the value without trailing spaces ('DE' = 'DE '):
+  // a shard's DISTINCT over them keeps no more rows than the merge, and its LIMIT can be pushed.
+  q = "SELECT DISTINCT city, country FROM customers ORDER BY city LIMIT 4";
+  EXPECT_EQ(shardSql(q, unicode),
+            "SELECT DISTINCT city, country, WEIGHT_STRING(RTRIM(city)), COLLATION(city), "
+            "WEIGHT_STRING(RTRIM(country)), COLLATION(country) FROM customers  ORDER BY city "
+            "LIMIT 4");
+  // An expression's weight names a column the GROUP BY would not: DISTINCT as written, and
+  // without the LIMIT where its padding is not known.
+  q = "SELECT DISTINCT UPPER(country) FROM customers LIMIT 2";
+  EXPECT_EQ(shardSql(q, unicode),
+            "SELECT DISTINCT UPPER(country), WEIGHT_STRING(UPPER(country)), "
+            "COLLATION(UPPER(country)) FROM customers ");
+  q = "SELECT DISTINCT UPPER(country) FROM customers";
+  EXPECT_EQ(shardSql(q, unicode),
+            "SELECT DISTINCT UPPER(country), WEIGHT_STRING(UPPER(country)), "
+            "COLLATION(UPPER(country)) FROM customers");
 }
 
 TEST(SessionCollation, HandshakeThenSetNames) {
