@@ -53,6 +53,11 @@ bool fixedKey(const SelectBlock& b, const Expr* e, const TrackedTable* table,
               std::string_view collation);
 bool sortsGroupsAgain(const SelectBlock& b, const Query& q, const MergeSpec& spec,
                       const TrackedTable* table, std::string_view collation);
+// The select options without DISTINCT / DISTINCTROW, one space apart ("" when that was all).
+std::string withoutDistinct(std::string_view options);
+// The GROUP BY one server makes of the SELECT DISTINCT `b` (the ORDER BY's columns first, then the
+// others); empty where the shards must be sent the DISTINCT itself.
+std::string distinctGroupList(const SelectBlock& b, const Query& q, const MergeSpec& spec);
 // Whether one server answers the SELECT DISTINCT `q` (its ORDER BY keys in `spec.order`) as a
 // GROUP BY of the select list; std::nullopt when that depends on its indexes.
 std::optional<bool> distinctBecomesGroup(const SelectBlock& b, const Query& q,

@@ -3,6 +3,10 @@
 // evaluate HAVING and expressions over aggregates after the merge.
 #include <fmt/format.h>
 
+#include <span>
+#include <string>
+#include <string_view>
+
 #include "planner_internal.h"
 #include "planner_merge.h"
 
@@ -322,6 +326,75 @@ bool Run::sortKey(MergeBuild& m, const Expr* e, bool desc, bool aliases, SortKey
     key.collation = collationOf(m, e->text);
   }
   return true;
+}
+
+namespace {
+
+// Types the merge compares by value (merge/cells.cpp): no collation weight is needed.
+bool comparedByValue(std::string_view dataType) {
+  static constexpr std::string_view kTypes[] = {
+      "tinyint", "smallint", "mediumint", "int",       "bigint", "decimal", "float",
+      "double",  "date",     "datetime",  "timestamp", "time",   "year"};
+  for (std::string_view t : kTypes)
+    if (t == dataType) return true;
+  return false;
+}
+
+}  // namespace
+
+const TrackedColumn* Run::trackedColumn(const MergeBuild& m, const Expr* e) {
+  const auto* c = e->as<Column>();
+  if (c == nullptr || in_.tracked == nullptr) return nullptr;
+  std::vector<const TableName*>& tables = s_.weightTables;
+  tables.clear();
+  tablesIn(m.block.from, tables);
+  const TableName* t = nullptr;
+  if (!c->table.empty()) {
+    for (const TableName* cand : tables) {
+      const bool named = !cand->alias.empty() ? iequals(cand->alias.name, c->table.name)
+                                              : iequals(cand->name.name, c->table.name);
+      if (named) t = cand;
+    }
+  } else if (tables.size() == 1) {
+    t = tables[0];
+  }
+  if (t == nullptr || (!t->db.empty() && !iequals(t->db.name, ks_->name))) return nullptr;
+  const TrackedTable* tracked = in_.tracked->table(ks_->name, t->name.name);
+  if (tracked == nullptr) return nullptr;
+  auto pos = tracked->position(c->column.name);
+  return pos ? &tracked->columns[*pos] : nullptr;
+}
+
+bool Run::needsWeight(const MergeBuild& m, const Expr* e) {
+  // A stale tracked type only costs a refusal: the merge cannot compare strings without weights.
+  const TrackedColumn* col = trackedColumn(m, e);
+  return col == nullptr || !comparedByValue(col->dataType);
+}
+
+std::string Run::weightArg(const MergeBuild& m, const Expr* e, bool& exact) {
+  static constexpr std::string_view kText[] = {"char", "varchar",    "tinytext",
+                                               "text", "mediumtext", "longtext"};
+  static constexpr std::string_view kBytes[] = {"binary", "varbinary",  "tinyblob",
+                                                "blob",   "mediumblob", "longblob"};
+  auto in = [](std::span<const std::string_view> set, std::string_view type) {
+    for (std::string_view t : set)
+      if (iequals(t, type)) return true;
+    return false;
+  };
+  const TrackedColumn* col = trackedColumn(m, e);
+  exact = false;
+  if (col == nullptr) return std::string(e->text);
+  if (in(kBytes, col->dataType)) {
+    exact = true;  // bytes: equal only when identical
+    return std::string(e->text);
+  }
+  if (!in(kText, col->dataType) || col->collation.empty()) return std::string(e->text);
+  exact = true;
+  // MariaDB's NO PAD collations say so in their names; MySQL 8's _0900_ ones are all NO PAD.
+  const std::string_view name = col->collation;
+  const bool noPad = name.find("_nopad_") != std::string_view::npos ||
+                     name.find("_0900_") != std::string_view::npos;
+  return noPad ? std::string(e->text) : fmt::format("RTRIM({})", e->text);
 }
 
 }  // namespace shardproxy::router::planning

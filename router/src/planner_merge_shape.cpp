@@ -1,8 +1,10 @@
 // What one server's planner decides about a merged SELECT, as far as the shards must decide it the
 // same way for their answers (column definitions, AVG's rounding) to be one server's:
 // docs/merging.md "Where one server's answer depends on its plan".
+#include <cctype>
 #include <optional>
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -120,6 +122,56 @@ std::optional<bool> distinctBecomesGroup(const SelectBlock& b, const Query& q,
     if (!ordered) return std::nullopt;
   }
   return true;
+}
+
+// The select options without DISTINCT / DISTINCTROW, one space apart ("" when that was all).
+std::string withoutDistinct(std::string_view options) {
+  std::string out;
+  std::size_t i = 0;
+  while (i < options.size()) {
+    const std::size_t begin = options.find_first_not_of(" \t\r\n", i);
+    if (begin == std::string_view::npos) break;
+    std::size_t end = options.find_first_of(" \t\r\n", begin);
+    if (end == std::string_view::npos) end = options.size();
+    const std::string_view word = options.substr(begin, end - begin);
+    if (!iequals(word, "DISTINCT") && !iequals(word, "DISTINCTROW")) {
+      if (!out.empty()) out.append(" ");
+      out.append(word);
+    }
+    i = end;
+  }
+  return out;
+}
+
+// The GROUP BY one server makes of a SELECT DISTINCT (create_distinct_group): the ORDER BY's
+// columns first, then the other selected columns. Empty where the shards must be sent the
+// DISTINCT itself: an item that is not a plain column (a literal would read as a position, an
+// expression's weight would name columns the GROUP BY does not), a placeholder, a WINDOW clause, or
+// options that are not plain words (a comment).
+std::string distinctGroupList(const SelectBlock& b, const Query& q, const MergeSpec& spec) {
+  if (!b.window.empty()) return {};
+  for (char c : b.options) {
+    const auto u = static_cast<unsigned char>(c);
+    if (!(std::isalpha(u) || c == '_' || std::isspace(u))) return {};
+  }
+  for (const SelectItem* item : b.items)
+    if (item->expr->as<Column>() == nullptr) return {};
+  std::vector<std::string_view> texts;
+  auto add = [&](const Expr* e) {
+    for (std::string_view t : texts)
+      if (sameText(t, e->text)) return;
+    texts.push_back(e->text);
+  };
+  for (std::size_t i = 0; i < spec.order.size() && i < q.orderBy.size(); ++i)
+    add(b.items[spec.order[i].column.index]->expr);
+  for (const SelectItem* item : b.items)
+    add(item->expr);
+  std::string list;
+  for (std::string_view t : texts) {
+    if (!list.empty()) list.append(", ");
+    list.append(t);
+  }
+  return list;
 }
 
 }  // namespace shardproxy::router::planning
