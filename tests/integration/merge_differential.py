@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Differential test of multi-shard merges: generated SELECTs with ORDER BY (1-3 keys, strings
-under _ci and _bin collations, NULLs, DECIMAL, DATETIME, DOUBLE), LIMIT/OFFSET, every aggregate,
+under _ci, _bin and NO PAD collations, NULLs, DECIMAL, DATETIME, DOUBLE), LIMIT/OFFSET, every aggregate,
 GROUP BY / HAVING, DISTINCT and expressions over aggregates, run through shardproxy on a 4-shard
 keyspace and directly on one unsharded database holding the same rows; column definitions and
 rows compared — in order where the query fixes one (ties broken by the key), as multisets where it
@@ -42,9 +42,11 @@ MUST_MERGE = set()  # queries the proxy must answer (not refuse): the * ones (sc
 SCHEMA = ("CREATE TABLE m_items (id BIGINT PRIMARY KEY, grp VARCHAR(20) CHARACTER SET utf8mb4 "
           "COLLATE utf8mb4_general_ci, tag VARCHAR(10) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin, "
           "name VARCHAR(30), qty INT, price DECIMAL(10,2), ratio DOUBLE, ts DATETIME, d DATE, "
-          "big BIGINT UNSIGNED, sk INT, KEY kd (d), KEY kg (grp), KEY kt (tag), KEY kn (name))")
+          "big BIGINT UNSIGNED, sk INT, np VARCHAR(10) CHARACTER SET utf8mb4 COLLATE "
+          "utf8mb4_nopad_bin, KEY kd (d), KEY kg (grp), KEY kt (tag), KEY kn (name))")
 GROUPS = ["alpha", "Alpha", "ALPHA ", "beta", "Beta", "gamma", "Ärger", "arger", "zeta", "", None]
 TAGS = ["a", "A", "b", "b ", "B", "c", "", None]
+NOPADS = ["a", "a ", "a  ", "A", "b", "b ", "", " ", None]  # NO PAD: 'a' < 'a ' < 'a  '
 FOLD = {"grp", "tag"}  # equal under their collation (PAD SPACE, _ci) when folded alike
 
 
@@ -64,7 +66,7 @@ def rows_for(rnd, n):
                     rnd.choice([None, f"2026-{rnd.randint(1, 12):02d}-{rnd.randint(1, 28):02d} "
                                       f"{rnd.randint(0, 23):02d}:{rnd.randint(0, 59):02d}:00"]),
                     f"2025-{rnd.randint(1, 12):02d}-{rnd.randint(1, 28):02d}",
-                    rnd.randint(0, 2**64 - 1), shard_skewed(i, rnd)))
+                    rnd.randint(0, 2**64 - 1), shard_skewed(i, rnd), rnd.choice(NOPADS)))
     return out
 
 
@@ -98,10 +100,10 @@ def fold_umlaut(s):
 PRED = ["qty > 100", "qty IS NULL", "price < 0", "grp = 'alpha'", "tag = 'b'", "id % 3 = 0",
         "ts >= '2026-06-01'", "ratio > 0 OR qty < 0", "grp IN ('beta', 'gamma')", "1 = 1",
         "1 = 0"]
-SORTABLE = ["grp", "tag", "name", "qty", "price", "ratio", "ts", "d", "big", "sk"]
+SORTABLE = ["grp", "tag", "name", "qty", "price", "ratio", "ts", "d", "big", "sk", "np"]
 AGGS = ["COUNT(*)", "COUNT(qty)", "SUM(qty)", "MIN(qty)", "MAX(qty)", "AVG(qty)", "SUM(price)",
         "AVG(price)", "MIN(price)", "MAX(price)", "SUM(ratio)", "AVG(ratio)", "MIN(ts)", "MAX(d)",
-        "MIN(name)", "MAX(name)", "MIN(grp)", "MAX(tag)", "SUM(big)", "MAX(big)",
+        "MIN(name)", "MAX(name)", "MIN(grp)", "MAX(tag)", "MAX(np)", "SUM(big)", "MAX(big)",
         "SUM(qty) / COUNT(*)", "MAX(qty) - MIN(qty)", "AVG(price) * 2", "COUNT(DISTINCT qty)",
         "SUM(DISTINCT qty)", "AVG(DISTINCT qty)"]
 
@@ -139,7 +141,7 @@ def gen(rnd):
                 if "grp" in a or "tag" in a]
         return f"SELECT {', '.join(aggs)} FROM m_items{where}", True, fold
     if kind == "group":
-        keys = rnd.sample(["grp", "tag", "qty", "d"], rnd.randint(1, 2))
+        keys = rnd.sample(["grp", "tag", "qty", "d", "np"], rnd.randint(1, 2))
         # AVG(price) * 2 too: one server that keeps finished groups in a temporary table (d has
         # an index; a DISTINCT aggregate groups after a sort) rounds AVG first (docs/merging.md).
         aggs = rnd.sample([a for a in AGGS if "grp" not in a and "tag" not in a],
@@ -174,7 +176,7 @@ def gen(rnd):
     # DISTINCT, ordered by all its columns, some, or none, with or without a LIMIT: one server
     # answers it as a GROUP BY or not depending on both (docs/merging.md). Which rows a LIMIT
     # keeps where the order does not fix them is the server's choice: only the count is compared.
-    cols = rnd.sample(["grp", "tag", "qty", "d"], rnd.randint(1, 2))
+    cols = rnd.sample(["grp", "tag", "qty", "d", "np"], rnd.randint(1, 2))
     keys = []
     if rnd.random() < 0.5:
         keys = rnd.sample(cols, len(cols) if rnd.random() < 0.6 else 1)
@@ -286,7 +288,7 @@ def main():
         c.execute(SCHEMA)
         for i in range(0, len(rows), 500):
             c.executemany("INSERT INTO m_items (id, grp, tag, name, qty, price, ratio, ts, d, big, "
-                          "sk) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                          "sk, np) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
                           rows[i:i + 500])
     for q in range(N):
         sql, ordered, fold = gen(rnd)
