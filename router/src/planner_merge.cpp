@@ -582,19 +582,17 @@ bool Run::planMerge(const Query& q) {
     plan_.buffer.append(m.hiddenSql);
     plan_.buffer.append(text.substr(itemsEnd, cut - itemsEnd));
     plan_.buffer.append(" GROUP BY ").append(m.distinctGroupBy);
-  } else {
+  } else if (spec.distinctArg.column.valid() && !b->groupBy.empty()) {
     plan_.buffer.append(text.substr(0, itemsEnd));
     plan_.buffer.append(m.hiddenSql);
-  }
-  if (!m.distinctGroupBy.empty()) {
-    // written above
-  } else if (spec.distinctArg.column.valid() && !b->groupBy.empty()) {
     const Expr* lastGroup = b->groupBy.back();
     const std::size_t groupEnd = offsetOf(lastGroup->text) + lastGroup->text.size();
     plan_.buffer.append(text.substr(itemsEnd, groupEnd - itemsEnd));
     plan_.buffer.append(", ").append(m.distinctArgText);
     plan_.buffer.append(text.substr(groupEnd, cut - groupEnd));
   } else {
+    plan_.buffer.append(text.substr(0, itemsEnd));
+    plan_.buffer.append(m.hiddenSql);
     plan_.buffer.append(text.substr(itemsEnd, cut - itemsEnd));
     if (spec.distinctArg.column.valid())
       plan_.buffer.append(" GROUP BY ").append(m.distinctArgText);

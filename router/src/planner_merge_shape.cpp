@@ -101,7 +101,8 @@ bool sortsGroupsAgain(const SelectBlock& b, const Query& q, const MergeSpec& spe
 }
 
 // Whether one server answers SELECT DISTINCT as a GROUP BY of its select list (MariaDB 10.11,
-// JOIN::optimize_inner, "Change DISTINCT to GROUP BY"; measured): always without a LIMIT; with a
+// JOIN::optimize_inner, "Change DISTINCT to GROUP BY"; measured). Only when it reads one table and
+// has no HAVING; then always without a LIMIT; with a
 // LIMIT but no ORDER BY never (a temporary table that stops at LIMIT distinct rows), and ORDER BY
 // keys the WHERE fixes were dropped before (remove_const); with both, when the ORDER BY names
 // every selected column (its group list is then the ORDER BY itself, and either an index gives
@@ -110,6 +111,9 @@ bool sortsGroupsAgain(const SelectBlock& b, const Query& q, const MergeSpec& spe
 std::optional<bool> distinctBecomesGroup(const SelectBlock& b, const Query& q,
                                          const MergeSpec& spec, const TrackedTable* table,
                                          std::string_view collation) {
+  if (b.having != nullptr || b.from.size() != 1 || b.from[0]->kind != TableRefKind::kTable) {
+    return false;
+  }
   if (q.limit == nullptr) return true;
   std::vector<const SortKey*> order;
   for (std::size_t i = 0; i < spec.order.size() && i < q.orderBy.size(); ++i)
@@ -162,8 +166,11 @@ std::string distinctGroupList(const SelectBlock& b, const Query& q, const MergeS
       if (sameText(t, e->text)) return;
     texts.push_back(e->text);
   };
-  for (std::size_t i = 0; i < spec.order.size() && i < q.orderBy.size(); ++i)
-    add(b.items[spec.order[i].column.index]->expr);
+  for (std::size_t i = 0; i < spec.order.size() && i < q.orderBy.size(); ++i) {
+    const ColumnRef& c = spec.order[i].column;
+    if (c.hidden || c.index >= b.items.size()) return {};
+    add(b.items[c.index]->expr);
+  }
   for (const SelectItem* item : b.items)
     add(item->expr);
   std::string list;

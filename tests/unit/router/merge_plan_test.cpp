@@ -276,6 +276,11 @@ TEST(MergePlans, DistinctGoesAsTheGroupByOneServerMakesOfIt) {
   EXPECT_EQ(shardSql(q, unicode),
             "SELECT country, WEIGHT_STRING(RTRIM(country)), COLLATION(country) FROM customers "
             "WHERE country = 'DE'  GROUP BY country ORDER BY country DESC LIMIT 6");
+  // A HAVING, or more than one table, keeps the DISTINCT on one server.
+  q = "SELECT DISTINCT country FROM customers HAVING country > 'A'";
+  EXPECT_EQ(shardSql(q, unicode),
+            "SELECT DISTINCT country, WEIGHT_STRING(RTRIM(country)), COLLATION(country) FROM "
+            "customers  HAVING country > 'A'");
   // A LIMIT without ORDER BY keeps the DISTINCT (a temporary table that stops at 3 rows).
   q = "SELECT DISTINCT country FROM customers LIMIT 3";
   EXPECT_EQ(
