@@ -116,6 +116,16 @@ if [[ $out == *"1038"*"merge_buffer_rows"* ]]; then pass "DISTINCT past merge_bu
 else fail "merge_buffer_rows: got [${out:0:200}]"; fi
 out=$(app_sql "SELECT id FROM m_items ORDER BY id DESC LIMIT 2")
 [[ $out == $'3000\n2999' ]] && pass "ORDER BY id DESC LIMIT 2 streams without a set" || fail "got [$out]"
+# DISTINCT ordered by every column it compares streams too: duplicates arrive next to each other.
+for q in "SELECT DISTINCT id FROM m_items ORDER BY id DESC" \
+  "SELECT DISTINCT tag, id FROM m_items ORDER BY id, tag"; do
+  got=$(app_sql "$q" | md5sum)
+  want=$(mariadb -h127.0.0.1 -P"$p0" -uroot -N -B mref -e "$q" | md5sum)
+  rows=$(app_sql "$q" | wc -l)
+  if [[ $got == "$want" && $rows == 3000 ]]; then
+    pass "$q: 3000 rows past merge_buffer_rows (2000), as the reference"
+  else fail "$q: $rows rows, as the reference: $([[ $got == "$want" ]] && echo yes || echo no)"; fi
+done
 
 # sysbench with its default options (range selects: ORDER BY, DISTINCT, SUM over id ranges that
 # span shards), server-side prepared statements and the text protocol, 0 errors.

@@ -59,6 +59,17 @@ Status Merger::init(const router::MergeSpec& spec, std::vector<ColumnType> types
       }
     }
   }
+  // Rows ordered by every column DISTINCT compares (ORDER BY all of them, in any order and
+  // direction; the stream's ties are the duplicates) need no set.
+  distinctAdjacent_ = spec.distinct && !spec.aggregate && !spec.streamOrder.empty();
+  for (std::size_t i = 0; i < visible_ && distinctAdjacent_; ++i) {
+    if (i < spec.distinctFixed.size() && spec.distinctFixed[i] != 0) continue;
+    bool ordered = false;
+    for (const router::SortKey& k : spec.streamOrder)
+      ordered = ordered || (!k.column.hidden && k.column.index == i);
+    distinctAdjacent_ = ordered;
+  }
+  havePrevKey_ = false;
   collated_.assign(n, 0);
   for (std::size_t i = 0; i < n; ++i)
     collated_[i] = types_[i].isCollatedString() ? 1 : 0;
@@ -313,8 +324,13 @@ bool Merger::admit(const Cell* row) {
       key_.append(reinterpret_cast<const char*>(&len), 4);
       key_.append(v);
     }
-    if (!distinct_.insert(key_).second) return false;
-    if (setSize() > setLimit_) {
+    if (distinctAdjacent_) {
+      if (havePrevKey_ && key_ == prevKey_) return false;
+      prevKey_.swap(key_);
+      havePrevKey_ = true;
+    } else if (!distinct_.insert(key_).second) {
+      return false;
+    } else if (setSize() > setLimit_) {
       fail(1038, "HY001",
            fmt::format("The merge of this query's shards needs more than {} distinct rows in "
                        "memory (merge_buffer_rows); narrow it with the shard key or a LIMIT",

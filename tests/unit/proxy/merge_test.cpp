@@ -338,8 +338,12 @@ TEST(Merger, StreamRanksNeverContradictTheRowOrder) {
           ASSERT_TRUE(h.merger.decode(rb, std::span<Cell>(&cb, 1)));
           const std::uint64_t ka = h.merger.streamRank(&ca), kb = h.merger.streamRank(&cb);
           const int c = h.merger.compareStream(&ca, &cb);
-          if (ka < kb) EXPECT_LT(c, 0) << a.value_or("NULL") << " vs " << b.value_or("NULL");
-          if (ka > kb) EXPECT_GT(c, 0) << a.value_or("NULL") << " vs " << b.value_or("NULL");
+          if (ka < kb) {
+            EXPECT_LT(c, 0) << a.value_or("NULL") << " vs " << b.value_or("NULL");
+          }
+          if (ka > kb) {
+            EXPECT_GT(c, 0) << a.value_or("NULL") << " vs " << b.value_or("NULL");
+          }
           EXPECT_LE(ka, Merger::kEndRank);
         }
       }
@@ -396,6 +400,47 @@ TEST(Merger, DistinctUsesWeightsAndIsBoundedBySetLimit) {
   EXPECT_FALSE(h.add({"gamma", "GAMMA"}));  // a third distinct value: over the limit
   ASSERT_TRUE(h.merger.error());
   EXPECT_EQ(h.merger.error()->mysqlErrno, 1038);
+}
+
+// ORDER BY every column DISTINCT compares: the shards' sorted streams put duplicates next to each
+// other, so the merge keeps only the previous row's key, and merge_buffer_rows does not apply.
+TEST(Merger, DistinctOrderedByEveryColumnNeedsNoSet) {
+  Harness h;
+  h.spec.distinct = true;
+  h.spec.hidden = 1;
+  h.spec.visible.resize(2);
+  h.spec.hiddenColumns.resize(1);
+  h.spec.distinctWeights = {ColumnRef{0, true}, ColumnRef{}};
+  router::SortKey byName, byQty;
+  byName.column = ColumnRef{0, false};
+  byName.weight = ColumnRef{0, true};
+  byQty.column = ColumnRef{1, false};
+  byQty.desc = true;
+  h.spec.order = h.spec.streamOrder = {byName, byQty};
+  ColumnType ci{ftype::kVarString, 0, 45, 0};  // utf8mb4_general_ci
+  h.init({ci, kInt, kBin}, 2);
+  EXPECT_TRUE(h.add({"Alpha", "2", "ALPHA"}));
+  EXPECT_TRUE(h.add({"alpha", "2", "ALPHA"}));  // the same under the collation, next to it
+  EXPECT_TRUE(h.add({"alpha", "1", "ALPHA"}));
+  EXPECT_TRUE(h.add({"beta", "1", "BETA"}));
+  EXPECT_TRUE(h.add({"delta", std::nullopt, "DELTA"}));
+  EXPECT_TRUE(h.add({"Delta", std::nullopt, "DELTA"}));
+  EXPECT_TRUE(h.add({"gamma", "7", "GAMMA"}));  // past the set limit of 2: no set is kept
+  EXPECT_FALSE(h.merger.error());
+  EXPECT_EQ(
+      h.rows(),
+      (std::vector<Row>{
+          {"Alpha", "2"}, {"alpha", "1"}, {"beta", "1"}, {"delta", std::nullopt}, {"gamma", "7"}}));
+  // Ordered by only some of the columns: duplicates may be apart, so the set is kept.
+  Harness partial;
+  partial.spec = h.spec;
+  partial.spec.order = partial.spec.streamOrder = {byName};
+  partial.init({ci, kInt, kBin}, 2);
+  EXPECT_TRUE(partial.add({"alpha", "1", "ALPHA"}));
+  EXPECT_TRUE(partial.add({"alpha", "2", "ALPHA"}));
+  EXPECT_FALSE(partial.add({"beta", "1", "BETA"}));  // a third distinct row: over the limit
+  ASSERT_TRUE(partial.merger.error());
+  EXPECT_EQ(partial.merger.error()->mysqlErrno, 1038);
 }
 
 TEST(Merger, ExpressionsOverAggregatesUseDecimalRules) {

@@ -152,6 +152,11 @@ class Merger {
   std::vector<std::pair<std::string, const std::string*>> padCache_;
   std::unordered_set<std::string> distinct_;
   std::string key_;
+  // DISTINCT whose rows arrive ordered by every column it compares: duplicates are next to each
+  // other, and the previous row's key is all the merge keeps (no set, no merge_buffer_rows).
+  bool distinctAdjacent_ = false;
+  bool havePrevKey_ = false;
+  std::string prevKey_;
   std::uint64_t skipped_ = 0;  // OFFSET rows skipped so far
   std::uint64_t emitted_ = 0;
 };
