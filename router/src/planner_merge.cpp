@@ -499,6 +499,20 @@ bool Run::planMerge(const Query& q) {
     spec.streamOrder = spec.order;
     for (std::size_t i = 0; i < spec.order.size(); ++i)
       orderText(spec.order[i], q.orderBy[i]->expr);
+    if (spec.order.empty() && !m.distinctGroupBy.empty()) {
+      // DISTINCT without ORDER BY or LIMIT, sent as GROUP BY: ordered by the group list too (the
+      // order MariaDB groups in: no sort of its own, no change of plan), duplicates from several
+      // shards meet in the merge, which then keeps no set.
+      for (std::size_t i = 0; i < b->items.size(); ++i) {
+        if (spec.distinctFixed[i] != 0) continue;
+        SortKey k;
+        k.column = ColumnRef{static_cast<std::uint16_t>(i), false};
+        k.weight = spec.distinctWeights[i];
+        k.collation = spec.distinctCollations[i];
+        spec.streamOrder.push_back(k);
+        orderText(k, b->items[i]->expr);
+      }
+    }
   }
   if (spec.having >= 0) pushLimit = false;  // groups the HAVING drops must not take places
   // A shard's DISTINCT over weights that tell apart values the merge calls equal ('a', 'a ')
