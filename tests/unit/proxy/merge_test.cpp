@@ -385,15 +385,22 @@ TEST(Merger, RowsLoseTheirHiddenColumnsAndRespectOffsetAndLimit) {
   EXPECT_EQ(h.rows(), (std::vector<Row>{{"2"}, {"3"}}));
 }
 
-TEST(Merger, DistinctUsesWeightsAndIsBoundedBySetLimit) {
-  Harness h;
+// SELECT DISTINCT name[, qty], WEIGHT_STRING(name): `visible` columns, the first a string of
+// utf8mb4_general_ci compared by the hidden weight.
+const ColumnType kGeneralCi{ftype::kVarString, 0, 45, 0};
+void distinctByWeight(Harness& h, std::size_t visible) {
   h.spec.distinct = true;
   h.spec.hidden = 1;
-  h.spec.visible.resize(1);
+  h.spec.visible.resize(visible);
   h.spec.hiddenColumns.resize(1);
-  h.spec.distinctWeights = {ColumnRef{0, true}};
-  ColumnType ci{ftype::kVarString, 0, 45, 0};  // utf8mb4_general_ci
-  h.init({ci, kBin}, 2);
+  h.spec.distinctWeights.assign(visible, ColumnRef{});
+  h.spec.distinctWeights[0] = ColumnRef{0, true};
+}
+
+TEST(Merger, DistinctUsesWeightsAndIsBoundedBySetLimit) {
+  Harness h;
+  distinctByWeight(h, 1);
+  h.init({kGeneralCi, kBin}, 2);
   EXPECT_TRUE(h.add({"Alpha", "ALPHA"}));
   EXPECT_TRUE(h.add({"alpha", "ALPHA"}));  // the same under the collation
   EXPECT_TRUE(h.add({"beta", "BETA"}));
@@ -406,19 +413,14 @@ TEST(Merger, DistinctUsesWeightsAndIsBoundedBySetLimit) {
 // other, so the merge keeps only the previous row's key, and merge_buffer_rows does not apply.
 TEST(Merger, DistinctOrderedByEveryColumnNeedsNoSet) {
   Harness h;
-  h.spec.distinct = true;
-  h.spec.hidden = 1;
-  h.spec.visible.resize(2);
-  h.spec.hiddenColumns.resize(1);
-  h.spec.distinctWeights = {ColumnRef{0, true}, ColumnRef{}};
+  distinctByWeight(h, 2);
   router::SortKey byName, byQty;
   byName.column = ColumnRef{0, false};
   byName.weight = ColumnRef{0, true};
   byQty.column = ColumnRef{1, false};
   byQty.desc = true;
   h.spec.order = h.spec.streamOrder = {byName, byQty};
-  ColumnType ci{ftype::kVarString, 0, 45, 0};  // utf8mb4_general_ci
-  h.init({ci, kInt, kBin}, 2);
+  h.init({kGeneralCi, kInt, kBin}, 2);
   EXPECT_TRUE(h.add({"Alpha", "2", "ALPHA"}));
   EXPECT_TRUE(h.add({"alpha", "2", "ALPHA"}));  // the same under the collation, next to it
   EXPECT_TRUE(h.add({"alpha", "1", "ALPHA"}));
@@ -435,7 +437,7 @@ TEST(Merger, DistinctOrderedByEveryColumnNeedsNoSet) {
   Harness partial;
   partial.spec = h.spec;
   partial.spec.order = partial.spec.streamOrder = {byName};
-  partial.init({ci, kInt, kBin}, 2);
+  partial.init({kGeneralCi, kInt, kBin}, 2);
   EXPECT_TRUE(partial.add({"alpha", "1", "ALPHA"}));
   EXPECT_TRUE(partial.add({"alpha", "2", "ALPHA"}));
   EXPECT_FALSE(partial.add({"beta", "1", "BETA"}));  // a third distinct row: over the limit

@@ -250,60 +250,58 @@ TEST(MergePlans, GroupsSortedAgainUnlessTheWhereFixesTheKeys) {
 }
 
 TEST(MergePlans, DistinctGoesAsTheGroupByOneServerMakesOfIt) {
-  TrackedShop shop;
-  auto shardSql = [&](std::string_view query, std::string_view collation) {
-    return shop.shardSql(query, collation);
+  struct Case {
+    const char* why;
+    const char* collation;
+    const char* query;
+    const char* shardSql;
   };
-  const std::string unicode = "utf8mb4_unicode_ci";
-  // Without a LIMIT one server groups by the select list (and may read the groups from an index):
-  // so do the shards, the weights selected beside the groups, ordered as they group (no sort of
-  // their own) so that the merge meets duplicates next to each other and keeps no set.
-  std::string q = "SELECT DISTINCT SQL_NO_CACHE country, since FROM customers WHERE id > 5";
-  EXPECT_EQ(shardSql(q, unicode),
-            "SELECT SQL_NO_CACHE country, since, WEIGHT_STRING(RTRIM(country)), COLLATION(country) "
-            "FROM customers WHERE id > 5 GROUP BY country, since ORDER BY country, since");
-  // With a LIMIT and an ORDER BY naming every column: grouped in the ORDER BY's order.
-  q = "SELECT DISTINCT since, country FROM customers ORDER BY country DESC, since LIMIT 3";
-  EXPECT_EQ(
-      shardSql(q, unicode),
-      "SELECT since, country, WEIGHT_STRING(RTRIM(country)), COLLATION(country) FROM customers  "
-      "GROUP BY country, since ORDER BY country DESC, since LIMIT 3");
-  // An ORDER BY key the WHERE fixes is dropped first: with none left, as if there were no ORDER BY.
-  q = "SELECT DISTINCT country FROM customers WHERE country = 'DE' ORDER BY country DESC LIMIT 6";
-  EXPECT_EQ(shop.shardSql(q, "utf8mb4_general_ci"),
-            "SELECT DISTINCT country, WEIGHT_STRING(RTRIM(country)), COLLATION(country) FROM "
-            "customers WHERE country = 'DE'  ORDER BY country DESC LIMIT 6");
-  EXPECT_EQ(shardSql(q, unicode),
-            "SELECT country, WEIGHT_STRING(RTRIM(country)), COLLATION(country) FROM customers "
-            "WHERE country = 'DE'  GROUP BY country ORDER BY country DESC LIMIT 6");
-  // A HAVING, or more than one table, keeps the DISTINCT on one server.
-  q = "SELECT DISTINCT country FROM customers HAVING country > 'A'";
-  EXPECT_EQ(shardSql(q, unicode),
-            "SELECT DISTINCT country, WEIGHT_STRING(RTRIM(country)), COLLATION(country) FROM "
-            "customers  HAVING country > 'A'");
-  // A LIMIT without ORDER BY keeps the DISTINCT (a temporary table that stops at 3 rows).
-  q = "SELECT DISTINCT country FROM customers LIMIT 3";
-  EXPECT_EQ(
-      shardSql(q, unicode),
-      "SELECT DISTINCT country, WEIGHT_STRING(RTRIM(country)), COLLATION(country) FROM customers  "
-      "LIMIT 3");
-  // The weights of PAD SPACE columns are of the value without trailing spaces ('DE' = 'DE '):
-  // a shard's DISTINCT over them keeps no more rows than the merge, and its LIMIT can be pushed.
-  q = "SELECT DISTINCT city, country FROM customers ORDER BY city LIMIT 4";
-  EXPECT_EQ(shardSql(q, unicode),
-            "SELECT DISTINCT city, country, WEIGHT_STRING(RTRIM(city)), COLLATION(city), "
-            "WEIGHT_STRING(RTRIM(country)), COLLATION(country) FROM customers  ORDER BY city "
-            "LIMIT 4");
-  // An expression's weight names a column the GROUP BY would not: DISTINCT as written, and
-  // without the LIMIT where its padding is not known.
-  q = "SELECT DISTINCT UPPER(country) FROM customers LIMIT 2";
-  EXPECT_EQ(shardSql(q, unicode),
-            "SELECT DISTINCT UPPER(country), WEIGHT_STRING(UPPER(country)), "
-            "COLLATION(UPPER(country)) FROM customers ");
-  q = "SELECT DISTINCT UPPER(country) FROM customers";
-  EXPECT_EQ(shardSql(q, unicode),
-            "SELECT DISTINCT UPPER(country), WEIGHT_STRING(UPPER(country)), "
-            "COLLATION(UPPER(country)) FROM customers");
+  const char* unicode = "utf8mb4_unicode_ci";
+  const Case cases[] = {
+      {"Without a LIMIT one server groups by the select list (and may read the groups from an "
+       "index): so do the shards, the weights beside the groups, ordered as they group (no sort "
+       "of their own) so that the merge meets duplicates next to each other and keeps no set",
+       unicode, "SELECT DISTINCT SQL_NO_CACHE country, since FROM customers WHERE id > 5",
+       "SELECT SQL_NO_CACHE country, since, WEIGHT_STRING(RTRIM(country)), COLLATION(country) "
+       "FROM customers WHERE id > 5 GROUP BY country, since ORDER BY country, since"},
+      {"A LIMIT and an ORDER BY naming every column: grouped in the ORDER BY's order", unicode,
+       "SELECT DISTINCT since, country FROM customers ORDER BY country DESC, since LIMIT 3",
+       "SELECT since, country, WEIGHT_STRING(RTRIM(country)), COLLATION(country) FROM customers  "
+       "GROUP BY country, since ORDER BY country DESC, since LIMIT 3"},
+      {"An ORDER BY key the WHERE fixes is dropped first: none left, as without ORDER BY",
+       "utf8mb4_general_ci",
+       "SELECT DISTINCT country FROM customers WHERE country = 'DE' ORDER BY country DESC LIMIT 6",
+       "SELECT DISTINCT country, WEIGHT_STRING(RTRIM(country)), COLLATION(country) FROM "
+       "customers WHERE country = 'DE'  ORDER BY country DESC LIMIT 6"},
+      {"... but only in the column's collation", unicode,
+       "SELECT DISTINCT country FROM customers WHERE country = 'DE' ORDER BY country DESC LIMIT 6",
+       "SELECT country, WEIGHT_STRING(RTRIM(country)), COLLATION(country) FROM customers "
+       "WHERE country = 'DE'  GROUP BY country ORDER BY country DESC LIMIT 6"},
+      {"A HAVING (or more than one table) keeps the DISTINCT on one server", unicode,
+       "SELECT DISTINCT country FROM customers HAVING country > 'A'",
+       "SELECT DISTINCT country, WEIGHT_STRING(RTRIM(country)), COLLATION(country) FROM "
+       "customers  HAVING country > 'A'"},
+      {"A LIMIT without ORDER BY keeps the DISTINCT (a temporary table that stops at 3 rows)",
+       unicode, "SELECT DISTINCT country FROM customers LIMIT 3",
+       "SELECT DISTINCT country, WEIGHT_STRING(RTRIM(country)), COLLATION(country) FROM customers  "
+       "LIMIT 3"},
+      {"PAD SPACE weights are of the value without trailing spaces ('DE' = 'DE '): a shard's "
+       "DISTINCT over them keeps no more rows than the merge, and its LIMIT can be pushed",
+       unicode, "SELECT DISTINCT city, country FROM customers ORDER BY city LIMIT 4",
+       "SELECT DISTINCT city, country, WEIGHT_STRING(RTRIM(city)), COLLATION(city), "
+       "WEIGHT_STRING(RTRIM(country)), COLLATION(country) FROM customers  ORDER BY city LIMIT 4"},
+      {"An expression's weight names a column the GROUP BY would not: DISTINCT as written, and "
+       "without the LIMIT where its padding is not known",
+       unicode, "SELECT DISTINCT UPPER(country) FROM customers LIMIT 2",
+       "SELECT DISTINCT UPPER(country), WEIGHT_STRING(UPPER(country)), "
+       "COLLATION(UPPER(country)) FROM customers "},
+      {"... with or without a LIMIT", unicode, "SELECT DISTINCT UPPER(country) FROM customers",
+       "SELECT DISTINCT UPPER(country), WEIGHT_STRING(UPPER(country)), "
+       "COLLATION(UPPER(country)) FROM customers"},
+  };
+  TrackedShop shop;
+  for (const Case& c : cases)
+    EXPECT_EQ(shop.shardSql(c.query, c.collation), c.shardSql) << c.why;
 }
 
 TEST(SessionCollation, HandshakeThenSetNames) {
