@@ -201,63 +201,74 @@ class TrackedShop {
   Planner planner_;
 };
 
+// One query of a planner table test: the session's collation_connection, the client's query,
+// and what the SQL sent to a shard must end with (or be).
+struct ShardSqlCase {
+  const char* why;
+  const char* collation;
+  const char* query;
+  const char* shardSql;
+};
+
 TEST(MergePlans, GroupsSortedAgainUnlessTheWhereFixesTheKeys) {
-  TrackedShop shop;
-  auto shardSql = [&](std::string_view query, std::string_view collation) {
-    return shop.shardSql(query, collation);
-  };
-  auto ordered = [](const std::string& sql, std::string_view tail) {
-    return sql.size() >= tail.size() &&
-           sql.compare(sql.size() - tail.size(), tail.size(), tail) == 0;
-  };
-  const std::string_view general = "utf8mb4_general_ci", unicode = "utf8mb4_unicode_ci";
-  std::string q =
+  const char* general = "utf8mb4_general_ci";
+  const char* unicode = "utf8mb4_unicode_ci";
+  const char* fixedCountry =
       "SELECT country, COUNT(DISTINCT city) FROM customers WHERE country = 'DE' GROUP BY "
       "country ORDER BY COUNT(*) DESC";
-  // The literal in the column's collation fixes it: no sort after grouping, none sent.
-  EXPECT_TRUE(ordered(shardSql(q, general), "ORDER BY country, city")) << shardSql(q, general);
-  // In another collation it does not (MariaDB 10.11, measured): the order is sent.
-  EXPECT_TRUE(ordered(shardSql(q, unicode), "ORDER BY country, city, COUNT(*) DESC"));
-  EXPECT_TRUE(ordered(shardSql(q, ""), "ORDER BY country, city, COUNT(*) DESC"));
-  // A number fixes a number column, a string does not; a string fixes a DATE.
-  q = "SELECT balance, COUNT(*) FROM customers WHERE balance = 5 GROUP BY balance ORDER BY "
-      "COUNT(*)";
-  EXPECT_TRUE(ordered(shardSql(q, unicode), "ORDER BY balance"));
-  q = "SELECT balance, COUNT(*) FROM customers WHERE balance = '5' GROUP BY balance ORDER BY "
-      "COUNT(*)";
-  EXPECT_TRUE(ordered(shardSql(q, general), "ORDER BY balance, COUNT(*)"));
-  q = "SELECT since, COUNT(*) FROM customers WHERE '2026-01-01' = since GROUP BY 1 ORDER BY "
-      "COUNT(*)";
-  EXPECT_TRUE(ordered(shardSql(q, unicode), "ORDER BY 1"));
-  // A fixed key left of the others: the rest of the ORDER BY is a prefix of the rest of GROUP BY.
-  q = "SELECT country, since, COUNT(*) FROM customers WHERE country = 'DE' GROUP BY country, "
+  const char* fixedLeft =
+      "SELECT country, since, COUNT(*) FROM customers WHERE country = 'DE' GROUP BY country, "
       "since ORDER BY since";
-  EXPECT_TRUE(ordered(shardSql(q, general), "ORDER BY country, since"));
-  EXPECT_TRUE(ordered(shardSql(q, unicode), "ORDER BY country, since, since"));
-  // A utf8mb4_bin column is not fixed by a literal in utf8mb4_general_ci.
-  q = "SELECT city, COUNT(*) FROM customers WHERE city = 'x' GROUP BY city ORDER BY COUNT(*)";
-  EXPECT_TRUE(ordered(shardSql(q, general), "ORDER BY city, COUNT(*)"));
-  EXPECT_TRUE(ordered(shardSql(q, "utf8mb4_bin"), "ORDER BY city"));
-  // DISTINCT: a date needs no weight, a fixed column no comparison at all, so the shards are
-  // sent the client's select list and may answer from an index as one server does.
-  q = "SELECT DISTINCT country, since FROM customers WHERE country = 'DE' LIMIT 5";
-  EXPECT_EQ(shardSql(q, general),
-            "SELECT DISTINCT country, since FROM customers WHERE country = 'DE'  LIMIT 5");
-  EXPECT_EQ(
-      shardSql(q, unicode),
-      "SELECT DISTINCT country, since, WEIGHT_STRING(RTRIM(country)), COLLATION(country) FROM "
-      "customers WHERE country = 'DE'  LIMIT 5");
+  const char* fixedCity =
+      "SELECT city, COUNT(*) FROM customers WHERE city = 'x' GROUP BY city ORDER BY COUNT(*)";
+  const ShardSqlCase ends[] = {
+      {"The literal in the column's collation fixes it: no sort after grouping, none sent", general,
+       fixedCountry, "ORDER BY country, city"},
+      {"In another collation it does not (MariaDB 10.11, measured): the order is sent", unicode,
+       fixedCountry, "ORDER BY country, city, COUNT(*) DESC"},
+      {"... nor in an unknown one", "", fixedCountry, "ORDER BY country, city, COUNT(*) DESC"},
+      {"A number fixes a number column", unicode,
+       "SELECT balance, COUNT(*) FROM customers WHERE balance = 5 GROUP BY balance ORDER BY "
+       "COUNT(*)",
+       "ORDER BY balance"},
+      {"... a string does not", general,
+       "SELECT balance, COUNT(*) FROM customers WHERE balance = '5' GROUP BY balance ORDER BY "
+       "COUNT(*)",
+       "ORDER BY balance, COUNT(*)"},
+      {"A string fixes a DATE", unicode,
+       "SELECT since, COUNT(*) FROM customers WHERE '2026-01-01' = since GROUP BY 1 ORDER BY "
+       "COUNT(*)",
+       "ORDER BY 1"},
+      {"A fixed key left of the others: the rest of the ORDER BY is a prefix of the rest of "
+       "GROUP BY",
+       general, fixedLeft, "ORDER BY country, since"},
+      {"... unless it is not fixed", unicode, fixedLeft, "ORDER BY country, since, since"},
+      {"A utf8mb4_bin column is not fixed by a literal in utf8mb4_general_ci", general, fixedCity,
+       "ORDER BY city, COUNT(*)"},
+      {"... but is in utf8mb4_bin", "utf8mb4_bin", fixedCity, "ORDER BY city"},
+  };
+  TrackedShop shop;
+  for (const ShardSqlCase& c : ends) {
+    const std::string sql = shop.shardSql(c.query, c.collation);
+    const std::string_view tail = c.shardSql;
+    EXPECT_TRUE(sql.size() >= tail.size() &&
+                sql.compare(sql.size() - tail.size(), tail.size(), tail) == 0)
+        << c.why << ": " << sql;
+  }
 }
 
 TEST(MergePlans, DistinctGoesAsTheGroupByOneServerMakesOfIt) {
-  struct Case {
-    const char* why;
-    const char* collation;
-    const char* query;
-    const char* shardSql;
-  };
   const char* unicode = "utf8mb4_unicode_ci";
-  const Case cases[] = {
+  const ShardSqlCase cases[] = {
+      {"A date needs no weight, a column the WHERE fixes no comparison at all: the client's "
+       "select list, so a shard may answer from an index as one server does",
+       "utf8mb4_general_ci",
+       "SELECT DISTINCT country, since FROM customers WHERE country = 'DE' LIMIT 5",
+       "SELECT DISTINCT country, since FROM customers WHERE country = 'DE'  LIMIT 5"},
+      {"... the string is compared where the literal is in another collation", unicode,
+       "SELECT DISTINCT country, since FROM customers WHERE country = 'DE' LIMIT 5",
+       "SELECT DISTINCT country, since, WEIGHT_STRING(RTRIM(country)), COLLATION(country) FROM "
+       "customers WHERE country = 'DE'  LIMIT 5"},
       {"Without a LIMIT one server groups by the select list (and may read the groups from an "
        "index): so do the shards, the weights beside the groups, ordered as they group (no sort "
        "of their own) so that the merge meets duplicates next to each other and keeps no set",
@@ -300,7 +311,7 @@ TEST(MergePlans, DistinctGoesAsTheGroupByOneServerMakesOfIt) {
        "COLLATION(UPPER(country)) FROM customers"},
   };
   TrackedShop shop;
-  for (const Case& c : cases)
+  for (const ShardSqlCase& c : cases)
     EXPECT_EQ(shop.shardSql(c.query, c.collation), c.shardSql) << c.why;
 }
 
