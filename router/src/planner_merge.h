@@ -24,6 +24,10 @@ struct MergeBuild {
   std::string distinctGroupBy;       // SELECT DISTINCT sent as GROUP BY these (planMerge)
 };
 
+// What a tracked column's DATA_TYPE holds, as the merge and MariaDB's planner tell them apart.
+enum class DataClass : std::uint8_t { kNumber, kTemporal, kYear, kText, kBytes, kOther };
+DataClass dataClass(std::string_view dataType);
+
 bool isMergeableAggregate(const Function& f, MergeAgg& agg);
 MergeColumn aggColumn(MergeAgg agg);
 Instruction instruction(OpCode op);

@@ -3,7 +3,6 @@
 // evaluate HAVING and expressions over aggregates after the merge.
 #include <fmt/format.h>
 
-#include <span>
 #include <string>
 #include <string_view>
 
@@ -328,19 +327,29 @@ bool Run::sortKey(MergeBuild& m, const Expr* e, bool desc, bool aliases, SortKey
   return true;
 }
 
-namespace {
-
-// Types the merge compares by value (merge/cells.cpp): no collation weight is needed.
-bool comparedByValue(std::string_view dataType) {
-  static constexpr std::string_view kTypes[] = {
-      "tinyint", "smallint", "mediumint", "int",       "bigint", "decimal", "float",
-      "double",  "date",     "datetime",  "timestamp", "time",   "year"};
-  for (std::string_view t : kTypes)
-    if (t == dataType) return true;
-  return false;
+DataClass dataClass(std::string_view dataType) {
+  struct Entry {
+    std::string_view type;
+    DataClass is;
+  };
+  static constexpr Entry kTypes[] = {
+      {"tinyint", DataClass::kNumber},     {"smallint", DataClass::kNumber},
+      {"mediumint", DataClass::kNumber},   {"int", DataClass::kNumber},
+      {"bigint", DataClass::kNumber},      {"decimal", DataClass::kNumber},
+      {"float", DataClass::kNumber},       {"double", DataClass::kNumber},
+      {"date", DataClass::kTemporal},      {"datetime", DataClass::kTemporal},
+      {"timestamp", DataClass::kTemporal}, {"time", DataClass::kTemporal},
+      {"year", DataClass::kYear},          {"char", DataClass::kText},
+      {"varchar", DataClass::kText},       {"tinytext", DataClass::kText},
+      {"text", DataClass::kText},          {"mediumtext", DataClass::kText},
+      {"longtext", DataClass::kText},      {"binary", DataClass::kBytes},
+      {"varbinary", DataClass::kBytes},    {"tinyblob", DataClass::kBytes},
+      {"blob", DataClass::kBytes},         {"mediumblob", DataClass::kBytes},
+      {"longblob", DataClass::kBytes}};
+  for (const Entry& e : kTypes)
+    if (iequals(e.type, dataType)) return e.is;
+  return DataClass::kOther;
 }
-
-}  // namespace
 
 const TrackedColumn* Run::trackedColumn(const MergeBuild& m, const Expr* e) {
   const auto* c = e->as<Column>();
@@ -366,29 +375,24 @@ const TrackedColumn* Run::trackedColumn(const MergeBuild& m, const Expr* e) {
 }
 
 bool Run::needsWeight(const MergeBuild& m, const Expr* e) {
-  // A stale tracked type only costs a refusal: the merge cannot compare strings without weights.
+  // Numbers and temporal values the merge compares by value (merge/cells.cpp). A stale tracked
+  // type only costs a refusal: the merge cannot compare strings without weights.
   const TrackedColumn* col = trackedColumn(m, e);
-  return col == nullptr || !comparedByValue(col->dataType);
+  if (col == nullptr) return true;
+  const DataClass c = dataClass(col->dataType);
+  return c != DataClass::kNumber && c != DataClass::kTemporal && c != DataClass::kYear;
 }
 
 std::string Run::weightArg(const MergeBuild& m, const Expr* e, bool& exact) {
-  static constexpr std::string_view kText[] = {"char", "varchar",    "tinytext",
-                                               "text", "mediumtext", "longtext"};
-  static constexpr std::string_view kBytes[] = {"binary", "varbinary",  "tinyblob",
-                                                "blob",   "mediumblob", "longblob"};
-  auto in = [](std::span<const std::string_view> set, std::string_view type) {
-    for (std::string_view t : set)
-      if (iequals(t, type)) return true;
-    return false;
-  };
   const TrackedColumn* col = trackedColumn(m, e);
   exact = false;
   if (col == nullptr) return std::string(e->text);
-  if (in(kBytes, col->dataType)) {
+  const DataClass c = dataClass(col->dataType);
+  if (c == DataClass::kBytes) {
     exact = true;  // bytes: equal only when identical
     return std::string(e->text);
   }
-  if (!in(kText, col->dataType) || col->collation.empty()) return std::string(e->text);
+  if (c != DataClass::kText || col->collation.empty()) return std::string(e->text);
   exact = true;
   // MariaDB's NO PAD collations say so in their names; MySQL 8's _0900_ ones are all NO PAD.
   const std::string_view name = col->collation;

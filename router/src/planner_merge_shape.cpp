@@ -3,7 +3,6 @@
 // docs/merging.md "Where one server's answer depends on its plan".
 #include <cctype>
 #include <optional>
-#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -20,23 +19,19 @@ namespace {
 // collation_connection; `grp = 'x'` does not fix a utf8mb4_general_ci column for a session in
 // utf8mb4_unicode_ci, and `qty = '5'` never fixes an INT). Unknown types fix nothing.
 bool fixesColumn(const TrackedColumn& col, const Literal& v, std::string_view collation) {
-  static constexpr std::string_view kNumbers[] = {"tinyint", "smallint", "mediumint", "int",
-                                                  "bigint",  "decimal",  "float",     "double"};
-  static constexpr std::string_view kTemporal[] = {"date", "datetime", "timestamp", "time"};
-  static constexpr std::string_view kStrings[] = {"char",     "varchar",    "text",
-                                                  "tinytext", "mediumtext", "longtext"};
-  auto in = [&](std::span<const std::string_view> set) {
-    for (std::string_view t : set)
-      if (iequals(t, col.dataType)) return true;
-    return false;
-  };
   const bool number = v.type == LiteralType::kInteger || v.type == LiteralType::kDecimal ||
                       v.type == LiteralType::kFloat;
   const bool string = v.type == LiteralType::kString && v.charset.empty() && !v.national;
-  if (in(kNumbers)) return number;
-  if (in(kTemporal)) return string || v.type == LiteralType::kTemporal;
-  if (in(kStrings)) return string && !collation.empty() && iequals(collation, col.collation);
-  return false;
+  switch (dataClass(col.dataType)) {
+    case DataClass::kNumber:
+      return number;
+    case DataClass::kTemporal:
+      return string || v.type == LiteralType::kTemporal;
+    case DataClass::kText:
+      return string && !collation.empty() && iequals(collation, col.collation);
+    default:
+      return false;
+  }
 }
 
 }  // namespace
