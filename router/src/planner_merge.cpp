@@ -10,7 +10,6 @@
 #include <algorithm>
 #include <cctype>
 #include <deque>
-#include <span>
 
 #include "planner_internal.h"
 #include "shardproxy/router/sql/lexer.h"
