@@ -244,6 +244,13 @@ class Run {
     failed_ = true;
     return false;
   }
+  // An error one server would answer the statement with (its errno and SQLSTATE).
+  bool serverError(std::uint16_t mysqlErrno, std::string_view sqlState, std::string message) {
+    plan_.kind = PlanKind::kError;
+    plan_.error = Error::fromServer(mysqlErrno, sqlState, std::move(message));
+    failed_ = true;
+    return false;
+  }
   bool notSupported(std::string message) {
     return fail(ErrorCode::kNotSupportedYet, std::move(message));
   }

@@ -341,9 +341,11 @@ bool Run::planMerge(const Query& q) {
   }
 
   // GROUP BY keys.
-  for (const Expr* g : b->groupBy) {
-    SortKey key;
-    if (!sortKey(m, g, false, true, key)) return false;
+  if (b->groupDescPast64) return notSupported("GROUP BY ... DESC after its 64th key");
+  for (std::size_t i = 0; i < b->groupBy.size(); ++i) {
+    const Expr* g = b->groupBy[i];
+    SortKey key;  // GROUP BY k DESC: MariaDB returns the groups in descending order of k
+    if (!sortKey(m, g, (b->groupDesc >> i & 1) != 0, true, key)) return false;
     if (spec.column(key.column).agg != MergeAgg::kAny) {
       return notSupported(fmt::format("GROUP BY {} names an aggregate", g->text));
     }
@@ -377,8 +379,9 @@ bool Run::planMerge(const Query& q) {
       }
       Program p;
       std::uint16_t merged = 0;
+      m.having = true;
       for (const Expr* c : conj) {
-        if (!containsAggregate(c) && !spec.scalar) {
+        if (!havingAggregates(m, c) && !spec.scalar) {
           if (!pushedHaving.empty()) pushedHaving.append(" AND ");
           pushedHaving.append("(").append(c->text).append(")");
           pushedConjuncts.push_back(c);
@@ -387,6 +390,7 @@ bool Run::planMerge(const Query& q) {
         if (!compileMerged(m, c, p)) return false;
         ++merged;
       }
+      m.having = false;
       if (merged > 1) {
         Instruction all = instruction(OpCode::kAnd);
         all.count = merged;

@@ -22,6 +22,7 @@ struct MergeBuild {
   bool star = false;
   std::string_view distinctArgText;  // the x of the query's COUNT / SUM / AVG(DISTINCT x)
   std::string distinctGroupBy;       // SELECT DISTINCT sent as GROUP BY these (planMerge)
+  bool having = false;               // compiling HAVING: names resolve to select-list items
 };
 
 // What a tracked column's DATA_TYPE holds, as the merge and MariaDB's planner tell them apart.
@@ -49,6 +50,15 @@ std::vector<std::size_t> placeholderOffsets(std::string_view sql);
 // The select-list item an ORDER BY / GROUP BY expression names (by alias when `aliases`, by
 // column, by text), or -1.
 int matchItem(const MergeBuild& m, const Expr* e, bool aliases);
+// The select-list item an identifier in HAVING names, or -1 for the table's column.
+int havingItem(const MergeBuild& m, const Column& c);
+// Whether a HAVING expression involves aggregates: calls, or names of items that are.
+bool havingAggregates(const MergeBuild& m, const Expr* e);
+// A name in the expression `e` (an ORDER BY key; not inside an aggregate) that is the alias of an
+// item over aggregates and no column of `table`: MariaDB refuses it (1247).
+const Column* aggregateAliasIn(const MergeBuild& m, const Expr* e, const TrackedTable& table);
+// `e`'s text with each name HAVING resolves to a select-list alias spelled as that item.
+std::string spelledAliases(const MergeBuild& m, const Expr* e);
 
 // planner_merge_shape.cpp: whether the WHERE fixes a GROUP BY / ORDER BY key for MariaDB's
 // planner (`table`: the one table read, as tracked; `collation`: the session's

@@ -3,8 +3,11 @@
 // evaluate HAVING and expressions over aggregates after the merge.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "planner_internal.h"
 #include "planner_merge.h"
@@ -93,6 +96,97 @@ bool Run::aggregateColumn(MergeBuild& m, const Function& f, ColumnRef& out, Colu
   return true;
 }
 
+// An identifier in HAVING outside an aggregate's arguments names a select-list item: the one it
+// is the alias of, or an unaliased column of that name, else an aliased column of that name —
+// unless a GROUP BY column of that name is another expression, which then wins (MariaDB parses
+// it as a reference: resolve_ref_in_select_and_group).
+int havingItem(const MergeBuild& m, const Column& c) {
+  if (!c.table.empty()) return -1;
+  const auto& items = m.block.items;
+  const std::string_view name = c.column.name;
+  int found = -1;
+  int behindAlias = -1;
+  for (std::size_t i = 0; i < items.size() && found < 0; ++i) {
+    const SelectItem* item = items[i];
+    const auto* col = item->expr->as<Column>();
+    if (!item->alias.empty() ? iequals(item->alias.name, name)
+                             : col != nullptr && iequals(col->column.name, name)) {
+      found = static_cast<int>(i);
+    } else if (col != nullptr && behindAlias < 0 && iequals(col->column.name, name)) {
+      behindAlias = static_cast<int>(i);
+    }
+  }
+  if (found < 0) found = behindAlias;
+  if (found < 0) return -1;
+  const SelectItem* item = items[static_cast<std::size_t>(found)];
+  const auto* col = item->expr->as<Column>();
+  for (const Expr* g : m.block.groupBy) {
+    const auto* gc = g->as<Column>();
+    if (gc == nullptr || !iequals(gc->column.name, name)) continue;
+    const bool sameItem =
+        col != nullptr ? sameColumn(*col, *gc) : gc->table.empty() && !item->alias.empty();
+    if (!sameItem) return -1;
+  }
+  return found;
+}
+
+const Column* aggregateAliasIn(const MergeBuild& m, const Expr* e, const TrackedTable& table) {
+  if (e == nullptr) return nullptr;
+  if (const auto* c = e->as<Column>()) {
+    if (!c->table.empty() || table.position(c->column.name)) return nullptr;
+    for (const SelectItem* item : m.block.items) {
+      if (!item->alias.empty() && iequals(item->alias.name, c->column.name))
+        return containsAggregate(item->expr) ? c : nullptr;
+    }
+    return nullptr;
+  }
+  if (const auto* f = e->as<Function>(); f != nullptr && f->aggregate) return nullptr;
+  const Column* found = nullptr;
+  forEachChildExpr(e, [&](const Expr* x) {
+    if (found == nullptr) found = aggregateAliasIn(m, x, table);
+  });
+  return found;
+}
+
+bool havingAggregates(const MergeBuild& m, const Expr* e) {
+  if (e == nullptr) return false;
+  if (containsAggregate(e)) return true;
+  if (const auto* c = e->as<Column>()) {
+    int item = havingItem(m, *c);
+    return item >= 0 && containsAggregate(m.block.items[static_cast<std::size_t>(item)]->expr);
+  }
+  bool found = false;
+  forEachChildExpr(e, [&](const Expr* x) { found = found || havingAggregates(m, x); });
+  return found;
+}
+
+std::string spelledAliases(const MergeBuild& m, const Expr* e) {
+  std::vector<std::pair<const Column*, const SelectItem*>> refs;
+  auto collect = [&](auto&& self, const Expr* x) -> void {
+    if (const auto* c = x->as<Column>()) {
+      int item = havingItem(m, *c);
+      const SelectItem* it = item >= 0 ? m.block.items[static_cast<std::size_t>(item)] : nullptr;
+      if (it != nullptr && !it->alias.empty() && iequals(it->alias.name, c->column.name))
+        refs.emplace_back(c, it);
+      return;
+    }
+    forEachChildExpr(x, [&](const Expr* y) { self(self, y); });
+  };
+  collect(collect, e);
+  std::sort(refs.begin(), refs.end(), [](const auto& a, const auto& b) {
+    return a.first->text.data() < b.first->text.data();
+  });
+  std::string out;
+  const char* at = e->text.data();
+  for (const auto& [c, item] : refs) {
+    out.append(at, c->text.data());
+    out.append("(").append(item->expr->text).append(")");
+    at = c->text.data() + c->text.size();
+  }
+  out.append(at, e->text.data() + e->text.size());
+  return out;
+}
+
 // Postfix code for an expression over aggregates (HAVING, select-list expressions).
 bool Run::compileMerged(MergeBuild& m, const Expr* e, Program& p) {
   Instruction in;
@@ -161,13 +255,32 @@ bool Run::compileMerged(MergeBuild& m, const Expr* e, Program& p) {
     p.code.push_back(in);
     return true;
   }
-  if (!containsAggregate(e)) {
-    // Constant within a group (it may name only group keys): the shards compute it.
+  if (m.having ? !havingAggregates(m, e) : !containsAggregate(e)) {
+    // Constant within a group (it may name only group keys): the shards compute it, spelled
+    // without HAVING's aliases where it is not a select-list item.
     int item = m.star ? -1 : matchItem(m, e, true);
     in.op = OpCode::kColumn;
-    in.column = item >= 0 && m.spec.visible[static_cast<std::size_t>(item)].agg == MergeAgg::kAny
-                    ? ColumnRef{static_cast<std::uint16_t>(item), false}
-                    : addHidden(m, e->text, MergeColumn{});
+    if (item >= 0 && m.spec.visible[static_cast<std::size_t>(item)].agg == MergeAgg::kAny) {
+      in.column = ColumnRef{static_cast<std::uint16_t>(item), false};
+    } else if (m.having) {
+      in.column = addHiddenOwned(m, spelledAliases(m, e), MergeColumn{});
+    } else {
+      in.column = addHidden(m, e->text, MergeColumn{});
+    }
+    p.code.push_back(in);
+    return true;
+  }
+  if (const auto* c = e->as<Column>()) {
+    // HAVING naming an item over aggregates (SELECT COUNT(*) AS n ... HAVING n > 5): its value
+    // after the merge.
+    if (m.star) {
+      return notSupported(fmt::format(
+          "HAVING {} names an aggregate of a select list with * in a query that reads several "
+          "shards: name the columns",
+          c->text));
+    }
+    in.op = OpCode::kColumn;
+    in.column = ColumnRef{static_cast<std::uint16_t>(havingItem(m, *c)), false};
     p.code.push_back(in);
     return true;
   }
@@ -177,6 +290,33 @@ bool Run::compileMerged(MergeBuild& m, const Expr* e, Program& p) {
     in.op = count.valid() ? OpCode::kAvg : OpCode::kColumn;
     in.other = count;
     p.code.push_back(in);
+    return true;
+  }
+  if (const auto* bt = e->as<Between>()) {
+    // x BETWEEN a AND b: x >= a AND x <= b, NULL as MariaDB's (a NULL bound with x outside the
+    // other one: false); NOT BETWEEN its negation.
+    if (!compileMerged(m, bt->operand, p) || !compileMerged(m, bt->low, p)) return false;
+    p.code.push_back(instruction(OpCode::kGe));
+    if (!compileMerged(m, bt->operand, p) || !compileMerged(m, bt->high, p)) return false;
+    p.code.push_back(instruction(OpCode::kLe));
+    Instruction both = instruction(OpCode::kAnd);
+    both.count = 2;
+    p.code.push_back(both);
+    if (bt->negated) p.code.push_back(instruction(OpCode::kNot));
+    return true;
+  }
+  if (const auto* list = e->as<In>(); list != nullptr && list->subquery == nullptr) {
+    // x IN (a, b, ...): x = a OR x = b ..., NULL where nothing matched and a NULL was compared.
+    for (const Expr* v : list->list) {
+      if (!compileMerged(m, list->operand, p) || !compileMerged(m, v, p)) return false;
+      p.code.push_back(instruction(OpCode::kEq));
+    }
+    if (list->list.size() > 1) {
+      Instruction any = instruction(OpCode::kOr);
+      any.count = static_cast<std::uint16_t>(list->list.size());
+      p.code.push_back(any);
+    }
+    if (list->negated) p.code.push_back(instruction(OpCode::kNot));
     return true;
   }
   if (const auto* u = e->as<Unary>()) {
@@ -259,8 +399,9 @@ bool Run::compileMerged(MergeBuild& m, const Expr* e, Program& p) {
 bool Run::cannotMerge(const Expr* e) {
   return notSupported(fmt::format(
       "'{}' combines aggregates in a way the proxy cannot evaluate after merging the shards' "
-      "answers (it evaluates + - * / DIV MOD, comparisons, AND / OR / NOT and IS NULL over "
-      "COUNT, SUM, MIN, MAX and AVG); narrow the query to one shard with the shard key",
+      "answers (it evaluates + - * / DIV MOD, comparisons, BETWEEN, IN (...), AND / OR / NOT and "
+      "IS NULL over COUNT, SUM, MIN, MAX and AVG); narrow the query to one shard with the shard "
+      "key",
       e->text));
 }
 
@@ -318,6 +459,16 @@ bool Run::sortKey(MergeBuild& m, const Expr* e, bool desc, bool aliases, SortKey
     c.program = static_cast<std::uint16_t>(m.spec.programs.size() - 1);
     key.column = addHidden(m, e->text, c);
     return true;
+  }
+  if (const TrackedTable* table = trackedTable(m); table != nullptr && !m.star) {
+    // ORDER BY n + 1 naming the alias of an aggregate where the table has no column n: MariaDB
+    // looks the name up among the aliases and refuses it (only a bare alias can be ordered by).
+    const Column* ref = aggregateAliasIn(m, e, *table);
+    if (ref != nullptr) {
+      return serverError(1247, "42000",
+                         fmt::format("Reference '{}' not supported (reference to group function)",
+                                     ref->column.name));
+    }
   }
   key.column = addHidden(m, e->text, MergeColumn{});
   if (needsWeight(m, e)) {

@@ -148,15 +148,30 @@ def gen(rnd):
                           rnd.randint(1, 3))
         cols = keys + aggs
         fold = [(i, "ci" if c == "grp" else "pad") for i, c in enumerate(cols) if c in FOLD]
-        having = f" HAVING COUNT(*) > {rnd.randint(0, 30)}" if rnd.random() < 0.3 else ""
+        having = ""
+        r, k = rnd.random(), rnd.randint(0, 30)
+        if r < 0.2:
+            having = f" HAVING COUNT(*) > {k}"
+        elif r < 0.4:
+            # HAVING names the aliases of aggregates (merged after the shards, never pushed down),
+            # with BETWEEN / IN, and of group keys (spelled out or pushed down).
+            cols = cols + ["COUNT(*) AS n", "SUM(qty) AS s"]
+            having = " HAVING " + rnd.choice([
+                f"n > {k}", f"n BETWEEN {k} AND {k + rnd.randint(0, 20)}",
+                f"n NOT BETWEEN {k} AND {k + 10}", f"n IN ({k}, {k + 1}, {k + 2})",
+                f"n NOT IN ({k}, {k + 1})", f"s > {k * 300} AND n > {k // 2}",
+                f"s / n > {k * 10} OR s IS NULL", f"n > {k} OR {keys[0]} IS NULL"])
         order = ""
         ordered = True
+        group = ", ".join(keys)
         if rnd.random() < 0.3:
             order = " ORDER BY " + ", ".join(f"{k}{rnd.choice(['', ' DESC'])}" for k in keys)
         elif rnd.random() < 0.3:
             order = f" ORDER BY COUNT(*) DESC, {', '.join(keys)}"
+        elif rnd.random() < 0.4:  # GROUP BY k DESC: MariaDB returns the groups so ordered
+            group = ", ".join(f"{k}{rnd.choice(['', ' DESC', ' ASC'])}" for k in keys)
         lim = f" LIMIT {rnd.randint(1, 20)}" if rnd.random() < 0.3 else ""
-        return (f"SELECT {', '.join(cols)} FROM m_items{where} GROUP BY {', '.join(keys)}"
+        return (f"SELECT {', '.join(cols)} FROM m_items{where} GROUP BY {group}"
                 f"{having}{order}{lim}"), ordered, fold
     if kind == "union":
         op = rnd.choice(["UNION", "UNION ALL"])

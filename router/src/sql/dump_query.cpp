@@ -125,8 +125,13 @@ void Printer::block(const SelectBlock& b) {
   }
   where(b.where);
   if (!b.groupBy.empty()) {
-    out += " (GROUP ";
-    list(b.groupBy);
+    out += " (GROUP";
+    for (std::size_t i = 0; i < b.groupBy.size(); ++i) {
+      const bool desc = i < 64 ? (b.groupDesc >> i & 1) != 0 : b.groupDescPast64;
+      out += desc ? " (DESC " : " ";
+      expr(b.groupBy[i]);
+      if (desc) out += ')';
+    }
     if (b.withRollup) out += " ROLLUP";
     out += ')';
   }

@@ -199,7 +199,14 @@ bool Grammar::groupBy(SelectBlock* b) {
   do {
     const Expr* e = expr();
     if (e == nullptr) return false;
-    if (!accept(Kw::kAsc)) accept(Kw::kDesc);
+    const std::size_t key = listMark() - mark;
+    if (!accept(Kw::kAsc) && accept(Kw::kDesc)) {
+      if (key < 64) {
+        b->groupDesc |= std::uint64_t{1} << key;
+      } else {
+        b->groupDescPast64 = true;
+      }
+    }
     listPush(e);
   } while (accept(TokenKind::kComma));
   b->groupBy = listFinish<Expr>(mark);

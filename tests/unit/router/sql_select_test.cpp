@@ -129,6 +129,9 @@ TEST(SqlSelect, WhereGroupByHavingOrderByLimit) {
               "ORDER BY k DESC, 2 ASC LIMIT 10"),
             "(SELECT k COUNT(*) (FROM t) (WHERE (> a 1)) (GROUP k ROLLUP) (HAVING (> COUNT(*) 2)) "
             "(ORDER (DESC k) 2) (LIMIT 10))");
+  // GROUP BY keys keep their direction: MariaDB returns the groups in that order.
+  EXPECT_EQ(d("SELECT a, b FROM t GROUP BY a DESC, b ASC, a + b DESC"),
+            "(SELECT a b (FROM t) (GROUP (DESC a) b (DESC (+ a b))))");
   EXPECT_EQ(d("SELECT a FROM t LIMIT 5, 10"), "(SELECT a (FROM t) (LIMIT 10 OFFSET 5))");
   EXPECT_EQ(d("SELECT a FROM t LIMIT 10 OFFSET 5"), "(SELECT a (FROM t) (LIMIT 10 OFFSET 5))");
   EXPECT_EQ(d("SELECT a FROM t LIMIT ?, ?"), "(SELECT a (FROM t) (LIMIT ?1 OFFSET ?0))");

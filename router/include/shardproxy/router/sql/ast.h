@@ -457,6 +457,8 @@ struct SelectBlock : Query {
   List<TableRef> from;  // comma-separated items; empty without FROM (or FROM DUAL)
   const Expr* where = nullptr;
   ExprList groupBy;
+  std::uint64_t groupDesc = 0;   // bit i: GROUP BY key i written DESC (MariaDB orders groups so)
+  bool groupDescPast64 = false;  // a key after the 64th written DESC
   bool withRollup = false;
   const Expr* having = nullptr;
   std::string_view window;  // WINDOW w AS (...) as written
