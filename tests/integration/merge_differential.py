@@ -105,7 +105,7 @@ AGGS = ["COUNT(*)", "COUNT(qty)", "SUM(qty)", "MIN(qty)", "MAX(qty)", "AVG(qty)"
         "AVG(price)", "MIN(price)", "MAX(price)", "SUM(ratio)", "AVG(ratio)", "MIN(ts)", "MAX(d)",
         "MIN(name)", "MAX(name)", "MIN(grp)", "MAX(tag)", "MAX(np)", "SUM(big)", "MAX(big)",
         "SUM(qty) / COUNT(*)", "MAX(qty) - MIN(qty)", "AVG(price) * 2", "COUNT(DISTINCT qty)",
-        "SUM(DISTINCT qty)", "AVG(DISTINCT qty)"]
+        "SUM(DISTINCT qty)", "AVG(DISTINCT qty)", "MAX(ts) + 0", "MAX(d) - MIN(d)"]
 
 
 def gen(rnd):
@@ -160,7 +160,10 @@ def gen(rnd):
                 f"n > {k}", f"n BETWEEN {k} AND {k + rnd.randint(0, 20)}",
                 f"n NOT BETWEEN {k} AND {k + 10}", f"n IN ({k}, {k + 1}, {k + 2})",
                 f"n NOT IN ({k}, {k + 1})", f"s > {k * 300} AND n > {k // 2}",
-                f"s / n > {k * 10} OR s IS NULL", f"n > {k} OR {keys[0]} IS NULL"])
+                f"s / n > {k * 10} OR s IS NULL", f"n > {k} OR {keys[0]} IS NULL",
+                # dates compare as dates, with strings and numbers read as dates
+                f"MAX(ts) > '2026-{k % 12 + 1:02d}-01'", f"MIN(d) < 2025{k % 12 + 1:02d}15",
+                f"MAX(d) >= MIN(ts) AND n > 1", f"MIN(ts) BETWEEN '2026-01-01' AND '2026-01-{k % 28 + 1}'"])
         order = ""
         ordered = True
         group = ", ".join(keys)

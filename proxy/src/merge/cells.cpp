@@ -449,6 +449,16 @@ Number numberOf(const ColumnType& t, bool binary, const Cell& c) {
     n.dbl = doubleOf(t, binary, c);
     return n;
   }
+  if (t.isTemporal()) {
+    if (auto packed = temporalNumber(t, binary, c)) {
+      n.kind = Number::Kind::kExact;
+      n.exact = *packed;
+      n.temporal = t.type == ftype::kNewDate     ? ftype::kDate
+                   : t.type == ftype::kTimestamp ? ftype::kDateTime
+                                                 : t.type;
+      return n;
+    }
+  }
   n.kind = Number::Kind::kString;
   n.str = c.view();
   return n;

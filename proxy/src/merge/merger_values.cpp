@@ -85,6 +85,7 @@ Merger::Value Merger::numberValue(std::size_t column, const Cell& c) const {
     case Number::Kind::kExact:
       v.kind = Value::Kind::kExact;
       v.exact = n.exact;
+      v.temporal = n.temporal;
       break;
     case Number::Kind::kDouble:
       v.kind = Value::Kind::kDouble;
@@ -110,6 +111,25 @@ bool truthy(const Decimal& d) {
 }
 
 }  // namespace
+
+// `v` where it is compared with `other` and one of them is a date or time: as a DATETIME's or
+// (both TIMEs, or a TIME and a non-temporal value) a TIME's number at scale 6.
+std::optional<Decimal> Merger::comparableTemporal(const Value& v, const Value& other) {
+  using Kind = Value::Kind;
+  const bool vTime = v.temporal == ftype::kTime;
+  const bool oTime = other.temporal == ftype::kTime;
+  if ((vTime && other.temporal != 0 && !oTime) || (oTime && v.temporal != 0 && !vTime)) {
+    return std::nullopt;  // a TIME and a date: MariaDB adds the current date
+  }
+  const bool timeSpace = vTime || oTime;
+  if (v.temporal == ftype::kDate) {
+    return Decimal{v.exact.value * 1000000 * 1000000, 6};  // its midnight
+  }
+  if (v.temporal != 0) return v.exact.rescaled(6);
+  if (v.kind == Kind::kString) return timeSpace ? timeFromString(v.str) : datetimeFromString(v.str);
+  if (v.kind == Kind::kExact) return timeSpace ? v.exact.rescaled(6) : datetimeFromNumber(v.exact);
+  return std::nullopt;
+}
 
 std::optional<Merger::Value> Merger::evaluate(const router::Program& p) {
   std::vector<Value>& st = stack_;  // reused: no allocation per group
@@ -217,6 +237,7 @@ std::optional<Merger::Value> Merger::evaluate(const router::Program& p) {
         st.push_back(exactOf(truth(a) < 0));
       } else if (a.kind == Value::Kind::kExact) {
         a.exact.value = -a.exact.value;
+        a.temporal = 0;
         st.push_back(a);
       } else {
         v.kind = Value::Kind::kDouble;
@@ -246,6 +267,28 @@ std::optional<Merger::Value> Merger::evaluate(const router::Program& p) {
     const bool cmpOp = in.op == OpCode::kEq || in.op == OpCode::kNullSafeEq ||
                        in.op == OpCode::kNe || in.op == OpCode::kLt || in.op == OpCode::kLe ||
                        in.op == OpCode::kGt || in.op == OpCode::kGe;
+    if (cmpOp && (a.temporal != 0 || b.temporal != 0)) {
+      // A date or time compares as one with the other side read as one (MAX(ts) > '2026-06-01',
+      // MIN(d) < 20250102, MAX(d) > MIN(ts): a DATE is its midnight).
+      auto x = comparableTemporal(a, b);
+      auto y = comparableTemporal(b, a);
+      if (!x || !y) {
+        fail(1235, "42000",
+             "Comparing a date or time in HAVING over aggregates of several shards with a value "
+             "that is not a valid date or time of its kind (write it as 'YYYY-MM-DD "
+             "hh:mm:ss'), or narrow the query to one shard");
+        return std::nullopt;
+      }
+      const int c = compare(*x, *y);
+      bool r = in.op == OpCode::kEq || in.op == OpCode::kNullSafeEq ? c == 0
+               : in.op == OpCode::kNe                               ? c != 0
+               : in.op == OpCode::kLt                               ? c < 0
+               : in.op == OpCode::kLe                               ? c <= 0
+               : in.op == OpCode::kGt                               ? c > 0
+                                                                    : c >= 0;
+      st.push_back(exactOf(r));
+      continue;
+    }
     if (cmpOp && a.kind == Value::Kind::kString && b.kind == Value::Kind::kString) {
       fail(1235, "42000",
            "Comparing strings in HAVING over aggregates of several shards (the collation is the "

@@ -470,5 +470,90 @@ TEST(Merger, ExpressionsOverAggregatesUseDecimalRules) {
   EXPECT_EQ(h.rows(), (std::vector<Row>{{"0.6667"}}));
 }
 
+std::string asNumber(std::uint8_t type, std::uint8_t decimals, std::string_view text,
+                     bool binary = false) {
+  const Cell c{reinterpret_cast<const std::uint8_t*>(text.data()),
+               static_cast<std::uint32_t>(text.size()), false};
+  auto n = temporalNumber(ColumnType{type, 0, kBinaryCharset, decimals}, binary, c);
+  return n ? n->toString() : "none";
+}
+
+std::string str(std::optional<Decimal> d) {
+  return d ? d->toString() : "none";
+}
+
+TEST(MergeTemporal, DatesAndTimesReadAsMySqlsNumbers) {
+  // SELECT d + 0, dt + 0, dt6 + 0, tm3 + 0: what arithmetic over MIN / MAX of them starts from.
+  EXPECT_EQ(asNumber(ftype::kDate, 0, "2025-01-02"), "20250102");
+  EXPECT_EQ(asNumber(ftype::kDateTime, 0, "2026-12-28 14:00:00"), "20261228140000");
+  EXPECT_EQ(asNumber(ftype::kDateTime, 6, "2026-12-28 14:00:00.123456"), "20261228140000.123456");
+  EXPECT_EQ(asNumber(ftype::kTimestamp, 0, "2026-12-28 14:00:00"), "20261228140000");
+  EXPECT_EQ(asNumber(ftype::kTime, 3, "-100:02:03.500"), "-1000203.500");
+  EXPECT_EQ(asNumber(ftype::kTime, 0, "838:59:59"), "8385959");
+  // Binary protocol: length-less cells as the row decoder leaves them.
+  const std::string dt{"\xea\x07\x0c\x1c\x0e\x00\x00", 7};  // 2026-12-28 14:00:00
+  EXPECT_EQ(asNumber(ftype::kDateTime, 0, dt, true), "20261228140000");
+  const std::string tm{"\x01\x01\x00\x00\x00\x02\x03\x04", 8};  // -26:03:04
+  EXPECT_EQ(asNumber(ftype::kTime, 0, tm, true), "-260304");
+}
+
+TEST(MergeTemporal, StringsAndNumbersReadAsDatesWhereMySqlWould) {
+  EXPECT_EQ(str(datetimeFromString("2026-06-01")), "20260601000000.000000");
+  EXPECT_EQ(str(datetimeFromString(" 2026-6-1 7:05")), "20260601070500.000000");
+  EXPECT_EQ(str(datetimeFromString("2026/06/01T10:20:30.5")), "20260601102030.500000");
+  EXPECT_EQ(str(datetimeFromString("20260601")), "20260601000000.000000");
+  EXPECT_EQ(str(datetimeFromString("260601101112")), "20260601101112.000000");
+  EXPECT_EQ(str(datetimeFromString("99-01-01")), "19990101000000.000000");
+  EXPECT_EQ(str(datetimeFromString("2024-02-29")), "20240229000000.000000");
+  for (std::string_view bad : {"2025-02-29", "2026-13-01", "garbage", "2026-06-01 25:00", "2026",
+                               "2026-06-01 10", "1234567"}) {
+    EXPECT_FALSE(datetimeFromString(bad)) << bad;
+  }
+  EXPECT_EQ(str(datetimeFromNumber(*Decimal::parse("20250102"))), "20250102000000.000000");
+  EXPECT_EQ(str(datetimeFromNumber(*Decimal::parse("250102"))), "20250102000000.000000");
+  EXPECT_EQ(str(datetimeFromNumber(*Decimal::parse("700101"))), "19700101000000.000000");
+  EXPECT_EQ(str(datetimeFromNumber(*Decimal::parse("20261228140000.25"))), "20261228140000.250000");
+  EXPECT_FALSE(datetimeFromNumber(*Decimal::parse("5")));
+  EXPECT_FALSE(datetimeFromNumber(*Decimal::parse("20251301")));
+  EXPECT_EQ(str(timeFromString("199:00")), "1990000.000000");
+  EXPECT_EQ(str(timeFromString("1234")), "1234.000000");  // 00:12:34
+  EXPECT_EQ(str(timeFromString("-1 02:00:00.25")), "-260000.250000");
+  EXPECT_FALSE(timeFromString("12:61:00"));
+}
+
+TEST(Merger, HavingComparesDatesAsDates) {
+  // SELECT MAX(d) ... HAVING MAX(d) > '2025-1-2' AND MAX(d) + 0 < 20260101 over two shards.
+  Harness h;
+  h.spec.aggregate = h.spec.scalar = true;
+  h.spec.visible.resize(1);
+  h.spec.visible[0].agg = MergeAgg::kMax;
+  router::Instruction col, lit, gt, zero, add, num, lt, both;
+  col.op = router::OpCode::kColumn;
+  col.column = ColumnRef{0, false};
+  lit.op = router::OpCode::kString;
+  lit.text = "2025-1-2";
+  gt.op = router::OpCode::kGt;
+  zero.op = router::OpCode::kInteger;
+  zero.text = "0";
+  add.op = router::OpCode::kAdd;
+  num.op = router::OpCode::kInteger;
+  num.text = "20260101";
+  lt.op = router::OpCode::kLt;
+  both.op = router::OpCode::kAnd;
+  both.count = 2;
+  h.spec.programs.push_back(router::Program{{col, lit, gt, col, zero, add, num, lt, both}});
+  h.spec.having = 0;
+  const ColumnType date{ftype::kDate, 0, kBinaryCharset, 0};
+  h.init({date});
+  h.add({"2025-01-02"});
+  h.add({"2025-01-10"});
+  EXPECT_EQ(h.rows(), (std::vector<Row>{{"2025-01-10"}}));
+  Harness late;  // the same HAVING over a maximum past 2026-01-01: no row
+  late.spec = h.spec;
+  late.init({date});
+  late.add({"2026-03-01"});
+  EXPECT_TRUE(late.rows().empty());
+}
+
 }  // namespace
 }  // namespace shardproxy::proxy::merge

@@ -97,8 +97,21 @@ struct Number {
   Decimal exact;
   double dbl = 0;
   std::string_view str;
+  std::uint8_t temporal = 0;  // the ftype of a date / time value given as its number in `exact`
 };
 Number numberOf(const ColumnType& t, bool binaryProtocol, const Cell& c);
+
+// merge/temporal.cpp. A DATE / DATETIME / TIMESTAMP / TIME value as MySQL reads it as a number
+// (DATETIME + 0): YYYYMMDD, YYYYMMDDhhmmss[.ffffff], [-]hhmmss[.ffffff], with the column's
+// fraction digits; nullopt for NULL or a value it cannot read.
+std::optional<Decimal> temporalNumber(const ColumnType& t, bool binaryProtocol, const Cell& c);
+// What MySQL compares a temporal value with, in one space at scale 6: a string read as a
+// DATETIME (Y-M-D[ h:m[:s][.f]] with MySQL's delimiters, YYYYMMDD[hhmmss], YYMMDD[hhmmss]) or as a
+// TIME ([-][D ]h:m[:s][.f], [[h]hmm]ss), a number read as a DATETIME (number_to_datetime's
+// YYMMDD ... YYYYMMDDhhmmss); nullopt where MySQL would warn and compare something else.
+std::optional<Decimal> datetimeFromString(std::string_view s);
+std::optional<Decimal> timeFromString(std::string_view s);
+std::optional<Decimal> datetimeFromNumber(const Decimal& n);
 
 // A double as MariaDB prints it in the text protocol: the shortest digits that read back the
 // same value, fixed notation unless the exponent is large (1e15, 1.2345678901234568e17, 1e-16).

@@ -95,7 +95,9 @@ class Merger {
     Decimal exact;
     double dbl = 0;
     std::string_view str;
+    std::uint8_t temporal = 0;  // a date / time as its number (cells.h: Number::temporal)
   };
+  static std::optional<Decimal> comparableTemporal(const Value& v, const Value& other);
 
   std::size_t abs(router::ColumnRef r) const { return r.hidden ? visible_ + r.index : r.index; }
   const router::MergeColumn& col(std::size_t i) const;
