@@ -21,6 +21,43 @@ using protocol::writeU32;
 
 namespace {
 
+// A binary DATE / DATETIME / TIMESTAMP (type 10, 12, 7) or TIME (11) parameter as MySQL prints
+// it, into v.temporal (MySQL protocol "Binary Protocol Value": lengths 0, 4, 7, 11 / 0, 8, 12).
+void temporalText(std::uint8_t type, protocol::ByteView b, router::BoundValue& v) {
+  auto le = [&](std::size_t at, std::size_t n) {
+    std::uint32_t x = 0;
+    for (std::size_t k = 0; k < n; ++k)
+      x |= static_cast<std::uint32_t>(b[at + k]) << (8 * k);
+    return x;
+  };
+  fmt::format_to_n_result<char*> r{};
+  char* out = v.temporal.data();
+  const std::size_t cap = v.temporal.size();
+  if (type == 11) {
+    if (b.size() != 0 && b.size() != 8 && b.size() != 12) return;
+    const bool neg = !b.empty() && b[0] != 0;
+    const std::uint64_t hours = b.empty() ? 0 : std::uint64_t{le(1, 4)} * 24 + b[5];
+    const unsigned minutes = b.empty() ? 0 : b[6];
+    const unsigned seconds = b.empty() ? 0 : b[7];
+    r = fmt::format_to_n(out, cap, "{}{:02}:{:02}:{:02}", neg ? "-" : "", hours, minutes, seconds);
+    if (b.size() == 12) r = fmt::format_to_n(r.out, cap - (r.out - out), ".{:06}", le(8, 4));
+  } else {
+    if (b.size() != 0 && b.size() != 4 && b.size() != 7 && b.size() != 11) return;
+    const unsigned year = b.size() >= 4 ? le(0, 2) : 0;
+    const unsigned month = b.size() >= 4 ? b[2] : 0;
+    const unsigned day = b.size() >= 4 ? b[3] : 0;
+    r = fmt::format_to_n(out, cap, "{:04}-{:02}-{:02}", year, month, day);
+    if (type != 10) {
+      const unsigned h = b.size() >= 7 ? b[4] : 0, m = b.size() >= 7 ? b[5] : 0,
+                     sec = b.size() >= 7 ? b[6] : 0;
+      r = fmt::format_to_n(r.out, cap - (r.out - out), " {:02}:{:02}:{:02}", h, m, sec);
+      if (b.size() == 11) r = fmt::format_to_n(r.out, cap - (r.out - out), ".{:06}", le(7, 4));
+    }
+  }
+  const auto size = static_cast<std::size_t>(r.out - out);
+  v.temporalSize = static_cast<std::uint8_t>(size <= cap ? size : 0);
+}
+
 // The parameters of a COM_STMT_EXECUTE, decoded enough to route by them (MySQL protocol
 // "COM_STMT_EXECUTE": null bitmap, new-params-bound flag, types, binary values). Parameters sent
 // with COM_STMT_SEND_LONG_DATA have no value here. False when the packet is malformed.
@@ -112,6 +149,7 @@ bool decodeParams(protocol::ByteView payload, std::uint16_t count, protocol::Byt
       case 11:  // TIME
       case 12:  // DATETIME
         if (!need(1) || !need(1 + payload[pos])) return false;
+        temporalText(type, payload.subspan(pos + 1, payload[pos]), v);
         pos += 1 + payload[pos];
         v.type = T::kOther;
         break;

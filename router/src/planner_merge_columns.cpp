@@ -245,6 +245,13 @@ bool Run::compileMerged(MergeBuild& m, const Expr* e, Program& p) {
           break;
         case BoundValue::Type::kNull:
           break;
+        case BoundValue::Type::kOther:
+          if (!v.temporalText().empty()) {  // compared as a date or time after the merge
+            m.spec.literals.emplace_back(v.temporalText());
+            in.op = OpCode::kString;
+            break;
+          }
+          [[fallthrough]];
         default:
           return notSupported(
               "A date or time bound to a HAVING over aggregates of several "

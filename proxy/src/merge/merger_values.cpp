@@ -127,8 +127,11 @@ std::optional<Decimal> Merger::comparableTemporal(const Value& v, const Value& o
   }
   if (v.temporal != 0) return v.exact.rescaled(6);
   if (v.kind == Kind::kString) return timeSpace ? timeFromString(v.str) : datetimeFromString(v.str);
-  if (v.kind == Kind::kExact) return timeSpace ? v.exact.rescaled(6) : datetimeFromNumber(v.exact);
-  return std::nullopt;
+  std::optional<Decimal> n = v.exact;
+  if (v.kind == Kind::kDouble) n = Decimal::parse(fmt::format("{:.6f}", v.dbl));
+  if (v.kind != Kind::kExact && v.kind != Kind::kDouble) n.reset();
+  if (!n) return std::nullopt;
+  return timeSpace ? n->rescaled(6) : datetimeFromNumber(*n);
 }
 
 std::optional<Merger::Value> Merger::evaluate(const router::Program& p) {

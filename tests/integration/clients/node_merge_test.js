@@ -23,6 +23,11 @@ const QUERIES = [
   ['SELECT DISTINCT qty FROM m_items WHERE id < ?', [500], false],
   ['SELECT DISTINCT d FROM m_items ORDER BY d DESC LIMIT ?', [5], true],
   ['SELECT id, qty FROM m_items WHERE price IS NULL ORDER BY id DESC LIMIT 7', [], true],
+  // HAVING over aggregates with bound values, evaluated after the merge: an alias, BETWEEN, a
+  // DATETIME bound as a JS Date (binary DATETIME parameter) and a number read as a date.
+  ['SELECT tag, COUNT(*) AS n FROM m_items GROUP BY tag HAVING n BETWEEN ? AND ? ORDER BY tag', [100, 900], true],
+  ['SELECT tag, MAX(ts) AS m FROM m_items GROUP BY tag HAVING m > ? ORDER BY tag', [new Date(2026, 11, 27, 12, 0, 0)], true],
+  ['SELECT tag, MIN(d) AS m, MAX(ts) + 0 FROM m_items GROUP BY tag HAVING m < ? ORDER BY tag DESC', [20250103], true],
 ];
 
 function key(rows) {

@@ -12,6 +12,7 @@
 // was made from.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -37,6 +38,11 @@ struct BoundValue {
   std::uint64_t u = 0;
   double d = 0;
   std::string_view s;  // kString: the bytes (also DECIMAL as text)
+  // kOther bound as a DATE / DATETIME / TIMESTAMP / TIME: the value as MySQL prints it
+  // ("2026-12-20 00:00:00", "-26:00:00.500000"); empty for other kOther values.
+  std::array<char, 32> temporal{};
+  std::uint8_t temporalSize = 0;
+  std::string_view temporalText() const { return {temporal.data(), temporalSize}; }
 };
 
 // kReplica: a read a replica may serve (the session still sends it to the primary inside a
