@@ -115,6 +115,39 @@ bool Run::planUnionMerge(const SetOperation& op) {
     spec.limit = count;
     spec.offset = offset;
   }
+  // A column whose branches have different collations has the UNION's: a _bin one of the same
+  // character set wins (MariaDB's collation aggregation; any other mix it refuses). The branches
+  // weigh their values under it, or the merge could neither order nor de-duplicate them (and
+  // refuses when rows under different collations meet: merge/merger.cpp).
+  std::vector<std::string> unionCollation(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    if (hiddenAt[i] < 0) continue;
+    std::vector<std::string_view> seen;
+    bool known = true;
+    for (const SelectBlock* sb : blocks) {
+      MergeBuild probe{*sb, spec, {}, {}, {}, false, {}, {}};
+      const TrackedColumn* col = trackedColumn(probe, sb->items[i]->expr);
+      if (col == nullptr || col->collation.empty()) {
+        known = false;
+        break;
+      }
+      if (std::find(seen.begin(), seen.end(), col->collation) == seen.end())
+        seen.push_back(col->collation);
+    }
+    if (!known || seen.size() < 2) continue;
+    const std::string_view charset = seen[0].substr(0, seen[0].find('_'));
+    std::string_view bin;
+    int bins = 0;
+    bool oneCharset = true;
+    for (std::string_view c : seen) {
+      oneCharset = oneCharset && c.substr(0, c.find('_')) == charset;
+      if (c.size() > 4 && c.substr(c.size() - 4) == "_bin") {
+        bin = c;
+        ++bins;
+      }
+    }
+    if (oneCharset && bins == 1) unionCollation[i] = std::string(bin);
+  }
   // Each branch's hidden columns in the same positions.
   std::vector<std::string> hiddenSql(blocks.size());
   for (std::size_t bi = 0; bi < blocks.size(); ++bi) {
@@ -123,7 +156,8 @@ bool Run::planUnionMerge(const SetOperation& op) {
       if (hiddenAt[i] >= 0) order.emplace_back(hiddenAt[i], i);
     std::sort(order.begin(), order.end());
     for (const auto& [pos, item] : order) {
-      std::string_view e = blocks[bi]->items[item]->expr->text;
+      std::string e(blocks[bi]->items[item]->expr->text);
+      if (!unionCollation[item].empty()) e = fmt::format("{} COLLATE {}", e, unionCollation[item]);
       hiddenSql[bi] += fmt::format(", WEIGHT_STRING({0}), COLLATION({0})", e);
     }
     if (in_.executing && hasPlaceholder(hiddenSql[bi])) {

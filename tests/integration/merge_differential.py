@@ -184,6 +184,11 @@ def gen(rnd):
             lim = f" LIMIT {rnd.randint(0, 30)}, {rnd.randint(1, 40)}" if rnd.random() < 0.6 else ""
             return (f"SELECT id, qty, price FROM m_items WHERE {p1} {op} "
                     f"SELECT id, qty, price FROM m_items WHERE {p2}{order}{lim}"), True, []
+        if rnd.random() < 0.25:
+            # grp (utf8mb4_general_ci) and tag (utf8mb4_bin): the UNION's column is utf8mb4_bin
+            tail = f" ORDER BY 1{rnd.choice(['', ' DESC'])}" if rnd.random() < 0.5 else ""
+            return (f"SELECT grp FROM m_items WHERE {p1} {op} SELECT tag FROM m_items "
+                    f"WHERE {p2}{tail}"), bool(tail) and op == "UNION", [(0, "pad")]
         tail, ordered = "", False
         if rnd.random() < 0.4:  # 'alpha', 'Alpha ' are one value of a UNION: LIMIT counts it once
             tail = (f" ORDER BY grp{rnd.choice(['', ' DESC'])}, d{rnd.choice(['', ' DESC'])}"

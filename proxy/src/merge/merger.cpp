@@ -100,6 +100,7 @@ Status Merger::init(const router::MergeSpec& spec, std::vector<ColumnType> types
     computed_[i] = isComputed(col(i).agg);
   rowCells_.assign(n, Cell{});
   padCache_.assign(n, {std::string(), nullptr});
+  distinctCollation_.assign(n, {false, std::string()});
   scratch_.assign(n, Cell{});
   // AVG columns as one-instruction programs, built once.
   avgProgram_.assign(n, router::Program{});
@@ -146,6 +147,14 @@ const std::string* Merger::padOf(ColumnRef collation, const Cell* row, std::size
   return padWeight(types_[column].charset);
 }
 
+void Merger::failMixedCollations() {
+  fail(1235, "42000",
+       "Strings under different collations meet in one column of a merge over several shards "
+       "(UNION branches whose columns differ in collation, or shards whose definitions differ): "
+       "the proxy cannot order or de-duplicate them as one server would; give the branches one "
+       "collation with COLLATE, or narrow the query to one shard");
+}
+
 int Merger::compareKeys(const std::vector<router::SortKey>& keys, const Cell* a, const Cell* b) {
   for (const router::SortKey& k : keys) {
     const std::size_t i = abs(k.column);
@@ -155,6 +164,11 @@ int Merger::compareKeys(const std::vector<router::SortKey>& keys, const Cell* a,
       wb = b[abs(k.weight)];
     }
     CompareError e = CompareError::kNone;
+    if (k.collation.valid() && collated_[i] != 0 && !a[i].null && !b[i].null &&
+        a[abs(k.collation)].view() != b[abs(k.collation)].view()) {
+      failMixedCollations();
+      return 0;
+    }
     const std::string* pad = collated_[i] != 0 ? padOf(k.collation, a, i) : nullptr;
     int c = compareCells(types_[i], binary_, a[i], b[i], wa, wb, pad, e);
     if (e != CompareError::kNone) {
@@ -317,6 +331,17 @@ bool Merger::admit(const Cell* row) {
         const Cell& w = row[abs(spec_->distinctWeights[i])];
         ColumnRef coll =
             i < spec_->distinctCollations.size() ? spec_->distinctCollations[i] : ColumnRef{};
+        if (coll.valid() && !row[abs(coll)].null) {
+          // Weights compare only under one collation: the first row's is every row's.
+          auto& [seen, name] = distinctCollation_[i];
+          if (!seen) {
+            seen = true;
+            name.assign(row[abs(coll)].view());
+          } else if (name != row[abs(coll)].view()) {
+            failMixedCollations();
+            return false;
+          }
+        }
         if (!w.null) v = trimPadding(padOf(coll, row, i), w.view());
       }
       key_.push_back('\1');

@@ -470,6 +470,29 @@ TEST(Merger, ExpressionsOverAggregatesUseDecimalRules) {
   EXPECT_EQ(h.rows(), (std::vector<Row>{{"0.6667"}}));
 }
 
+TEST(Merger, RowsUnderTwoCollationsAreRefusedNotMisordered) {
+  // SELECT s FROM a UNION SELECT s FROM b ORDER BY 1, with hidden WEIGHT_STRING(s), COLLATION(s)
+  // that differ between the branches: no comparison of weights across collations.
+  Harness h;
+  h.spec.distinct = true;
+  h.spec.hidden = 2;
+  h.spec.visible.resize(1);
+  h.spec.hiddenColumns.resize(2);
+  router::SortKey k;
+  k.column = ColumnRef{0, false};
+  k.weight = ColumnRef{0, true};
+  k.collation = ColumnRef{1, true};
+  h.spec.order = h.spec.streamOrder = {k};
+  h.spec.distinctWeights = {k.weight};
+  h.spec.distinctCollations = {k.collation};
+  const ColumnType text{ftype::kVarString, 0, 45, 0};
+  h.init({text, kBin, kBin});
+  EXPECT_TRUE(h.add({"a", "A", "utf8mb4_general_ci"}));
+  EXPECT_FALSE(h.add({"a", "a", "utf8mb4_bin"}));
+  ASSERT_TRUE(h.merger.error());
+  EXPECT_EQ(h.merger.error()->mysqlErrno, 1235);
+}
+
 std::string asNumber(std::uint8_t type, std::uint8_t decimals, std::string_view text,
                      bool binary = false) {
   const Cell c{reinterpret_cast<const std::uint8_t*>(text.data()),

@@ -315,6 +315,30 @@ TEST(MergePlans, DistinctGoesAsTheGroupByOneServerMakesOfIt) {
     EXPECT_EQ(shop.shardSql(c.query, c.collation), c.shardSql) << c.why;
 }
 
+TEST(MergePlans, UnionBranchesWeighTheirStringsUnderTheUnionsCollation) {
+  const char* general = "utf8mb4_general_ci";
+  const ShardSqlCase cases[] = {
+      {"country (utf8mb4_general_ci) and city (utf8mb4_bin): the UNION's column is "
+       "utf8mb4_bin, and so are both branches' weights",
+       general, "SELECT country FROM customers UNION SELECT city FROM customers ORDER BY 1",
+       "SELECT country, WEIGHT_STRING(country COLLATE utf8mb4_bin), COLLATION(country COLLATE "
+       "utf8mb4_bin) FROM customers UNION SELECT city, WEIGHT_STRING(city COLLATE utf8mb4_bin), "
+       "COLLATION(city COLLATE utf8mb4_bin) FROM customers ORDER BY 1"},
+      {"One collation: the weights as the columns have them", general,
+       "SELECT country FROM customers UNION SELECT country FROM customers WHERE id > 3",
+       "SELECT country, WEIGHT_STRING(country), COLLATION(country) FROM customers UNION SELECT "
+       "country, WEIGHT_STRING(country), COLLATION(country) FROM customers WHERE id > 3"},
+      {"An expression's collation is not tracked: as written (the merge refuses rows under two "
+       "collations)",
+       general, "SELECT UPPER(country) FROM customers UNION SELECT city FROM customers",
+       "SELECT UPPER(country), WEIGHT_STRING(UPPER(country)), COLLATION(UPPER(country)) FROM "
+       "customers UNION SELECT city, WEIGHT_STRING(city), COLLATION(city) FROM customers"},
+  };
+  TrackedShop shop;
+  for (const ShardSqlCase& c : cases)
+    EXPECT_EQ(shop.shardSql(c.query, c.collation), c.shardSql) << c.why;
+}
+
 TEST(SessionCollation, HandshakeThenSetNames) {
   SessionState s;
   s.charset = 224;

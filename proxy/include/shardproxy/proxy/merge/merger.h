@@ -152,6 +152,8 @@ class Merger {
   std::vector<std::string> sorted_;
 
   std::vector<std::pair<std::string, const std::string*>> padCache_;
+  std::vector<std::pair<bool, std::string>> distinctCollation_;  // DISTINCT: the first row's
+  void failMixedCollations();
   std::unordered_set<std::string> distinct_;
   std::string key_;
   // DISTINCT whose rows arrive ordered by every column it compares: duplicates are next to each
