@@ -448,16 +448,14 @@ bool Run::sortKey(MergeBuild& m, const Expr* e, bool desc, bool aliases, SortKey
     if (const auto* f = e->as<Function>(); f != nullptr && f->aggregate) {
       ColumnRef count;
       if (!aggregateColumn(m, *f, key.column, count)) return false;
-      if (count.valid()) {
-        return notSupported(
-            fmt::format("ORDER BY {} in a query that reads several shards: "
-                        "select it, and order by its alias",
-                        e->text));
+      if (!count.valid()) {
+        const MergeColumn& c = m.spec.column(key.column);
+        key.weight = c.weight;
+        key.collation = c.collation;
+        return true;
       }
-      const MergeColumn& c = m.spec.column(key.column);
-      key.weight = c.weight;
-      key.collation = c.collation;
-      return true;
+      // AVG(x) not selected: its SUM and COUNT are merged (above), the AVG computed from them
+      // as an expression over aggregates (below), sorted at the decimals the server sorts it at.
     }
     Program p;
     if (!compileMerged(m, e, p)) return false;

@@ -170,7 +170,8 @@ def gen(rnd):
         if rnd.random() < 0.3:
             order = " ORDER BY " + ", ".join(f"{k}{rnd.choice(['', ' DESC'])}" for k in keys)
         elif rnd.random() < 0.3:
-            order = f" ORDER BY COUNT(*) DESC, {', '.join(keys)}"
+            by = rnd.choice(["COUNT(*) DESC", "AVG(qty)", "AVG(price) DESC", "SUM(qty) / COUNT(*)"])
+            order = f" ORDER BY {by}, {', '.join(keys)}"
         elif rnd.random() < 0.4:  # GROUP BY k DESC: MariaDB returns the groups so ordered
             group = ", ".join(f"{k}{rnd.choice(['', ' DESC', ' ASC'])}" for k in keys)
         lim = f" LIMIT {rnd.randint(1, 20)}" if rnd.random() < 0.3 else ""
