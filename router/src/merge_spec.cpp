@@ -119,6 +119,14 @@ std::string_view opName(OpCode op) {
       return "or";
     case OpCode::kXor:
       return "xor";
+    case OpCode::kCoalesce:
+      return "coalesce";
+    case OpCode::kRound:
+      return "round";
+    case OpCode::kTruncate:
+      return "truncate";
+    case OpCode::kAbs:
+      return "abs";
   }
   return "?";
 }
@@ -144,6 +152,8 @@ std::string program(const Program& p) {
         break;
       case OpCode::kAnd:
       case OpCode::kOr:
+      case OpCode::kCoalesce:
+      case OpCode::kRound:
         out += fmt::format("{}/{}", opName(in.op), in.count);
         break;
       default:

@@ -302,6 +302,14 @@ class Run {
   std::string weightArg(const MergeBuild& m, const Expr* e, bool& exact);
   // The one table a merged SELECT reads, as tracked; nullptr when unknown or several.
   const TrackedTable* trackedTable(const MergeBuild& m);
+  // The table of the block's FROM that has a column `name`, as tracked (nullptr: none has);
+  // std::nullopt when one is not tracked (or is a derived table).
+  std::optional<const TableName*> tableWithColumn(const MergeBuild& m, std::string_view name);
+  // The GROUP BY key `g` when it is a bare name of both a select-list alias and a table's column
+  // (MariaDB groups by the column): that column, qualified (`t`.`c`), in `column`; empty where
+  // it is what it looks like. False (refused) where that depends on columns the proxy does not
+  // know.
+  bool groupByColumn(const MergeBuild& m, const Expr* g, std::string& column);
 
   // Block analysis. Returns false on error (plan_ has it).
   struct BlockResult {

@@ -342,10 +342,27 @@ bool Run::planMerge(const Query& q) {
 
   // GROUP BY keys.
   if (b->groupDescPast64) return notSupported("GROUP BY ... DESC after its 64th key");
+  std::vector<std::string> groupColumns(b->groupBy.size());  // groupByColumn's, else empty
   for (std::size_t i = 0; i < b->groupBy.size(); ++i) {
     const Expr* g = b->groupBy[i];
     SortKey key;  // GROUP BY k DESC: MariaDB returns the groups in descending order of k
-    if (!sortKey(m, g, (b->groupDesc >> i & 1) != 0, true, key)) return false;
+    std::string& column = groupColumns[i];
+    const bool desc = (b->groupDesc >> i & 1) != 0;
+    if (!groupByColumn(m, g, column)) return false;
+    if (column.empty()) {
+      if (!sortKey(m, g, desc, true, key)) return false;
+    } else {
+      // The column, selected under a name of its own: a second item named like the alias would
+      // make the shards' GROUP BY ambiguous.
+      key.desc = desc;
+      key.column =
+          addHiddenOwned(m, fmt::format("{} AS `shardproxy_group_{}`", column, i), MergeColumn{});
+      if (needsWeight(m, g)) {
+        bool exact = false;
+        key.weight = weightOf(m, weightArg(m, g, exact));
+        key.collation = collationOf(m, g->text);
+      }
+    }
     if (spec.column(key.column).agg != MergeAgg::kAny) {
       return notSupported(fmt::format("GROUP BY {} names an aggregate", g->text));
     }
@@ -464,10 +481,13 @@ bool Run::planMerge(const Query& q) {
   // The order the shards return rows in, and whether LIMIT can be pushed down.
   bool pushLimit = spec.limit.has_value();
   std::string shardOrder;
-  auto orderText = [&](const SortKey& k, const Expr* e) {
+  auto orderText = [&](const SortKey& k, std::string_view text) {
     if (!shardOrder.empty()) shardOrder.append(", ");
-    shardOrder.append(e->text);
+    shardOrder.append(text);
     if (k.desc) shardOrder.append(" DESC");
+  };
+  auto groupText = [&](std::size_t i) -> std::string_view {
+    return groupColumns[i].empty() ? b->groupBy[i]->text : std::string_view(groupColumns[i]);
   };
   if (spec.aggregate && !spec.scalar) {
     // Groups arrive sorted by their keys, so equal keys from several shards meet. The client's
@@ -485,15 +505,14 @@ bool Run::planMerge(const Query& q) {
       spec.streamOrder = spec.order;
       for (std::size_t i = 0; i < spec.streamOrder.size(); ++i) {
         const SortKey& k = spec.streamOrder[i];
-        const Expr* e = own ? b->groupBy[i] : q.orderBy[i]->expr;
-        orderText(k, e);
+        orderText(k, own ? groupText(i) : q.orderBy[i]->expr->text);
       }
     } else {
       spec.streamOrder = spec.group;
       spec.sortGroups = true;
       pushLimit = false;
       for (std::size_t i = 0; i < spec.group.size(); ++i)
-        orderText(spec.group[i], b->groupBy[i]);
+        orderText(spec.group[i], groupText(i));
     }
   } else if (spec.scalar) {
     spec.order.clear();
@@ -501,7 +520,7 @@ bool Run::planMerge(const Query& q) {
   } else {
     spec.streamOrder = spec.order;
     for (std::size_t i = 0; i < spec.order.size(); ++i)
-      orderText(spec.order[i], q.orderBy[i]->expr);
+      orderText(spec.order[i], q.orderBy[i]->expr->text);
     if (spec.order.empty() && !m.distinctGroupBy.empty()) {
       // DISTINCT without ORDER BY or LIMIT, sent as GROUP BY: ordered by the group list too (the
       // order MariaDB groups in: no sort of its own, no change of plan), duplicates from several
@@ -513,7 +532,7 @@ bool Run::planMerge(const Query& q) {
         k.weight = spec.distinctWeights[i];
         k.collation = spec.distinctCollations[i];
         spec.streamOrder.push_back(k);
-        orderText(k, b->items[i]->expr);
+        orderText(k, b->items[i]->expr->text);
       }
     }
   }

@@ -326,6 +326,33 @@ bool Run::compileMerged(MergeBuild& m, const Expr* e, Program& p) {
     if (list->negated) p.code.push_back(instruction(OpCode::kNot));
     return true;
   }
+  if (const auto* f = e->as<Function>(); f != nullptr && !f->aggregate && f->qualifier.empty() &&
+                                         f->over.empty() && f->modifier.empty()) {
+    // Functions of aggregates the merge evaluates as MySQL does: COALESCE(SUM(x), 0),
+    // IFNULL(MAX(x), 0), ROUND(AVG(x), 2), TRUNCATE(AVG(x), 1), ABS(SUM(x)).
+    const std::string_view name = f->name.name;
+    const std::size_t n = f->args.size();
+    OpCode op = OpCode::kNull;
+    if (iequals(name, "COALESCE") && n >= 1) {
+      op = OpCode::kCoalesce;
+    } else if (iequals(name, "IFNULL") && n == 2) {
+      op = OpCode::kCoalesce;
+    } else if (iequals(name, "ROUND") && (n == 1 || n == 2)) {
+      op = OpCode::kRound;
+    } else if (iequals(name, "TRUNCATE") && n == 2) {
+      op = OpCode::kTruncate;
+    } else if (iequals(name, "ABS") && n == 1) {
+      op = OpCode::kAbs;
+    }
+    if (op != OpCode::kNull && n < 65536) {
+      for (const Expr* a : f->args)
+        if (!compileMerged(m, a, p)) return false;
+      in.op = op;
+      in.count = static_cast<std::uint16_t>(n);
+      p.code.push_back(in);
+      return true;
+    }
+  }
   if (const auto* u = e->as<Unary>()) {
     if (u->op != UnaryOp::kNeg && u->op != UnaryOp::kNot && u->op != UnaryOp::kPlus) {
       return cannotMerge(e);
@@ -406,9 +433,9 @@ bool Run::compileMerged(MergeBuild& m, const Expr* e, Program& p) {
 bool Run::cannotMerge(const Expr* e) {
   return notSupported(fmt::format(
       "'{}' combines aggregates in a way the proxy cannot evaluate after merging the shards' "
-      "answers (it evaluates + - * / DIV MOD, comparisons, BETWEEN, IN (...), AND / OR / NOT and "
-      "IS NULL over COUNT, SUM, MIN, MAX and AVG); narrow the query to one shard with the shard "
-      "key",
+      "answers (it evaluates + - * / DIV MOD, comparisons, BETWEEN, IN (...), AND / OR / NOT, "
+      "IS NULL, COALESCE, IFNULL, ROUND, TRUNCATE and ABS over COUNT, SUM, MIN, MAX and AVG); "
+      "narrow the query to one shard with the shard key",
       e->text));
 }
 
@@ -505,6 +532,77 @@ DataClass dataClass(std::string_view dataType) {
   for (const Entry& e : kTypes)
     if (iequals(e.type, dataType)) return e.is;
   return DataClass::kOther;
+}
+
+std::optional<const TableName*> Run::tableWithColumn(const MergeBuild& m, std::string_view name) {
+  if (in_.tracked == nullptr) return std::nullopt;
+  auto onlyBase = [](auto&& self, List<TableRef> refs) -> bool {
+    for (const TableRef* r : refs) {
+      if (const auto* j = r->as<Join>()) {
+        const TableRef* sides[] = {j->left, j->right};
+        if (!self(self, List<TableRef>(sides, 2))) return false;
+      } else if (r->as<BaseTable>() == nullptr) {
+        return false;
+      }
+    }
+    return true;
+  };
+  if (!onlyBase(onlyBase, m.block.from)) return std::nullopt;
+  std::vector<const TableName*>& tables = s_.weightTables;
+  tables.clear();
+  tablesIn(m.block.from, tables);
+  if (tables.empty()) return std::nullopt;
+  const TableName* found = nullptr;
+  for (const TableName* t : tables) {
+    if (!t->db.empty() && !iequals(t->db.name, ks_->name)) return std::nullopt;
+    const TrackedTable* tracked = in_.tracked->table(ks_->name, t->name.name);
+    if (tracked == nullptr) return std::nullopt;
+    if (found == nullptr && tracked->position(name)) found = t;
+  }
+  return found;
+}
+
+namespace {
+
+std::string quoted(std::string_view name) {
+  std::string out = "`";
+  for (char c : name) {
+    out.push_back(c);
+    if (c == '`') out.push_back('`');
+  }
+  out.push_back('`');
+  return out;
+}
+
+}  // namespace
+
+// A bare GROUP BY name that is the alias of another expression and also a column of a table of
+// the FROM groups by the column: MariaDB's find_order_in_list prefers it for GROUP BY (with a
+// warning), where ORDER BY takes the alias — so the shards' ORDER BY names it qualified.
+bool Run::groupByColumn(const MergeBuild& m, const Expr* g, std::string& column) {
+  column.clear();
+  const auto* c = g->as<Column>();
+  if (c == nullptr || !c->table.empty() || m.star) return true;
+  for (const SelectItem* item : m.block.items) {
+    if (item->alias.empty() || !iequals(item->alias.name, c->column.name)) continue;
+    const auto* col = item->expr->as<Column>();
+    if (col != nullptr && iequals(col->column.name, c->column.name)) return true;
+    std::optional<const TableName*> table = tableWithColumn(m, c->column.name);
+    if (!table) {
+      return notSupported(fmt::format(
+          "GROUP BY {} names a select-list alias in a query that reads several shards, and the "
+          "proxy does not know whether a table of the query has a column of that name (MariaDB "
+          "would group by the column): group by the expression, or let the proxy track the "
+          "schema (--dba-user)",
+          g->text));
+    }
+    if (*table != nullptr) {
+      const TableName& t = **table;
+      column = quoted(!t.alias.empty() ? t.alias.name : t.name.name) + "." + quoted(c->column.name);
+    }
+    return true;
+  }
+  return true;
 }
 
 const TrackedColumn* Run::trackedColumn(const MergeBuild& m, const Expr* e) {

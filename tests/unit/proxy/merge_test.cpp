@@ -493,6 +493,52 @@ TEST(Merger, RowsUnderTwoCollationsAreRefusedNotMisordered) {
   EXPECT_EQ(h.merger.error()->mysqlErrno, 1235);
 }
 
+// SELECT f(SUM(x), d) over shards' partial sums: ROUND half away from zero for DECIMAL (to the
+// left of the point too), half to even for DOUBLE (rint, as MariaDB's my_double_round), TRUNCATE
+// toward zero, COALESCE the first non-NULL.
+std::string applied(router::OpCode op, std::vector<std::optional<std::string>> parts,
+                    const ColumnType& type, std::optional<std::string> digits) {
+  Harness h;
+  h.spec.aggregate = h.spec.scalar = true;
+  h.spec.hidden = 1;
+  h.spec.visible.resize(1);
+  h.spec.visible[0].agg = MergeAgg::kExpr;
+  h.spec.hiddenColumns.resize(1);
+  h.spec.hiddenColumns[0].agg = MergeAgg::kSum;
+  router::Instruction sum, d, f;
+  sum.op = router::OpCode::kColumn;
+  sum.column = ColumnRef{0, true};
+  d.op = digits ? router::OpCode::kInteger : router::OpCode::kNull;
+  if (digits) d.text = *digits;
+  f.op = op;
+  f.count = 2;
+  h.spec.programs.push_back(router::Program{{sum, d, f}});
+  h.init({type, type});
+  for (auto& p : parts)
+    h.add({p, p});
+  auto rows = h.rows();
+  return rows.size() == 1 && rows[0][0] ? *rows[0][0] : "NULL";
+}
+
+TEST(Merger, FunctionsOfAggregatesRoundAsMySql) {
+  using router::OpCode;
+  const ColumnType dec2{ftype::kNewDecimal, 0, kBinaryCharset, 2};
+  const ColumnType dec0{ftype::kNewDecimal, 0, kBinaryCharset, 0};
+  const ColumnType dbl{ftype::kDouble, 0, kBinaryCharset, 31};
+  EXPECT_EQ(applied(OpCode::kRound, {"1.20", "1.05"}, dec2, "1"), "2.30");  // 2.25 -> 2.3
+  EXPECT_EQ(applied(OpCode::kRound, {"-1.20", "-1.05"}, dec2, "1"), "-2.30");
+  EXPECT_EQ(applied(OpCode::kRound, {"10", "4.5"}, dec0, "-1"), "10");  // 14.5 -> 10, not 20
+  EXPECT_EQ(applied(OpCode::kRound, {"10", "5"}, dec0, "-1"), "20");
+  EXPECT_EQ(applied(OpCode::kRound, {"999", "1"}, dec0, "-5"), "0");
+  EXPECT_EQ(applied(OpCode::kTruncate, {"1.20", "1.09"}, dec2, "1"), "2.20");
+  EXPECT_EQ(applied(OpCode::kTruncate, {"-19", "-0.99"}, dec0, "-1"), "-10");
+  EXPECT_EQ(applied(OpCode::kRound, {"0.125", "0"}, dbl, "2"), "0.12");  // rint: half to even
+  EXPECT_EQ(applied(OpCode::kRound, {"2.5", "0"}, dbl, "0"), "2");
+  EXPECT_EQ(applied(OpCode::kRound, {"1.20", "1.05"}, dec2, std::nullopt), "NULL");
+  EXPECT_EQ(applied(OpCode::kCoalesce, {std::nullopt, std::nullopt}, dec2, "7"), "7.00");
+  EXPECT_EQ(applied(OpCode::kCoalesce, {"1.50", std::nullopt}, dec2, "7"), "1.50");
+}
+
 std::string asNumber(std::uint8_t type, std::uint8_t decimals, std::string_view text,
                      bool binary = false) {
   const Cell c{reinterpret_cast<const std::uint8_t*>(text.data()),

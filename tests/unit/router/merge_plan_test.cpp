@@ -339,6 +339,30 @@ TEST(MergePlans, UnionBranchesWeighTheirStringsUnderTheUnionsCollation) {
     EXPECT_EQ(shop.shardSql(c.query, c.collation), c.shardSql) << c.why;
 }
 
+TEST(MergePlans, GroupByANameOfAColumnAndOfAnAliasGroupsByTheColumn) {
+  const char* general = "utf8mb4_general_ci";
+  const ShardSqlCase cases[] = {
+      {"country is a column of customers: MariaDB groups by it (with a warning), not by city, so "
+       "the merge's group key is the column, selected as a hidden column of a name of its own (a "
+       "second item named country would make the GROUP BY ambiguous), and the shards' ORDER BY "
+       "names it qualified (there a bare name is the alias)",
+       general, "SELECT city AS country, COUNT(*) FROM customers GROUP BY country",
+       "SELECT city AS country, COUNT(*), `customers`.`country` AS `shardproxy_group_0`, "
+       "WEIGHT_STRING(RTRIM(country)), COLLATION(country) FROM customers GROUP BY country ORDER "
+       "BY `customers`.`country`"},
+      {"c is not: the alias", general, "SELECT city AS c, COUNT(*) FROM customers GROUP BY c",
+       "SELECT city AS c, COUNT(*), WEIGHT_STRING(RTRIM(city)), COLLATION(city) FROM customers "
+       "GROUP BY c ORDER BY c"},
+      {"ORDER BY takes the alias", general,
+       "SELECT city AS country FROM customers ORDER BY country LIMIT 2",
+       "SELECT city AS country, WEIGHT_STRING(RTRIM(city)), COLLATION(city) FROM customers  "
+       "ORDER BY country LIMIT 2"},
+  };
+  TrackedShop shop;
+  for (const ShardSqlCase& c : cases)
+    EXPECT_EQ(shop.shardSql(c.query, c.collation), c.shardSql) << c.why;
+}
+
 TEST(SessionCollation, HandshakeThenSetNames) {
   SessionState s;
   s.charset = 224;

@@ -89,6 +89,10 @@ enum class OpCode : std::uint8_t {
   kAnd,  // `count` operands
   kOr,
   kXor,
+  kCoalesce,  // COALESCE / IFNULL: the first non-NULL of `count` operands
+  kRound,     // ROUND(x, d): `count` 1 (d = 0) or 2
+  kTruncate,  // TRUNCATE(x, d)
+  kAbs,
 };
 
 struct Instruction {

@@ -98,6 +98,9 @@ class Merger {
     std::uint8_t temporal = 0;  // a date / time as its number (cells.h: Number::temporal)
   };
   static std::optional<Decimal> comparableTemporal(const Value& v, const Value& other);
+  // COALESCE / ROUND / TRUNCATE / ABS over the top `in.count` values of `st` (replaced by the
+  // result); false (the query failed) where MySQL's answer would not be this one's.
+  bool applyFunction(const router::Instruction& in, std::vector<Value>& st);
 
   std::size_t abs(router::ColumnRef r) const { return r.hidden ? visible_ + r.index : r.index; }
   const router::MergeColumn& col(std::size_t i) const;
