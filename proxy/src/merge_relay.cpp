@@ -15,6 +15,51 @@ constexpr std::size_t kMaxNamed = 8;  // shards named per list in describeWriteO
 
 }  // namespace
 
+std::string sumOkInfo(std::span<const std::string> infos) {
+  // Words and numbers: the words must be the same in every info, the numbers add up.
+  auto split = [](std::string_view s, std::vector<std::string_view>& words,
+                  std::vector<std::uint64_t>& numbers) {
+    std::size_t i = 0;
+    while (i < s.size()) {
+      std::size_t j = i;
+      if (s[i] >= '0' && s[i] <= '9') {
+        std::uint64_t n = 0;
+        while (j < s.size() && s[j] >= '0' && s[j] <= '9')
+          n = n * 10 + static_cast<std::uint64_t>(s[j++] - '0');
+        numbers.push_back(n);
+        words.emplace_back();  // where the number goes
+      } else {
+        while (j < s.size() && !(s[j] >= '0' && s[j] <= '9'))
+          ++j;
+        words.push_back(s.substr(i, j - i));
+      }
+      i = j;
+    }
+  };
+  if (infos.empty()) return {};
+  std::vector<std::string_view> words, otherWords;
+  std::vector<std::uint64_t> sums, numbers;
+  split(infos[0], words, sums);
+  for (std::size_t k = 1; k < infos.size(); ++k) {
+    otherWords.clear();
+    numbers.clear();
+    split(infos[k], otherWords, numbers);
+    if (otherWords != words) return {};
+    for (std::size_t n = 0; n < sums.size(); ++n)
+      sums[n] += numbers[n];
+  }
+  std::string out;
+  std::size_t n = 0;
+  for (std::string_view w : words) {
+    if (w.empty()) {
+      out += std::to_string(sums[n++]);
+    } else {
+      out.append(w);
+    }
+  }
+  return out;
+}
+
 asio::awaitable<MergeResult> relayMerged(std::span<BackendConnection* const> backends,
                                          Channel& client, std::uint32_t clientCaps,
                                          std::uint8_t firstSeq, std::uint16_t sessionStatus,
@@ -31,6 +76,7 @@ asio::awaitable<MergeResult> relayMerged(std::span<BackendConnection* const> bac
   std::uint64_t lastInsertId = 0;
   std::uint32_t warnings = 0;
   std::uint16_t lastStatus = 0;
+  std::vector<std::string> infos;  // the OKs' "Rows matched: ..." (summed: sumOkInfo)
   auto flushIfLarge = [&]() -> asio::awaitable<void> {
     if (!clientGone && client.out().size() >= kFlushAt) {
       if (co_await client.flush()) clientGone = true;
@@ -75,6 +121,7 @@ asio::awaitable<MergeResult> relayMerged(std::span<BackendConnection* const> bac
       if (!copies || r.succeeded == 0) {
         affected += ok->affectedRows;
         warnings += ok->warnings;
+        infos.emplace_back(ok->info);
       }
       if (lastInsertId == 0) lastInsertId = ok->lastInsertId;
       lastStatus = ok->statusFlags;
@@ -184,8 +231,13 @@ asio::awaitable<MergeResult> relayMerged(std::span<BackendConnection* const> bac
     ok.lastInsertId = insertId != 0 ? insertId : lastInsertId;
     ok.statusFlags = status;
     ok.warnings = w;
+    const std::string info = sumOkInfo(infos);
+    ok.info = info;
+    // Info as a length-encoded string either way; an empty one written for SESSION_TRACK only.
     protocol::encode(ok, clientCaps & ~protocol::cap::kSessionTrack, out);
-    if (clientCaps & protocol::cap::kSessionTrack) protocol::ByteWriter(out).u8(0);
+    if ((clientCaps & protocol::cap::kSessionTrack) && info.empty()) {
+      protocol::ByteWriter(out).u8(0);
+    }
     protocol::endPacket(out, start, seq);
   } else {
     out.resize(start);

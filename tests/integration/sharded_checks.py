@@ -417,6 +417,14 @@ def scatter_writes():
               q(c, "SELECT FOUND_ROWS()")[0][0]]
     check(f"ROW_COUNT() after the scatter UPDATE: {len(orders)}, then -1, FOUND_ROWS() 1",
           counts == [len(orders), -1, 1], counts)
+    # The OK's info, as one server words it, with the shards' numbers summed (mysqli_info(),
+    # the mariadb CLI's "Rows matched" line).
+    with c.cursor() as cur:
+        cur.execute("UPDATE orders SET amount = amount WHERE amount >= 0")
+        # MariaDB writes it length-encoded; PyMySQL keeps that length byte in the message.
+        info = cur._result.message[1:].decode() if cur._result.message else ""
+    want = f"Rows matched: {len(orders)}  Changed: 0  Warnings: 0"
+    check(f"the OK of an UPDATE on both primaries says '{want}'", info == want, info)
     a = next(i for i in sorted(customers) if shard_of(i) == 0 and i not in single_ids)
     b = next(i for i in sorted(customers) if shard_of(i) == 1 and i not in single_ids)
     n = affected(c, f"DELETE FROM customers WHERE id IN ({a}, {b}, 7777777)")

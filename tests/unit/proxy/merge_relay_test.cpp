@@ -95,3 +95,22 @@ TEST(DescribeWriteOutcome, ExactlyEightNamesNeedNoMore) {
 
 }  // namespace
 }  // namespace shardproxy::proxy
+
+namespace shardproxy::proxy {
+namespace {
+
+TEST(SumOkInfo, AddsTheNumbersOfTheSameWords) {
+  const std::vector<std::string> update = {"Rows matched: 3  Changed: 2  Warnings: 0",
+                                           "Rows matched: 10  Changed: 0  Warnings: 1"};
+  EXPECT_EQ(sumOkInfo(update), "Rows matched: 13  Changed: 2  Warnings: 1");
+  const std::vector<std::string> insert = {"Records: 4  Duplicates: 1  Warnings: 0",
+                                           "Records: 2  Duplicates: 0  Warnings: 0"};
+  EXPECT_EQ(sumOkInfo(insert), "Records: 6  Duplicates: 1  Warnings: 0");
+  EXPECT_EQ(sumOkInfo(std::vector<std::string>{"", ""}), "");
+  const std::vector<std::string> mixed = {"Rows matched: 1  Changed: 1  Warnings: 0", ""};
+  EXPECT_EQ(sumOkInfo(mixed), "");
+  EXPECT_EQ(sumOkInfo(std::vector<std::string>{}), "");
+}
+
+}  // namespace
+}  // namespace shardproxy::proxy

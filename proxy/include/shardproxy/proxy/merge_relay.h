@@ -69,6 +69,11 @@ asio::awaitable<MergeResult> relayMerged(std::span<BackendConnection* const> bac
                                          bool copies = false, std::uint64_t insertId = 0,
                                          bool holdFinal = false);
 
+// The shards' OK info strings as one server's: the same words, each number summed ("Rows
+// matched: 3  Changed: 2  Warnings: 0" and "Rows matched: 1  Changed: 0  Warnings: 1" give
+// "Rows matched: 4  Changed: 2  Warnings: 1"); empty where their words differ.
+std::string sumOkInfo(std::span<const std::string> infos);
+
 // The end of the client's error when a write on several shards did not succeed everywhere:
 // " (keyspace 'shop': applied on -55, aa-; failed on 55-aa (1060); a statement on several shards
 // is not atomic)". `shards[i]` names `backends[i]` of the relayMerged() call that gave `r`; a
