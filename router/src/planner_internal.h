@@ -302,6 +302,8 @@ class Run {
   std::string weightArg(const MergeBuild& m, const Expr* e, bool& exact);
   // The one table a merged SELECT reads, as tracked; nullptr when unknown or several.
   const TrackedTable* trackedTable(const MergeBuild& m);
+  // Whether `e` is a tracked ENUM / SET column: ordered by its members' numbers (e + 0).
+  bool ordersByIndex(const MergeBuild& m, const Expr* e);
   // The table of the block's FROM that has a column `name`, as tracked (nullptr: none has);
   // std::nullopt when one is not tracked (or is a derived table).
   std::optional<const TableName*> tableWithColumn(const MergeBuild& m, std::string_view name);

@@ -448,7 +448,10 @@ bool Run::planMerge(const Query& q) {
       distinctExact = distinctExact && exact;
     }
     for (const SortKey& k : spec.order) {
-      if (k.column.hidden && spec.column(k.column).agg == MergeAgg::kAny) {
+      // (An ENUM's number, `(e) + 0`, is of a selected e: sortKey adds it for `ORDER BY e`.)
+      const bool enumIndex = k.column.hidden && std::find(m.indexKeys.begin(), m.indexKeys.end(),
+                                                          k.column.index) != m.indexKeys.end();
+      if (k.column.hidden && spec.column(k.column).agg == MergeAgg::kAny && !enumIndex) {
         return notSupported(
             "SELECT DISTINCT ... ORDER BY an expression that is not selected, "
             "over several shards");
@@ -531,6 +534,11 @@ bool Run::planMerge(const Query& q) {
         k.column = ColumnRef{static_cast<std::uint16_t>(i), false};
         k.weight = spec.distinctWeights[i];
         k.collation = spec.distinctCollations[i];
+        if (ordersByIndex(m, b->items[i]->expr)) {  // grouped by the member's number
+          k = SortKey{};
+          k.column =
+              addHiddenOwned(m, fmt::format("({}) + 0", b->items[i]->expr->text), MergeColumn{});
+        }
         spec.streamOrder.push_back(k);
         orderText(k, b->items[i]->expr->text);
       }

@@ -26,9 +26,14 @@ bool Run::distinctColumn(MergeBuild& m, const Function& f, MergeAgg agg, MergeCo
   if (m.distinctArgText.empty()) {
     m.distinctArgText = arg;
     SortKey k;
-    k.column = addHidden(m, arg, MergeColumn{});
-    k.weight = weightOf(m, arg);
-    k.collation = collationOf(m, arg);
+    if (ordersByIndex(m, f.args[0])) {
+      // ENUM / SET: the shards sort by the member's number, which SUM / AVG add too.
+      k.column = addHiddenOwned(m, fmt::format("({}) + 0", arg), MergeColumn{});
+    } else {
+      k.column = addHidden(m, arg, MergeColumn{});
+      k.weight = weightOf(m, arg);
+      k.collation = collationOf(m, arg);
+    }
     m.spec.distinctArg = k;
   }
   c = MergeColumn{};
@@ -457,6 +462,13 @@ bool Run::sortKey(MergeBuild& m, const Expr* e, bool desc, bool aliases, SortKey
   } else if (!m.star) {
     item = matchItem(m, e, aliases);
   }
+  const Expr* target = item >= 0 ? m.block.items[static_cast<std::size_t>(item)]->expr : e;
+  if (ordersByIndex(m, target)) {
+    // ENUM / SET: the server orders (and groups) by the member's number, not its string.
+    key.column = addHiddenOwned(m, fmt::format("({}) + 0", target->text), MergeColumn{});
+    if (item >= 0) m.indexKeys.push_back(key.column.index);
+    return true;
+  }
   if (item >= 0) {
     const auto i = static_cast<std::size_t>(item);
     key.column = ColumnRef{static_cast<std::uint16_t>(i), false};
@@ -532,6 +544,11 @@ DataClass dataClass(std::string_view dataType) {
   for (const Entry& e : kTypes)
     if (iequals(e.type, dataType)) return e.is;
   return DataClass::kOther;
+}
+
+bool Run::ordersByIndex(const MergeBuild& m, const Expr* e) {
+  const TrackedColumn* col = trackedColumn(m, e);
+  return col != nullptr && (iequals(col->dataType, "enum") || iequals(col->dataType, "set"));
 }
 
 std::optional<const TableName*> Run::tableWithColumn(const MergeBuild& m, std::string_view name) {
@@ -642,8 +659,8 @@ std::string Run::weightArg(const MergeBuild& m, const Expr* e, bool& exact) {
   exact = false;
   if (col == nullptr) return std::string(e->text);
   const DataClass c = dataClass(col->dataType);
-  if (c == DataClass::kBytes) {
-    exact = true;  // bytes: equal only when identical
+  if (c == DataClass::kBytes || iequals(col->dataType, "enum") || iequals(col->dataType, "set")) {
+    exact = true;  // bytes, or ENUM / SET members (no two equal, no trailing spaces)
     return std::string(e->text);
   }
   if (c != DataClass::kText || col->collation.empty()) return std::string(e->text);

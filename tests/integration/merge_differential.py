@@ -43,10 +43,12 @@ SCHEMA = ("CREATE TABLE m_items (id BIGINT PRIMARY KEY, grp VARCHAR(20) CHARACTE
           "COLLATE utf8mb4_general_ci, tag VARCHAR(10) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin, "
           "name VARCHAR(30), qty INT, price DECIMAL(10,2), ratio DOUBLE, ts DATETIME, d DATE, "
           "big BIGINT UNSIGNED, sk INT, np VARCHAR(10) CHARACTER SET utf8mb4 COLLATE "
-          "utf8mb4_nopad_bin, KEY kd (d), KEY kg (grp), KEY kt (tag), KEY kn (name))")
+          "utf8mb4_nopad_bin, st ENUM('new', 'paid', 'shipped', 'void'), KEY kd (d), KEY kg (grp), "
+          "KEY kt (tag), KEY kn (name))")
 GROUPS = ["alpha", "Alpha", "ALPHA ", "beta", "Beta", "gamma", "Ärger", "arger", "zeta", "", None]
 TAGS = ["a", "A", "b", "b ", "B", "c", "", None]
 NOPADS = ["a", "a ", "a  ", "A", "b", "b ", "", " ", None]  # NO PAD: 'a' < 'a ' < 'a  '
+STATES = ["new", "paid", "shipped", "void", None]  # ENUM: ordered by member number, not string
 FOLD = {"grp", "tag"}  # equal under their collation (PAD SPACE, _ci) when folded alike
 
 
@@ -66,7 +68,8 @@ def rows_for(rnd, n):
                     rnd.choice([None, f"2026-{rnd.randint(1, 12):02d}-{rnd.randint(1, 28):02d} "
                                       f"{rnd.randint(0, 23):02d}:{rnd.randint(0, 59):02d}:00"]),
                     f"2025-{rnd.randint(1, 12):02d}-{rnd.randint(1, 28):02d}",
-                    rnd.randint(0, 2**64 - 1), shard_skewed(i, rnd), rnd.choice(NOPADS)))
+                    rnd.randint(0, 2**64 - 1), shard_skewed(i, rnd), rnd.choice(NOPADS),
+                    rnd.choice(STATES)))
     return out
 
 
@@ -100,7 +103,7 @@ def fold_umlaut(s):
 PRED = ["qty > 100", "qty IS NULL", "price < 0", "grp = 'alpha'", "tag = 'b'", "id % 3 = 0",
         "ts >= '2026-06-01'", "ratio > 0 OR qty < 0", "grp IN ('beta', 'gamma')", "1 = 1",
         "1 = 0"]
-SORTABLE = ["grp", "tag", "name", "qty", "price", "ratio", "ts", "d", "big", "sk", "np"]
+SORTABLE = ["grp", "tag", "name", "qty", "price", "ratio", "ts", "d", "big", "sk", "np", "st"]
 AGGS = ["COUNT(*)", "COUNT(qty)", "SUM(qty)", "MIN(qty)", "MAX(qty)", "AVG(qty)", "SUM(price)",
         "AVG(price)", "MIN(price)", "MAX(price)", "SUM(ratio)", "AVG(ratio)", "MIN(ts)", "MAX(d)",
         "MIN(name)", "MAX(name)", "MIN(grp)", "MAX(tag)", "MAX(np)", "SUM(big)", "MAX(big)",
@@ -108,7 +111,7 @@ AGGS = ["COUNT(*)", "COUNT(qty)", "SUM(qty)", "MIN(qty)", "MAX(qty)", "AVG(qty)"
         "SUM(DISTINCT qty)", "AVG(DISTINCT qty)", "MAX(ts) + 0", "MAX(d) - MIN(d)",
         "ROUND(AVG(price), 2)", "COALESCE(SUM(qty), 0)", "IFNULL(MAX(price), -1)",
         "TRUNCATE(AVG(ratio), 3)", "ABS(SUM(price))", "ROUND(SUM(ratio), -2)", "ROUND(AVG(qty))",
-        "ROUND(SUM(qty), -3)", "TRUNCATE(SUM(price) / COUNT(*), 1)"]
+        "ROUND(SUM(qty), -3)", "TRUNCATE(SUM(price) / COUNT(*), 1)", "MIN(st)", "MAX(st)"]
 
 
 def gen(rnd):
@@ -148,7 +151,7 @@ def gen(rnd):
             # An alias that is also a column of the table: MariaDB groups by the column.
             return (f"SELECT tag AS grp, COUNT(*) AS n, SUM(qty) FROM m_items{where} "
                     f"GROUP BY grp, tag"), True, [(0, "pad")]
-        keys = rnd.sample(["grp", "tag", "qty", "d", "np"], rnd.randint(1, 2))
+        keys = rnd.sample(["grp", "tag", "qty", "d", "np", "st"], rnd.randint(1, 2))
         # AVG(price) * 2 too: one server that keeps finished groups in a temporary table (d has
         # an index; a DISTINCT aggregate groups after a sort) rounds AVG first (docs/merging.md).
         aggs = rnd.sample([a for a in AGGS if "grp" not in a and "tag" not in a],
@@ -207,7 +210,7 @@ def gen(rnd):
     # DISTINCT, ordered by all its columns, some, or none, with or without a LIMIT: one server
     # answers it as a GROUP BY or not depending on both (docs/merging.md). Which rows a LIMIT
     # keeps where the order does not fix them is the server's choice: only the count is compared.
-    cols = rnd.sample(["grp", "tag", "qty", "d", "np"], rnd.randint(1, 2))
+    cols = rnd.sample(["grp", "tag", "qty", "d", "np", "st"], rnd.randint(1, 2))
     keys = []
     if rnd.random() < 0.5:
         keys = rnd.sample(cols, len(cols) if rnd.random() < 0.6 else 1)
@@ -319,7 +322,7 @@ def main():
         c.execute(SCHEMA)
         for i in range(0, len(rows), 500):
             c.executemany("INSERT INTO m_items (id, grp, tag, name, qty, price, ratio, ts, d, big, "
-                          "sk, np) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                          "sk, np, st) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
                           rows[i:i + 500])
     for q in range(N):
         sql, ordered, fold = gen(rnd)

@@ -83,6 +83,10 @@ Status Merger::init(const router::MergeSpec& spec, std::vector<ColumnType> types
     const std::size_t c = abs(g.column);
     if (c < n && (types_[c].flags & fflag::kGroup) != 0) roundAvg_ = false;
   }
+  // (A key the shards are sent as an expression — an ENUM's `(e) + 0` — carries no flags of its
+  // own; the selected column it is the number of does.)
+  for (std::size_t i = 0; i < n && roundAvg_; ++i)
+    if (col(i).agg == MergeAgg::kAny && (types_[i].flags & fflag::kGroup) != 0) roundAvg_ = false;
   prefixColumn_ = static_cast<std::size_t>(-1);
   if (!spec.streamOrder.empty()) {
     const router::SortKey& first = spec.streamOrder.front();
@@ -291,7 +295,11 @@ void Merger::accumulate(const Cell* row) {
           CompareError e = CompareError::kNone;
           const std::string* pad =
               types_[i].isCollatedString() ? padOf(c.collation, row, i) : nullptr;
-          int r = compareCells(types_[i], binary_, row[i], cur, w < types_.size() ? row[w] : Cell{},
+          // MIN / MAX compare ENUM and SET values as strings (by their weights), not by number.
+          ColumnType t = types_[i];
+          t.flags &= static_cast<std::uint16_t>(~(fflag::kEnum | fflag::kSet));
+          if (t.type == ftype::kEnum || t.type == ftype::kSet) t.type = ftype::kString;
+          int r = compareCells(t, binary_, row[i], cur, w < types_.size() ? row[w] : Cell{},
                                w < types_.size() ? stored_[w].cell() : Cell{}, pad, e);
           if (e != CompareError::kNone) {
             fail(1235, "42000",

@@ -176,7 +176,9 @@ class TrackedShop {
     std::vector<ColumnRow> rows = {col("id", 1, "bigint", ""),
                                    col("country", 2, "varchar", "utf8mb4_general_ci"),
                                    col("city", 3, "varchar", "utf8mb4_bin"),
-                                   col("balance", 4, "decimal", ""), col("since", 5, "date", "")};
+                                   col("balance", 4, "decimal", ""),
+                                   col("since", 5, "date", ""),
+                                   col("status", 6, "enum", "utf8mb4_general_ci")};
     auto ks = buildKeyspaceSchema("shop", rows);
     EXPECT_TRUE(ks.ok());
     tracked_ = SchemaSnapshot{}.with(std::move(*ks));
@@ -357,6 +359,29 @@ TEST(MergePlans, GroupByANameOfAColumnAndOfAnAliasGroupsByTheColumn) {
        "SELECT city AS country FROM customers ORDER BY country LIMIT 2",
        "SELECT city AS country, WEIGHT_STRING(RTRIM(city)), COLLATION(city) FROM customers  "
        "ORDER BY country LIMIT 2"},
+  };
+  TrackedShop shop;
+  for (const ShardSqlCase& c : cases)
+    EXPECT_EQ(shop.shardSql(c.query, c.collation), c.shardSql) << c.why;
+}
+
+TEST(MergePlans, EnumsAreOrderedByTheirMembersNumbers) {
+  const char* general = "utf8mb4_general_ci";
+  const ShardSqlCase cases[] = {
+      {"GROUP BY an ENUM: the shards sort by its number, and so does the merge", general,
+       "SELECT status, COUNT(*) FROM customers GROUP BY status",
+       "SELECT status, COUNT(*), (status) + 0 FROM customers GROUP BY status ORDER BY status"},
+      {"ORDER BY it, by alias too", general,
+       "SELECT id, status AS s FROM customers ORDER BY s DESC LIMIT 3",
+       "SELECT id, status AS s, (status) + 0 FROM customers  ORDER BY s DESC LIMIT 3"},
+      {"MIN / MAX compare its strings (by weight), COUNT(DISTINCT) its numbers", general,
+       "SELECT MAX(status), COUNT(DISTINCT status) FROM customers",
+       "SELECT MAX(status), COUNT(DISTINCT status), WEIGHT_STRING(MAX(status)), "
+       "COLLATION(MAX(status)), (status) + 0 FROM customers GROUP BY status ORDER BY status"},
+      {"DISTINCT with a LIMIT: members are never equal under the collation, so the LIMIT goes "
+       "to the shards",
+       general, "SELECT DISTINCT status FROM customers LIMIT 2",
+       "SELECT DISTINCT status, WEIGHT_STRING(status), COLLATION(status) FROM customers  LIMIT 2"},
   };
   TrackedShop shop;
   for (const ShardSqlCase& c : cases)
