@@ -342,7 +342,8 @@ bool Run::planMerge(const Query& q) {
 
   // GROUP BY keys.
   if (b->groupDescPast64) return notSupported("GROUP BY ... DESC after its 64th key");
-  std::vector<std::string> groupColumns(b->groupBy.size());  // groupByColumn's, else empty
+  std::vector<std::string>& groupColumns = m.groupColumns;
+  groupColumns.assign(b->groupBy.size(), std::string());
   for (std::size_t i = 0; i < b->groupBy.size(); ++i) {
     const Expr* g = b->groupBy[i];
     SortKey key;  // GROUP BY k DESC: MariaDB returns the groups in descending order of k

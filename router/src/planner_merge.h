@@ -24,6 +24,9 @@ struct MergeBuild {
   std::string distinctGroupBy;           // SELECT DISTINCT sent as GROUP BY these (planMerge)
   bool having = false;                   // compiling HAVING: names resolve to select-list items
   std::vector<std::uint16_t> indexKeys;  // hidden `(e) + 0` of selected ENUM / SET items
+  // Per GROUP BY key: the table's column it names though an alias has its name (Run::
+  // groupByColumn), qualified; empty where the key is what it looks like.
+  std::vector<std::string> groupColumns;
 };
 
 // What a tracked column's DATA_TYPE holds, as the merge and MariaDB's planner tell them apart.

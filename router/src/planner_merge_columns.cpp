@@ -125,12 +125,14 @@ int havingItem(const MergeBuild& m, const Column& c) {
   if (found < 0) return -1;
   const SelectItem* item = items[static_cast<std::size_t>(found)];
   const auto* col = item->expr->as<Column>();
-  for (const Expr* g : m.block.groupBy) {
-    const auto* gc = g->as<Column>();
+  for (std::size_t g = 0; g < m.block.groupBy.size(); ++g) {
+    const auto* gc = m.block.groupBy[g]->as<Column>();
     if (gc == nullptr || !iequals(gc->column.name, name)) continue;
-    const bool sameItem =
-        col != nullptr ? sameColumn(*col, *gc) : gc->table.empty() && !item->alias.empty();
-    if (!sameItem) return -1;
+    // GROUP BY the alias itself (no table column shadows it), or the item's own column.
+    const bool shadowed = g < m.groupColumns.size() && !m.groupColumns[g].empty();
+    const bool byAlias =
+        !shadowed && gc->table.empty() && !item->alias.empty() && iequals(item->alias.name, name);
+    if (!byAlias && (col == nullptr || !sameColumn(*col, *gc))) return -1;
   }
   return found;
 }
@@ -270,7 +272,12 @@ bool Run::compileMerged(MergeBuild& m, const Expr* e, Program& p) {
   if (m.having ? !havingAggregates(m, e) : !containsAggregate(e)) {
     // Constant within a group (it may name only group keys): the shards compute it, spelled
     // without HAVING's aliases where it is not a select-list item.
-    int item = m.star ? -1 : matchItem(m, e, true);
+    int item = -1;
+    if (!m.star) {
+      const auto* c = e->as<Column>();
+      item =
+          m.having && c != nullptr && c->table.empty() ? havingItem(m, *c) : matchItem(m, e, true);
+    }
     in.op = OpCode::kColumn;
     if (item >= 0 && m.spec.visible[static_cast<std::size_t>(item)].agg == MergeAgg::kAny) {
       in.column = ColumnRef{static_cast<std::uint16_t>(item), false};

@@ -151,6 +151,11 @@ def gen(rnd):
             # An alias that is also a column of the table: MariaDB groups by the column.
             return (f"SELECT tag AS grp, COUNT(*) AS n, SUM(qty) FROM m_items{where} "
                     f"GROUP BY grp, tag"), True, [(0, "pad")]
+        if rnd.random() < 0.05:
+            # GROUP BY and HAVING name an alias of a group key, beside an aggregate.
+            return (f"SELECT d AS day, COUNT(*) AS n FROM m_items{where} GROUP BY day "
+                    f"HAVING day > '2025-{rnd.randint(1, 12):02d}-01' OR COUNT(*) > "
+                    f"{rnd.randint(5, 15)}"), True, []
         keys = rnd.sample(["grp", "tag", "qty", "d", "np", "st"], rnd.randint(1, 2))
         # AVG(price) * 2 too: one server that keeps finished groups in a temporary table (d has
         # an index; a DISTINCT aggregate groups after a sort) rounds AVG first (docs/merging.md).

@@ -262,6 +262,24 @@ std::optional<Merger::Value> Merger::evaluate(const router::Program& p) {
            : v.kind == Value::Kind::kExact ? v.exact.toDouble()
                                            : toDouble(v.str);
   };
+  // Whether a comparison holds for a three-way result c.
+  auto holds = [](OpCode op, int c) {
+    switch (op) {
+      case OpCode::kEq:
+      case OpCode::kNullSafeEq:
+        return c == 0;
+      case OpCode::kNe:
+        return c != 0;
+      case OpCode::kLt:
+        return c < 0;
+      case OpCode::kLe:
+        return c <= 0;
+      case OpCode::kGt:
+        return c > 0;
+      default:
+        return c >= 0;
+    }
+  };
   // -1 false, 0 NULL, 1 true
   auto truth = [&](const Value& v) {
     if (v.kind == Value::Kind::kNull) return 0;
@@ -402,13 +420,7 @@ std::optional<Merger::Value> Merger::evaluate(const router::Program& p) {
         return std::nullopt;
       }
       const int c = compare(*x, *y);
-      bool r = in.op == OpCode::kEq || in.op == OpCode::kNullSafeEq ? c == 0
-               : in.op == OpCode::kNe                               ? c != 0
-               : in.op == OpCode::kLt                               ? c < 0
-               : in.op == OpCode::kLe                               ? c <= 0
-               : in.op == OpCode::kGt                               ? c > 0
-                                                                    : c >= 0;
-      st.push_back(exactOf(r));
+      st.push_back(exactOf(holds(in.op, c)));
       continue;
     }
     if (cmpOp && a.kind == Value::Kind::kString && b.kind == Value::Kind::kString) {
@@ -426,13 +438,7 @@ std::optional<Merger::Value> Merger::evaluate(const router::Program& p) {
       } else {
         c = compare(a.exact, b.exact);
       }
-      bool r = in.op == OpCode::kEq || in.op == OpCode::kNullSafeEq ? c == 0
-               : in.op == OpCode::kNe                               ? c != 0
-               : in.op == OpCode::kLt                               ? c < 0
-               : in.op == OpCode::kLe                               ? c <= 0
-               : in.op == OpCode::kGt                               ? c > 0
-                                                                    : c >= 0;
-      st.push_back(exactOf(r));
+      st.push_back(exactOf(holds(in.op, c)));
       continue;
     }
     if (dbl) {

@@ -25,9 +25,10 @@ const QUERIES = [
   ['SELECT id, qty FROM m_items WHERE price IS NULL ORDER BY id DESC LIMIT 7', [], true],
   // HAVING over aggregates with bound values, evaluated after the merge: an alias, BETWEEN, a
   // DATETIME bound as a JS Date (binary DATETIME parameter) and a number read as a date.
-  ['SELECT tag, COUNT(*) AS n FROM m_items GROUP BY tag HAVING n BETWEEN ? AND ? ORDER BY tag', [100, 900], true],
-  ['SELECT tag, MAX(ts) AS m FROM m_items GROUP BY tag HAVING m > ? ORDER BY tag', [new Date(2026, 11, 27, 12, 0, 0)], true],
-  ['SELECT tag, MIN(d) AS m, MAX(ts) + 0 FROM m_items GROUP BY tag HAVING m < ? ORDER BY tag DESC', [20250103], true],
+  // (Grouped by np, NO PAD: one spelling per group, where tag's 'b' and 'b ' are one group.)
+  ['SELECT np, COUNT(*) AS n FROM m_items GROUP BY np HAVING n BETWEEN ? AND ? ORDER BY np', [300, 340], true],
+  ['SELECT np, MAX(ts) AS m FROM m_items GROUP BY np HAVING m > ? ORDER BY np', [new Date(2026, 11, 27, 12, 0, 0)], true],
+  ['SELECT np, MIN(d) AS m, MAX(ts) + 0 FROM m_items GROUP BY np HAVING m < ? ORDER BY np DESC', [20250103], true],
 ];
 
 function key(rows) {

@@ -212,6 +212,14 @@ struct ShardSqlCase {
   const char* shardSql;
 };
 
+// Each case's query is sent to shard 0 as exactly its shardSql.
+template <std::size_t N>
+void expectShardSql(const ShardSqlCase (&cases)[N]) {
+  TrackedShop shop;
+  for (const ShardSqlCase& c : cases)
+    EXPECT_EQ(shop.shardSql(c.query, c.collation), c.shardSql) << c.why;
+}
+
 TEST(MergePlans, GroupsSortedAgainUnlessTheWhereFixesTheKeys) {
   const char* general = "utf8mb4_general_ci";
   const char* unicode = "utf8mb4_unicode_ci";
@@ -312,9 +320,7 @@ TEST(MergePlans, DistinctGoesAsTheGroupByOneServerMakesOfIt) {
        "SELECT DISTINCT UPPER(country), WEIGHT_STRING(UPPER(country)), "
        "COLLATION(UPPER(country)) FROM customers"},
   };
-  TrackedShop shop;
-  for (const ShardSqlCase& c : cases)
-    EXPECT_EQ(shop.shardSql(c.query, c.collation), c.shardSql) << c.why;
+  expectShardSql(cases);
 }
 
 TEST(MergePlans, UnionBranchesWeighTheirStringsUnderTheUnionsCollation) {
@@ -336,9 +342,7 @@ TEST(MergePlans, UnionBranchesWeighTheirStringsUnderTheUnionsCollation) {
        "SELECT UPPER(country), WEIGHT_STRING(UPPER(country)), COLLATION(UPPER(country)) FROM "
        "customers UNION SELECT city, WEIGHT_STRING(city), COLLATION(city) FROM customers"},
   };
-  TrackedShop shop;
-  for (const ShardSqlCase& c : cases)
-    EXPECT_EQ(shop.shardSql(c.query, c.collation), c.shardSql) << c.why;
+  expectShardSql(cases);
 }
 
 TEST(MergePlans, GroupByANameOfAColumnAndOfAnAliasGroupsByTheColumn) {
@@ -355,14 +359,24 @@ TEST(MergePlans, GroupByANameOfAColumnAndOfAnAliasGroupsByTheColumn) {
       {"c is not: the alias", general, "SELECT city AS c, COUNT(*) FROM customers GROUP BY c",
        "SELECT city AS c, COUNT(*), WEIGHT_STRING(RTRIM(city)), COLLATION(city) FROM customers "
        "GROUP BY c ORDER BY c"},
+      {"HAVING names the alias GROUP BY grouped by: spelled as its expression where the proxy "
+       "evaluates it",
+       general,
+       "SELECT city AS c, COUNT(*) FROM customers GROUP BY c HAVING c <> 'x' OR COUNT(*) > 2",
+       "SELECT city AS c, COUNT(*), WEIGHT_STRING(RTRIM(city)), COLLATION(city), (city) <> 'x' "
+       "FROM customers GROUP BY c  ORDER BY c"},
+      {"... and the column where GROUP BY took the column", general,
+       "SELECT city AS country, COUNT(*) FROM customers GROUP BY country HAVING country <> 'x' OR "
+       "COUNT(*) > 2",
+       "SELECT city AS country, COUNT(*), `customers`.`country` AS `shardproxy_group_0`, "
+       "WEIGHT_STRING(RTRIM(country)), COLLATION(country), country <> 'x' FROM customers GROUP BY "
+       "country  ORDER BY `customers`.`country`"},
       {"ORDER BY takes the alias", general,
        "SELECT city AS country FROM customers ORDER BY country LIMIT 2",
        "SELECT city AS country, WEIGHT_STRING(RTRIM(city)), COLLATION(city) FROM customers  "
        "ORDER BY country LIMIT 2"},
   };
-  TrackedShop shop;
-  for (const ShardSqlCase& c : cases)
-    EXPECT_EQ(shop.shardSql(c.query, c.collation), c.shardSql) << c.why;
+  expectShardSql(cases);
 }
 
 TEST(MergePlans, EnumsAreOrderedByTheirMembersNumbers) {
@@ -383,9 +397,7 @@ TEST(MergePlans, EnumsAreOrderedByTheirMembersNumbers) {
        general, "SELECT DISTINCT status FROM customers LIMIT 2",
        "SELECT DISTINCT status, WEIGHT_STRING(status), COLLATION(status) FROM customers  LIMIT 2"},
   };
-  TrackedShop shop;
-  for (const ShardSqlCase& c : cases)
-    EXPECT_EQ(shop.shardSql(c.query, c.collation), c.shardSql) << c.why;
+  expectShardSql(cases);
 }
 
 TEST(SessionCollation, HandshakeThenSetNames) {
