@@ -252,6 +252,11 @@ ColumnRef collationOf(MergeBuild& m, std::string_view exprText) {
   return addHiddenOwned(m, fmt::format("COLLATION({})", exprText), MergeColumn{});
 }
 
+// An ENUM / SET value's member number, `(e) + 0`: what the server orders and groups it by.
+ColumnRef memberNumberOf(MergeBuild& m, std::string_view exprText) {
+  return addHiddenOwned(m, fmt::format("({}) + 0", exprText), MergeColumn{});
+}
+
 const TrackedTable* Run::trackedTable(const MergeBuild& m) {
   if (in_.tracked == nullptr) return nullptr;
   std::vector<const TableName*>& tables = s_.weightTables;
@@ -537,8 +542,7 @@ bool Run::planMerge(const Query& q) {
         k.collation = spec.distinctCollations[i];
         if (ordersByIndex(m, b->items[i]->expr)) {  // grouped by the member's number
           k = SortKey{};
-          k.column =
-              addHiddenOwned(m, fmt::format("({}) + 0", b->items[i]->expr->text), MergeColumn{});
+          k.column = memberNumberOf(m, b->items[i]->expr->text);
         }
         spec.streamOrder.push_back(k);
         orderText(k, b->items[i]->expr->text);

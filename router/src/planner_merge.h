@@ -46,6 +46,8 @@ ColumnRef addHiddenOwned(MergeBuild& m, std::string text, MergeColumn column);
 // WEIGHT_STRING(expr) / COLLATION(expr) as hidden columns.
 ColumnRef weightOf(MergeBuild& m, std::string_view exprText);
 ColumnRef collationOf(MergeBuild& m, std::string_view exprText);
+// `(expr) + 0` as a hidden column: an ENUM / SET member's number (how the server orders them).
+ColumnRef memberNumberOf(MergeBuild& m, std::string_view exprText);
 
 // A `?` outside quotes in `sql`.
 bool hasPlaceholder(std::string_view sql);

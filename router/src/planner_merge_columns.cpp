@@ -28,7 +28,7 @@ bool Run::distinctColumn(MergeBuild& m, const Function& f, MergeAgg agg, MergeCo
     SortKey k;
     if (ordersByIndex(m, f.args[0])) {
       // ENUM / SET: the shards sort by the member's number, which SUM / AVG add too.
-      k.column = addHiddenOwned(m, fmt::format("({}) + 0", arg), MergeColumn{});
+      k.column = memberNumberOf(m, arg);
     } else {
       k.column = addHidden(m, arg, MergeColumn{});
       k.weight = weightOf(m, arg);
@@ -472,7 +472,7 @@ bool Run::sortKey(MergeBuild& m, const Expr* e, bool desc, bool aliases, SortKey
   const Expr* target = item >= 0 ? m.block.items[static_cast<std::size_t>(item)]->expr : e;
   if (ordersByIndex(m, target)) {
     // ENUM / SET: the server orders (and groups) by the member's number, not its string.
-    key.column = addHiddenOwned(m, fmt::format("({}) + 0", target->text), MergeColumn{});
+    key.column = memberNumberOf(m, target->text);
     if (item >= 0) m.indexKeys.push_back(key.column.index);
     return true;
   }
