@@ -20,6 +20,14 @@ struct Parts {
   bool negative = false;
 };
 
+// n bytes little-endian (the binary protocol's DATE / TIME fields).
+std::int64_t le(const std::uint8_t* p, int n) {
+  std::int64_t v = 0;
+  for (int i = n - 1; i >= 0; --i)
+    v = v << 8 | p[i];
+  return v;
+}
+
 bool digit(char c) {
   return c >= '0' && c <= '9';
 }
@@ -216,18 +224,12 @@ std::optional<Decimal> temporalNumber(const ColumnType& t, bool binary, const Ce
     if (binary) {
       if (c.size >= 8) {
         p.negative = c.data[0] != 0;
-        p.hour = (static_cast<std::int64_t>(c.data[1]) | static_cast<std::int64_t>(c.data[2]) << 8 |
-                  static_cast<std::int64_t>(c.data[3]) << 16 |
-                  static_cast<std::int64_t>(c.data[4]) << 24) *
-                     24 +
-                 c.data[5];
+        p.hour = le(c.data + 1, 4) * 24 + c.data[5];
         p.minute = c.data[6];
         p.second = c.data[7];
       }
       if (c.size >= 12) {
-        p.micro = static_cast<std::int64_t>(c.data[8]) | static_cast<std::int64_t>(c.data[9]) << 8 |
-                  static_cast<std::int64_t>(c.data[10]) << 16 |
-                  static_cast<std::int64_t>(c.data[11]) << 24;
+        p.micro = le(c.data + 8, 4);
       }
     } else if (auto q = parseTime(c.view())) {
       p = *q;
@@ -239,7 +241,7 @@ std::optional<Decimal> temporalNumber(const ColumnType& t, bool binary, const Ce
     Parts p;
     if (binary) {
       if (c.size >= 4) {
-        p.year = c.data[0] | c.data[1] << 8;
+        p.year = le(c.data, 2);
         p.month = c.data[2];
         p.day = c.data[3];
       }
@@ -249,9 +251,7 @@ std::optional<Decimal> temporalNumber(const ColumnType& t, bool binary, const Ce
         p.second = c.data[6];
       }
       if (c.size >= 11) {
-        p.micro = static_cast<std::int64_t>(c.data[7]) | static_cast<std::int64_t>(c.data[8]) << 8 |
-                  static_cast<std::int64_t>(c.data[9]) << 16 |
-                  static_cast<std::int64_t>(c.data[10]) << 24;
+        p.micro = le(c.data + 7, 4);
       }
     } else if (auto q = parseDatetime(c.view())) {
       p = *q;
