@@ -34,6 +34,20 @@ std::string_view aggName(MergeAgg a) {
       return "count-distinct";
     case MergeAgg::kSumDistinct:
       return "sum-distinct";
+    case MergeAgg::kBitAnd:
+      return "bit-and";
+    case MergeAgg::kBitOr:
+      return "bit-or";
+    case MergeAgg::kBitXor:
+      return "bit-xor";
+    case MergeAgg::kVarPop:
+      return "var-pop";
+    case MergeAgg::kVarSamp:
+      return "var-samp";
+    case MergeAgg::kStdPop:
+      return "std-pop";
+    case MergeAgg::kStdSamp:
+      return "std-samp";
   }
   return "?";
 }
@@ -44,6 +58,11 @@ std::string column(const MergeColumn& c) {
       return fmt::format("avg({}/{})", ref(c.sum), ref(c.count));
     case MergeAgg::kExpr:
       return fmt::format("expr#{}", c.program);
+    case MergeAgg::kVarPop:
+    case MergeAgg::kVarSamp:
+    case MergeAgg::kStdPop:
+    case MergeAgg::kStdSamp:
+      return fmt::format("{}({}/{}/{})", aggName(c.agg), ref(c.count), ref(c.sum), ref(c.var));
     case MergeAgg::kMin:
     case MergeAgg::kMax:
       return fmt::format("{}~{}@{}", aggName(c.agg), ref(c.weight), ref(c.collation));
@@ -127,6 +146,18 @@ std::string_view opName(OpCode op) {
       return "truncate";
     case OpCode::kAbs:
       return "abs";
+    case OpCode::kBitAnd:
+      return "&";
+    case OpCode::kBitOr:
+      return "|";
+    case OpCode::kBitXor:
+      return "^";
+    case OpCode::kShiftLeft:
+      return "<<";
+    case OpCode::kShiftRight:
+      return ">>";
+    case OpCode::kBitNot:
+      return "~";
   }
   return "?";
 }

@@ -52,32 +52,6 @@ bool askTwiceSafe(std::string_view text, const sql::LexOptions& options) {
 
 }  // namespace
 
-bool isMergeableAggregate(const Function& f, MergeAgg& agg) {
-  std::string_view n = f.name.name;
-  if (iequals(n, "count")) {
-    agg = MergeAgg::kCount;
-  } else if (iequals(n, "sum")) {
-    agg = MergeAgg::kSum;
-  } else if (iequals(n, "min")) {
-    agg = MergeAgg::kMin;
-  } else if (iequals(n, "max")) {
-    agg = MergeAgg::kMax;
-  } else if (iequals(n, "avg")) {
-    agg = MergeAgg::kAvg;
-  } else {
-    return false;
-  }
-  // MIN / MAX of the distinct values are the MIN / MAX of all values; COUNT / SUM / AVG of them
-  // merge through distinctColumn() (one argument).
-  return !f.distinct || agg == MergeAgg::kMin || agg == MergeAgg::kMax || f.args.size() == 1;
-}
-
-MergeColumn aggColumn(MergeAgg agg) {
-  MergeColumn c;
-  c.agg = agg;
-  return c;
-}
-
 Instruction instruction(OpCode op) {
   Instruction in;
   in.op = op;
@@ -330,11 +304,7 @@ bool Run::planMerge(const Query& q) {
         c.weight = weightOf(m, f->text);
         c.collation = collationOf(m, f->text);
       }
-      if (agg == MergeAgg::kAvg) {
-        std::string_view arg = f->args.empty() ? std::string_view("*") : f->args[0]->text;
-        c.sum = addHiddenOwned(m, fmt::format("SUM({})", arg), aggColumn(MergeAgg::kSum));
-        c.count = addHiddenOwned(m, fmt::format("COUNT({})", arg), aggColumn(MergeAgg::kCount));
-      }
+      addAggregateInputs(m, *f, c);
       continue;
     }
     Program p;

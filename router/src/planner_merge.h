@@ -35,8 +35,13 @@ DataClass dataClass(std::string_view dataType);
 
 bool isMergeableAggregate(const Function& f, MergeAgg& agg);
 MergeColumn aggColumn(MergeAgg agg);
+// The hidden per-shard columns an aggregate's merge reads besides its own: SUM and COUNT for AVG,
+// COUNT, SUM and VAR_POP for the variances and standard deviations.
+void addAggregateInputs(MergeBuild& m, const Function& f, MergeColumn& c);
 Instruction instruction(OpCode op);
 bool containsAggregate(const Expr* e);
+// A BIT_AND / BIT_OR / BIT_XOR call in `e`.
+bool containsBitAggregate(const Expr* e);
 // Texts compared as the server would resolve them: case and spacing do not matter.
 bool sameText(std::string_view a, std::string_view b);
 bool sameColumn(const Column& a, const Column& b);

@@ -14,93 +14,6 @@
 
 namespace shardproxy::router::planning {
 
-// COUNT / SUM / AVG(DISTINCT x): the shards group by x as well (planMerge), the merge counts or
-// adds each value of x once per group. One x per query.
-bool Run::distinctColumn(MergeBuild& m, const Function& f, MergeAgg agg, MergeColumn& c) {
-  std::string_view arg = f.args[0]->text;
-  if (!m.distinctArgText.empty() && !sameText(m.distinctArgText, arg)) {
-    return notSupported(
-        "Aggregates of DISTINCT values of two different expressions over several "
-        "shards");
-  }
-  if (m.distinctArgText.empty()) {
-    m.distinctArgText = arg;
-    SortKey k;
-    if (ordersByIndex(m, f.args[0])) {
-      // ENUM / SET: the shards sort by the member's number, which SUM / AVG add too.
-      k.column = memberNumberOf(m, arg);
-    } else {
-      k.column = addHidden(m, arg, MergeColumn{});
-      k.weight = weightOf(m, arg);
-      k.collation = collationOf(m, arg);
-    }
-    m.spec.distinctArg = k;
-  }
-  c = MergeColumn{};
-  if (agg == MergeAgg::kCount) {
-    c.agg = MergeAgg::kCountDistinct;
-  } else if (agg == MergeAgg::kSum) {
-    c.agg = MergeAgg::kSumDistinct;
-  } else {
-    c.agg = MergeAgg::kAvg;
-    c.sum =
-        addHiddenOwned(m, fmt::format("SUM(DISTINCT {})", arg), aggColumn(MergeAgg::kSumDistinct));
-    c.count = addHiddenOwned(m, fmt::format("COUNT(DISTINCT {})", arg),
-                             aggColumn(MergeAgg::kCountDistinct));
-  }
-  return true;
-}
-
-// An aggregate call's merged column: a select-list item that is that call, or a hidden one.
-bool Run::aggregateColumn(MergeBuild& m, const Function& f, ColumnRef& out, ColumnRef& count) {
-  MergeAgg agg;
-  if (!isMergeableAggregate(f, agg)) {
-    return notSupported(fmt::format(
-        "{}{} in a query that reads several shards cannot be merged from the shards' answers; "
-        "narrow it to one shard with the shard key",
-        f.name.name, f.distinct ? "(DISTINCT ...)" : "()"));
-  }
-  MergeColumn distinct;
-  const bool isDistinct = f.distinct && agg != MergeAgg::kMin && agg != MergeAgg::kMax;
-  if (isDistinct) {
-    if (!distinctColumn(m, f, agg, distinct)) return false;
-    agg = distinct.agg;
-  }
-  for (std::size_t i = 0; i < m.block.items.size() && !m.star; ++i) {
-    if (m.block.items[i]->expr->kind == ExprKind::kFunction &&
-        sameText(m.block.items[i]->expr->text, f.text) && m.spec.visible[i].agg == agg) {
-      out = ColumnRef{static_cast<std::uint16_t>(i), false};
-      if (agg == MergeAgg::kAvg) {
-        out = m.spec.visible[i].sum;
-        count = m.spec.visible[i].count;
-      }
-      return true;
-    }
-  }
-  if (isDistinct) {
-    if (distinct.agg == MergeAgg::kAvg) {
-      out = distinct.sum;
-      count = distinct.count;
-      return true;
-    }
-    out = addHidden(m, f.text, distinct);
-    return true;
-  }
-  if (agg == MergeAgg::kAvg) {
-    std::string_view arg = f.args.empty() ? std::string_view("*") : f.args[0]->text;
-    out = addHiddenOwned(m, fmt::format("SUM({})", arg), aggColumn(MergeAgg::kSum));
-    count = addHiddenOwned(m, fmt::format("COUNT({})", arg), aggColumn(MergeAgg::kCount));
-    return true;
-  }
-  MergeColumn c = aggColumn(agg);
-  if (agg == MergeAgg::kMin || agg == MergeAgg::kMax) {
-    c.weight = weightOf(m, f.text);
-    c.collation = collationOf(m, f.text);
-  }
-  out = addHidden(m, f.text, c);
-  return true;
-}
-
 // An identifier in HAVING outside an aggregate's arguments names a select-list item: the one it
 // is the alias of, or an unaliased column of that name, else an aliased column of that name —
 // unless a GROUP BY column of that name is another expression, which then wins (MariaDB parses
@@ -195,6 +108,7 @@ std::string spelledAliases(const MergeBuild& m, const Expr* e) {
 }
 
 // Postfix code for an expression over aggregates (HAVING, select-list expressions).
+
 bool Run::compileMerged(MergeBuild& m, const Expr* e, Program& p) {
   Instruction in;
   if (const auto* lit = e->as<Literal>()) {
@@ -366,12 +280,16 @@ bool Run::compileMerged(MergeBuild& m, const Expr* e, Program& p) {
     }
   }
   if (const auto* u = e->as<Unary>()) {
-    if (u->op != UnaryOp::kNeg && u->op != UnaryOp::kNot && u->op != UnaryOp::kPlus) {
+    if (u->op != UnaryOp::kNeg && u->op != UnaryOp::kNot && u->op != UnaryOp::kPlus &&
+        u->op != UnaryOp::kBitNot) {
       return cannotMerge(e);
     }
     if (!compileMerged(m, u->operand, p)) return false;
-    if (u->op != UnaryOp::kPlus)
-      p.code.push_back(instruction(u->op == UnaryOp::kNeg ? OpCode::kNeg : OpCode::kNot));
+    if (u->op != UnaryOp::kPlus) {
+      p.code.push_back(instruction(u->op == UnaryOp::kNeg      ? OpCode::kNeg
+                                   : u->op == UnaryOp::kBitNot ? OpCode::kBitNot
+                                                               : OpCode::kNot));
+    }
     return true;
   }
   if (const auto* is = e->as<IsTest>()) {
@@ -389,6 +307,21 @@ bool Run::compileMerged(MergeBuild& m, const Expr* e, Program& p) {
     return true;
   }
   if (const auto* b = e->as<Binary>(); b != nullptr && b->quantifier == Quantifier::kNone) {
+    // The select list's and ORDER BY's expressions also run on every shard (for their column
+    // definitions): arithmetic over a BIT_* partial — any 64-bit unsigned value — can overflow
+    // BIGINT UNSIGNED there (1690) where the whole group's value would not.
+    const bool arithmetic = b->op == BinaryOp::kAdd || b->op == BinaryOp::kSub ||
+                            b->op == BinaryOp::kMul || b->op == BinaryOp::kDiv ||
+                            b->op == BinaryOp::kIntDiv || b->op == BinaryOp::kMod;
+    if (arithmetic && !m.having &&
+        (containsBitAggregate(b->left) || containsBitAggregate(b->right))) {
+      return notSupported(fmt::format(
+          "'{}': arithmetic over BIT_AND / BIT_OR / BIT_XOR in the select list or ORDER BY of a "
+          "query that reads several shards (each shard's part can overflow BIGINT UNSIGNED "
+          "where the whole would not); select the aggregate and compute in the application, or "
+          "narrow the query to one shard",
+          e->text));
+    }
     switch (b->op) {
       case BinaryOp::kAdd:
         in.op = OpCode::kAdd;
@@ -432,6 +365,21 @@ bool Run::compileMerged(MergeBuild& m, const Expr* e, Program& p) {
       case BinaryOp::kXor:
         in.op = OpCode::kXor;
         break;
+      case BinaryOp::kBitAnd:
+        in.op = OpCode::kBitAnd;
+        break;
+      case BinaryOp::kBitOr:
+        in.op = OpCode::kBitOr;
+        break;
+      case BinaryOp::kBitXor:
+        in.op = OpCode::kBitXor;
+        break;
+      case BinaryOp::kShl:
+        in.op = OpCode::kShiftLeft;
+        break;
+      case BinaryOp::kShr:
+        in.op = OpCode::kShiftRight;
+        break;
       default:
         return cannotMerge(e);
     }
@@ -445,8 +393,9 @@ bool Run::compileMerged(MergeBuild& m, const Expr* e, Program& p) {
 bool Run::cannotMerge(const Expr* e) {
   return notSupported(fmt::format(
       "'{}' combines aggregates in a way the proxy cannot evaluate after merging the shards' "
-      "answers (it evaluates + - * / DIV MOD, comparisons, BETWEEN, IN (...), AND / OR / NOT, "
-      "IS NULL, COALESCE, IFNULL, ROUND, TRUNCATE and ABS over COUNT, SUM, MIN, MAX and AVG); "
+      "answers (it evaluates + - * / DIV MOD | & ^ << >> ~, comparisons, BETWEEN, IN (...), AND / "
+      "OR / NOT, IS NULL, COALESCE, IFNULL, ROUND, TRUNCATE and ABS over COUNT, SUM, MIN, MAX, "
+      "AVG, BIT_AND / BIT_OR / BIT_XOR and the variances and standard deviations); "
       "narrow the query to one shard with the shard key",
       e->text));
 }

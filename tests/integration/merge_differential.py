@@ -111,7 +111,11 @@ AGGS = ["COUNT(*)", "COUNT(qty)", "SUM(qty)", "MIN(qty)", "MAX(qty)", "AVG(qty)"
         "SUM(DISTINCT qty)", "AVG(DISTINCT qty)", "MAX(ts) + 0", "MAX(d) - MIN(d)",
         "ROUND(AVG(price), 2)", "COALESCE(SUM(qty), 0)", "IFNULL(MAX(price), -1)",
         "TRUNCATE(AVG(ratio), 3)", "ABS(SUM(price))", "ROUND(SUM(ratio), -2)", "ROUND(AVG(qty))",
-        "ROUND(SUM(qty), -3)", "TRUNCATE(SUM(price) / COUNT(*), 1)", "MIN(st)", "MAX(st)"]
+        "ROUND(SUM(qty), -3)", "TRUNCATE(SUM(price) / COUNT(*), 1)", "MIN(st)", "MAX(st)",
+        # partial moments (COUNT, SUM, VAR_POP) and bits combined after the merge
+        "STD(qty)", "VAR_SAMP(price)", "STDDEV_SAMP(ratio)", "VARIANCE(big)", "STDDEV(d)",
+        "STDDEV_POP(price) * 2", "VAR_POP(qty) / 2", "BIT_OR(qty)", "BIT_AND(big)",
+        "BIT_XOR(sk)", "BIT_OR(qty) & 255", "~BIT_AND(sk) >> 60", "COUNT(*) << 3 | 1"]
 
 
 def gen(rnd):
@@ -178,7 +182,8 @@ def gen(rnd):
                 f"s / n > {k * 10} OR s IS NULL", f"n > {k} OR {keys[0]} IS NULL",
                 # dates compare as dates, with strings and numbers read as dates
                 f"MAX(ts) > '2026-{k % 12 + 1:02d}-01'", f"MIN(d) < 2025{k % 12 + 1:02d}15",
-                f"MAX(d) >= MIN(ts) AND n > 1", f"MIN(ts) BETWEEN '2026-01-01' AND '2026-01-{k % 28 + 1}'"])
+                f"MAX(d) >= MIN(ts) AND n > 1", f"MIN(ts) BETWEEN '2026-01-01' AND '2026-01-{k % 28 + 1}'",
+                f"BIT_OR(qty) & {k} = 0 OR BIT_XOR(sk) > {k * 1000}", f"STD(qty) > {k * 5}"])
         order = ""
         ordered = True
         group = ", ".join(keys)

@@ -464,11 +464,60 @@ Number numberOf(const ColumnType& t, bool binary, const Cell& c) {
   return n;
 }
 
+double stringToDouble(std::string_view s) {
+  while (!s.empty() && s.front() == ' ')
+    s.remove_prefix(1);
+  double d = 0;
+  std::from_chars(s.data(), s.data() + s.size(), d);
+  return d;
+}
+
 void appendDouble(std::string& out, double v, bool isFloat, std::uint8_t decimals) {
   char buf[64];
   if (decimals < 31) {
-    int len = std::snprintf(buf, sizeof buf, "%.*f", static_cast<int>(decimals), v);
-    out.append(buf, static_cast<std::size_t>(len));
+    // MariaDB's my_fcvt: rounded to `decimals` places where the value's shortest round-trip
+    // digits reach past them; where they do not, those digits padded with zeros — never more
+    // digits than they (1e37 / 3 with 4 decimals is 33333333333333334000...0.0000, not the
+    // binary value's exact expansion that %f would print).
+    auto r = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::scientific);
+    std::string_view s(buf, static_cast<std::size_t>(r.ptr - buf));
+    const bool neg = s[0] == '-';
+    if (neg) s.remove_prefix(1);
+    const std::size_t e = s.find('e');
+    std::string digits;
+    for (char ch : s.substr(0, e))
+      if (ch != '.') digits.push_back(ch);
+    int exp = 0;
+    std::string_view es = s.substr(e + 1);
+    if (!es.empty() && es[0] == '+') es.remove_prefix(1);
+    std::from_chars(es.data(), es.data() + es.size(), exp);
+    const int len = static_cast<int>(digits.size());
+    const int decpt = exp + 1;  // digits before the point
+    if (v == 0 || len - decpt > static_cast<int>(decimals)) {
+      // Rounded inside the shortest digits: correctly, from the exact value (as dtoa's mode 3),
+      // which needs at most 17 + 31 significant digits here.
+      int n = std::snprintf(buf, sizeof buf, "%.*f", static_cast<int>(decimals), v);
+      out.append(buf, static_cast<std::size_t>(std::min(n, static_cast<int>(sizeof buf) - 1)));
+      return;
+    }
+    if (neg) out.push_back('-');
+    if (decpt <= 0) {
+      out.append("0.").append(static_cast<std::size_t>(-decpt), '0').append(digits);
+      out.append(static_cast<std::size_t>(decimals - (len - decpt)), '0');
+      return;
+    }
+    if (decpt >= len) {
+      out.append(digits).append(static_cast<std::size_t>(decpt - len), '0');
+    } else {
+      out.append(digits, 0, static_cast<std::size_t>(decpt))
+          .append(".")
+          .append(digits, static_cast<std::size_t>(decpt));
+    }
+    const int frac = std::max(0, len - decpt);
+    if (decimals > 0) {
+      if (frac == 0) out.push_back('.');
+      out.append(static_cast<std::size_t>(static_cast<int>(decimals) - frac), '0');
+    }
     return;
   }
   if (v == 0) {

@@ -24,8 +24,13 @@ namespace {
 const MergeColumn kAnyColumn{};
 
 bool isComputed(MergeAgg a) {
-  return a == MergeAgg::kCount || a == MergeAgg::kSum || a == MergeAgg::kAvg ||
-         a == MergeAgg::kExpr || a == MergeAgg::kCountDistinct || a == MergeAgg::kSumDistinct;
+  return a != MergeAgg::kAny && a != MergeAgg::kMin && a != MergeAgg::kMax;
+}
+
+double toDouble(const Number& n) {
+  return n.kind == Number::Kind::kExact    ? n.exact.toDouble()
+         : n.kind == Number::Kind::kDouble ? n.dbl
+                                           : 0;
 }
 
 }  // namespace
@@ -278,13 +283,31 @@ void Merger::accumulate(const Cell* row) {
             a.exact = *sum;
           }
         } else {
-          a.dbl += n.kind == Number::Kind::kExact    ? n.exact.toDouble()
-                   : n.kind == Number::Kind::kDouble ? n.dbl
-                                                     : 0;
+          a.dbl += toDouble(n);
         }
         a.seen = true;
         break;
       }
+      case MergeAgg::kBitAnd:
+      case MergeAgg::kBitOr:
+      case MergeAgg::kBitXor: {
+        // BIGINT UNSIGNED, never NULL: each shard's partial (its identity over no rows).
+        Number n = numberOf(types_[i], binary_, row[i]);
+        if (n.kind != Number::Kind::kExact) break;
+        const auto bits = static_cast<std::uint64_t>(n.exact.value);
+        a.bits = !a.seen                      ? bits
+                 : c.agg == MergeAgg::kBitAnd ? a.bits & bits
+                 : c.agg == MergeAgg::kBitOr  ? a.bits | bits
+                                              : a.bits ^ bits;
+        a.seen = true;
+        break;
+      }
+      case MergeAgg::kVarPop:
+      case MergeAgg::kVarSamp:
+      case MergeAgg::kStdPop:
+      case MergeAgg::kStdSamp:
+        addMoments(a, c, row);
+        break;
       case MergeAgg::kMin:
       case MergeAgg::kMax: {
         if (row[i].null) break;
@@ -322,6 +345,30 @@ void Merger::accumulate(const Cell* row) {
         break;
     }
   }
+}
+
+// A shard's partial moments of x (COUNT, SUM, VAR_POP over its rows of the group) added to the
+// group's by Chan, Golub and LeVeque's pairwise update: the means' difference weighs in the
+// product of the two counts, so no sum of squares cancels.
+void Merger::addMoments(Acc& a, const MergeColumn& c, const Cell* row) const {
+  const std::size_t ci = abs(c.count), si = abs(c.sum), vi = abs(c.var);
+  Number count = numberOf(types_[ci], binary_, row[ci]);
+  if (count.kind != Number::Kind::kExact || count.exact.value <= 0) return;
+  const auto nb = static_cast<std::uint64_t>(count.exact.value);
+  const double mean = toDouble(numberOf(types_[si], binary_, row[si])) / static_cast<double>(nb);
+  const double m2 = toDouble(numberOf(types_[vi], binary_, row[vi])) * static_cast<double>(nb);
+  if (a.count == 0) {
+    a.count = nb;
+    a.dbl = mean;
+    a.m2 = m2;
+    return;
+  }
+  const double na = static_cast<double>(a.count);
+  const double n = na + static_cast<double>(nb);
+  const double delta = mean - a.dbl;
+  a.dbl += delta * static_cast<double>(nb) / n;
+  a.m2 += m2 + delta * delta * na * static_cast<double>(nb) / n;
+  a.count += nb;
 }
 
 bool Merger::admit(const Cell* row) {

@@ -3,6 +3,7 @@
 // row in the text or binary protocol.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstring>
@@ -66,14 +67,6 @@ bool temporal(std::uint8_t type) {
          type == ftype::kNewDate || type == ftype::kTime;
 }
 
-double toDouble(std::string_view s) {
-  while (!s.empty() && s.front() == ' ')
-    s.remove_prefix(1);
-  double d = 0;
-  std::from_chars(s.data(), s.data() + s.size(), d);
-  return d;
-}
-
 }  // namespace
 
 Merger::Value Merger::numberValue(std::size_t column, const Cell& c) const {
@@ -134,120 +127,6 @@ std::optional<Decimal> Merger::comparableTemporal(const Value& v, const Value& o
   return timeSpace ? n->rescaled(6) : datetimeFromNumber(*n);
 }
 
-namespace {
-
-// MariaDB's my_double_round: rint (half to even) or floor / ceil of value * 10^dec.
-double doubleRound(double value, std::int64_t dec, bool truncate) {
-  const std::uint64_t absDec = dec < 0 ? static_cast<std::uint64_t>(-dec) : dec;
-  const double tmp = std::pow(10.0, static_cast<double>(absDec));
-  volatile double divTmp = value / tmp;
-  volatile double mulTmp = value * tmp;
-  if (dec < 0 && std::isinf(tmp)) return 0.0;
-  if (dec >= 0 && std::isinf(mulTmp)) return value;
-  if (truncate) {
-    if (value >= 0.0) return dec < 0 ? std::floor(divTmp) * tmp : std::floor(mulTmp) / tmp;
-    return dec < 0 ? std::ceil(divTmp) * tmp : std::ceil(mulTmp) / tmp;
-  }
-  return dec < 0 ? std::rint(divTmp) * tmp : std::rint(mulTmp) / tmp;
-}
-
-__int128 pow10(int n) {
-  __int128 p = 1;
-  for (int i = 0; i < n; ++i)
-    p *= 10;
-  return p;
-}
-
-// DECIMAL ROUND (half away from zero) / TRUNCATE (toward zero) to `dec` digits after the point
-// (before it when negative), as MySQL's decimal_round.
-std::optional<Decimal> decimalRound(const Decimal& x, std::int64_t dec, bool truncate) {
-  if (dec >= x.scale) return x;
-  if (dec >= 0) {
-    if (!truncate) return x.rescaled(static_cast<std::uint8_t>(dec));
-    return Decimal{x.value / pow10(x.scale - static_cast<int>(dec)),
-                   static_cast<std::uint8_t>(dec)};
-  }
-  const std::int64_t digits = x.scale - dec;  // dropped: the fraction and -dec whole digits
-  if (digits > 38) return Decimal{0, 0};      // |x| < 10^38: less than half of 10^-dec
-  const __int128 factor = pow10(static_cast<int>(digits));
-  __int128 q = x.value / factor;
-  const __int128 rem = x.value % factor;
-  if (!truncate && (rem < 0 ? -rem : rem) * 2 >= factor) q += x.value < 0 ? -1 : 1;
-  const __int128 unit = pow10(static_cast<int>(-dec));
-  if (q != 0 && (q > pow10(38) / unit || q < -pow10(38) / unit)) return std::nullopt;
-  return Decimal{q * unit, 0};
-}
-
-}  // namespace
-
-bool Merger::applyFunction(const router::Instruction& in, std::vector<Value>& st) {
-  if (st.size() < in.count || in.count == 0) return false;
-  const std::size_t base = st.size() - in.count;
-  if (in.op == OpCode::kCoalesce) {
-    Value r;
-    for (std::size_t i = base; i < st.size() && r.kind == Value::Kind::kNull; ++i)
-      r = st[i];
-    st.resize(base);
-    if (r.temporal != 0) {
-      fail(1235, "42000",
-           "COALESCE / IFNULL of a date or time over several shards (not supported yet); narrow "
-           "the query to one shard");
-      return false;
-    }
-    st.push_back(r);
-    return true;
-  }
-  Value x = st[base];
-  std::int64_t dec = 0;
-  bool nullDigits = false;
-  if (in.count == 2) {
-    const Value& d = st[base + 1];
-    if (d.kind == Value::Kind::kNull) {
-      nullDigits = true;
-    } else if (d.kind == Value::Kind::kExact && d.exact.scale == 0 && d.temporal == 0) {
-      dec = static_cast<std::int64_t>(
-          std::max<__int128>(-100, std::min<__int128>(100, d.exact.value)));
-    } else {
-      fail(1235, "42000",
-           "ROUND / TRUNCATE of an aggregate over several shards to a number of digits that is "
-           "not an integer (not supported)");
-      return false;
-    }
-  }
-  st.resize(base);
-  if (x.kind == Value::Kind::kNull || nullDigits) {
-    st.push_back(Value{});
-    return true;
-  }
-  if (x.temporal != 0) {
-    fail(1235, "42000",
-         "ROUND / TRUNCATE / ABS of a date or time over several shards (not supported); narrow "
-         "the query to one shard");
-    return false;
-  }
-  const bool truncate = in.op == OpCode::kTruncate;
-  if (x.kind == Value::Kind::kExact) {
-    if (in.op == OpCode::kAbs) {
-      if (x.exact.value < 0) x.exact.value = -x.exact.value;
-    } else {
-      auto r = decimalRound(x.exact, dec, truncate);
-      if (!r) {
-        fail(1235, "42000", "ROUND / TRUNCATE over several shards exceeds 38 digits");
-        return false;
-      }
-      x.exact = *r;
-    }
-  } else {
-    double v = x.kind == Value::Kind::kDouble ? x.dbl : toDouble(x.str);
-    x = Value{};
-    x.kind = Value::Kind::kDouble;
-    x.dbl = in.op == OpCode::kAbs ? std::fabs(v) : doubleRound(v, dec, truncate);
-    if (x.dbl == 0) x.dbl = 0.0;  // ROUND(-0.4e0) prints 0, not -0
-  }
-  st.push_back(x);
-  return true;
-}
-
 std::optional<Merger::Value> Merger::evaluate(const router::Program& p) {
   std::vector<Value>& st = stack_;  // reused: no allocation per group
   st.clear();
@@ -260,7 +139,7 @@ std::optional<Merger::Value> Merger::evaluate(const router::Program& p) {
   auto asDouble = [](const Value& v) {
     return v.kind == Value::Kind::kDouble  ? v.dbl
            : v.kind == Value::Kind::kExact ? v.exact.toDouble()
-                                           : toDouble(v.str);
+                                           : stringToDouble(v.str);
   };
   // Whether a comparison holds for a three-way result c.
   auto holds = [](OpCode op, int c) {
@@ -322,13 +201,13 @@ std::optional<Merger::Value> Merger::evaluate(const router::Program& p) {
           v.exact = *d;
         } else {
           v.kind = Value::Kind::kDouble;
-          v.dbl = toDouble(in.text);
+          v.dbl = stringToDouble(in.text);
         }
         st.push_back(v);
         continue;
       case OpCode::kDouble:
         v.kind = Value::Kind::kDouble;
-        v.dbl = toDouble(in.text);
+        v.dbl = stringToDouble(in.text);
         st.push_back(v);
         continue;
       case OpCode::kString:
@@ -362,6 +241,14 @@ std::optional<Merger::Value> Merger::evaluate(const router::Program& p) {
       } else {
         st.push_back(anyTrue ? exactOf(true) : anyNull ? Value{} : exactOf(false));
       }
+      continue;
+    }
+    if (in.op == OpCode::kBitNot) {
+      if (st.empty()) return std::nullopt;
+      if (st.back().kind == Value::Kind::kNull) continue;
+      auto x = bitOperand(st.back());
+      if (!x) return std::nullopt;
+      st.back() = unsignedValue(~*x);
       continue;
     }
     if (in.op == OpCode::kNeg || in.op == OpCode::kNot || in.op == OpCode::kIsNull ||
@@ -402,6 +289,19 @@ std::optional<Merger::Value> Merger::evaluate(const router::Program& p) {
     }
     if (in.op == OpCode::kXor) {
       st.push_back(exactOf((truth(a) > 0) != (truth(b) > 0)));
+      continue;
+    }
+    if (in.op == OpCode::kBitAnd || in.op == OpCode::kBitOr || in.op == OpCode::kBitXor ||
+        in.op == OpCode::kShiftLeft || in.op == OpCode::kShiftRight) {
+      auto x = bitOperand(a), y = bitOperand(b);
+      if (!x || !y) return std::nullopt;
+      const std::uint64_t r = in.op == OpCode::kBitAnd      ? *x & *y
+                              : in.op == OpCode::kBitOr     ? *x | *y
+                              : in.op == OpCode::kBitXor    ? *x ^ *y
+                              : *y >= 64                    ? 0
+                              : in.op == OpCode::kShiftLeft ? *x << *y
+                                                            : *x >> *y;
+      st.push_back(unsignedValue(r));
       continue;
     }
     const bool cmpOp = in.op == OpCode::kEq || in.op == OpCode::kNullSafeEq ||
@@ -528,6 +428,25 @@ bool Merger::materialize() {
     if (c.agg == MergeAgg::kCount || c.agg == MergeAgg::kCountDistinct) {
       v.kind = Value::Kind::kExact;
       v.exact = Decimal::fromUint(a.count);
+    } else if (c.agg == MergeAgg::kBitAnd || c.agg == MergeAgg::kBitOr ||
+               c.agg == MergeAgg::kBitXor) {
+      // Over no rows at all (no shard row: its groups were by a DISTINCT argument too), the
+      // operation's identity, as every shard would answer.
+      v.kind = Value::Kind::kExact;
+      v.exact = Decimal::fromUint(a.seen                       ? a.bits
+                                  : c.agg == MergeAgg::kBitAnd ? ~std::uint64_t{0}
+                                                               : 0);
+    } else if (c.agg == MergeAgg::kVarPop || c.agg == MergeAgg::kVarSamp ||
+               c.agg == MergeAgg::kStdPop || c.agg == MergeAgg::kStdSamp) {
+      // NULL over no rows, and for a sample of one row; 0 for a population of one.
+      const bool sample = c.agg == MergeAgg::kVarSamp || c.agg == MergeAgg::kStdSamp;
+      if (a.count > (sample ? 1u : 0u)) {
+        const double var =
+            a.count == 1 ? 0.0
+                         : std::max(0.0, a.m2) / static_cast<double>(a.count - (sample ? 1 : 0));
+        v.kind = Value::Kind::kDouble;
+        v.dbl = c.agg == MergeAgg::kStdPop || c.agg == MergeAgg::kStdSamp ? std::sqrt(var) : var;
+      }
     } else if (c.agg == MergeAgg::kSum || c.agg == MergeAgg::kSumDistinct) {
       if (a.overflow) {
         fail(1235, "42000", "A SUM over several shards exceeds 38 digits (not supported yet)");
@@ -581,7 +500,7 @@ bool Merger::materialize() {
     }
     bool pass = v->kind == Value::Kind::kExact    ? v->exact.value != 0
                 : v->kind == Value::Kind::kDouble ? v->dbl != 0
-                : v->kind == Value::Kind::kString ? toDouble(v->str) != 0
+                : v->kind == Value::Kind::kString ? stringToDouble(v->str) != 0
                                                   : false;
     if (!pass) return false;
   }

@@ -70,6 +70,28 @@ TEST(MergeCells, DoublesPrintAsTheServerDoes) {
   EXPECT_EQ(f, "0.1");
 }
 
+TEST(MergeCells, DoublesWithFixedDecimalsPrintAsTheServerDoes) {
+  // A DOUBLE of fewer than 31 decimals (STD(int) has 4): MariaDB's my_fcvt, checked on 10.11
+  // with SELECT ROUND(<value>, <decimals>) — the shortest digits, padded, never more than they.
+  auto fmt = [](double v, std::uint8_t decimals) {
+    std::string s;
+    appendDouble(s, v, false, decimals);
+    return s;
+  };
+  EXPECT_EQ(fmt(1e37 / 3, 4), "3333333333333333400000000000000000000.0000");
+  EXPECT_EQ(fmt(123456789012345.678, 4), "123456789012345.6700");
+  EXPECT_EQ(fmt(0.1 + 0.2, 20), "0.30000000000000004000");
+  EXPECT_EQ(fmt(1.0 / 3, 25), "0.3333333333333333000000000");
+  EXPECT_EQ(fmt(1e16 + 2, 3), "10000000000000002.000");
+  EXPECT_EQ(fmt(159.87449876, 4), "159.8745");
+  EXPECT_EQ(fmt(330888.7292966696, 6), "330888.729297");
+  EXPECT_EQ(fmt(-2.5, 2), "-2.50");
+  EXPECT_EQ(fmt(42, 0), "42");
+  EXPECT_EQ(fmt(0, 2), "0.00");
+  EXPECT_EQ(fmt(1e-20, 4), "0.0000");
+  EXPECT_EQ(fmt(1e300 / 7, 2).size(), 303u);  // 1428...6 and 283 zeros, .00: no buffer's limit
+}
+
 // A text row: each value lenenc, NULL as 0xfb.
 protocol::Bytes textRow(std::vector<std::optional<std::string>> values) {
   protocol::Bytes out;
@@ -245,6 +267,69 @@ TEST(Merger, ScalarAggregatesCombineWithMySqlsNullRules) {
       h.add({"0", std::nullopt, std::nullopt, std::nullopt, std::nullopt, std::nullopt, "0"}));
   EXPECT_TRUE(h.add({"1", "-1.00", "-1.000000", "-1.00", "-1.00", "-1.00", "1"}));
   EXPECT_EQ(h.rows(), (std::vector<Row>{{"3", "2.50", "0.833333", "-1.00", "2.50"}}));
+}
+
+const ColumnType kUnsigned{ftype::kLongLong, fflag::kUnsigned, kBinaryCharset, 0};
+const ColumnType kDouble4{ftype::kDouble, 0, kBinaryCharset, 4};
+
+TEST(Merger, BitAggregatesCombineTheShardsPartials) {
+  // SELECT BIT_AND(x), BIT_OR(x), BIT_XOR(x): a shard with no rows answers each identity.
+  Harness h;
+  h.spec.aggregate = h.spec.scalar = true;
+  h.spec.visible.resize(3);
+  h.spec.visible[0].agg = MergeAgg::kBitAnd;
+  h.spec.visible[1].agg = MergeAgg::kBitOr;
+  h.spec.visible[2].agg = MergeAgg::kBitXor;
+  h.init({kUnsigned, kUnsigned, kUnsigned});
+  h.add({"14", "14", "14"});                                     // 0b1110
+  h.add({"18446744073709551615", "0", "0"});                     // no rows
+  h.add({"18446744073709551611", "18446744073709551611", "9"});  // ~4; 0b1001
+  EXPECT_EQ(h.rows(), (std::vector<Row>{{"10", "18446744073709551615", "7"}}));
+  // No shard row at all (grouped by a DISTINCT argument too, no shard had one): the identities.
+  Harness none;
+  none.spec = h.spec;
+  none.init({kUnsigned, kUnsigned, kUnsigned});
+  EXPECT_EQ(none.rows(), (std::vector<Row>{{"18446744073709551615", "0", "0"}}));
+}
+
+TEST(Merger, VariancesCombineTheShardsMoments) {
+  // SELECT VAR_POP(x), VAR_SAMP(x), STD(x), STDDEV_SAMP(x) + hidden COUNT(x), SUM(x),
+  // CAST(VAR_POP(x) AS DOUBLE), over x = 1, 2, 3, 4 | 10, 20 | (none): one server answers
+  // 43.8889, 52.6667, 6.6249, 7.2572 (sum of squares 530, mean 20/3).
+  Harness h;
+  h.spec.aggregate = h.spec.scalar = true;
+  h.spec.hidden = 3;
+  h.spec.visible.resize(4);
+  const MergeAgg aggs[] = {MergeAgg::kVarPop, MergeAgg::kVarSamp, MergeAgg::kStdPop,
+                           MergeAgg::kStdSamp};
+  for (std::size_t i = 0; i < 4; ++i) {
+    h.spec.visible[i].agg = aggs[i];
+    h.spec.visible[i].count = ColumnRef{0, true};
+    h.spec.visible[i].sum = ColumnRef{1, true};
+    h.spec.visible[i].var = ColumnRef{2, true};
+  }
+  h.spec.hiddenColumns.resize(3);
+  const ColumnType dbl{ftype::kDouble, 0, kBinaryCharset, 31};
+  h.init({kDouble4, kDouble4, kDouble4, kDouble4, kInt, kDec, dbl});
+  // (A shard's own VAR_POP etc. in the visible columns is ignored: "0".)
+  h.add({"0", "0", "0", "0", "4", "10.00", "1.25"});
+  h.add({"0", "0", "0", "0", "0", std::nullopt, std::nullopt});
+  h.add({"0", "0", "0", "0", "2", "30.00", "25"});
+  EXPECT_EQ(h.rows(), (std::vector<Row>{{"43.8889", "52.6667", "6.6249", "7.2572"}}));
+
+  // One row: the population's variance is 0, a sample's is NULL; no rows: NULL.
+  Harness one;
+  one.spec = h.spec;
+  one.init({kDouble4, kDouble4, kDouble4, kDouble4, kInt, kDec, dbl});
+  one.add({"0", "0", "0", "0", "1", "7.00", "0"});
+  one.add({"0", "0", "0", "0", "0", std::nullopt, std::nullopt});
+  EXPECT_EQ(one.rows(), (std::vector<Row>{{"0.0000", std::nullopt, "0.0000", std::nullopt}}));
+  Harness none;
+  none.spec = h.spec;
+  none.init({kDouble4, kDouble4, kDouble4, kDouble4, kInt, kDec, dbl});
+  none.add({"0", "0", "0", "0", "0", std::nullopt, std::nullopt});
+  EXPECT_EQ(none.rows(),
+            (std::vector<Row>{{std::nullopt, std::nullopt, std::nullopt, std::nullopt}}));
 }
 
 TEST(Merger, AllNullSumIsNullAndCountIsZero) {

@@ -42,14 +42,27 @@ enum class MergeAgg : std::uint8_t {
   // value counts (adds) once.
   kCountDistinct,
   kSumDistinct,
+  // BIT_AND / BIT_OR / BIT_XOR(x): the shards' 64-bit partials combined by the same operation
+  // (each shard answers the operation's identity for no rows, as one server does).
+  kBitAnd,
+  kBitOr,
+  kBitXor,
+  // VAR_POP / VAR_SAMP / STDDEV_POP / STDDEV_SAMP(x) (VARIANCE, STD, STDDEV): each shard's
+  // COUNT(x), SUM(x) and VAR_POP(x) (hidden `count`, `sum`, `var`) combined as partial moments
+  // (n, mean, n * variance) by Chan's pairwise update, in doubles as the server's own recurrence.
+  kVarPop,
+  kVarSamp,
+  kStdPop,
+  kStdSamp,
 };
 
 struct MergeColumn {
   MergeAgg agg = MergeAgg::kAny;
   ColumnRef weight;     // kMin / kMax: WEIGHT_STRING of the value (strings compare by collation)
   ColumnRef collation;  // kMin / kMax: COLLATION() of the value (its trailing-space rule)
-  ColumnRef sum;        // kAvg
-  ColumnRef count;      // kAvg
+  ColumnRef sum;        // kAvg, the variances
+  ColumnRef count;      // kAvg, the variances
+  ColumnRef var;        // the variances: VAR_POP(x) of the shard's rows
   std::uint16_t program = 0;  // kExpr
 };
 
@@ -93,6 +106,14 @@ enum class OpCode : std::uint8_t {
   kRound,     // ROUND(x, d): `count` 1 (d = 0) or 2
   kTruncate,  // TRUNCATE(x, d)
   kAbs,
+  // | & ^ << >> ~ over BIGINT UNSIGNED: operands rounded half away from zero, negatives as two's
+  // complement, past the range clamped (as the server's Item_func_bit)
+  kBitAnd,
+  kBitOr,
+  kBitXor,
+  kShiftLeft,
+  kShiftRight,
+  kBitNot,
 };
 
 struct Instruction {

@@ -100,6 +100,9 @@ struct Number {
   std::uint8_t temporal = 0;  // the ftype of a date / time value given as its number in `exact`
 };
 Number numberOf(const ColumnType& t, bool binaryProtocol, const Cell& c);
+// A string as MySQL reads it as a DOUBLE: leading spaces skipped, its longest numeric prefix
+// (0 without one).
+double stringToDouble(std::string_view s);
 
 // merge/temporal.cpp. A DATE / DATETIME / TIMESTAMP / TIME value as MySQL reads it as a number
 // (DATETIME + 0): YYYYMMDD, YYYYMMDDhhmmss[.ffffff], [-]hhmmss[.ffffff], with the column's

@@ -89,6 +89,8 @@ class Merger {
     double dbl = 0;
     bool seen = false;  // a non-NULL partial was added
     bool overflow = false;
+    std::uint64_t bits = 0;  // BIT_AND / BIT_OR / BIT_XOR
+    double m2 = 0;           // the variances: n * variance of the rows so far (mean in `dbl`)
   };
   struct Value {
     enum class Kind : std::uint8_t { kNull, kExact, kDouble, kString } kind = Kind::kNull;
@@ -98,6 +100,8 @@ class Merger {
     std::uint8_t temporal = 0;  // a date / time as its number (cells.h: Number::temporal)
   };
   static std::optional<Decimal> comparableTemporal(const Value& v, const Value& other);
+  std::optional<std::uint64_t> bitOperand(const Value& v);
+  static Value unsignedValue(std::uint64_t bits);
   // COALESCE / ROUND / TRUNCATE / ABS over the top `in.count` values of `st` (replaced by the
   // result); false (the query failed) where MySQL's answer would not be this one's.
   bool applyFunction(const router::Instruction& in, std::vector<Value>& st);
@@ -111,6 +115,7 @@ class Merger {
   bool sameGroup(const Cell* row);
   void startGroup(const Cell* row);
   void accumulate(const Cell* row);
+  void addMoments(Acc& a, const router::MergeColumn& c, const Cell* row) const;
   // Computes the group's row (all columns), HAVING; false when HAVING drops it.
   bool materialize();
   Value valueOf(std::size_t column) const;

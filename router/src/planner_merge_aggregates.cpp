@@ -1,0 +1,179 @@
+// The planner's merges of aggregate calls (merge_spec.h, docs/merging.md): which aggregates merge
+// and from what each shard is asked for besides them (AVG's SUM and COUNT, a variance's partial
+// moments), their DISTINCT forms grouped on the shards, and an aggregate's merged column.
+#include <fmt/format.h>
+
+#include <string>
+#include <string_view>
+
+#include "planner_internal.h"
+#include "planner_merge.h"
+
+namespace shardproxy::router::planning {
+
+bool isMergeableAggregate(const Function& f, MergeAgg& agg) {
+  std::string_view n = f.name.name;
+  if (iequals(n, "count")) {
+    agg = MergeAgg::kCount;
+  } else if (iequals(n, "sum")) {
+    agg = MergeAgg::kSum;
+  } else if (iequals(n, "min")) {
+    agg = MergeAgg::kMin;
+  } else if (iequals(n, "max")) {
+    agg = MergeAgg::kMax;
+  } else if (iequals(n, "avg")) {
+    agg = MergeAgg::kAvg;
+  } else if (iequals(n, "bit_and") || iequals(n, "bit_or") || iequals(n, "bit_xor")) {
+    agg = iequals(n, "bit_and")  ? MergeAgg::kBitAnd
+          : iequals(n, "bit_or") ? MergeAgg::kBitOr
+                                 : MergeAgg::kBitXor;
+    return !f.distinct && f.args.size() == 1;
+  } else if (iequals(n, "var_pop") || iequals(n, "variance")) {
+    agg = MergeAgg::kVarPop;
+    return !f.distinct && f.args.size() == 1;
+  } else if (iequals(n, "var_samp")) {
+    agg = MergeAgg::kVarSamp;
+    return !f.distinct && f.args.size() == 1;
+  } else if (iequals(n, "std") || iequals(n, "stddev") || iequals(n, "stddev_pop")) {
+    agg = MergeAgg::kStdPop;
+    return !f.distinct && f.args.size() == 1;
+  } else if (iequals(n, "stddev_samp")) {
+    agg = MergeAgg::kStdSamp;
+    return !f.distinct && f.args.size() == 1;
+  } else {
+    return false;
+  }
+  // MIN / MAX of the distinct values are the MIN / MAX of all values; COUNT / SUM / AVG of them
+  // merge through distinctColumn() (one argument).
+  return !f.distinct || agg == MergeAgg::kMin || agg == MergeAgg::kMax || f.args.size() == 1;
+}
+
+MergeColumn aggColumn(MergeAgg agg) {
+  MergeColumn c;
+  c.agg = agg;
+  return c;
+}
+
+void addAggregateInputs(MergeBuild& m, const Function& f, MergeColumn& c) {
+  const std::string_view arg = f.args.empty() ? std::string_view("*") : f.args[0]->text;
+  switch (c.agg) {
+    case MergeAgg::kAvg:
+      c.sum = addHiddenOwned(m, fmt::format("SUM({})", arg), aggColumn(MergeAgg::kSum));
+      c.count = addHiddenOwned(m, fmt::format("COUNT({})", arg), aggColumn(MergeAgg::kCount));
+      break;
+    case MergeAgg::kVarPop:
+    case MergeAgg::kVarSamp:
+    case MergeAgg::kStdPop:
+    case MergeAgg::kStdSamp:
+      // Read row by row by the variance's own merge (shared with an AVG's). VAR_POP is a DOUBLE
+      // the text protocol prints with the argument's decimals + 4 (302269.044295 for a
+      // DECIMAL(10,2)); CAST AS DOUBLE prints every digit.
+      c.count = addHiddenOwned(m, fmt::format("COUNT({})", arg), aggColumn(MergeAgg::kCount));
+      c.sum = addHiddenOwned(m, fmt::format("SUM({})", arg), aggColumn(MergeAgg::kSum));
+      c.var = addHiddenOwned(m, fmt::format("CAST(VAR_POP({}) AS DOUBLE)", arg), MergeColumn{});
+      break;
+    default:
+      break;
+  }
+}
+
+bool containsBitAggregate(const Expr* e) {
+  if (e == nullptr) return false;
+  if (const auto* f = e->as<Function>(); f != nullptr && f->aggregate) {
+    MergeAgg agg;
+    return isMergeableAggregate(*f, agg) &&
+           (agg == MergeAgg::kBitAnd || agg == MergeAgg::kBitOr || agg == MergeAgg::kBitXor);
+  }
+  bool found = false;
+  forEachChildExpr(e, [&](const Expr* c) { found = found || containsBitAggregate(c); });
+  return found;
+}
+
+// COUNT / SUM / AVG(DISTINCT x): the shards group by x as well (planMerge), the merge counts or
+// adds each value of x once per group. One x per query.
+bool Run::distinctColumn(MergeBuild& m, const Function& f, MergeAgg agg, MergeColumn& c) {
+  std::string_view arg = f.args[0]->text;
+  if (!m.distinctArgText.empty() && !sameText(m.distinctArgText, arg)) {
+    return notSupported(
+        "Aggregates of DISTINCT values of two different expressions over several "
+        "shards");
+  }
+  if (m.distinctArgText.empty()) {
+    m.distinctArgText = arg;
+    SortKey k;
+    if (ordersByIndex(m, f.args[0])) {
+      // ENUM / SET: the shards sort by the member's number, which SUM / AVG add too.
+      k.column = memberNumberOf(m, arg);
+    } else {
+      k.column = addHidden(m, arg, MergeColumn{});
+      k.weight = weightOf(m, arg);
+      k.collation = collationOf(m, arg);
+    }
+    m.spec.distinctArg = k;
+  }
+  c = MergeColumn{};
+  if (agg == MergeAgg::kCount) {
+    c.agg = MergeAgg::kCountDistinct;
+  } else if (agg == MergeAgg::kSum) {
+    c.agg = MergeAgg::kSumDistinct;
+  } else {
+    c.agg = MergeAgg::kAvg;
+    c.sum =
+        addHiddenOwned(m, fmt::format("SUM(DISTINCT {})", arg), aggColumn(MergeAgg::kSumDistinct));
+    c.count = addHiddenOwned(m, fmt::format("COUNT(DISTINCT {})", arg),
+                             aggColumn(MergeAgg::kCountDistinct));
+  }
+  return true;
+}
+
+// An aggregate call's merged column: a select-list item that is that call, or a hidden one.
+bool Run::aggregateColumn(MergeBuild& m, const Function& f, ColumnRef& out, ColumnRef& count) {
+  MergeAgg agg;
+  if (!isMergeableAggregate(f, agg)) {
+    return notSupported(fmt::format(
+        "{}{} in a query that reads several shards cannot be merged from the shards' answers; "
+        "narrow it to one shard with the shard key",
+        f.name.name, f.distinct ? "(DISTINCT ...)" : "()"));
+  }
+  MergeColumn distinct;
+  const bool isDistinct = f.distinct && agg != MergeAgg::kMin && agg != MergeAgg::kMax;
+  if (isDistinct) {
+    if (!distinctColumn(m, f, agg, distinct)) return false;
+    agg = distinct.agg;
+  }
+  for (std::size_t i = 0; i < m.block.items.size() && !m.star; ++i) {
+    if (m.block.items[i]->expr->kind == ExprKind::kFunction &&
+        sameText(m.block.items[i]->expr->text, f.text) && m.spec.visible[i].agg == agg) {
+      out = ColumnRef{static_cast<std::uint16_t>(i), false};
+      if (agg == MergeAgg::kAvg) {
+        out = m.spec.visible[i].sum;
+        count = m.spec.visible[i].count;
+      }
+      return true;
+    }
+  }
+  if (isDistinct) {
+    if (distinct.agg == MergeAgg::kAvg) {
+      out = distinct.sum;
+      count = distinct.count;
+      return true;
+    }
+    out = addHidden(m, f.text, distinct);
+    return true;
+  }
+  MergeColumn c = aggColumn(agg);
+  addAggregateInputs(m, f, c);
+  if (agg == MergeAgg::kAvg) {
+    out = c.sum;
+    count = c.count;
+    return true;
+  }
+  if (agg == MergeAgg::kMin || agg == MergeAgg::kMax) {
+    c.weight = weightOf(m, f.text);
+    c.collation = collationOf(m, f.text);
+  }
+  out = addHidden(m, f.text, c);
+  return true;
+}
+
+}  // namespace shardproxy::router::planning
