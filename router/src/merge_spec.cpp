@@ -48,6 +48,8 @@ std::string_view aggName(MergeAgg a) {
       return "std-pop";
     case MergeAgg::kStdSamp:
       return "std-samp";
+    case MergeAgg::kConcat:
+      return "concat";
   }
   return "?";
 }
@@ -66,6 +68,8 @@ std::string column(const MergeColumn& c) {
     case MergeAgg::kMin:
     case MergeAgg::kMax:
       return fmt::format("{}~{}@{}", aggName(c.agg), ref(c.weight), ref(c.collation));
+    case MergeAgg::kConcat:
+      return fmt::format("concat('{}' max {})", c.separator, ref(c.maxLength));
     default:
       return std::string(aggName(c.agg));
   }

@@ -355,6 +355,20 @@ bool Run::planMerge(const Query& q) {
     }
   }
 
+  // A GROUP_CONCAT's merged string has no weight of its own (each shard's WEIGHT_STRING is of
+  // its part), so it can neither be sorted nor compared for DISTINCT.
+  for (const SortKey& k : spec.order) {
+    if (spec.column(k.column).agg == MergeAgg::kConcat) {
+      return notSupported("ORDER BY a GROUP_CONCAT(...) over several shards");
+    }
+  }
+  if (b->distinct) {
+    for (const MergeColumn& c : spec.visible) {
+      if (c.agg == MergeAgg::kConcat)
+        return notSupported("SELECT DISTINCT with a GROUP_CONCAT(...) over several shards");
+    }
+  }
+
   // HAVING: conjuncts over group keys only run on the shards; those with aggregates here.
   std::string pushedHaving;
   std::vector<const Expr*> pushedConjuncts;

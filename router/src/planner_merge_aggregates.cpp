@@ -40,6 +40,13 @@ bool isMergeableAggregate(const Function& f, MergeAgg& agg) {
   } else if (iequals(n, "stddev_samp")) {
     agg = MergeAgg::kStdSamp;
     return !f.distinct && f.args.size() == 1;
+  } else if (iequals(n, "group_concat")) {
+    // The order of the values and DISTINCT across shards are not merged; a SEPARATOR must be a
+    // string written out.
+    agg = MergeAgg::kConcat;
+    const auto* sep = f.separator == nullptr ? nullptr : f.separator->as<Literal>();
+    return !f.distinct && f.orderBy.empty() && !f.args.empty() &&
+           (f.separator == nullptr || (sep != nullptr && sep->type == LiteralType::kString));
   } else {
     return false;
   }
@@ -71,6 +78,13 @@ void addAggregateInputs(MergeBuild& m, const Function& f, MergeColumn& c) {
       c.count = addHiddenOwned(m, fmt::format("COUNT({})", arg), aggColumn(MergeAgg::kCount));
       c.sum = addHiddenOwned(m, fmt::format("SUM({})", arg), aggColumn(MergeAgg::kSum));
       c.var = addHiddenOwned(m, fmt::format("CAST(VAR_POP({}) AS DOUBLE)", arg), MergeColumn{});
+      break;
+    case MergeAgg::kConcat:
+      c.maxLength = addHidden(m, "@@group_concat_max_len", MergeColumn{});
+      if (const auto* sep = f.separator == nullptr ? nullptr : f.separator->as<Literal>()) {
+        m.spec.literals.emplace_back(sep->value);
+        c.separator = m.spec.literals.back();
+      }
       break;
     default:
       break;

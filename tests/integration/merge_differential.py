@@ -4,7 +4,8 @@ under _ci, _bin and NO PAD collations, NULLs, DECIMAL, DATETIME, DOUBLE), LIMIT/
 GROUP BY / HAVING, DISTINCT and expressions over aggregates, run through shardproxy on a 4-shard
 keyspace and directly on one unsharded database holding the same rows; column definitions and
 rows compared — in order where the query fixes one (ties broken by the key), as multisets where it
-does not. Values a _ci collation calls equal ('Alpha', 'alpha ') are compared folded where the
+does not. A GROUP_CONCAT without ORDER BY is compared as the multiset of its values (one server
+joins them in its reading order). Values a _ci collation calls equal ('Alpha', 'alpha ') are compared folded where the
 server may return either (group keys, MIN/MAX, DISTINCT, ties). Doubles to 9 significant digits
 (the order of a floating-point sum differs between one server and four).
 Column definitions must be one server's in every field and the rows one server's: this server's
@@ -89,6 +90,8 @@ def norm(v, fold=False):
         return f"{v:.9g}"
     if isinstance(v, decimal.Decimal):
         return str(v)
+    if isinstance(v, str) and fold == "set":  # GROUP_CONCAT(... SEPARATOR '|'): in any order
+        return "|".join(sorted(v.split("|")))
     if isinstance(v, str):
         return (v.lower() if fold == "ci" else v).rstrip(" ") if fold else v
     if isinstance(v, bytes):
@@ -115,7 +118,9 @@ AGGS = ["COUNT(*)", "COUNT(qty)", "SUM(qty)", "MIN(qty)", "MAX(qty)", "AVG(qty)"
         # partial moments (COUNT, SUM, VAR_POP) and bits combined after the merge
         "STD(qty)", "VAR_SAMP(price)", "STDDEV_SAMP(ratio)", "VARIANCE(big)", "STDDEV(d)",
         "STDDEV_POP(price) * 2", "VAR_POP(qty) / 2", "BIT_OR(qty)", "BIT_AND(big)",
-        "BIT_XOR(sk)", "BIT_OR(qty) & 255", "~BIT_AND(sk) >> 60", "COUNT(*) << 3 | 1"]
+        "BIT_XOR(sk)", "BIT_OR(qty) & 255", "~BIT_AND(sk) >> 60", "COUNT(*) << 3 | 1",
+        # the shards' strings joined: compared as multisets of their values ("set")
+        "GROUP_CONCAT(qty SEPARATOR '|')", "GROUP_CONCAT(name, '=', price SEPARATOR '|')"]
 
 
 def gen(rnd):
@@ -147,8 +152,8 @@ def gen(rnd):
             []
     if kind == "agg":
         aggs = rnd.sample(AGGS, rnd.randint(1, 5))
-        fold = [(i, "ci" if "grp" in a else "pad") for i, a in enumerate(aggs)
-                if "grp" in a or "tag" in a]
+        fold = [(i, "set" if "GROUP_CONCAT" in a else "ci" if "grp" in a else "pad")
+                for i, a in enumerate(aggs) if "grp" in a or "tag" in a or "GROUP_CONCAT" in a]
         return f"SELECT {', '.join(aggs)} FROM m_items{where}", True, fold
     if kind == "group":
         if rnd.random() < 0.05:
@@ -166,7 +171,8 @@ def gen(rnd):
         aggs = rnd.sample([a for a in AGGS if "grp" not in a and "tag" not in a],
                           rnd.randint(1, 3))
         cols = keys + aggs
-        fold = [(i, "ci" if c == "grp" else "pad") for i, c in enumerate(cols) if c in FOLD]
+        fold = [(i, "set" if "GROUP_CONCAT" in c else "ci" if c == "grp" else "pad")
+                for i, c in enumerate(cols) if c in FOLD or "GROUP_CONCAT" in c]
         having = ""
         r, k = rnd.random(), rnd.randint(0, 30)
         if r < 0.2:

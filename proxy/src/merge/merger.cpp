@@ -103,6 +103,7 @@ Status Merger::init(const router::MergeSpec& spec, std::vector<ColumnType> types
   }
   stored_.assign(n, Stored{});
   acc_.assign(n, Acc{});
+  concat_.assign(n, std::string());
   values_.assign(n, Value{});
   computed_.assign(n, false);
   for (std::size_t i = 0; i < n; ++i)
@@ -207,6 +208,7 @@ void Merger::startGroup(const Cell* row) {
   for (std::size_t i = 0; i < types_.size(); ++i) {
     stored_[i].set(row[i]);
     acc_[i] = Acc{};
+    concat_[i].clear();
   }
   for (std::size_t i = 0; i < types_.size(); ++i)
     rowCells_[i] = stored_[i].cell();
@@ -308,6 +310,9 @@ void Merger::accumulate(const Cell* row) {
       case MergeAgg::kStdSamp:
         addMoments(a, c, row);
         break;
+      case MergeAgg::kConcat:
+        addConcat(i, a, c, row);
+        break;
       case MergeAgg::kMin:
       case MergeAgg::kMax: {
         if (row[i].null) break;
@@ -369,6 +374,35 @@ void Merger::addMoments(Acc& a, const MergeColumn& c, const Cell* row) const {
   a.dbl += delta * static_cast<double>(nb) / n;
   a.m2 += m2 + delta * delta * na * static_cast<double>(nb) / n;
   a.count += nb;
+}
+
+// A shard's GROUP_CONCAT of the group's values joined to the others' by the separator, and cut
+// as the server cuts its own at group_concat_max_len bytes: on the last whole character (a
+// multi-byte charset's continuation bytes dropped), then nothing more is added.
+void Merger::addConcat(std::size_t column, Acc& a, const MergeColumn& c, const Cell* row) {
+  if (row[column].null || a.overflow) return;
+  std::string& s = concat_[column];
+  if (a.seen) s.append(c.separator);
+  s.append(row[column].view());
+  a.seen = true;
+  std::uint64_t max = ~std::uint64_t{0};
+  if (c.maxLength.valid()) {
+    const std::size_t m = abs(c.maxLength);
+    Number n = numberOf(types_[m], binary_, row[m]);
+    if (n.kind == Number::Kind::kExact && n.exact.value >= 0)
+      max = static_cast<std::uint64_t>(n.exact.value);
+  }
+  if (s.size() <= max) return;
+  std::size_t cut = static_cast<std::size_t>(max);
+  const std::uint16_t cs = types_[column].charset;
+  const bool utf8 = cs == 33 || cs == 45 || cs == 46 || cs == 83 || cs == 192 || cs == 224 ||
+                    (cs >= 193 && cs <= 247) || (cs >= 255 && cs <= 323);
+  if (utf8) {
+    while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xc0) == 0x80)
+      --cut;
+  }
+  s.resize(cut);
+  a.overflow = true;  // cut: the server adds no more to this group's string
 }
 
 bool Merger::admit(const Cell* row) {

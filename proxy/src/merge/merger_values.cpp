@@ -447,6 +447,11 @@ bool Merger::materialize() {
         v.kind = Value::Kind::kDouble;
         v.dbl = c.agg == MergeAgg::kStdPop || c.agg == MergeAgg::kStdSamp ? std::sqrt(var) : var;
       }
+    } else if (c.agg == MergeAgg::kConcat) {
+      if (a.seen) {
+        v.kind = Value::Kind::kString;
+        v.str = concat_[i];
+      }
     } else if (c.agg == MergeAgg::kSum || c.agg == MergeAgg::kSumDistinct) {
       if (a.overflow) {
         fail(1235, "42000", "A SUM over several shards exceeds 38 digits (not supported yet)");

@@ -17,7 +17,8 @@
 // Rows are compared as merge_differential.py compares them: in order where the query fixes one,
 // only their number where a LIMIT keeps rows the order does not fix (`ordered` "count"),
 // as multisets otherwise or where a _ci / PAD SPACE column may come back spelled either way
-// (`fold`: [column, "ci" | "pad"]); doubles within 1e-9 of their size.
+// (`fold`: [column, "ci" | "pad"], or "set": a GROUP_CONCAT's values in any order); doubles
+// within 1e-9 of their size.
 // Usage: SP_PORT=... REF_PORT=... node node_merge_differential.js DUMP_FILE
 'use strict';
 
@@ -32,6 +33,7 @@ function norm(v, fold) {
   if (typeof v === 'number') return String(v);
   if (Buffer.isBuffer(v)) return 'x' + v.toString('hex');
   let s = String(v);
+  if (fold === 'set') return s.split('|').sort().join('|');  // GROUP_CONCAT: in any order
   if (fold) {
     if (fold === 'ci') s = s.toLowerCase();
     s = s.replace(/ +$/, '').replace(/[äÄ]/g, 'a');

@@ -332,6 +332,39 @@ TEST(Merger, VariancesCombineTheShardsMoments) {
             (std::vector<Row>{{std::nullopt, std::nullopt, std::nullopt, std::nullopt}}));
 }
 
+TEST(Merger, GroupConcatJoinsTheShardsStringsAndCutsOnAWholeCharacter) {
+  // SELECT g, GROUP_CONCAT(x SEPARATOR '; ') + hidden @@group_concat_max_len, GROUP BY g.
+  const ColumnType utf8{ftype::kBlob, 0, 45, 0};
+  auto make = [&](Harness& h) {
+    h.spec.aggregate = true;
+    h.spec.hidden = 1;
+    h.spec.visible.resize(2);
+    h.spec.visible[1].agg = MergeAgg::kConcat;
+    h.spec.visible[1].separator = "; ";
+    h.spec.visible[1].maxLength = ColumnRef{0, true};
+    h.spec.hiddenColumns.resize(1);
+    router::SortKey g;
+    g.column = ColumnRef{0, false};
+    h.spec.group.push_back(g);
+    h.spec.streamOrder.push_back(g);
+    h.init({kBin, utf8, kInt});
+  };
+  Harness h;
+  make(h);
+  h.add({"a", "1; 2", "1024"});
+  h.add({"a", std::nullopt, "1024"});  // a shard whose values were all NULL
+  h.add({"a", "3", "1024"});
+  h.add({"b", std::nullopt, "1024"});
+  EXPECT_EQ(h.rows(), (std::vector<Row>{{"a", "1; 2; 3"}, {"b", std::nullopt}}));
+  // Past group_concat_max_len (9 bytes): cut before a character it would split ("é" is 2 bytes).
+  Harness cut;
+  make(cut);
+  cut.add({"a", "abcdef", "9"});
+  cut.add({"a", "\xc3\xa9z", "9"});
+  cut.add({"a", "more", "9"});
+  EXPECT_EQ(cut.rows(), (std::vector<Row>{{"a", "abcdef; "}}));
+}
+
 TEST(Merger, AllNullSumIsNullAndCountIsZero) {
   Harness h;
   h.spec.aggregate = h.spec.scalar = true;

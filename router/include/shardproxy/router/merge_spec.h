@@ -54,6 +54,11 @@ enum class MergeAgg : std::uint8_t {
   kVarSamp,
   kStdPop,
   kStdSamp,
+  // GROUP_CONCAT(x ...) without DISTINCT or ORDER BY: the shards' strings joined by the separator
+  // (one server's order of the values is its reading order, which no query fixes), then cut at
+  // the session's group_concat_max_len (hidden `@@group_concat_max_len`: `maxLength`) on a whole
+  // character, as the server cuts it.
+  kConcat,
 };
 
 struct MergeColumn {
@@ -63,7 +68,9 @@ struct MergeColumn {
   ColumnRef sum;        // kAvg, the variances
   ColumnRef count;      // kAvg, the variances
   ColumnRef var;        // the variances: VAR_POP(x) of the shard's rows
-  std::uint16_t program = 0;  // kExpr
+  ColumnRef maxLength;  // kConcat: @@group_concat_max_len
+  std::string_view separator = ",";  // kConcat (a view into MergeSpec::literals)
+  std::uint16_t program = 0;         // kExpr
 };
 
 struct SortKey {

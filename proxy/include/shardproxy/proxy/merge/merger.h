@@ -116,6 +116,7 @@ class Merger {
   void startGroup(const Cell* row);
   void accumulate(const Cell* row);
   void addMoments(Acc& a, const router::MergeColumn& c, const Cell* row) const;
+  void addConcat(std::size_t column, Acc& a, const router::MergeColumn& c, const Cell* row);
   // Computes the group's row (all columns), HAVING; false when HAVING drops it.
   bool materialize();
   Value valueOf(std::size_t column) const;
@@ -151,9 +152,10 @@ class Merger {
   std::vector<Value> stack_;                 // evaluate()'s
   std::vector<router::SortKey> distinctKey_;
   std::vector<Acc> acc_;
-  std::vector<Value> values_;   // materialize(): per column, computed ones
-  std::vector<bool> computed_;  // per column: values_ holds it (not stored_)
-  std::string rowBuf_;          // the group's row as a shard row payload
+  std::vector<std::string> concat_;  // GROUP_CONCAT per column: the group's string (reused)
+  std::vector<Value> values_;        // materialize(): per column, computed ones
+  std::vector<bool> computed_;       // per column: values_ holds it (not stored_)
+  std::string rowBuf_;               // the group's row as a shard row payload
   std::vector<Cell> rowCells_;
 
   // Groups buffered for sorting (sortGroups).
