@@ -472,48 +472,70 @@ double stringToDouble(std::string_view s) {
   return d;
 }
 
-void appendDouble(std::string& out, double v, bool isFloat, std::uint8_t decimals) {
+namespace {
+
+// A double's shortest round-trip digits (no leading zeros) and how many of them stand before the
+// point (negative: zeros after it first).
+struct Shortest {
+  bool neg = false;
+  std::string digits;
+  int decpt = 0;
+};
+
+Shortest shortestDigits(double v, bool isFloat) {
   char buf[64];
+  auto r = isFloat ? std::to_chars(buf, buf + sizeof buf, static_cast<float>(v),
+                                   std::chars_format::scientific)
+                   : std::to_chars(buf, buf + sizeof buf, v, std::chars_format::scientific);
+  std::string_view s(buf, static_cast<std::size_t>(r.ptr - buf));
+  Shortest out;
+  out.neg = s[0] == '-';
+  if (out.neg) s.remove_prefix(1);
+  const std::size_t e = s.find('e');
+  for (char ch : s.substr(0, e))
+    if (ch != '.') out.digits.push_back(ch);
+  int exp = 0;
+  std::string_view es = s.substr(e + 1);
+  if (!es.empty() && es[0] == '+') es.remove_prefix(1);
+  std::from_chars(es.data(), es.data() + es.size(), exp);
+  out.decpt = exp + 1;
+  return out;
+}
+
+// The digits around the point, without an exponent: 0.000ddd, ddd000, dd.ddd.
+void appendPositional(std::string& out, const Shortest& s) {
+  const int len = static_cast<int>(s.digits.size());
+  if (s.decpt <= 0) {
+    out.append("0.").append(static_cast<std::size_t>(-s.decpt), '0').append(s.digits);
+  } else if (s.decpt >= len) {
+    out.append(s.digits).append(static_cast<std::size_t>(s.decpt - len), '0');
+  } else {
+    out.append(s.digits, 0, static_cast<std::size_t>(s.decpt))
+        .append(".")
+        .append(s.digits, static_cast<std::size_t>(s.decpt));
+  }
+}
+
+}  // namespace
+
+void appendDouble(std::string& out, double v, bool isFloat, std::uint8_t decimals) {
   if (decimals < 31) {
     // MariaDB's my_fcvt: rounded to `decimals` places where the value's shortest round-trip
     // digits reach past them; where they do not, those digits padded with zeros — never more
     // digits than they (1e37 / 3 with 4 decimals is 33333333333333334000...0.0000, not the
     // binary value's exact expansion that %f would print).
-    auto r = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::scientific);
-    std::string_view s(buf, static_cast<std::size_t>(r.ptr - buf));
-    const bool neg = s[0] == '-';
-    if (neg) s.remove_prefix(1);
-    const std::size_t e = s.find('e');
-    std::string digits;
-    for (char ch : s.substr(0, e))
-      if (ch != '.') digits.push_back(ch);
-    int exp = 0;
-    std::string_view es = s.substr(e + 1);
-    if (!es.empty() && es[0] == '+') es.remove_prefix(1);
-    std::from_chars(es.data(), es.data() + es.size(), exp);
-    const int len = static_cast<int>(digits.size());
-    const int decpt = exp + 1;  // digits before the point
-    if (v == 0 || len - decpt > static_cast<int>(decimals)) {
+    const Shortest sd = shortestDigits(v, false);
+    const int frac = std::max(0, static_cast<int>(sd.digits.size()) - sd.decpt);
+    if (v == 0 || frac > static_cast<int>(decimals)) {
       // Rounded inside the shortest digits: correctly, from the exact value (as dtoa's mode 3),
       // which needs at most 17 + 31 significant digits here.
+      char buf[64];
       int n = std::snprintf(buf, sizeof buf, "%.*f", static_cast<int>(decimals), v);
       out.append(buf, static_cast<std::size_t>(std::min(n, static_cast<int>(sizeof buf) - 1)));
       return;
     }
-    if (neg) out.push_back('-');
-    if (decpt <= 0) {
-      out.append("0.").append(static_cast<std::size_t>(-decpt), '0').append(digits);
-      out.append(static_cast<std::size_t>(decimals - (len - decpt)), '0');
-      return;
-    }
-    if (decpt >= len) {
-      out.append(digits).append(static_cast<std::size_t>(decpt - len), '0');
-    } else {
-      out.append(digits, 0, static_cast<std::size_t>(decpt))
-          .append(".")
-          .append(digits, static_cast<std::size_t>(decpt));
-    }
-    const int frac = std::max(0, len - decpt);
+    if (sd.neg) out.push_back('-');
+    appendPositional(out, sd);
     if (decimals > 0) {
       if (frac == 0) out.push_back('.');
       out.append(static_cast<std::size_t>(static_cast<int>(decimals) - frac), '0');
@@ -524,38 +546,16 @@ void appendDouble(std::string& out, double v, bool isFloat, std::uint8_t decimal
     out.append(std::signbit(v) ? "-0" : "0");
     return;
   }
-  auto r = isFloat ? std::to_chars(buf, buf + sizeof buf, static_cast<float>(v),
-                                   std::chars_format::scientific)
-                   : std::to_chars(buf, buf + sizeof buf, v, std::chars_format::scientific);
-  std::string_view s(buf, static_cast<std::size_t>(r.ptr - buf));
-  bool neg = s[0] == '-';
-  if (neg) s.remove_prefix(1);
-  std::size_t e = s.find('e');
-  std::string digits;
-  for (char ch : s.substr(0, e))
-    if (ch != '.') digits.push_back(ch);
-  int exp = 0;
-  std::string_view es = s.substr(e + 1);
-  if (!es.empty() && es[0] == '+') es.remove_prefix(1);
-  std::from_chars(es.data(), es.data() + es.size(), exp);
-  const int len = static_cast<int>(digits.size());
-  const int decpt = exp + 1;
-  if (neg) out.push_back('-');
-  if (decpt < 0 ? decpt < -14 : (decpt > 15 && decpt > len)) {
-    out.push_back(digits[0]);
-    if (len > 1) out.append(".").append(digits.substr(1));
-    out.append("e").append(std::to_string(exp));
+  const Shortest sd = shortestDigits(v, isFloat);
+  const int len = static_cast<int>(sd.digits.size());
+  if (sd.neg) out.push_back('-');
+  if (sd.decpt < 0 ? sd.decpt < -14 : (sd.decpt > 15 && sd.decpt > len)) {
+    out.push_back(sd.digits[0]);
+    if (len > 1) out.append(".").append(sd.digits, 1);
+    out.append("e").append(std::to_string(sd.decpt - 1));
     return;
   }
-  if (decpt <= 0) {
-    out.append("0.").append(static_cast<std::size_t>(-decpt), '0').append(digits);
-  } else if (decpt >= len) {
-    out.append(digits).append(static_cast<std::size_t>(decpt - len), '0');
-  } else {
-    out.append(digits.substr(0, static_cast<std::size_t>(decpt)))
-        .append(".")
-        .append(digits.substr(static_cast<std::size_t>(decpt)));
-  }
+  appendPositional(out, sd);
 }
 
 }  // namespace shardproxy::proxy::merge
