@@ -60,10 +60,21 @@ std::string sumOkInfo(std::span<const std::string> infos) {
   return out;
 }
 
+std::string insertPartInfo(router::Plan::InsertKind kind, std::uint64_t affected,
+                           std::uint16_t warnings) {
+  using Kind = router::Plan::InsertKind;
+  const std::uint64_t duplicates = kind == Kind::kIgnore    ? (affected == 0 ? 1 : 0)
+                                   : kind == Kind::kUpsert  ? (affected == 2 ? 1 : 0)
+                                   : kind == Kind::kReplace ? (affected > 1 ? affected - 1 : 0)
+                                                            : 0;
+  return fmt::format("Records: 1  Duplicates: {}  Warnings: {}", duplicates, warnings);
+}
+
 asio::awaitable<MergeResult> relayMerged(std::span<BackendConnection* const> backends,
                                          Channel& client, std::uint32_t clientCaps,
                                          std::uint8_t firstSeq, std::uint16_t sessionStatus,
-                                         bool copies, std::uint64_t insertId, bool holdFinal) {
+                                         bool copies, std::uint64_t insertId, bool holdFinal,
+                                         router::Plan::InsertKind splitInsert) {
   MergeResult r;
   r.status.assign(backends.size(), 0);
   r.ok.assign(backends.size(), false);
@@ -121,7 +132,11 @@ asio::awaitable<MergeResult> relayMerged(std::span<BackendConnection* const> bac
       if (!copies || r.succeeded == 0) {
         affected += ok->affectedRows;
         warnings += ok->warnings;
-        infos.emplace_back(ok->info);
+        if (ok->info.empty() && splitInsert != router::Plan::InsertKind::kNone) {
+          infos.push_back(insertPartInfo(splitInsert, ok->affectedRows, ok->warnings));
+        } else {
+          infos.emplace_back(ok->info);
+        }
       }
       if (lastInsertId == 0) lastInsertId = ok->lastInsertId;
       lastStatus = ok->statusFlags;

@@ -128,9 +128,9 @@ asio::awaitable<bool> ClientSession::relayMany(std::span<SessionConn* const> con
       }
     }
   } else {
-    r = co_await relayMerged(targetConns_, client_, caps_, seq,
-                             static_cast<std::uint16_t>(statusFlags()), plan.copies,
-                             static_cast<std::uint64_t>(plan.generatedId), implicitTx_);
+    r = co_await relayMerged(
+        targetConns_, client_, caps_, seq, static_cast<std::uint16_t>(statusFlags()), plan.copies,
+        static_cast<std::uint64_t>(plan.generatedId), implicitTx_, plan.splitInsert);
   }
   execution_.rows += r.rows;
   heldOk_ = implicitTx_ && r.finished && r.outcome == MergeResult::Outcome::kDone;

@@ -233,6 +233,10 @@ void Run::planInsert(const InsertStatement& st) {
   }
   plan_.kind = PlanKind::kScatter;
   plan_.reason = "shard key: rows split per shard";
+  plan_.splitInsert = st.replace                ? Plan::InsertKind::kReplace
+                      : !st.onDuplicate.empty() ? Plan::InsertKind::kUpsert
+                      : st.ignore               ? Plan::InsertKind::kIgnore
+                                                : Plan::InsertKind::kInsert;
   multiShardWriteCheck();
 }
 

@@ -429,6 +429,17 @@ def scatter_writes():
         info = cur._result.message[1:].decode() if cur._result.message else ""
     want = f"Rows matched: {len(orders)}  Changed: 0  Warnings: 0"
     check(f"the OK of an UPDATE on both primaries says '{want}'", info == want, info)
+    # A two-row INSERT IGNORE split into one row per shard (a one-row INSERT's OK has no info):
+    # the client's OK says what one server says of the whole statement.
+    old = next(i for i in sorted(customers) if shard_of(i) == 0)
+    new = next(i for i in range(9_000_001, 9_100_000) if shard_of(i) == 1 and i not in customers)
+    with c.cursor() as cur:
+        cur.execute(f"INSERT IGNORE INTO customers (id, name) VALUES ({old}, 'dup'), ({new}, 'x')")
+        info = cur._result.message[1:].decode() if cur._result.message else ""
+    want = "Records: 2  Duplicates: 1  Warnings: 1"
+    check(f"the OK of an INSERT IGNORE split over both primaries says '{want}'", info == want,
+          info)
+    q(c, f"DELETE FROM customers WHERE id = {new}")
     a = next(i for i in sorted(customers) if shard_of(i) == 0 and i not in single_ids)
     b = next(i for i in sorted(customers) if shard_of(i) == 1 and i not in single_ids)
     n = affected(c, f"DELETE FROM customers WHERE id IN ({a}, {b}, 7777777)")

@@ -18,6 +18,7 @@
 #include "shardproxy/proxy/backend_connection.h"
 #include "shardproxy/proxy/channel.h"
 #include "shardproxy/proxy/protocol/messages.h"
+#include "shardproxy/router/planner.h"
 
 namespace shardproxy::proxy {
 
@@ -63,11 +64,18 @@ struct MergeResult {
 void appendResultSetEnd(protocol::Bytes& out, std::uint32_t clientCaps, std::uint16_t warnings,
                         std::uint16_t status, std::uint8_t& seq);
 
-asio::awaitable<MergeResult> relayMerged(std::span<BackendConnection* const> backends,
-                                         Channel& client, std::uint32_t clientCaps,
-                                         std::uint8_t firstSeq, std::uint16_t sessionStatus,
-                                         bool copies = false, std::uint64_t insertId = 0,
-                                         bool holdFinal = false);
+asio::awaitable<MergeResult> relayMerged(
+    std::span<BackendConnection* const> backends, Channel& client, std::uint32_t clientCaps,
+    std::uint8_t firstSeq, std::uint16_t sessionStatus, bool copies = false,
+    std::uint64_t insertId = 0, bool holdFinal = false,
+    router::Plan::InsertKind splitInsert = router::Plan::InsertKind::kNone);
+
+// The info a one-row part of a split INSERT would have had as part of the client's multi-row
+// statement: "Records: 1  Duplicates: D  Warnings: W", D as the server counts it for `kind` from
+// the part's affected rows (an ignored row, an upsert that changed the row: 2, a REPLACE's
+// deleted rows: affected - 1; an upsert that left the row as it was is no duplicate).
+std::string insertPartInfo(router::Plan::InsertKind kind, std::uint64_t affected,
+                           std::uint16_t warnings);
 
 // The shards' OK info strings as one server's: the same words, each number summed ("Rows
 // matched: 3  Changed: 2  Warnings: 0" and "Rows matched: 1  Changed: 0  Warnings: 1" give

@@ -100,6 +100,11 @@ struct Plan {
   // kScatter on copies of the same rows (a reference table): the client is told one target's
   // affected rows, not the sum.
   bool copies = false;
+  // kScatter of a multi-row INSERT / REPLACE split per shard: a target sent one row answers an OK
+  // without the "Records: N  Duplicates: D  Warnings: W" the client's statement gets; the session
+  // writes that part from its affected rows as the server counts duplicates for this statement.
+  enum class InsertKind : std::uint8_t { kNone, kInsert, kIgnore, kUpsert, kReplace };
+  InsertKind splitInsert = InsertKind::kNone;
   std::vector<PlanTarget> targets;
   MergeSpec merge;          // kMerge
   std::string buffer;       // rewritten per-shard SQL
