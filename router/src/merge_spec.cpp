@@ -214,7 +214,7 @@ std::string describe(const MergeSpec& spec) {
   }
   out += fmt::format(" (hidden {})", spec.hidden);
   keys(out, "group", spec.group);
-  if (spec.distinctArg.column.valid()) keys(out, "distinct-arg", {spec.distinctArg});
+  keys(out, "distinct-arg", spec.distinctArgs);
   keys(out, "merge", spec.streamOrder);
   if (spec.sortGroups) keys(out, "sort", spec.order);
   if (spec.having >= 0) {

@@ -537,11 +537,12 @@ bool Run::planMerge(const Query& q) {
   // A shard's DISTINCT over weights that tell apart values the merge calls equal ('a', 'a ')
   // would fill its LIMIT with rows the merge then drops.
   if (spec.distinct && m.distinctGroupBy.empty() && !distinctExact) pushLimit = false;
-  if (spec.distinctArg.column.valid()) {
+  if (!spec.distinctArgs.empty()) {
     // The shards group by x too and sort by it within each group: a group arrives as several
     // rows, one per value of x, equal values from several shards next to each other.
     pushLimit = false;
-    spec.streamOrder.push_back(spec.distinctArg);
+    spec.streamOrder.insert(spec.streamOrder.end(), spec.distinctArgs.begin(),
+                            spec.distinctArgs.end());
     if (!shardOrder.empty()) shardOrder.append(", ");
     shardOrder.append(m.distinctArgText);
   }
@@ -615,7 +616,7 @@ bool Run::planMerge(const Query& q) {
     plan_.buffer.append(m.hiddenSql);
     plan_.buffer.append(text.substr(itemsEnd, cut - itemsEnd));
     plan_.buffer.append(" GROUP BY ").append(m.distinctGroupBy);
-  } else if (spec.distinctArg.column.valid() && !b->groupBy.empty()) {
+  } else if (!spec.distinctArgs.empty() && !b->groupBy.empty()) {
     plan_.buffer.append(text.substr(0, itemsEnd));
     plan_.buffer.append(m.hiddenSql);
     const Expr* lastGroup = b->groupBy.back();
@@ -627,8 +628,7 @@ bool Run::planMerge(const Query& q) {
     plan_.buffer.append(text.substr(0, itemsEnd));
     plan_.buffer.append(m.hiddenSql);
     plan_.buffer.append(text.substr(itemsEnd, cut - itemsEnd));
-    if (spec.distinctArg.column.valid())
-      plan_.buffer.append(" GROUP BY ").append(m.distinctArgText);
+    if (!spec.distinctArgs.empty()) plan_.buffer.append(" GROUP BY ").append(m.distinctArgText);
   }
   if (!pushedHaving.empty()) plan_.buffer.append(" HAVING ").append(pushedHaving);
   if (!shardOrder.empty()) plan_.buffer.append(" ORDER BY ").append(shardOrder);

@@ -51,8 +51,9 @@ bool isMergeableAggregate(const Function& f, MergeAgg& agg) {
     return false;
   }
   // MIN / MAX of the distinct values are the MIN / MAX of all values; COUNT / SUM / AVG of them
-  // merge through distinctColumn() (one argument).
-  return !f.distinct || agg == MergeAgg::kMin || agg == MergeAgg::kMax || f.args.size() == 1;
+  // merge through distinctColumn() (COUNT of several: of their tuples).
+  return !f.distinct || agg == MergeAgg::kMin || agg == MergeAgg::kMax || f.args.size() == 1 ||
+         (agg == MergeAgg::kCount && !f.args.empty() && !f.star);
 }
 
 MergeColumn aggColumn(MergeAgg agg) {
@@ -103,10 +104,13 @@ bool containsBitAggregate(const Expr* e) {
   return found;
 }
 
-// COUNT / SUM / AVG(DISTINCT x): the shards group by x as well (planMerge), the merge counts or
-// adds each value of x once per group. One x per query.
+// COUNT / SUM / AVG(DISTINCT x), COUNT(DISTINCT a, b): the shards group by x (a, b) as well
+// (planMerge), the merge counts or adds each value once per group. One list per query.
 bool Run::distinctColumn(MergeBuild& m, const Function& f, MergeAgg agg, MergeColumn& c) {
-  std::string_view arg = f.args[0]->text;
+  // The arguments as written, "a, b" (the shards' GROUP BY and ORDER BY take them so).
+  const std::string_view first = f.args.front()->text, last = f.args.back()->text;
+  const std::string_view arg(first.data(),
+                             static_cast<std::size_t>(last.data() + last.size() - first.data()));
   if (!m.distinctArgText.empty() && !sameText(m.distinctArgText, arg)) {
     return notSupported(
         "Aggregates of DISTINCT values of two different expressions over several "
@@ -114,16 +118,18 @@ bool Run::distinctColumn(MergeBuild& m, const Function& f, MergeAgg agg, MergeCo
   }
   if (m.distinctArgText.empty()) {
     m.distinctArgText = arg;
-    SortKey k;
-    if (ordersByIndex(m, f.args[0])) {
-      // ENUM / SET: the shards sort by the member's number, which SUM / AVG add too.
-      k.column = memberNumberOf(m, arg);
-    } else {
-      k.column = addHidden(m, arg, MergeColumn{});
-      k.weight = weightOf(m, arg);
-      k.collation = collationOf(m, arg);
+    for (const Expr* x : f.args) {
+      SortKey k;
+      if (ordersByIndex(m, x)) {
+        // ENUM / SET: the shards sort by the member's number, which SUM / AVG add too.
+        k.column = memberNumberOf(m, x->text);
+      } else {
+        k.column = addHidden(m, x->text, MergeColumn{});
+        k.weight = weightOf(m, x->text);
+        k.collation = collationOf(m, x->text);
+      }
+      m.spec.distinctArgs.push_back(k);
     }
-    m.spec.distinctArg = k;
   }
   c = MergeColumn{};
   if (agg == MergeAgg::kCount) {

@@ -120,7 +120,9 @@ AGGS = ["COUNT(*)", "COUNT(qty)", "SUM(qty)", "MIN(qty)", "MAX(qty)", "AVG(qty)"
         "STDDEV_POP(price) * 2", "VAR_POP(qty) / 2", "BIT_OR(qty)", "BIT_AND(big)",
         "BIT_XOR(sk)", "BIT_OR(qty) & 255", "~BIT_AND(sk) >> 60", "COUNT(*) << 3 | 1",
         # the shards' strings joined: compared as multisets of their values ("set")
-        "GROUP_CONCAT(qty SEPARATOR '|')", "GROUP_CONCAT(name, '=', price SEPARATOR '|')"]
+        "GROUP_CONCAT(qty SEPARATOR '|')", "GROUP_CONCAT(name, '=', price SEPARATOR '|')",
+        # tuples of DISTINCT values (one list per query: two different ones are refused)
+        "COUNT(DISTINCT qty, d)", "COUNT(DISTINCT np, st)"]
 
 
 def gen(rnd):

@@ -124,7 +124,8 @@ Status Merger::init(const router::MergeSpec& spec, std::vector<ColumnType> types
     avgProgram_[i].code.push_back(in);
   }
   stack_.reserve(16);
-  distinctKey_.assign(1, spec.distinctArg);
+  lastDistinct_.assign(spec.distinctArgs.size(), Stored{});
+  lastDistinctWeight_.assign(spec.distinctArgs.size(), Stored{});
   return {};
 }
 
@@ -212,35 +213,40 @@ void Merger::startGroup(const Cell* row) {
   }
   for (std::size_t i = 0; i < types_.size(); ++i)
     rowCells_[i] = stored_[i].cell();
-  lastDistinct_.null = true;
-  lastDistinctWeight_.null = true;
+  haveDistinct_ = false;
   accumulate(row);
   inGroup_ = true;
 }
 
 void Merger::accumulate(const Cell* row) {
-  // COUNT / SUM(DISTINCT x): rows of a group arrive sorted by x, so a value is new when it differs
-  // from the previous row's.
+  // COUNT / SUM(DISTINCT x), COUNT(DISTINCT a, b): rows of a group arrive sorted by x (a, b), so
+  // a value is new when it differs from the previous row's; a tuple with a NULL never counts.
   bool newDistinct = false;
-  const router::SortKey& dk = spec_->distinctArg;
-  if (dk.column.valid()) {
-    const std::size_t x = abs(dk.column);
-    if (!row[x].null) {
-      if (lastDistinct_.null) {
-        newDistinct = true;
-      } else {
-        // Compare against the stored previous value (and its weight; the collation is the
-        // same on every row).
-        std::vector<Cell>& prev = scratch_;
-        prev[x] = lastDistinct_.cell();
-        if (dk.weight.valid()) prev[abs(dk.weight)] = lastDistinctWeight_.cell();
-        if (dk.collation.valid()) prev[abs(dk.collation)] = row[abs(dk.collation)];
-        newDistinct = compareKeys(distinctKey_, prev.data(), row) != 0;
+  const std::vector<router::SortKey>& dks = spec_->distinctArgs;
+  bool anyNull = dks.empty();
+  for (const router::SortKey& k : dks)
+    anyNull = anyNull || row[abs(k.column)].null;
+  if (!anyNull) {
+    if (!haveDistinct_) {
+      newDistinct = true;
+    } else {
+      // Compare against the stored previous value (and its weight; the collation is the same on
+      // every row).
+      std::vector<Cell>& prev = scratch_;
+      for (std::size_t j = 0; j < dks.size(); ++j) {
+        const router::SortKey& k = dks[j];
+        prev[abs(k.column)] = lastDistinct_[j].cell();
+        if (k.weight.valid()) prev[abs(k.weight)] = lastDistinctWeight_[j].cell();
+        if (k.collation.valid()) prev[abs(k.collation)] = row[abs(k.collation)];
       }
-      if (newDistinct) {
-        lastDistinct_.set(row[x]);
-        if (dk.weight.valid()) lastDistinctWeight_.set(row[abs(dk.weight)]);
+      newDistinct = compareKeys(dks, prev.data(), row) != 0;
+    }
+    if (newDistinct) {
+      for (std::size_t j = 0; j < dks.size(); ++j) {
+        lastDistinct_[j].set(row[abs(dks[j].column)]);
+        if (dks[j].weight.valid()) lastDistinctWeight_[j].set(row[abs(dks[j].weight)]);
       }
+      haveDistinct_ = true;
     }
   }
   for (std::size_t i = 0; i < types_.size(); ++i) {
@@ -275,7 +281,7 @@ void Merger::accumulate(const Cell* row) {
         break;
       case MergeAgg::kSumDistinct: {
         if (!newDistinct) break;
-        const std::size_t x = abs(dk.column);
+        const std::size_t x = abs(dks.front().column);
         Number n = numberOf(types_[x], binary_, row[x]);
         if (n.kind == Number::Kind::kExact && !types_[i].isFloating()) {
           auto sum = a.seen ? merge::add(a.exact, n.exact) : std::optional<Decimal>(n.exact);

@@ -38,8 +38,8 @@ enum class MergeAgg : std::uint8_t {
   kAvg,   // AVG(x): SUM(x) / COUNT(x) from the hidden `sum` and `count` columns
   kExpr,  // an expression over aggregates: MergeSpec::programs[program] after the merge
   // COUNT(DISTINCT x) / SUM(DISTINCT x): the shards group by x too and return rows sorted by it
-  // within each group, so equal values from several shards meet; each new MergeSpec::distinctArg
-  // value counts (adds) once.
+  // within each group, so equal values from several shards meet; each new MergeSpec::distinctArgs
+  // value (a tuple for COUNT(DISTINCT a, b): none of them NULL) counts (adds) once.
   kCountDistinct,
   kSumDistinct,
   // BIT_AND / BIT_OR / BIT_XOR(x): the shards' 64-bit partials combined by the same operation
@@ -147,7 +147,8 @@ struct MergeSpec {
   // Equal keys make one group. The shards return rows sorted by `streamOrder`; with
   // `sortGroups` the groups are buffered and sorted by `order` after the merge.
   std::vector<SortKey> group;
-  SortKey distinctArg;               // the x of COUNT / SUM / AVG(DISTINCT x) (one x per query)
+  // The x of COUNT / SUM / AVG(DISTINCT x), the a, b of COUNT(DISTINCT a, b) (one per query).
+  std::vector<SortKey> distinctArgs;
   std::vector<SortKey> streamOrder;  // the order the shards were asked for (the k-way merge)
   std::vector<SortKey> order;        // the client's order, when it differs (sortGroups)
   bool sortGroups = false;

@@ -145,12 +145,13 @@ class Merger {
   // The current group.
   bool inGroup_ = false;
   std::vector<Stored> stored_;
-  Stored lastDistinct_;        // the group's previous DISTINCT argument value
-  Stored lastDistinctWeight_;  // and its collation weight
+  // The group's previous DISTINCT argument values (one per argument) and their collation weights.
+  std::vector<Stored> lastDistinct_;
+  std::vector<Stored> lastDistinctWeight_;
+  bool haveDistinct_ = false;  // lastDistinct_ holds a value of this group
   std::vector<Cell> scratch_;
   std::vector<router::Program> avgProgram_;  // per column: SUM / COUNT for an AVG column
   std::vector<Value> stack_;                 // evaluate()'s
-  std::vector<router::SortKey> distinctKey_;
   std::vector<Acc> acc_;
   std::vector<std::string> concat_;  // GROUP_CONCAT per column: the group's string (reused)
   std::vector<Value> values_;        // materialize(): per column, computed ones
