@@ -69,7 +69,11 @@ std::string column(const MergeColumn& c) {
     case MergeAgg::kMax:
       return fmt::format("{}~{}@{}", aggName(c.agg), ref(c.weight), ref(c.collation));
     case MergeAgg::kConcat:
-      return fmt::format("concat('{}' max {})", c.separator, ref(c.maxLength));
+      if (!c.piece.valid())
+        return fmt::format("concat('{}' max {})", c.separator, ref(c.maxLength));
+      return fmt::format("concat('{}' max {} {} {}{})", c.separator, ref(c.maxLength),
+                         c.distinctPieces ? "distinct" : "pieces", ref(c.piece),
+                         c.distinctPieces ? std::string() : " x " + ref(c.count));
     default:
       return std::string(aggName(c.agg));
   }

@@ -290,6 +290,12 @@ bool Run::planMerge(const Query& q) {
     if (!spec.aggregate || !containsAggregate(e)) continue;  // kAny
     const auto* f = e->as<Function>();
     MergeAgg agg;
+    if (f != nullptr && f->aggregate && isMergeableAggregate(*f, agg) && agg == MergeAgg::kConcat) {
+      MergeColumn g;
+      if (!concatColumn(m, *f, g)) return false;
+      spec.visible[i] = g;
+      continue;
+    }
     if (f != nullptr && f->aggregate && isMergeableAggregate(*f, agg) && f->distinct &&
         agg != MergeAgg::kMin && agg != MergeAgg::kMax) {
       MergeColumn d;

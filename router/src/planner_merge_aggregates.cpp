@@ -41,11 +41,14 @@ bool isMergeableAggregate(const Function& f, MergeAgg& agg) {
     agg = MergeAgg::kStdSamp;
     return !f.distinct && f.args.size() == 1;
   } else if (iequals(n, "group_concat")) {
-    // The order of the values and DISTINCT across shards are not merged; a SEPARATOR must be a
-    // string written out.
+    // A SEPARATOR must be a string written out; DISTINCT only ordered by its values (or not at
+    // all): the shards' rows arrive sorted by what they are grouped by (concatColumn()).
     agg = MergeAgg::kConcat;
     const auto* sep = f.separator == nullptr ? nullptr : f.separator->as<Literal>();
-    return !f.distinct && f.orderBy.empty() && !f.args.empty() &&
+    bool orderedByValues = f.orderBy.empty() || f.orderBy.size() == f.args.size();
+    for (std::size_t i = 0; i < f.orderBy.size() && orderedByValues; ++i)
+      orderedByValues = sameText(f.orderBy[i]->expr->text, f.args[i]->text);
+    return !f.args.empty() && (!f.distinct || orderedByValues) &&
            (f.separator == nullptr || (sep != nullptr && sep->type == LiteralType::kString));
   } else {
     return false;
@@ -104,6 +107,75 @@ bool containsBitAggregate(const Expr* e) {
   return found;
 }
 
+// GROUP_CONCAT(x ...): the separator and @@group_concat_max_len; with ORDER BY or DISTINCT the
+// shards also group by the ORDER BY keys (for DISTINCT: the values) and, without DISTINCT, the
+// values' bytes — so 'a' and 'A' stay apart — and send those bytes (`piece`) and their rows'
+// COUNT(*): the merge joins the pieces in the keys' order. Shares the one list of extra group
+// keys a query may have with COUNT(DISTINCT ...).
+bool Run::concatColumn(MergeBuild& m, const Function& f, MergeColumn& c) {
+  c = aggColumn(MergeAgg::kConcat);
+  addAggregateInputs(m, f, c);
+  if (!f.distinct && f.orderBy.empty()) return true;
+  const std::string_view first = f.args.front()->text, last = f.args.back()->text;
+  const std::string_view args(first.data(),
+                              static_cast<std::size_t>(last.data() + last.size() - first.data()));
+  const std::string pieceText = fmt::format("CAST(CONCAT({}) AS BINARY)", args);
+  std::vector<const Expr*> keys;
+  std::vector<bool> desc;
+  std::string text;
+  for (const OrderItem* o : f.orderBy) {
+    if (const auto* lit = o->expr->as<Literal>(); lit != nullptr) {
+      return notSupported(
+          "GROUP_CONCAT(... ORDER BY a position or a constant) over several shards");
+    }
+    keys.push_back(o->expr);
+    desc.push_back(o->desc);
+  }
+  if (keys.empty()) {  // DISTINCT without ORDER BY: grouped (so sorted) by the values
+    for (const Expr* x : f.args) {
+      keys.push_back(x);
+      desc.push_back(false);
+    }
+  }
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    if (!text.empty()) text.append(", ");
+    text.append(keys[i]->text);
+    if (desc[i]) text.append(" DESC");
+  }
+  if (!f.distinct) text.append(", ").append(pieceText);
+  // (The same list — COUNT(DISTINCT x) beside GROUP_CONCAT(DISTINCT x) — is shared.)
+  const bool shared = !m.distinctArgText.empty() && sameText(m.distinctArgText, text);
+  if (!m.distinctArgText.empty() && !shared) {
+    return notSupported(
+        "GROUP_CONCAT(... ORDER BY / DISTINCT) beside another aggregate of DISTINCT values or "
+        "GROUP_CONCAT ordered otherwise, over several shards");
+  }
+  c.piece = addHiddenOwned(m, pieceText, MergeColumn{});
+  c.distinctPieces = f.distinct;
+  if (!f.distinct) c.count = addHidden(m, "COUNT(*)", aggColumn(MergeAgg::kCount));
+  if (shared) return true;
+  m.ownedTexts.push_back(text);
+  m.distinctArgText = m.ownedTexts.back();
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    SortKey k;
+    k.desc = desc[i];
+    if (ordersByIndex(m, keys[i])) {
+      k.column = memberNumberOf(m, keys[i]->text);
+    } else {
+      k.column = addHidden(m, keys[i]->text, MergeColumn{});
+      k.weight = weightOf(m, keys[i]->text);
+      k.collation = collationOf(m, keys[i]->text);
+    }
+    m.spec.distinctArgs.push_back(k);
+  }
+  if (!f.distinct) {
+    SortKey bytes;
+    bytes.column = c.piece;
+    m.spec.distinctArgs.push_back(bytes);
+  }
+  return true;
+}
+
 // COUNT / SUM / AVG(DISTINCT x), COUNT(DISTINCT a, b): the shards group by x (a, b) as well
 // (planMerge), the merge counts or adds each value once per group. One list per query.
 bool Run::distinctColumn(MergeBuild& m, const Function& f, MergeAgg agg, MergeColumn& c) {
@@ -154,6 +226,17 @@ bool Run::aggregateColumn(MergeBuild& m, const Function& f, ColumnRef& out, Colu
         "{}{} in a query that reads several shards cannot be merged from the shards' answers; "
         "narrow it to one shard with the shard key",
         f.name.name, f.distinct ? "(DISTINCT ...)" : "()"));
+  }
+  if (agg == MergeAgg::kConcat) {
+    // (A merged GROUP_CONCAT has no weight: it is neither sorted nor compared.)
+    for (std::size_t i = 0; i < m.block.items.size() && !m.star; ++i) {
+      if (m.block.items[i]->expr->kind == ExprKind::kFunction &&
+          sameText(m.block.items[i]->expr->text, f.text) && m.spec.visible[i].agg == agg) {
+        out = ColumnRef{static_cast<std::uint16_t>(i), false};
+        return true;
+      }
+    }
+    return notSupported("A GROUP_CONCAT(...) inside an expression over several shards");
   }
   MergeColumn distinct;
   const bool isDistinct = f.distinct && agg != MergeAgg::kMin && agg != MergeAgg::kMax;

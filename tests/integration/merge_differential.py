@@ -121,8 +121,17 @@ AGGS = ["COUNT(*)", "COUNT(qty)", "SUM(qty)", "MIN(qty)", "MAX(qty)", "AVG(qty)"
         "BIT_XOR(sk)", "BIT_OR(qty) & 255", "~BIT_AND(sk) >> 60", "COUNT(*) << 3 | 1",
         # the shards' strings joined: compared as multisets of their values ("set")
         "GROUP_CONCAT(qty SEPARATOR '|')", "GROUP_CONCAT(name, '=', price SEPARATOR '|')",
+        "GROUP_CONCAT(DISTINCT np SEPARATOR '|')",
+        # ordered: compared exactly (no two values tie unless they print alike)
+        "GROUP_CONCAT(qty ORDER BY qty DESC SEPARATOR '|')", "GROUP_CONCAT(DISTINCT st ORDER BY st)",
+        "GROUP_CONCAT(np, '=', qty ORDER BY np DESC, qty SEPARATOR '|')",
         # tuples of DISTINCT values (one list per query: two different ones are refused)
         "COUNT(DISTINCT qty, d)", "COUNT(DISTINCT np, st)"]
+
+
+def unordered_concat(item):
+    """A GROUP_CONCAT without ORDER BY: one server joins the values in its reading order."""
+    return "GROUP_CONCAT" in item and "ORDER BY" not in item
 
 
 def gen(rnd):
@@ -155,7 +164,7 @@ def gen(rnd):
     if kind == "agg":
         aggs = rnd.sample(AGGS, rnd.randint(1, 5))
         fold = [(i, "set" if "GROUP_CONCAT" in a else "ci" if "grp" in a else "pad")
-                for i, a in enumerate(aggs) if "grp" in a or "tag" in a or "GROUP_CONCAT" in a]
+                for i, a in enumerate(aggs) if "grp" in a or "tag" in a or unordered_concat(a)]
         return f"SELECT {', '.join(aggs)} FROM m_items{where}", True, fold
     if kind == "group":
         if rnd.random() < 0.05:
@@ -174,7 +183,7 @@ def gen(rnd):
                           rnd.randint(1, 3))
         cols = keys + aggs
         fold = [(i, "set" if "GROUP_CONCAT" in c else "ci" if c == "grp" else "pad")
-                for i, c in enumerate(cols) if c in FOLD or "GROUP_CONCAT" in c]
+                for i, c in enumerate(cols) if c in FOLD or unordered_concat(c)]
         having = ""
         r, k = rnd.random(), rnd.randint(0, 30)
         if r < 0.2:

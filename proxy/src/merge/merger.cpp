@@ -317,7 +317,7 @@ void Merger::accumulate(const Cell* row) {
         addMoments(a, c, row);
         break;
       case MergeAgg::kConcat:
-        addConcat(i, a, c, row);
+        addConcat(i, a, c, row, newDistinct);
         break;
       case MergeAgg::kMin:
       case MergeAgg::kMax: {
@@ -382,21 +382,35 @@ void Merger::addMoments(Acc& a, const MergeColumn& c, const Cell* row) const {
   a.count += nb;
 }
 
-// A shard's GROUP_CONCAT of the group's values joined to the others' by the separator, and cut
-// as the server cuts its own at group_concat_max_len bytes: on the last whole character (a
-// multi-byte charset's continuation bytes dropped), then nothing more is added.
-void Merger::addConcat(std::size_t column, Acc& a, const MergeColumn& c, const Cell* row) {
-  if (row[column].null || a.overflow) return;
-  std::string& s = concat_[column];
-  if (a.seen) s.append(c.separator);
-  s.append(row[column].view());
-  a.seen = true;
+// A shard's GROUP_CONCAT of the group's values joined to the others' by the separator — or, with
+// ORDER BY / DISTINCT, the row's `piece` (its values' bytes) `count` times, or once when new —
+// and cut as the server cuts its own at group_concat_max_len bytes: on the last whole character
+// (a multi-byte charset's continuation bytes dropped), then nothing more is added.
+void Merger::addConcat(std::size_t column, Acc& a, const MergeColumn& c, const Cell* row,
+                       bool newDistinct) {
+  if (a.overflow) return;
   std::uint64_t max = ~std::uint64_t{0};
   if (c.maxLength.valid()) {
     const std::size_t m = abs(c.maxLength);
     Number n = numberOf(types_[m], binary_, row[m]);
     if (n.kind == Number::Kind::kExact && n.exact.value >= 0)
       max = static_cast<std::uint64_t>(n.exact.value);
+  }
+  std::string& s = concat_[column];
+  const Cell& part = c.piece.valid() ? row[abs(c.piece)] : row[column];
+  if (part.null || (c.distinctPieces && !newDistinct)) return;
+  std::uint64_t times = 1;
+  if (c.piece.valid() && !c.distinctPieces && c.count.valid()) {
+    const std::size_t ci = abs(c.count);
+    Number n = numberOf(types_[ci], binary_, row[ci]);
+    times = n.kind == Number::Kind::kExact && n.exact.value > 0
+                ? static_cast<std::uint64_t>(n.exact.value)
+                : 0;
+  }
+  for (std::uint64_t k = 0; k < times && s.size() <= max; ++k) {
+    if (a.seen) s.append(c.separator);
+    s.append(part.view());
+    a.seen = true;
   }
   if (s.size() <= max) return;
   std::size_t cut = static_cast<std::size_t>(max);

@@ -365,6 +365,44 @@ TEST(Merger, GroupConcatJoinsTheShardsStringsAndCutsOnAWholeCharacter) {
   EXPECT_EQ(cut.rows(), (std::vector<Row>{{"a", "abcdef; "}}));
 }
 
+TEST(Merger, OrderedGroupConcatJoinsPiecesInTheShardsMergedOrder) {
+  // GROUP_CONCAT(x ORDER BY x): the shards group by x and its bytes, and send the bytes (piece)
+  // and COUNT(*); rows arrive merged by x. A piece repeats for its rows; NULL ones are skipped.
+  Harness h;
+  h.spec.aggregate = h.spec.scalar = true;
+  h.spec.hidden = 4;  // @@group_concat_max_len, piece, COUNT(*), x
+  h.spec.visible.resize(1);
+  router::MergeColumn& c = h.spec.visible[0];
+  c.agg = MergeAgg::kConcat;
+  c.maxLength = ColumnRef{0, true};
+  c.piece = ColumnRef{1, true};
+  c.count = ColumnRef{2, true};
+  h.spec.hiddenColumns.resize(4);
+  router::SortKey x, bytes;
+  x.column = ColumnRef{3, true};
+  bytes.column = ColumnRef{1, true};
+  h.spec.distinctArgs = {x, bytes};
+  h.spec.streamOrder = {x, bytes};
+  h.init({kBin, kInt, kBin, kInt, kInt});
+  h.add({"-", "1024", std::nullopt, "3", std::nullopt});
+  h.add({"-", "1024", "1", "2", "1"});
+  h.add({"-", "1024", "2", "1", "2"});
+  h.add({"-", "1024", "2", "1", "2"});  // another shard's row of the same value
+  EXPECT_EQ(h.rows(), (std::vector<Row>{{"1,1,2,2"}}));
+  // DISTINCT: each new value once.
+  Harness d;
+  d.spec = h.spec;
+  d.spec.visible[0].distinctPieces = true;
+  d.spec.visible[0].count = ColumnRef{};
+  d.spec.distinctArgs = {x};
+  d.spec.streamOrder = {x};
+  d.init({kBin, kInt, kBin, kInt, kInt});
+  d.add({"-", "1024", "1", "2", "1"});
+  d.add({"-", "1024", "2", "1", "2"});
+  d.add({"-", "1024", "2", "4", "2"});
+  EXPECT_EQ(d.rows(), (std::vector<Row>{{"1,2"}}));
+}
+
 TEST(Merger, AllNullSumIsNullAndCountIsZero) {
   Harness h;
   h.spec.aggregate = h.spec.scalar = true;

@@ -54,10 +54,12 @@ enum class MergeAgg : std::uint8_t {
   kVarSamp,
   kStdPop,
   kStdSamp,
-  // GROUP_CONCAT(x ...) without DISTINCT or ORDER BY: the shards' strings joined by the separator
-  // (one server's order of the values is its reading order, which no query fixes), then cut at
-  // the session's group_concat_max_len (hidden `@@group_concat_max_len`: `maxLength`) on a whole
-  // character, as the server cuts it.
+  // GROUP_CONCAT(x ...): without DISTINCT or ORDER BY the shards' strings joined by the separator
+  // (one server's order of the values is its reading order, which no query fixes); with them the
+  // shards group by the ORDER BY keys and the values too (MergeSpec::distinctArgs) and the merge
+  // joins `piece` (the values as one string) in that order — `count` times (its rows), or once
+  // per new value with DISTINCT. Then cut at the session's group_concat_max_len (hidden
+  // `@@group_concat_max_len`: `maxLength`) on a whole character, as the server cuts it.
   kConcat,
 };
 
@@ -69,6 +71,8 @@ struct MergeColumn {
   ColumnRef count;      // kAvg, the variances
   ColumnRef var;        // the variances: VAR_POP(x) of the shard's rows
   ColumnRef maxLength;  // kConcat: @@group_concat_max_len
+  ColumnRef piece;      // kConcat with DISTINCT / ORDER BY: CAST(CONCAT(x ...) AS BINARY)
+  bool distinctPieces = false;       // kConcat: GROUP_CONCAT(DISTINCT ...)
   std::string_view separator = ",";  // kConcat (a view into MergeSpec::literals)
   std::uint16_t program = 0;         // kExpr
 };

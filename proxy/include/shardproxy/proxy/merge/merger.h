@@ -116,7 +116,8 @@ class Merger {
   void startGroup(const Cell* row);
   void accumulate(const Cell* row);
   void addMoments(Acc& a, const router::MergeColumn& c, const Cell* row) const;
-  void addConcat(std::size_t column, Acc& a, const router::MergeColumn& c, const Cell* row);
+  void addConcat(std::size_t column, Acc& a, const router::MergeColumn& c, const Cell* row,
+                 bool newDistinct);
   // Computes the group's row (all columns), HAVING; false when HAVING drops it.
   bool materialize();
   Value valueOf(std::size_t column) const;
