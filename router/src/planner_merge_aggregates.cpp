@@ -95,6 +95,42 @@ void addAggregateInputs(MergeBuild& m, const Function& f, MergeColumn& c) {
   }
 }
 
+namespace {
+
+// A call's arguments as written, "a, b": the shards' GROUP BY and ORDER BY take them so.
+std::string_view argumentsText(const Function& f) {
+  const std::string_view first = f.args.front()->text, last = f.args.back()->text;
+  return {first.data(), static_cast<std::size_t>(last.data() + last.size() - first.data())};
+}
+
+// The select-list item that is the call `f` merged as `agg`, or -1.
+int selectedCall(const MergeBuild& m, const Function& f, MergeAgg agg) {
+  for (std::size_t i = 0; i < m.block.items.size() && !m.star; ++i) {
+    if (m.block.items[i]->expr->kind == ExprKind::kFunction &&
+        sameText(m.block.items[i]->expr->text, f.text) && m.spec.visible[i].agg == agg) {
+      return static_cast<int>(i);
+    }
+  }
+  return -1;
+}
+
+}  // namespace
+
+// A key the shards also group by (a DISTINCT argument, a GROUP_CONCAT's ORDER BY key), merged
+// as MySQL compares it: by collation weight, an ENUM / SET by its member's number.
+SortKey Run::extraGroupKey(MergeBuild& m, const Expr* x, bool desc) {
+  SortKey k;
+  k.desc = desc;
+  if (ordersByIndex(m, x)) {
+    k.column = memberNumberOf(m, x->text);
+  } else {
+    k.column = addHidden(m, x->text, MergeColumn{});
+    k.weight = weightOf(m, x->text);
+    k.collation = collationOf(m, x->text);
+  }
+  return k;
+}
+
 bool containsBitAggregate(const Expr* e) {
   if (e == nullptr) return false;
   if (const auto* f = e->as<Function>(); f != nullptr && f->aggregate) {
@@ -116,10 +152,7 @@ bool Run::concatColumn(MergeBuild& m, const Function& f, MergeColumn& c) {
   c = aggColumn(MergeAgg::kConcat);
   addAggregateInputs(m, f, c);
   if (!f.distinct && f.orderBy.empty()) return true;
-  const std::string_view first = f.args.front()->text, last = f.args.back()->text;
-  const std::string_view args(first.data(),
-                              static_cast<std::size_t>(last.data() + last.size() - first.data()));
-  const std::string pieceText = fmt::format("CAST(CONCAT({}) AS BINARY)", args);
+  const std::string pieceText = fmt::format("CAST(CONCAT({}) AS BINARY)", argumentsText(f));
   std::vector<const Expr*> keys;
   std::vector<bool> desc;
   std::string text;
@@ -156,18 +189,8 @@ bool Run::concatColumn(MergeBuild& m, const Function& f, MergeColumn& c) {
   if (shared) return true;
   m.ownedTexts.push_back(text);
   m.distinctArgText = m.ownedTexts.back();
-  for (std::size_t i = 0; i < keys.size(); ++i) {
-    SortKey k;
-    k.desc = desc[i];
-    if (ordersByIndex(m, keys[i])) {
-      k.column = memberNumberOf(m, keys[i]->text);
-    } else {
-      k.column = addHidden(m, keys[i]->text, MergeColumn{});
-      k.weight = weightOf(m, keys[i]->text);
-      k.collation = collationOf(m, keys[i]->text);
-    }
-    m.spec.distinctArgs.push_back(k);
-  }
+  for (std::size_t i = 0; i < keys.size(); ++i)
+    m.spec.distinctArgs.push_back(extraGroupKey(m, keys[i], desc[i]));
   if (!f.distinct) {
     SortKey bytes;
     bytes.column = c.piece;
@@ -179,10 +202,7 @@ bool Run::concatColumn(MergeBuild& m, const Function& f, MergeColumn& c) {
 // COUNT / SUM / AVG(DISTINCT x), COUNT(DISTINCT a, b): the shards group by x (a, b) as well
 // (planMerge), the merge counts or adds each value once per group. One list per query.
 bool Run::distinctColumn(MergeBuild& m, const Function& f, MergeAgg agg, MergeColumn& c) {
-  // The arguments as written, "a, b" (the shards' GROUP BY and ORDER BY take them so).
-  const std::string_view first = f.args.front()->text, last = f.args.back()->text;
-  const std::string_view arg(first.data(),
-                             static_cast<std::size_t>(last.data() + last.size() - first.data()));
+  const std::string_view arg = argumentsText(f);
   if (!m.distinctArgText.empty() && !sameText(m.distinctArgText, arg)) {
     return notSupported(
         "Aggregates of DISTINCT values of two different expressions over several "
@@ -190,18 +210,9 @@ bool Run::distinctColumn(MergeBuild& m, const Function& f, MergeAgg agg, MergeCo
   }
   if (m.distinctArgText.empty()) {
     m.distinctArgText = arg;
-    for (const Expr* x : f.args) {
-      SortKey k;
-      if (ordersByIndex(m, x)) {
-        // ENUM / SET: the shards sort by the member's number, which SUM / AVG add too.
-        k.column = memberNumberOf(m, x->text);
-      } else {
-        k.column = addHidden(m, x->text, MergeColumn{});
-        k.weight = weightOf(m, x->text);
-        k.collation = collationOf(m, x->text);
-      }
-      m.spec.distinctArgs.push_back(k);
-    }
+    // (An ENUM / SET argument: the shards sort by the member's number, which SUM / AVG add too.)
+    for (const Expr* x : f.args)
+      m.spec.distinctArgs.push_back(extraGroupKey(m, x, false));
   }
   c = MergeColumn{};
   if (agg == MergeAgg::kCount) {
@@ -229,14 +240,11 @@ bool Run::aggregateColumn(MergeBuild& m, const Function& f, ColumnRef& out, Colu
   }
   if (agg == MergeAgg::kConcat) {
     // (A merged GROUP_CONCAT has no weight: it is neither sorted nor compared.)
-    for (std::size_t i = 0; i < m.block.items.size() && !m.star; ++i) {
-      if (m.block.items[i]->expr->kind == ExprKind::kFunction &&
-          sameText(m.block.items[i]->expr->text, f.text) && m.spec.visible[i].agg == agg) {
-        out = ColumnRef{static_cast<std::uint16_t>(i), false};
-        return true;
-      }
-    }
-    return notSupported("A GROUP_CONCAT(...) inside an expression over several shards");
+    const int item = selectedCall(m, f, agg);
+    if (item < 0)
+      return notSupported("A GROUP_CONCAT(...) inside an expression over several shards");
+    out = ColumnRef{static_cast<std::uint16_t>(item), false};
+    return true;
   }
   MergeColumn distinct;
   const bool isDistinct = f.distinct && agg != MergeAgg::kMin && agg != MergeAgg::kMax;
@@ -244,16 +252,14 @@ bool Run::aggregateColumn(MergeBuild& m, const Function& f, ColumnRef& out, Colu
     if (!distinctColumn(m, f, agg, distinct)) return false;
     agg = distinct.agg;
   }
-  for (std::size_t i = 0; i < m.block.items.size() && !m.star; ++i) {
-    if (m.block.items[i]->expr->kind == ExprKind::kFunction &&
-        sameText(m.block.items[i]->expr->text, f.text) && m.spec.visible[i].agg == agg) {
-      out = ColumnRef{static_cast<std::uint16_t>(i), false};
-      if (agg == MergeAgg::kAvg) {
-        out = m.spec.visible[i].sum;
-        count = m.spec.visible[i].count;
-      }
-      return true;
+  if (const int item = selectedCall(m, f, agg); item >= 0) {
+    const auto i = static_cast<std::size_t>(item);
+    out = ColumnRef{static_cast<std::uint16_t>(i), false};
+    if (agg == MergeAgg::kAvg) {
+      out = m.spec.visible[i].sum;
+      count = m.spec.visible[i].count;
     }
+    return true;
   }
   if (isDistinct) {
     if (distinct.agg == MergeAgg::kAvg) {
