@@ -40,6 +40,10 @@ bool isMergeableAggregate(const Function& f, MergeAgg& agg) {
   } else if (iequals(n, "stddev_samp")) {
     agg = MergeAgg::kStdSamp;
     return !f.distinct && f.args.size() == 1;
+  } else if (iequals(n, "json_arrayagg")) {
+    // Unordered only: the shards' elements are not split apart again.
+    agg = MergeAgg::kConcat;
+    return !f.distinct && f.orderBy.empty() && f.limit == nullptr && f.args.size() == 1;
   } else if (iequals(n, "group_concat")) {
     // A SEPARATOR must be a string written out; DISTINCT only ordered by its values (or not at
     // all): the shards' rows arrive sorted by what they are grouped by (concatColumn()).
@@ -48,7 +52,7 @@ bool isMergeableAggregate(const Function& f, MergeAgg& agg) {
     bool orderedByValues = f.orderBy.empty() || f.orderBy.size() == f.args.size();
     for (std::size_t i = 0; i < f.orderBy.size() && orderedByValues; ++i)
       orderedByValues = sameText(f.orderBy[i]->expr->text, f.args[i]->text);
-    return !f.args.empty() && (!f.distinct || orderedByValues) &&
+    return !f.args.empty() && (!f.distinct || orderedByValues) && f.limit == nullptr &&
            (f.separator == nullptr || (sep != nullptr && sep->type == LiteralType::kString));
   } else {
     return false;
@@ -85,6 +89,7 @@ void addAggregateInputs(MergeBuild& m, const Function& f, MergeColumn& c) {
       break;
     case MergeAgg::kConcat:
       c.maxLength = addHidden(m, "@@group_concat_max_len", MergeColumn{});
+      c.jsonArray = iequals(f.name.name, "json_arrayagg");
       if (const auto* sep = f.separator == nullptr ? nullptr : f.separator->as<Literal>()) {
         m.spec.literals.emplace_back(sep->value);
         c.separator = m.spec.literals.back();

@@ -92,6 +92,8 @@ def norm(v, fold=False):
         return str(v)
     if isinstance(v, str) and fold == "set":  # GROUP_CONCAT(... SEPARATOR '|'): in any order
         return "|".join(sorted(v.split("|")))
+    if isinstance(v, str) and fold == "jset":  # JSON_ARRAYAGG of numbers: in any order
+        return "[" + ",".join(sorted(v[1:-1].split(","))) + "]"
     if isinstance(v, str):
         return (v.lower() if fold == "ci" else v).rstrip(" ") if fold else v
     if isinstance(v, bytes):
@@ -121,7 +123,7 @@ AGGS = ["COUNT(*)", "COUNT(qty)", "SUM(qty)", "MIN(qty)", "MAX(qty)", "AVG(qty)"
         "BIT_XOR(sk)", "BIT_OR(qty) & 255", "~BIT_AND(sk) >> 60", "COUNT(*) << 3 | 1",
         # the shards' strings joined: compared as multisets of their values ("set")
         "GROUP_CONCAT(qty SEPARATOR '|')", "GROUP_CONCAT(name, '=', price SEPARATOR '|')",
-        "GROUP_CONCAT(DISTINCT np SEPARATOR '|')",
+        "GROUP_CONCAT(DISTINCT np SEPARATOR '|')", "JSON_ARRAYAGG(qty)", "JSON_ARRAYAGG(price)",
         # ordered: compared exactly (no two values tie unless they print alike)
         "GROUP_CONCAT(qty ORDER BY qty DESC SEPARATOR '|')", "GROUP_CONCAT(DISTINCT st ORDER BY st)",
         "GROUP_CONCAT(np, '=', qty ORDER BY np DESC, qty SEPARATOR '|')",
@@ -130,8 +132,13 @@ AGGS = ["COUNT(*)", "COUNT(qty)", "SUM(qty)", "MIN(qty)", "MAX(qty)", "AVG(qty)"
 
 
 def unordered_concat(item):
-    """A GROUP_CONCAT without ORDER BY: one server joins the values in its reading order."""
-    return "GROUP_CONCAT" in item and "ORDER BY" not in item
+    """A GROUP_CONCAT or JSON_ARRAYAGG without ORDER BY: one server joins the values in its
+    reading order."""
+    return ("GROUP_CONCAT" in item or "JSON_ARRAYAGG" in item) and "ORDER BY" not in item
+
+
+def concat_fold(item):
+    return "jset" if "JSON_ARRAYAGG" in item else "set"
 
 
 def gen(rnd):
@@ -163,7 +170,7 @@ def gen(rnd):
             []
     if kind == "agg":
         aggs = rnd.sample(AGGS, rnd.randint(1, 5))
-        fold = [(i, "set" if "GROUP_CONCAT" in a else "ci" if "grp" in a else "pad")
+        fold = [(i, concat_fold(a) if unordered_concat(a) else "ci" if "grp" in a else "pad")
                 for i, a in enumerate(aggs) if "grp" in a or "tag" in a or unordered_concat(a)]
         return f"SELECT {', '.join(aggs)} FROM m_items{where}", True, fold
     if kind == "group":
@@ -182,7 +189,7 @@ def gen(rnd):
         aggs = rnd.sample([a for a in AGGS if "grp" not in a and "tag" not in a],
                           rnd.randint(1, 3))
         cols = keys + aggs
-        fold = [(i, "set" if "GROUP_CONCAT" in c else "ci" if c == "grp" else "pad")
+        fold = [(i, concat_fold(c) if unordered_concat(c) else "ci" if c == "grp" else "pad")
                 for i, c in enumerate(cols) if c in FOLD or unordered_concat(c)]
         having = ""
         r, k = rnd.random(), rnd.randint(0, 30)

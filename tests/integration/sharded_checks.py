@@ -279,8 +279,8 @@ def reads():
     got = q(c, "SELECT GROUP_CONCAT(DISTINCT name ORDER BY name DESC SEPARATOR '|') FROM customers")
     check("GROUP_CONCAT(DISTINCT ... ORDER BY ... DESC) over several shards merges in that order",
           got[0][0].split("|") == sorted(set(customers.values()), reverse=True), got)
-    e = err(c, "SELECT JSON_ARRAYAGG(name) FROM customers")
-    check("JSON_ARRAYAGG over several shards is refused with 1235", e is not None and e[0] == 1235,
+    e = err(c, "SELECT JSON_OBJECTAGG(id, name) FROM customers")
+    check("JSON_OBJECTAGG over several shards is refused with 1235", e is not None and e[0] == 1235,
           e)
     e = err(c, f"SELECT COUNT(*) FROM customers WHERE id = {ids[0]}")
     check("COUNT(*) narrowed to one shard by the key works", e is None, e)

@@ -399,6 +399,11 @@ void Merger::addConcat(std::size_t column, Acc& a, const MergeColumn& c, const C
   std::string& s = concat_[column];
   const Cell& part = c.piece.valid() ? row[abs(c.piece)] : row[column];
   if (part.null || (c.distinctPieces && !newDistinct)) return;
+  std::string_view text = part.view();
+  if (c.jsonArray) {  // "[1,null]": its elements
+    if (text.size() < 2) return;
+    text = text.substr(1, text.size() - 2);
+  }
   std::uint64_t times = 1;
   if (c.piece.valid() && !c.distinctPieces && c.count.valid()) {
     const std::size_t ci = abs(c.count);
@@ -408,8 +413,8 @@ void Merger::addConcat(std::size_t column, Acc& a, const MergeColumn& c, const C
                 : 0;
   }
   for (std::uint64_t k = 0; k < times && s.size() <= max; ++k) {
-    if (a.seen) s.append(c.separator);
-    s.append(part.view());
+    if (a.seen) s.append(c.jsonArray ? std::string_view(",") : c.separator);
+    s.append(text);
     a.seen = true;
   }
   if (s.size() <= max) return;

@@ -240,6 +240,7 @@ void Printer::function(const Function& f) {
     out += ' ';
     orderBy(f.orderBy);
   }
+  if (f.limit != nullptr) limit(f.limit);
   if (f.separator != nullptr) {
     out += " SEPARATOR ";
     expr(f.separator);

@@ -23,10 +23,11 @@ bool oneOf(std::string_view name, const std::array<std::string_view, N>& names) 
                      [&](std::string_view n) { return iequals(name, n); });
 }
 
-constexpr std::array<std::string_view, 17> kAggregates = {
-    "COUNT",    "SUM",     "AVG",      "MIN",           "MAX",           "BIT_AND",
-    "BIT_OR",   "BIT_XOR", "STD",      "STDDEV",        "STDDEV_POP",    "STDDEV_SAMP",
-    "VARIANCE", "VAR_POP", "VAR_SAMP", "JSON_ARRAYAGG", "JSON_OBJECTAGG"};
+// (GROUP_CONCAT and JSON_ARRAYAGG take ORDER BY and LIMIT inside: groupConcatArguments().)
+constexpr std::array<std::string_view, 16> kAggregates = {
+    "COUNT",    "SUM",     "AVG",      "MIN",           "MAX",        "BIT_AND",
+    "BIT_OR",   "BIT_XOR", "STD",      "STDDEV",        "STDDEV_POP", "STDDEV_SAMP",
+    "VARIANCE", "VAR_POP", "VAR_SAMP", "JSON_OBJECTAGG"};
 
 constexpr std::array<std::string_view, 20> kIntervalUnits = {"MICROSECOND",
                                                              "SECOND",
@@ -65,7 +66,7 @@ const Expr* Grammar::functionCall(Ident qualifier, Ident name, std::uint32_t beg
   if (builtin && oneOf(n, kAggregates)) {
     aggregate = true;
     ok = aggregateArguments(f);
-  } else if (builtin && iequals(n, "GROUP_CONCAT")) {
+  } else if (builtin && (iequals(n, "GROUP_CONCAT") || iequals(n, "JSON_ARRAYAGG"))) {
     aggregate = true;
     ok = groupConcatArguments(f);
   } else if (builtin && iequals(n, "TRIM")) {
@@ -135,7 +136,8 @@ bool Grammar::aggregateArguments(Function* f) {
   return expect(TokenKind::kRParen, "')'");
 }
 
-// GROUP_CONCAT([DISTINCT] expr, ... [ORDER BY ...] [SEPARATOR 'str'])
+// GROUP_CONCAT([DISTINCT] expr, ... [ORDER BY ...] [LIMIT ...] [SEPARATOR 'str']),
+// JSON_ARRAYAGG([DISTINCT] expr [ORDER BY ...] [LIMIT ...]) (the server refuses a SEPARATOR there)
 bool Grammar::groupConcatArguments(Function* f) {
   advance();  // (
   f->distinct = accept(Kw::kDistinct) || accept(Kw::kDistinctrow);
@@ -143,6 +145,10 @@ bool Grammar::groupConcatArguments(Function* f) {
   if (!pushExprs()) return false;
   f->args = listFinish<Expr>(mark);
   if (tok_.is(Kw::kOrder) && !orderBy(f->orderBy)) return false;
+  if (tok_.is(Kw::kLimit)) {
+    f->limit = limit();
+    if (f->limit == nullptr) return false;
+  }
   if (accept(Kw::kSeparator)) {
     f->separator = expr();
     if (f->separator == nullptr) return false;

@@ -403,6 +403,37 @@ TEST(Merger, OrderedGroupConcatJoinsPiecesInTheShardsMergedOrder) {
   EXPECT_EQ(d.rows(), (std::vector<Row>{{"1,2"}}));
 }
 
+TEST(Merger, JsonArraysJoinTheShardsElements) {
+  // SELECT JSON_ARRAYAGG(x) + hidden @@group_concat_max_len: the elements' text is cut at it (as
+  // the server: "[70,n]" at 4), then bracketed; a shard with no rows answers NULL.
+  const ColumnType text{ftype::kBlob, 0, 45, 0};
+  auto make = [&](Harness& h) {
+    h.spec.aggregate = h.spec.scalar = true;
+    h.spec.hidden = 1;
+    h.spec.visible.resize(1);
+    h.spec.visible[0].agg = MergeAgg::kConcat;
+    h.spec.visible[0].jsonArray = true;
+    h.spec.visible[0].maxLength = ColumnRef{0, true};
+    h.spec.hiddenColumns.resize(1);
+    h.init({text, kInt});
+  };
+  Harness h;
+  make(h);
+  h.add({"[70,null]", "1024"});
+  h.add({std::nullopt, "1024"});
+  h.add({"[\"a\",1.50]", "1024"});
+  EXPECT_EQ(h.rows(), (std::vector<Row>{{"[70,null,\"a\",1.50]"}}));
+  Harness cut;
+  make(cut);
+  cut.add({"[70]", "4"});
+  cut.add({"[null,3]", "4"});
+  EXPECT_EQ(cut.rows(), (std::vector<Row>{{"[70,n]"}}));
+  Harness none;
+  make(none);
+  none.add({std::nullopt, "1024"});
+  EXPECT_EQ(none.rows(), (std::vector<Row>{{std::nullopt}}));
+}
+
 TEST(Merger, AllNullSumIsNullAndCountIsZero) {
   Harness h;
   h.spec.aggregate = h.spec.scalar = true;

@@ -300,6 +300,11 @@ TEST(SqlExpr, AggregatesAreFlagged) {
 TEST(SqlExpr, GroupConcat) {
   EXPECT_EQ(e("GROUP_CONCAT(DISTINCT name ORDER BY name DESC, id SEPARATOR '; ')"),
             "GROUP_CONCAT(DISTINCT name (ORDER (DESC name) id) SEPARATOR '; ')");
+  // MariaDB takes a LIMIT inside both, and ORDER BY / DISTINCT inside JSON_ARRAYAGG.
+  EXPECT_EQ(e("GROUP_CONCAT(qty ORDER BY qty LIMIT 1, 2)"),
+            "GROUP_CONCAT(qty (ORDER qty) (LIMIT 2 OFFSET 1))");
+  EXPECT_EQ(e("JSON_ARRAYAGG(DISTINCT qty ORDER BY qty DESC LIMIT 3)"),
+            "JSON_ARRAYAGG(DISTINCT qty (ORDER (DESC qty)) (LIMIT 3))");
 }
 
 TEST(SqlExpr, FunctionsWithKeywordArguments) {

@@ -73,6 +73,9 @@ struct MergeColumn {
   ColumnRef maxLength;  // kConcat: @@group_concat_max_len
   ColumnRef piece;      // kConcat with DISTINCT / ORDER BY: CAST(CONCAT(x ...) AS BINARY)
   bool distinctPieces = false;       // kConcat: GROUP_CONCAT(DISTINCT ...)
+  // kConcat of JSON_ARRAYAGG(x): the shards' arrays without their brackets joined by ',', cut at
+  // group_concat_max_len as the server cuts the elements' text, then bracketed again.
+  bool jsonArray = false;
   std::string_view separator = ",";  // kConcat (a view into MergeSpec::literals)
   std::uint16_t program = 0;         // kExpr
 };

@@ -236,6 +236,8 @@ struct OrderItem {
 };
 using OrderList = List<OrderItem>;
 
+struct Limit;
+
 struct Function : Expr {
   static constexpr ExprKind kKind = ExprKind::kFunction;
   Function() : Expr(kKind) {}
@@ -250,6 +252,7 @@ struct Function : Expr {
   std::string_view modifier;
   OrderList orderBy;                // GROUP_CONCAT(... ORDER BY ...)
   const Expr* separator = nullptr;  // GROUP_CONCAT(... SEPARATOR ',')
+  const Limit* limit = nullptr;     // GROUP_CONCAT / JSON_ARRAYAGG(... LIMIT n)
   std::string_view over;            // window: "w" or "(PARTITION BY ...)" as written; empty if none
 };
 
