@@ -72,7 +72,7 @@ struct MergeColumn {
   ColumnRef var;        // the variances: VAR_POP(x) of the shard's rows
   ColumnRef maxLength;  // kConcat: @@group_concat_max_len
   ColumnRef piece;      // kConcat with DISTINCT / ORDER BY: CAST(CONCAT(x ...) AS BINARY)
-  bool distinctPieces = false;       // kConcat: GROUP_CONCAT(DISTINCT ...)
+  bool distinctPieces = false;  // kConcat: GROUP_CONCAT(DISTINCT ...)
   // kConcat of JSON_ARRAYAGG(x): the shards' arrays without their brackets joined by ',', cut at
   // group_concat_max_len as the server cuts the elements' text, then bracketed again.
   bool jsonArray = false;
