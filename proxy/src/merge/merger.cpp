@@ -262,18 +262,7 @@ void Merger::accumulate(const Cell* row) {
       }
       case MergeAgg::kSum: {
         Number n = numberOf(types_[i], binary_, row[i]);
-        if (n.kind == Number::Kind::kNull) break;
-        if (n.kind == Number::Kind::kExact && !types_[i].isFloating()) {
-          auto s = a.seen ? merge::add(a.exact, n.exact) : std::optional<Decimal>(n.exact);
-          if (!s) {
-            a.overflow = true;
-          } else {
-            a.exact = *s;
-          }
-        } else {
-          a.dbl += n.kind == Number::Kind::kExact ? n.exact.toDouble() : n.dbl;
-        }
-        a.seen = true;
+        if (n.kind != Number::Kind::kNull) addToSum(a, n, types_[i].isFloating());
         break;
       }
       case MergeAgg::kCountDistinct:
@@ -282,18 +271,7 @@ void Merger::accumulate(const Cell* row) {
       case MergeAgg::kSumDistinct: {
         if (!newDistinct) break;
         const std::size_t x = abs(dks.front().column);
-        Number n = numberOf(types_[x], binary_, row[x]);
-        if (n.kind == Number::Kind::kExact && !types_[i].isFloating()) {
-          auto sum = a.seen ? merge::add(a.exact, n.exact) : std::optional<Decimal>(n.exact);
-          if (!sum) {
-            a.overflow = true;
-          } else {
-            a.exact = *sum;
-          }
-        } else {
-          a.dbl += toDouble(n);
-        }
-        a.seen = true;
+        addToSum(a, numberOf(types_[x], binary_, row[x]), types_[i].isFloating());
         break;
       }
       case MergeAgg::kBitAnd:
@@ -356,6 +334,22 @@ void Merger::accumulate(const Cell* row) {
         break;
     }
   }
+}
+
+// A value added to a SUM: exactly (DECIMAL, to 38 digits: past them `overflow`), or as a double
+// where the sum's column is one.
+void Merger::addToSum(Acc& a, const Number& n, bool floating) {
+  if (n.kind == Number::Kind::kExact && !floating) {
+    auto s = a.seen ? merge::add(a.exact, n.exact) : std::optional<Decimal>(n.exact);
+    if (!s) {
+      a.overflow = true;
+    } else {
+      a.exact = *s;
+    }
+  } else {
+    a.dbl += toDouble(n);
+  }
+  a.seen = true;
 }
 
 // A shard's partial moments of x (COUNT, SUM, VAR_POP over its rows of the group) added to the

@@ -115,6 +115,7 @@ class Merger {
   bool sameGroup(const Cell* row);
   void startGroup(const Cell* row);
   void accumulate(const Cell* row);
+  static void addToSum(Acc& a, const Number& n, bool floating);
   void addMoments(Acc& a, const router::MergeColumn& c, const Cell* row) const;
   void addConcat(std::size_t column, Acc& a, const router::MergeColumn& c, const Cell* row,
                  bool newDistinct);
