@@ -260,38 +260,32 @@ bool ColumnType::isCollatedString() const {
   }
 }
 
-bool decodeTextRow(protocol::ByteView payload, std::span<Cell> out) {
-  std::size_t pos = 0;
-  const std::size_t n = payload.size();
-  for (Cell& c : out) {
-    if (pos >= n) return false;
-    std::uint8_t b = payload[pos];
-    if (b == 0xfb) {
-      c = Cell{};
-      ++pos;
-      continue;
-    }
-    std::uint64_t len;
-    if (b < 0xfb) {
-      len = b;
-      pos += 1;
-    } else if (b == 0xfc && pos + 3 <= n) {
-      len = readLe<std::uint64_t>(&payload[pos + 1], 2);
-      pos += 3;
-    } else if (b == 0xfd && pos + 4 <= n) {
-      len = readLe<std::uint64_t>(&payload[pos + 1], 3);
-      pos += 4;
-    } else if (b == 0xfe && pos + 9 <= n) {
-      len = readLe<std::uint64_t>(&payload[pos + 1], 8);
-      pos += 9;
-    } else {
-      return false;
-    }
-    if (len > n - pos) return false;
-    c = Cell{payload.data() + pos, static_cast<std::uint32_t>(len), false};
-    pos += len;
+bool decodeLongTextCell(const std::uint8_t*& pos, const std::uint8_t* end, Cell& out) {
+  const std::size_t left = static_cast<std::size_t>(end - pos);
+  const std::uint8_t b = *pos;
+  if (b == 0xfb) {
+    out = Cell{};
+    ++pos;
+    return true;
   }
-  return pos == n;
+  std::uint64_t length;
+  std::size_t header;
+  if (b == 0xfc && left >= 3) {
+    length = readLe<std::uint64_t>(pos + 1, 2);
+    header = 3;
+  } else if (b == 0xfd && left >= 4) {
+    length = readLe<std::uint64_t>(pos + 1, 3);
+    header = 4;
+  } else if (b == 0xfe && left >= 9) {
+    length = readLe<std::uint64_t>(pos + 1, 8);
+    header = 9;
+  } else {
+    return false;
+  }
+  if (length > left - header) return false;
+  out = Cell{pos + header, static_cast<std::uint32_t>(length), false};
+  pos += header + length;
+  return true;
 }
 
 bool decodeBinaryRow(protocol::ByteView payload, std::span<const ColumnType> types,

@@ -75,6 +75,9 @@ Status Merger::init(const router::MergeSpec& spec, std::vector<ColumnType> types
     distinctAdjacent_ = ordered;
   }
   havePrevKey_ = false;
+  rawRows_ = !spec.aggregate && !spec.distinct && spec.hidden == 0;
+  offset_ = spec.offset;
+  limit_ = spec.limit.value_or(~std::uint64_t{0});
   collated_.assign(n, 0);
   for (std::size_t i = 0; i < n; ++i)
     collated_[i] = types_[i].isCollatedString() ? 1 : 0;
@@ -132,10 +135,6 @@ Status Merger::init(const router::MergeSpec& spec, std::vector<ColumnType> types
 const MergeColumn& Merger::col(std::size_t i) const {
   if (i >= visible_) return spec_->hiddenColumns[i - visible_];
   return i < spec_->visible.size() ? spec_->visible[i] : kAnyColumn;
-}
-
-bool Merger::decode(protocol::ByteView payload, std::span<Cell> cells) const {
-  return binary_ ? decodeBinaryRow(payload, types_, cells) : decodeTextRow(payload, cells);
 }
 
 void Merger::fail(std::uint16_t code, std::string_view state, std::string message) {

@@ -61,7 +61,25 @@ struct Cell {
 
 // Decodes `payload` into `out` (one cell per column). Text rows: `types` may be empty. Binary
 // rows need the types (fixed widths). False on a malformed row.
-bool decodeTextRow(protocol::ByteView payload, std::span<Cell> out);
+// (Inline: once per merged row. A cell of 251 bytes or more, or NULL, takes decodeLongTextCell.)
+bool decodeLongTextCell(const std::uint8_t*& pos, const std::uint8_t* end, Cell& out);
+inline bool decodeTextRow(protocol::ByteView payload, std::span<Cell> out) {
+  const std::uint8_t* pos = payload.data();
+  const std::uint8_t* const end = pos + payload.size();
+  for (Cell& c : out) {
+    if (pos == end) return false;
+    const std::uint32_t length = *pos;
+    if (length < 0xfb) {
+      ++pos;
+      if (length > static_cast<std::size_t>(end - pos)) return false;
+      c = Cell{pos, length, false};
+      pos += length;
+    } else if (!decodeLongTextCell(pos, end, c)) {
+      return false;
+    }
+  }
+  return pos == end;
+}
 bool decodeBinaryRow(protocol::ByteView payload, std::span<const ColumnType> types,
                      std::span<Cell> out);
 

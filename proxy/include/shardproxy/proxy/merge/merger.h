@@ -34,7 +34,9 @@ class Merger {
   bool ordered() const { return !spec_->streamOrder.empty(); }
 
   // Decodes a shard row into `cells` (columns() of them).
-  bool decode(protocol::ByteView payload, std::span<Cell> cells) const;
+  bool decode(protocol::ByteView payload, std::span<Cell> cells) const {
+    return binary_ ? decodeBinaryRow(payload, types_, cells) : decodeTextRow(payload, cells);
+  }
 
   // The k-way merge order of two decoded rows (<0: a first). Errors are latched in error().
   int compareStream(const Cell* a, const Cell* b);
@@ -61,6 +63,21 @@ class Merger {
   // row passed on unchanged is then copied in one piece.
   bool add(const Cell* row, protocol::ByteView payload, protocol::Bytes& out, std::uint8_t& seq,
            protocol::ByteView raw = {});
+  // add() of a row passed on as its shard framed it (`raw`: its whole packet), inline: the rows
+  // of a plain ORDER BY (no aggregate, DISTINCT or hidden column) once the OFFSET is skipped, most
+  // of the rows a merge sees. False when this row is not such a row (call add() instead, which
+  // also tells when the LIMIT was reached); after a true, done() does.
+  bool addRaw(protocol::ByteView raw, protocol::Bytes& out, std::uint8_t& seq) {
+    if (!rawRows_ || raw.empty() || skipped_ < offset_ || emitted_ >= limit_ || error_) {
+      return false;
+    }
+    out.insert(out.end(), raw.begin(), raw.end());
+    out[out.size() - raw.size() + 3] = seq++;
+    ++emitted_;
+    return true;
+  }
+  // Nothing more can be emitted: the LIMIT was reached, or an error latched.
+  bool done() const { return emitted_ >= limit_ || error_.has_value(); }
   // After the last row: the last group, the buffered groups in their order.
   void finish(protocol::Bytes& out, std::uint8_t& seq);
   // Rows buffered or remembered for the query's sets (DISTINCT, sorted groups).
@@ -175,6 +192,11 @@ class Merger {
   bool havePrevKey_ = false;
   std::string prevKey_;
   std::uint64_t skipped_ = 0;  // OFFSET rows skipped so far
+  // addRaw()'s: rows pass unchanged (no aggregate, DISTINCT, hidden column); the spec's OFFSET and
+  // LIMIT (no LIMIT: the largest count).
+  bool rawRows_ = false;
+  std::uint64_t offset_ = 0;
+  std::uint64_t limit_ = ~std::uint64_t{0};
   std::uint64_t emitted_ = 0;
 };
 
