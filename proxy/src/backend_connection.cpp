@@ -365,7 +365,7 @@ void BackendConnection::captureRow(CommandOutput::Capture& c, const Packet& pkt,
   if (index < firstRow) {
     // A column definition (the EOF after them, without DEPRECATE_EOF, is skipped). Later answers
     // (other shards) have the same columns: the first answer's are kept.
-    if (auto def = protocol::decodeColumnDefinition(pkt.payload)) {
+    if (auto def = protocol::decodeColumnDefinition(pkt.payload, extendedMetadata())) {
       if (c.defsSeen++ >= c.columns.size()) {
         c.columns.emplace_back(def->type, def->charset);
         c.definitions.emplace_back(protocol::asString(pkt.payload));
@@ -424,7 +424,7 @@ asio::awaitable<Status> BackendConnection::streamRows(RowStream& stream,
     }
     if (stream.defsLeft > 0) {
       --stream.defsLeft;
-      if (auto def = protocol::decodeColumnDefinition(p)) {
+      if (auto def = protocol::decodeColumnDefinition(p, extendedMetadata())) {
         if (rows.defsSeen++ >= rows.columns.size()) {
           rows.columns.emplace_back(def->type, def->charset);
           rows.definitions.emplace_back(protocol::asString(p));

@@ -294,7 +294,8 @@ asio::awaitable<MergeResult> relayMergeSpec(std::span<BackendConnection* const> 
         break;
       }
       if (keep && c < n) {
-        auto d = protocol::decodeColumnDefinition(def->payload);
+        auto d = protocol::decodeColumnDefinition(
+            def->payload, (s.caps & protocol::cap::kMariadbExtendedMetadata) != 0);
         if (!d) {
           m.lost(i, MergeResult::Outcome::kBackendProtocol);
           break;

@@ -28,7 +28,7 @@ void encodeResultSet(const TextResultSet& rs, std::uint32_t caps, std::uint16_t 
       def.type = 0x08;   // MYSQL_TYPE_LONGLONG
       def.flags = 0x81;  // NOT_NULL | BINARY
     }
-    protocol::encode(def, out);
+    protocol::encode(def, out, (caps & protocol::cap::kMariadbExtendedMetadata) != 0);
     protocol::endPacket(out, start, seq);
   }
   if (!deprecateEof) {

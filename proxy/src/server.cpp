@@ -30,7 +30,8 @@ constexpr std::uint32_t kAdvertisedCaps =
     cap::kLocalFiles | cap::kIgnoreSpace | cap::kProtocol41 | cap::kInteractive | cap::kSsl |
     cap::kIgnoreSigpipe | cap::kTransactions | cap::kSecureConnection | cap::kMultiStatements |
     cap::kMultiResults | cap::kPsMultiResults | cap::kPluginAuth | cap::kConnectAttrs |
-    cap::kPluginAuthLenencData | cap::kSessionTrack | cap::kDeprecateEof;
+    cap::kPluginAuthLenencData | cap::kSessionTrack | cap::kDeprecateEof |
+    cap::kMariadbExtendedMetadata;
 
 using ReusePort = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
 
@@ -365,7 +366,9 @@ Status Server::prepare() {
 
   auto& admin = shared_.adminIdentity;
   admin.version = "8.0.36-shardproxy-admin";
-  admin.capabilities = kAdvertisedCaps & ~cap::kSessionTrack & ~cap::kLocalFiles;
+  // (Not MariaDB's extended metadata: the admin port presents itself as MySQL.)
+  admin.capabilities =
+      kAdvertisedCaps & ~cap::kSessionTrack & ~cap::kLocalFiles & ~cap::kMariadbExtendedMetadata;
   admin.authPlugin = protocol::kNativePasswordPlugin;
   admin.tls = shared_.tls.get();
   admin.cache = &shared_.adminFastAuth;

@@ -37,6 +37,28 @@ void endPacket(Bytes& out, std::size_t start, std::uint8_t& seq) {
   }
 }
 
+namespace {
+
+// The handshake's capabilities as the wire carries them: cap::kMariadbExtendedMetadata is bit 3
+// of the extended capabilities, which a peer reads only with CLIENT_MYSQL (bit 0) clear, as a
+// MariaDB server sends them.
+std::uint32_t wireCapabilities(std::uint32_t caps) {
+  if (caps & cap::kMariadbExtendedMetadata) caps &= ~cap::kLongPassword;
+  return caps & ~cap::kMariadbExtendedMetadata;
+}
+std::uint32_t extendedCapabilities(std::uint32_t caps) {
+  return (caps & cap::kMariadbExtendedMetadata) ? cap::kWireExtendedMetadata : 0;
+}
+std::uint32_t fromWire(std::uint32_t caps, std::uint32_t extended) {
+  caps &= ~cap::kMariadbExtendedMetadata;
+  if (!(caps & cap::kLongPassword) && (extended & cap::kWireExtendedMetadata)) {
+    caps |= cap::kMariadbExtendedMetadata;
+  }
+  return caps;
+}
+
+}  // namespace
+
 void encode(const HandshakeV10& m, Bytes& out) {
   ByteWriter w(out);
   w.u8(10);
@@ -47,12 +69,14 @@ void encode(const HandshakeV10& m, Bytes& out) {
   w.str(part1);
   w.zeros(8 - part1.size());
   w.u8(0);
-  w.u16(static_cast<std::uint16_t>(m.capabilities & 0xffff));
+  const std::uint32_t caps = wireCapabilities(m.capabilities);
+  w.u16(static_cast<std::uint16_t>(caps & 0xffff));
   w.u8(m.charset);
   w.u16(m.statusFlags);
-  w.u16(static_cast<std::uint16_t>(m.capabilities >> 16));
+  w.u16(static_cast<std::uint16_t>(caps >> 16));
   w.u8((m.capabilities & cap::kPluginAuth) ? static_cast<std::uint8_t>(data.size() + 1) : 0);
-  w.zeros(10);
+  w.zeros(6);
+  w.u32(extendedCapabilities(m.capabilities));
   if (m.capabilities & cap::kSecureConnection) {
     std::string_view part2 = data.size() > 8 ? data.substr(8) : std::string_view{};
     w.str(part2);
@@ -79,7 +103,8 @@ std::optional<HandshakeV10> decodeHandshakeV10(ByteView payload) {
   m.statusFlags = r.u16();
   m.capabilities |= static_cast<std::uint32_t>(r.u16()) << 16;
   std::uint8_t authLen = r.u8();
-  r.skip(10);
+  r.skip(6);
+  m.capabilities = fromWire(m.capabilities, r.u32());
   if (m.capabilities & cap::kSecureConnection) {
     std::size_t len2 = std::max<int>(13, static_cast<int>(authLen) - 8);
     std::string_view part2 = r.str(std::min(len2, r.remaining()));
@@ -94,10 +119,11 @@ std::optional<HandshakeV10> decodeHandshakeV10(ByteView payload) {
 
 void encode(const HandshakeResponse41& m, Bytes& out) {
   ByteWriter w(out);
-  w.u32(m.capabilities);
+  w.u32(wireCapabilities(m.capabilities));
   w.u32(m.maxPacketSize);
   w.u8(m.charset);
-  w.zeros(23);
+  w.zeros(19);
+  w.u32(extendedCapabilities(m.capabilities));
   w.nulStr(m.username);
   if (m.capabilities & cap::kPluginAuthLenencData) {
     w.lenencStr(m.authResponse);
@@ -131,10 +157,11 @@ bool isSslRequest(ByteView payload) {
 void encodeSslRequest(std::uint32_t capabilities, std::uint32_t maxPacket, std::uint8_t charset,
                       Bytes& out) {
   ByteWriter w(out);
-  w.u32(capabilities | cap::kSsl);
+  w.u32(wireCapabilities(capabilities | cap::kSsl));
   w.u32(maxPacket);
   w.u8(charset);
-  w.zeros(23);
+  w.zeros(19);
+  w.u32(extendedCapabilities(capabilities));
 }
 
 std::optional<HandshakeResponse41> decodeHandshakeResponse41(ByteView payload) {
@@ -143,7 +170,8 @@ std::optional<HandshakeResponse41> decodeHandshakeResponse41(ByteView payload) {
   m.capabilities = r.u32();
   m.maxPacketSize = r.u32();
   m.charset = r.u8();
-  r.skip(23);
+  r.skip(19);
+  m.capabilities = fromWire(m.capabilities, r.u32());
   if (r.failed() || !(m.capabilities & cap::kProtocol41)) return std::nullopt;
   m.username = r.nulTerminated();
   if (m.capabilities & cap::kPluginAuthLenencData) {
@@ -296,7 +324,7 @@ std::optional<std::uint16_t> terminatorStatus(ByteView payload, std::uint32_t ca
   return flags;
 }
 
-void encode(const ColumnDefinition& m, Bytes& out) {
+void encode(const ColumnDefinition& m, Bytes& out, bool extended) {
   ByteWriter w(out);
   w.lenencStr(m.catalog);
   w.lenencStr(m.schema);
@@ -304,6 +332,7 @@ void encode(const ColumnDefinition& m, Bytes& out) {
   w.lenencStr(m.orgTable);
   w.lenencStr(m.name);
   w.lenencStr(m.orgName);
+  if (extended) w.lenencStr(m.extendedMetadata);
   w.lenenc(0x0c);
   w.u16(m.charset);
   w.u32(m.columnLength);
@@ -313,7 +342,7 @@ void encode(const ColumnDefinition& m, Bytes& out) {
   w.zeros(2);
 }
 
-std::optional<ColumnDefinition> decodeColumnDefinition(ByteView payload) {
+std::optional<ColumnDefinition> decodeColumnDefinition(ByteView payload, bool extended) {
   ByteReader r(payload);
   ColumnDefinition m;
   m.catalog = r.lenencStr();
@@ -322,6 +351,7 @@ std::optional<ColumnDefinition> decodeColumnDefinition(ByteView payload) {
   m.orgTable = r.lenencStr();
   m.name = r.lenencStr();
   m.orgName = r.lenencStr();
+  if (extended) m.extendedMetadata = r.lenencStr();
   auto fixedLen = r.lenenc();
   if (!fixedLen || *fixedLen < 0x0a) return std::nullopt;
   m.charset = r.u16();

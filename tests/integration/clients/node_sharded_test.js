@@ -39,6 +39,23 @@ async function main() {
   check(inRows.length === ids.length, `IN list: ${inRows.length} rows, want ${ids.length}`);
   const [psIn] = await conn.execute('SELECT id FROM customers WHERE id IN (?, ?, ?)', ids.slice(0, 3));
   check(psIn.length === 3, `prepared IN list: ${psIn.length} rows`);
+  // MariaDB's extended column metadata (MARIADB_CLIENT_EXTENDED_METADATA, which mysql2 asks a
+  // MariaDB server for): a JSON value arrives parsed, as from the server itself, from one shard
+  // (query and execute), merged from several, and beside the proxy's own answers (FOUND_ROWS(),
+  // EXPLAIN ROUTE), whose column definitions then carry the (empty) block too.
+  for (const run of [(sql, args) => conn.query(sql, args), (sql, args) => conn.execute(sql, args)]) {
+    const [one, oneFields] = await run("SELECT JSON_OBJECT('id', id) AS j FROM customers WHERE id = ?", [ids[0]]);
+    check(oneFields[0].extendedFormat === 'json' && typeof one[0].j === 'object' && one[0].j.id === ids[0],
+      `JSON from one shard: ${JSON.stringify(one)} (format ${oneFields[0].extendedFormat})`);
+    const [merged] = await run(
+      `SELECT SQL_CALC_FOUND_ROWS id, JSON_ARRAY(id, name) AS j FROM customers WHERE id IN (${ids.join(',')}) ORDER BY id DESC LIMIT 3`);
+    check(merged.length === 3 && Array.isArray(merged[0].j) && merged[0].j[0] === ids[ids.length - 1] &&
+      merged[0].j[1] === `node-${ids[ids.length - 1]}`, `JSON merged from the shards: ${JSON.stringify(merged)}`);
+    const [found] = await run('SELECT FOUND_ROWS() AS n');
+    check(String(found[0].n) === String(ids.length), `FOUND_ROWS() after the merge: ${JSON.stringify(found)}`);
+  }
+  const [route] = await conn.query(`EXPLAIN ROUTE SELECT id FROM customers WHERE id = ${ids[0]}`);
+  check(route.length === 1 && route[0].shard.startsWith('shop/'), `EXPLAIN ROUTE: ${JSON.stringify(route)}`);
   // A multi-row INSERT split per shard, then UPDATE by key and DELETE by key via execute().
   const more = ids.map((id) => id + 1000);
   await conn.query(`INSERT INTO customers (id, name) VALUES ${more.map((id) => `(${id}, 'bulk')`).join(', ')}`);

@@ -209,6 +209,89 @@ TEST(ColumnDefinitionCodec, RoundTrips) {
   }
 }
 
+// MariaDB's extended metadata capability travels in the handshakes' filler (bit 3 of the
+// extended capabilities), read only with CLIENT_MYSQL (bit 0) clear; inside the proxy it is bit 31.
+TEST(ExtendedMetadata, TravelsInTheGreetingsFillerWithClientMysqlClear) {
+  HandshakeV10 h = sampleHandshake();
+  h.capabilities |= cap::kMariadbExtendedMetadata;
+  Bytes out;
+  encode(h, out);
+  // 10, version NUL, id, scramble part 1, 0, caps low, charset, status, caps high, length, filler
+  const std::size_t caps = 1 + h.serverVersion.size() + 1 + 4 + 8 + 1;
+  EXPECT_EQ(out[caps] & 1, 0) << "CLIENT_MYSQL must be clear for a peer to read the extension";
+  EXPECT_EQ(out[caps + 6] & 0x80, 0) << "bit 31 is internal";
+  const std::size_t extended = caps + 2 + 1 + 2 + 2 + 1 + 6;
+  EXPECT_EQ(out[extended], cap::kWireExtendedMetadata);
+  auto d = decodeHandshakeV10(out);
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->capabilities, h.capabilities & ~cap::kLongPassword);
+  EXPECT_EQ(d->authPluginData, h.authPluginData);
+  EXPECT_EQ(d->authPluginName, h.authPluginName);
+}
+
+TEST(ExtendedMetadata, IsReadFromAResponseOnlyWithoutClientMysql) {
+  HandshakeResponse41 r = sampleResponse(cap::kConnectWithDb | cap::kMariadbExtendedMetadata);
+  Bytes out;
+  encode(r, out);
+  EXPECT_EQ(out[0] & 1, 0);
+  EXPECT_EQ(out[3] & 0x80, 0);
+  EXPECT_EQ(out[4 + 4 + 1 + 19], cap::kWireExtendedMetadata);
+  auto d = decodeHandshakeResponse41(out);
+  ASSERT_TRUE(d);
+  EXPECT_TRUE(d->capabilities & cap::kMariadbExtendedMetadata);
+  EXPECT_EQ(d->database, "shop");
+  // A MySQL client sets CLIENT_MYSQL: its filler is not MariaDB's extension, whatever it holds.
+  out[0] |= 1;
+  d = decodeHandshakeResponse41(out);
+  ASSERT_TRUE(d);
+  EXPECT_FALSE(d->capabilities & cap::kMariadbExtendedMetadata);
+  // Bit 31 on the wire (CLIENT_REMEMBER_OPTIONS) is not the extension either.
+  out[0] &= ~1;
+  out[4 + 4 + 1 + 19] = 0;
+  out[3] |= 0x80;
+  d = decodeHandshakeResponse41(out);
+  ASSERT_TRUE(d);
+  EXPECT_FALSE(d->capabilities & cap::kMariadbExtendedMetadata);
+  // The SSL request carries the same 32 bytes.
+  Bytes ssl;
+  encodeSslRequest(r.capabilities, r.maxPacketSize, r.charset, ssl);
+  ASSERT_EQ(ssl.size(), 32u);
+  EXPECT_TRUE(isSslRequest(ssl));
+  EXPECT_EQ(ssl[28], cap::kWireExtendedMetadata);
+  EXPECT_EQ(ssl[0] & 1, 0);
+}
+
+TEST(ExtendedMetadata, ColumnDefinitionsCarryTheBlockWhenNegotiated) {
+  ColumnDefinition c;
+  c.schema = "shop";
+  c.table = "o";
+  c.orgTable = "orders";
+  c.name = "doc";
+  c.orgName = "doc";
+  c.type = 0xfc;  // a JSON column is a LONGTEXT with format 'json'
+  c.extendedMetadata = std::string_view("\x01\x04json", 6);
+  Bytes out;
+  encode(c, out, true);
+  auto d = decodeColumnDefinition(out, true);
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->extendedMetadata, c.extendedMetadata);
+  EXPECT_EQ(d->type, 0xfc);
+  EXPECT_EQ(d->orgName, "doc");
+  // Not negotiated: no block, and a block-less definition read as one with a block fails.
+  Bytes plain;
+  encode(c, plain, false);
+  EXPECT_EQ(out.size(), plain.size() + 7);
+  d = decodeColumnDefinition(plain, false);
+  ASSERT_TRUE(d);
+  EXPECT_TRUE(d->extendedMetadata.empty());
+  EXPECT_FALSE(decodeColumnDefinition(plain, true).has_value());
+  // Negotiated, a column without extended information carries an empty block.
+  c.extendedMetadata = {};
+  Bytes empty;
+  encode(c, empty, true);
+  EXPECT_EQ(empty.size(), plain.size() + 1);
+}
+
 TEST(StmtPrepareOkCodec, RoundTrips) {
   Bytes out;
   encode(StmtPrepareOk{77, 3, 2, 1}, out);

@@ -26,7 +26,7 @@ inline constexpr std::uint32_t kSessionCapabilities =
     protocol::cap::kFoundRows | protocol::cap::kIgnoreSpace | protocol::cap::kLocalFiles |
     protocol::cap::kMultiStatements | protocol::cap::kMultiResults |
     protocol::cap::kPsMultiResults | protocol::cap::kSessionTrack | protocol::cap::kDeprecateEof |
-    protocol::cap::kInteractive;
+    protocol::cap::kInteractive | protocol::cap::kMariadbExtendedMetadata;
 
 struct BackendLogin {
   std::string user;
@@ -52,6 +52,8 @@ class BackendConnection {
   // non-blocking peek, no round trip. Only meaningful between commands.
   bool peerClosed();
   std::uint32_t capabilities() const { return caps_; }
+  // Column definitions carry MariaDB's extended metadata block (protocol::ColumnDefinition).
+  bool extendedMetadata() const { return (caps_ & protocol::cap::kMariadbExtendedMetadata) != 0; }
   const std::string& address() const { return address_; }
   const std::string& serverVersion() const { return serverVersion_; }
   std::uint32_t threadId() const { return threadId_; }

@@ -35,6 +35,15 @@ inline constexpr std::uint32_t kSessionTrack = 1U << 23;
 inline constexpr std::uint32_t kDeprecateEof = 1U << 24;
 inline constexpr std::uint32_t kOptionalResultsetMetadata = 1U << 25;
 inline constexpr std::uint32_t kQueryAttributes = 1U << 27;
+// MariaDB's MARIADB_CLIENT_EXTENDED_METADATA (bit 35 of its 64-bit capabilities: bit 3 of the
+// extended capabilities a MariaDB greeting and handshake response carry in their filler bytes,
+// read only when CLIENT_MYSQL, bit 0, is clear). Every column definition then carries a block of
+// extended type information (a JSON column's format 'json', a UUID's type name). Kept here in
+// bit 31 (CLIENT_REMEMBER_OPTIONS, which never goes on the wire): the handshake codec translates
+// it to and from the wire (messages.cpp), so one 32-bit word carries a connection's capabilities.
+inline constexpr std::uint32_t kMariadbExtendedMetadata = 1U << 31;
+// The bit in the wire's 32-bit extended (MariaDB) capabilities.
+inline constexpr std::uint32_t kWireExtendedMetadata = 1U << 3;
 }  // namespace cap
 
 namespace status {

@@ -136,9 +136,14 @@ struct ColumnDefinition {
   std::uint8_t type = 0xfd;  // MYSQL_TYPE_VAR_STRING
   std::uint16_t flags = 0;
   std::uint8_t decimals = 0;
+  // MariaDB's extended type information (cap::kMariadbExtendedMetadata): pairs of a kind byte
+  // (0: data type name, 1: format name) and a length-encoded string, e.g. 01 04 'json'.
+  std::string_view extendedMetadata;
 };
-void encode(const ColumnDefinition& m, Bytes& out);
-std::optional<ColumnDefinition> decodeColumnDefinition(ByteView payload);
+// `extended`: the connection negotiated cap::kMariadbExtendedMetadata, and every definition
+// carries the block (empty for most columns).
+void encode(const ColumnDefinition& m, Bytes& out, bool extended = false);
+std::optional<ColumnDefinition> decodeColumnDefinition(ByteView payload, bool extended = false);
 
 // --- COM_STMT_PREPARE_OK -----------------------------------------------------------------------
 struct StmtPrepareOk {
