@@ -103,14 +103,15 @@ std::uint16_t ClientSession::statusFlags() const {
 }
 
 asio::awaitable<bool> ClientSession::sendOk(std::uint8_t seq, std::uint16_t extraStatus,
-                                            std::uint16_t warnings) {
+                                            std::uint16_t warnings, std::string_view info) {
   auto& out = client_.out();
   std::size_t start = protocol::beginPacket(out);
   protocol::OkPacket ok;
   ok.statusFlags = static_cast<std::uint16_t>(statusFlags() | extraStatus);
   ok.warnings = warnings;
+  ok.info = info;  // (length-encoded, with or without session tracking)
   protocol::encode(ok, caps_ & ~cap::kSessionTrack, out);
-  if (caps_ & cap::kSessionTrack) protocol::ByteWriter(out).u8(0);  // empty info string
+  if ((caps_ & cap::kSessionTrack) && info.empty()) protocol::ByteWriter(out).u8(0);
   protocol::endPacket(out, start, seq);
   co_return !(co_await client_.flush());
 }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "shardproxy/proxy/merge_relay.h"
 #include "shardproxy/proxy/protocol/constants.h"
 #include "shardproxy/proxy/protocol/messages.h"
 
@@ -79,11 +80,19 @@ asio::awaitable<RelayResult> relayResponse(BackendConnection& backend, Channel& 
           auto ok =
               protocol::decodeOk(protocol::ByteView(payload, hdr.length), backend.capabilities());
           if (ok) result.insertId = ok->lastInsertId;
-          if (ok && options.insertId != 0 && pos == bc.head() &&
+          const bool addInfo =
+              ok && ok->info.empty() && options.insertInfo != router::Plan::InsertKind::kNone;
+          if (ok && (options.insertId != 0 || addInfo) && pos == bc.head() &&
               step == ResponseScanner::Step::kDone) {
-            // Generated keys: the insert id is the proxy's, not the backend's. The OK is the
-            // whole response: re-encoded into the client's buffer instead of relayed.
-            ok->lastInsertId = options.insertId;
+            // Generated keys: the insert id is the proxy's, not the backend's; an INSERT ...
+            // SELECT's one row: the statement's info line. The OK is the whole response:
+            // re-encoded into the client's buffer instead of relayed.
+            if (options.insertId != 0) ok->lastInsertId = options.insertId;
+            std::string info;
+            if (addInfo) {
+              info = insertPartInfo(options.insertInfo, ok->affectedRows, ok->warnings);
+              ok->info = info;
+            }
             auto& out = client.out();
             std::uint8_t s = hdr.seq;
             std::size_t start = protocol::beginPacket(out);

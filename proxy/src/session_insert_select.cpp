@@ -136,8 +136,8 @@ asio::awaitable<bool> ClientSession::onInsertSelect(const router::Plan::InsertSe
   }
   const std::size_t width = rows.columns.size();
   if (width == 0 || rows.values.empty()) {
-    // MySQL's answer to an INSERT ... SELECT that selected nothing.
-    co_return co_await sendOk(seq);
+    // The server's answer to an INSERT ... SELECT that selected nothing.
+    co_return co_await sendOk(seq, 0, 0, "Records: 0  Duplicates: 0  Warnings: 0");
   }
   // The values as literals the session's own statements read back unchanged.
   std::string text = prefix;
@@ -174,7 +174,13 @@ asio::awaitable<bool> ClientSession::onInsertSelect(const router::Plan::InsertSe
   rewritten.payload = protocol::ByteView(payload);
   rewritten.seq = 0;
   rewritten.lastSeq = 0;
-  co_return co_await onQueryText(rewritten, protocol::asString(rewritten.payload.subspan(1)), seq);
+  // One row becomes a one-row INSERT, whose OK has no "Records: ..." line where the client's
+  // statement has one: the relay writes it (several rows answer with theirs, summed when split).
+  insertSelectInfo_ = parts.kind;
+  const bool keep =
+      co_await onQueryText(rewritten, protocol::asString(rewritten.payload.subspan(1)), seq);
+  insertSelectInfo_ = router::Plan::InsertKind::kNone;
+  co_return keep;
 }
 
 }  // namespace shardproxy::proxy

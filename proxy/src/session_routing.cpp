@@ -583,7 +583,7 @@ asio::awaitable<bool> ClientSession::relayExecute(SessionConn& c, const Packet& 
 
 asio::awaitable<bool> ClientSession::relayRewritten(SessionConn& c, const Packet& pkt,
                                                     std::string_view sql, RelayResult& r,
-                                                    std::uint64_t insertId) {
+                                                    RelayOptions options) {
   cmdBuffer_.clear();
   cmdBuffer_.push_back(static_cast<std::uint8_t>(Command::kQuery));
   cmdBuffer_.insert(cmdBuffer_.end(), sql.begin(), sql.end());
@@ -591,8 +591,6 @@ asio::awaitable<bool> ClientSession::relayRewritten(SessionConn& c, const Packet
   rewritten.payload = protocol::ByteView(cmdBuffer_);
   rewritten.seq = 0;
   rewritten.lastSeq = pkt.lastSeq;
-  RelayOptions options{ResponseKind::kQuery};
-  options.insertId = insertId;
   co_return co_await relay(c, rewritten, options, &r);
 }
 
@@ -644,11 +642,15 @@ asio::awaitable<bool> ClientSession::executeSingle(const Plan& plan, const Packe
     keep = co_await relayGeneratedExecute(*c, plan, pkt, seq, *stmt, r);
   } else if (stmt != nullptr) {
     keep = co_await relayExecute(*c, pkt, seq, *stmt, r);
-  } else if (plan.kind == PlanKind::kSingle && plan.rewritten(0)) {
-    keep = co_await relayRewritten(*c, pkt, plan.sqlFor(0), r,
-                                   static_cast<std::uint64_t>(plan.generatedId));
   } else {
-    keep = co_await relay(*c, pkt, RelayOptions{ResponseKind::kQuery}, &r);
+    RelayOptions options{ResponseKind::kQuery};
+    options.insertInfo = insertSelectInfo_;
+    if (plan.kind == PlanKind::kSingle && plan.rewritten(0)) {
+      options.insertId = static_cast<std::uint64_t>(plan.generatedId);
+      keep = co_await relayRewritten(*c, pkt, plan.sqlFor(0), r, options);
+    } else {
+      keep = co_await relay(*c, pkt, options, &r);
+    }
   }
   if (r.sawError && abortsTransaction(r.errorCode) && inTransaction()) {
     // The server rolled its branch back (a deadlock): so is the whole transaction, as on one

@@ -29,6 +29,14 @@ std::optional<std::string> scatterWriteRefusal(const catalog::Keyspace& ks, std:
       ks.name);
 }
 
+// Which counting of duplicates the statement's OK follows (Plan::InsertKind).
+Plan::InsertKind insertKind(const InsertStatement& st) {
+  return st.replace                ? Plan::InsertKind::kReplace
+         : !st.onDuplicate.empty() ? Plan::InsertKind::kUpsert
+         : st.ignore               ? Plan::InsertKind::kIgnore
+                                   : Plan::InsertKind::kInsert;
+}
+
 }  // namespace
 
 bool Run::multiShardWriteCheck() {
@@ -233,10 +241,7 @@ void Run::planInsert(const InsertStatement& st) {
   }
   plan_.kind = PlanKind::kScatter;
   plan_.reason = "shard key: rows split per shard";
-  plan_.splitInsert = st.replace                ? Plan::InsertKind::kReplace
-                      : !st.onDuplicate.empty() ? Plan::InsertKind::kUpsert
-                      : st.ignore               ? Plan::InsertKind::kIgnore
-                                                : Plan::InsertKind::kInsert;
+  plan_.splitInsert = insertKind(st);
   multiShardWriteCheck();
 }
 
@@ -274,7 +279,7 @@ void Run::planInsertSelect(const InsertStatement& st) {
     prefix.remove_suffix(1);
     suffix.remove_prefix(1);
   }
-  plan_.insertSelect = Plan::InsertSelect{prefix, select, suffix};
+  plan_.insertSelect = Plan::InsertSelect{prefix, select, suffix, insertKind(st)};
   fail(ErrorCode::kInternal,
        fmt::format("INSERT ... SELECT into sharded table '{}' runs its SELECT first, then inserts "
                    "the rows by shard key",

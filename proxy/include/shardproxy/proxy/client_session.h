@@ -264,7 +264,7 @@ class ClientSession {
                                               const Packet& pkt, std::uint8_t seq,
                                               PreparedStatement& stmt, RelayResult& r);
   asio::awaitable<bool> relayRewritten(SessionConn& c, const Packet& pkt, std::string_view sql,
-                                       RelayResult& r, std::uint64_t insertId = 0);
+                                       RelayResult& r, RelayOptions options);
   asio::awaitable<bool> onBegin(const router::Plan& plan, std::uint8_t seq);
   asio::awaitable<bool> onEndTransaction(const router::Plan& plan, const Packet& pkt,
                                          std::uint8_t seq);
@@ -352,7 +352,7 @@ class ClientSession {
                                   bool heldBack = false);
 
   asio::awaitable<bool> sendOk(std::uint8_t seq, std::uint16_t extraStatus = 0,
-                               std::uint16_t warnings = 0);
+                               std::uint16_t warnings = 0, std::string_view info = {});
   asio::awaitable<bool> sendError(const Error& error, std::uint8_t seq);
   std::uint16_t statusFlags() const;
   // The fields of this session's log lines (logWith): connection id, user, client host, the
@@ -384,6 +384,9 @@ class ClientSession {
   // reported an AUTO_INCREMENT of its own, or ever); bumped version per new value, so each
   // connection is told once (SessionConn::insertIdVersion).
   std::uint64_t lastInsertId_ = 0;
+  // Set while the INSERT an INSERT ... SELECT became runs (onInsertSelect): a one-shard OK then
+  // gets the statement's "Records: ..." line (RelayOptions::insertInfo).
+  router::Plan::InsertKind insertSelectInfo_ = router::Plan::InsertKind::kNone;
   // The last statement executed (execute()) ended without an error (lookup entries commit by it).
   bool statementOk_ = false;
   // executeAtomically(): the statement's own transaction is open (not reported to the client as

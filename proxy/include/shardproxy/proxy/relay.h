@@ -11,6 +11,7 @@
 #include "shardproxy/proxy/backend_connection.h"
 #include "shardproxy/proxy/channel.h"
 #include "shardproxy/proxy/protocol/response_scanner.h"
+#include "shardproxy/router/planner.h"
 
 namespace shardproxy::proxy {
 
@@ -21,6 +22,9 @@ struct RelayOptions {
   std::uint32_t clientStatementId = 0;
   // An INSERT given generated keys: the OK tells the client this insert id (the first of them).
   std::uint64_t insertId = 0;
+  // The one-row INSERT an INSERT ... SELECT became: its OK gets the "Records: 1  Duplicates: D
+  // Warnings: W" the client's statement answers (insertPartInfo(), merge_relay.h).
+  router::Plan::InsertKind insertInfo = router::Plan::InsertKind::kNone;
 };
 
 struct RelayResult {

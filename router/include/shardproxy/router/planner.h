@@ -149,6 +149,9 @@ struct Plan {
     std::string_view prefix;  // "INSERT INTO t (a, b) "
     std::string_view select;  // "SELECT ..."
     std::string_view suffix;  // " ON DUPLICATE KEY UPDATE ..." or empty
+    // Its OK says "Records: N  Duplicates: D  Warnings: W" also for one row (or none), unlike
+    // the one-row INSERT ... VALUES it becomes: the session writes it (insertPartInfo()).
+    InsertKind kind = InsertKind::kInsert;
   };
   std::optional<InsertSelect> insertSelect;
   // A SELECT joining two sharded tables that are not co-located, on a column equality: kind is
