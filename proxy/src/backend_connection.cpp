@@ -122,6 +122,16 @@ asio::awaitable<Status> BackendConnection::login(const BackendLogin& login,
   std::uint8_t seq = static_cast<std::uint8_t>(greetingPkt->seq + 1);
   caps_ = (kBaseCaps | (login.sessionCaps & kSessionCapabilities)) & greeting->capabilities;
   caps_ |= protocol::cap::kProtocol41;
+  if ((login.sessionCaps & ~caps_) & protocol::cap::kMariadbExtendedMetadata) {
+    // Rows and definitions are relayed as the backend sends them: a client that negotiated the
+    // extended metadata block (offered by the first backend probed) would misread them.
+    co_return Error::make(
+        ErrorCode::kBackendProtocol,
+        fmt::format("Backend '{}' ({}) does not offer MariaDB's extended column metadata, which "
+                    "this client negotiated with the proxy from another backend: the keyspace's "
+                    "servers must be of one kind (MariaDB or MySQL)",
+                    address_, serverVersion_));
+  }
 
   if (options.tls != nullptr && (greeting->capabilities & protocol::cap::kSsl)) {
     caps_ |= protocol::cap::kSsl;

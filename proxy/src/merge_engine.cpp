@@ -28,6 +28,20 @@ struct Source {
 // has the same rank. Masks instead of branches: which shard comes next is data, and a
 // mispredicted branch per comparison was most of the merge's cost per row.
 std::size_t leastRank(const std::uint64_t* rank, std::size_t k, bool& tie) {
+  if (k == 4) {
+    // Two pairs, then their winners (strict comparisons keep the lower index among equals).
+    const std::uint64_t r0 = rank[0], r1 = rank[1], r2 = rank[2], r3 = rank[3];
+    const bool second = r1 < r0;
+    const bool fourth = r3 < r2;
+    const std::uint64_t low = second ? r1 : r0;
+    const std::uint64_t high = fourth ? r3 : r2;
+    const bool upper = high < low;
+    const std::uint64_t least = upper ? high : low;
+    tie = static_cast<int>(r0 == least) + static_cast<int>(r1 == least) +
+              static_cast<int>(r2 == least) + static_cast<int>(r3 == least) >
+          1;
+    return upper ? 2 + static_cast<std::size_t>(fourth) : static_cast<std::size_t>(second);
+  }
   std::size_t best = 0;
   std::uint64_t least = rank[0];
   std::uint64_t tied = 0;

@@ -182,6 +182,31 @@ TEST(MergeCells, IntegerOrderKeysOrderAsCompareCells) {
   }
 }
 
+TEST(MergeCells, TextIntegersParseAtEveryLength) {
+  // Digit by digit below 19 digits, from_chars above: every length, both signs.
+  constexpr std::uint64_t kSign = std::uint64_t{1} << 63;
+  ColumnType s{ftype::kLongLong, 0, kBinaryCharset, 0};
+  ColumnType u{ftype::kLongLong, static_cast<std::uint16_t>(fflag::kUnsigned), kBinaryCharset, 0};
+  std::uint64_t v = 0;
+  for (int digits = 1; digits <= 20; ++digits) {
+    v = v * 10 + static_cast<std::uint64_t>(digits % 10);  // 1, 12, 123, ... 12345678901234567890
+    const std::string text = std::to_string(v);
+    EXPECT_EQ(integerOrderKey(u, false, cell(text)), v) << text;
+    if (v <= static_cast<std::uint64_t>(INT64_MAX)) {
+      const auto sv = static_cast<std::int64_t>(v);
+      EXPECT_EQ(integerOrderKey(s, false, cell(text)), static_cast<std::uint64_t>(sv) ^ kSign);
+      const std::string negative = "-" + text;
+      EXPECT_EQ(integerOrderKey(s, false, cell(negative)), static_cast<std::uint64_t>(-sv) ^ kSign)
+          << negative;
+    }
+  }
+  // Not an integer's digits (a malformed row): 0, as from_chars leaves it.
+  for (std::string bad : {"1x", "x1", "12:4", "-", "1-2", "/9"}) {
+    EXPECT_EQ(integerOrderKey(u, false, cell(bad)), 0u) << bad;
+    EXPECT_EQ(integerOrderKey(s, false, cell(bad)), kSign) << bad;
+  }
+}
+
 TEST(MergeCells, StringsCompareByWeightWithTheCollationsPadRule) {
   CompareError e = CompareError::kNone;
   ColumnType s{ftype::kVarString, 0, 46, 0};  // utf8mb4_bin, PAD SPACE
