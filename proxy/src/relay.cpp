@@ -185,6 +185,7 @@ asio::awaitable<RelayResult> relayResponse(BackendConnection& backend, Channel& 
   result.errorCode = scanner.errorCode();
   result.sawStatus = scanner.sawStatus();
   result.statusFlags = scanner.lastStatus();
+  result.warnings = scanner.warnings();
   result.prepareParams = scanner.prepareParams();
   result.prepareColumns = scanner.prepareColumns();
   co_return result;

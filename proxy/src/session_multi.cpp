@@ -133,6 +133,13 @@ asio::awaitable<bool> ClientSession::relayMany(std::span<SessionConn* const> con
         static_cast<std::uint64_t>(plan.generatedId), implicitTx_, plan.splitInsert);
   }
   execution_.rows += r.rows;
+  warnedOn_.clear();
+  if (conns.size() > 1) {
+    for (SessionConn* c : conns)
+      if (std::find(warnedOn_.begin(), warnedOn_.end(), c->address) == warnedOn_.end()) {
+        warnedOn_.push_back(c->address);  // (two shards on one server share a connection)
+      }
+  }
   heldOk_ = implicitTx_ && r.finished && r.outcome == MergeResult::Outcome::kDone;
   heldOkStart_ = r.finalStart;
   heldOkSeq_ = r.finalSeq;

@@ -477,6 +477,7 @@ protocol::ByteView ClientSession::executePacketFor(PreparedStatement& st, const 
 
 asio::awaitable<bool> ClientSession::onStmtExecute(const Packet& pkt) {
   std::uint8_t seq = static_cast<std::uint8_t>(pkt.lastSeq + 1);
+  warnedOn_.clear();  // (a prepared SHOW WARNINGS asks the session's last connection)
   if (pkt.payload.size() < 10) {
     co_return co_await sendError(
         Error::make(ErrorCode::kMalformedPacket, "Malformed COM_STMT_EXECUTE packet"), seq);

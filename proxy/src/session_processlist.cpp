@@ -3,8 +3,12 @@
 // CONNECTION_ID() and KILL use), each joined with its backend thread's row for what it is doing;
 // SHOW STATUS reports Threads_connected as the proxy's client connections (the backends count
 // pooled connections, which come and go with no client). docs/routing.md, "Sessions as the
-// client sees them". Same class as client_session.cpp.
+// client sees them". SHOW WARNINGS / SHOW ERRORS after a statement on several shards list every
+// shard's (docs/routing.md, "Warnings"). Same class as client_session.cpp.
 #include <fmt/format.h>
+
+#include <cctype>
+#include <charconv>
 
 #include "session_util.h"
 #include "shardproxy/proxy/client_session.h"
@@ -88,6 +92,13 @@ asio::awaitable<bool> ClientSession::onShowStatus(std::string_view sql, std::uin
       if (name && iequals(*name, "Threads_connected")) rows.values[r * width + 1] = connected;
     }
   }
+  co_return co_await sendCaptured(rows, 0, width > 0 ? rows.values.size() / width : 0, seq);
+}
+
+asio::awaitable<bool> ClientSession::sendCaptured(
+    const BackendConnection::CommandOutput::Capture& rows, std::size_t first, std::size_t count,
+    std::uint8_t seq) {
+  const std::size_t width = rows.columns.size();
   auto& o = client_.out();
   std::size_t start = protocol::beginPacket(o);
   protocol::ByteWriter(o).lenenc(width);
@@ -102,7 +113,8 @@ asio::awaitable<bool> ClientSession::onShowStatus(std::string_view sql, std::uin
     protocol::encode(protocol::EofPacket{0, static_cast<std::uint16_t>(statusFlags())}, o);
     protocol::endPacket(o, start, seq);
   }
-  for (std::size_t r = 0; width > 0 && r * width < rows.values.size(); ++r) {
+  const std::size_t total = width > 0 ? rows.values.size() / width : 0;
+  for (std::size_t r = first; r < total && r - first < count; ++r) {
     start = protocol::beginPacket(o);
     protocol::ByteWriter w(o);
     for (std::size_t c = 0; c < width; ++c) {
@@ -117,6 +129,86 @@ asio::awaitable<bool> ClientSession::onShowStatus(std::string_view sql, std::uin
   }
   appendResultSetEnd(o, caps_, 0, static_cast<std::uint16_t>(statusFlags()), seq);
   co_return !(co_await client_.flush());
+}
+
+namespace {
+
+// SHOW WARNINGS' "LIMIT [offset,] count" (the statement's unparsed rest); nullopt for anything
+// else. Whitespace and case as the server takes them.
+std::optional<std::pair<std::uint64_t, std::uint64_t>> warningsLimit(std::string_view rest) {
+  auto skip = [&] {
+    while (!rest.empty() && std::isspace(static_cast<unsigned char>(rest.front())))
+      rest.remove_prefix(1);
+  };
+  auto number = [&]() -> std::optional<std::uint64_t> {
+    skip();
+    std::uint64_t v = 0;
+    auto [end, ec] = std::from_chars(rest.data(), rest.data() + rest.size(), v);
+    if (ec != std::errc() || end == rest.data()) return std::nullopt;
+    rest.remove_prefix(static_cast<std::size_t>(end - rest.data()));
+    return v;
+  };
+  skip();
+  while (!rest.empty() &&
+         (rest.back() == ';' || std::isspace(static_cast<unsigned char>(rest.back()))))
+    rest.remove_suffix(1);
+  if (rest.empty()) return std::pair<std::uint64_t, std::uint64_t>{0, ~std::uint64_t{0}};
+  if (rest.size() < 5 || !iequals(rest.substr(0, 5), "LIMIT")) return std::nullopt;
+  rest.remove_prefix(5);
+  auto a = number();
+  if (!a) return std::nullopt;
+  skip();
+  if (rest.empty()) return std::pair<std::uint64_t, std::uint64_t>{0, *a};
+  if (rest.front() != ',') return std::nullopt;
+  rest.remove_prefix(1);
+  auto b = number();
+  skip();
+  if (!b || !rest.empty()) return std::nullopt;
+  return std::pair<std::uint64_t, std::uint64_t>{*a, *b};
+}
+
+}  // namespace
+
+asio::awaitable<bool> ClientSession::onShowWarnings(const sql::ShowStatement& show,
+                                                    std::uint8_t seq) {
+  const auto limit = warningsLimit(show.rest);
+  if (!limit) {
+    co_return co_await sendError(
+        Error::fromServer(1064, "42000",
+                          "You have an error in your SQL syntax near '" + std::string(show.rest) +
+                              "': SHOW WARNINGS / SHOW ERRORS take LIMIT [offset,] row_count"),
+        seq);
+  }
+  const bool errors = show.show == sql::ShowKind::kErrors;
+  BackendConnection::CommandOutput::Capture rows;
+  rows.limit = 1 << 20;
+  for (const catalog::Endpoint& address : warnedOn_) {
+    SessionConn* c = findConn(address);
+    if (c == nullptr || !c->conn || c->conn->broken) continue;  // lost with its warnings
+    BackendConnection::CommandOutput out;
+    out.capture = &rows;
+    Status st =
+        co_await c->conn->command(Command::kQuery, errors ? "SHOW ERRORS" : "SHOW WARNINGS", &out);
+    if (!st) {
+      if (SessionConn* still = findConn(address); still && still->conn && still->conn->broken) {
+        releaseConn(*still, true);
+      }
+      co_return co_await sendError(st.error(), seq);
+    }
+  }
+  if (rows.columns.empty()) {
+    // Every connection of the statement is gone: what any of them would answer, empty.
+    auto conn = co_await schemaConnection();
+    if (!conn) co_return co_await sendError(conn.error(), seq);
+    BackendConnection::CommandOutput out;
+    out.capture = &rows;
+    Status st = co_await (*conn)->conn->command(
+        Command::kQuery, errors ? "SHOW ERRORS LIMIT 0" : "SHOW WARNINGS LIMIT 0", &out);
+    if (!st) co_return co_await sendError(st.error(), seq);
+  }
+  co_return co_await sendCaptured(
+      rows, static_cast<std::size_t>(std::min<std::uint64_t>(limit->first, rows.values.size())),
+      static_cast<std::size_t>(std::min<std::uint64_t>(limit->second, rows.values.size())), seq);
 }
 
 }  // namespace shardproxy::proxy

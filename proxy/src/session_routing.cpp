@@ -87,9 +87,18 @@ asio::awaitable<bool> ClientSession::onQueryText(const Packet& pkt, std::string_
   if (parsed.next() < sql.size()) {
     foundRows_.reset();  // (statements the proxy answers itself are single ones)
     rowCount_.reset();
+    warnedOn_.clear();
     co_return co_await onMultiStatement(pkt, sql, seq);
   }
   const sql::Statement& statement = parsed.statement();
+  if (!warnedOn_.empty()) [[unlikely]] {
+    // The last statement ran on several shards: its warnings are on each of them.
+    const auto* show = statement.as<sql::ShowStatement>();
+    if (show != nullptr &&
+        (show->show == sql::ShowKind::kWarnings || show->show == sql::ShowKind::kErrors)) {
+      co_return co_await onShowWarnings(*show, seq);
+    }
+  }
   if (foundRows_ || rowCount_) {
     auto answered = co_await answerMergedCount(&statement, seq, false);
     if (answered) co_return *answered;
@@ -116,6 +125,9 @@ asio::awaitable<bool> ClientSession::onQueryText(const Packet& pkt, std::string_
     if (!looked) co_return co_await sendError(looked.error(), seq);
     planned = *looked;
   }
+  // One server resets its warnings for each new statement that uses tables (one without keeps
+  // them, unless it has its own: executeSingle()).
+  if (planned->kind != PlanKind::kSessionConnection) warnedOn_.clear();
   if (planned->join) [[unlikely]] {
     co_return co_await onJoin(*planned->join, seq);
   }
@@ -658,6 +670,7 @@ asio::awaitable<bool> ClientSession::executeSingle(const Plan& plan, const Packe
     co_await abortTransaction();
   }
   statementOk_ = r.outcome == RelayResult::Outcome::kDone && !r.sawError;
+  if (r.warnings > 0 || r.sawError) warnedOn_.clear();  // its own messages replace the last ones
   if (r.outcome == RelayResult::Outcome::kDone && !r.sawError) {
     applySessionChanges(address);
     noteInsertId(plan, r.insertId);

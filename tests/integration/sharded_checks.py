@@ -457,6 +457,25 @@ def scatter_writes():
             info = cur._result.message[1:].decode() if cur._result.message else ""
         check(f"the OK of {sql.split(' SELECT')[0]} ... SELECT says '{want}'", info == want, info)
     q(c, f"DELETE FROM customers WHERE id = {new}")
+    # Warnings of a statement on both shards: SHOW WARNINGS lists each shard's (one server lists
+    # them all), also after a statement without tables, until one that uses tables.
+    two = [next(i for i in sorted(customers) if shard_of(i) == s_ and len(customers[i]) > 1)
+           for s_ in (0, 1)]
+    with c.cursor() as cur:
+        cur.execute(f"SELECT id, CAST(name AS CHAR(1)) FROM customers WHERE id IN ({two[0]}, {two[1]})")
+        counted = cur._result.warning_count
+    shown = q(c, "SHOW WARNINGS")
+    check("SHOW WARNINGS after a SELECT on both shards lists both shards' warnings",
+          counted == 2 and len(shown) == 2 and all(r[1] == 1292 for r in shown) and
+          sorted(r[2] for r in shown) == sorted(
+              f"Truncated incorrect CHAR(1) value: '{customers[i]}'" for i in two), (counted, shown))
+    q(c, "SELECT 1")
+    kept = [len(q(c, "SHOW WARNINGS")), len(q(c, "SHOW WARNINGS LIMIT 1")),
+            len(q(c, "SHOW WARNINGS LIMIT 1, 5")), len(q(c, "SHOW ERRORS"))]
+    q(c, f"SELECT id FROM customers WHERE id = {two[0]}")
+    kept.append(len(q(c, "SHOW WARNINGS")))
+    check("... kept after SELECT 1 (LIMIT as the server), reset by a statement that uses tables",
+          kept == [2, 1, 1, 0, 0], kept)
     a = next(i for i in sorted(customers) if shard_of(i) == 0 and i not in single_ids)
     b = next(i for i in sorted(customers) if shard_of(i) == 1 and i not in single_ids)
     n = affected(c, f"DELETE FROM customers WHERE id IN ({a}, {b}, 7777777)")

@@ -307,6 +307,20 @@ std::optional<ErrPacket> decodeErr(ByteView payload) {
   return m;
 }
 
+std::uint16_t terminatorWarnings(ByteView payload, std::uint32_t caps) {
+  if (payload.empty()) return 0;
+  if (payload[0] == kEofHeader && !(caps & cap::kDeprecateEof)) {
+    return payload.size() >= 3 ? static_cast<std::uint16_t>(payload[1] | (payload[2] << 8)) : 0;
+  }
+  ByteReader r(payload);
+  r.skip(1);
+  (void)r.lenenc();
+  (void)r.lenenc();
+  r.skip(2);
+  const std::uint16_t warnings = r.u16();
+  return r.failed() ? 0 : warnings;
+}
+
 std::optional<std::uint16_t> terminatorStatus(ByteView payload, std::uint32_t caps) {
   if (payload.empty()) return std::nullopt;
   if (payload[0] == kEofHeader && !(caps & cap::kDeprecateEof)) {

@@ -11,6 +11,7 @@ void ResponseScanner::start(ResponseKind kind, std::uint32_t capabilities) {
   remaining_ = 0;
   params_ = columns_ = 0;
   lastStatus_ = 0;
+  warnings_ = 0;
   packets_ = 0;
   rows_ = 0;
   sawStatus_ = sawError_ = continuation_ = false;
@@ -117,6 +118,8 @@ ResponseScanner::Step ResponseScanner::onFirst(ByteView payload, std::uint32_t l
               terminatorStatus(payload, caps_ | (first == kOkHeader ? cap::kDeprecateEof : 0))) {
         lastStatus_ = *st;
         sawStatus_ = true;
+        warnings_ +=
+            terminatorWarnings(payload, caps_ | (first == kOkHeader ? cap::kDeprecateEof : 0));
       }
     }
     state_ = State::kDone;
@@ -147,8 +150,10 @@ ResponseScanner::Step ResponseScanner::onFirst(ByteView payload, std::uint32_t l
     (void)r.lenenc();
     std::uint16_t flags = r.u16();
     if (r.failed()) return Step::kMalformed;
+    const std::uint16_t warnings = r.remaining() >= 2 ? r.u16() : 0;
     lastStatus_ = flags;
     sawStatus_ = true;
+    warnings_ += warnings;
     if (flags & status::kMoreResultsExist) return Step::kMore;
     state_ = State::kDone;
     return Step::kDone;
@@ -169,6 +174,7 @@ ResponseScanner::Step ResponseScanner::onTerminator(ByteView payload) {
   if (!st) return Step::kMalformed;
   lastStatus_ = *st;
   sawStatus_ = true;
+  warnings_ += terminatorWarnings(payload, caps_);
   if ((*st & status::kMoreResultsExist) && kind_ != ResponseKind::kFetch &&
       kind_ != ResponseKind::kFieldList) {
     state_ = State::kFirst;

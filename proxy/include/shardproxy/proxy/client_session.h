@@ -198,6 +198,13 @@ class ClientSession {
   std::string processlistTable();
   asio::awaitable<bool> onProcesslist(const Packet& pkt, std::string_view sql, std::uint8_t seq);
   asio::awaitable<bool> onShowStatus(std::string_view sql, std::uint8_t seq);
+  // SHOW WARNINGS / SHOW ERRORS [LIMIT [offset,] n] after a statement that ran on several shards:
+  // every shard's, in the order of the statement's targets (warnedOn_).
+  asio::awaitable<bool> onShowWarnings(const sql::ShowStatement& show, std::uint8_t seq);
+  // A result set captured from a backend (its own column definitions) to the client: rows
+  // [first, first + count) of it.
+  asio::awaitable<bool> sendCaptured(const BackendConnection::CommandOutput::Capture& rows,
+                                     std::size_t first, std::size_t count, std::uint8_t seq);
   bool rewritingProcesslist_ = false;
   // One chunk of a join's outer rows: the inner rows of its keys (per batch), the result set's
   // header first if not sent yet, the joined rows written to the client's buffer.
@@ -380,6 +387,9 @@ class ClientSession {
   // FOUND_ROWS()); after a write on several shards, the affected rows summed, for ROW_COUNT().
   std::optional<std::uint64_t> foundRows_;
   std::optional<std::uint64_t> rowCount_;
+  // The connections of the last statement if it ran on several (each holds its part of the
+  // statement's warnings for SHOW WARNINGS / SHOW ERRORS); cleared by the next other statement.
+  std::vector<catalog::Endpoint> warnedOn_;
   // The first value of the session's last INSERT given generated keys (0: none since the backend
   // reported an AUTO_INCREMENT of its own, or ever); bumped version per new value, so each
   // connection is told once (SessionConn::insertIdVersion).

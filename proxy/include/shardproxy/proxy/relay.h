@@ -34,7 +34,8 @@ struct RelayResult {
   std::uint16_t errorCode = 0;  // its error number
   bool sawStatus = false;       // a final OK/EOF carried status flags
   std::uint16_t statusFlags = 0;
-  std::uint8_t nextSeq = 1;         // sequence id for a packet the proxy appends (an ERR)
+  std::uint32_t warnings = 0;  // the final OK / EOF's (summed over the results of a multi-result)
+  std::uint8_t nextSeq = 1;    // sequence id for a packet the proxy appends (an ERR)
   bool clientStreamBroken = false;  // part of a packet reached the client: it cannot resync
   std::uint32_t backendStatementId = 0;
   std::uint16_t prepareParams = 0;

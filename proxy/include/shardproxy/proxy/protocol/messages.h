@@ -122,6 +122,8 @@ inline bool isEofOrOkTerminator(ByteView payload, std::uint32_t caps) {
 }
 // Status flags of an EOF or 0xfe-OK terminator, or of an OK packet.
 std::optional<std::uint16_t> terminatorStatus(ByteView payload, std::uint32_t caps);
+// Its warning count (0 when it is too short to say).
+std::uint16_t terminatorWarnings(ByteView payload, std::uint32_t caps);
 
 // --- Column Definition (Protocol::ColumnDefinition41) ----------------------------------------
 struct ColumnDefinition {

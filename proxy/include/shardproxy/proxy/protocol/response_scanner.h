@@ -45,6 +45,8 @@ class ResponseScanner {
   std::uint16_t errorCode() const { return errorCode_; }
   std::uint16_t lastStatus() const { return lastStatus_; }
   bool sawStatus() const { return sawStatus_; }
+  // The warnings the response's OK / EOF terminators counted (every result of a multi-result).
+  std::uint32_t warnings() const { return warnings_; }
   std::uint32_t packets() const { return packets_; }
   std::uint64_t rows() const { return rows_; }  // row packets of result sets so far
   // Valid after the first packet of a kPrepare response.
@@ -74,6 +76,7 @@ class ResponseScanner {
   std::uint16_t params_ = 0;
   std::uint16_t columns_ = 0;
   std::uint16_t lastStatus_ = 0;
+  std::uint32_t warnings_ = 0;
   std::uint32_t packets_ = 0;
   std::uint64_t rows_ = 0;
   bool sawStatus_ = false;
