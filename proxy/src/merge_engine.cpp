@@ -435,6 +435,8 @@ asio::awaitable<MergeResult> relayMergeSpec(std::span<BackendConnection* const> 
   const std::uint16_t status = static_cast<std::uint16_t>(
       (m.lastStatus & ~(protocol::status::kInTrans | protocol::status::kAutocommit)) |
       sessionStatus);
+  m.warnings += static_cast<std::uint32_t>(merger.cutRows().size());
+  r.cutRows = merger.cutRows();
   const std::uint16_t w = m.warnings > 0xffff ? 0xffff : static_cast<std::uint16_t>(m.warnings);
   appendResultSetEnd(out, clientCaps, w, status, seq);
   r.nextSeq = seq;

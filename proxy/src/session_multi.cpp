@@ -134,6 +134,7 @@ asio::awaitable<bool> ClientSession::relayMany(std::span<SessionConn* const> con
   }
   execution_.rows += r.rows;
   warnedOn_.clear();
+  mergeCuts_ = std::move(r.cutRows);
   if (conns.size() > 1) {
     for (SessionConn* c : conns)
       if (std::find(warnedOn_.begin(), warnedOn_.end(), c->address) == warnedOn_.end()) {

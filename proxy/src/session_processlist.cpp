@@ -197,7 +197,8 @@ asio::awaitable<bool> ClientSession::onShowWarnings(const sql::ShowStatement& sh
     }
   }
   if (rows.columns.empty()) {
-    // Every connection of the statement is gone: what any of them would answer, empty.
+    // Every connection of the statement is gone: what any of them would answer, empty (the
+    // definitions the merge's own warnings go under).
     auto conn = co_await schemaConnection();
     if (!conn) co_return co_await sendError(conn.error(), seq);
     BackendConnection::CommandOutput out;
@@ -205,6 +206,23 @@ asio::awaitable<bool> ClientSession::onShowWarnings(const sql::ShowStatement& sh
     Status st = co_await (*conn)->conn->command(
         Command::kQuery, errors ? "SHOW ERRORS LIMIT 0" : "SHOW WARNINGS LIMIT 0", &out);
     if (!st) co_return co_await sendError(st.error(), seq);
+  }
+  if (!errors && rows.columns.size() == 3 && !mergeCuts_.empty()) {
+    // The merge cut a GROUP_CONCAT whose values the shards sent grouped by value: their own 1260s
+    // are about those sub-groups (a value repeated past group_concat_max_len), not the client's
+    // groups; the merge's own say what one server says.
+    std::vector<std::optional<std::string>> kept;
+    for (std::size_t r = 0; r + 3 <= rows.values.size(); r += 3) {
+      if (rows.values[r + 1] && *rows.values[r + 1] == "1260") continue;
+      kept.insert(kept.end(), rows.values.begin() + static_cast<std::ptrdiff_t>(r),
+                  rows.values.begin() + static_cast<std::ptrdiff_t>(r + 3));
+    }
+    rows.values = std::move(kept);
+    for (std::uint64_t row : mergeCuts_) {
+      rows.values.emplace_back("Warning");
+      rows.values.emplace_back("1260");
+      rows.values.emplace_back(fmt::format("Row {} was cut by GROUP_CONCAT()", row));
+    }
   }
   co_return co_await sendCaptured(
       rows, static_cast<std::size_t>(std::min<std::uint64_t>(limit->first, rows.values.size())),

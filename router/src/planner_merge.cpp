@@ -134,6 +134,21 @@ std::vector<std::size_t> placeholderOffsets(std::string_view sql) {
   return out;
 }
 
+namespace {
+
+// text[from, to) with the edits whose offsets are in (from, to] inserted (in offset order).
+void appendEdited(std::string& out, std::string_view text, std::size_t from, std::size_t to,
+                  const std::vector<std::pair<std::size_t, std::string>>& edits) {
+  for (const auto& [at, insert] : edits) {
+    if (at <= from || at > to) continue;
+    out.append(text.substr(from, at - from)).append(insert);
+    from = at;
+  }
+  out.append(text.substr(from, to - from));
+}
+
+}  // namespace
+
 bool hasPlaceholder(std::string_view sql) {
   return !placeholderOffsets(sql).empty();
 }
@@ -294,6 +309,18 @@ bool Run::planMerge(const Query& q) {
       MergeColumn g;
       if (!concatColumn(m, *f, g)) return false;
       spec.visible[i] = g;
+      const SelectItem& item = *b->items[i];
+      // (Unnamed: named as the server names it, by its text; a long text is left as it is.)
+      if (g.piece.valid() && !in_.executing && !f->text.empty() && f->text.back() == ')' &&
+          (!item.alias.empty() || (item.text == f->text && f->text.size() <= 64))) {
+        m.edits.emplace_back(offsetOf(f->text) + f->text.size() - 1, " LIMIT 0");
+        if (item.alias.empty()) {
+          std::string name = " AS `";
+          for (char ch : item.text)
+            name.append(ch == '`' ? 2 : 1, ch);
+          m.edits.emplace_back(offsetOf(item.text) + item.text.size(), name + "`");
+        }
+      }
       continue;
     }
     if (f != nullptr && f->aggregate && isMergeableAggregate(*f, agg) && f->distinct &&
@@ -618,12 +645,12 @@ bool Run::planMerge(const Query& q) {
         ++rest;
     }
     plan_.buffer.append(text.substr(0, optionsAt)).append(options);
-    plan_.buffer.append(text.substr(rest, itemsEnd - rest));
+    appendEdited(plan_.buffer, text, rest, itemsEnd, m.edits);
     plan_.buffer.append(m.hiddenSql);
     plan_.buffer.append(text.substr(itemsEnd, cut - itemsEnd));
     plan_.buffer.append(" GROUP BY ").append(m.distinctGroupBy);
   } else if (!spec.distinctArgs.empty() && !b->groupBy.empty()) {
-    plan_.buffer.append(text.substr(0, itemsEnd));
+    appendEdited(plan_.buffer, text, 0, itemsEnd, m.edits);
     plan_.buffer.append(m.hiddenSql);
     const Expr* lastGroup = b->groupBy.back();
     const std::size_t groupEnd = offsetOf(lastGroup->text) + lastGroup->text.size();
@@ -631,7 +658,7 @@ bool Run::planMerge(const Query& q) {
     plan_.buffer.append(", ").append(m.distinctArgText);
     plan_.buffer.append(text.substr(groupEnd, cut - groupEnd));
   } else {
-    plan_.buffer.append(text.substr(0, itemsEnd));
+    appendEdited(plan_.buffer, text, 0, itemsEnd, m.edits);
     plan_.buffer.append(m.hiddenSql);
     plan_.buffer.append(text.substr(itemsEnd, cut - itemsEnd));
     if (!spec.distinctArgs.empty()) plan_.buffer.append(" GROUP BY ").append(m.distinctArgText);

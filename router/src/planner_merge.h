@@ -27,6 +27,10 @@ struct MergeBuild {
   // Per GROUP BY key: the table's column it names though an alias has its name (Run::
   // groupByColumn), qualified; empty where the key is what it looks like.
   std::vector<std::string> groupColumns;
+  // Text inserted into the shards' copy of the select list, at offsets of the statement's text:
+  // a GROUP_CONCAT the merge joins from values is sent as `GROUP_CONCAT(... LIMIT 0) AS name` —
+  // the same column definition, and no cut (with its 1260 warning) of a sub-group's string.
+  std::vector<std::pair<std::size_t, std::string>> edits;
 };
 
 // What a tracked column's DATA_TYPE holds, as the merge and MariaDB's planner tell them apart.

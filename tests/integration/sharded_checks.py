@@ -657,6 +657,24 @@ def introspection():
     got = q(c, "SELECT GROUP_CONCAT(name) FROM customers")
     check("GROUP_CONCAT over several shards is cut at the session's group_concat_max_len (7)",
           got and len(got[0][0]) == 7, got)
+    # Cut by the merge itself (ORDER BY inside: the shards send values): the server's warning,
+    # counting the values the way the server does (the cut one is the Nth taken).
+    names = sorted((r[0] for r in q(c, "SELECT name FROM customers") if r[0] is not None),
+                   key=str.lower, reverse=True)
+    taken, text = 0, ""
+    for v in names:
+        taken += 1
+        text = v if taken == 1 else text + "," + v
+        if len(text.encode()) > 7:
+            break
+    with c.cursor() as cur:
+        cur.execute("SELECT GROUP_CONCAT(name ORDER BY name DESC) FROM customers")
+        got, counted = cur.fetchall(), cur._result.warning_count
+    shown = q(c, "SHOW WARNINGS")
+    check("... and a GROUP_CONCAT the merge cuts warns as the server: "
+          f"'Row {taken} was cut by GROUP_CONCAT()'",
+          counted == 1 and shown == (("Warning", 1260, f"Row {taken} was cut by GROUP_CONCAT()"),),
+          (got, counted, shown))
     # sql_mode changes how the proxy reads statements: with ANSI_QUOTES "id" is the column.
     plain = explain(c, f'SELECT name FROM customers WHERE "id" = {a}')
     q(c, "SET SESSION sql_mode = 'ANSI_QUOTES'")

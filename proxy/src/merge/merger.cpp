@@ -107,6 +107,8 @@ Status Merger::init(const router::MergeSpec& spec, std::vector<ColumnType> types
   stored_.assign(n, Stored{});
   acc_.assign(n, Acc{});
   concat_.assign(n, std::string());
+  concatValues_.assign(n, 0);
+  cutRows_.clear();
   values_.assign(n, Value{});
   computed_.assign(n, false);
   for (std::size_t i = 0; i < n; ++i)
@@ -409,8 +411,10 @@ void Merger::addConcat(std::size_t column, Acc& a, const MergeColumn& c, const C
     if (a.seen) s.append(c.jsonArray ? std::string_view(",") : c.separator);
     s.append(text);
     a.seen = true;
+    ++concatValues_[column];
   }
   if (s.size() <= max) return;
+  if (c.piece.valid()) cutRows_.push_back(concatValues_[column]);
   std::size_t cut = static_cast<std::size_t>(max);
   const std::uint16_t cs = types_[column].charset;
   const bool utf8 = cs == 33 || cs == 45 || cs == 46 || cs == 83 || cs == 192 || cs == 224 ||

@@ -390,6 +390,7 @@ class ClientSession {
   // The connections of the last statement if it ran on several (each holds its part of the
   // statement's warnings for SHOW WARNINGS / SHOW ERRORS); cleared by the next other statement.
   std::vector<catalog::Endpoint> warnedOn_;
+  std::vector<std::uint64_t> mergeCuts_;  // and the merge's own (MergeResult::cutRows)
   // The first value of the session's last INSERT given generated keys (0: none since the backend
   // reported an AUTO_INCREMENT of its own, or ever); bumped version per new value, so each
   // connection is told once (SessionConn::insertIdVersion).

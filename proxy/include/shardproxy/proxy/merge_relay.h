@@ -50,6 +50,8 @@ struct MergeResult {
   // (its buffer is as it was), every shard's answer was read to its end: send the full ask and
   // merge again.
   bool askAgain = false;
+  // relayMergeSpec(): the merge's own warnings (merge::Merger::cutRows()), counted in its EOF.
+  std::vector<std::uint64_t> cutRows;
 };
 
 // `backends[i]` has been sent the command already. `clientCaps` decides the framing (EOF or

@@ -84,6 +84,10 @@ class Merger {
   std::size_t setSize() const { return distinct_.size() + sorted_.size(); }
 
   const std::optional<Error>& error() const { return error_; }
+  // A GROUP_CONCAT the merge cut (ORDER BY or DISTINCT inside: the shards sent its values, not
+  // their own cut strings): the server's 1260 "Row N was cut by GROUP_CONCAT()", N counting the
+  // values that column's groups took so far as the server counts them, one per cut group.
+  const std::vector<std::uint64_t>& cutRows() const { return cutRows_; }
   std::uint64_t emitted() const { return emitted_; }  // rows written for the client
 
  private:
@@ -172,10 +176,12 @@ class Merger {
   std::vector<router::Program> avgProgram_;  // per column: SUM / COUNT for an AVG column
   std::vector<Value> stack_;                 // evaluate()'s
   std::vector<Acc> acc_;
-  std::vector<std::string> concat_;  // GROUP_CONCAT per column: the group's string (reused)
-  std::vector<Value> values_;        // materialize(): per column, computed ones
-  std::vector<bool> computed_;       // per column: values_ holds it (not stored_)
-  std::string rowBuf_;               // the group's row as a shard row payload
+  std::vector<std::string> concat_;          // GROUP_CONCAT per column: the group's string (reused)
+  std::vector<std::uint64_t> concatValues_;  // per column: values taken over every group
+  std::vector<std::uint64_t> cutRows_;
+  std::vector<Value> values_;   // materialize(): per column, computed ones
+  std::vector<bool> computed_;  // per column: values_ holds it (not stored_)
+  std::string rowBuf_;          // the group's row as a shard row payload
   std::vector<Cell> rowCells_;
 
   // Groups buffered for sorting (sortGroups).
