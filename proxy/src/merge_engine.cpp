@@ -205,16 +205,13 @@ class MergeRun {
     Source& s = src[i];
     // In the merge (decode), a shard's end is where its next row was needed.
     if (firstLimit != 0 && decode && s.rows >= firstLimit) askAgain = true;
-    const std::uint16_t flags = protocol::terminatorStatus(p, s.caps).value_or(0);
+    const auto t = protocol::decodeTerminator(p, s.caps).value_or(protocol::Terminator{});
+    const std::uint16_t flags = t.statusFlags;
     if (flags & protocol::status::kMoreResultsExist) {
       lost(i, MergeResult::Outcome::kBackendProtocol);
       return false;
     }
-    if (s.caps & protocol::cap::kDeprecateEof) {
-      if (auto ok = protocol::decodeOk(p, s.caps)) warnings += ok->warnings;
-    } else if (p.size() >= 3) {
-      warnings += static_cast<std::uint16_t>(p[1] | (p[2] << 8));
-    }
+    warnings += t.warnings;
     lastStatus = flags;
     r.status[i] = flags;
     ++r.succeeded;

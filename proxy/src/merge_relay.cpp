@@ -199,17 +199,13 @@ asio::awaitable<MergeResult> relayMerged(std::span<BackendConnection* const> bac
         break;
       }
       if (protocol::isEofOrOkTerminator(rp, caps)) {
-        auto st = protocol::terminatorStatus(rp, caps);
-        std::uint16_t flags = st.value_or(0);
+        const auto t = protocol::decodeTerminator(rp, caps).value_or(protocol::Terminator{});
+        const std::uint16_t flags = t.statusFlags;
         if (flags & protocol::status::kMoreResultsExist) {
           lost(MergeResult::Outcome::kBackendProtocol);
           break;
         }
-        if (caps & protocol::cap::kDeprecateEof) {
-          if (auto ok = protocol::decodeOk(rp, caps)) warnings += ok->warnings;
-        } else if (rp.size() >= 3) {
-          warnings += static_cast<std::uint16_t>(rp[1] | (rp[2] << 8));
-        }
+        warnings += t.warnings;
         lastStatus = flags;
         r.status[i] = flags;
         r.ok[i] = true;

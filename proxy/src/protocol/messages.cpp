@@ -307,35 +307,23 @@ std::optional<ErrPacket> decodeErr(ByteView payload) {
   return m;
 }
 
-std::uint16_t terminatorWarnings(ByteView payload, std::uint32_t caps) {
-  if (payload.empty()) return 0;
-  if (payload[0] == kEofHeader && !(caps & cap::kDeprecateEof)) {
-    return payload.size() >= 3 ? static_cast<std::uint16_t>(payload[1] | (payload[2] << 8)) : 0;
-  }
-  ByteReader r(payload);
-  r.skip(1);
-  (void)r.lenenc();
-  (void)r.lenenc();
-  r.skip(2);
-  const std::uint16_t warnings = r.u16();
-  return r.failed() ? 0 : warnings;
-}
-
-std::optional<std::uint16_t> terminatorStatus(ByteView payload, std::uint32_t caps) {
+std::optional<Terminator> decodeTerminator(ByteView payload, std::uint32_t caps) {
   if (payload.empty()) return std::nullopt;
   if (payload[0] == kEofHeader && !(caps & cap::kDeprecateEof)) {
     auto eof = decodeEof(payload);
     if (!eof) return std::nullopt;
-    return eof->statusFlags;
+    return Terminator{eof->statusFlags, eof->warnings};
   }
   // OK packets only need their leading fields here; skip the info/session-track parsing.
   ByteReader r(payload);
   r.skip(1);
   (void)r.lenenc();
   (void)r.lenenc();
-  std::uint16_t flags = r.u16();
+  Terminator t;
+  t.statusFlags = r.u16();
   if (r.failed()) return std::nullopt;
-  return flags;
+  if (r.remaining() >= 2) t.warnings = r.u16();
+  return t;
 }
 
 void encode(const ColumnDefinition& m, Bytes& out, bool extended) {

@@ -114,12 +114,11 @@ ResponseScanner::Step ResponseScanner::onFirst(ByteView payload, std::uint32_t l
   }
   if (kind_ == ResponseKind::kSinglePacket) {
     if (first == kOkHeader || first == kEofHeader) {
-      if (auto st =
-              terminatorStatus(payload, caps_ | (first == kOkHeader ? cap::kDeprecateEof : 0))) {
-        lastStatus_ = *st;
+      if (auto t =
+              decodeTerminator(payload, caps_ | (first == kOkHeader ? cap::kDeprecateEof : 0))) {
+        lastStatus_ = t->statusFlags;
         sawStatus_ = true;
-        warnings_ +=
-            terminatorWarnings(payload, caps_ | (first == kOkHeader ? cap::kDeprecateEof : 0));
+        warnings_ += t->warnings;
       }
     }
     state_ = State::kDone;
@@ -170,12 +169,13 @@ ResponseScanner::Step ResponseScanner::onFirst(ByteView payload, std::uint32_t l
 }
 
 ResponseScanner::Step ResponseScanner::onTerminator(ByteView payload) {
-  auto st = terminatorStatus(payload, caps_);
-  if (!st) return Step::kMalformed;
-  lastStatus_ = *st;
+  auto t = decodeTerminator(payload, caps_);
+  if (!t) return Step::kMalformed;
+  const std::uint16_t st = t->statusFlags;
+  lastStatus_ = st;
   sawStatus_ = true;
-  warnings_ += terminatorWarnings(payload, caps_);
-  if ((*st & status::kMoreResultsExist) && kind_ != ResponseKind::kFetch &&
+  warnings_ += t->warnings;
+  if ((st & status::kMoreResultsExist) && kind_ != ResponseKind::kFetch &&
       kind_ != ResponseKind::kFieldList) {
     state_ = State::kFirst;
     return Step::kMore;

@@ -121,9 +121,15 @@ inline bool isEofOrOkTerminator(ByteView payload, std::uint32_t caps) {
   return (caps & cap::kDeprecateEof) ? payload.size() < kMaxPayload : payload.size() < 9;
 }
 // Status flags of an EOF or 0xfe-OK terminator, or of an OK packet.
-std::optional<std::uint16_t> terminatorStatus(ByteView payload, std::uint32_t caps);
-// Its warning count (0 when it is too short to say).
-std::uint16_t terminatorWarnings(ByteView payload, std::uint32_t caps);
+struct Terminator {
+  std::uint16_t statusFlags = 0;
+  std::uint16_t warnings = 0;  // 0 when the packet is too short to say
+};
+std::optional<Terminator> decodeTerminator(ByteView payload, std::uint32_t caps);
+inline std::optional<std::uint16_t> terminatorStatus(ByteView payload, std::uint32_t caps) {
+  auto t = decodeTerminator(payload, caps);
+  return t ? std::optional<std::uint16_t>(t->statusFlags) : std::nullopt;
+}
 
 // --- Column Definition (Protocol::ColumnDefinition41) ----------------------------------------
 struct ColumnDefinition {
