@@ -284,7 +284,7 @@ class Run {
   void finishMergeSql(std::size_t start, std::optional<std::uint64_t> pushedLimit,
                       std::size_t resume, std::uint64_t firstLimit = 0);
   bool distinctColumn(MergeBuild& m, const Function& f, MergeAgg agg, MergeColumn& c);
-  bool concatColumn(MergeBuild& m, const Function& f, MergeColumn& c);
+  bool concatColumn(MergeBuild& m, const Function& f, const SelectItem& item, MergeColumn& c);
   SortKey extraGroupKey(MergeBuild& m, const Expr* x, bool desc);
   bool limitValue(const Expr* e, std::uint64_t& out);
   bool aggregateColumn(MergeBuild& m, const Function& f, ColumnRef& out, ColumnRef& count);

@@ -134,21 +134,6 @@ std::vector<std::size_t> placeholderOffsets(std::string_view sql) {
   return out;
 }
 
-namespace {
-
-// text[from, to) with the edits whose offsets are in (from, to] inserted (in offset order).
-void appendEdited(std::string& out, std::string_view text, std::size_t from, std::size_t to,
-                  const std::vector<std::pair<std::size_t, std::string>>& edits) {
-  for (const auto& [at, insert] : edits) {
-    if (at <= from || at > to) continue;
-    out.append(text.substr(from, at - from)).append(insert);
-    from = at;
-  }
-  out.append(text.substr(from, to - from));
-}
-
-}  // namespace
-
 bool hasPlaceholder(std::string_view sql) {
   return !placeholderOffsets(sql).empty();
 }
@@ -307,20 +292,8 @@ bool Run::planMerge(const Query& q) {
     MergeAgg agg;
     if (f != nullptr && f->aggregate && isMergeableAggregate(*f, agg) && agg == MergeAgg::kConcat) {
       MergeColumn g;
-      if (!concatColumn(m, *f, g)) return false;
+      if (!concatColumn(m, *f, *b->items[i], g)) return false;
       spec.visible[i] = g;
-      const SelectItem& item = *b->items[i];
-      // (Unnamed: named as the server names it, by its text; a long text is left as it is.)
-      if (g.piece.valid() && !in_.executing && !f->text.empty() && f->text.back() == ')' &&
-          (!item.alias.empty() || (item.text == f->text && f->text.size() <= 64))) {
-        m.edits.emplace_back(offsetOf(f->text) + f->text.size() - 1, " LIMIT 0");
-        if (item.alias.empty()) {
-          std::string name = " AS `";
-          for (char ch : item.text)
-            name.append(ch == '`' ? 2 : 1, ch);
-          m.edits.emplace_back(offsetOf(item.text) + item.text.size(), name + "`");
-        }
-      }
       continue;
     }
     if (f != nullptr && f->aggregate && isMergeableAggregate(*f, agg) && f->distinct &&

@@ -33,6 +33,10 @@ struct MergeBuild {
   std::vector<std::pair<std::size_t, std::string>> edits;
 };
 
+// text[from, to) with the edits whose offsets are in (from, to] inserted (in offset order).
+void appendEdited(std::string& out, std::string_view text, std::size_t from, std::size_t to,
+                  const std::vector<std::pair<std::size_t, std::string>>& edits);
+
 // What a tracked column's DATA_TYPE holds, as the merge and MariaDB's planner tell them apart.
 enum class DataClass : std::uint8_t { kNumber, kTemporal, kYear, kText, kBytes, kOther };
 DataClass dataClass(std::string_view dataType);

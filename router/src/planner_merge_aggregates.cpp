@@ -153,7 +153,17 @@ bool containsBitAggregate(const Expr* e) {
 // values' bytes — so 'a' and 'A' stay apart — and send those bytes (`piece`) and their rows'
 // COUNT(*): the merge joins the pieces in the keys' order. Shares the one list of extra group
 // keys a query may have with COUNT(DISTINCT ...).
-bool Run::concatColumn(MergeBuild& m, const Function& f, MergeColumn& c) {
+void appendEdited(std::string& out, std::string_view text, std::size_t from, std::size_t to,
+                  const std::vector<std::pair<std::size_t, std::string>>& edits) {
+  for (const auto& [at, insert] : edits) {
+    if (at <= from || at > to) continue;
+    out.append(text.substr(from, at - from)).append(insert);
+    from = at;
+  }
+  out.append(text.substr(from, to - from));
+}
+
+bool Run::concatColumn(MergeBuild& m, const Function& f, const SelectItem& item, MergeColumn& c) {
   c = aggColumn(MergeAgg::kConcat);
   addAggregateInputs(m, f, c);
   if (!f.distinct && f.orderBy.empty()) return true;
@@ -190,6 +200,21 @@ bool Run::concatColumn(MergeBuild& m, const Function& f, MergeColumn& c) {
   }
   c.piece = addHiddenOwned(m, pieceText, MergeColumn{});
   c.distinctPieces = f.distinct;
+  // The shards' own GROUP_CONCAT is not read: sent with LIMIT 0 (MergeBuild::edits), named as
+  // the server names it unaliased, by its text (a long text is left as it is).
+  if (!in_.executing && !f.text.empty() && f.text.back() == ')' &&
+      (!item.alias.empty() || (item.text == f.text && f.text.size() <= 64))) {
+    auto offsetOf = [&](std::string_view part) {
+      return static_cast<std::size_t>(part.data() - plan_.text.data());
+    };
+    m.edits.emplace_back(offsetOf(f.text) + f.text.size() - 1, " LIMIT 0");
+    if (item.alias.empty()) {
+      std::string name = " AS `";
+      for (char ch : item.text)
+        name.append(ch == '`' ? 2 : 1, ch);
+      m.edits.emplace_back(offsetOf(item.text) + item.text.size(), name + "`");
+    }
+  }
   if (!f.distinct) c.count = addHidden(m, "COUNT(*)", aggColumn(MergeAgg::kCount));
   if (shared) return true;
   m.ownedTexts.push_back(text);
