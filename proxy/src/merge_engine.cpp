@@ -22,6 +22,7 @@ struct Source {
   protocol::ByteView row;  // the head row's payload
   protocol::ByteView raw;  // and its packet as received (empty when it came split)
   std::vector<merge::Cell> cells;
+  std::uint16_t level = 0;  // WITH ROLLUP: the head row's (Merger::rollupLevel)
 };
 
 // The shard whose head ranks least (the lowest index among equals), and whether another head
@@ -122,6 +123,7 @@ class MergeRun {
     s.row = p;
     s.raw = packet.raw;
     if (useRank) rank[i] = merger.streamRank(s.cells.data());
+    if (rollup) s.level = merger.rollupLevel(i, s.cells.data());
     return true;
   }
 
@@ -153,6 +155,7 @@ class MergeRun {
         return need;
       }
       Source& s = heads[best];
+      if (rollup) merger.setRowLevel(s.level);
       // (As add(): false once the LIMIT is reached, so no row past it is read.)
       const bool goOn = merger.addRaw(s.raw, out, seq)
                             ? !merger.done()
@@ -191,6 +194,7 @@ class MergeRun {
   std::vector<std::uint64_t> rank;
   merge::Merger merger;
   bool useRank = false;
+  bool rollup = false;
   bool askAgain = false;  // the first ask was not enough (or too much to hold)
   std::uint32_t warnings = 0;
   std::uint16_t lastStatus = 0;
@@ -225,9 +229,7 @@ class MergeRun {
     std::size_t best = k;
     for (std::size_t i = 0; i < k; ++i) {
       if (!src[i].active || rank[i] != least) continue;
-      if (best == k || merger.compareStream(src[i].cells.data(), src[best].cells.data()) < 0) {
-        best = i;
-      }
+      if (best == k || less(i, best)) best = i;
     }
     return best;
   }
@@ -240,9 +242,16 @@ class MergeRun {
         if (!merger.ordered()) break;  // no order: each shard's rows in turn
         continue;
       }
-      if (merger.compareStream(src[i].cells.data(), src[best].cells.data()) < 0) best = i;
+      if (less(i, best)) best = i;
     }
     return best;
+  }
+  // Shard a's head row sorts before shard b's.
+  bool less(std::size_t a, std::size_t b) {
+    const Source& x = src[a];
+    const Source& y = src[b];
+    return (rollup ? merger.compareRollup(x.cells.data(), x.level, y.cells.data(), y.level)
+                   : merger.compareStream(x.cells.data(), y.cells.data())) < 0;
   }
 };
 
@@ -333,6 +342,7 @@ asio::awaitable<MergeResult> relayMergeSpec(std::span<BackendConnection* const> 
   for (Source& s : src)
     s.cells.assign(merger.columns(), merge::Cell{});
   m.useRank = merger.hasStreamRank();
+  m.rollup = merger.rollup();
 
   // 2. The client's header: the visible columns.
   std::uint8_t seq = firstSeq;

@@ -219,6 +219,15 @@ std::string describe(const MergeSpec& spec) {
   }
   out += fmt::format(" (hidden {})", spec.hidden);
   keys(out, "group", spec.group);
+  if (spec.rollup) {
+    out += " with rollup";
+    std::string last;
+    for (std::size_t i = 0; i < spec.visible.size(); ++i)
+      if (spec.visible[i].fromLastGroup) last += fmt::format(" v{}", i);
+    for (std::size_t i = 0; i < spec.hiddenColumns.size(); ++i)
+      if (spec.hiddenColumns[i].fromLastGroup) last += fmt::format(" h{}", i);
+    if (!last.empty()) out += " (last group's:" + last + ")";
+  }
   keys(out, "distinct-arg", spec.distinctArgs);
   keys(out, "merge", spec.streamOrder);
   if (spec.sortGroups) keys(out, "sort", spec.order);

@@ -314,6 +314,11 @@ class Run {
   // it is what it looks like. False (refused) where that depends on columns the proxy does not
   // know.
   bool groupByColumn(const MergeBuild& m, const Expr* g, std::string& column);
+  // planner_merge_rollup.cpp, GROUP BY ... WITH ROLLUP: marks the select-list items whose
+  // super-aggregate value is the last group's (MergeColumn::fromLastGroup), after the group keys;
+  // then, with HAVING compiled, refuses what the merge cannot sum up over groups.
+  bool rollupColumns(MergeBuild& m);
+  bool rollupMergeable(const MergeBuild& m);
 
   // Block analysis. Returns false on error (plan_ has it).
   struct BlockResult {

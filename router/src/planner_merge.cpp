@@ -258,7 +258,15 @@ bool Run::planMerge(const Query& q) {
         "SQL_CALC_FOUND_ROWS with aggregates, GROUP BY or DISTINCT over several "
         "shards (the shards' counts of groups do not add up)");
   }
-  if (b->withRollup) return notSupported("GROUP BY ... WITH ROLLUP over several shards");
+  if (b->withRollup) {
+    if (!q.orderBy.empty()) {
+      return serverError(1221, "HY000", "Incorrect usage of CUBE/ROLLUP and ORDER BY");
+    }
+    if (b->distinct) return notSupported("SELECT DISTINCT ... WITH ROLLUP over several shards");
+    if (b->groupDesc != 0 || b->groupDescPast64) {
+      return notSupported("GROUP BY ... DESC WITH ROLLUP over several shards");
+    }
+  }
   if (!q.locking.text.empty() && q.locking.mode != LockMode::kNone && q.limit != nullptr) {
     return notSupported(
         "LIMIT with a locking clause over several shards: each shard would lock "
@@ -350,6 +358,7 @@ bool Run::planMerge(const Query& q) {
     }
     spec.group.push_back(key);
   }
+  if (b->withRollup && !rollupColumns(m)) return false;
   // ORDER BY keys (ORDER BY NULL: no order).
   bool orderNull = q.orderBy.size() == 1 && q.orderBy[0]->expr->as<Literal>() != nullptr &&
                    q.orderBy[0]->expr->as<Literal>()->type == LiteralType::kNull;
@@ -394,7 +403,9 @@ bool Run::planMerge(const Query& q) {
       std::uint16_t merged = 0;
       m.having = true;
       for (const Expr* c : conj) {
-        if (!havingAggregates(m, c) && !spec.scalar) {
+        // (WITH ROLLUP: a shard's HAVING would drop rows that tell its super-aggregate rows
+        // from its groups.)
+        if (!havingAggregates(m, c) && !spec.scalar && !b->withRollup) {
           if (!pushedHaving.empty()) pushedHaving.append(" AND ");
           pushedHaving.append("(").append(c->text).append(")");
           pushedConjuncts.push_back(c);
@@ -502,7 +513,8 @@ bool Run::planMerge(const Query& q) {
       const bool own = spec.order.empty();
       if (own) spec.order = spec.group;  // the server sorts GROUP BY results by the keys
       spec.streamOrder = spec.order;
-      for (std::size_t i = 0; i < spec.streamOrder.size(); ++i) {
+      // (WITH ROLLUP takes no ORDER BY: its GROUP BY returns the groups in that order.)
+      for (std::size_t i = 0; i < spec.streamOrder.size() && !spec.rollup; ++i) {
         const SortKey& k = spec.streamOrder[i];
         orderText(k, own ? groupText(i) : q.orderBy[i]->expr->text);
       }
@@ -540,6 +552,7 @@ bool Run::planMerge(const Query& q) {
     }
   }
   if (spec.having >= 0) pushLimit = false;  // groups the HAVING drops must not take places
+  if (spec.rollup && !rollupMergeable(m)) return false;
   // A shard's DISTINCT over weights that tell apart values the merge calls equal ('a', 'a ')
   // would fill its LIMIT with rows the merge then drops.
   if (spec.distinct && m.distinctGroupBy.empty() && !distinctExact) pushLimit = false;

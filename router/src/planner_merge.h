@@ -31,6 +31,11 @@ struct MergeBuild {
   // a GROUP_CONCAT the merge joins from values is sent as `GROUP_CONCAT(... LIMIT 0) AS name` —
   // the same column definition, and no cut (with its 1260 warning) of a sub-group's string.
   std::vector<std::pair<std::size_t, std::string>> edits;
+  // Hidden columns the shards compute for HAVING or an expression over aggregates (a part without
+  // aggregates), with the expression each is; and, WITH ROLLUP, the expressions grouped by
+  // (planner_merge_rollup.cpp).
+  std::vector<std::pair<ColumnRef, const Expr*>> computed;
+  std::vector<const Expr*> rollupKeys;
 };
 
 // text[from, to) with the edits whose offsets are in (from, to] inserted (in offset order).

@@ -197,8 +197,10 @@ bool Run::compileMerged(MergeBuild& m, const Expr* e, Program& p) {
       in.column = ColumnRef{static_cast<std::uint16_t>(item), false};
     } else if (m.having) {
       in.column = addHiddenOwned(m, spelledAliases(m, e), MergeColumn{});
+      m.computed.emplace_back(in.column, e);
     } else {
       in.column = addHidden(m, e->text, MergeColumn{});
+      m.computed.emplace_back(in.column, e);
     }
     p.code.push_back(in);
     return true;

@@ -143,7 +143,8 @@ def concat_fold(item):
 
 def gen(rnd):
     """(sql, ordered, fold columns by index)"""
-    kind = rnd.choice(["order", "order", "agg", "group", "group", "distinct", "union", "star"])
+    kind = rnd.choice(["order", "order", "agg", "group", "group", "distinct", "union", "star",
+                       "rollup"])
     where = f" WHERE {rnd.choice(PRED)}" if rnd.random() < 0.6 else ""
     if kind == "star":
         # At most 1800 rows: GROUP BY id sorted otherwise, DISTINCT and UNION keep every row in
@@ -221,6 +222,8 @@ def gen(rnd):
         lim = f" LIMIT {rnd.randint(1, 20)}" if rnd.random() < 0.3 else ""
         return (f"SELECT {', '.join(cols)} FROM m_items{where} GROUP BY {group}"
                 f"{having}{order}{lim}"), ordered, fold
+    if kind == "rollup":
+        return gen_rollup(rnd, where)
     if kind == "union":
         op = rnd.choice(["UNION", "UNION ALL"])
         p1, p2 = rnd.choice(PRED), rnd.choice(PRED)
@@ -256,6 +259,35 @@ def gen(rnd):
         ordered = "count"
     return f"SELECT DISTINCT {', '.join(cols)} FROM m_items{where}{order}{lim}", ordered, \
         [(i, "ci" if c == "grp" else "pad") for i, c in enumerate(cols) if c in FOLD]
+
+
+ROLLUP_AGGS = [a for a in AGGS if "grp" not in a and "tag" not in a and "DISTINCT" not in a
+               and not ("GROUP_CONCAT" in a and "ORDER BY" in a)]
+
+
+def gen_rollup(rnd, where):
+    """GROUP BY ... WITH ROLLUP: the super-aggregate rows after the groups they sum up, group keys
+    rolled up to NULL; beside them a repeat of a key (the last group's value in a super-aggregate
+    row) or an expression over a key (evaluated again, over NULL), HAVING over both, LIMIT."""
+    keys = rnd.sample(["grp", "tag", "qty", "d", "np", "st"], rnd.randint(1, 3))
+    aggs = rnd.sample(ROLLUP_AGGS, rnd.randint(1, 3))
+    r = rnd.random()
+    extra = ([keys[0]] if r < 0.15 else [f"CONCAT('!', {keys[-1]})"] if r < 0.3 else
+             [f"{keys[0]} IS NULL"] if r < 0.4 else [])
+    cols = keys + aggs + extra
+    fold = [(i, concat_fold(c) if unordered_concat(c) else "ci" if "grp" in c else "pad")
+            for i, c in enumerate(cols) if "grp" in c or "tag" in c or unordered_concat(c)]
+    having = ""
+    r, k = rnd.random(), rnd.randint(0, 30)
+    if r < 0.2:
+        having = f" HAVING COUNT(*) > {k}"
+    elif r < 0.3:
+        having = f" HAVING {keys[-1]} IS NULL OR COUNT(*) > {k}"
+    elif r < 0.35:
+        having = f" HAVING {keys[0]} IS NOT NULL"
+    lim = f" LIMIT {rnd.randint(1, 30)}" if rnd.random() < 0.3 else ""
+    return (f"SELECT {', '.join(cols)} FROM m_items{where} GROUP BY {', '.join(keys)} WITH ROLLUP"
+            f"{having}{lim}"), True, fold
 
 
 def gen_star(rnd, where):

@@ -96,7 +96,7 @@ Status Merger::init(const router::MergeSpec& spec, std::vector<ColumnType> types
   for (std::size_t i = 0; i < n && roundAvg_; ++i)
     if (col(i).agg == MergeAgg::kAny && (types_[i].flags & fflag::kGroup) != 0) roundAvg_ = false;
   prefixColumn_ = static_cast<std::size_t>(-1);
-  if (!spec.streamOrder.empty()) {
+  if (!spec.streamOrder.empty() && !spec.rollup) {
     const router::SortKey& first = spec.streamOrder.front();
     const std::size_t c = abs(first.column);
     if (c < n && types_[c].isInteger()) {
@@ -129,6 +129,18 @@ Status Merger::init(const router::MergeSpec& spec, std::vector<ColumnType> types
     avgProgram_[i].code.push_back(in);
   }
   stack_.reserve(16);
+  rollupColumns_.clear();
+  prevRows_.clear();
+  prevLevels_.clear();
+  havePrev_.clear();
+  lastGroup_.assign(spec.rollup ? n : 0, Stored{});
+  if (spec.rollup) {
+    for (const router::SortKey& k : spec.group) {
+      for (ColumnRef r : {k.column, k.weight, k.collation})
+        if (r.valid() && abs(r) < n) rollupColumns_.push_back(abs(r));
+    }
+    prevCells_.assign(n, Cell{});
+  }
   lastDistinct_.assign(spec.distinctArgs.size(), Stored{});
   lastDistinctWeight_.assign(spec.distinctArgs.size(), Stored{});
   return {};
@@ -167,7 +179,7 @@ void Merger::failMixedCollations() {
        "collation with COLLATE, or narrow the query to one shard");
 }
 
-int Merger::compareKeys(const std::vector<router::SortKey>& keys, const Cell* a, const Cell* b) {
+int Merger::compareKeys(std::span<const router::SortKey> keys, const Cell* a, const Cell* b) {
   for (const router::SortKey& k : keys) {
     const std::size_t i = abs(k.column);
     Cell wa, wb;
@@ -201,12 +213,53 @@ int Merger::compareStream(const Cell* a, const Cell* b) {
   return compareKeys(spec_->streamOrder, a, b);
 }
 
+std::uint16_t Merger::rollupLevel(std::size_t source, const Cell* row) {
+  const auto all = static_cast<std::uint16_t>(spec_->group.size());
+  if (source >= prevRows_.size()) {
+    prevRows_.resize(source + 1, std::vector<Stored>(types_.size()));
+    prevLevels_.resize(source + 1, 0);
+    havePrev_.resize(source + 1, 0);
+  }
+  std::vector<Stored>& prev = prevRows_[source];
+  std::uint16_t level = all;
+  if (havePrev_[source] != 0) {
+    for (std::size_t c : rollupColumns_)
+      prevCells_[c] = prev[c].cell();
+    // A group sorts after the shard's previous row; a super-aggregate row does not (its keys past
+    // its level are NULL, and NULL sorts first).
+    if (compareKeys(spec_->group, prevCells_.data(), row) >= 0) {
+      if (prevLevels_[source] == 0) {
+        fail(1105, "HY000",
+             "A shard's WITH ROLLUP rows came in an order the merge cannot read (a row after its "
+             "grand total)");
+        return 0;
+      }
+      level = static_cast<std::uint16_t>(prevLevels_[source] - 1);
+    }
+  }
+  for (std::size_t c : rollupColumns_)
+    prev[c].set(row[c]);
+  prevLevels_[source] = level;
+  havePrev_[source] = 1;
+  return level;
+}
+
+int Merger::compareRollup(const Cell* a, std::uint16_t levelA, const Cell* b,
+                          std::uint16_t levelB) {
+  const std::size_t common = std::min(levelA, levelB);
+  const int c = compareKeys(std::span<const router::SortKey>(spec_->group).first(common), a, b);
+  if (c != 0 || levelA == levelB) return c;
+  return levelA > levelB ? -1 : 1;  // the deeper row first
+}
+
 bool Merger::sameGroup(const Cell* row) {
+  if (spec_->rollup && rowLevel_ != groupLevel_) return false;
   std::vector<Cell>& g = rowCells_;  // the stored group's cells (refreshed by startGroup)
   return compareKeys(spec_->group, g.data(), row) == 0;
 }
 
 void Merger::startGroup(const Cell* row) {
+  groupLevel_ = rowLevel_;
   for (std::size_t i = 0; i < types_.size(); ++i) {
     stored_[i].set(row[i]);
     acc_[i] = Acc{};
@@ -525,6 +578,20 @@ void Merger::writeVisible(protocol::ByteView payload, const Cell* row, protocol:
 
 bool Merger::emitGroup(protocol::Bytes& out, std::uint8_t& seq) {
   inGroup_ = false;
+  if (spec_->rollup) {
+    // A super-aggregate row shows, in the columns one server does not recompute for it, what the
+    // last group before it held (over every shard: each shard's own row has its last group's).
+    const bool group = groupLevel_ == spec_->group.size();
+    for (std::size_t i = 0; i < types_.size(); ++i) {
+      if (!col(i).fromLastGroup) continue;
+      if (group) {
+        lastGroup_[i] = stored_[i];
+      } else {
+        stored_[i] = lastGroup_[i];
+        rowCells_[i] = stored_[i].cell();
+      }
+    }
+  }
   if (!materialize()) return !error_;
   if (spec_->sortGroups) {
     sorted_.push_back(rowBuf_);

@@ -499,6 +499,101 @@ TEST(Merger, GroupsMeetInKeyOrderAndHavingRunsAfterTheMerge) {
   EXPECT_EQ(h.rows(), (std::vector<Row>{{"a", "3"}, {"c", "3"}}));
 }
 
+// GROUP BY a, b WITH ROLLUP over two shards, each returning its groups and its super-aggregate
+// rows; the merge reads the levels from each shard's order and merges equal rows of equal level.
+struct RollupShards {
+  Harness h;
+  std::vector<std::vector<protocol::Bytes>> packets;  // per shard, its rows in its order
+  std::vector<std::vector<std::uint16_t>> levels;
+
+  explicit RollupShards(std::vector<std::vector<Row>> shards) {
+    // SELECT a, b, COUNT(*), a (a repeat of the key: the last group's value when rolled up)
+    h.spec.aggregate = true;
+    h.spec.rollup = true;
+    h.spec.visible.resize(4);
+    h.spec.visible[2].agg = MergeAgg::kCount;
+    h.spec.visible[3].fromLastGroup = true;
+    router::SortKey a, b;
+    a.column = ColumnRef{0, false};
+    b.column = ColumnRef{1, false};
+    h.spec.group = {a, b};
+    h.spec.streamOrder = h.spec.group;
+    h.spec.order = h.spec.group;
+    h.init({kBin, kInt, kInt, kBin});
+    for (std::size_t s = 0; s < shards.size(); ++s) {
+      packets.emplace_back();
+      levels.emplace_back();
+      for (const Row& r : shards[s]) {
+        packets[s].push_back(textRow(r));
+        std::vector<Cell> cells(h.merger.columns());
+        EXPECT_TRUE(h.merger.decode(packets[s].back(), cells));
+        levels[s].push_back(h.merger.rollupLevel(s, cells.data()));
+      }
+    }
+  }
+  // The k-way merge of the shards' rows, as the engine runs it.
+  std::vector<Row> merged() {
+    std::vector<std::size_t> at(packets.size(), 0);
+    const std::size_t n = h.merger.columns();
+    std::vector<std::vector<Cell>> heads(packets.size(), std::vector<Cell>(n));
+    for (;;) {
+      std::size_t best = packets.size();
+      for (std::size_t s = 0; s < packets.size(); ++s) {
+        if (at[s] == packets[s].size()) continue;
+        EXPECT_TRUE(h.merger.decode(packets[s][at[s]], heads[s]));
+        if (best == packets.size() ||
+            h.merger.compareRollup(heads[s].data(), levels[s][at[s]], heads[best].data(),
+                                   levels[best][at[best]]) < 0) {
+          best = s;
+        }
+      }
+      if (best == packets.size()) break;
+      h.merger.setRowLevel(levels[best][at[best]]);
+      if (!h.merger.add(heads[best].data(), packets[best][at[best]], h.out, h.seq)) break;
+      ++at[best];
+    }
+    return h.rows();
+  }
+};
+
+TEST(Merger, RollupRowsMergeByLevelAfterTheGroupsTheySumUp) {
+  const std::optional<std::string> null;
+  RollupShards r({{{"p", "1", "2", "p"},
+                   {"p", "2", "1", "p"},
+                   {"p", null, "3", "p"},
+                   {"q", null, "1", "q"},  // a group whose key b is NULL
+                   {"q", null, "1", "q"},  // and q's super-aggregate row: equal, one level up
+                   {null, null, "4", "q"}},
+                  {{"p", "2", "1", "p"},
+                   {"p", null, "1", "p"},
+                   {"r", "5", "2", "r"},
+                   {"r", null, "2", "r"},
+                   {null, null, "3", "r"}}});
+  EXPECT_EQ(r.levels[0], (std::vector<std::uint16_t>{2, 2, 1, 2, 1, 0}));
+  EXPECT_EQ(r.levels[1], (std::vector<std::uint16_t>{2, 1, 2, 1, 0}));
+  EXPECT_EQ(r.merged(), (std::vector<Row>{{"p", "1", "2", "p"},
+                                          {"p", "2", "2", "p"},
+                                          {"p", null, "4", "p"},
+                                          {"q", null, "1", "q"},
+                                          {"q", null, "1", "q"},
+                                          {"r", "5", "2", "r"},
+                                          {"r", null, "2", "r"},
+                                          // the last group's a (r), not the first shard's (q)
+                                          {null, null, "7", "r"}}));
+}
+
+TEST(Merger, RowAfterTheGrandTotalIsAnError) {
+  const std::optional<std::string> null;
+  RollupShards r({{{"p", "1", "1", "p"},
+                   {"p", null, "1", "p"},
+                   {null, null, "1", "p"},
+                   {null, null, "1", "p"}}});
+  EXPECT_EQ(r.levels[0][2], 0);
+  // A second grand total cannot be read: the error is latched for the merge to answer.
+  ASSERT_TRUE(r.h.merger.error().has_value());
+  EXPECT_EQ(r.h.merger.error()->mysqlErrno, 1105);
+}
+
 TEST(Merger, GroupsSortedByAnAggregateAreBufferedThenLimited) {
   // ... GROUP BY k ORDER BY COUNT(*) DESC LIMIT 2
   Harness h;

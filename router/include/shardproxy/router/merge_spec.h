@@ -78,6 +78,10 @@ struct MergeColumn {
   bool jsonArray = false;
   std::string_view separator = ",";  // kConcat (a view into MergeSpec::literals)
   std::uint16_t program = 0;         // kExpr
+  // kAny under WITH ROLLUP: a column one server does not recompute for a super-aggregate row (a
+  // column outside GROUP BY, a repeat of a group key) shows there the value it had in the last
+  // group before that row, over all the shards — not one shard's own last group's.
+  bool fromLastGroup = false;
 };
 
 struct SortKey {
@@ -162,6 +166,12 @@ struct MergeSpec {
   // One server sorts the groups again after grouping (the shards were sent the client's ORDER BY
   // after the group keys, so they take its plan and send its column definitions).
   bool groupsSortedAgain = false;
+  // GROUP BY ... WITH ROLLUP: the shards are sent it too and each returns its super-aggregate
+  // rows (the group keys past a level NULL) after the groups they sum up. The merge tells them from
+  // groups by their place in each shard's stream (a row that does not sort after the shard's
+  // previous row), merges equal rows of equal level, and orders a super-aggregate row after
+  // every group it sums up (docs/merging.md). Group keys all ascending.
+  bool rollup = false;
   bool distinct = false;
   std::vector<ColumnRef> distinctWeights;     // per visible column: its WEIGHT_STRING (DISTINCT)
   std::vector<ColumnRef> distinctCollations;  // and its COLLATION()

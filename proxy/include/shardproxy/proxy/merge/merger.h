@@ -56,6 +56,19 @@ class Merger {
     return prefixDesc_ ? ~v : v;
   }
 
+  // GROUP BY ... WITH ROLLUP (MergeSpec::rollup): each shard's stream holds its groups and, after
+  // the groups they sum up, its super-aggregate rows. A row's level is how many group keys it
+  // holds (all of them for a group, fewer for a super-aggregate row, whose keys past its level
+  // are NULL), told from the same shard's previous row: a row that does not sort after it is
+  // the next super-aggregate row. rollupLevel() reads shard `source`'s rows in its order.
+  bool rollup() const { return spec_->rollup; }
+  std::uint16_t rollupLevel(std::size_t source, const Cell* row);
+  // The merge order of two rows of given levels: by their common keys, then a super-aggregate
+  // row after the groups (and deeper super-aggregate rows) it sums up.
+  int compareRollup(const Cell* a, std::uint16_t levelA, const Cell* b, std::uint16_t levelB);
+  // The level of the row the next add() hands (rollup only).
+  void setRowLevel(std::uint16_t level) { rowLevel_ = level; }
+
   // Hands one row, in merge order. The packets of rows the client gets are appended to `out`
   // (framed, sequence ids from `seq`). Returns false when nothing more can be emitted (LIMIT
   // reached) or on error: the caller stops reading rows (and drains the shards).
@@ -129,7 +142,7 @@ class Merger {
 
   std::size_t abs(router::ColumnRef r) const { return r.hidden ? visible_ + r.index : r.index; }
   const router::MergeColumn& col(std::size_t i) const;
-  int compareKeys(const std::vector<router::SortKey>& keys, const Cell* a, const Cell* b);
+  int compareKeys(std::span<const router::SortKey> keys, const Cell* a, const Cell* b);
   // The space weight of the collation named by row[collation] (COLLATION(expr)), else of the
   // column definition's collation id; cached per column (the name is the same on every row).
   const std::string* padOf(router::ColumnRef collation, const Cell* row, std::size_t column);
@@ -164,6 +177,17 @@ class Merger {
   bool roundAvg_ = false;  // an AVG in an expression is rounded to its scale first (init())
   std::size_t setLimit_ = 0;
   std::optional<Error> error_;
+
+  // WITH ROLLUP: per shard its previous row's key columns (`rollupColumns_`) and level; the
+  // group's level and the next row's; the last group's values of fromLastGroup columns.
+  std::vector<std::size_t> rollupColumns_;
+  std::vector<std::vector<Stored>> prevRows_;
+  std::vector<std::uint16_t> prevLevels_;
+  std::vector<std::uint8_t> havePrev_;
+  std::vector<Cell> prevCells_;
+  std::uint16_t rowLevel_ = 0;
+  std::uint16_t groupLevel_ = 0;
+  std::vector<Stored> lastGroup_;
 
   // The current group.
   bool inGroup_ = false;
