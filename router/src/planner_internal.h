@@ -318,7 +318,7 @@ class Run {
   // super-aggregate value is the last group's (MergeColumn::fromLastGroup), after the group keys;
   // then, with HAVING compiled, refuses what the merge cannot sum up over groups.
   bool rollupColumns(MergeBuild& m);
-  bool rollupMergeable(const MergeBuild& m);
+  bool rollupMergeable(MergeBuild& m);
 
   // Block analysis. Returns false on error (plan_ has it).
   struct BlockResult {

@@ -269,12 +269,20 @@ def gen_rollup(rnd, where):
     """GROUP BY ... WITH ROLLUP: the super-aggregate rows after the groups they sum up, group keys
     rolled up to NULL; beside them a repeat of a key (the last group's value in a super-aggregate
     row) or an expression over a key (evaluated again, over NULL), HAVING over both, LIMIT."""
-    keys = rnd.sample(["grp", "tag", "qty", "d", "np", "st"], rnd.randint(1, 3))
+    keys = rnd.sample(["grp", "tag", "qty", "d", "np", "st", "YEAR(ts)", "qty DIV 100",
+                       "LEFT(grp, 2)"], rnd.randint(1, 3))
     aggs = rnd.sample(ROLLUP_AGGS, rnd.randint(1, 3))
     r = rnd.random()
     extra = ([keys[0]] if r < 0.15 else [f"CONCAT('!', {keys[-1]})"] if r < 0.3 else
              [f"{keys[0]} IS NULL"] if r < 0.4 else [])
     cols = keys + aggs + extra
+    group = ", ".join(keys)
+    r = rnd.random()
+    if r < 0.15:  # by position
+        group = ", ".join(str(i + 1) for i in range(len(keys)))
+    elif r < 0.3:  # by alias
+        cols = [f"{k} AS k{i}" for i, k in enumerate(keys)] + aggs + extra
+        group = ", ".join(f"k{i}" for i in range(len(keys)))
     fold = [(i, concat_fold(c) if unordered_concat(c) else "ci" if "grp" in c else "pad")
             for i, c in enumerate(cols) if "grp" in c or "tag" in c or unordered_concat(c)]
     having = ""
@@ -286,7 +294,7 @@ def gen_rollup(rnd, where):
     elif r < 0.35:
         having = f" HAVING {keys[0]} IS NOT NULL"
     lim = f" LIMIT {rnd.randint(1, 30)}" if rnd.random() < 0.3 else ""
-    return (f"SELECT {', '.join(cols)} FROM m_items{where} GROUP BY {', '.join(keys)} WITH ROLLUP"
+    return (f"SELECT {', '.join(cols)} FROM m_items{where} GROUP BY {group} WITH ROLLUP"
             f"{having}{lim}"), True, fold
 
 
