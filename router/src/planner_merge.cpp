@@ -424,6 +424,12 @@ bool Run::planMerge(const Query& q) {
         spec.programs.push_back(std::move(p));
         spec.having = static_cast<int>(spec.programs.size() - 1);
       }
+      if (b->withRollup) {
+        // The shards keep every row, yet resolve the HAVING's names as one server would (an
+        // unknown column is their error 1054, as one server's).
+        pushedHaving = fmt::format("({}) OR 1", b->having->text);
+        pushedConjuncts.push_back(b->having);
+      }
     }
   }
 

@@ -35,7 +35,8 @@ struct MergeBuild {
   // aggregates), with the expression each is; and, WITH ROLLUP, the expressions grouped by
   // (planner_merge_rollup.cpp).
   std::vector<std::pair<ColumnRef, const Expr*>> computed;
-  std::vector<const Expr*> rollupKeys;
+  std::vector<const Expr*> rollupKeys;       // the keys that are plain columns
+  std::vector<const Expr*> rollupMixedKeys;  // the keys that are expressions over those
 };
 
 // text[from, to) with the edits whose offsets are in (from, to] inserted (in offset order).

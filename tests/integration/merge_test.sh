@@ -102,6 +102,19 @@ for q in "SELECT id FROM m_items WHERE qty > 100 ORDER BY id LIMIT 7" "SELECT id
   else fail "FOUND_ROWS(), ROW_COUNT() after $q: got [$got], want [$want]"; fi
 done
 
+# WITH ROLLUP beside ORDER BY: the server's own error (1221) from the proxy, which sends no shard
+# a statement; the mariadb CLI sees the same line as from the reference.
+q="SELECT grp, COUNT(*) FROM m_items GROUP BY grp WITH ROLLUP ORDER BY grp"
+got=$(app_sql "$q" | grep ERROR | sed 's/ at line [0-9]*//')
+want=$(mariadb -h127.0.0.1 -P"$p0" -uroot -N -B mref -e "$q" 2>&1 | grep ERROR | sed 's/ at line [0-9]*//')
+if [[ -n $got && $got == "$want" ]]; then pass "ROLLUP with ORDER BY over 4 shards: $got"
+else fail "ROLLUP with ORDER BY: got [$got], want [$want]"; fi
+# A ROLLUP's grand total through the CLI: every row and the total as the reference's.
+q="SELECT st, COUNT(*), SUM(qty) FROM m_items GROUP BY st WITH ROLLUP"
+got=$(app_sql "$q"); want=$(mariadb -h127.0.0.1 -P"$p0" -uroot -N -B mref -e "$q")
+if [[ $got == "$want" ]]; then pass "$q: $(tail -1 <<<"$got" | tr '\t' ' ') (total, as the reference)"
+else fail "$q: got [$got], want [$want]"; fi
+
 # A shard's error reaches the client naming the shard.
 mariadb -h127.0.0.1 -P"$p2" -uroot shop -e "ALTER TABLE m_items DROP COLUMN big"
 out=$(app_sql "SELECT big FROM m_items ORDER BY big LIMIT 3")
