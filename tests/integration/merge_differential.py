@@ -36,6 +36,7 @@ DUMP = open(sys.argv[5], "w") if len(sys.argv) > 5 else None
 failed = 0
 refused = 0
 compared = 0
+both_refused = 0  # statements one server refuses, refused by the proxy too
 by_plan = 0  # column definitions one server sends under another plan (other_plan())
 stars = 0
 MUST_MERGE = set()  # queries the proxy must answer (not refuse): the * ones (schema tracking)
@@ -385,7 +386,7 @@ def other_plan(ca, cr, cs, sql, ordered, same, got, got_desc):
 
 
 def main():
-    global failed, refused, compared, stars, by_plan
+    global failed, refused, compared, stars, by_plan, both_refused
     rnd = random.Random(SEED)
     app, ref = connect(APP, "shop"), connect(REF, "mref")
     ca, cr = app.cursor(), ref.cursor()
@@ -405,7 +406,18 @@ def main():
             want = cr.fetchall()
             want_desc = describe(cr)
         except pymysql.MySQLError as e:
-            print(f"SKIP  reference refused: {sql}: {e}")
+            # One server refuses it: so must the proxy (the shards' error, or its own 1235).
+            try:
+                ca.execute(sql)
+                ca.fetchall()
+            except pymysql.MySQLError as pe:
+                both_refused += 1
+                same = pe.args[0] == e.args[0]
+                print(f"SKIP  reference refused: {sql}: {e}; the proxy too"
+                      f"{'' if same else f' ({pe.args[0]})'}")
+                continue
+            failed += 1
+            print(f"FAIL  {sql}: the proxy answered where one server refuses: {e}")
             continue
         try:
             ca.execute(sql)
@@ -458,7 +470,8 @@ def main():
           f" {refused} refused (1235, or 1038 past merge_buffer_rows), {failed} mismatches (seed {SEED});"
           f" {stars} with * (spelled out from the tracked schema where the merge needs it);"
           f" {by_plan} answered as one server does under the shards' plan (index forced/ignored,"
-          f" or no LIMIT where the shards are sent none)")
+          f" or no LIMIT where the shards are sent none); {both_refused} refused by one server"
+          f" and by the proxy")
     return 1 if failed else 0
 
 
