@@ -70,6 +70,7 @@ std::string column(const MergeColumn& c) {
       return fmt::format("{}~{}@{}", aggName(c.agg), ref(c.weight), ref(c.collation));
     case MergeAgg::kConcat:
       if (c.jsonArray) return fmt::format("json-array(max {})", ref(c.maxLength));
+      if (c.jsonObject) return "json-object";
       if (!c.piece.valid())
         return fmt::format("concat('{}' max {})", c.separator, ref(c.maxLength));
       return fmt::format("concat('{}' max {} {} {}{})", c.separator, ref(c.maxLength),

@@ -44,6 +44,10 @@ bool isMergeableAggregate(const Function& f, MergeAgg& agg) {
     // Unordered only: the shards' elements are not split apart again.
     agg = MergeAgg::kConcat;
     return !f.distinct && f.orderBy.empty() && f.limit == nullptr && f.args.size() == 1;
+  } else if (iequals(n, "json_objectagg")) {
+    // The shards' members joined (one server's order of them is its reading order).
+    agg = MergeAgg::kConcat;
+    return !f.distinct && f.args.size() == 2;
   } else if (iequals(n, "group_concat")) {
     // A SEPARATOR must be a string written out; DISTINCT only ordered by its values (or not at
     // all): the shards' rows arrive sorted by what they are grouped by (concatColumn()).
@@ -88,6 +92,8 @@ void addAggregateInputs(MergeBuild& m, const Function& f, MergeColumn& c) {
       c.var = addHiddenOwned(m, fmt::format("CAST(VAR_POP({}) AS DOUBLE)", arg), MergeColumn{});
       break;
     case MergeAgg::kConcat:
+      c.jsonObject = iequals(f.name.name, "json_objectagg");
+      if (c.jsonObject) break;  // (never cut: group_concat_max_len does not apply)
       c.maxLength = addHidden(m, "@@group_concat_max_len", MergeColumn{});
       c.jsonArray = iequals(f.name.name, "json_arrayagg");
       if (const auto* sep = f.separator == nullptr ? nullptr : f.separator->as<Literal>()) {

@@ -95,6 +95,8 @@ def norm(v, fold=False):
         return "|".join(sorted(v.split("|")))
     if isinstance(v, str) and fold == "jset":  # JSON_ARRAYAGG of numbers: in any order
         return "[" + ",".join(sorted(v[1:-1].split(","))) + "]"
+    if isinstance(v, str) and fold == "jobj":  # JSON_OBJECTAGG (unique keys): in any order
+        return repr(sorted(json.loads(v).items()))
     if isinstance(v, str):
         return (v.lower() if fold == "ci" else v).rstrip(" ") if fold else v
     if isinstance(v, bytes):
@@ -125,6 +127,7 @@ AGGS = ["COUNT(*)", "COUNT(qty)", "SUM(qty)", "MIN(qty)", "MAX(qty)", "AVG(qty)"
         # the shards' strings joined: compared as multisets of their values ("set")
         "GROUP_CONCAT(qty SEPARATOR '|')", "GROUP_CONCAT(name, '=', price SEPARATOR '|')",
         "GROUP_CONCAT(DISTINCT np SEPARATOR '|')", "JSON_ARRAYAGG(qty)", "JSON_ARRAYAGG(price)",
+        "JSON_OBJECTAGG(id, price)", "JSON_OBJECTAGG(id, name)",
         # ordered: compared exactly (no two values tie unless they print alike)
         "GROUP_CONCAT(qty ORDER BY qty DESC SEPARATOR '|')", "GROUP_CONCAT(DISTINCT st ORDER BY st)",
         "GROUP_CONCAT(np, '=', qty ORDER BY np DESC, qty SEPARATOR '|')",
@@ -135,11 +138,12 @@ AGGS = ["COUNT(*)", "COUNT(qty)", "SUM(qty)", "MIN(qty)", "MAX(qty)", "AVG(qty)"
 def unordered_concat(item):
     """A GROUP_CONCAT or JSON_ARRAYAGG without ORDER BY: one server joins the values in its
     reading order."""
-    return ("GROUP_CONCAT" in item or "JSON_ARRAYAGG" in item) and "ORDER BY" not in item
+    return ("GROUP_CONCAT" in item or "JSON_ARRAYAGG" in item or "JSON_OBJECTAGG" in item) and \
+        "ORDER BY" not in item
 
 
 def concat_fold(item):
-    return "jset" if "JSON_ARRAYAGG" in item else "set"
+    return "jset" if "JSON_ARRAYAGG" in item else "jobj" if "JSON_OBJECTAGG" in item else "set"
 
 
 def gen(rnd):

@@ -448,7 +448,7 @@ void Merger::addConcat(std::size_t column, Acc& a, const MergeColumn& c, const C
   const Cell& part = c.piece.valid() ? row[abs(c.piece)] : row[column];
   if (part.null || (c.distinctPieces && !newDistinct)) return;
   std::string_view text = part.view();
-  if (c.jsonArray) {  // "[1,null]": its elements
+  if (c.jsonArray || c.jsonObject) {  // "[1,null]", {"a":1, "b":2}: its elements, members
     if (text.size() < 2) return;
     text = text.substr(1, text.size() - 2);
   }
@@ -461,7 +461,11 @@ void Merger::addConcat(std::size_t column, Acc& a, const MergeColumn& c, const C
                 : 0;
   }
   for (std::uint64_t k = 0; k < times && s.size() <= max; ++k) {
-    if (a.seen) s.append(c.jsonArray ? std::string_view(",") : c.separator);
+    if (a.seen) {
+      s.append(c.jsonArray    ? std::string_view(",")
+               : c.jsonObject ? std::string_view(", ")
+                              : c.separator);
+    }
     s.append(text);
     a.seen = true;
     ++concatValues_[column];

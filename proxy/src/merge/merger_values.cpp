@@ -450,6 +450,7 @@ bool Merger::materialize() {
     } else if (c.agg == MergeAgg::kConcat) {
       if (a.seen) {
         if (c.jsonArray) concat_[i].insert(0, "[").push_back(']');
+        if (c.jsonObject) concat_[i].insert(0, "{").push_back('}');
         v.kind = Value::Kind::kString;
         v.str = concat_[i];
       }

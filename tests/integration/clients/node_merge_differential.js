@@ -28,12 +28,15 @@ const mysql = require(path.join(__dirname, '..', 'node', 'node_modules', 'mysql2
 
 function norm(v, fold) {
   if (v === null || v === undefined) return null;
-  // JSON_ARRAYAGG, in any order: mysql2 parses it when the server marks the column 'json' in
-  // MariaDB's extended metadata, which shardproxy does not negotiate (a string through it), so
-  // both are compared as JSON values.
+  // JSON_ARRAYAGG / JSON_OBJECTAGG, in any order: mysql2 parses them where the column is marked
+  // 'json' in MariaDB's extended metadata (a string otherwise): compared as JSON values.
   if (fold === 'jset') {
     const a = typeof v === 'string' ? JSON.parse(v) : v;
     return JSON.stringify(a.map((x) => JSON.stringify(x)).sort());
+  }
+  if (fold === 'jobj') {
+    const o = typeof v === 'string' ? JSON.parse(v) : v;
+    return JSON.stringify(Object.entries(o).sort());
   }
   // A double (and a whole number past 2^53: VAR_POP of a BIGINT) as is; same() lets it differ
   // from one server's in its last bits.

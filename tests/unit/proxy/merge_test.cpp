@@ -459,6 +459,21 @@ TEST(Merger, JsonArraysJoinTheShardsElements) {
   EXPECT_EQ(none.rows(), (std::vector<Row>{{std::nullopt}}));
 }
 
+TEST(Merger, JsonObjectsJoinTheShardsMembersUncut) {
+  // SELECT JSON_OBJECTAGG(k, v): members joined by ", ", braced again; NULL from a shard without
+  // a pair; never cut (no @@group_concat_max_len asked).
+  Harness h;
+  h.spec.aggregate = h.spec.scalar = true;
+  h.spec.visible.resize(1);
+  h.spec.visible[0].agg = MergeAgg::kConcat;
+  h.spec.visible[0].jsonObject = true;
+  h.init({ColumnType{ftype::kBlob, 0, 45, 0}});
+  h.add({"{\"1\":1.50, \"2\":null}"});
+  h.add({std::nullopt});
+  h.add({"{\"5\":\"a, b\"}"});
+  EXPECT_EQ(h.rows(), (std::vector<Row>{{"{\"1\":1.50, \"2\":null, \"5\":\"a, b\"}"}}));
+}
+
 TEST(Merger, AllNullSumIsNullAndCountIsZero) {
   Harness h;
   h.spec.aggregate = h.spec.scalar = true;

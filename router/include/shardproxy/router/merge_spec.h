@@ -76,6 +76,9 @@ struct MergeColumn {
   // kConcat of JSON_ARRAYAGG(x): the shards' arrays without their brackets joined by ',', cut at
   // group_concat_max_len as the server cuts the elements' text, then bracketed again.
   bool jsonArray = false;
+  // kConcat of JSON_OBJECTAGG(k, v): the shards' objects' members joined by ", " and braced
+  // again, never cut.
+  bool jsonObject = false;
   std::string_view separator = ",";  // kConcat (a view into MergeSpec::literals)
   std::uint16_t program = 0;         // kExpr
   // kAny under WITH ROLLUP: a column one server does not recompute for a super-aggregate row (a
