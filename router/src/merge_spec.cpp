@@ -76,6 +76,10 @@ std::string column(const MergeColumn& c) {
       return fmt::format("concat('{}' max {} {} {}{})", c.separator, ref(c.maxLength),
                          c.distinctPieces ? "distinct" : "pieces", ref(c.piece),
                          c.distinctPieces ? std::string() : " x " + ref(c.count));
+    case MergeAgg::kCountDistinct:
+    case MergeAgg::kSumDistinct:
+      if (c.distinctSet != 0) return fmt::format("{}#{}", aggName(c.agg), c.distinctSet);
+      return std::string(aggName(c.agg));
     default:
       return std::string(aggName(c.agg));
   }
@@ -230,6 +234,8 @@ std::string describe(const MergeSpec& spec) {
     if (!last.empty()) out += " (last group's:" + last + ")";
   }
   keys(out, "distinct-arg", spec.distinctArgs);
+  for (std::size_t i = 0; i < spec.distinctSets.size(); ++i)
+    keys(out, fmt::format("distinct-set#{}", i + 1), spec.distinctSets[i]);
   keys(out, "merge", spec.streamOrder);
   if (spec.sortGroups) keys(out, "sort", spec.order);
   if (spec.having >= 0) {

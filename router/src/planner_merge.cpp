@@ -648,12 +648,18 @@ bool Run::planMerge(const Query& q) {
     const std::size_t groupEnd = offsetOf(lastGroup->text) + lastGroup->text.size();
     plan_.buffer.append(text.substr(itemsEnd, groupEnd - itemsEnd));
     plan_.buffer.append(", ").append(m.distinctArgText);
+    for (std::string_view set : m.distinctSetTexts)
+      plan_.buffer.append(", ").append(set);
     plan_.buffer.append(text.substr(groupEnd, cut - groupEnd));
   } else {
     appendEdited(plan_.buffer, text, 0, itemsEnd, m.edits);
     plan_.buffer.append(m.hiddenSql);
     plan_.buffer.append(text.substr(itemsEnd, cut - itemsEnd));
-    if (!spec.distinctArgs.empty()) plan_.buffer.append(" GROUP BY ").append(m.distinctArgText);
+    if (!spec.distinctArgs.empty()) {
+      plan_.buffer.append(" GROUP BY ").append(m.distinctArgText);
+      for (std::string_view set : m.distinctSetTexts)
+        plan_.buffer.append(", ").append(set);
+    }
   }
   if (!pushedHaving.empty()) plan_.buffer.append(" HAVING ").append(pushedHaving);
   if (!shardOrder.empty()) plan_.buffer.append(" ORDER BY ").append(shardOrder);

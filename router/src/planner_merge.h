@@ -20,9 +20,11 @@ struct MergeBuild {
   std::vector<std::string_view> hiddenTexts;  // for de-duplication ("WEIGHT_STRING(" + x + ")"
   std::deque<std::string> ownedTexts;         //  texts are owned here; a deque keeps them put)
   bool star = false;
-  std::string_view distinctArgText;      // the x of the query's COUNT / SUM / AVG(DISTINCT x)
-  std::string distinctGroupBy;           // SELECT DISTINCT sent as GROUP BY these (planMerge)
-  bool having = false;                   // compiling HAVING: names resolve to select-list items
+  std::string_view distinctArgText;  // the x of the query's COUNT / SUM / AVG(DISTINCT x)
+  std::vector<std::string_view> distinctSetTexts;  // and of its further lists (distinctSets)
+  bool concatList = false;      // distinctArgText is a GROUP_CONCAT's ORDER BY / DISTINCT list
+  std::string distinctGroupBy;  // SELECT DISTINCT sent as GROUP BY these (planMerge)
+  bool having = false;          // compiling HAVING: names resolve to select-list items
   std::vector<std::uint16_t> indexKeys;  // hidden `(e) + 0` of selected ENUM / SET items
   // Per GROUP BY key: the table's column it names though an alias has its name (Run::
   // groupByColumn), qualified; empty where the key is what it looks like.

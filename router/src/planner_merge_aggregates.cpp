@@ -200,10 +200,28 @@ bool Run::concatColumn(MergeBuild& m, const Function& f, const SelectItem& item,
   // (The same list — COUNT(DISTINCT x) beside GROUP_CONCAT(DISTINCT x) — is shared.)
   const bool shared = !m.distinctArgText.empty() && sameText(m.distinctArgText, text);
   if (!m.distinctArgText.empty() && !shared) {
-    return notSupported(
-        "GROUP_CONCAT(... ORDER BY / DISTINCT) beside another aggregate of DISTINCT values or "
-        "GROUP_CONCAT ordered otherwise, over several shards");
+    if (m.concatList || m.distinctSetTexts.size() >= 8) {
+      return notSupported(
+          "GROUP_CONCAT(... ORDER BY / DISTINCT) beside a GROUP_CONCAT ordered otherwise, over "
+          "several shards");
+    }
+    // The pieces must arrive in order, next to each other: the list already there (an earlier
+    // COUNT / SUM / AVG(DISTINCT ...)) becomes one the merge keeps a set of.
+    const auto set = static_cast<std::uint8_t>(m.distinctSetTexts.size() + 1);
+    m.distinctSetTexts.push_back(m.distinctArgText);
+    m.spec.distinctSets.push_back(std::move(m.spec.distinctArgs));
+    m.spec.distinctArgs.clear();
+    m.distinctArgText = {};
+    for (auto* columns : {&m.spec.visible, &m.spec.hiddenColumns}) {
+      for (MergeColumn& d : *columns) {
+        if ((d.agg == MergeAgg::kCountDistinct || d.agg == MergeAgg::kSumDistinct) &&
+            d.distinctSet == 0) {
+          d.distinctSet = set;
+        }
+      }
+    }
   }
+  m.concatList = true;
   c.piece = addHiddenOwned(m, pieceText, MergeColumn{});
   c.distinctPieces = f.distinct;
   // The shards' own GROUP_CONCAT is not read: sent with LIMIT 0 (MergeBuild::edits), named as
@@ -239,28 +257,42 @@ bool Run::concatColumn(MergeBuild& m, const Function& f, const SelectItem& item,
 // (planMerge), the merge counts or adds each value once per group. One list per query.
 bool Run::distinctColumn(MergeBuild& m, const Function& f, MergeAgg agg, MergeColumn& c) {
   const std::string_view arg = argumentsText(f);
-  if (!m.distinctArgText.empty() && !sameText(m.distinctArgText, arg)) {
-    return notSupported(
-        "Aggregates of DISTINCT values of two different expressions over several "
-        "shards");
-  }
+  std::uint8_t set = 0;
   if (m.distinctArgText.empty()) {
     m.distinctArgText = arg;
     // (An ENUM / SET argument: the shards sort by the member's number, which SUM / AVG add too.)
     for (const Expr* x : f.args)
       m.spec.distinctArgs.push_back(extraGroupKey(m, x, false));
+  } else if (!sameText(m.distinctArgText, arg)) {
+    // Another list: the shards group by it too; the merge keeps each group's set of its values.
+    std::size_t i = 0;
+    while (i < m.distinctSetTexts.size() && !sameText(m.distinctSetTexts[i], arg))
+      ++i;
+    if (i == m.distinctSetTexts.size()) {
+      if (i >= 8) return notSupported("Aggregates of DISTINCT values of more than 9 lists");
+      m.distinctSetTexts.push_back(arg);
+      m.spec.distinctSets.emplace_back();
+      for (const Expr* x : f.args)
+        m.spec.distinctSets.back().push_back(extraGroupKey(m, x, false));
+    }
+    set = static_cast<std::uint8_t>(i + 1);
   }
-  c = MergeColumn{};
+  auto distinctAgg = [&](MergeAgg a) {
+    MergeColumn d = aggColumn(a);
+    d.distinctSet = set;
+    return d;
+  };
   if (agg == MergeAgg::kCount) {
-    c.agg = MergeAgg::kCountDistinct;
+    c = distinctAgg(MergeAgg::kCountDistinct);
   } else if (agg == MergeAgg::kSum) {
-    c.agg = MergeAgg::kSumDistinct;
+    c = distinctAgg(MergeAgg::kSumDistinct);
   } else {
+    c = MergeColumn{};
     c.agg = MergeAgg::kAvg;
-    c.sum =
-        addHiddenOwned(m, fmt::format("SUM(DISTINCT {})", arg), aggColumn(MergeAgg::kSumDistinct));
+    c.sum = addHiddenOwned(m, fmt::format("SUM(DISTINCT {})", arg),
+                           distinctAgg(MergeAgg::kSumDistinct));
     c.count = addHiddenOwned(m, fmt::format("COUNT(DISTINCT {})", arg),
-                             aggColumn(MergeAgg::kCountDistinct));
+                             distinctAgg(MergeAgg::kCountDistinct));
   }
   return true;
 }

@@ -131,7 +131,7 @@ AGGS = ["COUNT(*)", "COUNT(qty)", "SUM(qty)", "MIN(qty)", "MAX(qty)", "AVG(qty)"
         # ordered: compared exactly (no two values tie unless they print alike)
         "GROUP_CONCAT(qty ORDER BY qty DESC SEPARATOR '|')", "GROUP_CONCAT(DISTINCT st ORDER BY st)",
         "GROUP_CONCAT(np, '=', qty ORDER BY np DESC, qty SEPARATOR '|')",
-        # tuples of DISTINCT values (one list per query: two different ones are refused)
+        # tuples of DISTINCT values (beside another list: a set per group)
         "COUNT(DISTINCT qty, d)", "COUNT(DISTINCT np, st)"]
 
 

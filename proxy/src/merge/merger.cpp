@@ -141,6 +141,9 @@ Status Merger::init(const router::MergeSpec& spec, std::vector<ColumnType> types
     }
     prevCells_.assign(n, Cell{});
   }
+  groupSets_.assign(spec.distinctSets.size(), {});
+  newInSet_.assign(spec.distinctSets.size(), 0);
+  groupSetValues_ = 0;
   lastDistinct_.assign(spec.distinctArgs.size(), Stored{});
   lastDistinctWeight_.assign(spec.distinctArgs.size(), Stored{});
   return {};
@@ -268,8 +271,36 @@ void Merger::startGroup(const Cell* row) {
   for (std::size_t i = 0; i < types_.size(); ++i)
     rowCells_[i] = stored_[i].cell();
   haveDistinct_ = false;
+  for (auto& set : groupSets_)
+    set.clear();
+  groupSetValues_ = 0;
   accumulate(row);
   inGroup_ = true;
+}
+
+// Whether the row's value of further DISTINCT list `set` is new to the group (a tuple with a NULL
+// never counts). Past merge_buffer_rows values in all, the merge fails (1038).
+bool Merger::newInSet(const Cell* row, std::size_t set) {
+  key_.clear();
+  for (const router::SortKey& k : spec_->distinctSets[set]) {
+    const std::size_t i = abs(k.column);
+    if (row[i].null) return false;
+    std::string_view v = row[i].view();
+    if (collated_[i] != 0 && k.weight.valid() && !row[abs(k.weight)].null) {
+      v = trimPadding(padOf(k.collation, row, i), row[abs(k.weight)].view());
+    }
+    auto len = static_cast<std::uint32_t>(v.size());
+    key_.append(reinterpret_cast<const char*>(&len), 4);
+    key_.append(v);
+  }
+  if (!groupSets_[set].insert(key_).second) return false;
+  if (++groupSetValues_ + distinct_.size() + sorted_.size() > setLimit_) {
+    fail(1038, "HY001",
+         fmt::format("The merge of this query's shards needs more than {} distinct values of a "
+                     "group in memory (merge_buffer_rows); narrow it with the shard key",
+                     setLimit_));
+  }
+  return true;
 }
 
 void Merger::accumulate(const Cell* row) {
@@ -303,6 +334,8 @@ void Merger::accumulate(const Cell* row) {
       haveDistinct_ = true;
     }
   }
+  for (std::size_t s = 0; s < groupSets_.size(); ++s)
+    newInSet_[s] = newInSet(row, s) ? 1 : 0;
   for (std::size_t i = 0; i < types_.size(); ++i) {
     const MergeColumn& c = col(i);
     Acc& a = acc_[i];
@@ -320,11 +353,12 @@ void Merger::accumulate(const Cell* row) {
         break;
       }
       case MergeAgg::kCountDistinct:
-        if (newDistinct) ++a.count;
+        if (c.distinctSet == 0 ? newDistinct : newInSet_[c.distinctSet - 1] != 0) ++a.count;
         break;
       case MergeAgg::kSumDistinct: {
-        if (!newDistinct) break;
-        const std::size_t x = abs(dks.front().column);
+        if (!(c.distinctSet == 0 ? newDistinct : newInSet_[c.distinctSet - 1] != 0)) break;
+        const std::size_t x =
+            abs((c.distinctSet == 0 ? dks : spec_->distinctSets[c.distinctSet - 1]).front().column);
         addToSum(a, numberOf(types_[x], binary_, row[x]), types_[i].isFloating());
         break;
       }

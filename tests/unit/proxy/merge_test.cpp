@@ -474,6 +474,44 @@ TEST(Merger, JsonObjectsJoinTheShardsMembersUncut) {
   EXPECT_EQ(h.rows(), (std::vector<Row>{{"{\"1\":1.50, \"2\":null, \"5\":\"a, b\"}"}}));
 }
 
+TEST(Merger, FurtherDistinctListsCountThroughTheGroupsSet) {
+  // SELECT COUNT(DISTINCT a), COUNT(DISTINCT b), SUM(DISTINCT b) + hidden a, b: the shards group
+  // by a, b and sort by a; b's values repeat across a's, so the group keeps the set of them.
+  auto make = [](Harness& h, std::size_t setLimit) {
+    h.spec.aggregate = h.spec.scalar = true;
+    h.spec.hidden = 2;
+    h.spec.visible.resize(3);
+    h.spec.visible[0].agg = MergeAgg::kCountDistinct;
+    h.spec.visible[1].agg = MergeAgg::kCountDistinct;
+    h.spec.visible[1].distinctSet = 1;
+    h.spec.visible[2].agg = MergeAgg::kSumDistinct;
+    h.spec.visible[2].distinctSet = 1;
+    h.spec.hiddenColumns.resize(2);
+    router::SortKey a, b;
+    a.column = ColumnRef{0, true};
+    b.column = ColumnRef{1, true};
+    h.spec.distinctArgs = {a};
+    h.spec.distinctSets = {{b}};
+    h.spec.streamOrder = {a};
+    h.init({kInt, kInt, kInt, kInt, kInt}, setLimit);
+  };
+  Harness h;
+  make(h, 10);
+  for (Row r : std::vector<Row>{{"1", "1", "5", "1", "5"},
+                                {"1", "1", "7", "1", "7"},
+                                {"1", "1", "5", "2", "5"},  // 5 again, under another a
+                                {"1", "0", std::nullopt, "2", std::nullopt}})
+    EXPECT_TRUE(h.add(r));
+  EXPECT_EQ(h.rows(), (std::vector<Row>{{"2", "2", "12"}}));
+  Harness small;
+  make(small, 1);
+  small.add({"1", "1", "5", "1", "5"});
+  small.add({"1", "1", "7", "1", "7"});
+  small.rows();
+  ASSERT_TRUE(small.merger.error().has_value());
+  EXPECT_EQ(small.merger.error()->mysqlErrno, 1038);
+}
+
 TEST(Merger, AllNullSumIsNullAndCountIsZero) {
   Harness h;
   h.spec.aggregate = h.spec.scalar = true;

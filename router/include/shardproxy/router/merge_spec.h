@@ -81,6 +81,8 @@ struct MergeColumn {
   bool jsonObject = false;
   std::string_view separator = ",";  // kConcat (a view into MergeSpec::literals)
   std::uint16_t program = 0;         // kExpr
+  // kCountDistinct / kSumDistinct: 0 of MergeSpec::distinctArgs, n of distinctSets[n - 1].
+  std::uint8_t distinctSet = 0;
   // kAny under WITH ROLLUP: a column one server does not recompute for a super-aggregate row (a
   // column outside GROUP BY, a repeat of a group key) shows there the value it had in the last
   // group before that row, over all the shards — not one shard's own last group's.
@@ -163,6 +165,10 @@ struct MergeSpec {
   std::vector<SortKey> group;
   // The x of COUNT / SUM / AVG(DISTINCT x), the a, b of COUNT(DISTINCT a, b) (one per query).
   std::vector<SortKey> distinctArgs;
+  // Further DISTINCT lists (COUNT(DISTINCT a) beside COUNT(DISTINCT b)): the shards group by them
+  // too, after distinctArgs; their values do not arrive next to each other, so each group keeps
+  // the set of them it has seen (bounded by merge_buffer_rows: past it, 1038).
+  std::vector<std::vector<SortKey>> distinctSets;
   std::vector<SortKey> streamOrder;  // the order the shards were asked for (the k-way merge)
   std::vector<SortKey> order;        // the client's order, when it differs (sortGroups)
   bool sortGroups = false;

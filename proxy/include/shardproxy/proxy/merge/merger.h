@@ -93,8 +93,9 @@ class Merger {
   bool done() const { return emitted_ >= limit_ || error_.has_value(); }
   // After the last row: the last group, the buffered groups in their order.
   void finish(protocol::Bytes& out, std::uint8_t& seq);
-  // Rows buffered or remembered for the query's sets (DISTINCT, sorted groups).
-  std::size_t setSize() const { return distinct_.size() + sorted_.size(); }
+  // Rows buffered or remembered for the query's sets (DISTINCT, sorted groups, the group's values
+  // of further DISTINCT lists).
+  std::size_t setSize() const { return distinct_.size() + sorted_.size() + groupSetValues_; }
 
   const std::optional<Error>& error() const { return error_; }
   // A GROUP_CONCAT the merge cut (ORDER BY or DISTINCT inside: the shards sent its values, not
@@ -196,6 +197,13 @@ class Merger {
   std::vector<Stored> lastDistinct_;
   std::vector<Stored> lastDistinctWeight_;
   bool haveDistinct_ = false;  // lastDistinct_ holds a value of this group
+  // Per further DISTINCT list (MergeSpec::distinctSets): the group's values so far (their keys:
+  // collation weights of strings, values of the rest), whether this row's is new, and how many
+  // the sets hold together.
+  std::vector<std::unordered_set<std::string>> groupSets_;
+  std::vector<std::uint8_t> newInSet_;
+  std::size_t groupSetValues_ = 0;
+  bool newInSet(const Cell* row, std::size_t set);
   std::vector<Cell> scratch_;
   std::vector<router::Program> avgProgram_;  // per column: SUM / COUNT for an AVG column
   std::vector<Value> stack_;                 // evaluate()'s
