@@ -1,11 +1,13 @@
 #!/usr/bin/python3
 """Differential test of multi-shard merges: generated SELECTs with ORDER BY (1-3 keys, strings
-under _ci, _bin and NO PAD collations, NULLs, DECIMAL, DATETIME, DOUBLE), LIMIT/OFFSET, every aggregate,
-GROUP BY / HAVING, DISTINCT and expressions over aggregates, run through shardproxy on a 4-shard
+under _ci, _bin and NO PAD collations, NULLs, DECIMAL, DATETIME, DOUBLE), LIMIT/OFFSET, every aggregate
+(DISTINCT ones of one or two lists), GROUP BY / HAVING, GROUP BY ... WITH ROLLUP, DISTINCT, UNION
+and expressions over aggregates, run through shardproxy on a 4-shard
 keyspace and directly on one unsharded database holding the same rows; column definitions and
 rows compared — in order where the query fixes one (ties broken by the key), as multisets where it
-does not. A GROUP_CONCAT without ORDER BY is compared as the multiset of its values (one server
-joins them in its reading order). Values a _ci collation calls equal ('Alpha', 'alpha ') are compared folded where the
+does not. A GROUP_CONCAT / JSON_ARRAYAGG / JSON_OBJECTAGG without ORDER BY is compared as the
+multiset of its values (one server joins them in its reading order). A statement one server
+refuses must be refused by the proxy too. Values a _ci collation calls equal ('Alpha', 'alpha ') are compared folded where the
 server may return either (group keys, MIN/MAX, DISTINCT, ties). Doubles to 9 significant digits
 (the order of a floating-point sum differs between one server and four).
 Column definitions must be one server's in every field and the rows one server's: this server's

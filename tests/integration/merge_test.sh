@@ -127,6 +127,14 @@ out=$(app_sql "SELECT COUNT(*) FROM m_items")
 out=$(app_sql "SELECT DISTINCT id, UPPER(tag) FROM m_items")
 if [[ $out == *"1038"*"merge_buffer_rows"* ]]; then pass "DISTINCT past merge_buffer_rows refused: 1038"
 else fail "merge_buffer_rows: got [${out:0:200}]"; fi
+# Two DISTINCT lists: the second is a set per group, bounded by merge_buffer_rows too.
+q="SELECT COUNT(DISTINCT id), COUNT(DISTINCT qty), SUM(DISTINCT qty) FROM m_items"
+got=$(app_sql "$q"); want=$(mariadb -h127.0.0.1 -P"$p0" -uroot -N -B mref -e "$q")
+if [[ $got == "$want" ]]; then pass "$q: $got (as the reference)"
+else fail "$q: got [$got], want [$want]"; fi
+out=$(app_sql "SELECT COUNT(DISTINCT qty), COUNT(DISTINCT id) FROM m_items")
+if [[ $out == *"1038"*"merge_buffer_rows"* ]]; then pass "a second DISTINCT list past merge_buffer_rows: 1038"
+else fail "second DISTINCT list past merge_buffer_rows: got [${out:0:200}]"; fi
 out=$(app_sql "SELECT id FROM m_items ORDER BY id DESC LIMIT 2")
 [[ $out == $'3000\n2999' ]] && pass "ORDER BY id DESC LIMIT 2 streams without a set" || fail "got [$out]"
 # DISTINCT ordered by every column it compares streams too: duplicates arrive next to each other.
