@@ -224,9 +224,83 @@ asio::awaitable<bool> ClientSession::onShowWarnings(const sql::ShowStatement& sh
       rows.values.emplace_back(fmt::format("Row {} was cut by GROUP_CONCAT()", row));
     }
   }
+  // One server keeps the first max_error_count messages of a statement (the count goes on): the
+  // value the statement ran under, which a connection of it other than the session's last one
+  // still has (a SET since went to that one only; the others take it when next used).
+  SessionConn* other = nullptr;
+  for (const catalog::Endpoint& address : warnedOn_) {
+    SessionConn* c = findConn(address);
+    if (c != nullptr && c->conn && !c->conn->broken && c - conns_.data() != current_) other = c;
+  }
+  if (rows.columns.size() == 3 && other != nullptr) {
+    if (SessionConn* c = other; c != nullptr) {
+      BackendConnection::CommandOutput::Capture max;
+      max.limit = 4;
+      BackendConnection::CommandOutput out;
+      out.capture = &max;
+      std::uint64_t keep = 0;
+      // (No co_await inside the condition: GCC 12 miscompiles one in a short circuit.)
+      const Status asked =
+          co_await c->conn->command(Command::kQuery, "SELECT @@max_error_count", &out);
+      if (asked && max.values.size() == 1 && max.values[0] &&
+          std::from_chars(max.values[0]->data(), max.values[0]->data() + max.values[0]->size(),
+                          keep)
+                  .ec == std::errc{} &&
+          keep * 3 < rows.values.size()) {
+        rows.values.resize(static_cast<std::size_t>(keep * 3));
+      }
+    }
+  }
   co_return co_await sendCaptured(
       rows, static_cast<std::size_t>(std::min<std::uint64_t>(limit->first, rows.values.size())),
       static_cast<std::size_t>(std::min<std::uint64_t>(limit->second, rows.values.size())), seq);
+}
+
+asio::awaitable<bool> ClientSession::onCountWarnings(std::string_view sql,
+                                                     std::vector<bool> warnings, std::uint8_t seq) {
+  BackendConnection::CommandOutput::Capture rows;
+  std::vector<std::uint64_t> sums(warnings.size(), 0);
+  std::size_t counted = 0;
+  for (const catalog::Endpoint& address : warnedOn_) {
+    SessionConn* c = findConn(address);
+    if (c == nullptr || !c->conn || c->conn->broken) continue;  // lost with its warnings
+    BackendConnection::CommandOutput::Capture one;
+    one.limit = 16;
+    BackendConnection::CommandOutput out;
+    out.capture = &one;
+    Status st = co_await c->conn->command(Command::kQuery, sql, &out);
+    if (!st) {
+      if (SessionConn* still = findConn(address); still && still->conn && still->conn->broken) {
+        releaseConn(*still, true);
+      }
+      co_return co_await sendError(st.error(), seq);
+    }
+    if (one.columns.size() != warnings.size() || one.values.size() != warnings.size()) continue;
+    for (std::size_t i = 0; i < warnings.size(); ++i) {
+      std::uint64_t v = 0;
+      if (const auto& cell = one.values[i])
+        std::from_chars(cell->data(), cell->data() + cell->size(), v);
+      sums[i] += v;
+    }
+    if (counted++ == 0) rows = std::move(one);
+  }
+  if (counted == 0) {
+    // Every connection of the statement is gone (and its messages with it): one that is not
+    // answers.
+    auto conn = co_await schemaConnection();
+    if (!conn) co_return co_await sendError(conn.error(), seq);
+    BackendConnection::CommandOutput out;
+    out.capture = &rows;
+    rows.limit = 16;
+    Status st = co_await (*conn)->conn->command(Command::kQuery, sql, &out);
+    if (!st) co_return co_await sendError(st.error(), seq);
+    co_return co_await sendCaptured(rows, 0, rows.values.size(), seq);
+  }
+  for (std::size_t i = 0; i < warnings.size(); ++i) {
+    if (warnings[i]) sums[i] += mergeCuts_.size();
+    rows.values[i] = std::to_string(sums[i]);
+  }
+  co_return co_await sendCaptured(rows, 0, rows.values.size(), seq);
 }
 
 }  // namespace shardproxy::proxy

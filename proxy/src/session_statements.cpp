@@ -95,17 +95,25 @@ asio::awaitable<bool> ClientSession::onSet(const Plan& plan, const Packet& pkt, 
   const auto* set = again ? again.statement().as<sql::SetStatement>() : nullptr;
   if (set != nullptr && proxyVariables(*set) > 0) {
     changes_.clear();  // proxy variables are never replayed on backends
-    if (auto err = applyProxyVariables(*set)) co_return co_await sendError(*err, seq);
+    if (auto err = applyProxyVariables(*set)) {
+      warnedOn_.clear();
+      co_return co_await sendError(*err, seq);
+    }
     co_return co_await sendOk(seq);
   }
   // Validated by the backend the session last used; replayed on the others when next used.
   auto conn = co_await sessionConnection(plan);
-  if (!conn) co_return co_await sendError(conn.error(), seq);
+  if (!conn) {
+    warnedOn_.clear();
+    co_return co_await sendError(conn.error(), seq);
+  }
   SessionConn* c = *conn;
   const catalog::Endpoint address = c->address;
   current_ = static_cast<int>(c - conns_.data());
   RelayResult r;
   bool keep = co_await relay(*c, pkt, RelayOptions{ResponseKind::kQuery}, &r);
+  // A SET keeps the last statement's messages unless it has its own (as one server).
+  if (r.outcome != RelayResult::Outcome::kDone || r.sawError || r.warnings > 0) warnedOn_.clear();
   if (r.outcome == RelayResult::Outcome::kDone && !r.sawError) {
     applySessionChanges(address);
     // SET GLOBAL: pooled connections to that server copied the old values when they logged in;

@@ -14,6 +14,7 @@ Usage: sharded_checks.py APP_PORT P0 R0 P1 R1
              in all, each on the shard its id maps to (primaries and replicas)
 The backends are read directly as root (empty password) over TCP, as scripts/cluster sets up.
 """
+import json
 import random
 import struct
 import sys
@@ -279,9 +280,12 @@ def reads():
     got = q(c, "SELECT GROUP_CONCAT(DISTINCT name ORDER BY name DESC SEPARATOR '|') FROM customers")
     check("GROUP_CONCAT(DISTINCT ... ORDER BY ... DESC) over several shards merges in that order",
           got[0][0].split("|") == sorted(set(customers.values()), reverse=True), got)
-    e = err(c, "SELECT JSON_OBJECTAGG(id, name) FROM customers")
-    check("JSON_OBJECTAGG over several shards is refused with 1235", e is not None and e[0] == 1235,
-          e)
+    got = json.loads(q(c, "SELECT JSON_OBJECTAGG(id, name) FROM customers")[0][0])
+    check("JSON_OBJECTAGG over several shards joins every shard's members",
+          got == {str(k): v for k, v in customers.items()}, got)
+    e = err(c, "SELECT id, ROW_NUMBER() OVER (ORDER BY id) FROM customers")
+    check("a window function over several shards is refused with 1235",
+          e is not None and e[0] == 1235, e)
     e = err(c, f"SELECT COUNT(*) FROM customers WHERE id = {ids[0]}")
     check("COUNT(*) narrowed to one shard by the key works", e is None, e)
     cid = next(iter(orders.values()))[0]
@@ -469,6 +473,20 @@ def scatter_writes():
           counted == 2 and len(shown) == 2 and all(r[1] == 1292 for r in shown) and
           sorted(r[2] for r in shown) == sorted(
               f"Truncated incorrect CHAR(1) value: '{customers[i]}'" for i in two), (counted, shown))
+    counts = [q(c, "SHOW COUNT(*) WARNINGS")[0][0], q(c, "SHOW COUNT(*) ERRORS")[0][0],
+              list(q(c, "SELECT @@warning_count, @@session.error_count")[0]),
+              len(q(c, "SHOW WARNINGS"))]
+    check("... SHOW COUNT(*) WARNINGS / ERRORS and @@warning_count count both shards' (and keep "
+          "them)", counts == [2, 0, [2, 0], 2], counts)
+    q(c, "SET max_error_count = 1")  # (a SET keeps them: it uses no table)
+    kept_by_set = len(q(c, "SHOW WARNINGS"))
+    q(c, f"SELECT id, CAST(name AS CHAR(1)) FROM customers WHERE id IN ({two[0]}, {two[1]})")
+    capped = [len(q(c, "SHOW WARNINGS")), q(c, "SHOW COUNT(*) WARNINGS")[0][0]]
+    q(c, "SET max_error_count = DEFAULT")
+    capped.append(len(q(c, "SHOW WARNINGS")))
+    check("... kept by a SET; under max_error_count = 1 the list keeps one, the count two (as one "
+          "server stores them)", kept_by_set == 2 and capped == [1, 2, 1], (kept_by_set, capped))
+    q(c, f"SELECT id, CAST(name AS CHAR(1)) FROM customers WHERE id IN ({two[0]}, {two[1]})")
     q(c, "SELECT 1")
     kept = [len(q(c, "SHOW WARNINGS")), len(q(c, "SHOW WARNINGS LIMIT 1")),
             len(q(c, "SHOW WARNINGS LIMIT 1, 5")), len(q(c, "SHOW ERRORS"))]

@@ -35,8 +35,8 @@ my @sorted = sort { $b <=> $a } @ids;
 my $top = $dbh->selectcol_arrayref(
   "SELECT id FROM customers WHERE id IN ($placeholders) ORDER BY id DESC LIMIT ?", {}, @ids, 3);
 fail("prepared ORDER BY id DESC LIMIT 3: @$top") unless "@$top" eq "@sorted[0..2]";
-my $err = eval { $dbh->selectall_arrayref('SELECT JSON_OBJECTAGG(id, name) FROM customers'); 1 } ? undef : $dbh->err;
-fail("JSON_OBJECTAGG over shards: want 1235, got " . ($err // 'success')) unless defined $err && $err == 1235;
+my $err = eval { $dbh->selectall_arrayref('SELECT id, ROW_NUMBER() OVER (ORDER BY id) FROM customers'); 1 } ? undef : $dbh->err;
+fail("a window function over shards: want 1235, got " . ($err // 'success')) unless defined $err && $err == 1235;
 my $del = $dbh->prepare('DELETE FROM customers WHERE id = ?');
 my $n = 0;
 $n += $del->execute($_) for @ids;

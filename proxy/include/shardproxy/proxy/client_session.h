@@ -201,6 +201,11 @@ class ClientSession {
   // SHOW WARNINGS / SHOW ERRORS [LIMIT [offset,] n] after a statement that ran on several shards:
   // every shard's, in the order of the statement's targets (warnedOn_).
   asio::awaitable<bool> onShowWarnings(const sql::ShowStatement& show, std::uint8_t seq);
+  // SHOW COUNT(*) WARNINGS / ERRORS, SELECT @@warning_count, @@error_count after such a statement:
+  // `sql` run on each of its connections (none of them resets the messages), each column summed;
+  // `warnings`: per column, whether it counts warnings (the merge's own are added to those).
+  asio::awaitable<bool> onCountWarnings(std::string_view sql, std::vector<bool> warnings,
+                                        std::uint8_t seq);
   // A result set captured from a backend (its own column definitions) to the client: rows
   // [first, first + count) of it.
   asio::awaitable<bool> sendCaptured(const BackendConnection::CommandOutput::Capture& rows,
