@@ -131,6 +131,49 @@ asio::awaitable<bool> ClientSession::sendCaptured(
   co_return !(co_await client_.flush());
 }
 
+namespace detail {
+
+// SHOW COUNT(*) WARNINGS / ERRORS, or a SELECT of nothing but @@[session.]warning_count /
+// @@error_count: per column, whether it counts warnings; nullopt for any other statement.
+std::optional<std::vector<bool>> diagnosticsCounts(const sql::Statement& statement) {
+  if (const auto* show = statement.as<sql::ShowStatement>()) {
+    if (show->show != sql::ShowKind::kOther || !show->rest.empty()) return std::nullopt;
+    std::string words;
+    for (char c : show->kindText)
+      if (c != ' ' && c != '\t' && c != '\n' && c != '\r')
+        words.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
+    if (words == "COUNT(*)WARNINGS") return std::vector<bool>{true};
+    if (words == "COUNT(*)ERRORS") return std::vector<bool>{false};
+    return std::nullopt;
+  }
+  const auto* select = statement.as<sql::SelectStatement>();
+  if (select == nullptr || select->query == nullptr) return std::nullopt;
+  const sql::Query& q = *select->query;
+  const auto* b = q.as<sql::SelectBlock>();
+  if (b == nullptr || !b->from.empty() || b->where != nullptr || !b->groupBy.empty() ||
+      b->having != nullptr || !q.orderBy.empty() || q.limit != nullptr || b->items.empty()) {
+    return std::nullopt;
+  }
+  std::vector<bool> warnings;
+  for (const sql::SelectItem* item : b->items) {
+    const auto* v = item->expr->as<sql::Variable>();
+    if (v == nullptr || !v->system ||
+        (v->scope != sql::VarScope::kNone && v->scope != sql::VarScope::kSession)) {
+      return std::nullopt;
+    }
+    if (iequals(v->name.name, "warning_count")) {
+      warnings.push_back(true);
+    } else if (iequals(v->name.name, "error_count")) {
+      warnings.push_back(false);
+    } else {
+      return std::nullopt;
+    }
+  }
+  return warnings;
+}
+
+}  // namespace detail
+
 namespace {
 
 // SHOW WARNINGS' "LIMIT [offset,] count" (the statement's unparsed rest); nullopt for anything
@@ -169,6 +212,27 @@ std::optional<std::pair<std::uint64_t, std::uint64_t>> warningsLimit(std::string
 
 }  // namespace
 
+asio::awaitable<Status> ClientSession::askWarnedOn(
+    std::string_view sql, std::size_t limit,
+    std::vector<BackendConnection::CommandOutput::Capture>& each) {
+  for (const catalog::Endpoint& address : warnedOn_) {
+    SessionConn* c = findConn(address);
+    if (c == nullptr || !c->conn || c->conn->broken) continue;  // lost with its warnings
+    BackendConnection::CommandOutput::Capture& one = each.emplace_back();
+    one.limit = limit;
+    BackendConnection::CommandOutput out;
+    out.capture = &one;
+    Status st = co_await c->conn->command(Command::kQuery, sql, &out);
+    if (!st) {
+      if (SessionConn* still = findConn(address); still && still->conn && still->conn->broken) {
+        releaseConn(*still, true);
+      }
+      co_return st;
+    }
+  }
+  co_return Status{};
+}
+
 asio::awaitable<bool> ClientSession::onShowWarnings(const sql::ShowStatement& show,
                                                     std::uint8_t seq) {
   const auto limit = warningsLimit(show.rest);
@@ -180,20 +244,16 @@ asio::awaitable<bool> ClientSession::onShowWarnings(const sql::ShowStatement& sh
         seq);
   }
   const bool errors = show.show == sql::ShowKind::kErrors;
+  std::vector<BackendConnection::CommandOutput::Capture> each;
+  Status asked = co_await askWarnedOn(errors ? "SHOW ERRORS" : "SHOW WARNINGS", 1 << 20, each);
+  if (!asked) co_return co_await sendError(asked.error(), seq);
   BackendConnection::CommandOutput::Capture rows;
-  rows.limit = 1 << 20;
-  for (const catalog::Endpoint& address : warnedOn_) {
-    SessionConn* c = findConn(address);
-    if (c == nullptr || !c->conn || c->conn->broken) continue;  // lost with its warnings
-    BackendConnection::CommandOutput out;
-    out.capture = &rows;
-    Status st =
-        co_await c->conn->command(Command::kQuery, errors ? "SHOW ERRORS" : "SHOW WARNINGS", &out);
-    if (!st) {
-      if (SessionConn* still = findConn(address); still && still->conn && still->conn->broken) {
-        releaseConn(*still, true);
-      }
-      co_return co_await sendError(st.error(), seq);
+  for (auto& one : each) {
+    if (rows.columns.empty()) {
+      rows = std::move(one);
+    } else {
+      rows.values.insert(rows.values.end(), std::make_move_iterator(one.values.begin()),
+                         std::make_move_iterator(one.values.end()));
     }
   }
   if (rows.columns.empty()) {
@@ -261,20 +321,10 @@ asio::awaitable<bool> ClientSession::onCountWarnings(std::string_view sql,
   BackendConnection::CommandOutput::Capture rows;
   std::vector<std::uint64_t> sums(warnings.size(), 0);
   std::size_t counted = 0;
-  for (const catalog::Endpoint& address : warnedOn_) {
-    SessionConn* c = findConn(address);
-    if (c == nullptr || !c->conn || c->conn->broken) continue;  // lost with its warnings
-    BackendConnection::CommandOutput::Capture one;
-    one.limit = 16;
-    BackendConnection::CommandOutput out;
-    out.capture = &one;
-    Status st = co_await c->conn->command(Command::kQuery, sql, &out);
-    if (!st) {
-      if (SessionConn* still = findConn(address); still && still->conn && still->conn->broken) {
-        releaseConn(*still, true);
-      }
-      co_return co_await sendError(st.error(), seq);
-    }
+  std::vector<BackendConnection::CommandOutput::Capture> each;
+  Status asked = co_await askWarnedOn(sql, 16, each);
+  if (!asked) co_return co_await sendError(asked.error(), seq);
+  for (auto& one : each) {
     if (one.columns.size() != warnings.size() || one.values.size() != warnings.size()) continue;
     for (std::size_t i = 0; i < warnings.size(); ++i) {
       std::uint64_t v = 0;

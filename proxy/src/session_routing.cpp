@@ -26,45 +26,6 @@ namespace shardproxy::proxy {
 
 namespace {
 
-// SHOW COUNT(*) WARNINGS / ERRORS, or a SELECT of nothing but @@[session.]warning_count /
-// @@error_count: per column, whether it counts warnings; nullopt for any other statement.
-std::optional<std::vector<bool>> diagnosticsCounts(const sql::Statement& statement) {
-  if (const auto* show = statement.as<sql::ShowStatement>()) {
-    if (show->show != sql::ShowKind::kOther || !show->rest.empty()) return std::nullopt;
-    std::string words;
-    for (char c : show->kindText)
-      if (c != ' ' && c != '\t' && c != '\n' && c != '\r')
-        words.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
-    if (words == "COUNT(*)WARNINGS") return std::vector<bool>{true};
-    if (words == "COUNT(*)ERRORS") return std::vector<bool>{false};
-    return std::nullopt;
-  }
-  const auto* select = statement.as<sql::SelectStatement>();
-  if (select == nullptr || select->query == nullptr) return std::nullopt;
-  const sql::Query& q = *select->query;
-  const auto* b = q.as<sql::SelectBlock>();
-  if (b == nullptr || !b->from.empty() || b->where != nullptr || !b->groupBy.empty() ||
-      b->having != nullptr || !q.orderBy.empty() || q.limit != nullptr || b->items.empty()) {
-    return std::nullopt;
-  }
-  std::vector<bool> warnings;
-  for (const sql::SelectItem* item : b->items) {
-    const auto* v = item->expr->as<sql::Variable>();
-    if (v == nullptr || !v->system ||
-        (v->scope != sql::VarScope::kNone && v->scope != sql::VarScope::kSession)) {
-      return std::nullopt;
-    }
-    if (iequals(v->name.name, "warning_count")) {
-      warnings.push_back(true);
-    } else if (iequals(v->name.name, "error_count")) {
-      warnings.push_back(false);
-    } else {
-      return std::nullopt;
-    }
-  }
-  return warnings;
-}
-
 metrics::Kind metricsKind(sql::StatementKind k) {
   using sql::StatementKind;
   switch (k) {
@@ -137,7 +98,7 @@ asio::awaitable<bool> ClientSession::onQueryText(const Packet& pkt, std::string_
         (show->show == sql::ShowKind::kWarnings || show->show == sql::ShowKind::kErrors)) {
       co_return co_await onShowWarnings(*show, seq);
     }
-    if (auto counts = diagnosticsCounts(statement)) {
+    if (auto counts = detail::diagnosticsCounts(statement)) {
       co_return co_await onCountWarnings(sql, std::move(*counts), seq);
     }
   }

@@ -18,6 +18,11 @@
 
 namespace shardproxy::proxy::detail {
 
+// SHOW COUNT(*) WARNINGS / ERRORS, or a SELECT of nothing but @@[session.]warning_count /
+// @@error_count: per column, whether it counts warnings; nullopt for any other statement
+// (session_processlist.cpp).
+std::optional<std::vector<bool>> diagnosticsCounts(const router::sql::Statement& statement);
+
 // EXPLAIN ROUTE of a join across shards (both ports): the outer side's query, then the inner
 // side's per batch of keys; columns plan, shard, role, backend, sql, reason.
 inline std::vector<std::vector<std::optional<std::string>>> explainJoinRows(

@@ -317,6 +317,7 @@ class Run {
   // planner_merge_rollup.cpp, GROUP BY ... WITH ROLLUP: marks the select-list items whose
   // super-aggregate value is the last group's (MergeColumn::fromLastGroup), after the group keys;
   // then, with HAVING compiled, refuses what the merge cannot sum up over groups.
+  bool rollupAllowed(const Query& q, const SelectBlock& b);  // 1221, or what is refused
   bool rollupColumns(MergeBuild& m);
   bool rollupMergeable(MergeBuild& m);
 

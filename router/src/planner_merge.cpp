@@ -258,15 +258,7 @@ bool Run::planMerge(const Query& q) {
         "SQL_CALC_FOUND_ROWS with aggregates, GROUP BY or DISTINCT over several "
         "shards (the shards' counts of groups do not add up)");
   }
-  if (b->withRollup) {
-    if (!q.orderBy.empty()) {
-      return serverError(1221, "HY000", "Incorrect usage of CUBE/ROLLUP and ORDER BY");
-    }
-    if (b->distinct) return notSupported("SELECT DISTINCT ... WITH ROLLUP over several shards");
-    if (b->groupDesc != 0 || b->groupDescPast64) {
-      return notSupported("GROUP BY ... DESC WITH ROLLUP over several shards");
-    }
-  }
+  if (b->withRollup && !rollupAllowed(q, *b)) return false;
   if (!q.locking.text.empty() && q.locking.mode != LockMode::kNone && q.limit != nullptr) {
     return notSupported(
         "LIMIT with a locking clause over several shards: each shard would lock "
@@ -647,19 +639,13 @@ bool Run::planMerge(const Query& q) {
     const Expr* lastGroup = b->groupBy.back();
     const std::size_t groupEnd = offsetOf(lastGroup->text) + lastGroup->text.size();
     plan_.buffer.append(text.substr(itemsEnd, groupEnd - itemsEnd));
-    plan_.buffer.append(", ").append(m.distinctArgText);
-    for (std::string_view set : m.distinctSetTexts)
-      plan_.buffer.append(", ").append(set);
+    appendDistinctLists(plan_.buffer.append(", "), m);
     plan_.buffer.append(text.substr(groupEnd, cut - groupEnd));
   } else {
     appendEdited(plan_.buffer, text, 0, itemsEnd, m.edits);
     plan_.buffer.append(m.hiddenSql);
     plan_.buffer.append(text.substr(itemsEnd, cut - itemsEnd));
-    if (!spec.distinctArgs.empty()) {
-      plan_.buffer.append(" GROUP BY ").append(m.distinctArgText);
-      for (std::string_view set : m.distinctSetTexts)
-        plan_.buffer.append(", ").append(set);
-    }
+    if (!spec.distinctArgs.empty()) appendDistinctLists(plan_.buffer.append(" GROUP BY "), m);
   }
   if (!pushedHaving.empty()) plan_.buffer.append(" HAVING ").append(pushedHaving);
   if (!shardOrder.empty()) plan_.buffer.append(" ORDER BY ").append(shardOrder);

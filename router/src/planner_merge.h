@@ -41,6 +41,10 @@ struct MergeBuild {
   std::vector<const Expr*> rollupMixedKeys;  // the keys that are expressions over those
 };
 
+// The DISTINCT lists the shards also group by, "x, a, b": MergeBuild::distinctArgText, then
+// distinctSetTexts.
+void appendDistinctLists(std::string& out, const MergeBuild& m);
+
 // text[from, to) with the edits whose offsets are in (from, to] inserted (in offset order).
 void appendEdited(std::string& out, std::string_view text, std::size_t from, std::size_t to,
                   const std::vector<std::pair<std::size_t, std::string>>& edits);

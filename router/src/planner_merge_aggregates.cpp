@@ -253,8 +253,15 @@ bool Run::concatColumn(MergeBuild& m, const Function& f, const SelectItem& item,
   return true;
 }
 
+void appendDistinctLists(std::string& out, const MergeBuild& m) {
+  out.append(m.distinctArgText);
+  for (std::string_view set : m.distinctSetTexts)
+    out.append(", ").append(set);
+}
+
 // COUNT / SUM / AVG(DISTINCT x), COUNT(DISTINCT a, b): the shards group by x (a, b) as well
-// (planMerge), the merge counts or adds each value once per group. One list per query.
+// (planMerge), the merge counts or adds each value once per group. A further list (a different x):
+// a set per group (MergeSpec::distinctSets).
 bool Run::distinctColumn(MergeBuild& m, const Function& f, MergeAgg agg, MergeColumn& c) {
   const std::string_view arg = argumentsText(f);
   std::uint8_t set = 0;

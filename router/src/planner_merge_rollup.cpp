@@ -136,6 +136,17 @@ int rollupValue(const Expr* e, const std::vector<const Expr*>& columnKeys) {
 
 }  // namespace
 
+bool Run::rollupAllowed(const Query& q, const SelectBlock& b) {
+  if (!q.orderBy.empty()) {
+    return serverError(1221, "HY000", "Incorrect usage of CUBE/ROLLUP and ORDER BY");
+  }
+  if (b.distinct) return notSupported("SELECT DISTINCT ... WITH ROLLUP over several shards");
+  if (b.groupDesc != 0 || b.groupDescPast64) {
+    return notSupported("GROUP BY ... DESC WITH ROLLUP over several shards");
+  }
+  return true;
+}
+
 bool Run::rollupColumns(MergeBuild& m) {
   MergeSpec& spec = m.spec;
   const SelectBlock& b = m.block;

@@ -201,6 +201,10 @@ class ClientSession {
   // SHOW WARNINGS / SHOW ERRORS [LIMIT [offset,] n] after a statement that ran on several shards:
   // every shard's, in the order of the statement's targets (warnedOn_).
   asio::awaitable<bool> onShowWarnings(const sql::ShowStatement& show, std::uint8_t seq);
+  // `sql` on each connection of that statement still usable, one capture of at most `limit`
+  // values each; a failure (a connection it broke released) ends it.
+  asio::awaitable<Status> askWarnedOn(std::string_view sql, std::size_t limit,
+                                      std::vector<BackendConnection::CommandOutput::Capture>& each);
   // SHOW COUNT(*) WARNINGS / ERRORS, SELECT @@warning_count, @@error_count after such a statement:
   // `sql` run on each of its connections (none of them resets the messages), each column summed;
   // `warnings`: per column, whether it counts warnings (the merge's own are added to those).
